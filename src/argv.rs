@@ -1,0 +1,255 @@
+//! Pure argv builders, one per engine verb.
+//!
+//! **Architecture Invariant:** nothing in this module reads the environment, touches the file
+//! system, spawns a process, reads a clock or draws a random number. Every varying input, such as
+//! the env-file path, is a parameter. That is what lets the insta snapshots pin every command
+//! without redactions. The engine program and `--context` are not here either: the executor
+//! prepends them, so these argv lists start at the engine's verb.
+//!
+//! Arguments are separate `OsString`s and never pass through a shell. Positional names come from
+//! validated inputs ([`crate::input`]) that cannot start with `-`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use crate::input::EnvValue;
+use crate::spec::{DAEMONS_ENV, Pull, Spec};
+use crate::subnet::Candidate;
+
+pub const LABEL_SLUG: &str = "bottle.slug";
+pub const LABEL_ROLE: &str = "bottle.role";
+pub const LABEL_SUBNET: &str = "bottle.subnet";
+pub const LABEL_SPEC: &str = "bottle.spec";
+pub const ROLE_NETWORK: &str = "network";
+pub const ROLE_BUNDLE: &str = "bundle";
+
+/// Labels, sorted by key.
+pub type Labels = BTreeMap<String, String>;
+
+/// The format every `inspect` uses: one JSON object per line, parsed with serde.
+pub const JSON_FORMAT: &str = "{{json .}}";
+/// The format of `ls`-style listings: full ID, a tab, the name.
+pub const ID_NAME_FORMAT: &str = "{{.ID}}\t{{.Name}}";
+const PS_FORMAT: &str = "{{.ID}}\t{{.Names}}";
+
+/// `network create`: a bridge network pinned to one candidate subnet.
+#[derive(Debug)]
+pub struct NetworkCreate<'a> {
+    pub name: &'a str,
+    pub candidate: &'a Candidate,
+    pub labels: &'a Labels,
+}
+
+/// `run`: the sidecar bundle, detached, pinned at the candidate's bundle IP.
+#[derive(Debug)]
+pub struct Run<'a> {
+    pub name: &'a str,
+    pub network: &'a str,
+    pub ip: Ipv4Addr,
+    pub spec: &'a Spec,
+    pub labels: &'a Labels,
+    /// Where the `KEY=VALUE` entries were written, if there are any.
+    pub env_file: Option<&'a Path>,
+    /// The pull policy actually passed; `up` uses `never` when it can build the image itself.
+    pub pull: Pull,
+}
+
+/// `build`: the bundle image from a `[build]` section.
+#[derive(Debug)]
+pub struct Build<'a> {
+    pub tag: &'a str,
+    pub context: &'a Path,
+    pub dockerfile: Option<&'a Path>,
+}
+
+/// A listing filter.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Exactly this name. The engine's `name` filter is an unanchored regular expression, so
+    /// `name=foo` also matches `foo-2`; anchoring makes it exact. Callers still compare the
+    /// returned names, as the reference recommends.
+    Name(&'a str),
+    /// Names that start with this prefix.
+    NamePrefix(&'a str),
+    /// `label=KEY=VALUE`.
+    Label(&'a str, &'a str),
+}
+
+struct Args(Vec<OsString>);
+
+impl Args {
+    fn new(verb: &[&str]) -> Args {
+        Args(verb.iter().map(OsString::from).collect())
+    }
+
+    fn arg(mut self, a: impl Into<OsString>) -> Args {
+        self.0.push(a.into());
+        self
+    }
+
+    fn opt(self, flag: &str, value: impl Into<OsString>) -> Args {
+        self.arg(flag).arg(value)
+    }
+
+    fn labels(self, labels: &Labels) -> Args {
+        labels
+            .iter()
+            .fold(self, |a, (k, v)| a.opt("--label", format!("{k}={v}")))
+    }
+
+    fn filters(self, filters: &[Filter<'_>]) -> Args {
+        filters.iter().fold(self, |a, f| match f {
+            Filter::Name(n) => a.opt("--filter", format!("name=^{n}$")),
+            Filter::NamePrefix(p) => a.opt("--filter", format!("name=^{p}")),
+            Filter::Label(k, v) => a.opt("--filter", format!("label={k}={v}")),
+        })
+    }
+
+    fn done(self) -> Vec<OsString> {
+        self.0
+    }
+}
+
+/// `network create --driver bridge --subnet S --gateway G --ip-range R --label … NAME`
+pub fn network_create(req: &NetworkCreate<'_>) -> Vec<OsString> {
+    let c = req.candidate;
+    Args::new(&["network", "create"])
+        .opt("--driver", "bridge")
+        .opt("--subnet", c.subnet.to_string())
+        .opt("--gateway", c.gateway.to_string())
+        .opt("--ip-range", c.ip_range.to_string())
+        .labels(req.labels)
+        .arg(req.name)
+        .done()
+}
+
+/// `network rm NAME…`. Never `-f`: on podman it also removes attached containers.
+pub fn network_rm(names: &[&str]) -> Vec<OsString> {
+    names
+        .iter()
+        .fold(Args::new(&["network", "rm"]), |a, n| a.arg(*n))
+        .done()
+}
+
+/// `network ls`, one `ID<TAB>NAME` line per match.
+pub fn network_ls(filters: &[Filter<'_>]) -> Vec<OsString> {
+    Args::new(&["network", "ls", "--no-trunc"])
+        .opt("--format", ID_NAME_FORMAT)
+        .filters(filters)
+        .done()
+}
+
+/// `network inspect`, one JSON object per line.
+pub fn network_inspect(ids: &[&str]) -> Vec<OsString> {
+    ids.iter()
+        .fold(
+            Args::new(&["network", "inspect"]).opt("--format", JSON_FORMAT),
+            |a, id| a.arg(*id),
+        )
+        .done()
+}
+
+/// `ps --all`, one `ID<TAB>NAME` line per match.
+pub fn ps(filters: &[Filter<'_>]) -> Vec<OsString> {
+    Args::new(&["ps", "--all", "--no-trunc"])
+        .opt("--format", PS_FORMAT)
+        .filters(filters)
+        .done()
+}
+
+/// Untyped `inspect` of several objects at once, one JSON object per line for each one found.
+///
+/// This is how bottle observes a bottle in one command: the bundle and the network together.
+/// A name that matches nothing makes the command exit 1 after printing what it did find.
+pub fn inspect(names: &[&str]) -> Vec<OsString> {
+    names
+        .iter()
+        .fold(
+            Args::new(&["inspect"]).opt("--format", JSON_FORMAT),
+            |a, n| a.arg(*n),
+        )
+        .done()
+}
+
+/// `container inspect` of the bundle: its state, IP and every published port in one command.
+pub fn container_inspect(name: &str) -> Vec<OsString> {
+    Args::new(&["container", "inspect"])
+        .opt("--format", JSON_FORMAT)
+        .arg(name)
+        .done()
+}
+
+/// `run --detach …`.
+pub fn run(req: &Run<'_>) -> Vec<OsString> {
+    let spec = req.spec;
+    let mut a = Args::new(&["run", "--detach"])
+        .opt("--name", req.name)
+        .opt("--network", req.network)
+        .opt("--ip", req.ip.to_string())
+        .labels(req.labels)
+        .opt("--env", format!("{DAEMONS_ENV}={}", spec.daemons.join(",")));
+    if let Some(path) = req.env_file {
+        a = a.opt("--env-file", path);
+    }
+    // Bare keys only: a `KEY=VALUE` value never enters argv.
+    for (key, value) in &spec.env {
+        if *value == EnvValue::Inherit {
+            a = a.opt("--env", key.as_str());
+        }
+    }
+    for v in &spec.volumes {
+        a = a.opt("--volume", v.to_arg());
+    }
+    let host = match spec.publish_ip {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    for port in &spec.publish {
+        a = a.opt("--publish", format!("{host}::{port}"));
+    }
+    a.opt("--pull", req.pull.as_str())
+        .arg(spec.image.as_str())
+        .done()
+}
+
+/// `rm --force --volumes NAME`: also removes the bundle's anonymous volumes, so none are left over.
+pub fn rm(name: &str) -> Vec<OsString> {
+    Args::new(&["rm", "--force", "--volumes"]).arg(name).done()
+}
+
+/// `build --tag IMG [--file F] CONTEXT`.
+pub fn build(req: &Build<'_>) -> Vec<OsString> {
+    let mut a = Args::new(&["build"]).opt("--tag", req.tag);
+    if let Some(f) = req.dockerfile {
+        a = a.opt("--file", f);
+    }
+    a.arg(req.context).done()
+}
+
+/// `version --format {{.Server.Version}}`: the liveness probe the reference recommends, because it
+/// exits non-zero on every CLI version when the daemon is down (`docker info --format` does not).
+pub fn version() -> Vec<OsString> {
+    Args::new(&["version"])
+        .opt("--format", "{{.Server.Version}}")
+        .done()
+}
+
+/// The labels of a bottle's network.
+pub fn network_labels(slug: &str, candidate: &Candidate) -> Labels {
+    Labels::from([
+        (LABEL_ROLE.to_string(), ROLE_NETWORK.to_string()),
+        (LABEL_SLUG.to_string(), slug.to_string()),
+        (LABEL_SUBNET.to_string(), candidate.subnet.to_string()),
+    ])
+}
+
+/// The labels of a bottle's bundle.
+pub fn bundle_labels(slug: &str, spec_digest: &str) -> Labels {
+    Labels::from([
+        (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
+        (LABEL_SLUG.to_string(), slug.to_string()),
+        (LABEL_SPEC.to_string(), spec_digest.to_string()),
+    ])
+}

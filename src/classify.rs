@@ -1,0 +1,315 @@
+//! One pure classifier for engine failures: `(verb, exit code, stderr) → Class`.
+//!
+//! Engine wording differs between docker CLI 20.10, 23+, 28.0.1+, 29 and podman (see
+//! `shared/reference/docker-errors.md` and `fixtures/engine-stderr/`), so the text is normalised
+//! first and each pattern is scoped to the verb that can produce it. The class is a hint: where a
+//! wrong answer would lose data or leak a resource, the lifecycle confirms it with an exact-name
+//! query before acting on it.
+
+/// The engine verbs bottle runs, as far as classification cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    NetworkCreate,
+    NetworkRm,
+    NetworkLs,
+    NetworkInspect,
+    Run,
+    Rm,
+    Inspect,
+    ContainerInspect,
+    Ps,
+    Build,
+    Version,
+}
+
+impl Verb {
+    /// The fixture name of the verb (`fixtures/engine-stderr/*/*.txt`, `verb:` line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::NetworkCreate => "network-create",
+            Verb::NetworkRm => "network-rm",
+            Verb::NetworkLs => "network-ls",
+            Verb::NetworkInspect => "network-inspect",
+            Verb::Run => "run",
+            Verb::Rm => "rm",
+            Verb::Inspect => "inspect",
+            Verb::ContainerInspect => "container-inspect",
+            Verb::Ps => "ps",
+            Verb::Build => "build",
+            Verb::Version => "version",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Verb> {
+        ALL_VERBS.iter().copied().find(|v| v.name() == name)
+    }
+}
+
+const ALL_VERBS: &[Verb] = &[
+    Verb::NetworkCreate,
+    Verb::NetworkRm,
+    Verb::NetworkLs,
+    Verb::NetworkInspect,
+    Verb::Run,
+    Verb::Rm,
+    Verb::Inspect,
+    Verb::ContainerInspect,
+    Verb::Ps,
+    Verb::Build,
+    Verb::Version,
+];
+
+/// What an engine's answer means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Exit 0.
+    Ok,
+    /// `network create`: the name is taken.
+    Exists,
+    /// The named object does not exist.
+    NotFound,
+    /// `run`: the container name is taken.
+    NameConflict,
+    /// `network rm`: containers are still attached.
+    InUse,
+    /// `network create`: the subnet overlaps another network (a pool overlap).
+    SubnetOverlap,
+    /// `run`: the pinned `--ip` is taken.
+    AddressInUse,
+    /// `run --pull never`: the image is not present.
+    ImageNotFound,
+    /// Several networks share the name (engines before 25 allow it).
+    Ambiguous,
+    /// The daemon cannot be reached.
+    DaemonUnreachable,
+    /// The socket refused us.
+    PermissionDenied,
+    /// Anything else: a real failure, reported with the engine's own words.
+    Other,
+}
+
+impl Class {
+    /// The fixture name of the class (`class:` line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Ok => "ok",
+            Class::Exists => "exists",
+            Class::NotFound => "not-found",
+            Class::NameConflict => "name-conflict",
+            Class::InUse => "in-use",
+            Class::SubnetOverlap => "subnet-overlap",
+            Class::AddressInUse => "address-in-use",
+            Class::ImageNotFound => "image-not-found",
+            Class::Ambiguous => "ambiguous",
+            Class::DaemonUnreachable => "daemon-unreachable",
+            Class::PermissionDenied => "permission-denied",
+            Class::Other => "other",
+        }
+    }
+
+    pub const ALL: &[Class] = &[
+        Class::Ok,
+        Class::Exists,
+        Class::NotFound,
+        Class::NameConflict,
+        Class::InUse,
+        Class::SubnetOverlap,
+        Class::AddressInUse,
+        Class::ImageNotFound,
+        Class::Ambiguous,
+        Class::DaemonUnreachable,
+        Class::PermissionDenied,
+        Class::Other,
+    ];
+
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+/// Lowercase, drop the podman-docker shim banner and the CLI's trailers (`exit status N`, the
+/// `--help` hints), strip the `docker: `, `error response from daemon: ` and `error: ` prefixes from
+/// each line, and drop trailing periods. Lines are kept, so multi-line errors stay readable.
+pub fn normalize(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| {
+            !(l.is_empty()
+                || l.starts_with("emulate docker cli using podman")
+                || l.starts_with("exit status ")
+                || (l.starts_with("see '") && l.ends_with("--help'."))
+                || (l.starts_with("run '") && l.ends_with("for more information")))
+        })
+        .map(|l| {
+            let mut l = l.as_str();
+            for prefix in ["docker: ", "error response from daemon: ", "error: "] {
+                l = l.strip_prefix(prefix).unwrap_or(l);
+            }
+            l.trim_end_matches('.').to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Classify one engine answer.
+pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
+    if code == 0 {
+        return Class::Ok;
+    }
+    let t = normalize(stderr);
+    let has = |p: &str| t.contains(p);
+    let line_has = |a: &str, b: &str| t.lines().any(|l| l.contains(a) && l.contains(b));
+
+    // Any verb can meet an unreachable daemon or a socket it may not open.
+    if has("permission denied while trying to connect to the docker") {
+        return Class::PermissionDenied;
+    }
+    if has("cannot connect to the docker daemon")
+        || has("failed to connect to the docker api")
+        || has("error during connect")
+        || has("cannot connect to podman")
+        || has("unable to connect to podman socket")
+        || has("is the docker daemon running")
+    {
+        return Class::DaemonUnreachable;
+    }
+    // Before 25, two networks could share a name; any lookup by that name is then ambiguous.
+    if line_has("network ", "is ambiguous") {
+        return Class::Ambiguous;
+    }
+    let network_not_found = has("no such network")
+        || line_has("network ", " not found")
+        || has("unable to find network with name or id")
+        || has("no network found matching")
+        || t.lines().any(|l| l == "network not found");
+    let container_not_found = has("no such container")
+        || (has("no container with name or id") && has("found"))
+        || has("no such object");
+
+    match verb {
+        Verb::NetworkCreate => {
+            if line_has("network with name", "already exists")
+                || line_has("network name", "already used")
+                || has("network already exists")
+            {
+                Class::Exists
+            } else if has("pool overlaps with other one on this address space")
+                || has("is already used on the host or by another config")
+            {
+                Class::SubnetOverlap
+            } else {
+                Class::Other
+            }
+        }
+        Verb::NetworkRm => {
+            if has("has active endpoints")
+                || has("has associated containers with it")
+                || has("network is being used")
+                || has("is in use by container")
+            {
+                Class::InUse
+            } else if network_not_found {
+                Class::NotFound
+            } else {
+                Class::Other
+            }
+        }
+        Verb::Run => {
+            if has("is already in use by container")
+                || line_has("the container name", "is already in use by")
+                || has("that name is already in use")
+                || line_has("name ", "is already used by id")
+            {
+                Class::NameConflict
+            } else if has("address already in use") || has("is already allocated to container id") {
+                Class::AddressInUse
+            } else if has("no such image") || line_has("unable to find image", "locally") {
+                Class::ImageNotFound
+            } else if network_not_found {
+                Class::NotFound
+            } else {
+                Class::Other
+            }
+        }
+        Verb::Rm | Verb::Inspect | Verb::ContainerInspect | Verb::NetworkInspect => {
+            if network_not_found || container_not_found {
+                Class::NotFound
+            } else {
+                Class::Other
+            }
+        }
+        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Version => Class::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(verb: Verb, code: i32, stderr: &str, want: Class) {
+        assert_eq!(classify(verb, code, stderr), want, "{stderr:?}");
+    }
+
+    #[test]
+    fn normalize_strips_wrappers() {
+        assert_eq!(
+            normalize(
+                "docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.\n"
+            ),
+            "address already in use"
+        );
+        assert_eq!(
+            normalize("Error response from daemon: network x not found\nexit status 1\n"),
+            "network x not found"
+        );
+        assert_eq!(
+            normalize(
+                "Emulate Docker CLI using podman. Create /etc/containers/nodocker to quiet msg.\nError: no such object: x\n"
+            ),
+            "no such object: x"
+        );
+    }
+
+    #[test]
+    fn the_seed_tools_bug() {
+        // Docker CLI 23+ no longer says "No such network"; this is what broke the seed tool.
+        check(
+            Verb::NetworkRm,
+            1,
+            "Error response from daemon: network bot-bottle-bundle-x not found\nexit status 1\n",
+            Class::NotFound,
+        );
+        check(
+            Verb::NetworkRm,
+            1,
+            "Error: No such network: bot-bottle-bundle-x\n",
+            Class::NotFound,
+        );
+    }
+
+    #[test]
+    fn scoped_to_the_verb() {
+        // `network connect` says "already exists" about endpoints; only `network create` means the name.
+        check(
+            Verb::NetworkRm,
+            1,
+            "endpoint with name c already exists in network n",
+            Class::Other,
+        );
+        check(
+            Verb::NetworkCreate,
+            1,
+            "Error response from daemon: network with name n already exists",
+            Class::Exists,
+        );
+        check(Verb::NetworkCreate, 0, "anything", Class::Ok);
+        check(
+            Verb::Version,
+            1,
+            "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+            Class::DaemonUnreachable,
+        );
+    }
+}

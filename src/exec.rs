@@ -1,0 +1,232 @@
+//! The executor: the one place in the crate that spawns a process.
+//!
+//! **Architecture Invariant:** every engine command goes through [`Engine::run`] (or
+//! [`Engine::run_streaming`] for `build`, whose progress belongs on the user's terminal). It runs an
+//! argv with duct, captures stdout and stderr, never checks the status itself, and keeps three
+//! failure classes apart: could not execute (an [`Error`] of kind
+//! [`ErrorKind::EngineUnavailable`]), exited non-zero (a [`Reply`] the caller classifies), and
+//! killed by a signal (an [`Error`]).
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use crate::classify::{Class, Verb, classify};
+use crate::display::Masker;
+use crate::error::{Error, ErrorKind, Result};
+
+/// How much engine stderr an error message quotes.
+const STDERR_LIMIT: usize = 2000;
+
+/// A resolved engine CLI and how to call it.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    program: PathBuf,
+    /// How the engine is shown to people: what the user typed, e.g. `docker`.
+    shown: String,
+    context: Option<String>,
+    verbose: bool,
+    masker: Masker,
+}
+
+/// What one engine command answered. Only built for a command that ran to an exit code.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub verb: Verb,
+    /// The masked, quoted command line, for messages.
+    pub line: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Reply {
+    pub fn class(&self) -> Class {
+        classify(self.verb, self.code, &self.stderr)
+    }
+
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    /// `Ok(self)` on exit 0, the classified error otherwise.
+    pub fn check(self) -> Result<Reply> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(self.into_error())
+        }
+    }
+
+    /// The error for a failed command: names the command, gives the exit code and quotes stderr.
+    /// An unreachable daemon or a refused socket is [`ErrorKind::EngineUnavailable`].
+    pub fn into_error(self) -> Error {
+        let kind = match self.class() {
+            Class::DaemonUnreachable | Class::PermissionDenied => ErrorKind::EngineUnavailable,
+            _ => ErrorKind::EngineFailed,
+        };
+        Error::new(
+            kind,
+            format!(
+                "`{}` failed (exit status: {}): {}",
+                self.line,
+                self.code,
+                self.quote_stderr()
+            ),
+        )
+    }
+
+    /// The engine's stderr for a message: trimmed, truncated, one line per line joined with ` | `
+    /// is not used; engine messages are kept as they are, so users can search for them.
+    pub fn quote_stderr(&self) -> String {
+        let text = self.stderr.trim();
+        if text.is_empty() {
+            return "(no stderr)".to_string();
+        }
+        if text.len() <= STDERR_LIMIT {
+            return text.to_string();
+        }
+        let mut end = STDERR_LIMIT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes more)", &text[..end], text.len() - end)
+    }
+}
+
+impl Engine {
+    /// Resolve `--engine` / `BOTTLE_ENGINE` (a name looked up on `PATH`, or a path), defaulting
+    /// to `docker`. Resolution spawns nothing.
+    pub fn resolve(
+        engine: Option<&OsStr>,
+        context: Option<String>,
+        verbose: bool,
+    ) -> Result<Engine> {
+        let given = engine.unwrap_or(OsStr::new("docker"));
+        let shown = given.to_string_lossy().into_owned();
+        let program = which::which(given).map_err(|_| {
+            Error::new(
+                ErrorKind::EngineUnavailable,
+                format!(
+                    "engine `{shown}` was not found or is not executable: install docker (or a docker-compatible CLI) or pass --engine PATH"
+                ),
+            )
+        })?;
+        Ok(Engine {
+            program,
+            shown,
+            context,
+            verbose,
+            masker: Masker::default(),
+        })
+    }
+
+    /// Mask these values in everything this engine prints or reports.
+    pub fn with_secrets(mut self, masker: Masker) -> Engine {
+        self.masker = masker;
+        self
+    }
+
+    pub fn masker(&self) -> &Masker {
+        &self.masker
+    }
+
+    /// The engine's own arguments: `--context` first, then the verb's argv.
+    pub fn args(context: Option<&str>, argv: Vec<OsString>) -> Vec<OsString> {
+        match context {
+            Some(c) => [OsString::from("--context"), OsString::from(c)]
+                .into_iter()
+                .chain(argv)
+                .collect(),
+            None => argv,
+        }
+    }
+
+    /// The masked, POSIX-quoted command line for `argv`, as `plan` and `--verbose` show it.
+    pub fn line(&self, argv: &[OsString]) -> String {
+        display_line(&self.shown, self.context.as_deref(), argv, &self.masker)
+    }
+
+    /// Run one engine command to completion with its output captured.
+    pub fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
+        let line = self.line(&argv);
+        if self.verbose {
+            eprintln!("+ {line}");
+        }
+        let output = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| self.could_not_execute(&line, e))?;
+        let code = exit_code(&line, output.status)?;
+        Ok(Reply {
+            verb,
+            line,
+            code,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: self.masker.mask(&String::from_utf8_lossy(&output.stderr)),
+        })
+    }
+
+    /// Run one engine command with its output going to our stderr (for `build` progress).
+    pub fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+        let line = self.line(&argv);
+        if self.verbose {
+            eprintln!("+ {line}");
+        }
+        let output = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
+            .stdin_null()
+            .stdout_to_stderr()
+            .unchecked()
+            .run()
+            .map_err(|e| self.could_not_execute(&line, e))?;
+        match exit_code(&line, output.status)? {
+            0 => Ok(()),
+            code => Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "`{line}` failed (exit status: {code}); its output is above ({})",
+                    verb.name()
+                ),
+            )),
+        }
+    }
+
+    fn could_not_execute(&self, line: &str, err: std::io::Error) -> Error {
+        Error::new(
+            ErrorKind::EngineUnavailable,
+            format!(
+                "could not execute `{line}`: {err}; check --engine (now `{}`)",
+                self.shown
+            ),
+        )
+    }
+}
+
+/// `[--context C] argv…` prefixed with the engine as shown, quoted and masked.
+pub fn display_line(
+    shown: &str,
+    context: Option<&str>,
+    argv: &[OsString],
+    masker: &Masker,
+) -> String {
+    let mut full = vec![OsString::from(shown)];
+    full.extend(Engine::args(context, argv.to_vec()));
+    masker.render(&full)
+}
+
+fn exit_code(line: &str, status: std::process::ExitStatus) -> Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Ok(code),
+        (None, Some(sig)) => Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!("`{line}` was killed by signal {sig}"),
+        )),
+        (None, None) => Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!("`{line}` ended with {status}"),
+        )),
+    }
+}

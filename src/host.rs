@@ -1,0 +1,53 @@
+//! The host's IPv4 routes, so a local engine's bottle subnet never shadows a route the host uses.
+
+use std::net::Ipv4Addr;
+
+use ipnetwork::Ipv4Network;
+
+/// The host's non-default IPv4 routes, from `/proc/net/route`. Empty where that file does not
+/// exist (not Linux): bottle then relies on the engine's own overlap check.
+pub fn routes() -> Vec<Ipv4Network> {
+    std::fs::read_to_string("/proc/net/route")
+        .map(|t| parse_proc_net_route(&t))
+        .unwrap_or_default()
+}
+
+/// Parse `/proc/net/route`: destination and mask are little-endian hex. The default route
+/// (`0.0.0.0/0`) is left out, since it "overlaps" everything.
+pub fn parse_proc_net_route(text: &str) -> Vec<Ipv4Network> {
+    let mut out: Vec<Ipv4Network> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            let prefix = mask.count_ones() as u8;
+            let dest = Ipv4Addr::from(dest.swap_bytes());
+            (prefix > 0)
+                .then(|| Ipv4Network::new(dest, prefix).ok())
+                .flatten()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_kernel_table() {
+        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
+eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let want: Vec<Ipv4Network> = vec![
+            "172.17.0.0/16".parse().unwrap(),
+            "192.0.2.0/24".parse().unwrap(),
+        ];
+        assert_eq!(parse_proc_net_route(text), want);
+    }
+}

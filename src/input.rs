@@ -1,0 +1,508 @@
+//! Validated inputs: slug, prefix, resource names, image reference, env entries, volumes, ports and
+//! the publish address.
+//!
+//! Every type here can only be built through its parser, so a value that reaches the argv layer has
+//! already been refused or accepted. Each refusal is one line that says what is wrong and what would
+//! be right, with its own [`Invalid`] kind.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use crate::error::{Error, Invalid, Result};
+
+/// Docker's limit for names that end up as DNS labels and interface names.
+pub const MAX_NAME_LEN: usize = 63;
+const MAX_SLUG_LEN: usize = 40;
+const MAX_PREFIX_LEN: usize = 20;
+pub const DEFAULT_PREFIX: &str = "bot-bottle";
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+/// A bottle's identity: 1–40 of `[a-z0-9-]`, starting and ending with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Slug> {
+        let ok = (1..=MAX_SLUG_LEN).contains(&s.len())
+            && s.chars().all(is_name_char)
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if !ok {
+            return Err(Error::invalid(
+                Invalid::Slug,
+                format!(
+                    "invalid slug {}: use 1-40 of [a-z0-9-], starting and ending with a letter or digit, e.g. `agent-1`",
+                    quoted(s)
+                ),
+            ));
+        }
+        Ok(Slug(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The resource-name prefix: 1–20 of `[a-z0-9-]`.
+///
+/// The contract allows any of those characters; we also refuse a leading `-`, because the engine
+/// would read the resulting names as flags and docker refuses names that do not start with a letter
+/// or digit anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix(String);
+
+impl Prefix {
+    pub fn parse(s: &str) -> Result<Prefix> {
+        let ok = (1..=MAX_PREFIX_LEN).contains(&s.len())
+            && s.chars().all(is_name_char)
+            && !s.starts_with('-');
+        if !ok {
+            return Err(Error::invalid(
+                Invalid::Prefix,
+                format!(
+                    "invalid prefix {}: use 1-20 of [a-z0-9-], starting with a letter or digit, e.g. `bot-bottle`",
+                    quoted(s)
+                ),
+            ));
+        }
+        Ok(Prefix(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Prefix {
+    fn default() -> Prefix {
+        Prefix(DEFAULT_PREFIX.to_string())
+    }
+}
+
+/// The two engine resource names of one bottle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `<prefix>-bundle-<slug>`
+    pub network: String,
+    /// `<prefix>-sidecars-<slug>`
+    pub bundle: String,
+}
+
+impl Names {
+    pub fn new(prefix: &Prefix, slug: &Slug) -> Result<Names> {
+        let network = format!("{}-bundle-{}", prefix.0, slug.0);
+        let bundle = format!("{}-sidecars-{}", prefix.0, slug.0);
+        // The bundle name is the longer of the two.
+        if bundle.len() > MAX_NAME_LEN {
+            return Err(Error::invalid(
+                Invalid::NameTooLong,
+                format!(
+                    "resource name `{bundle}` is {} characters, over the limit of {MAX_NAME_LEN}: use a shorter slug or prefix",
+                    bundle.len()
+                ),
+            ));
+        }
+        Ok(Names { network, bundle })
+    }
+}
+
+/// An image reference. bottle leaves the grammar to the engine and refuses only what could be
+/// misread as a flag or split by anything downstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef(String);
+
+impl ImageRef {
+    pub fn parse(s: &str) -> Result<ImageRef> {
+        let why = if s.is_empty() {
+            Some("it is empty")
+        } else if s.starts_with('-') {
+            Some("it starts with `-`")
+        } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("it holds whitespace or a control character")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(Error::invalid(
+                Invalid::Image,
+                format!(
+                    "invalid image reference {}: {why}; use a reference such as `bot-bottle-sidecars:latest`",
+                    quoted(s)
+                ),
+            )),
+            None => Ok(ImageRef(s.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnvKey(String);
+
+impl EnvKey {
+    pub fn parse(s: &str) -> Result<EnvKey> {
+        let mut chars = s.chars();
+        let ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(Error::invalid(
+                Invalid::EnvKey,
+                format!(
+                    "invalid env key {}: use [A-Za-z_][A-Za-z0-9_]*, e.g. `API_TOKEN`",
+                    quoted(s)
+                ),
+            ));
+        }
+        Ok(EnvKey(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A value that must never be printed. `Debug` masks it; the only way to read it is
+/// [`Secret::expose`], which the env-file writer and the spec digest use.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where an env entry's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// `KEY=VALUE`: travels to the engine only through the private env-file.
+    Literal(Secret),
+    /// Bare `KEY`: passed as `-e KEY`, so the engine reads the value from its own environment.
+    Inherit,
+}
+
+/// One `-e` entry, `KEY=VALUE` or bare `KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvEntry {
+    pub key: EnvKey,
+    pub value: EnvValue,
+}
+
+impl EnvEntry {
+    pub fn parse(s: &str) -> Result<EnvEntry> {
+        match s.split_once('=') {
+            None => Ok(EnvEntry {
+                key: EnvKey::parse(s)?,
+                value: EnvValue::Inherit,
+            }),
+            Some((key, value)) => {
+                let key = EnvKey::parse(key)?;
+                // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and
+                // cannot carry NUL, so such a value would arrive altered or not at all.
+                if value.contains(['\n', '\r', '\0']) {
+                    return Err(Error::invalid(
+                        Invalid::EnvValue,
+                        format!(
+                            "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
+                            key.as_str(),
+                            key.as_str()
+                        ),
+                    ));
+                }
+                Ok(EnvEntry {
+                    key,
+                    value: EnvValue::Literal(Secret(value.to_string())),
+                })
+            }
+        }
+    }
+}
+
+/// A bind mount `HOST:CTR[:ro|rw]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Volume {
+    pub host: String,
+    pub container: String,
+    pub read_only: bool,
+}
+
+impl Volume {
+    pub fn parse(s: &str) -> Result<Volume> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let (host, container, mode) = match parts[..] {
+            [h, c] => (h, c, None),
+            [h, c, m] => (h, c, Some(m)),
+            _ => {
+                return Err(Error::invalid(
+                    Invalid::Volume,
+                    format!(
+                        "invalid volume {}: use HOST:CTR or HOST:CTR:ro with absolute paths that hold no `:`",
+                        quoted(s)
+                    ),
+                ));
+            }
+        };
+        let read_only = match mode {
+            None | Some("rw") => false,
+            Some("ro") => true,
+            Some(other) => {
+                return Err(Error::invalid(
+                    Invalid::VolumeMode,
+                    format!(
+                        "invalid volume mode {} in {}: use `ro` or `rw`",
+                        quoted(other),
+                        quoted(s)
+                    ),
+                ));
+            }
+        };
+        for path in [host, container] {
+            let bad = if !Path::new(path).is_absolute() {
+                Some("is not absolute")
+            } else if path.contains(',') {
+                Some("holds `,`")
+            } else if path.chars().any(char::is_control) {
+                Some("holds a control character")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return Err(Error::invalid(
+                    Invalid::Volume,
+                    format!(
+                        "invalid volume {}: path {} {why}; both paths must be absolute and hold no `:`, `,` or control characters",
+                        quoted(s),
+                        quoted(path)
+                    ),
+                ));
+            }
+        }
+        Ok(Volume {
+            host: host.to_string(),
+            container: container.to_string(),
+            read_only,
+        })
+    }
+
+    /// The `-v` argument: `HOST:CTR:ro` or `HOST:CTR:rw`.
+    pub fn to_arg(&self) -> String {
+        let mode = if self.read_only { "ro" } else { "rw" };
+        format!("{}:{}:{mode}", self.host, self.container)
+    }
+}
+
+/// A container TCP port, 1–65535.
+pub fn parse_port(s: &str) -> Result<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
+        _ => Err(Error::invalid(
+            Invalid::Port,
+            format!(
+                "invalid port {}: use a TCP port number from 1 to 65535",
+                quoted(s)
+            ),
+        )),
+    }
+}
+
+/// The address ports are published on. Loopback unless `allow_nonloopback`.
+pub fn parse_publish_ip(s: &str, allow_nonloopback: bool) -> Result<IpAddr> {
+    let ip: IpAddr = s.parse().map_err(|_| {
+        Error::invalid(
+            Invalid::PublishIp,
+            format!(
+                "invalid publish IP {}: use an IP address such as 127.0.0.1",
+                quoted(s)
+            ),
+        )
+    })?;
+    if !ip.is_loopback() && !allow_nonloopback {
+        return Err(Error::invalid(
+            Invalid::PublishIp,
+            format!(
+                "publish IP `{ip}` is not a loopback address: use 127.0.0.1 (or another 127.x.y.z or ::1), or pass --allow-nonloopback to expose the bundle beyond this host"
+            ),
+        ));
+    }
+    Ok(ip)
+}
+
+/// A daemon name for `BOT_BOTTLE_SIDECAR_DAEMONS`: `[a-z0-9_-]+`, so the CSV stays unambiguous.
+pub fn parse_daemon(s: &str) -> Result<String> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(Error::invalid(
+            Invalid::Daemons,
+            format!(
+                "invalid daemon name {}: use [a-z0-9_-]+, e.g. `egress`",
+                quoted(s)
+            ),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Quote user input for an error message: backticks, with control characters escaped so a hostile
+/// value cannot break the one-line rule or the terminal.
+pub(crate) fn quoted(s: &str) -> String {
+    let mut out = String::from("`");
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('`');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[track_caller]
+    fn check_invalid<T: fmt::Debug>(res: Result<T>, kind: Invalid) {
+        match res {
+            Ok(v) => panic!("expected {kind:?}, got Ok({v:?})"),
+            Err(e) => {
+                assert_eq!(e.kind(), &ErrorKind::Invalid(kind), "{e}");
+                assert!(!e.message().contains('\n'), "one line: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["a", "0", "agent-1", "a-b-c", &"x".repeat(40)] {
+            Slug::parse(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a b",
+            "a.b",
+            "é",
+            &"x".repeat(41),
+            "a\n",
+            "--help",
+        ] {
+            check_invalid(Slug::parse(bad), Invalid::Slug);
+        }
+    }
+
+    #[test]
+    fn prefixes_and_names() {
+        check_invalid(Prefix::parse(""), Invalid::Prefix);
+        check_invalid(Prefix::parse("-x"), Invalid::Prefix);
+        check_invalid(Prefix::parse(&"p".repeat(21)), Invalid::Prefix);
+        let names = Names::new(&Prefix::default(), &Slug::parse("demo").unwrap()).unwrap();
+        assert_eq!(names.network, "bot-bottle-bundle-demo");
+        assert_eq!(names.bundle, "bot-bottle-sidecars-demo");
+        // 20 + "-sidecars-" (10) + 34 = 64 > 63.
+        let long = Prefix::parse(&"p".repeat(20)).unwrap();
+        Names::new(&long, &Slug::parse(&"s".repeat(33)).unwrap()).unwrap();
+        check_invalid(
+            Names::new(&long, &Slug::parse(&"s".repeat(34)).unwrap()),
+            Invalid::NameTooLong,
+        );
+    }
+
+    #[test]
+    fn images() {
+        ImageRef::parse("registry.example:5000/a/b:tag@sha256:abc").unwrap();
+        for bad in ["", "-x", "a b", "a\tb", "a\nb", "a\u{7}"] {
+            check_invalid(ImageRef::parse(bad), Invalid::Image);
+        }
+    }
+
+    #[test]
+    fn env_entries() {
+        let e = EnvEntry::parse("TOKEN=a=b c").unwrap();
+        assert_eq!(e.key.as_str(), "TOKEN");
+        assert_eq!(e.value, EnvValue::Literal(Secret("a=b c".into())));
+        assert_eq!(EnvEntry::parse("_X1").unwrap().value, EnvValue::Inherit);
+        assert_eq!(
+            EnvEntry::parse("E=").unwrap().value,
+            EnvValue::Literal(Secret(String::new()))
+        );
+        for bad in ["", "1A=x", "A-B=x", "=x", "A B", "-e"] {
+            check_invalid(EnvEntry::parse(bad), Invalid::EnvKey);
+        }
+        for bad in ["A=x\ny", "A=x\r", "A=\0"] {
+            check_invalid(EnvEntry::parse(bad), Invalid::EnvValue);
+        }
+        assert!(!format!("{:?}", EnvEntry::parse("A=hunter2").unwrap()).contains("hunter2"));
+    }
+
+    #[test]
+    fn volumes() {
+        assert_eq!(Volume::parse("/a:/b:ro").unwrap().to_arg(), "/a:/b:ro");
+        assert_eq!(
+            Volume::parse("/a b/$x:/b").unwrap().to_arg(),
+            "/a b/$x:/b:rw"
+        );
+        for bad in [
+            "a:/b",
+            "/a:b",
+            "/a",
+            "/a:/b:ro:x",
+            "/a,b:/c",
+            "/a\n:/b",
+            ":/b",
+            "/a:/b:",
+        ] {
+            let e = Volume::parse(bad).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::Invalid(Invalid::Volume | Invalid::VolumeMode)
+                ),
+                "{bad}: {e}"
+            );
+        }
+        check_invalid(Volume::parse("/a:/b:rx"), Invalid::VolumeMode);
+    }
+
+    #[test]
+    fn ports_and_ips() {
+        assert_eq!(parse_port("8080").unwrap(), 8080);
+        for bad in ["0", "65536", "-1", "+80", "80/tcp", "", "x"] {
+            check_invalid(parse_port(bad), Invalid::Port);
+        }
+        parse_publish_ip("127.0.0.2", false).unwrap();
+        parse_publish_ip("::1", false).unwrap();
+        check_invalid(parse_publish_ip("0.0.0.0", false), Invalid::PublishIp);
+        check_invalid(parse_publish_ip("localhost", false), Invalid::PublishIp);
+        parse_publish_ip("0.0.0.0", true).unwrap();
+    }
+}

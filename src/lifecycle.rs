@@ -1,0 +1,750 @@
+//! The lifecycle: `up`, `down`, `status`, `port`, `ls` and `gc` against a real engine.
+//!
+//! Decisions come from observed state. The fast paths are optimistic (create, then look only if
+//! the engine objects), and every objection that could make bottle remove, adopt or skip something
+//! is confirmed by looking at the objects themselves: their exact names and their labels.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::Ipv4Addr;
+
+use ipnetwork::Ipv4Network;
+
+use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
+use crate::classify::{Class, Verb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::Engine;
+use crate::input::{Names, Prefix, Slug};
+use crate::model::{self, Bottle, Container, Network, Object};
+use crate::spec::{Pull, Spec};
+use crate::subnet::{Candidate, Pool};
+
+/// Everything the lifecycle needs besides the bottle itself.
+#[derive(Debug)]
+pub struct Ctx {
+    pub engine: Engine,
+    pub prefix: Prefix,
+    pub pool: Pool,
+    /// Routes the bottle's subnet must not overlap: the host's, for a local engine.
+    pub host_routes: Vec<Ipv4Network>,
+}
+
+/// A bottle as the engine shows it: at most one bundle, and the networks with its network name
+/// (more than one only on engines before 25, which allow duplicate names).
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub bundle: Option<Container>,
+    pub networks: Vec<Network>,
+}
+
+impl Ctx {
+    fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<crate::exec::Reply> {
+        self.engine.run(verb, argv)
+    }
+
+    /// Look at one bottle with a single untyped `inspect` of both names.
+    ///
+    /// An untyped inspect answers a name with the first object of any kind that has it (container,
+    /// image, volume, network, …). If anything other than our exact container and network comes
+    /// back, or the engine's answer is not a plain "not found", ask each kind by exact name instead.
+    pub fn observe(&self, names: &Names) -> Result<Observed> {
+        let reply = self.run(
+            Verb::Inspect,
+            argv::inspect(&[&names.bundle, &names.network]),
+        )?;
+        let class = reply.class();
+        if matches!(class, Class::DaemonUnreachable | Class::PermissionDenied) {
+            return Err(reply.into_error());
+        }
+        let mut obs = Observed::default();
+        let mut unclear = !matches!(class, Class::Ok | Class::NotFound);
+        for object in model::parse_objects(&reply.stdout)? {
+            match object {
+                Object::Container(c) if c.name == names.bundle => obs.bundle = Some(c),
+                Object::Network(n) if n.name == names.network => obs.networks.push(n),
+                _ => unclear = true,
+            }
+        }
+        if unclear {
+            if obs.bundle.is_none() {
+                obs.bundle = self.find_container(&names.bundle)?;
+            }
+            if obs.networks.is_empty() {
+                obs.networks = self.find_networks(&names.network)?;
+            }
+        }
+        Ok(obs)
+    }
+
+    /// The container with exactly this name, if any.
+    fn find_container(&self, name: &str) -> Result<Option<Container>> {
+        let reply = self
+            .run(Verb::Ps, argv::ps(&[Filter::Name(name)]))?
+            .check()?;
+        let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+            .into_iter()
+            .filter(|(_, n)| n.split(',').any(|n| n == name))
+            .map(|(id, _)| id)
+            .collect();
+        let Some(id) = ids.first() else {
+            return Ok(None);
+        };
+        let reply = self.run(Verb::ContainerInspect, argv::container_inspect(id))?;
+        if reply.class() == Class::NotFound {
+            return Ok(None); // removed between the two commands
+        }
+        let reply = reply.check()?;
+        Ok(model::parse_objects(&reply.stdout)?
+            .into_iter()
+            .find_map(|o| match o {
+                Object::Container(c) => Some(c),
+                _ => None,
+            }))
+    }
+
+    /// Every network with exactly this name (engines before 25 allow several).
+    fn find_networks(&self, name: &str) -> Result<Vec<Network>> {
+        let reply = self
+            .run(Verb::NetworkLs, argv::network_ls(&[Filter::Name(name)]))?
+            .check()?;
+        let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+            .into_iter()
+            .filter(|(_, n)| n == name)
+            .map(|(id, _)| id)
+            .collect();
+        self.inspect_networks(&ids)
+    }
+
+    fn inspect_networks(&self, ids: &[String]) -> Result<Vec<Network>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let reply = self.run(Verb::NetworkInspect, argv::network_inspect(&ids))?;
+        // A network removed between listing and inspecting is simply not there.
+        if !reply.success() && reply.class() != Class::NotFound {
+            return Err(reply.into_error());
+        }
+        Ok(model::parse_objects(&reply.stdout)?
+            .into_iter()
+            .filter_map(|o| match o {
+                Object::Network(n) => Some(n),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
+    fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
+        let reply = self.run(Verb::NetworkLs, argv::network_ls(&[]))?.check()?;
+        let listed = model::parse_id_names(&reply.stdout);
+        let exists = listed.iter().any(|(_, n)| n == ours);
+        let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
+        let subnets = self
+            .inspect_networks(&ids)?
+            .into_iter()
+            .flat_map(|n| n.subnets)
+            .collect();
+        Ok((subnets, exists))
+    }
+}
+
+/// What `up` did to the network.
+enum NetworkStep {
+    Created(Candidate),
+    Exists,
+}
+
+/// What this invocation created, so a failure can take it back.
+#[derive(Debug, Default)]
+struct Created {
+    network: Option<String>,
+}
+
+/// Bring a bottle up, or converge it to `spec`.
+pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let digest = spec.digest(|k| std::env::var(k).ok());
+    let mut created = Created::default();
+    let result = up_inner(ctx, slug, &names, spec, &digest, &mut created);
+    if result.is_err()
+        && let Some(network) = &created.network
+    {
+        // Best effort: the original error is what the user needs to see.
+        let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[network]));
+    }
+    result
+}
+
+fn up_inner(
+    ctx: &Ctx,
+    slug: &Slug,
+    names: &Names,
+    spec: &Spec,
+    digest: &str,
+    created: &mut Created,
+) -> Result<Bottle> {
+    let mut bundle = None;
+    let subnet = match create_network(ctx, slug, names)? {
+        NetworkStep::Created(c) => {
+            created.network = Some(names.network.clone());
+            c.subnet
+        }
+        NetworkStep::Exists => {
+            let obs = ctx.observe(names)?;
+            let network = our_network(slug, names, &obs)?;
+            let subnet = network
+                .recorded_subnet()
+                .or_else(|| network.subnets.first().copied());
+            let subnet = subnet.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "network `{}` has no IPv4 subnet; remove it with `bottle down {slug}`",
+                        names.network
+                    ),
+                )
+            })?;
+            bundle = obs.bundle;
+            subnet
+        }
+    };
+    let ip = Ipv4Addr::from(u32::from(subnet.network()) + 2);
+    if let Some(b) = bundle {
+        check_bundle_is_ours(slug, names, &b)?;
+        if is_current(&b, names, ip, digest) {
+            return Ok(
+                Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet)
+            );
+        }
+        ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+    }
+    run_bundle(ctx, slug, names, spec, digest, ip)?;
+    let reply = ctx
+        .run(
+            Verb::ContainerInspect,
+            argv::container_inspect(&names.bundle),
+        )?
+        .check()?;
+    let b = model::parse_objects(&reply.stdout)?
+        .into_iter()
+        .find_map(|o| match o {
+            Object::Container(c) => Some(c),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{}` returned no container", reply.line),
+            )
+        })?;
+    let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet);
+    if b.state != "running" {
+        return Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "bundle `{}` is `{}` right after start: see `docker logs {}`; `bottle down {slug}` removes it",
+                names.bundle, b.state, names.bundle
+            ),
+        ));
+    }
+    if let Some(port) = spec
+        .publish
+        .iter()
+        .find(|p| b.ports.get(p).is_none_or(Vec::is_empty))
+    {
+        return Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "the engine published no host port for container port {port} of `{}`",
+                names.bundle
+            ),
+        ));
+    }
+    Ok(bottle)
+}
+
+/// Create the network on the first free candidate. On a pool overlap, look at the engine's
+/// networks once and move on to the first candidate that overlaps none of them, as kind does.
+fn create_network(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<NetworkStep> {
+    let mut candidate = ctx.pool.pick(slug.as_str(), 0, &ctx.host_routes)?;
+    loop {
+        let labels = argv::network_labels(slug.as_str(), &candidate);
+        let req = argv::NetworkCreate {
+            name: &names.network,
+            candidate: &candidate,
+            labels: &labels,
+        };
+        let reply = ctx.run(Verb::NetworkCreate, argv::network_create(&req))?;
+        match reply.class() {
+            Class::Ok => return Ok(NetworkStep::Created(candidate)),
+            Class::Exists => return Ok(NetworkStep::Exists),
+            Class::SubnetOverlap => {
+                // A racing `up` of the same slug may have made our network meanwhile.
+                let (mut taken, ours_exists) = ctx.taken_subnets(&names.network)?;
+                if ours_exists {
+                    return Ok(NetworkStep::Exists);
+                }
+                taken.extend(&ctx.host_routes);
+                candidate = ctx.pool.pick(slug.as_str(), candidate.k + 1, &taken)?;
+            }
+            _ => return Err(reply.into_error()),
+        }
+    }
+}
+
+/// Run the bundle. A name conflict is looked at, not guessed at: a current bundle of ours is kept,
+/// a stale one replaced, a foreign one refused.
+fn run_bundle(
+    ctx: &Ctx,
+    slug: &Slug,
+    names: &Names,
+    spec: &Spec,
+    digest: &str,
+    ip: Ipv4Addr,
+) -> Result<()> {
+    let env_file = EnvFile::write(spec)?;
+    let labels = argv::bundle_labels(slug.as_str(), digest);
+    // With a `[build]` section, bottle builds a missing image instead of pulling it.
+    let pull = if spec.build.is_some() {
+        Pull::Never
+    } else {
+        spec.pull
+    };
+    let req = argv::Run {
+        name: &names.bundle,
+        network: &names.network,
+        ip,
+        spec,
+        labels: &labels,
+        env_file: env_file.as_ref().map(|f| f.path()),
+        pull,
+    };
+    let mut built = false;
+    for _ in 0..3 {
+        let reply = ctx.run(Verb::Run, argv::run(&req))?;
+        match reply.class() {
+            Class::Ok => return Ok(()),
+            Class::NameConflict => {
+                let obs = ctx.observe(names)?;
+                if let Some(b) = obs.bundle {
+                    check_bundle_is_ours(slug, names, &b)?;
+                    if is_current(&b, names, ip, digest) {
+                        return Ok(());
+                    }
+                    ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+                }
+            }
+            Class::ImageNotFound if !built && spec.build.is_some() => {
+                let build = spec.build.as_ref().expect("checked above");
+                let req = argv::Build {
+                    tag: spec.image.as_str(),
+                    context: &build.context,
+                    dockerfile: build.dockerfile.as_deref(),
+                };
+                ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
+                built = true;
+            }
+            _ => {
+                // Engines up to 24 leave a `Created` container behind when start fails.
+                let _ = ctx.run(Verb::Rm, argv::rm(&names.bundle));
+                return Err(reply.into_error());
+            }
+        }
+    }
+    Err(Error::new(
+        ErrorKind::EngineFailed,
+        format!(
+            "`{}` kept conflicting with another bundle of the same name; is another `bottle up {slug}` running?",
+            names.bundle
+        ),
+    ))
+}
+
+fn is_current(b: &Container, names: &Names, ip: Ipv4Addr, digest: &str) -> bool {
+    b.state == "running"
+        && b.spec_digest() == Some(digest)
+        && b.networks
+            .get(&names.network)
+            .is_some_and(|a| *a == ip.to_string())
+}
+
+fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {
+    if b.is_bundle_of(slug.as_str()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Refused,
+        format!(
+            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            names.bundle
+        ),
+    ))
+}
+
+fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
+    if n.is_network_of(slug.as_str()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Refused,
+        format!(
+            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            n.name
+        ),
+    ))
+}
+
+fn our_network<'a>(slug: &Slug, names: &Names, obs: &'a Observed) -> Result<&'a Network> {
+    for n in &obs.networks {
+        check_network_is_ours(slug, n)?;
+    }
+    // With duplicates (engines before 25), prefer the one the bundle is on.
+    let on_bundle = |n: &&Network| {
+        obs.bundle
+            .as_ref()
+            .is_some_and(|b| n.containers.contains_key(&b.id))
+    };
+    obs.networks
+        .iter()
+        .find(on_bundle)
+        .or_else(|| obs.networks.first())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!("network `{}` vanished while `up` was using it; was `bottle down {slug}` running?", names.network),
+            )
+        })
+}
+
+/// The private env-file for `KEY=VALUE` entries: mode 0600 in a fresh 0700 directory, removed
+/// when dropped, which `up` does as soon as the engine has read it.
+struct EnvFile {
+    path: std::path::PathBuf,
+    // Removes the directory, and the file in it, on drop.
+    _dir: tempfile::TempDir,
+}
+
+impl EnvFile {
+    fn write(spec: &Spec) -> Result<Option<EnvFile>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if spec.literal_env().next().is_none() {
+            return Ok(None);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("bottle-")
+            .tempdir()
+            .map_err(|e| Error::io("cannot create a private directory for the env-file", e))?;
+        let env_file = EnvFile {
+            path: dir.path().join("env"),
+            _dir: dir,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(env_file.path())
+            .map_err(|e| Error::io("cannot create the env-file", e))?;
+        let mut text = String::new();
+        for (key, value) in spec.literal_env() {
+            text.push_str(&format!("{}={}\n", key.as_str(), value.expose()));
+        }
+        file.write_all(text.as_bytes())
+            .map_err(|e| Error::io("cannot write the env-file", e))?;
+        Ok(Some(env_file))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// What `down` removed.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Removed {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+/// Take a bottle down: the bundle first, then the network. A bottle that is gone, or half-built,
+/// is a success.
+pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let obs = ctx.observe(&names)?;
+    if let Some(b) = &obs.bundle {
+        check_bundle_is_ours(slug, &names, b)?;
+    }
+    for n in &obs.networks {
+        check_network_is_ours(slug, n)?;
+    }
+    let mut removed = Removed::default();
+    if let Some(b) = &obs.bundle {
+        // By ID, so a container that took the name meanwhile is not the one removed.
+        ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+        removed.containers.push(b.name.clone());
+    }
+    for n in &obs.networks {
+        remove_network(ctx, n, obs.bundle.as_ref().map(|b| b.id.as_str()))?;
+        removed.networks.push(n.name.clone());
+    }
+    Ok(removed)
+}
+
+/// Remove one of our networks by ID, refusing while containers other than our bundle are on it.
+fn remove_network(ctx: &Ctx, n: &Network, our_bundle: Option<&str>) -> Result<()> {
+    let foreign: Vec<&str> = n
+        .containers
+        .iter()
+        .filter(|(id, _)| Some(id.as_str()) != our_bundle)
+        .map(|(_, name)| name.as_str())
+        .collect();
+    if !foreign.is_empty() {
+        return Err(attached_error(&n.name, &foreign));
+    }
+    let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[&n.id]))?;
+    match reply.class() {
+        Class::Ok => Ok(()),
+        // Already gone (a concurrent `down`)? Confirm before calling it a success.
+        Class::NotFound
+            if ctx
+                .inspect_networks(std::slice::from_ref(&n.id))?
+                .is_empty() =>
+        {
+            Ok(())
+        }
+        Class::InUse => {
+            let now = ctx.inspect_networks(std::slice::from_ref(&n.id))?;
+            let names: Vec<&str> = now
+                .iter()
+                .flat_map(|n| n.containers.values())
+                .map(String::as_str)
+                .collect();
+            if names.is_empty() {
+                Err(reply.into_error())
+            } else {
+                Err(attached_error(&n.name, &names))
+            }
+        }
+        _ => Err(reply.into_error()),
+    }
+}
+
+fn attached_error(network: &str, containers: &[&str]) -> Error {
+    let first = containers.first().copied().unwrap_or("CONTAINER");
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "network `{network}` still has containers that bottle did not start: {}; detach them (e.g. `docker network disconnect {network} {first}`) and run `bottle down` again",
+            containers
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
+/// The bottle object of one slug, or [`ErrorKind::NotFound`].
+pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let obs = ctx.observe(&names)?;
+    if obs.bundle.is_none() && obs.networks.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bottle `{slug}` does not exist: no network `{}` and no container `{}`",
+                names.network, names.bundle
+            ),
+        ));
+    }
+    if let Some(b) = &obs.bundle {
+        check_bundle_is_ours(slug, &names, b)?;
+    }
+    let network = match obs.networks.is_empty() {
+        true => None,
+        false => Some(our_network(slug, &names, &obs)?),
+    };
+    Ok(Bottle::from_observed(
+        slug.as_str(),
+        &names,
+        network,
+        obs.bundle.as_ref(),
+    ))
+}
+
+/// `HOST_IP:HOST_PORT` of the bundle's published container port.
+pub fn port(ctx: &Ctx, slug: &Slug, port: u16) -> Result<String> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let reply = ctx.run(
+        Verb::ContainerInspect,
+        argv::container_inspect(&names.bundle),
+    )?;
+    if reply.class() == Class::NotFound {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bottle `{slug}` has no bundle (container `{}` does not exist); run `bottle up {slug}`",
+                names.bundle
+            ),
+        ));
+    }
+    let reply = reply.check()?;
+    let b = model::parse_objects(&reply.stdout)?
+        .into_iter()
+        .find_map(|o| match o {
+            Object::Container(c) if c.name == names.bundle => Some(c),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no container `{}`", names.bundle),
+            )
+        })?;
+    check_bundle_is_ours(slug, &names, &b)?;
+    match b.ports.get(&port).and_then(|bs| bs.first()) {
+        Some(bd) => Ok(model::host_port(&bd.host_ip, bd.host_port)),
+        None => {
+            let published: Vec<String> = b
+                .ports
+                .iter()
+                .filter(|(_, bs)| !bs.is_empty())
+                .map(|(p, _)| p.to_string())
+                .collect();
+            Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "container port {port} of bottle `{slug}` is not published{}; publish it with `bottle up {slug} -p {port}`",
+                    if published.is_empty() {
+                        " (the bundle publishes none, or is not running)".to_string()
+                    } else {
+                        format!(" (published: {})", published.join(", "))
+                    }
+                ),
+            ))
+        }
+    }
+}
+
+/// Every bottle of this prefix, by slug, with what exists of it.
+pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
+    let prefix = ctx.prefix.as_str();
+    let bundle_re = format!("{prefix}-sidecars-");
+    let network_re = format!("{prefix}-bundle-");
+    let ps = ctx
+        .run(
+            Verb::Ps,
+            argv::ps(&[
+                Filter::Label(LABEL_ROLE, ROLE_BUNDLE),
+                Filter::NamePrefix(&bundle_re),
+            ]),
+        )?
+        .check()?;
+    let nets = ctx
+        .run(
+            Verb::NetworkLs,
+            argv::network_ls(&[
+                Filter::Label(LABEL_ROLE, ROLE_NETWORK),
+                Filter::NamePrefix(&network_re),
+            ]),
+        )?
+        .check()?;
+    let ids: Vec<String> = model::parse_id_names(&ps.stdout)
+        .into_iter()
+        .chain(model::parse_id_names(&nets.stdout))
+        .map(|(id, _)| id)
+        .collect();
+    let mut out: BTreeMap<Slug, Observed> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let reply = ctx.run(Verb::Inspect, argv::inspect(&id_refs))?;
+    if !reply.success() && reply.class() != Class::NotFound {
+        return Err(reply.into_error());
+    }
+    for object in model::parse_objects(&reply.stdout)? {
+        match object {
+            Object::Container(c) => {
+                if let Some(slug) = owner(&ctx.prefix, &c.labels, |n| n.bundle == c.name)
+                    && c.is_bundle_of(slug.as_str())
+                {
+                    out.entry(slug).or_default().bundle = Some(c);
+                }
+            }
+            Object::Network(n) => {
+                if let Some(slug) = owner(&ctx.prefix, &n.labels, |ns| ns.network == n.name)
+                    && n.is_network_of(slug.as_str())
+                {
+                    out.entry(slug).or_default().networks.push(n);
+                }
+            }
+            Object::Other => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The slug of a labelled object whose name is exactly what this prefix and slug give.
+fn owner(
+    prefix: &Prefix,
+    labels: &BTreeMap<String, String>,
+    is_named: impl Fn(&Names) -> bool,
+) -> Option<Slug> {
+    let slug = Slug::parse(labels.get(LABEL_SLUG)?).ok()?;
+    let names = Names::new(prefix, &slug).ok()?;
+    is_named(&names).then_some(slug)
+}
+
+/// The bottle objects of [`list`].
+pub fn ls(ctx: &Ctx) -> Result<Vec<Bottle>> {
+    Ok(list(ctx)?
+        .iter()
+        .map(|(slug, obs)| {
+            let names = Names::new(&ctx.prefix, slug).expect("listed names are valid");
+            Bottle::from_observed(
+                slug.as_str(),
+                &names,
+                obs.networks.first(),
+                obs.bundle.as_ref(),
+            )
+        })
+        .collect())
+}
+
+/// Bundle states `gc` leaves alone: a paused or restarting bundle is somebody's, not a leftover.
+const LIVE_STATES: &[&str] = &["running", "paused", "restarting"];
+
+/// Remove leftovers: bundles that are not running, and networks with no bundle (including those
+/// whose bundle this run removes). Returns what was (or, with `dry_run`, would be) removed.
+pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
+    let mut removed = Removed::default();
+    for (_, obs) in list(ctx)? {
+        let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+        if let Some(b) = &obs.bundle {
+            if LIVE_STATES.contains(&b.state.as_str()) {
+                continue;
+            }
+            if !dry_run {
+                ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+            }
+            removed.containers.push(b.name.clone());
+        }
+        for n in &obs.networks {
+            if !dry_run {
+                remove_network(ctx, n, bundle_id)?;
+            }
+            removed.networks.push(n.name.clone());
+        }
+    }
+    Ok(removed)
+}
+
+impl Bottle {
+    fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
+        self.network.subnet = Some(subnet);
+        self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
+        self
+    }
+}
