@@ -271,37 +271,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 true => lifecycle::list(&ctx)?.into_keys().collect(),
                 false => slugs,
             };
-            let mut first_err = None;
+            let mut failures = Vec::new();
             let mut report = Vec::new();
             for slug in &slugs {
                 match lifecycle::down(&ctx, slug) {
                     Ok(removed) => {
                         if !g.json {
-                            let what = removed
-                                .containers
-                                .iter()
-                                .chain(&removed.networks)
-                                .cloned()
-                                .collect::<Vec<_>>();
-                            match what.is_empty() {
-                                true => writeln!(out, "bottle {slug}: already gone")?,
-                                false => {
-                                    writeln!(out, "bottle {slug}: removed {}", what.join(", "))?
-                                }
-                            }
+                            writeln!(out, "{}", down_line(slug, &removed))?;
                         }
                         report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
                     }
-                    Err(e) => {
-                        eprintln!("bottle: {slug}: {e}");
-                        first_err.get_or_insert(e);
-                    }
+                    Err(e) => failures.push((slug, e)),
                 }
             }
             if g.json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             }
-            if let Some(e) = first_err {
+            // One failure is the error; with several, name each and exit with the first's code.
+            if failures.len() > 1 {
+                for (slug, e) in &failures {
+                    eprintln!("bottle: {slug}: {e}");
+                }
+            }
+            if let Some((_, e)) = failures.into_iter().next() {
                 return Err(e.into());
             }
         }
@@ -396,6 +388,19 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
         }),
         argv::container_inspect(&names.bundle),
     ]
+}
+
+fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
+    let what: Vec<&str> = removed
+        .containers
+        .iter()
+        .chain(&removed.networks)
+        .map(String::as_str)
+        .collect();
+    match what.is_empty() {
+        true => format!("bottle {slug}: already gone"),
+        false => format!("bottle {slug}: removed {}", what.join(", ")),
+    }
 }
 
 fn secrets_of(spec: &Spec) -> Masker {

@@ -120,11 +120,12 @@ struct RawEndpoint {
     name: Option<String>,
 }
 
-/// Parse the output of an `inspect --format '{{json .}}'`: one JSON object per line.
+/// Parse the output of an `inspect --format '{{json .}}'`: one JSON object per line. Blank lines
+/// and the `[]` some engines print when nothing matched are skipped.
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
     stdout
         .lines()
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !matches!(l.trim(), "" | "[]"))
         .map(parse_object)
         .collect()
 }

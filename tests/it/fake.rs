@@ -1,0 +1,238 @@
+//! A fake engine: a POSIX shell script, written into a temp dir, that logs every argv and replays
+//! scripted exit codes, stdout and stderr. Rules are matched in order against the argv joined with
+//! spaces (a shell glob); a rule made with `once` is used up by its first match. Unmatched calls
+//! exit 0 with no output.
+//!
+//! It also records the mode and content of any `--env-file` at the moment the engine is called,
+//! because `up` removes the file as soon as the engine returns.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+const SCRIPT: &str = r#"#!/bin/sh
+D="$(dirname "$0")/state"
+n=$(cat "$D/count" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$D/count"
+prev=""
+for a in "$@"; do
+  printf '%s\n' "$a" >> "$D/log"
+  if [ "$prev" = "--env-file" ]; then
+    stat -c %a "$a" > "$D/envfile.$n.mode" 2>/dev/null || echo missing > "$D/envfile.$n.mode"
+    cat "$a" > "$D/envfile.$n.content" 2>/dev/null
+  fi
+  prev="$a"
+done
+printf '\036\n' >> "$D/log"
+line="$*"
+i=0
+while [ -e "$D/rule.$i.pat" ]; do
+  if [ ! -e "$D/rule.$i.used" ]; then
+    pat=$(cat "$D/rule.$i.pat")
+    case "$line" in
+      $pat)
+        [ -e "$D/rule.$i.once" ] && : > "$D/rule.$i.used"
+        [ -e "$D/rule.$i.sleep" ] && sleep "$(cat "$D/rule.$i.sleep")"
+        cat "$D/rule.$i.out"
+        cat "$D/rule.$i.err" >&2
+        exit "$(cat "$D/rule.$i.code")"
+        ;;
+    esac
+  fi
+  i=$((i+1))
+done
+exit 0
+"#;
+
+pub struct Fake {
+    dir: TempDir,
+    rules: usize,
+}
+
+impl Fake {
+    pub fn new() -> Fake {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("state")).unwrap();
+        let script = dir.path().join("docker");
+        fs::write(&script, SCRIPT).unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        Fake { dir, rules: 0 }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn rule(
+        &mut self,
+        pattern: &str,
+        code: i32,
+        stdout: &str,
+        stderr: &str,
+        once: bool,
+    ) -> &mut Fake {
+        let base = self.state().join(format!("rule.{}", self.rules));
+        let file =
+            |ext: &str, text: &str| fs::write(format!("{}.{ext}", base.display()), text).unwrap();
+        file("pat", pattern);
+        file("code", &code.to_string());
+        file("out", stdout);
+        file("err", stderr);
+        if once {
+            file("once", "");
+        }
+        self.rules += 1;
+        self
+    }
+
+    /// Every call matching `pattern` answers like this.
+    pub fn on(&mut self, pattern: &str, code: i32, stdout: &str, stderr: &str) -> &mut Fake {
+        self.rule(pattern, code, stdout, stderr, false)
+    }
+
+    /// The next call matching `pattern` answers like this.
+    pub fn once(&mut self, pattern: &str, code: i32, stdout: &str, stderr: &str) -> &mut Fake {
+        self.rule(pattern, code, stdout, stderr, true)
+    }
+
+    /// Run the bottle binary with this fake as its engine (as `docker` on PATH, so messages show
+    /// `docker` and stay deterministic).
+    pub fn bottle(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let path = format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = bottle_cmd();
+        // A remote-looking DOCKER_HOST: the fake ignores it, and bottle then leaves the host's
+        // routes out of subnet choice, which keeps transcripts independent of this machine.
+        cmd.args(args)
+            .env("PATH", path)
+            .env("BOTTLE_ENGINE", "docker")
+            .env("DOCKER_HOST", "tcp://fake-engine.invalid:2375");
+        cmd
+    }
+
+    /// Every call's argv (without the program).
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        let log = fs::read_to_string(self.state().join("log")).unwrap_or_default();
+        log.split("\u{1e}\n")
+            .filter(|c| !c.is_empty())
+            .map(|c| c.lines().map(str::to_string).collect())
+            .collect()
+    }
+
+    /// The calls, one shell-quoted line each, with the env-file path (random) redacted.
+    pub fn transcript(&self) -> String {
+        self.calls()
+            .iter()
+            .map(|argv| {
+                let mut prev = "";
+                let words: Vec<String> = argv
+                    .iter()
+                    .map(|a| {
+                        let shown = if prev == "--env-file" {
+                            "<env-file>"
+                        } else {
+                            a.as_str()
+                        };
+                        prev = a;
+                        shlex::try_quote(shown).unwrap().into_owned()
+                    })
+                    .collect();
+                format!("docker {}\n", words.join(" "))
+            })
+            .collect()
+    }
+
+    /// The mode and content the env-file had during call `n` (1-based), if it had one.
+    pub fn env_file_seen(&self, n: usize) -> Option<(String, String)> {
+        let mode = fs::read_to_string(self.state().join(format!("envfile.{n}.mode"))).ok()?;
+        let content = fs::read_to_string(self.state().join(format!("envfile.{n}.content")))
+            .unwrap_or_default();
+        Some((mode.trim().to_string(), content))
+    }
+}
+
+pub fn bottle_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bottle"));
+    for var in [
+        "BOTTLE_ENGINE",
+        "BOTTLE_PREFIX",
+        "BOTTLE_POOL",
+        "BOTTLE_BLOCK",
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// `inspect --format '{{json .}}'` of a container, as the engine prints it.
+pub fn container_json(
+    name: &str,
+    id: &str,
+    state: &str,
+    labels: &[(&str, &str)],
+    network: &str,
+    ip: &str,
+    ports: &[(u16, u16)],
+) -> String {
+    let labels: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string().into()))
+        .collect();
+    let ports: serde_json::Map<String, serde_json::Value> = ports
+        .iter()
+        .map(|(c, h)| {
+            (
+                format!("{c}/tcp"),
+                serde_json::json!([{"HostIp": "127.0.0.1", "HostPort": h.to_string()}]),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "Id": id,
+        "Name": format!("/{name}"),
+        "State": {"Status": state},
+        "Config": {"Image": "img", "Labels": labels},
+        "NetworkSettings": {"Ports": ports, "Networks": {network: {"IPAddress": ip}}},
+    })
+    .to_string()
+        + "\n"
+}
+
+/// `inspect --format '{{json .}}'` of a network.
+pub fn network_json(
+    name: &str,
+    id: &str,
+    subnet: &str,
+    labels: &[(&str, &str)],
+    containers: &[(&str, &str)],
+) -> String {
+    let labels: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string().into()))
+        .collect();
+    let containers: serde_json::Map<String, serde_json::Value> = containers
+        .iter()
+        .map(|(id, n)| (id.to_string(), serde_json::json!({"Name": n})))
+        .collect();
+    serde_json::json!({
+        "Name": name,
+        "Id": id,
+        "Driver": "bridge",
+        "IPAM": {"Config": [{"Subnet": subnet}]},
+        "Containers": containers,
+        "Labels": labels,
+    })
+    .to_string()
+        + "\n"
+}

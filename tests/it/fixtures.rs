@@ -1,0 +1,190 @@
+//! The fixture corpora: engine stderr for the classifier, subnet vectors from the independent
+//! Python implementation, and spec files whose full `plan` is snapshotted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use bottle::classify::{Class, Verb, classify};
+use bottle::subnet::Pool;
+
+use crate::fake::Fake;
+
+struct StderrFixture {
+    verb: Verb,
+    exit: i32,
+    class: Class,
+    stderr: String,
+}
+
+fn parse_stderr_fixture(path: &Path) -> StderrFixture {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (head, body) = text
+        .split_once("\n---\n")
+        .unwrap_or_else(|| panic!("{}: no `---` line", path.display()));
+    let fields: BTreeMap<&str, &str> = head.lines().filter_map(|l| l.split_once(": ")).collect();
+    assert!(
+        fields.get("source").is_some_and(|s| !s.is_empty()),
+        "{}: no source",
+        path.display()
+    );
+    StderrFixture {
+        verb: Verb::from_name(fields["verb"])
+            .unwrap_or_else(|| panic!("{}: unknown verb", path.display())),
+        exit: fields["exit"].parse().unwrap(),
+        class: Class::from_name(fields["class"])
+            .unwrap_or_else(|| panic!("{}: unknown class", path.display())),
+        stderr: body.to_string(),
+    }
+}
+
+#[test]
+fn classifier_agrees_with_every_engine_fixture() {
+    insta::glob!("../../fixtures/engine-stderr", "*/*.txt", |path| {
+        let f = parse_stderr_fixture(path);
+        assert_eq!(
+            classify(f.verb, f.exit, &f.stderr),
+            f.class,
+            "{}",
+            path.display()
+        );
+    });
+}
+
+/// Every class that matters for idempotency has, for every engine, a fixture or a written reason
+/// (in that engine's MISSING.md) why the engine cannot produce it.
+#[test]
+fn every_class_has_a_fixture_for_every_engine() {
+    let required = [
+        Class::Exists,
+        Class::NotFound,
+        Class::NameConflict,
+        Class::InUse,
+        Class::SubnetOverlap,
+        Class::AddressInUse,
+        Class::DaemonUnreachable,
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engine-stderr");
+    let mut engines = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        engines += 1;
+        let mut have = BTreeSet::new();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e == "txt") {
+                have.insert(parse_stderr_fixture(&file).class.name());
+            }
+        }
+        let missing = std::fs::read_to_string(dir.join("MISSING.md")).unwrap_or_default();
+        for class in required {
+            let explained = missing
+                .lines()
+                .any(|l| l.starts_with(&format!("- {}:", class.name())));
+            assert!(
+                have.contains(class.name()) || explained,
+                "{}: no fixture for class `{}` and no line for it in MISSING.md",
+                dir.display(),
+                class.name()
+            );
+        }
+    }
+    assert!(
+        engines >= 8,
+        "expected docker 20.10 (two CLIs), 23, 25, 28, 29 and podman 4, 5"
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct Vector {
+    pool: String,
+    block: u8,
+    slug: String,
+    fnv1a64: String,
+    slot: u64,
+    subnet: String,
+    gateway: String,
+    bundle_ip: String,
+    ip_range: String,
+    candidates: Vec<String>,
+}
+
+fn vectors() -> Vec<Vector> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/subnet-vectors.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn subnet_rule_matches_the_independent_vectors() {
+    let vectors = vectors();
+    assert!(vectors.len() >= 20);
+    for v in &vectors {
+        let pool = Pool::parse(&v.pool, v.block).unwrap();
+        let what = format!("{} {}/{}", v.slug, v.pool, v.block);
+        assert_eq!(
+            format!("{:#018x}", bottle::subnet::fnv1a64(v.slug.as_bytes())),
+            v.fnv1a64,
+            "{what}"
+        );
+        let c = pool.candidate(&v.slug, 0);
+        assert_eq!(c.slot, v.slot, "{what}");
+        assert_eq!(c.subnet.to_string(), v.subnet, "{what}");
+        assert_eq!(c.gateway.to_string(), v.gateway, "{what}");
+        assert_eq!(c.bundle_ip.to_string(), v.bundle_ip, "{what}");
+        assert_eq!(c.ip_range.to_string(), v.ip_range, "{what}");
+        let got: Vec<String> = pool
+            .candidates(&v.slug)
+            .take(3)
+            .map(|c| c.subnet.to_string())
+            .collect();
+        assert_eq!(got, v.candidates, "{what}");
+    }
+}
+
+#[test]
+fn bottle_subnet_agrees_with_every_vector() {
+    for v in vectors() {
+        let block = v.block.to_string();
+        let out = crate::fake::bottle_cmd()
+            .args([
+                "subnet", &v.slug, "--pool", &v.pool, "--block", &block, "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["subnet"], v.subnet.as_str());
+        assert_eq!(got["slot"], v.slot);
+        assert_eq!(got["gateway"], v.gateway.as_str());
+        assert_eq!(got["bundle_ip"], v.bundle_ip.as_str());
+    }
+}
+
+/// The full `plan` of each spec file, as text and as JSON.
+#[test]
+fn plan_of_every_spec_file() {
+    insta::glob!("../../fixtures/specs", "*.toml", |path| {
+        let fake = Fake::new();
+        let config = path.to_str().unwrap();
+        let mut cmd = fake.command(&["plan", "spec-test", "--config", config]);
+        cmd.env("INHERITED_TOKEN", "from-the-environment");
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        // Paths in [build] are relative to the file; show them relative to the repo.
+        let text = text.replace(env!("CARGO_MANIFEST_DIR"), "$REPO");
+        assert!(!text.contains("s3cr3t") && !text.contains("from-the-environment"));
+        insta::assert_snapshot!(text);
+        assert!(fake.calls().is_empty());
+    });
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: the built `bottle` against a fake engine, the fixture corpora,
+//! and (gated on a reachable engine) the real thing.
+
+mod cli;
+mod fake;
+mod fixtures;
+mod real;
+mod transcripts;

@@ -1,0 +1,341 @@
+//! Real-engine tests. Each one uses its own prefix and cleans up through a drop guard, even when it
+//! fails. When no engine answers they say why and skip; with `BOTTLE_REQUIRE_DOCKER=1` they fail.
+//!
+//! `BOTTLE_TEST_CLIS` (colon-separated) lists the docker CLIs to run the lifecycle through, e.g.
+//! `/usr/bin/docker:/usr/local/bin/docker` for CLI 20.10 and 28 against one engine.
+//! `BOTTLE_TEST_IMAGE` names the offline test image (`scripts/setup-engine.sh` imports it).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::fake::bottle_cmd;
+
+fn image() -> String {
+    std::env::var("BOTTLE_TEST_IMAGE").unwrap_or_else(|_| "bottle-test-bundle:latest".to_string())
+}
+
+fn required() -> bool {
+    std::env::var("BOTTLE_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The CLIs to test with, if every one reaches an engine that has the test image.
+fn clis() -> Option<Vec<String>> {
+    let clis: Vec<String> = std::env::var("BOTTLE_TEST_CLIS")
+        .unwrap_or_else(|_| "docker".to_string())
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    for cli in &clis {
+        let problem = match Command::new(cli)
+            .args(["version", "--format", "{{.Server.Version}}"])
+            .output()
+        {
+            Err(e) => Some(format!("`{cli}` cannot be executed: {e}")),
+            Ok(out) if !out.status.success() => Some(format!(
+                "`{cli}` reaches no engine: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Ok(_) => match Command::new(cli)
+                .args(["image", "inspect", "--format", "{{.Id}}", &image()])
+                .output()
+            {
+                Ok(out) if out.status.success() => None,
+                _ => Some(format!(
+                    "the test image `{}` is missing (run scripts/setup-engine.sh)",
+                    image()
+                )),
+            },
+        };
+        if let Some(problem) = problem {
+            if required() {
+                panic!("BOTTLE_REQUIRE_DOCKER=1, but {problem}");
+            }
+            eprintln!(
+                "skipping a real-engine test: {problem}; set BOTTLE_REQUIRE_DOCKER=1 to make this fail"
+            );
+            return None;
+        }
+    }
+    Some(clis)
+}
+
+/// A test's own prefix and CLI. Dropping it takes down everything with that prefix.
+pub struct Bottles {
+    pub cli: String,
+    pub prefix: String,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl Bottles {
+    pub fn new(cli: &str, tag: &str) -> Bottles {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("it{}{n}-{tag}", std::process::id() % 10000);
+        assert!(prefix.len() <= 20, "{prefix}");
+        Bottles {
+            cli: cli.to_string(),
+            prefix,
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = bottle_cmd();
+        cmd.args(args)
+            .env("BOTTLE_ENGINE", &self.cli)
+            .env("BOTTLE_PREFIX", &self.prefix);
+        cmd
+    }
+
+    pub fn bottle(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Run bottle and insist on success; returns stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.bottle(args);
+        assert!(
+            out.status.success(),
+            "bottle {args:?} exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new(&self.cli).args(args).output().unwrap()
+    }
+
+    pub fn docker_out(&self, args: &[&str]) -> String {
+        String::from_utf8(self.docker(args).stdout)
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Containers and networks whose names start with this test's prefix.
+    pub fn leftovers(&self) -> Vec<String> {
+        let filter = format!("name=^{}-", self.prefix);
+        let mut names = Vec::new();
+        for args in [
+            vec!["ps", "-a", "--format", "{{.Names}}", "--filter", &filter],
+            vec![
+                "network",
+                "ls",
+                "--format",
+                "{{.Name}}",
+                "--filter",
+                &filter,
+            ],
+        ] {
+            names.extend(self.docker_out(&args).lines().map(str::to_string));
+        }
+        names.retain(|n| !n.is_empty());
+        names
+    }
+}
+
+impl Drop for Bottles {
+    fn drop(&mut self) {
+        let _ = self.bottle(&["down", "--all"]);
+        // If bottle itself is what failed, clean up by name.
+        for name in self.leftovers() {
+            let _ = self.docker(&["rm", "-f", &name]);
+            let _ = self.docker(&["network", "rm", &name]);
+        }
+    }
+}
+
+/// GET / on 127.0.0.1:port, retrying while the bundle's server starts.
+pub fn http_get(addr: &str) -> String {
+    assert!(
+        addr.starts_with("127."),
+        "tests only talk to loopback, not {addr}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut body = String::new();
+            s.read_to_string(&mut body)?;
+            Ok(body)
+        })();
+        match attempt {
+            Ok(body) if body.contains("200") => return body,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("GET http://{addr}/ failed: {other:?}"),
+        }
+    }
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// up, the pinned IP by the engine's own inspect, the port answering, re-up keeping the container,
+/// status, ls, port, down twice, nothing left: once through each CLI.
+#[test]
+fn lifecycle_through_each_cli() {
+    let Some(clis) = clis() else { return };
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("life{i}"));
+        let up = json(&b.ok(&[
+            "up",
+            "web",
+            "--image",
+            &image(),
+            "-p",
+            "8080",
+            "-e",
+            "SECRET_VALUE=s3cr3t v@lue",
+            "--json",
+        ]));
+        let net = format!("{}-bundle-web", b.prefix);
+        let bundle = format!("{}-sidecars-web", b.prefix);
+        assert_eq!(up["network"]["name"], net.as_str());
+        assert_eq!(up["bundle"]["state"], "running");
+
+        // The engine's own view: the pinned .2 on the recorded subnet, and our labels.
+        let subnet: ipnetwork::Ipv4Network =
+            up["network"]["subnet"].as_str().unwrap().parse().unwrap();
+        let ip = b.docker_out(&[
+            "inspect",
+            "--format",
+            &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+            &bundle,
+        ]);
+        assert_eq!(
+            ip,
+            std::net::Ipv4Addr::from(u32::from(subnet.network()) + 2).to_string(),
+            "{cli}"
+        );
+        assert_eq!(up["bundle"]["ip"], ip.as_str());
+        let label = b.docker_out(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{index .Labels \"bottle.subnet\"}}",
+            &net,
+        ]);
+        assert_eq!(label, subnet.to_string());
+        let env = b.docker_out(&["exec", &bundle, "env"]);
+        assert!(env.contains("SECRET_VALUE=s3cr3t v@lue"), "{cli}: {env}");
+
+        // The published port answers on loopback.
+        let addr = b.ok(&["port", "web", "8080"]).trim().to_string();
+        let port = up["ports"][0]["host_port"].as_u64().unwrap();
+        assert_eq!(addr, format!("127.0.0.1:{port}"));
+        assert!(http_get(&addr).contains("bottle test bundle"));
+
+        // Re-up with the same spec keeps the very same container.
+        let id = b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]);
+        let again = json(&b.ok(&[
+            "up",
+            "web",
+            "--image",
+            &image(),
+            "-p",
+            "8080",
+            "-e",
+            "SECRET_VALUE=s3cr3t v@lue",
+            "--json",
+        ]));
+        assert_eq!(
+            b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]),
+            id,
+            "{cli}: re-up replaced the bundle"
+        );
+        assert_eq!(again, up);
+
+        let status = json(&b.ok(&["status", "web", "--json"]));
+        assert_eq!(status, up);
+        let ls = json(&b.ok(&["ls", "--json"]));
+        assert_eq!(ls, serde_json::json!([up]));
+
+        // A changed spec replaces it.
+        b.ok(&["up", "web", "--image", &image(), "-p", "8080", "-p", "8081"]);
+        assert_ne!(
+            b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]),
+            id
+        );
+
+        b.ok(&["down", "web"]);
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{cli}");
+        b.ok(&["down", "web"]);
+        let out = b.bottle(&["status", "web"]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+}
+
+/// Half-built bottles come down cleanly, and `gc` finds what killed runs leave.
+#[test]
+fn half_built_bottles_and_gc() {
+    let Some(clis) = clis() else { return };
+    let b = Bottles::new(&clis[0], "gc");
+    for slug in ["a", "b", "c"] {
+        b.ok(&["up", slug, "--image", &image()]);
+    }
+    // a: network only. b: bundle stopped. c: healthy.
+    b.docker(&["rm", "-f", &format!("{}-sidecars-a", b.prefix)]);
+    b.docker(&["stop", "-t", "0", &format!("{}-sidecars-b", b.prefix)]);
+    let status = json(&b.ok(&["status", "a", "--json"]));
+    assert_eq!(status["bundle"]["state"], "missing");
+
+    let dry = b.ok(&["gc", "--dry-run"]);
+    assert_eq!(b.leftovers().len(), 5, "dry run removed something: {dry}");
+    let gc = b.ok(&["gc"]);
+    assert!(
+        gc.contains(&format!("removed network {}-bundle-a", b.prefix)),
+        "{gc}"
+    );
+    assert!(
+        gc.contains(&format!("removed container {}-sidecars-b", b.prefix)),
+        "{gc}"
+    );
+    assert!(!gc.contains("-c"), "gc touched the healthy bottle: {gc}");
+    let mut left = b.leftovers();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            format!("{}-bundle-c", b.prefix),
+            format!("{}-sidecars-c", b.prefix)
+        ]
+    );
+
+    // A half-built bottle (network only) comes down, twice.
+    b.docker(&["rm", "-f", &format!("{}-sidecars-c", b.prefix)]);
+    b.ok(&["down", "c"]);
+    b.ok(&["down", "c"]);
+    assert_eq!(b.leftovers(), Vec::<String>::new());
+}
+
+/// bottle never removes or adopts an unlabelled resource of its naming scheme.
+#[test]
+fn foreign_resources_are_refused() {
+    let Some(clis) = clis() else { return };
+    let b = Bottles::new(&clis[0], "foreign");
+    let net = format!("{}-bundle-x", b.prefix);
+    assert!(b.docker(&["network", "create", &net]).status.success());
+    for args in [
+        vec!["up", "x", "--image", image().as_str()],
+        vec!["down", "x"],
+    ] {
+        let out = b.bottle(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("lacks bottle's labels"));
+    }
+    assert_eq!(
+        b.leftovers(),
+        [net.clone()],
+        "the foreign network must survive"
+    );
+    b.docker(&["network", "rm", &net]);
+}

@@ -1,0 +1,426 @@
+//! Whole command sequences against the fake engine, snapshotted, for every lifecycle case: what
+//! bottle runs, in which order, and how many commands each path costs.
+
+use crate::fake::{Fake, container_json, network_json};
+
+const NET: &str = "bot-bottle-bundle-demo";
+const BUNDLE: &str = "bot-bottle-sidecars-demo";
+const SUBNET: &str = "10.213.150.0/24";
+const UP: &[&str] = &[
+    "up",
+    "demo",
+    "--image",
+    "img",
+    "-p",
+    "8080",
+    "-e",
+    "TOKEN=hunter2",
+    "--json",
+];
+
+/// The `bottle.spec` digest `up` will use for `args`, read from `plan --json`.
+fn digest(fake: &Fake, args: &[&str]) -> String {
+    let mut plan = vec!["plan"];
+    plan.extend(&args[1..]);
+    let out = fake.bottle(&plan);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let at = text.find("bottle.spec=").unwrap() + "bottle.spec=".len();
+    text[at..at + 64].to_string()
+}
+
+fn network(containers: &[(&str, &str)]) -> String {
+    network_json(
+        NET,
+        "net1",
+        SUBNET,
+        &[
+            ("bottle.role", "network"),
+            ("bottle.slug", "demo"),
+            ("bottle.subnet", SUBNET),
+        ],
+        containers,
+    )
+}
+
+fn bundle(digest: &str, state: &str) -> String {
+    container_json(
+        BUNDLE,
+        "c1",
+        state,
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", digest),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, 49153)],
+    )
+}
+
+/// Exit code, stdout, and stderr with the (random) env-file path replaced by `<env-file>`.
+fn run(fake: &Fake, args: &[&str]) -> (i32, String, String) {
+    let out = fake.bottle(args);
+    let mut err = String::from_utf8(out.stderr).unwrap();
+    if let Some(at) = err.find("--env-file /") {
+        let start = at + "--env-file ".len();
+        let end = start + err[start..].find(' ').unwrap();
+        err.replace_range(start..end, "'<env-file>'");
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        err,
+    )
+}
+
+const EXISTS: &str =
+    "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
+
+#[test]
+fn fresh_up_runs_three_commands_and_hides_the_secret() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+    assert_eq!(fake.calls().len(), 3, "budget: create, run, read back");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["bundle"]["ip"], "10.213.150.2");
+    assert_eq!(v["ports"][0]["host_port"], 49153);
+    // The secret went through a 0600 env-file, which is gone now, and nowhere else.
+    assert_eq!(
+        fake.env_file_seen(2),
+        Some(("600".to_string(), "TOKEN=hunter2\n".to_string()))
+    );
+    let run_argv = &fake.calls()[1];
+    let path = &run_argv[run_argv.iter().position(|a| a == "--env-file").unwrap() + 1];
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "env-file {path} left behind"
+    );
+    assert!(!fake.calls().concat().iter().any(|a| a.contains("hunter2")));
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+}
+
+#[test]
+fn re_up_with_the_same_spec_keeps_the_bundle_in_two_commands() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("network create*", 1, "", EXISTS);
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle(&d, "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+    assert_eq!(fake.calls().len(), 2);
+    assert!(out.contains("\"state\":\"running\""));
+}
+
+#[test]
+fn re_up_with_a_changed_spec_replaces_the_bundle() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("network create*", 1, "", EXISTS);
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("0ld", "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+}
+
+#[test]
+fn re_up_of_a_stopped_bundle_replaces_it() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("network create*", 1, "", EXISTS);
+    fake.on("inspect*", 0, &(bundle(&d, "exited") + &network(&[])), "");
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    let calls = fake.transcript();
+    assert!(
+        calls.contains("docker rm --force --volumes c1\n"),
+        "{calls}"
+    );
+}
+
+#[test]
+fn up_over_a_foreign_network_touches_nothing() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 1, "", EXISTS);
+    fake.on(
+        "inspect*",
+        1,
+        &network_json(NET, "n9", "10.1.0.0/24", &[], &[]),
+        "Error: No such object: bot-bottle-sidecars-demo\n",
+    );
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(fake.transcript());
+    assert!(err.contains("lacks bottle's labels"), "{err}");
+}
+
+#[test]
+fn up_over_a_foreign_bundle_touches_nothing_and_rolls_back_its_network() {
+    let mut fake = Fake::new();
+    fake.once("run *", 125, "", "docker: Error response from daemon: Conflict. The container name \"/bot-bottle-sidecars-demo\" is already in use by container \"f00\". You have to remove (or rename) that container to be able to reuse that name.\nSee 'docker run --help'.\n");
+    fake.on(
+        "inspect*",
+        0,
+        &(container_json(BUNDLE, "f00", "running", &[], "bridge", "172.17.0.5", &[])
+            + &network(&[])),
+        "",
+    );
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+    assert!(
+        err.contains("container `bot-bottle-sidecars-demo` exists but lacks bottle's labels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn up_moves_past_two_overlapping_candidates() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    let overlap =
+        "Error response from daemon: Pool overlaps with other one on this address space\n";
+    fake.once("network create*", 1, "", overlap);
+    fake.on(
+        "network ls*",
+        0,
+        "n1\tother-a\nn2\tother-b\nn3\tbridge\n",
+        "",
+    );
+    fake.on(
+        "network inspect*",
+        0,
+        &(network_json("other-a", "n1", "10.213.150.0/24", &[], &[])
+            + &network_json("other-b", "n2", "10.213.151.0/24", &[], &[])
+            + &network_json("bridge", "n3", "172.17.0.0/16", &[], &[])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+    assert!(out.contains("10.213.152.0/24"), "{out}");
+}
+
+#[test]
+fn a_failed_run_is_rolled_back() {
+    let mut fake = Fake::new();
+    fake.once(
+        "run *",
+        125,
+        "0123abc\n",
+        "docker: Error response from daemon: Address already in use.\n",
+    );
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(fake.transcript());
+    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.slug=demo' --label 'bottle.spec=cb0a24f0db14b71c8f4eafa9457d520eba41b43f2a29afb0ab257233fba4c850' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+}
+
+#[test]
+fn daemon_unreachable_is_exit_69() {
+    let mut fake = Fake::new();
+    let down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
+    fake.on("*", 1, "", down);
+    for args in [UP, &["down", "demo"], &["status", "demo"], &["ls"]] {
+        let (code, _, err) = run(&fake, args);
+        assert_eq!(code, 69, "{args:?}: {err}");
+        assert!(err.contains("Cannot connect to the Docker daemon"), "{err}");
+    }
+}
+
+/// `down` in each engine's wording: full, half-built, absent, and racing another `down`.
+#[test]
+fn down_in_every_wording() {
+    struct Wording {
+        name: &'static str,
+        bundle_missing: &'static str,
+        both_missing: &'static str,
+        network_rm_missing: &'static str,
+        network_inspect_missing: &'static str,
+    }
+    let wordings = [
+        Wording {
+            name: "docker-20.10",
+            bundle_missing: "Error: No such object: bot-bottle-sidecars-demo\n",
+            both_missing: "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n",
+            network_rm_missing: "Error: No such network: net1\n",
+            network_inspect_missing: "Error: No such network: net1\n",
+        },
+        Wording {
+            name: "docker-28",
+            bundle_missing: "Error: No such object: bot-bottle-sidecars-demo\n",
+            both_missing: "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n",
+            network_rm_missing: "Error response from daemon: network net1 not found\nexit status 1\n",
+            network_inspect_missing: "Error response from daemon: network net1 not found\n",
+        },
+        Wording {
+            name: "podman-5",
+            bundle_missing: "Error: no such object: \"bot-bottle-sidecars-demo\"\n",
+            both_missing: "Error: no such object: \"bot-bottle-sidecars-demo\"\nError: no such object: \"bot-bottle-bundle-demo\"\n",
+            network_rm_missing: "Error: unable to find network with name or ID net1: network not found\n",
+            network_inspect_missing: "Error: network net1: unable to find network with name or ID net1: network not found\n",
+        },
+    ];
+    let mut all = String::new();
+    for w in &wordings {
+        let mut cases = Vec::new();
+        // Full.
+        let mut fake = Fake::new();
+        fake.on(
+            "inspect*",
+            0,
+            &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
+            "",
+        );
+        cases.push(("full", fake));
+        // Half-built: the network only.
+        let mut fake = Fake::new();
+        fake.on("inspect*", 1, &network(&[]), w.bundle_missing);
+        cases.push(("half-built", fake));
+        // Absent.
+        let mut fake = Fake::new();
+        fake.on("inspect*", 1, "\n", w.both_missing);
+        cases.push(("absent", fake));
+        // Another `down` removed the network between our look and our `network rm`.
+        let mut fake = Fake::new();
+        fake.on("inspect*", 1, &network(&[]), w.bundle_missing);
+        fake.on("network rm*", 1, "", w.network_rm_missing);
+        fake.on("network inspect*", 1, "[]\n", w.network_inspect_missing);
+        cases.push(("raced", fake));
+        for (case, fake) in &cases {
+            let (code, _, err) = run(fake, &["down", "demo"]);
+            assert_eq!(code, 0, "{} {case}: {err}", w.name);
+            let calls = fake.calls();
+            // The budget is 3; only the race costs a confirming look.
+            assert!(
+                calls.len() <= 3 + usize::from(*case == "raced"),
+                "{} {case}: {calls:?}",
+                w.name
+            );
+            all.push_str(&format!("## {} {case}\n{}", w.name, fake.transcript()));
+        }
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn down_refuses_a_network_with_foreign_containers_after_removing_the_bundle() {
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("d", "running") + &network(&[("c1", BUNDLE), ("x9", "someone-else")])),
+        "",
+    );
+    let (code, _, err) = run(&fake, &["down", "demo"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(fake.transcript());
+    insta::assert_snapshot!(err.trim_end(), @"bottle: network `bot-bottle-bundle-demo` still has containers that bottle did not start: `someone-else`; detach them (e.g. `docker network disconnect bot-bottle-bundle-demo someone-else`) and run `bottle down` again");
+}
+
+#[test]
+fn down_refuses_foreign_resources_and_touches_nothing() {
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect*",
+        0,
+        &(container_json(
+            BUNDLE,
+            "f00",
+            "running",
+            &[("bottle.slug", "other")],
+            NET,
+            "10.213.150.2",
+            &[],
+        ) + &network(&[])),
+        "",
+    );
+    let (code, _, err) = run(&fake, &["down", "demo"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+}
+
+#[test]
+fn status_port_ls_and_gc() {
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle("d", "running"), "");
+    let (code, out, err) = run(&fake, &["status", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out.trim_end(), @r#"{"slug":"demo","network":{"name":"bot-bottle-bundle-demo","subnet":"10.213.150.0/24","gateway":"10.213.150.1"},"bundle":{"name":"bot-bottle-sidecars-demo","ip":"10.213.150.2","image":"img","state":"running"},"ports":[{"container_port":8080,"host_ip":"127.0.0.1","host_port":49153}]}"#);
+    let (code, out, _) = run(&fake, &["port", "demo", "8080"]);
+    assert_eq!((code, out.as_str()), (0, "127.0.0.1:49153\n"));
+    let (code, _, err) = run(&fake, &["port", "demo", "9999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("published: 8080"), "{err}");
+
+    let mut fake = Fake::new();
+    fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
+    fake.on(
+        "network ls *",
+        0,
+        "net1\tbot-bottle-bundle-demo\nnet2\tbot-bottle-bundle-gone\n",
+        "",
+    );
+    let gone = network_json(
+        "bot-bottle-bundle-gone",
+        "net2",
+        "10.213.7.0/24",
+        &[
+            ("bottle.role", "network"),
+            ("bottle.slug", "gone"),
+            ("bottle.subnet", "10.213.7.0/24"),
+        ],
+        &[],
+    );
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("d", "exited") + &network(&[("c1", BUNDLE)]) + &gone),
+        "",
+    );
+    let (code, out, err) = run(&fake, &["ls"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out, @r"
+    demo	exited	10.213.150.0/24	8080->127.0.0.1:49153
+    gone	missing	10.213.7.0/24
+    ");
+    let (code, out, err) = run(&fake, &["gc", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !fake.transcript().contains(" rm "),
+        "dry run removed something"
+    );
+    let (code, out2, err) = run(&fake, &["gc"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.replace("would remove", "removed"), out2);
+    insta::assert_snapshot!(fake.transcript());
+}
