@@ -64,6 +64,18 @@ if command -v shellcheck >/dev/null 2>&1; then
     shellcheck scripts/*.sh .ci/run
 fi
 
+# The real-engine lifecycle runs once through every docker CLI found here: the
+# docker.io package's CLI 20.10 and the newer one in /usr/local/bin.
+if [[ -z "${BOTTLE_TEST_CLIS:-}" ]]; then
+    clis=()
+    for c in /usr/bin/docker /usr/local/bin/docker; do
+        if [[ -x "$c" ]]; then clis+=("$c"); fi
+    done
+    BOTTLE_TEST_CLIS="$(IFS=:; echo "${clis[*]:-$DOCKER}")"
+fi
+export BOTTLE_TEST_CLIS
+step "real-engine tests run through: $BOTTLE_TEST_CLIS"
+
 step "cargo test${*:+ $*}"
 test_status=0
 INSTA_UPDATE=no BOTTLE_REQUIRE_DOCKER=1 BOTTLE_TEST_IMAGE="$BOTTLE_TEST_IMAGE" cargo test "$@" ||

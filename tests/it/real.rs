@@ -334,7 +334,7 @@ fn foreign_resources_are_refused() {
     }
     assert_eq!(
         b.leftovers(),
-        [net.clone()],
+        std::slice::from_ref(&net),
         "the foreign network must survive"
     );
     b.docker(&["network", "rm", &net]);
