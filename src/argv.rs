@@ -219,6 +219,14 @@ pub fn rm(name: &str) -> Vec<OsString> {
     Args::new(&["rm", "--force", "--volumes"]).arg(name).done()
 }
 
+/// `logs --tail N NAME`: why a bundle stopped, for the error message.
+pub fn logs(name: &str, tail: u32) -> Vec<OsString> {
+    Args::new(&["logs", "--tail"])
+        .arg(tail.to_string())
+        .arg(name)
+        .done()
+}
+
 /// `build --tag IMG [--file F] CONTEXT`.
 pub fn build(req: &Build<'_>) -> Vec<OsString> {
     let mut a = Args::new(&["build"]).opt("--tag", req.tag);

@@ -19,6 +19,7 @@ pub enum Verb {
     ContainerInspect,
     Ps,
     Build,
+    Logs,
     Version,
 }
 
@@ -36,6 +37,7 @@ impl Verb {
             Verb::ContainerInspect => "container-inspect",
             Verb::Ps => "ps",
             Verb::Build => "build",
+            Verb::Logs => "logs",
             Verb::Version => "version",
         }
     }
@@ -56,6 +58,7 @@ const ALL_VERBS: &[Verb] = &[
     Verb::ContainerInspect,
     Verb::Ps,
     Verb::Build,
+    Verb::Logs,
     Verb::Version,
 ];
 
@@ -239,7 +242,7 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::Other
             }
         }
-        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Version => Class::Other,
+        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Logs | Verb::Version => Class::Other,
     }
 }
 

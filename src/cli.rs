@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::argv;
 use crate::display::Masker;
-use crate::error::{Error, Result};
-use crate::exec::{self, Engine};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::{self, Engine, OnInterrupt};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::{self, Ctx};
 use crate::spec::{DEFAULT_IMAGE, Pull, RawSpec, Spec};
@@ -190,6 +190,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     let prefix = Prefix::parse(&g.prefix)?;
     let pool = Pool::parse(&g.pool, g.block)?;
+    // `down` and `gc` finish a removal they began; everything else stops at once (and `up` rolls
+    // back). `plan` and `subnet` run nothing, so they keep the default behaviour.
+    match &cli.command {
+        Command::Plan(_) | Command::Subnet(_) => {}
+        Command::Down(_) | Command::Gc(_) => exec::handle_interrupts(OnInterrupt::Finish)?,
+        _ => exec::handle_interrupts(OnInterrupt::Abort)?,
+    }
     let mut out = std::io::stdout().lock();
     match &cli.command {
         Command::Subnet(a) => {
@@ -274,6 +281,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut failures = Vec::new();
             let mut report = Vec::new();
             for slug in &slugs {
+                if exec::interrupted() {
+                    failures.push((
+                        slug,
+                        Error::new(ErrorKind::Interrupted, "interrupted before its turn"),
+                    ));
+                    continue;
+                }
                 match lifecycle::down(&ctx, slug) {
                     Ok(removed) => {
                         if !g.json {
@@ -296,6 +310,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some((_, e)) = failures.into_iter().next() {
                 return Err(e.into());
             }
+            interrupted_after("the removal it had begun was finished")?;
         }
         Command::Port(a) => {
             let slug = Slug::parse(&a.slug)?;
@@ -338,6 +353,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gc(a) => {
             let ctx = ctx(g, prefix, pool, Masker::default())?;
             let removed = lifecycle::gc(&ctx, a.dry_run)?;
+            interrupted_after("the removals it had begun were finished")?;
             if g.json {
                 writeln!(
                     out,
@@ -390,6 +406,17 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
     ]
 }
 
+/// After a `Finish`-policy command: exit 130 if a signal arrived meanwhile.
+fn interrupted_after(what: &str) -> Result<()> {
+    match exec::interrupted() {
+        true => Err(Error::new(
+            ErrorKind::Interrupted,
+            format!("interrupted; {what}"),
+        )),
+        false => Ok(()),
+    }
+}
+
 fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
     let what: Vec<&str> = removed
         .containers
@@ -414,11 +441,7 @@ fn ctx(g: &Global, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
         engine,
         prefix,
         pool,
-        host_routes: if is_local(g) {
-            crate::host::routes()
-        } else {
-            Vec::new()
-        },
+        local: is_local(g),
     })
 }
 

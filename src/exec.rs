@@ -6,13 +6,83 @@
 //! failure classes apart: could not execute (an [`Error`] of kind
 //! [`ErrorKind::EngineUnavailable`]), exited non-zero (a [`Reply`] the caller classifies), and
 //! killed by a signal (an [`Error`]).
+//!
+//! It also owns interruption. Each engine command runs in its own process group, so a terminal's
+//! Ctrl-C reaches bottle only, and bottle decides: under [`OnInterrupt::Abort`] (`up`) it kills the
+//! in-flight command's whole group and fails with [`ErrorKind::Interrupted`], so `up` can roll back;
+//! under [`OnInterrupt::Finish`] (`down`) it lets the removal it began run to the end. Signals are
+//! process-wide, so this is the crate's one piece of global state.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
+
+/// What a SIGINT or SIGTERM does to the engine command in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Kill it (its whole process group) and fail every further command, except cleanup run
+    /// through [`finishing`].
+    Abort,
+    /// Let it, and the commands after it, run to the end; the caller checks [`interrupted`].
+    Finish,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static ABORT: AtomicBool = AtomicBool::new(true);
+/// The process group of the engine command in flight, if any.
+static IN_FLIGHT: Mutex<Option<i32>> = Mutex::new(None);
+
+/// Route SIGINT and SIGTERM to bottle's own handling, per `policy`.
+pub fn handle_interrupts(policy: OnInterrupt) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    ABORT.store(policy == OnInterrupt::Abort, Ordering::SeqCst);
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Error::io("cannot install the signal handler", e))?;
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            kill_in_flight();
+        }
+    });
+    Ok(())
+}
+
+fn kill_in_flight() {
+    if !ABORT.load(Ordering::SeqCst) {
+        return;
+    }
+    if let Some(pgid) = *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) {
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+/// Whether a SIGINT or SIGTERM has arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// `Err(Interrupted)` once a signal has arrived under [`OnInterrupt::Abort`].
+pub fn check_interrupt() -> Result<()> {
+    if interrupted() && ABORT.load(Ordering::SeqCst) {
+        return Err(Error::new(ErrorKind::Interrupted, "interrupted"));
+    }
+    Ok(())
+}
+
+/// Run `f` with interruption deferred: rollback and teardown must run to the end.
+pub fn finishing<T>(f: impl FnOnce() -> T) -> T {
+    let before = ABORT.swap(false, Ordering::SeqCst);
+    let out = f();
+    ABORT.store(before, Ordering::SeqCst);
+    out
+}
 
 /// How much engine stderr an error message quotes.
 const STDERR_LIMIT: usize = 2000;
@@ -149,16 +219,12 @@ impl Engine {
     /// Run one engine command to completion with its output captured.
     pub fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
         let line = self.line(&argv);
-        if self.verbose {
-            eprintln!("+ {line}");
-        }
-        let output = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
+        let expr = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
             .stdin_null()
             .stdout_capture()
             .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| self.could_not_execute(&line, e))?;
+            .unchecked();
+        let output = self.spawn_and_wait(&line, expr)?;
         let code = exit_code(&line, output.status)?;
         Ok(Reply {
             verb,
@@ -172,15 +238,11 @@ impl Engine {
     /// Run one engine command with its output going to our stderr (for `build` progress).
     pub fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
         let line = self.line(&argv);
-        if self.verbose {
-            eprintln!("+ {line}");
-        }
-        let output = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
+        let expr = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
             .stdin_null()
             .stdout_to_stderr()
-            .unchecked()
-            .run()
-            .map_err(|e| self.could_not_execute(&line, e))?;
+            .unchecked();
+        let output = self.spawn_and_wait(&line, expr)?;
         match exit_code(&line, output.status)? {
             0 => Ok(()),
             code => Err(Error::new(
@@ -191,6 +253,35 @@ impl Engine {
                 ),
             )),
         }
+    }
+
+    /// Start `expr` in its own process group, registered for [`kill_in_flight`], and wait.
+    fn spawn_and_wait(&self, line: &str, expr: duct::Expression) -> Result<std::process::Output> {
+        check_interrupt()?;
+        if self.verbose {
+            eprintln!("+ {line}");
+        }
+        let expr = expr.before_spawn(|cmd| {
+            cmd.process_group(0);
+            Ok(())
+        });
+        let handle = expr.start().map_err(|e| self.could_not_execute(line, e))?;
+        let pgid = handle.pids().first().map(|&p| p as i32);
+        *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) = pgid;
+        // A signal that arrived between the check above and registering the group.
+        if interrupted() {
+            kill_in_flight();
+        }
+        let output = handle.into_output();
+        *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let output = output.map_err(|e| self.could_not_execute(line, e))?;
+        if let Err(e) = check_interrupt() {
+            return Err(Error::new(
+                ErrorKind::Interrupted,
+                format!("{e} while `{line}` was running"),
+            ));
+        }
+        Ok(output)
     }
 
     fn could_not_execute(&self, line: &str, err: std::io::Error) -> Error {

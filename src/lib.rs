@@ -25,6 +25,7 @@ pub mod exec;
 pub mod host;
 pub mod input;
 pub mod lifecycle;
+pub mod lock;
 pub mod model;
 pub mod spec;
 pub mod subnet;

@@ -14,8 +14,10 @@ use ipnetwork::Ipv4Network;
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::Engine;
+use crate::exec::{self, Engine};
+use crate::host;
 use crate::input::{Names, Prefix, Slug};
+use crate::lock::{self, Lock};
 use crate::model::{self, Bottle, Container, Network, Object};
 use crate::spec::{Pull, Spec};
 use crate::subnet::{Candidate, Pool};
@@ -26,8 +28,9 @@ pub struct Ctx {
     pub engine: Engine,
     pub prefix: Prefix,
     pub pool: Pool,
-    /// Routes the bottle's subnet must not overlap: the host's, for a local engine.
-    pub host_routes: Vec<Ipv4Network>,
+    /// The engine runs on this host: its networks share our routing table, and other bottle
+    /// processes that use it share our lock directory.
+    pub local: bool,
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -39,6 +42,19 @@ pub struct Observed {
 }
 
 impl Ctx {
+    /// The per-slug lock, for a local engine.
+    fn lock_slug(&self, slug: &Slug) -> Result<Option<Lock>> {
+        self.lock(&format!("{}-{slug}", self.prefix.as_str()))
+    }
+
+    fn lock(&self, name: &str) -> Result<Option<Lock>> {
+        if self.local {
+            lock::acquire(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<crate::exec::Reply> {
         self.engine.run(verb, argv)
     }
@@ -156,23 +172,41 @@ enum NetworkStep {
     Exists,
 }
 
-/// What this invocation created, so a failure can take it back.
+/// What this invocation created, so a failure or an interrupt can take it back.
 #[derive(Debug, Default)]
 struct Created {
     network: Option<String>,
+    /// A `run` was started, so a container with the bundle's name may exist because of us.
+    bundle: bool,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
+///
+/// On failure, and on interrupt, what this invocation created is removed again: the bundle if its
+/// `run` failed or was cut short, and the network if this invocation made it.
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
     let names = Names::new(&ctx.prefix, slug)?;
     let digest = spec.digest(|k| std::env::var(k).ok());
+    let _lock = ctx.lock_slug(slug)?;
     let mut created = Created::default();
     let result = up_inner(ctx, slug, &names, spec, &digest, &mut created);
-    if result.is_err()
-        && let Some(network) = &created.network
-    {
-        // Best effort: the original error is what the user needs to see.
-        let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[network]));
+    if let Err(err) = result {
+        // Best effort, and never cut short: the original error is what the user needs to see.
+        exec::finishing(|| {
+            if created.bundle {
+                let _ = ctx.run(Verb::Rm, argv::rm(&names.bundle));
+            }
+            if let Some(network) = &created.network {
+                let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[network]));
+            }
+        });
+        return Err(match err.kind() {
+            ErrorKind::Interrupted => Error::new(
+                ErrorKind::Interrupted,
+                format!("{err}; rolled back what this run had created"),
+            ),
+            _ => err,
+        });
     }
     result
 }
@@ -193,7 +227,7 @@ fn up_inner(
         }
         NetworkStep::Exists => {
             let obs = ctx.observe(names)?;
-            let network = our_network(slug, names, &obs)?;
+            let network = settle_network(ctx, slug, names, &obs)?;
             let subnet = network
                 .recorded_subnet()
                 .or_else(|| network.subnets.first().copied());
@@ -220,7 +254,7 @@ fn up_inner(
         }
         ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
     }
-    run_bundle(ctx, slug, names, spec, digest, ip)?;
+    run_bundle(ctx, slug, names, spec, digest, ip, created)?;
     let reply = ctx
         .run(
             Verb::ContainerInspect,
@@ -241,11 +275,15 @@ fn up_inner(
         })?;
     let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet);
     if b.state != "running" {
+        let logs = ctx.run(Verb::Logs, argv::logs(&names.bundle, 20))?;
+        let tail = format!("{}{}", logs.stdout, logs.stderr);
         return Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
-                "bundle `{}` is `{}` right after start: see `docker logs {}`; `bottle down {slug}` removes it",
-                names.bundle, b.state, names.bundle
+                "bundle `{}` was `{}` right after start, so it was removed again; its last output:\n{}",
+                names.bundle,
+                b.state,
+                ctx.engine.masker().mask(tail.trim_end())
             ),
         ));
     }
@@ -267,8 +305,17 @@ fn up_inner(
 
 /// Create the network on the first free candidate. On a pool overlap, look at the engine's
 /// networks once and move on to the first candidate that overlaps none of them, as kind does.
+///
+/// For a local engine this holds the subnet lock and reads the host's routes under it, so a bottle
+/// that another process has just created shows up as a route before we choose.
 fn create_network(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<NetworkStep> {
-    let mut candidate = ctx.pool.pick(slug.as_str(), 0, &ctx.host_routes)?;
+    let _lock = ctx.lock("subnets")?;
+    let host_routes = if ctx.local {
+        host::routes()
+    } else {
+        Vec::new()
+    };
+    let mut candidate = ctx.pool.pick(slug.as_str(), 0, &host_routes)?;
     loop {
         let labels = argv::network_labels(slug.as_str(), &candidate);
         let req = argv::NetworkCreate {
@@ -286,7 +333,7 @@ fn create_network(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<NetworkStep> 
                 if ours_exists {
                     return Ok(NetworkStep::Exists);
                 }
-                taken.extend(&ctx.host_routes);
+                taken.extend(&host_routes);
                 candidate = ctx.pool.pick(slug.as_str(), candidate.k + 1, &taken)?;
             }
             _ => return Err(reply.into_error()),
@@ -303,6 +350,7 @@ fn run_bundle(
     spec: &Spec,
     digest: &str,
     ip: Ipv4Addr,
+    created: &mut Created,
 ) -> Result<()> {
     let env_file = EnvFile::write(spec)?;
     let labels = argv::bundle_labels(slug.as_str(), digest);
@@ -323,10 +371,13 @@ fn run_bundle(
     };
     let mut built = false;
     for _ in 0..3 {
+        created.bundle = true;
         let reply = ctx.run(Verb::Run, argv::run(&req))?;
         match reply.class() {
             Class::Ok => return Ok(()),
             Class::NameConflict => {
+                // This `run` created nothing; the name belongs to someone else, or to an earlier run.
+                created.bundle = false;
                 let obs = ctx.observe(names)?;
                 if let Some(b) = obs.bundle {
                     check_bundle_is_ours(slug, names, &b)?;
@@ -335,6 +386,19 @@ fn run_bundle(
                     }
                     ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
                 }
+            }
+            Class::Ambiguous => {
+                // Two networks with our name (a racer on an engine before 25): keep one, retry.
+                let networks = ctx.find_networks(&names.network)?;
+                settle_network(
+                    ctx,
+                    slug,
+                    names,
+                    &Observed {
+                        bundle: None,
+                        networks,
+                    },
+                )?;
             }
             Class::ImageNotFound if !built && spec.build.is_some() => {
                 let build = spec.build.as_ref().expect("checked above");
@@ -346,11 +410,9 @@ fn run_bundle(
                 ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
                 built = true;
             }
-            _ => {
-                // Engines up to 24 leave a `Created` container behind when start fails.
-                let _ = ctx.run(Verb::Rm, argv::rm(&names.bundle));
-                return Err(reply.into_error());
-            }
+                        // `up`'s rollback removes the container: engines up to 24 leave a `Created` one
+            // behind when start fails.
+            _ => return Err(reply.into_error()),
         }
     }
     Err(Error::new(
@@ -396,11 +458,13 @@ fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
     ))
 }
 
+/// The network of this bottle among `obs.networks`, all of which must be ours. With duplicates
+/// (engines before 25), the one the bundle is on, else the lowest ID, so racers agree.
 fn our_network<'a>(slug: &Slug, names: &Names, obs: &'a Observed) -> Result<&'a Network> {
     for n in &obs.networks {
         check_network_is_ours(slug, n)?;
     }
-    // With duplicates (engines before 25), prefer the one the bundle is on.
+
     let on_bundle = |n: &&Network| {
         obs.bundle
             .as_ref()
@@ -408,14 +472,34 @@ fn our_network<'a>(slug: &Slug, names: &Names, obs: &'a Observed) -> Result<&'a 
     };
     obs.networks
         .iter()
-        .find(on_bundle)
-        .or_else(|| obs.networks.first())
+        .find(on_bundle)        .or_else(|| obs.networks.iter().min_by(|a, b| a.id.cmp(&b.id)))
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::EngineFailed,
                 format!("network `{}` vanished while `up` was using it; was `bottle down {slug}` running?", names.network),
             )
         })
+}
+
+/// [`our_network`], after removing its empty duplicates.
+fn settle_network<'a>(
+    ctx: &Ctx,
+    slug: &Slug,
+    names: &Names,
+    obs: &'a Observed,
+) -> Result<&'a Network> {
+    let keep = our_network(slug, names, obs)?;
+    for dup in obs
+        .networks
+        .iter()
+        .filter(|n| n.id != keep.id && n.containers.is_empty())
+    {
+        let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[&dup.id]))?;
+        if !matches!(reply.class(), Class::Ok | Class::NotFound) {
+            return Err(reply.into_error());
+        }
+    }
+    Ok(keep)
 }
 
 /// The private env-file for `KEY=VALUE` entries: mode 0600 in a fresh 0700 directory, removed
@@ -471,6 +555,7 @@ pub struct Removed {
 /// is a success.
 pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
     let names = Names::new(&ctx.prefix, slug)?;
+    let _lock = ctx.lock_slug(slug)?;
     let obs = ctx.observe(&names)?;
     if let Some(b) = &obs.bundle {
         check_bundle_is_ours(slug, &names, b)?;
@@ -720,7 +805,24 @@ const LIVE_STATES: &[&str] = &["running", "paused", "restarting"];
 /// whose bundle this run removes). Returns what was (or, with `dry_run`, would be) removed.
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
     let mut removed = Removed::default();
-    for (_, obs) in list(ctx)? {
+    for (slug, listed) in list(ctx)? {
+        if exec::interrupted() {
+            break;
+        }
+        // Under the slug's lock, look again: an `up` may have finished since the listing.
+        let _lock = ctx.lock_slug(&slug)?;
+        let obs = match ctx.local {
+            true => ctx.observe(&Names::new(&ctx.prefix, &slug)?)?,
+            false => listed,
+        };
+        if obs
+            .bundle
+            .as_ref()
+            .is_some_and(|b| !b.is_bundle_of(slug.as_str()))
+            || obs.networks.iter().any(|n| !n.is_network_of(slug.as_str()))
+        {
+            continue;
+        }
         let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
         if let Some(b) = &obs.bundle {
             if LIVE_STATES.contains(&b.state.as_str()) {

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Benchmarks `bottle up` / `bottle down` against the raw docker CLI running the
+# very same engine commands, on the same engine, in the same run.
+#
+#   (A) bottle:    `bottle up SLUG --image IMG -p 8080 --json`, then `bottle down SLUG`
+#   (B) raw CLI:   the argv arrays of `bottle plan SLUG --json` (network create,
+#                  run, container inspect), then for down
+#                  `docker inspect --format '{{json .}}' BUNDLE NET`,
+#                  `docker rm --force --volumes BUNDLE`, `docker network rm NET`
+#   (C) re-up:     `bottle up` on a bottle that is already up with the same spec
+#
+# A and B alternate (A, B, A, B, ...); C runs inside each A round, while A's
+# bottle is up. Each step is timed with `date +%s%N`. A warm-up round of each
+# (not counted) comes first. Results go to stdout as a markdown table.
+#
+# Names: bottle runs with `--prefix bench-b`; the raw side uses the names from
+# `bottle --prefix bench-r plan`, i.e. bench-r-bundle-SLUG / bench-r-sidecars-SLUG.
+# Everything with those names is removed on exit, also on failure or Ctrl-C.
+# Nothing else on the engine is touched.
+#
+# Network: no address is contacted; the image must already be present locally
+# (the script checks and never pulls), and the only ports are the bundle's,
+# published on 127.0.0.1.
+#
+# Environment:
+#   BENCH_RUNS     counted iterations per side (default 15)
+#   BENCH_WARMUP   uncounted warm-up iterations per side (default 1)
+#   BENCH_SLUG     slug used by both sides (default bench)
+#   BOTTLE_TEST_IMAGE  bundle image (default bottle-test-bundle:latest)
+#   DOCKER         docker client for the raw side and housekeeping (default docker);
+#                  bottle is run with BOTTLE_ENGINE set to the same client
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+RUNS="${BENCH_RUNS:-15}"
+WARMUP="${BENCH_WARMUP:-1}"
+SLUG="${BENCH_SLUG:-bench}"
+IMAGE="${BOTTLE_TEST_IMAGE:-bottle-test-bundle:latest}"
+DOCKER="${DOCKER:-docker}"
+export BOTTLE_ENGINE="$DOCKER"
+BOTTLE="${CARGO_TARGET_DIR:-target}/release/bottle"
+PREFIX_B=bench-b
+PREFIX_R=bench-r
+PORT=8080
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer, got '$WARMUP'"
+[[ -x "$BOTTLE" ]] || die "$BOTTLE not found; run \`cargo build --release\` first"
+command -v python3 >/dev/null 2>&1 || die "python3 is required"
+"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 \
+    || die "image $IMAGE is not present locally (this script never pulls); run ./scripts/setup-engine.sh"
+
+# Lists this script's objects: names that start with one of our prefixes.
+our_containers() {
+    "$DOCKER" ps -a --filter "name=^$1-" --format '{{.Names}}' | grep -E "^$1-" || true
+}
+our_networks() {
+    "$DOCKER" network ls --filter "name=^$1-" --format '{{.Name}}' | grep -E "^$1-" || true
+}
+
+for p in "$PREFIX_B" "$PREFIX_R"; do
+    if [[ -n "$(our_containers "$p")$(our_networks "$p")" ]]; then
+        die "objects named $p-* already exist (another bench run, or a leftover); remove them first"
+    fi
+done
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/bottle-bench.XXXXXX")"
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    "$BOTTLE" --prefix "$PREFIX_B" down --all >/dev/null 2>&1 \
+        || printf 'bench: warning: "bottle --prefix %s down --all" failed\n' "$PREFIX_B" >&2
+    local c n
+    for c in $(our_containers "$PREFIX_R"); do
+        "$DOCKER" rm --force --volumes "$c" >/dev/null 2>&1 || printf 'bench: warning: could not remove container %s\n' "$c" >&2
+    done
+    for n in $(our_networks "$PREFIX_R"); do
+        "$DOCKER" network rm "$n" >/dev/null 2>&1 || printf 'bench: warning: could not remove network %s\n' "$n" >&2
+    done
+    rm -rf "$WORK"
+    if ((status != 0)); then
+        printf 'bench failed (exit status %s)\n' "$status" >&2
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+SPEC=(--image "$IMAGE" -p "$PORT")
+
+# --- The raw side's commands, straight from `bottle plan --json` --------------
+"$BOTTLE" --prefix "$PREFIX_R" plan "$SLUG" "${SPEC[@]}" --json >"$WORK/plan.json"
+# One file per command, argv NUL-separated, so no word splitting or eval is needed.
+python3 - "$WORK/plan.json" "$WORK" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+if len(plan) != 3:
+    sys.exit(f"bench: expected 3 commands in the plan, got {len(plan)}")
+want = [["network", "create"], ["run"], ["container", "inspect"]]
+for i, (argv, verb) in enumerate(zip(plan, want)):
+    if argv[1:1 + len(verb)] != verb:
+        sys.exit(f"bench: plan command {i} is not `{' '.join(verb)}`: {argv}")
+    if any(a.startswith("--env-file") for a in argv):
+        sys.exit("bench: plan has an env-file placeholder; the benchmark passes no -e")
+    with open(f"{sys.argv[2]}/raw_up_{i}", "wb") as f:
+        f.write(b"".join(a.encode() + b"\0" for a in argv))
+PY
+mapfile -d '' -t RAW_NET_CREATE <"$WORK/raw_up_0"
+mapfile -d '' -t RAW_RUN <"$WORK/raw_up_1"
+mapfile -d '' -t RAW_INSPECT <"$WORK/raw_up_2"
+R_NET="$PREFIX_R-bundle-$SLUG"
+R_BUNDLE="$PREFIX_R-sidecars-$SLUG"
+[[ "${RAW_NET_CREATE[-1]}" == "$R_NET" ]] || die "unexpected network name in plan: ${RAW_NET_CREATE[-1]}"
+RAW_CLI="${RAW_NET_CREATE[0]}"
+
+# bottle's own plan, to check that its --verbose `up` runs the same commands.
+"$BOTTLE" --prefix "$PREFIX_B" plan "$SLUG" "${SPEC[@]}" | sed 's/^/+ /' >"$WORK/plan_b.txt"
+
+# --- Timed steps ----------------------------------------------------------------
+now() { date +%s%N; }
+
+# record STEP START_NS END_NS [ENGINE_CMDS]
+record() {
+    if ((counting)); then
+        echo $(($3 - $2)) >>"$WORK/t.$1"
+        [[ -z "${4:-}" ]] || echo "$4" >>"$WORK/c.$1"
+    fi
+}
+
+count_cmds() { grep -c '^+ ' "$1" || true; }
+
+verbose_checked=0
+round_bottle() {
+    local t0 t1 err="$WORK/err"
+    t0=$(now)
+    "$BOTTLE" --prefix "$PREFIX_B" --verbose up "$SLUG" "${SPEC[@]}" --json >"$WORK/up.json" 2>"$err" \
+        || { cat "$err" >&2; die "bottle up failed"; }
+    t1=$(now)
+    record bottle_up "$t0" "$t1" "$(count_cmds "$err")"
+    if ((!verbose_checked)); then
+        verbose_checked=1
+        if ! diff -u "$WORK/plan_b.txt" <(grep '^+ ' "$err") >"$WORK/plan.diff"; then
+            printf 'bench: warning: the first "bottle up" did not run exactly its plan (a concurrent user of the subnet?):\n' >&2
+            cat "$WORK/plan.diff" >&2
+        fi
+    fi
+
+    t0=$(now)
+    "$BOTTLE" --prefix "$PREFIX_B" --verbose up "$SLUG" "${SPEC[@]}" --json >"$WORK/reup.json" 2>"$err" \
+        || { cat "$err" >&2; die "bottle re-up failed"; }
+    t1=$(now)
+    record bottle_reup "$t0" "$t1" "$(count_cmds "$err")"
+    cmp -s "$WORK/up.json" "$WORK/reup.json" || die "re-up returned a different bottle object"
+
+    t0=$(now)
+    "$BOTTLE" --prefix "$PREFIX_B" --verbose down "$SLUG" >/dev/null 2>"$err" \
+        || { cat "$err" >&2; die "bottle down failed"; }
+    t1=$(now)
+    record bottle_down "$t0" "$t1" "$(count_cmds "$err")"
+}
+
+round_raw() {
+    local t0 t1
+    t0=$(now)
+    "${RAW_NET_CREATE[@]}" >/dev/null
+    "${RAW_RUN[@]}" >/dev/null
+    "${RAW_INSPECT[@]}" >/dev/null
+    t1=$(now)
+    record raw_up "$t0" "$t1" 3
+
+    t0=$(now)
+    "$RAW_CLI" inspect --format '{{json .}}' "$R_BUNDLE" "$R_NET" >/dev/null
+    "$RAW_CLI" rm --force --volumes "$R_BUNDLE" >/dev/null
+    "$RAW_CLI" network rm "$R_NET" >/dev/null
+    t1=$(now)
+    record raw_down "$t0" "$t1" 3
+}
+
+# --- Header ---------------------------------------------------------------------
+client_v="$("$DOCKER" version --format '{{.Client.Version}}' 2>/dev/null || echo '?')"
+server_v="$("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
+echo "## bottle vs raw docker CLI"
+echo
+echo "- date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+echo "- docker: client $client_v, server $server_v"
+echo "- nproc: $(nproc)"
+echo "- N: $RUNS counted iterations per side (+ $WARMUP warm-up), interleaved A, B, A, B, ...; re-up (C) runs inside each A round"
+echo "- bottle: $("$BOTTLE" --version 2>/dev/null || echo '?') ($BOTTLE), image $IMAGE, slug $SLUG, -p $PORT"
+echo
+
+# --- Run --------------------------------------------------------------------------
+counting=0
+for ((i = 0; i < WARMUP; i++)); do
+    round_bottle
+    round_raw
+done
+counting=1
+for ((i = 1; i <= RUNS; i++)); do
+    round_bottle
+    round_raw
+    printf 'bench: iteration %d/%d done\n' "$i" "$RUNS" >&2
+done
+
+# --- Report -----------------------------------------------------------------------
+python3 - "$WORK" <<'PY'
+import os, statistics, sys
+work = sys.argv[1]
+
+def load(name, conv):
+    path = os.path.join(work, name)
+    with open(path) as f:
+        return [conv(line) for line in f if line.strip()]
+
+def stats(step):
+    ns = load("t." + step, int)
+    ms = [v / 1e6 for v in ns]
+    cmds = sorted(set(load("c." + step, int)))
+    return len(ms), statistics.median(ms), min(ms), max(ms), "/".join(map(str, cmds))
+
+rows = [
+    ("A  bottle up", "bottle_up"),
+    ("B  raw up (3 docker commands)", "raw_up"),
+    ("A  bottle down", "bottle_down"),
+    ("B  raw down (3 docker commands)", "raw_down"),
+    ("C  bottle re-up (already up, same spec)", "bottle_reup"),
+]
+res = {key: stats(key) for _, key in rows}
+print("| step | n | median ms | min ms | max ms | engine cmds |")
+print("|---|---:|---:|---:|---:|---:|")
+for label, key in rows:
+    n, med, lo, hi, cmds = res[key]
+    print(f"| {label} | {n} | {med:.1f} | {lo:.1f} | {hi:.1f} | {cmds} |")
+print()
+for what in ("up", "down"):
+    b, r = res["bottle_" + what][1], res["raw_" + what][1]
+    print(f"- {what}: bottle − raw median = {b - r:+.1f} ms ({(b / r - 1) * 100:+.1f} %)")
+PY
