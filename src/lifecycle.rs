@@ -410,7 +410,7 @@ fn run_bundle(
                 ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
                 built = true;
             }
-                        // `up`'s rollback removes the container: engines up to 24 leave a `Created` one
+            // `up`'s rollback removes the container: engines up to 24 leave a `Created` one
             // behind when start fails.
             _ => return Err(reply.into_error()),
         }

@@ -4,5 +4,7 @@
 mod cli;
 mod fake;
 mod fixtures;
+mod hostile;
+mod props;
 mod real;
 mod transcripts;

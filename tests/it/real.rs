@@ -339,3 +339,228 @@ fn foreign_resources_are_refused() {
     );
     b.docker(&["network", "rm", &net]);
 }
+
+/// Slugs whose preferred slot in `pool` is the same, found by search.
+fn colliding_slugs(pool: &bottle::subnet::Pool, count: usize) -> Vec<String> {
+    let target = pool.start("c0");
+    let mut slugs = vec!["c0".to_string()];
+    for i in 1.. {
+        let slug = format!("c{i}");
+        if pool.start(&slug) == target {
+            slugs.push(slug);
+        }
+        if slugs.len() == count {
+            return slugs;
+        }
+    }
+    unreachable!()
+}
+
+/// Start `bottle` processes at once and wait for all of them.
+fn all_at_once(b: &Bottles, runs: Vec<Vec<String>>) -> Vec<Output> {
+    let children: Vec<_> = runs
+        .iter()
+        .map(|args| {
+            b.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// 12 bottles whose preferred subnets collide, brought up at the same time, all succeed on distinct
+/// subnets; then 6 concurrent `up`s of one slug end with one network and one bundle.
+#[test]
+fn concurrent_ups() {
+    let Some(clis) = clis() else { return };
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("race{i}"));
+        // A pool of its own, so the collisions are among these 12 only.
+        let pool_cidr = format!("10.{}.0.0/20", 220 + i);
+        let pool = bottle::subnet::Pool::parse(&pool_cidr, 24).unwrap();
+        let slugs = colliding_slugs(&pool, 12);
+        let runs = slugs
+            .iter()
+            .map(|s| {
+                ["up", s, "--image", &image(), "--pool", &pool_cidr, "--json"]
+                    .map(String::from)
+                    .to_vec()
+            })
+            .collect();
+        let outs = all_at_once(&b, runs);
+        let mut subnets = std::collections::BTreeSet::new();
+        for (slug, out) in slugs.iter().zip(&outs) {
+            assert!(
+                out.status.success(),
+                "{cli} up {slug}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            subnets.insert(
+                json(&String::from_utf8_lossy(&out.stdout))["network"]["subnet"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        assert_eq!(
+            subnets.len(),
+            12,
+            "{cli}: subnets not distinct: {subnets:?}"
+        );
+        // The engine agrees: 12 networks, each on its own subnet.
+        let engine_subnets: std::collections::BTreeSet<String> = slugs
+            .iter()
+            .map(|s| {
+                b.docker_out(&[
+                    "network",
+                    "inspect",
+                    "--format",
+                    "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                    &format!("{}-bundle-{s}", b.prefix),
+                ])
+            })
+            .collect();
+        assert_eq!(engine_subnets, subnets, "{cli}");
+        eprintln!(
+            "{cli}: 12 colliding slugs -> {} distinct subnets",
+            subnets.len()
+        );
+
+        let same = (0..6)
+            .map(|_| {
+                ["up", "same", "--image", &image(), "--json"]
+                    .map(String::from)
+                    .to_vec()
+            })
+            .collect();
+        let outs = all_at_once(&b, same);
+        for out in &outs {
+            assert!(
+                out.status.success(),
+                "{cli}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let net_filter = format!("name=^{}-bundle-same$", b.prefix);
+        let ctr_filter = format!("name=^{}-sidecars-same$", b.prefix);
+        assert_eq!(
+            b.docker_out(&["network", "ls", "-q", "--filter", &net_filter])
+                .lines()
+                .count(),
+            1,
+            "{cli}"
+        );
+        assert_eq!(
+            b.docker_out(&["ps", "-aq", "--filter", &ctr_filter])
+                .lines()
+                .count(),
+            1,
+            "{cli}"
+        );
+
+        b.ok(&["down", "--all"]);
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{cli}");
+    }
+}
+
+/// Concurrent `down` and `up` of one slug: never a half-built bottle left unreported.
+#[test]
+fn concurrent_down_and_up_of_one_slug() {
+    let Some(clis) = clis() else { return };
+    let b = Bottles::new(&clis[0], "updown");
+    for round in 0..3 {
+        let runs = vec![
+            ["up", "x", "--image", &image()].map(String::from).to_vec(),
+            vec!["down".to_string(), "x".to_string()],
+            ["up", "x", "--image", &image()].map(String::from).to_vec(),
+            vec!["down".to_string(), "x".to_string()],
+        ];
+        for out in all_at_once(&b, runs) {
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let status = b.bottle(&["status", "x", "--json"]);
+        match status.status.code() {
+            Some(1) => assert_eq!(b.leftovers(), Vec::<String>::new()),
+            Some(0) => {
+                let s = json(&String::from_utf8_lossy(&status.stdout));
+                assert_eq!(
+                    s["bundle"]["state"], "running",
+                    "round {round}: half-built: {s}"
+                );
+            }
+            other => panic!("status exited {other:?}"),
+        }
+    }
+}
+
+/// SIGINT while the engine's `run` is in flight (a wrapper that runs the real engine, then
+/// lingers): exit 130, the wrapper's whole process group is gone, nothing is left, and the env-file
+/// is removed.
+#[test]
+fn interrupt_during_run_rolls_back() {
+    let Some(clis) = clis() else { return };
+    let b = Bottles::new(&clis[0], "intr");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("argv");
+    let wrapper = dir.path().join("slow-docker");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = run ]; then printf '%s\\n' \"$@\" > '{log}'; '{cli}' \"$@\"; sleep 60; exit 0; fi\nexec '{cli}' \"$@\"\n",
+            log = log.display(),
+            cli = b.cli
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let child = b
+        .command(&["up", "x", "--image", &image(), "-e", "SECRET=v"])
+        .env("BOTTLE_ENGINE", &wrapper)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the bundle exists: `run` is then in flight (lingering in the wrapper).
+    let bundle = format!("{}-sidecars-x", b.prefix);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b
+        .docker_out(&["ps", "-aq", "--filter", &format!("name=^{bundle}$")])
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the bundle never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the lingering wrapper was not killed"
+    );
+    assert_eq!(b.leftovers(), Vec::<String>::new());
+    let argv = std::fs::read_to_string(&log).unwrap();
+    let env_file = argv
+        .lines()
+        .skip_while(|l| *l != "--env-file")
+        .nth(1)
+        .unwrap();
+    assert!(
+        !std::path::Path::new(env_file).exists(),
+        "env-file {env_file} left behind"
+    );
+}

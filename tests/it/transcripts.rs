@@ -424,3 +424,68 @@ fn status_port_ls_and_gc() {
     assert_eq!(out.replace("would remove", "removed"), out2);
     insta::assert_snapshot!(fake.transcript());
 }
+
+/// A secret never shows, even when the engine echoes it back in an error, and `--verbose` and
+/// `plan` never show it either. The env-file is gone after a failure too.
+#[test]
+fn secrets_stay_hidden_on_every_path() {
+    let mut fake = Fake::new();
+    fake.once(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: bad env-file line: TOKEN=hunter2\n",
+    );
+    let mut args = UP.to_vec();
+    args.push("--verbose");
+    let (code, out, err) = run(&fake, &args);
+    assert_eq!(code, 1);
+    assert!(err.contains("TOKEN=***"), "{err}");
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("+ docker run"),
+        "--verbose echoes commands: {err}"
+    );
+    let run_argv = &fake.calls()[1];
+    let path = &run_argv[run_argv.iter().position(|a| a == "--env-file").unwrap() + 1];
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "env-file {path} left behind after a failure"
+    );
+    assert_eq!(
+        fake.env_file_seen(2).map(|(mode, _)| mode),
+        Some("600".to_string())
+    );
+    for args in [
+        &["plan", "demo", "-e", "TOKEN=hunter2"][..],
+        &["plan", "demo", "-e", "TOKEN=hunter2", "--json"],
+    ] {
+        let (code, out, err) = run(&fake, args);
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.contains("hunter2"), "{out}");
+    }
+}
+
+/// Engines before 25 allow two networks with one name; a racer on another host can make one.
+/// `run` then says the name is ambiguous: keep the lowest ID, remove the empty duplicate, run again.
+#[test]
+fn a_duplicate_network_from_a_racer_is_removed() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("run *", 125, "", "docker: Error response from daemon: network bot-bottle-bundle-demo is ambiguous (2 matches found based on name).\nSee 'docker run --help'.\n");
+    fake.on(
+        "network ls *",
+        0,
+        "net1\tbot-bottle-bundle-demo\nnet2\tbot-bottle-bundle-demo\n",
+        "",
+    );
+    let twin = network(&[]).replace("net1", "net2");
+    fake.on("network inspect*", 0, &(network(&[]) + &twin), "");
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(fake.transcript());
+}

@@ -1,0 +1,125 @@
+//! Property tests over the parsers: nothing panics, and every accepted input produces argv that
+//! round-trips through the validators.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+
+use bottle::argv;
+use bottle::input::{EnvKey, EnvValue, ImageRef, Names, Prefix, Slug, Volume};
+use bottle::spec::{Pull, RawSpec};
+use bottle::subnet::Pool;
+use proptest::prelude::*;
+
+/// Strings that mix what attackers use: flags, separators, metacharacters, control characters,
+/// unicode.
+fn nasty() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just("-".to_string()),
+            Just("--".to_string()),
+            Just("=".to_string()),
+            Just(":".to_string()),
+            Just(",".to_string()),
+            Just("/".to_string()),
+            Just(" ".to_string()),
+            Just("\n".to_string()),
+            Just("\0".to_string()),
+            Just("$(id)".to_string()),
+            Just("'\"`".to_string()),
+            Just("é✓秘".to_string()),
+            "[a-z0-9]{1,4}",
+            "[A-Z_]{1,3}",
+            any::<char>().prop_map(String::from),
+        ],
+        0..8,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn strings(v: &[OsString]) -> Vec<String> {
+    v.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+}
+
+/// The values that follow `flag` in `argv`.
+fn values<'a>(argv: &'a [String], flag: &str) -> Vec<&'a str> {
+    argv.windows(2)
+        .filter(|w| w[0] == flag)
+        .map(|w| w[1].as_str())
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn slug_and_names_round_trip(s in nasty()) {
+        if let Ok(slug) = Slug::parse(&s) {
+            let names = Names::new(&Prefix::default(), &slug);
+            if let Ok(names) = names {
+                prop_assert!(!names.bundle.starts_with('-') && names.bundle.len() <= 63);
+                let back = names.bundle.strip_prefix("bot-bottle-sidecars-").unwrap();
+                prop_assert_eq!(Slug::parse(back).unwrap(), slug);
+            }
+        }
+    }
+
+    #[test]
+    fn toml_never_panics(text in "[ -~\n]{0,200}", nasty_text in nasty()) {
+        let _ = RawSpec::from_toml(&text, std::path::Path::new("f.toml"));
+        let _ = RawSpec::from_toml(&nasty_text, std::path::Path::new("f.toml"));
+    }
+
+    #[test]
+    fn accepted_specs_round_trip_through_run_argv(
+        image in nasty(),
+        env in prop::collection::vec(nasty(), 0..4),
+        volumes in prop::collection::vec(nasty().prop_map(|s| format!("/{s}")), 0..3),
+        ports in prop::collection::vec(nasty(), 0..3),
+    ) {
+        let raw = RawSpec {
+            image: Some(image),
+            env: Some(env),
+            volumes: Some(volumes.iter().map(|v| format!("{v}:/ctr{v}")).collect()),
+            publish: Some(ports),
+            ..RawSpec::default()
+        };
+        let Ok(spec) = raw.validate(false) else { return Ok(()) };
+        let pool = Pool::parse("10.213.0.0/16", 24).unwrap();
+        let candidate = pool.candidate("p", 0);
+        let labels = argv::bundle_labels("p", &spec.digest(|_| None));
+        let argv = strings(&argv::run(&argv::Run {
+            name: "bot-bottle-sidecars-p",
+            network: "bot-bottle-bundle-p",
+            ip: Ipv4Addr::new(10, 213, 0, 2),
+            spec: &spec,
+            labels: &labels,
+            env_file: Some(std::path::Path::new("/x/env")),
+            pull: Pull::Missing,
+        }));
+        let _ = candidate;
+        // The image is the last word and parses back to itself.
+        prop_assert_eq!(ImageRef::parse(argv.last().unwrap()).unwrap(), spec.image.clone());
+        // Volumes, ports and bare env keys parse back to the spec's.
+        let vols: Vec<Volume> = values(&argv, "--volume").iter().map(|v| Volume::parse(v).unwrap()).collect();
+        prop_assert_eq!(vols, spec.volumes.clone());
+        let ports: BTreeSet<u16> = values(&argv, "--publish")
+            .iter()
+            .map(|p| p.rsplit("::").next().unwrap().parse().unwrap())
+            .collect();
+        prop_assert_eq!(ports, spec.publish.clone());
+        for key in values(&argv, "--env").iter().filter(|v| !v.contains('=')) {
+            prop_assert_eq!(spec.env.get(&EnvKey::parse(key).unwrap()), Some(&EnvValue::Inherit));
+        }
+        // No secret value enters argv.
+        for (_, secret) in spec.literal_env() {
+            if secret.expose().len() >= 3 {
+                prop_assert!(argv.iter().all(|a| !a.contains(secret.expose())), "{:?}", argv);
+            }
+        }
+        // Every positional-looking word after a flag is a value, and none of ours starts with `-`.
+        for (i, a) in argv.iter().enumerate().skip(1) {
+            if a.starts_with('-') && !a.starts_with("--") {
+                prop_assert!(false, "word {i} looks like a short flag: {a:?}");
+            }
+        }
+    }
+}
