@@ -186,17 +186,19 @@ fn lifecycle_through_each_cli() {
     let Some(clis) = clis() else { return };
     for (i, cli) in clis.iter().enumerate() {
         let b = Bottles::new(cli, &format!("life{i}"));
-        let up = json(&b.ok(&[
+        let img = image();
+        let up_args = [
             "up",
             "web",
             "--image",
-            &image(),
+            &img,
             "-p",
             "8080",
             "-e",
             "SECRET_VALUE=s3cr3t v@lue",
             "--json",
-        ]));
+        ];
+        let up = json(&b.ok(&up_args));
         let net = format!("{}-bundle-web", b.prefix);
         let bundle = format!("{}-sidecars-web", b.prefix);
         assert_eq!(up["network"]["name"], net.as_str());
@@ -236,17 +238,7 @@ fn lifecycle_through_each_cli() {
 
         // Re-up with the same spec keeps the very same container.
         let id = b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]);
-        let again = json(&b.ok(&[
-            "up",
-            "web",
-            "--image",
-            &image(),
-            "-p",
-            "8080",
-            "-e",
-            "SECRET_VALUE=s3cr3t v@lue",
-            "--json",
-        ]));
+        let again = json(&b.ok(&up_args));
         assert_eq!(
             b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]),
             id,
