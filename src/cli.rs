@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Engine, OnInterrupt};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::{self, Ctx};
-use crate::spec::{DEFAULT_IMAGE, Pull, RawSpec, Spec};
+use crate::spec::{Pull, RawSpec, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
 const AFTER_HELP: &str = "\
@@ -452,6 +452,3 @@ fn is_local(g: &Global) -> bool {
         && std::env::var_os("DOCKER_CONTEXT").is_none()
         && (host.is_empty() || host.starts_with("unix://"))
 }
-
-#[allow(unused)]
-const _: &str = DEFAULT_IMAGE;

@@ -145,15 +145,22 @@ impl Reply {
         )
     }
 
-    /// The engine's stderr for a message: trimmed, truncated, one line per line joined with ` | `
-    /// is not used; engine messages are kept as they are, so users can search for them.
+    /// The engine's stderr for a message: trimmed, repeated lines said once (an inspect of two
+    /// names reports an unreachable daemon twice), and truncated. Engine messages are otherwise
+    /// kept as they are, so users can search for them.
     pub fn quote_stderr(&self) -> String {
-        let text = self.stderr.trim();
+        let mut lines: Vec<&str> = Vec::new();
+        for line in self.stderr.trim().lines() {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+        let text = lines.join("\n");
         if text.is_empty() {
             return "(no stderr)".to_string();
         }
         if text.len() <= STDERR_LIMIT {
-            return text.to_string();
+            return text;
         }
         let mut end = STDERR_LIMIT;
         while !text.is_char_boundary(end) {

@@ -842,11 +842,3 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
     }
     Ok(removed)
 }
-
-impl Bottle {
-    fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
-        self.network.subnet = Some(subnet);
-        self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
-        self
-    }
-}

@@ -384,6 +384,16 @@ pub fn host_port(ip: &str, port: u16) -> String {
     }
 }
 
+impl Bottle {
+    /// The bottle object with the subnet `up` used (and its gateway), where the network itself
+    /// was not inspected.
+    pub fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
+        self.network.subnet = Some(subnet);
+        self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
