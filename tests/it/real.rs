@@ -54,7 +54,9 @@ fn clis() -> Option<Vec<String>> {
             if required() {
                 panic!("BOTTLE_REQUIRE_DOCKER=1, but {problem}");
             }
-            eprintln!(
+            // Straight to stderr, past the test harness's capture, so a skip is never silent.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping a real-engine test: {problem}; set BOTTLE_REQUIRE_DOCKER=1 to make this fail"
             );
             return None;
