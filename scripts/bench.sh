@@ -69,9 +69,12 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bottle-bench.XXXXXX")"
 
+# Removes everything this run may have created. Runs on exit, and directly from
+# the signal traps; errexit is off so that every step is attempted.
 cleanup() {
-    local status=$?
+    local status="${1:-$?}"
     trap - EXIT INT TERM
+    set +e
     "$BOTTLE" --prefix "$PREFIX_B" down --all >/dev/null 2>&1 \
         || printf 'bench: warning: "bottle --prefix %s down --all" failed\n' "$PREFIX_B" >&2
     local c n
@@ -88,8 +91,8 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'cleanup 130' INT
+trap 'cleanup 143' TERM
 
 SPEC=(--image "$IMAGE" -p "$PORT")
 
