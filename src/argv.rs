@@ -236,14 +236,6 @@ pub fn build(req: &Build<'_>) -> Vec<OsString> {
     a.arg(req.context).done()
 }
 
-/// `version --format {{.Server.Version}}`: the liveness probe the reference recommends, because it
-/// exits non-zero on every CLI version when the daemon is down (`docker info --format` does not).
-pub fn version() -> Vec<OsString> {
-    Args::new(&["version"])
-        .opt("--format", "{{.Server.Version}}")
-        .done()
-}
-
 /// The labels of a bottle's network.
 pub fn network_labels(slug: &str, candidate: &Candidate) -> Labels {
     Labels::from([

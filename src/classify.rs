@@ -199,6 +199,10 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::Exists
             } else if has("pool overlaps with other one on this address space")
                 || has("is already used on the host or by another config")
+                // Engine 20.10 with `--ip-range` skips the pool check; the bridge driver or the
+                // gateway allocation then catches the overlap, in other words.
+                || has("networks have overlapping ipv4")
+                || line_has("failed to allocate gateway", "address already in use")
             {
                 Class::SubnetOverlap
             } else {

@@ -379,7 +379,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate);
-    let digest = spec.digest(|k| std::env::var(k).ok());
+    let digest = spec.digest();
     let bundle_labels = argv::bundle_labels(slug.as_str(), &digest);
     let env_file = PathBuf::from("<env-file>");
     let pull = if spec.build.is_some() {
@@ -441,14 +441,6 @@ fn ctx(g: &Global, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
         engine,
         prefix,
         pool,
-        local: is_local(g),
+        local: crate::host::engine_is_local(g.context.as_deref()),
     })
-}
-
-/// Whether the engine runs on this host, so its networks share the host's routing table.
-fn is_local(g: &Global) -> bool {
-    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-    g.context.is_none()
-        && std::env::var_os("DOCKER_CONTEXT").is_none()
-        && (host.is_empty() || host.starts_with("unix://"))
 }

@@ -38,11 +38,12 @@ static ABORT: AtomicBool = AtomicBool::new(true);
 /// The process group of the engine command in flight, if any.
 static IN_FLIGHT: Mutex<Option<i32>> = Mutex::new(None);
 
-/// Route SIGINT and SIGTERM to bottle's own handling, per `policy`.
+/// Route SIGINT, SIGTERM, SIGHUP (a closed terminal or dropped ssh session) and SIGQUIT to
+/// bottle's own handling, per `policy`.
 pub fn handle_interrupts(policy: OnInterrupt) -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     ABORT.store(policy == OnInterrupt::Abort, Ordering::SeqCst);
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::io("cannot install the signal handler", e))?;
     std::thread::spawn(move || {
         for _ in signals.forever() {

@@ -1,4 +1,5 @@
-//! The host's IPv4 routes, so a local engine's bottle subnet never shadows a route the host uses.
+//! What this host knows without asking the engine: its IPv4 routes, so a local engine's bottle
+//! subnet never shadows a route the host uses, and whether the engine is local at all.
 
 use std::net::Ipv4Addr;
 
@@ -10,6 +11,47 @@ pub fn routes() -> Vec<Ipv4Network> {
     std::fs::read_to_string("/proc/net/route")
         .map(|t| parse_proc_net_route(&t))
         .unwrap_or_default()
+}
+
+/// Whether the engine the docker CLI will talk to runs on this host (a `unix://` endpoint).
+///
+/// Follows the CLI's own precedence: `--context`, then `DOCKER_HOST`, then `DOCKER_CONTEXT`, then
+/// the config file's `currentContext`; the `default` context is `DOCKER_HOST` or the local socket.
+/// A named context's endpoint is read from `$DOCKER_CONFIG/contexts/meta/<sha256 of name>/meta.json`.
+/// Reads files only: no engine command.
+pub fn engine_is_local(context_flag: Option<&str>) -> bool {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let is_unix = |host: &str| host.starts_with("unix://");
+    let context = match (context_flag, var("DOCKER_HOST")) {
+        (Some(c), _) => Some(c.to_string()),
+        (None, Some(host)) => return is_unix(&host),
+        (None, None) => var("DOCKER_CONTEXT"),
+    };
+    let config = var("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| var("HOME").map(|h| std::path::Path::new(&h).join(".docker")));
+    let read_json = |path: std::path::PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
+    let context = context.or_else(|| {
+        let cfg = read_json(config.as_ref()?.join("config.json"))?;
+        cfg.get("currentContext")?.as_str().map(str::to_string)
+    });
+    match context.as_deref() {
+        None | Some("") | Some("default") => true,
+        Some(name) => {
+            use sha2::Digest;
+            let dir: String = sha2::Sha256::digest(name.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let meta =
+                config.and_then(|c| read_json(c.join("contexts/meta").join(dir).join("meta.json")));
+            meta.as_ref()
+                .and_then(|m| m.pointer("/Endpoints/docker/Host")?.as_str())
+                .is_some_and(is_unix)
+        }
+    }
 }
 
 /// Parse `/proc/net/route`: destination and mask are little-endian hex. The default route

@@ -20,7 +20,7 @@ use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Bottle, Container, Network, Object};
 use crate::spec::{Pull, Spec};
-use crate::subnet::{Candidate, Pool};
+use crate::subnet::{self, Candidate, Pool};
 
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug)]
@@ -168,38 +168,43 @@ impl Ctx {
 
 /// What `up` did to the network.
 enum NetworkStep {
+    /// This invocation created it.
     Created(Candidate),
     Exists,
 }
 
-/// What this invocation created, so a failure or an interrupt can take it back.
+/// What this invocation may have created, so a failure or an interrupt can take it back.
+///
+/// `Pending` means a create command was cut short: the engine may or may not have made the object,
+/// so the rollback looks, and removes only an object with our labels that matches this run.
+#[derive(Debug, Default)]
+enum Made<P> {
+    #[default]
+    Nothing,
+    Pending(P),
+    Id(String),
+}
+
 #[derive(Debug, Default)]
 struct Created {
-    network: Option<String>,
-    /// A `run` was started, so a container with the bundle's name may exist because of us.
-    bundle: bool,
+    /// `Pending` holds the subnet the interrupted `network create` asked for.
+    network: Made<Ipv4Network>,
+    bundle: Made<()>,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
 ///
-/// On failure, and on interrupt, what this invocation created is removed again: the bundle if its
-/// `run` failed or was cut short, and the network if this invocation made it.
+/// On failure, and on interrupt, what this invocation created is removed again, by ID, and never
+/// anything that lacks our labels.
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
     let names = Names::new(&ctx.prefix, slug)?;
-    let digest = spec.digest(|k| std::env::var(k).ok());
+    let digest = spec.digest();
     let _lock = ctx.lock_slug(slug)?;
     let mut created = Created::default();
     let result = up_inner(ctx, slug, &names, spec, &digest, &mut created);
     if let Err(err) = result {
-        // Best effort, and never cut short: the original error is what the user needs to see.
-        exec::finishing(|| {
-            if created.bundle {
-                let _ = ctx.run(Verb::Rm, argv::rm(&names.bundle));
-            }
-            if let Some(network) = &created.network {
-                let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[network]));
-            }
-        });
+        // Never cut short, and best effort: the original error is what the user needs to see.
+        exec::finishing(|| roll_back(ctx, slug, &names, &digest, &created));
         return Err(match err.kind() {
             ErrorKind::Interrupted => Error::new(
                 ErrorKind::Interrupted,
@@ -211,6 +216,39 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
     result
 }
 
+fn roll_back(ctx: &Ctx, slug: &Slug, names: &Names, digest: &str, created: &Created) {
+    match &created.bundle {
+        Made::Nothing => {}
+        Made::Id(id) => {
+            let _ = remove_container(ctx, id);
+        }
+        Made::Pending(()) => {
+            if let Ok(Some(b)) = ctx.find_container(&names.bundle)
+                && b.is_bundle_of(slug.as_str())
+                && b.spec_digest() == Some(digest)
+            {
+                let _ = remove_container(ctx, &b.id);
+            }
+        }
+    }
+    match &created.network {
+        Made::Nothing => {}
+        Made::Id(id) => {
+            let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[id]));
+        }
+        Made::Pending(subnet) => {
+            for n in ctx.find_networks(&names.network).unwrap_or_default() {
+                if n.is_network_of(slug.as_str())
+                    && n.recorded_subnet() == Some(*subnet)
+                    && n.containers.is_empty()
+                {
+                    let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[&n.id]));
+                }
+            }
+        }
+    }
+}
+
 fn up_inner(
     ctx: &Ctx,
     slug: &Slug,
@@ -220,11 +258,8 @@ fn up_inner(
     created: &mut Created,
 ) -> Result<Bottle> {
     let mut bundle = None;
-    let subnet = match create_network(ctx, slug, names)? {
-        NetworkStep::Created(c) => {
-            created.network = Some(names.network.clone());
-            c.subnet
-        }
+    let subnet = match create_network(ctx, slug, names, created)? {
+        NetworkStep::Created(c) => c.subnet,
         NetworkStep::Exists => {
             let obs = ctx.observe(names)?;
             let network = settle_network(ctx, slug, names, &obs)?;
@@ -247,20 +282,21 @@ fn up_inner(
     let ip = Ipv4Addr::from(u32::from(subnet.network()) + 2);
     if let Some(b) = bundle {
         check_bundle_is_ours(slug, names, &b)?;
-        if is_current(&b, names, ip, digest) {
-            return Ok(
-                Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet)
-            );
+        if is_current(&b, names, ip, spec, digest) {
+            let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&b));
+            return Ok(bottle.with_subnet(subnet));
         }
-        ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+        remove_container(ctx, &b.id)?;
     }
-    run_bundle(ctx, slug, names, spec, digest, ip, created)?;
-    let reply = ctx
-        .run(
-            Verb::ContainerInspect,
-            argv::container_inspect(&names.bundle),
-        )?
-        .check()?;
+    if let Some(kept) = run_bundle(ctx, slug, names, spec, digest, ip, created)? {
+        let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&kept));
+        return Ok(bottle.with_subnet(subnet));
+    }
+    let reply = ctx.run(
+        Verb::ContainerInspect,
+        argv::container_inspect(&names.bundle),
+    )?;
+    let reply = reply.check()?;
     let b = model::parse_objects(&reply.stdout)?
         .into_iter()
         .find_map(|o| match o {
@@ -268,12 +304,9 @@ fn up_inner(
             _ => None,
         })
         .ok_or_else(|| {
-            Error::new(
-                ErrorKind::EngineFailed,
-                format!("`{}` returned no container", reply.line),
-            )
+            let msg = format!("`{}` returned no container", reply.line);
+            Error::new(ErrorKind::EngineFailed, msg)
         })?;
-    let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet);
     if b.state != "running" {
         let logs = ctx.run(Verb::Logs, argv::logs(&names.bundle, 20))?;
         let tail = format!("{}{}", logs.stdout, logs.stderr);
@@ -287,11 +320,11 @@ fn up_inner(
             ),
         ));
     }
-    if let Some(port) = spec
+    let unpublished = spec
         .publish
         .iter()
-        .find(|p| b.ports.get(p).is_none_or(Vec::is_empty))
-    {
+        .find(|p| b.ports.get(p).is_none_or(Vec::is_empty));
+    if let Some(port) = unpublished {
         return Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
@@ -300,15 +333,24 @@ fn up_inner(
             ),
         ));
     }
-    Ok(bottle)
+    Ok(Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet))
 }
 
-/// Create the network on the first free candidate. On a pool overlap, look at the engine's
-/// networks once and move on to the first candidate that overlaps none of them, as kind does.
+/// Create the network on the first free candidate. When the engine refuses a candidate for any
+/// reason but "exists", look at the engine's networks once: if a racer made ours meanwhile, use
+/// it; if the candidate overlaps one of them, move on to the first candidate that overlaps none
+/// (kind does the same); otherwise the refusal is a real error. Engines word overlaps in several
+/// ways (with `--ip-range`, Engine 20.10 may say "networks have overlapping IPv4" or "failed to
+/// allocate gateway"), so the decision comes from the subnets, not from the words.
 ///
 /// For a local engine this holds the subnet lock and reads the host's routes under it, so a bottle
 /// that another process has just created shows up as a route before we choose.
-fn create_network(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<NetworkStep> {
+fn create_network(
+    ctx: &Ctx,
+    slug: &Slug,
+    names: &Names,
+    created: &mut Created,
+) -> Result<NetworkStep> {
     let _lock = ctx.lock("subnets")?;
     let host_routes = if ctx.local {
         host::routes()
@@ -323,26 +365,39 @@ fn create_network(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<NetworkStep> 
             candidate: &candidate,
             labels: &labels,
         };
+        created.network = Made::Pending(candidate.subnet);
         let reply = ctx.run(Verb::NetworkCreate, argv::network_create(&req))?;
+        created.network = Made::Nothing;
         match reply.class() {
-            Class::Ok => return Ok(NetworkStep::Created(candidate)),
+            Class::Ok => {
+                // The engine prints the new network's ID; without one, the rollback would look
+                // for it by name and labels instead.
+                let id = reply.stdout.lines().last().unwrap_or("").trim();
+                created.network = match id.is_empty() {
+                    true => Made::Pending(candidate.subnet),
+                    false => Made::Id(id.to_string()),
+                };
+                return Ok(NetworkStep::Created(candidate));
+            }
             Class::Exists => return Ok(NetworkStep::Exists),
-            Class::SubnetOverlap => {
-                // A racing `up` of the same slug may have made our network meanwhile.
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {
                 let (mut taken, ours_exists) = ctx.taken_subnets(&names.network)?;
                 if ours_exists {
                     return Ok(NetworkStep::Exists);
                 }
+                if !taken.iter().any(|t| subnet::overlaps(*t, candidate.subnet)) {
+                    return Err(reply.into_error());
+                }
                 taken.extend(&host_routes);
                 candidate = ctx.pool.pick(slug.as_str(), candidate.k + 1, &taken)?;
             }
-            _ => return Err(reply.into_error()),
         }
     }
 }
 
-/// Run the bundle. A name conflict is looked at, not guessed at: a current bundle of ours is kept,
-/// a stale one replaced, a foreign one refused.
+/// Run the bundle. A name conflict is looked at, not guessed at: a current bundle of ours is kept
+/// (and returned), a stale one replaced, a foreign one refused.
 fn run_bundle(
     ctx: &Ctx,
     slug: &Slug,
@@ -351,8 +406,7 @@ fn run_bundle(
     digest: &str,
     ip: Ipv4Addr,
     created: &mut Created,
-) -> Result<()> {
-    let env_file = EnvFile::write(spec)?;
+) -> Result<Option<Container>> {
     let labels = argv::bundle_labels(slug.as_str(), digest);
     // With a `[build]` section, bottle builds a missing image instead of pulling it.
     let pull = if spec.build.is_some() {
@@ -360,31 +414,38 @@ fn run_bundle(
     } else {
         spec.pull
     };
-    let req = argv::Run {
-        name: &names.bundle,
-        network: &names.network,
-        ip,
-        spec,
-        labels: &labels,
-        env_file: env_file.as_ref().map(|f| f.path()),
-        pull,
-    };
     let mut built = false;
     for _ in 0..3 {
-        created.bundle = true;
+        // Written just before each `run` and removed as soon as it returns.
+        let env_file = EnvFile::write(spec)?;
+        let req = argv::Run {
+            name: &names.bundle,
+            network: &names.network,
+            ip,
+            spec,
+            labels: &labels,
+            env_file: env_file.as_ref().map(|f| f.path()),
+            pull,
+        };
+        created.bundle = Made::Pending(());
         let reply = ctx.run(Verb::Run, argv::run(&req))?;
+        drop(env_file);
+        // `run --detach` prints the new container's ID as soon as it is created, even when the
+        // start then fails (engines up to 24 leave it `Created`); nothing printed, nothing made.
+        created.bundle = match container_id(&reply.stdout) {
+            Some(id) => Made::Id(id),
+            None => Made::Nothing,
+        };
         match reply.class() {
-            Class::Ok => return Ok(()),
+            Class::Ok => return Ok(None),
             Class::NameConflict => {
-                // This `run` created nothing; the name belongs to someone else, or to an earlier run.
-                created.bundle = false;
                 let obs = ctx.observe(names)?;
                 if let Some(b) = obs.bundle {
                     check_bundle_is_ours(slug, names, &b)?;
-                    if is_current(&b, names, ip, digest) {
-                        return Ok(());
+                    if is_current(&b, names, ip, spec, digest) {
+                        return Ok(Some(b));
                     }
-                    ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+                    remove_container(ctx, &b.id)?;
                 }
             }
             Class::Ambiguous => {
@@ -399,6 +460,9 @@ fn run_bundle(
                         networks,
                     },
                 )?;
+                if let Made::Id(id) = &created.bundle {
+                    remove_container(ctx, id)?;
+                }
             }
             Class::ImageNotFound if !built && spec.build.is_some() => {
                 let build = spec.build.as_ref().expect("checked above");
@@ -410,8 +474,6 @@ fn run_bundle(
                 ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
                 built = true;
             }
-            // `up`'s rollback removes the container: engines up to 24 leave a `Created` one
-            // behind when start fails.
             _ => return Err(reply.into_error()),
         }
     }
@@ -424,12 +486,31 @@ fn run_bundle(
     ))
 }
 
-fn is_current(b: &Container, names: &Names, ip: Ipv4Addr, digest: &str) -> bool {
+/// The container ID `run --detach` printed, if any: the last line, 64 hex digits.
+fn container_id(stdout: &str) -> Option<String> {
+    let id = stdout.lines().last()?.trim();
+    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_string())
+}
+
+/// Remove a container by ID. Already gone counts as removed.
+fn remove_container(ctx: &Ctx, id: &str) -> Result<()> {
+    let reply = ctx.run(Verb::Rm, argv::rm(id))?;
+    match reply.class() {
+        Class::Ok | Class::NotFound => Ok(()),
+        _ => Err(reply.into_error()),
+    }
+}
+
+/// Running, on our network at the pinned IP, with the same spec digest, and with the env values
+/// the spec asks for. Env values are compared against the engine's own record instead of being
+/// hashed into the label, so no function of a secret ever enters an argv.
+fn is_current(b: &Container, names: &Names, ip: Ipv4Addr, spec: &Spec, digest: &str) -> bool {
     b.state == "running"
         && b.spec_digest() == Some(digest)
         && b.networks
             .get(&names.network)
             .is_some_and(|a| *a == ip.to_string())
+        && spec.env_matches(&b.env, |k| std::env::var(k).ok())
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {
@@ -563,27 +644,39 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
     for n in &obs.networks {
         check_network_is_ours(slug, n)?;
     }
+    // Refuse before touching anything, so a refusal never leaves a half-built bottle.
+    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+    for n in &obs.networks {
+        let foreign = foreign_containers(n, bundle_id);
+        if !foreign.is_empty() {
+            return Err(attached_error(&n.name, &foreign));
+        }
+    }
     let mut removed = Removed::default();
     if let Some(b) = &obs.bundle {
         // By ID, so a container that took the name meanwhile is not the one removed.
-        ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+        remove_container(ctx, &b.id)?;
         removed.containers.push(b.name.clone());
     }
     for n in &obs.networks {
-        remove_network(ctx, n, obs.bundle.as_ref().map(|b| b.id.as_str()))?;
+        remove_network(ctx, n, bundle_id)?;
         removed.networks.push(n.name.clone());
     }
     Ok(removed)
 }
 
-/// Remove one of our networks by ID, refusing while containers other than our bundle are on it.
-fn remove_network(ctx: &Ctx, n: &Network, our_bundle: Option<&str>) -> Result<()> {
-    let foreign: Vec<&str> = n
-        .containers
+/// The names of containers on `n` other than our bundle.
+fn foreign_containers<'a>(n: &'a Network, our_bundle: Option<&str>) -> Vec<&'a str> {
+    n.containers
         .iter()
         .filter(|(id, _)| Some(id.as_str()) != our_bundle)
         .map(|(_, name)| name.as_str())
-        .collect();
+        .collect()
+}
+
+/// Remove one of our networks by ID, refusing while containers other than our bundle are on it.
+fn remove_network(ctx: &Ctx, n: &Network, our_bundle: Option<&str>) -> Result<()> {
+    let foreign = foreign_containers(n, our_bundle);
     if !foreign.is_empty() {
         return Err(attached_error(&n.name, &foreign));
     }
@@ -829,7 +922,7 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
                 continue;
             }
             if !dry_run {
-                ctx.run(Verb::Rm, argv::rm(&b.id))?.check()?;
+                remove_container(ctx, &b.id)?;
             }
             removed.containers.push(b.name.clone());
         }

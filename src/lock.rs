@@ -26,6 +26,7 @@ pub struct Lock {
 fn dir() -> Result<PathBuf> {
     let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d).join("bottle"),
+        // SAFETY: geteuid(2) cannot fail and has no preconditions.
         _ => std::env::temp_dir().join(format!("bottle-{}", unsafe { libc::geteuid() })),
     };
     fs::DirBuilder::new()
@@ -54,7 +55,7 @@ fn dir() -> Result<PathBuf> {
 }
 
 /// Take the lock called `name`, waiting for whoever holds it. A signal while waiting gives up
-/// with [`crate::ErrorKind::Interrupted`].
+/// with [`crate::ErrorKind::Interrupted`], whatever the policy: nothing has begun yet.
 pub fn acquire(name: &str) -> Result<Lock> {
     let path = dir()?.join(format!("{name}.lock"));
     let file = File::options()
@@ -73,7 +74,14 @@ pub fn acquire(name: &str) -> Result<Lock> {
                 return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
             }
         }
-        exec::check_interrupt()?;
+        if exec::interrupted() {
+            return Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                format!(
+                    "interrupted while waiting for another bottle process ({name}); nothing was changed"
+                ),
+            ));
+        }
         if !said && start.elapsed() > Duration::from_secs(2) {
             eprintln!("bottle: waiting for another bottle process ({name})");
             said = true;

@@ -22,10 +22,34 @@ pub struct Container {
     pub state: String,
     pub image: String,
     pub labels: BTreeMap<String, String>,
+    /// `Config.Env`, `KEY=VALUE` each. It holds secret values, so `Debug` shows only the keys.
+    pub env: Env,
     /// Container port → bindings, TCP only.
     pub ports: BTreeMap<u16, Vec<PortBinding>>,
     /// Network name → IPv4 address on it.
     pub networks: BTreeMap<String, String>,
+}
+
+/// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Env(pub Vec<String>);
+
+impl std::ops::Deref for Env {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self
+            .0
+            .iter()
+            .map(|e| e.split('=').next().unwrap_or(""))
+            .collect();
+        write!(f, "Env(keys: {keys:?})")
+    }
 }
 
 /// A network as `inspect --format '{{json .}}'` shows it.
@@ -79,6 +103,7 @@ struct RawState {
 struct RawConfig {
     image: Option<String>,
     labels: Option<BTreeMap<String, String>>,
+    env: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +203,10 @@ fn parse_object(line: &str) -> Result<Object> {
                 .as_ref()
                 .and_then(|c| c.image.clone())
                 .unwrap_or_default(),
+            env: Env(config
+                .as_ref()
+                .and_then(|c| c.env.clone())
+                .unwrap_or_default()),
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
             ports,
             networks,

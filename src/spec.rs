@@ -211,27 +211,24 @@ impl Spec {
     /// The hex SHA-256 digest of the effective spec, for the `bottle.spec` label.
     ///
     /// It covers everything that shapes the running bundle: image, daemons (in order: the bundle
-    /// may care), env, volumes, publish IP and ports. Env, volumes and ports are canonicalised by
-    /// sorting, so the order they were given in does not matter. A `KEY=VALUE` value counts only
-    /// through its own SHA-256; a bare `KEY` counts through the SHA-256 of the value `inherited`
-    /// returns for it, because that is what the engine will pass on. The pull policy and `[build]`
-    /// say how to get the image, not what runs, so they are left out.
+    /// may care), the env keys and whether each is `KEY=VALUE` or a bare `KEY`, volumes, publish
+    /// IP and ports. Env, volumes and ports are canonicalised by sorting, so the order they were
+    /// given in does not matter. The pull policy and `[build]` say how to get the image, not what
+    /// runs, so they are left out.
     ///
-    /// The engine shows the env values of a container to anyone who can inspect it, so a digest of
-    /// them in a label reveals nothing that `docker inspect` does not already show.
-    pub fn digest(&self, inherited: impl Fn(&str) -> Option<String>) -> String {
-        let env: BTreeMap<&str, String> = self
+    /// Env *values* are left out on purpose: the label travels in `docker run`'s argv, which every
+    /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
+    /// `up` compares values against the engine's own record instead ([`Spec::env_matches`]).
+    pub fn digest(&self) -> String {
+        let env: BTreeMap<&str, &str> = self
             .env
             .iter()
             .map(|(k, v)| {
-                let value = match v {
-                    EnvValue::Literal(s) => format!("value:{}", sha256_hex(s.expose().as_bytes())),
-                    EnvValue::Inherit => match inherited(k.as_str()) {
-                        Some(val) => format!("inherit:{}", sha256_hex(val.as_bytes())),
-                        None => "inherit-unset".to_string(),
-                    },
+                let kind = match v {
+                    EnvValue::Literal(_) => "value",
+                    EnvValue::Inherit => "inherit",
                 };
-                (k.as_str(), value)
+                (k.as_str(), kind)
             })
             .collect();
         let canonical = serde_json::json!({
@@ -244,6 +241,28 @@ impl Spec {
             "publish": self.publish,
         });
         sha256_hex(canonical.to_string().as_bytes())
+    }
+
+    /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds
+    /// the values this spec asks for: each `KEY=VALUE` exactly, and for a bare `KEY` the value
+    /// `inherited` gives (or no such variable, if it gives none).
+    pub fn env_matches(
+        &self,
+        container_env: &[String],
+        inherited: impl Fn(&str) -> Option<String>,
+    ) -> bool {
+        let value_of = |key: &str| {
+            container_env
+                .iter()
+                .find_map(|e| e.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        };
+        self.env.iter().all(|(k, v)| {
+            let want = match v {
+                EnvValue::Literal(s) => Some(s.expose().to_string()),
+                EnvValue::Inherit => inherited(k.as_str()),
+            };
+            value_of(k.as_str()) == want.as_deref()
+        })
     }
 }
 
@@ -270,9 +289,7 @@ mod tests {
     }
 
     fn digest(r: RawSpec) -> String {
-        r.validate(false)
-            .unwrap()
-            .digest(|k| (k == "HOME_VAR").then(|| "x".into()))
+        r.validate(false).unwrap().digest()
     }
 
     #[test]
@@ -282,7 +299,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
         for changed in [
-            raw(&["A=1", "B=3"], &["/a:/a", "/b:/b:ro"], &["80", "443"]),
+            raw(&["A=1", "B"], &["/a:/a", "/b:/b:ro"], &["80", "443"]),
             raw(&["A=1", "B=2"], &["/a:/a", "/b:/b"], &["80", "443"]),
             raw(&["A=1", "B=2"], &["/a:/a", "/b:/b:ro"], &["80"]),
             raw(
@@ -295,12 +312,27 @@ mod tests {
         }
     }
 
+    /// Values stay out of the digest (it travels in argv); `env_matches` compares them instead.
     #[test]
-    fn digest_never_holds_a_secret() {
-        let spec = raw(&["TOKEN=hunter2"], &[], &[]).validate(false).unwrap();
-        let d = spec.digest(|_| None);
-        assert!(!d.contains("hunter2"));
-        assert!(!format!("{spec:?}").contains("hunter2"));
+    fn env_values_are_compared_not_hashed() {
+        let spec = |env: &[&str]| raw(env, &[], &[]).validate(false).unwrap();
+        assert_eq!(
+            spec(&["TOKEN=hunter2"]).digest(),
+            spec(&["TOKEN=other"]).digest()
+        );
+        assert!(!format!("{:?}", spec(&["TOKEN=hunter2"])).contains("hunter2"));
+        let env = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let running = env(&["PATH=/bin", "TOKEN=hunter2", "HOME_VAR=x", "EMPTY="]);
+        let from_env = |k: &str| (k == "HOME_VAR").then(|| "x".to_string());
+        assert!(spec(&["TOKEN=hunter2", "HOME_VAR", "EMPTY="]).env_matches(&running, from_env));
+        assert!(!spec(&["TOKEN=other"]).env_matches(&running, from_env));
+        assert!(
+            !spec(&["TOKEN=hunter"]).env_matches(&running, from_env),
+            "a prefix is not a match"
+        );
+        assert!(!spec(&["HOME_VAR"]).env_matches(&running, |_| Some("y".into())));
+        assert!(!spec(&["UNSET_HERE"]).env_matches(&env(&["UNSET_HERE=1"]), |_| None));
+        assert!(spec(&["UNSET_HERE"]).env_matches(&running, |_| None));
     }
 
     #[test]

@@ -209,6 +209,13 @@ pub fn container_json(
         + "\n"
 }
 
+/// `json` (one container) with `Config.Env` set to `env`.
+pub fn with_env(json: &str, env: &[&str]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["Config"]["Env"] = serde_json::json!(env);
+    v.to_string() + "\n"
+}
+
 /// `inspect --format '{{json .}}'` of a network.
 pub fn network_json(
     name: &str,

@@ -1,7 +1,7 @@
 //! Whole command sequences against the fake engine, snapshotted, for every lifecycle case: what
 //! bottle runs, in which order, and how many commands each path costs.
 
-use crate::fake::{Fake, container_json, network_json};
+use crate::fake::{Fake, container_json, network_json, with_env};
 
 const NET: &str = "bot-bottle-bundle-demo";
 const BUNDLE: &str = "bot-bottle-sidecars-demo";
@@ -47,8 +47,9 @@ fn network(containers: &[(&str, &str)]) -> String {
     )
 }
 
+/// Our bundle, as the engine shows it after `up` with [`UP`]'s spec.
 fn bundle(digest: &str, state: &str) -> String {
-    container_json(
+    let json = container_json(
         BUNDLE,
         "c1",
         state,
@@ -60,6 +61,14 @@ fn bundle(digest: &str, state: &str) -> String {
         NET,
         "10.213.150.2",
         &[(8080, 49153)],
+    );
+    with_env(
+        &json,
+        &[
+            "PATH=/bin",
+            "TOKEN=hunter2",
+            "BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock",
+        ],
     )
 }
 
@@ -179,6 +188,7 @@ fn up_over_a_foreign_network_touches_nothing() {
 #[test]
 fn up_over_a_foreign_bundle_touches_nothing_and_rolls_back_its_network() {
     let mut fake = Fake::new();
+    fake.once("network create*", 0, "net0\n", "");
     fake.once("run *", 125, "", "docker: Error response from daemon: Conflict. The container name \"/bot-bottle-sidecars-demo\" is already in use by container \"f00\". You have to remove (or rename) that container to be able to reuse that name.\nSee 'docker run --help'.\n");
     fake.on(
         "inspect*",
@@ -227,16 +237,18 @@ fn up_moves_past_two_overlapping_candidates() {
 #[test]
 fn a_failed_run_is_rolled_back() {
     let mut fake = Fake::new();
+    fake.once("network create*", 0, "net0\n", "");
     fake.once(
         "run *",
         125,
-        "0123abc\n",
+        // Engines up to 24 create the container, print its ID, then fail to start it.
+        "d04c8e2d730bd96d8190cb3a0745f745aa97bdb2234cf9eefcbde1ee9b58ac6e\n",
         "docker: Error response from daemon: Address already in use.\n",
     );
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.slug=demo' --label 'bottle.spec=cb0a24f0db14b71c8f4eafa9457d520eba41b43f2a29afb0ab257233fba4c850' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
 }
 
 #[test]
@@ -327,7 +339,7 @@ fn down_in_every_wording() {
 }
 
 #[test]
-fn down_refuses_a_network_with_foreign_containers_after_removing_the_bundle() {
+fn down_refuses_a_network_with_foreign_containers_before_removing_anything() {
     let mut fake = Fake::new();
     fake.on(
         "inspect*",
@@ -488,4 +500,71 @@ fn a_duplicate_network_from_a_racer_is_removed() {
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(fake.transcript());
+}
+
+/// The rollback of a failed `run` never removes a container it did not make: here the name is held
+/// by an unlabelled container, and the engine failed the `run` before it noticed the conflict.
+#[test]
+fn a_failed_run_never_removes_a_foreign_container() {
+    let mut fake = Fake::new();
+    fake.once(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n",
+    );
+    fake.once("network create*", 0, "net0\n", "");
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1, "{err}");
+    let calls = fake.transcript();
+    assert!(
+        !calls.contains("docker rm "),
+        "removed a container it did not make:\n{calls}"
+    );
+    insta::assert_snapshot!(calls);
+}
+
+/// An overlap in wording bottle does not know is still an overlap: the engine's networks say so.
+#[test]
+fn an_overlap_in_unknown_words_is_decided_by_the_subnets() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: some future wording\n",
+    );
+    fake.on("network ls*", 0, "n1\tother-a\n", "");
+    fake.on(
+        "network inspect*",
+        0,
+        &network_json("other-a", "n1", "10.213.150.0/25", &[], &[]),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10.213.151.0/24"), "{out}");
+    insta::assert_snapshot!(fake.transcript());
+
+    // The same words with no overlapping network are a real error, reported as such.
+    let mut fake = Fake::new();
+    fake.once(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: some future wording\n",
+    );
+    fake.on("network ls*", 0, "n1\tother-a\n", "");
+    fake.on(
+        "network inspect*",
+        0,
+        &network_json("other-a", "n1", "10.9.0.0/24", &[], &[]),
+        "",
+    );
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1);
+    assert!(err.contains("some future wording"), "{err}");
+    assert_eq!(fake.calls().len(), 3, "{}", fake.transcript());
 }
