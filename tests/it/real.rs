@@ -497,64 +497,100 @@ fn concurrent_down_and_up_of_one_slug() {
     }
 }
 
-/// SIGINT while the engine's `run` is in flight (a wrapper that runs the real engine, then
-/// lingers): exit 130, the wrapper's whole process group is gone, nothing is left, and the env-file
-/// is removed.
-#[test]
-fn interrupt_during_run_rolls_back() {
-    let Some(clis) = clis() else { return };
-    let b = Bottles::new(&clis[0], "intr");
+/// Bring `x` up through a wrapper around the real engine that lingers (60 s) after the command
+/// for which `when` (a shell test on `$1 $2`) holds; once `appeared` (a `docker ps`/`network ls`
+/// filter) shows the object, send `signal`. Returns bottle's exit code and stderr, and the argv the
+/// wrapper saw for the lingering command.
+fn interrupt_during(
+    b: &Bottles,
+    when: &str,
+    list: &[&str],
+    signal: i32,
+) -> (Option<i32>, String, String) {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("argv");
     let wrapper = dir.path().join("slow-docker");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nif [ \"$1\" = run ]; then printf '%s\\n' \"$@\" > '{log}'; '{cli}' \"$@\"; sleep 60; exit 0; fi\nexec '{cli}' \"$@\"\n",
-            log = log.display(),
-            cli = b.cli
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
+    let script = format!(
+        "#!/bin/sh\nif {when}; then printf '%s\\n' \"$@\" > '{log}'; '{cli}' \"$@\"; sleep 60; exit 0; fi\nexec '{cli}' \"$@\"\n",
+        log = log.display(),
+        cli = b.cli
+    );
+    std::fs::write(&wrapper, script).unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-
     let child = b
         .command(&["up", "x", "--image", &image(), "-e", "SECRET=v"])
         .env("BOTTLE_ENGINE", &wrapper)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the bundle exists: `run` is then in flight (lingering in the wrapper).
-    let bundle = format!("{}-sidecars-x", b.prefix);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while b
-        .docker_out(&["ps", "-aq", "--filter", &format!("name=^{bundle}$")])
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "the bundle never appeared");
+    while b.docker_out(list).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "`docker {list:?}` never showed the object"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let started = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(err.contains("rolled back"), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "the lingering wrapper was not killed"
     );
-    assert_eq!(b.leftovers(), Vec::<String>::new());
-    let argv = std::fs::read_to_string(&log).unwrap();
-    let env_file = argv
-        .lines()
-        .skip_while(|l| *l != "--env-file")
-        .nth(1)
-        .unwrap();
-    assert!(
-        !std::path::Path::new(env_file).exists(),
-        "env-file {env_file} left behind"
+    let argv = std::fs::read_to_string(&log).unwrap_or_default();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        argv,
+    )
+}
+
+/// SIGINT while the engine's `run` is in flight: exit 130, the wrapper's whole process group is
+/// gone, nothing is left, and the env-file is removed. SIGHUP (a closed terminal) likewise.
+#[test]
+fn interrupt_during_run_rolls_back() {
+    let Some(clis) = clis() else { return };
+    for signal in [libc::SIGINT, libc::SIGHUP] {
+        let b = Bottles::new(&clis[0], &format!("intr{signal}"));
+        let filter = format!("name=^{}-sidecars-x$", b.prefix);
+        let (code, err, argv) = interrupt_during(
+            &b,
+            "[ \"$1\" = run ]",
+            &["ps", "-aq", "--filter", &filter],
+            signal,
+        );
+        assert_eq!(code, Some(130), "signal {signal}: {err}");
+        assert!(err.contains("rolled back"), "{err}");
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "signal {signal}");
+        let env_file = argv
+            .lines()
+            .skip_while(|l| *l != "--env-file")
+            .nth(1)
+            .unwrap();
+        assert!(
+            !std::path::Path::new(env_file).exists(),
+            "env-file {env_file} left behind"
+        );
+    }
+}
+
+/// SIGTERM while `network create` is in flight: the network the engine made is found by its labels
+/// and removed, though bottle never saw its ID.
+#[test]
+fn interrupt_during_network_create_rolls_back() {
+    let Some(clis) = clis() else { return };
+    let b = Bottles::new(&clis[0], "intrnet");
+    let filter = format!("name=^{}-bundle-x$", b.prefix);
+    let when = "[ \"$1\" = network ] && [ \"$2\" = create ]";
+    let (code, err, _) = interrupt_during(
+        &b,
+        when,
+        &["network", "ls", "-q", "--filter", &filter],
+        libc::SIGTERM,
     );
+    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(b.leftovers(), Vec::<String>::new());
 }

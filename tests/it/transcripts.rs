@@ -568,3 +568,30 @@ fn an_overlap_in_unknown_words_is_decided_by_the_subnets() {
     assert!(err.contains("some future wording"), "{err}");
     assert_eq!(fake.calls().len(), 3, "{}", fake.transcript());
 }
+
+/// A signal while waiting for another bottle process's lock gives up at once with exit 130 and
+/// runs nothing, even under `down`, which otherwise finishes what it began.
+#[test]
+fn a_signal_while_waiting_for_the_lock_changes_nothing() {
+    let fake = Fake::new();
+    let runtime = tempfile::tempdir().unwrap();
+    let lock_dir = runtime.path().join("bottle");
+    std::fs::create_dir(&lock_dir).unwrap();
+    let held = std::fs::File::create(lock_dir.join("bot-bottle-demo.lock")).unwrap();
+    held.lock().unwrap();
+    for args in [&["down", "demo"][..], UP] {
+        let mut cmd = fake.command(args);
+        // A local engine (the fake ignores DOCKER_HOST), so bottle takes the per-slug lock.
+        cmd.env_remove("DOCKER_HOST")
+            .env("XDG_RUNTIME_DIR", runtime.path());
+        let child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
+        assert!(err.contains("nothing was changed"), "{err}");
+    }
+    assert!(fake.calls().is_empty(), "{}", fake.transcript());
+}
