@@ -545,20 +545,22 @@ fn our_network<'a>(slug: &Slug, names: &Names, obs: &'a Observed) -> Result<&'a 
     for n in &obs.networks {
         check_network_is_ours(slug, n)?;
     }
-
     let on_bundle = |n: &&Network| {
         obs.bundle
             .as_ref()
             .is_some_and(|b| n.containers.contains_key(&b.id))
     };
+    let lowest_id = || obs.networks.iter().min_by(|a, b| a.id.cmp(&b.id));
     obs.networks
         .iter()
-        .find(on_bundle)        .or_else(|| obs.networks.iter().min_by(|a, b| a.id.cmp(&b.id)))
+        .find(on_bundle)
+        .or_else(lowest_id)
         .ok_or_else(|| {
-            Error::new(
-                ErrorKind::EngineFailed,
-                format!("network `{}` vanished while `up` was using it; was `bottle down {slug}` running?", names.network),
-            )
+            let msg = format!(
+                "network `{}` vanished while `up` was using it; was `bottle down {slug}` running?",
+                names.network
+            );
+            Error::new(ErrorKind::EngineFailed, msg)
         })
 }
 
