@@ -268,70 +268,74 @@ fn lifecycle_through_each_cli() {
     }
 }
 
-/// Half-built bottles come down cleanly, and `gc` finds what killed runs leave.
+/// Half-built bottles come down cleanly, and `gc` finds what killed runs leave (each CLI).
 #[test]
 fn half_built_bottles_and_gc() {
     let Some(clis) = clis() else { return };
-    let b = Bottles::new(&clis[0], "gc");
-    for slug in ["a", "b", "c"] {
-        b.ok(&["up", slug, "--image", &image()]);
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("gc{i}"));
+        for slug in ["a", "b", "c"] {
+            b.ok(&["up", slug, "--image", &image()]);
+        }
+        // a: network only. b: bundle stopped. c: healthy.
+        b.docker(&["rm", "-f", &format!("{}-sidecars-a", b.prefix)]);
+        b.docker(&["stop", "-t", "0", &format!("{}-sidecars-b", b.prefix)]);
+        let status = json(&b.ok(&["status", "a", "--json"]));
+        assert_eq!(status["bundle"]["state"], "missing");
+
+        let dry = b.ok(&["gc", "--dry-run"]);
+        assert_eq!(b.leftovers().len(), 5, "dry run removed something: {dry}");
+        let gc = b.ok(&["gc"]);
+        assert!(
+            gc.contains(&format!("removed network {}-bundle-a", b.prefix)),
+            "{gc}"
+        );
+        assert!(
+            gc.contains(&format!("removed container {}-sidecars-b", b.prefix)),
+            "{gc}"
+        );
+        assert!(!gc.contains("-c"), "gc touched the healthy bottle: {gc}");
+        let mut left = b.leftovers();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                format!("{}-bundle-c", b.prefix),
+                format!("{}-sidecars-c", b.prefix)
+            ]
+        );
+
+        // A half-built bottle (network only) comes down, twice.
+        b.docker(&["rm", "-f", &format!("{}-sidecars-c", b.prefix)]);
+        b.ok(&["down", "c"]);
+        b.ok(&["down", "c"]);
+        assert_eq!(b.leftovers(), Vec::<String>::new());
     }
-    // a: network only. b: bundle stopped. c: healthy.
-    b.docker(&["rm", "-f", &format!("{}-sidecars-a", b.prefix)]);
-    b.docker(&["stop", "-t", "0", &format!("{}-sidecars-b", b.prefix)]);
-    let status = json(&b.ok(&["status", "a", "--json"]));
-    assert_eq!(status["bundle"]["state"], "missing");
-
-    let dry = b.ok(&["gc", "--dry-run"]);
-    assert_eq!(b.leftovers().len(), 5, "dry run removed something: {dry}");
-    let gc = b.ok(&["gc"]);
-    assert!(
-        gc.contains(&format!("removed network {}-bundle-a", b.prefix)),
-        "{gc}"
-    );
-    assert!(
-        gc.contains(&format!("removed container {}-sidecars-b", b.prefix)),
-        "{gc}"
-    );
-    assert!(!gc.contains("-c"), "gc touched the healthy bottle: {gc}");
-    let mut left = b.leftovers();
-    left.sort();
-    assert_eq!(
-        left,
-        [
-            format!("{}-bundle-c", b.prefix),
-            format!("{}-sidecars-c", b.prefix)
-        ]
-    );
-
-    // A half-built bottle (network only) comes down, twice.
-    b.docker(&["rm", "-f", &format!("{}-sidecars-c", b.prefix)]);
-    b.ok(&["down", "c"]);
-    b.ok(&["down", "c"]);
-    assert_eq!(b.leftovers(), Vec::<String>::new());
 }
 
 /// bottle never removes or adopts an unlabelled resource of its naming scheme.
 #[test]
 fn foreign_resources_are_refused() {
     let Some(clis) = clis() else { return };
-    let b = Bottles::new(&clis[0], "foreign");
-    let net = format!("{}-bundle-x", b.prefix);
-    assert!(b.docker(&["network", "create", &net]).status.success());
-    for args in [
-        vec!["up", "x", "--image", image().as_str()],
-        vec!["down", "x"],
-    ] {
-        let out = b.bottle(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("lacks bottle's labels"));
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("foreign{i}"));
+        let net = format!("{}-bundle-x", b.prefix);
+        assert!(b.docker(&["network", "create", &net]).status.success());
+        for args in [
+            vec!["up", "x", "--image", image().as_str()],
+            vec!["down", "x"],
+        ] {
+            let out = b.bottle(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("lacks bottle's labels"));
+        }
+        assert_eq!(
+            b.leftovers(),
+            std::slice::from_ref(&net),
+            "the foreign network must survive"
+        );
+        b.docker(&["network", "rm", &net]);
     }
-    assert_eq!(
-        b.leftovers(),
-        std::slice::from_ref(&net),
-        "the foreign network must survive"
-    );
-    b.docker(&["network", "rm", &net]);
 }
 
 /// Slugs whose preferred slot in `pool` is the same, found by search.
@@ -467,32 +471,34 @@ fn concurrent_ups() {
 #[test]
 fn concurrent_down_and_up_of_one_slug() {
     let Some(clis) = clis() else { return };
-    let b = Bottles::new(&clis[0], "updown");
-    for round in 0..3 {
-        let runs = vec![
-            ["up", "x", "--image", &image()].map(String::from).to_vec(),
-            vec!["down".to_string(), "x".to_string()],
-            ["up", "x", "--image", &image()].map(String::from).to_vec(),
-            vec!["down".to_string(), "x".to_string()],
-        ];
-        for out in all_at_once(&b, runs) {
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let status = b.bottle(&["status", "x", "--json"]);
-        match status.status.code() {
-            Some(1) => assert_eq!(b.leftovers(), Vec::<String>::new()),
-            Some(0) => {
-                let s = json(&String::from_utf8_lossy(&status.stdout));
-                assert_eq!(
-                    s["bundle"]["state"], "running",
-                    "round {round}: half-built: {s}"
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("updown{i}"));
+        for round in 0..3 {
+            let runs = vec![
+                ["up", "x", "--image", &image()].map(String::from).to_vec(),
+                vec!["down".to_string(), "x".to_string()],
+                ["up", "x", "--image", &image()].map(String::from).to_vec(),
+                vec!["down".to_string(), "x".to_string()],
+            ];
+            for out in all_at_once(&b, runs) {
+                assert!(
+                    out.status.success(),
+                    "round {round}: {}",
+                    String::from_utf8_lossy(&out.stderr)
                 );
             }
-            other => panic!("status exited {other:?}"),
+            let status = b.bottle(&["status", "x", "--json"]);
+            match status.status.code() {
+                Some(1) => assert_eq!(b.leftovers(), Vec::<String>::new()),
+                Some(0) => {
+                    let s = json(&String::from_utf8_lossy(&status.stdout));
+                    assert_eq!(
+                        s["bundle"]["state"], "running",
+                        "round {round}: half-built: {s}"
+                    );
+                }
+                other => panic!("status exited {other:?}"),
+            }
         }
     }
 }
@@ -553,27 +559,29 @@ fn interrupt_during(
 #[test]
 fn interrupt_during_run_rolls_back() {
     let Some(clis) = clis() else { return };
-    for signal in [libc::SIGINT, libc::SIGHUP] {
-        let b = Bottles::new(&clis[0], &format!("intr{signal}"));
-        let filter = format!("name=^{}-sidecars-x$", b.prefix);
-        let (code, err, argv) = interrupt_during(
-            &b,
-            "[ \"$1\" = run ]",
-            &["ps", "-aq", "--filter", &filter],
-            signal,
-        );
-        assert_eq!(code, Some(130), "signal {signal}: {err}");
-        assert!(err.contains("rolled back"), "{err}");
-        assert_eq!(b.leftovers(), Vec::<String>::new(), "signal {signal}");
-        let env_file = argv
-            .lines()
-            .skip_while(|l| *l != "--env-file")
-            .nth(1)
-            .unwrap();
-        assert!(
-            !std::path::Path::new(env_file).exists(),
-            "env-file {env_file} left behind"
-        );
+    for (i, cli) in clis.iter().enumerate() {
+        for signal in [libc::SIGINT, libc::SIGHUP] {
+            let b = Bottles::new(cli, &format!("intr{i}-{signal}"));
+            let filter = format!("name=^{}-sidecars-x$", b.prefix);
+            let (code, err, argv) = interrupt_during(
+                &b,
+                "[ \"$1\" = run ]",
+                &["ps", "-aq", "--filter", &filter],
+                signal,
+            );
+            assert_eq!(code, Some(130), "signal {signal}: {err}");
+            assert!(err.contains("rolled back"), "{err}");
+            assert_eq!(b.leftovers(), Vec::<String>::new(), "signal {signal}");
+            let env_file = argv
+                .lines()
+                .skip_while(|l| *l != "--env-file")
+                .nth(1)
+                .unwrap();
+            assert!(
+                !std::path::Path::new(env_file).exists(),
+                "env-file {env_file} left behind"
+            );
+        }
     }
 }
 
@@ -582,15 +590,17 @@ fn interrupt_during_run_rolls_back() {
 #[test]
 fn interrupt_during_network_create_rolls_back() {
     let Some(clis) = clis() else { return };
-    let b = Bottles::new(&clis[0], "intrnet");
-    let filter = format!("name=^{}-bundle-x$", b.prefix);
-    let when = "[ \"$1\" = network ] && [ \"$2\" = create ]";
-    let (code, err, _) = interrupt_during(
-        &b,
-        when,
-        &["network", "ls", "-q", "--filter", &filter],
-        libc::SIGTERM,
-    );
-    assert_eq!(code, Some(130), "{err}");
-    assert_eq!(b.leftovers(), Vec::<String>::new());
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("intrnet{i}"));
+        let filter = format!("name=^{}-bundle-x$", b.prefix);
+        let when = "[ \"$1\" = network ] && [ \"$2\" = create ]";
+        let (code, err, _) = interrupt_during(
+            &b,
+            when,
+            &["network", "ls", "-q", "--filter", &filter],
+            libc::SIGTERM,
+        );
+        assert_eq!(code, Some(130), "{err}");
+        assert_eq!(b.leftovers(), Vec::<String>::new());
+    }
 }
