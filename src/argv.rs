@@ -22,6 +22,9 @@ pub const LABEL_SLUG: &str = "bottle.slug";
 pub const LABEL_ROLE: &str = "bottle.role";
 pub const LABEL_SUBNET: &str = "bottle.subnet";
 pub const LABEL_SPEC: &str = "bottle.spec";
+/// Which `up` invocation created the object, so a rollback of a create that a signal cut short
+/// can tell its own object from one that was already there or that a racer made.
+pub const LABEL_RUN: &str = "bottle.run";
 pub const ROLE_NETWORK: &str = "network";
 pub const ROLE_BUNDLE: &str = "bundle";
 
@@ -236,19 +239,21 @@ pub fn build(req: &Build<'_>) -> Vec<OsString> {
     a.arg(req.context).done()
 }
 
-/// The labels of a bottle's network.
-pub fn network_labels(slug: &str, candidate: &Candidate) -> Labels {
+/// The labels of a bottle's network. `run` is the creating invocation's ID.
+pub fn network_labels(slug: &str, candidate: &Candidate, run: &str) -> Labels {
     Labels::from([
         (LABEL_ROLE.to_string(), ROLE_NETWORK.to_string()),
+        (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_SLUG.to_string(), slug.to_string()),
         (LABEL_SUBNET.to_string(), candidate.subnet.to_string()),
     ])
 }
 
-/// The labels of a bottle's bundle.
-pub fn bundle_labels(slug: &str, spec_digest: &str) -> Labels {
+/// The labels of a bottle's bundle. `run` is the creating invocation's ID.
+pub fn bundle_labels(slug: &str, spec_digest: &str, run: &str) -> Labels {
     Labels::from([
         (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
+        (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_SLUG.to_string(), slug.to_string()),
         (LABEL_SPEC.to_string(), spec_digest.to_string()),
     ])

@@ -77,7 +77,7 @@ pub enum Command {
     Down(DownArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(
-        after_help = "The env-file path is shown as `<env-file>`: `up` creates a private one per run.\nKEY=VALUE values never appear; they travel only through that file."
+        after_help = "The env-file path is shown as `<env-file>`: `up` creates a private one per run.\nKEY=VALUE values never appear; they travel only through that file.\n`<run-id>` stands for the `bottle.run` label, new for every `up`."
     )]
     Plan(SpecArgs),
     /// Print the slug's preferred subnet (candidate 0); runs nothing
@@ -374,13 +374,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
+const PLAN_RUN_ID: &str = "<run-id>";
+
 /// The commands `up` runs on a clean engine with the image present: create the network on
 /// candidate 0, run the bundle, read back its ports.
 pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
     let candidate = pool.candidate(slug.as_str(), 0);
-    let net_labels = argv::network_labels(slug.as_str(), &candidate);
+    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest);
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
     let env_file = PathBuf::from("<env-file>");
     let pull = if spec.build.is_some() {
         Pull::Never

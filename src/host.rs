@@ -38,7 +38,8 @@ pub fn engine_is_local(context_flag: Option<&str>) -> bool {
         cfg.get("currentContext")?.as_str().map(str::to_string)
     });
     match context.as_deref() {
-        None | Some("") | Some("default") => true,
+        // The default context is DOCKER_HOST if set, else the local socket.
+        None | Some("") | Some("default") => var("DOCKER_HOST").is_none_or(|h| is_unix(&h)),
         Some(name) => {
             use sha2::Digest;
             let dir: String = sha2::Sha256::digest(name.as_bytes())

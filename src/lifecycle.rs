@@ -175,321 +175,389 @@ enum NetworkStep {
 
 /// What this invocation may have created, so a failure or an interrupt can take it back.
 ///
-/// `Pending` means a create command was cut short: the engine may or may not have made the object,
-/// so the rollback looks, and removes only an object with our labels that matches this run.
-#[derive(Debug, Default)]
-enum Made<P> {
+/// `Pending` means a create did not tell us its result (a signal cut it short, or the engine printed
+/// no ID): the engine may or may not have made the object, so the rollback looks for it by name and
+/// removes it only if it carries this invocation's `bottle.run` label.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Made {
     #[default]
     Nothing,
-    Pending(P),
+    Pending,
     Id(String),
 }
 
-#[derive(Debug, Default)]
-struct Created {
-    /// `Pending` holds the subnet the interrupted `network create` asked for.
-    network: Made<Ipv4Network>,
-    bundle: Made<()>,
+impl Made {
+    /// From what a create printed on stdout: the last 64-hex-digit word, if any.
+    fn from_stdout(stdout: &str) -> Made {
+        let id = stdout
+            .split_whitespace()
+            .rev()
+            .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()));
+        id.map_or(Made::Pending, |id| Made::Id(id.to_string()))
+    }
+}
+
+/// One `up` invocation.
+struct Up<'a> {
+    ctx: &'a Ctx,
+    slug: &'a Slug,
+    names: Names,
+    spec: &'a Spec,
+    digest: String,
+    /// This invocation's `bottle.run` label value.
+    run: String,
+    network: Made,
+    bundle: Made,
+    /// An earlier bundle with another spec was removed to make room for this one.
+    replaced: bool,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
 ///
-/// On failure, and on interrupt, what this invocation created is removed again, by ID, and never
-/// anything that lacks our labels.
+/// On failure, and on interrupt, what this invocation created is removed again: by the ID the engine
+/// printed, or by name and this invocation's `bottle.run` label, and never anything else.
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
-    let names = Names::new(&ctx.prefix, slug)?;
-    let digest = spec.digest();
+    let mut up = Up {
+        ctx,
+        slug,
+        names: Names::new(&ctx.prefix, slug)?,
+        spec,
+        digest: spec.digest(),
+        run: run_id(),
+        network: Made::Nothing,
+        bundle: Made::Nothing,
+        replaced: false,
+    };
     let _lock = ctx.lock_slug(slug)?;
-    let mut created = Created::default();
-    let result = up_inner(ctx, slug, &names, spec, &digest, &mut created);
-    if let Err(err) = result {
-        // Never cut short, and best effort: the original error is what the user needs to see.
-        exec::finishing(|| roll_back(ctx, slug, &names, &digest, &created));
-        return Err(match err.kind() {
-            ErrorKind::Interrupted => Error::new(
-                ErrorKind::Interrupted,
-                format!("{err}; rolled back what this run had created"),
-            ),
-            _ => err,
-        });
+    let err = match up.converge() {
+        Ok(bottle) => return Ok(bottle),
+        Err(err) => err,
+    };
+    // Never cut short: the rollback runs to the end even after a signal.
+    let left = exec::finishing(|| up.roll_back());
+    let mut msg = err.message().to_string();
+    if up.replaced {
+        msg.push_str(&format!("; the previous bundle (another spec) had already been removed, so `bottle {}` has no bundle now", slug));
     }
-    result
+    match (err.kind(), left.is_empty()) {
+        (ErrorKind::Interrupted, true) => msg.push_str("; rolled back what this run had created"),
+        (_, true) => {}
+        (_, false) => msg.push_str(&format!("; could not roll back: {}", left.join("; "))),
+    }
+    Err(Error::new(err.kind().clone(), msg))
 }
 
-fn roll_back(ctx: &Ctx, slug: &Slug, names: &Names, digest: &str, created: &Created) {
-    match &created.bundle {
-        Made::Nothing => {}
-        Made::Id(id) => {
-            let _ = remove_container(ctx, id);
-        }
-        Made::Pending(()) => {
-            if let Ok(Some(b)) = ctx.find_container(&names.bundle)
-                && b.is_bundle_of(slug.as_str())
-                && b.spec_digest() == Some(digest)
-            {
-                let _ = remove_container(ctx, &b.id);
-            }
-        }
-    }
-    match &created.network {
-        Made::Nothing => {}
-        Made::Id(id) => {
-            let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[id]));
-        }
-        Made::Pending(subnet) => {
-            for n in ctx.find_networks(&names.network).unwrap_or_default() {
-                if n.is_network_of(slug.as_str())
-                    && n.recorded_subnet() == Some(*subnet)
-                    && n.containers.is_empty()
-                {
-                    let _ = ctx.run(Verb::NetworkRm, argv::network_rm(&[&n.id]));
-                }
-            }
-        }
-    }
+/// A fresh value for the `bottle.run` label: this process and the time, so no two invocations share
+/// one. (The argv layer stays pure: this is an input to it.)
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:08x}{:08x}", std::process::id(), nanos as u32)
 }
 
-fn up_inner(
-    ctx: &Ctx,
-    slug: &Slug,
-    names: &Names,
-    spec: &Spec,
-    digest: &str,
-    created: &mut Created,
-) -> Result<Bottle> {
-    let mut bundle = None;
-    let subnet = match create_network(ctx, slug, names, created)? {
-        NetworkStep::Created(c) => c.subnet,
-        NetworkStep::Exists => {
-            let obs = ctx.observe(names)?;
-            let network = settle_network(ctx, slug, names, &obs)?;
-            let subnet = network
-                .recorded_subnet()
-                .or_else(|| network.subnets.first().copied());
-            let subnet = subnet.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Refused,
-                    format!(
+impl Up<'_> {
+    fn converge(&mut self) -> Result<Bottle> {
+        let (ctx, slug) = (self.ctx, self.slug);
+        let mut bundle = None;
+        let subnet = match self.create_network()? {
+            NetworkStep::Created(c) => c.subnet,
+            NetworkStep::Exists => {
+                let obs = ctx.observe(&self.names)?;
+                let network = settle_network(ctx, slug, &self.names, &obs)?;
+                let subnet = network
+                    .recorded_subnet()
+                    .or_else(|| network.subnets.first().copied());
+                let subnet = subnet.ok_or_else(|| {
+                    let msg = format!(
                         "network `{}` has no IPv4 subnet; remove it with `bottle down {slug}`",
-                        names.network
-                    ),
-                )
-            })?;
-            bundle = obs.bundle;
-            subnet
-        }
-    };
-    let ip = Ipv4Addr::from(u32::from(subnet.network()) + 2);
-    if let Some(b) = bundle {
-        check_bundle_is_ours(slug, names, &b)?;
-        if is_current(&b, names, ip, spec, digest) {
-            let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&b));
-            return Ok(bottle.with_subnet(subnet));
-        }
-        remove_container(ctx, &b.id)?;
-    }
-    if let Some(kept) = run_bundle(ctx, slug, names, spec, digest, ip, created)? {
-        let bottle = Bottle::from_observed(slug.as_str(), names, None, Some(&kept));
-        return Ok(bottle.with_subnet(subnet));
-    }
-    let reply = ctx.run(
-        Verb::ContainerInspect,
-        argv::container_inspect(&names.bundle),
-    )?;
-    let reply = reply.check()?;
-    let b = model::parse_objects(&reply.stdout)?
-        .into_iter()
-        .find_map(|o| match o {
-            Object::Container(c) => Some(c),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            let msg = format!("`{}` returned no container", reply.line);
-            Error::new(ErrorKind::EngineFailed, msg)
-        })?;
-    if b.state != "running" {
-        let logs = ctx.run(Verb::Logs, argv::logs(&names.bundle, 20))?;
-        let tail = format!("{}{}", logs.stdout, logs.stderr);
-        return Err(Error::new(
-            ErrorKind::EngineFailed,
-            format!(
-                "bundle `{}` was `{}` right after start, so it was removed again; its last output:\n{}",
-                names.bundle,
-                b.state,
-                ctx.engine.masker().mask(tail.trim_end())
-            ),
-        ));
-    }
-    let unpublished = spec
-        .publish
-        .iter()
-        .find(|p| b.ports.get(p).is_none_or(Vec::is_empty));
-    if let Some(port) = unpublished {
-        return Err(Error::new(
-            ErrorKind::EngineFailed,
-            format!(
-                "the engine published no host port for container port {port} of `{}`",
-                names.bundle
-            ),
-        ));
-    }
-    Ok(Bottle::from_observed(slug.as_str(), names, None, Some(&b)).with_subnet(subnet))
-}
-
-/// Create the network on the first free candidate. When the engine refuses a candidate for any
-/// reason but "exists", look at the engine's networks once: if a racer made ours meanwhile, use
-/// it; if the candidate overlaps one of them, move on to the first candidate that overlaps none
-/// (kind does the same); otherwise the refusal is a real error. Engines word overlaps in several
-/// ways (with `--ip-range`, Engine 20.10 may say "networks have overlapping IPv4" or "failed to
-/// allocate gateway"), so the decision comes from the subnets, not from the words.
-///
-/// For a local engine this holds the subnet lock and reads the host's routes under it, so a bottle
-/// that another process has just created shows up as a route before we choose.
-fn create_network(
-    ctx: &Ctx,
-    slug: &Slug,
-    names: &Names,
-    created: &mut Created,
-) -> Result<NetworkStep> {
-    let _lock = ctx.lock("subnets")?;
-    let host_routes = if ctx.local {
-        host::routes()
-    } else {
-        Vec::new()
-    };
-    let mut candidate = ctx.pool.pick(slug.as_str(), 0, &host_routes)?;
-    loop {
-        let labels = argv::network_labels(slug.as_str(), &candidate);
-        let req = argv::NetworkCreate {
-            name: &names.network,
-            candidate: &candidate,
-            labels: &labels,
-        };
-        created.network = Made::Pending(candidate.subnet);
-        let reply = ctx.run(Verb::NetworkCreate, argv::network_create(&req))?;
-        created.network = Made::Nothing;
-        match reply.class() {
-            Class::Ok => {
-                // The engine prints the new network's ID; without one, the rollback would look
-                // for it by name and labels instead.
-                let id = reply.stdout.lines().last().unwrap_or("").trim();
-                created.network = match id.is_empty() {
-                    true => Made::Pending(candidate.subnet),
-                    false => Made::Id(id.to_string()),
-                };
-                return Ok(NetworkStep::Created(candidate));
+                        self.names.network
+                    );
+                    Error::new(ErrorKind::Refused, msg)
+                })?;
+                bundle = obs.bundle;
+                subnet
             }
-            Class::Exists => return Ok(NetworkStep::Exists),
-            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
-            _ => {
-                let (mut taken, ours_exists) = ctx.taken_subnets(&names.network)?;
-                if ours_exists {
-                    return Ok(NetworkStep::Exists);
-                }
-                if !taken.iter().any(|t| subnet::overlaps(*t, candidate.subnet)) {
+        };
+        let ip = Ipv4Addr::from(u32::from(subnet.network()) + 2);
+        if let Some(b) = bundle {
+            check_bundle_is_ours(slug, &self.names, &b)?;
+            if self.is_current(&b, ip) {
+                return Ok(self.bottle(&b, subnet));
+            }
+            remove_container(ctx, &b.id)?;
+            self.replaced = true;
+        }
+        if let Some(kept) = self.run_bundle(ip)? {
+            return Ok(self.bottle(&kept, subnet));
+        }
+        // Read back by the ID `run` printed, if it did.
+        let target = match &self.bundle {
+            Made::Id(id) => id.clone(),
+            _ => self.names.bundle.clone(),
+        };
+        let reply = ctx
+            .run(Verb::ContainerInspect, argv::container_inspect(&target))?
+            .check()?;
+        let b = model::parse_objects(&reply.stdout)?
+            .into_iter()
+            .find_map(|o| match o {
+                Object::Container(c) => Some(c),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                let msg = format!("`{}` returned no container", reply.line);
+                Error::new(ErrorKind::EngineFailed, msg)
+            })?;
+        if b.state != "running" {
+            let logs = ctx.run(Verb::Logs, argv::logs(&b.id, 20))?;
+            let tail = format!("{}{}", logs.stdout, logs.stderr);
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "bundle `{}` was `{}` right after start; its last output:\n{}",
+                    self.names.bundle,
+                    b.state,
+                    ctx.engine.masker().mask(tail.trim_end())
+                ),
+            ));
+        }
+        let unpublished = self
+            .spec
+            .publish
+            .iter()
+            .find(|p| b.ports.get(p).is_none_or(Vec::is_empty));
+        if let Some(port) = unpublished {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "the engine published no host port for container port {port} of `{}`",
+                    self.names.bundle
+                ),
+            ));
+        }
+        Ok(self.bottle(&b, subnet))
+    }
+
+    fn bottle(&self, b: &Container, subnet: Ipv4Network) -> Bottle {
+        Bottle::from_observed(self.slug.as_str(), &self.names, None, Some(b)).with_subnet(subnet)
+    }
+
+    /// Create the network on the first free candidate.
+    ///
+    /// When the engine refuses a candidate for any reason but "exists", look at the engine's
+    /// networks once: if a racer made ours meanwhile, use it; if the engine said "overlap" or the
+    /// candidate overlaps one of them, move on to the first candidate that overlaps none (kind does
+    /// the same); otherwise the refusal is a real error. Engines word overlaps in several ways
+    /// (with `--ip-range`, Engine 20.10 may say "networks have overlapping IPv4" or "failed to
+    /// allocate gateway"), so an unknown wording is judged by the subnets.
+    ///
+    /// For a local engine this holds the subnet lock and reads the host's routes under it, so a
+    /// bottle that another process has just created shows up as a route before we choose.
+    fn create_network(&mut self) -> Result<NetworkStep> {
+        let (ctx, slug) = (self.ctx, self.slug);
+        let _lock = ctx.lock("subnets")?;
+        let host_routes = if ctx.local {
+            host::routes()
+        } else {
+            Vec::new()
+        };
+        let mut candidate = ctx.pool.pick(slug.as_str(), 0, &host_routes)?;
+        loop {
+            let labels = argv::network_labels(slug.as_str(), &candidate, &self.run);
+            let req = argv::NetworkCreate {
+                name: &self.names.network,
+                candidate: &candidate,
+                labels: &labels,
+            };
+            self.network = Made::Pending;
+            let reply = ctx.run(Verb::NetworkCreate, argv::network_create(&req))?;
+            let class = reply.class();
+            self.network = match class {
+                Class::Ok => Made::from_stdout(&reply.stdout),
+                _ => Made::Nothing,
+            };
+            match class {
+                Class::Ok => return Ok(NetworkStep::Created(candidate)),
+                Class::Exists => return Ok(NetworkStep::Exists),
+                Class::DaemonUnreachable | Class::PermissionDenied => {
                     return Err(reply.into_error());
                 }
-                taken.extend(&host_routes);
-                candidate = ctx.pool.pick(slug.as_str(), candidate.k + 1, &taken)?;
-            }
-        }
-    }
-}
-
-/// Run the bundle. A name conflict is looked at, not guessed at: a current bundle of ours is kept
-/// (and returned), a stale one replaced, a foreign one refused.
-fn run_bundle(
-    ctx: &Ctx,
-    slug: &Slug,
-    names: &Names,
-    spec: &Spec,
-    digest: &str,
-    ip: Ipv4Addr,
-    created: &mut Created,
-) -> Result<Option<Container>> {
-    let labels = argv::bundle_labels(slug.as_str(), digest);
-    // With a `[build]` section, bottle builds a missing image instead of pulling it.
-    let pull = if spec.build.is_some() {
-        Pull::Never
-    } else {
-        spec.pull
-    };
-    let mut built = false;
-    for _ in 0..3 {
-        // Written just before each `run` and removed as soon as it returns.
-        let env_file = EnvFile::write(spec)?;
-        let req = argv::Run {
-            name: &names.bundle,
-            network: &names.network,
-            ip,
-            spec,
-            labels: &labels,
-            env_file: env_file.as_ref().map(|f| f.path()),
-            pull,
-        };
-        created.bundle = Made::Pending(());
-        let reply = ctx.run(Verb::Run, argv::run(&req))?;
-        drop(env_file);
-        // `run --detach` prints the new container's ID as soon as it is created, even when the
-        // start then fails (engines up to 24 leave it `Created`); nothing printed, nothing made.
-        created.bundle = match container_id(&reply.stdout) {
-            Some(id) => Made::Id(id),
-            None => Made::Nothing,
-        };
-        match reply.class() {
-            Class::Ok => return Ok(None),
-            Class::NameConflict => {
-                let obs = ctx.observe(names)?;
-                if let Some(b) = obs.bundle {
-                    check_bundle_is_ours(slug, names, &b)?;
-                    if is_current(&b, names, ip, spec, digest) {
-                        return Ok(Some(b));
+                _ => {
+                    let (mut taken, ours_exists) = ctx.taken_subnets(&self.names.network)?;
+                    if ours_exists {
+                        return Ok(NetworkStep::Exists);
                     }
-                    remove_container(ctx, &b.id)?;
+                    let overlap = class == Class::SubnetOverlap
+                        || taken.iter().any(|t| subnet::overlaps(*t, candidate.subnet));
+                    if !overlap {
+                        return Err(reply.into_error());
+                    }
+                    taken.extend(&host_routes);
+                    taken.push(candidate.subnet);
+                    candidate = ctx
+                        .pool
+                        .pick(slug.as_str(), candidate.k + 1, &taken)
+                        .map_err(|e| {
+                            let msg = format!(
+                                "{e} (the engine's last refusal: {})",
+                                reply.quote_stderr()
+                            );
+                            Error::new(e.kind().clone(), msg)
+                        })?;
                 }
             }
-            Class::Ambiguous => {
-                // Two networks with our name (a racer on an engine before 25): keep one, retry.
-                let networks = ctx.find_networks(&names.network)?;
-                settle_network(
-                    ctx,
-                    slug,
-                    names,
-                    &Observed {
-                        bundle: None,
-                        networks,
-                    },
-                )?;
-                if let Made::Id(id) = &created.bundle {
-                    remove_container(ctx, id)?;
-                }
-            }
-            Class::ImageNotFound if !built && spec.build.is_some() => {
-                let build = spec.build.as_ref().expect("checked above");
-                let req = argv::Build {
-                    tag: spec.image.as_str(),
-                    context: &build.context,
-                    dockerfile: build.dockerfile.as_deref(),
-                };
-                ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
-                built = true;
-            }
-            _ => return Err(reply.into_error()),
         }
     }
-    Err(Error::new(
-        ErrorKind::EngineFailed,
-        format!(
-            "`{}` kept conflicting with another bundle of the same name; is another `bottle up {slug}` running?",
-            names.bundle
-        ),
-    ))
-}
 
-/// The container ID `run --detach` printed, if any: the last line, 64 hex digits.
-fn container_id(stdout: &str) -> Option<String> {
-    let id = stdout.lines().last()?.trim();
-    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_string())
+    /// Run the bundle. A name conflict is looked at, not guessed at: a current bundle of ours is
+    /// kept (and returned), a stale one replaced, a foreign one refused.
+    fn run_bundle(&mut self, ip: Ipv4Addr) -> Result<Option<Container>> {
+        let (ctx, slug, spec) = (self.ctx, self.slug, self.spec);
+        let labels = argv::bundle_labels(slug.as_str(), &self.digest, &self.run);
+        // With a `[build]` section, bottle builds a missing image instead of pulling it.
+        let pull = if spec.build.is_some() {
+            Pull::Never
+        } else {
+            spec.pull
+        };
+        let mut built = false;
+        let mut last = None;
+        for _ in 0..3 {
+            // Written just before each `run` and removed as soon as it returns.
+            let env_file = EnvFile::write(spec)?;
+            let req = argv::Run {
+                name: &self.names.bundle,
+                network: &self.names.network,
+                ip,
+                spec,
+                labels: &labels,
+                env_file: env_file.as_ref().map(|f| f.path()),
+                pull,
+            };
+            self.bundle = Made::Pending;
+            let reply = ctx.run(Verb::Run, argv::run(&req))?;
+            drop(env_file);
+            // `run --detach` prints the new container's ID once it exists, even when the start then
+            // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
+            // and this run's label, which also covers engines that print the ID only on success.
+            self.bundle = Made::from_stdout(&reply.stdout);
+            match reply.class() {
+                Class::Ok => return Ok(None),
+                Class::NameConflict => {
+                    let obs = ctx.observe(&self.names)?;
+                    if let Some(b) = obs.bundle {
+                        check_bundle_is_ours(slug, &self.names, &b)?;
+                        if self.is_current(&b, ip) {
+                            return Ok(Some(b));
+                        }
+                        remove_container(ctx, &b.id)?;
+                        self.replaced = true;
+                    }
+                }
+                Class::Ambiguous => {
+                    // Two networks with our name (a racer on an engine before 25): keep one, retry.
+                    let networks = ctx.find_networks(&self.names.network)?;
+                    settle_network(
+                        ctx,
+                        slug,
+                        &self.names,
+                        &Observed {
+                            bundle: None,
+                            networks,
+                        },
+                    )?;
+                    if let Made::Id(id) = &self.bundle {
+                        remove_container(ctx, id)?;
+                    }
+                }
+                Class::ImageNotFound if !built && spec.build.is_some() => {
+                    let build = spec.build.as_ref().expect("checked above");
+                    let req = argv::Build {
+                        tag: spec.image.as_str(),
+                        context: &build.context,
+                        dockerfile: build.dockerfile.as_deref(),
+                    };
+                    ctx.engine.run_streaming(Verb::Build, argv::build(&req))?;
+                    built = true;
+                }
+                _ => return Err(reply.into_error()),
+            }
+            last = Some(reply);
+        }
+        let last = last.map_or_else(String::new, |r| format!(": {}", r.quote_stderr()));
+        Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "gave up running `{}` after 3 attempts; is another `bottle up {slug}` running? The engine's last answer{last}",
+                self.names.bundle
+            ),
+        ))
+    }
+
+    /// Running, on our network at the pinned IP, with the same spec digest, and with the env values
+    /// the spec asks for. Env values are compared against the engine's own record instead of being
+    /// hashed into the label, so no function of a secret ever enters an argv.
+    fn is_current(&self, b: &Container, ip: Ipv4Addr) -> bool {
+        b.state == "running"
+            && b.spec_digest() == Some(self.digest.as_str())
+            && b.networks
+                .get(&self.names.network)
+                .is_some_and(|a| *a == ip.to_string())
+            && self.spec.env_matches(&b.env, |k| std::env::var(k).ok())
+    }
+
+    /// Remove what this invocation made. Returns what could not be removed, for the error message.
+    fn roll_back(&self) -> Vec<String> {
+        let (ctx, slug) = (self.ctx, self.slug);
+        let mut left = Vec::new();
+        let mut note = |what: &str, r: Result<()>| {
+            if let Err(e) = r {
+                left.push(format!("{what}: {e}"));
+            }
+        };
+        match &self.bundle {
+            Made::Nothing => {}
+            Made::Id(id) => note(
+                &format!("container `{}`", self.names.bundle),
+                remove_container(ctx, id),
+            ),
+            Made::Pending => {
+                let found = ctx.find_container(&self.names.bundle);
+                let r = found.and_then(|b| match b {
+                    Some(b) if b.is_bundle_of(slug.as_str()) && b.created_by(&self.run) => {
+                        remove_container(ctx, &b.id)
+                    }
+                    _ => Ok(()),
+                });
+                note(&format!("container `{}`", self.names.bundle), r);
+            }
+        }
+        let remove_network = |id: &str| -> Result<()> {
+            let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
+            match reply.class() {
+                Class::Ok | Class::NotFound => Ok(()),
+                _ => Err(reply.into_error()),
+            }
+        };
+        match &self.network {
+            Made::Nothing => {}
+            Made::Id(id) => note(
+                &format!("network `{}`", self.names.network),
+                remove_network(id),
+            ),
+            Made::Pending => {
+                let found = ctx.find_networks(&self.names.network);
+                let r = found.and_then(|ns| {
+                    ns.iter()
+                        .filter(|n| n.is_network_of(slug.as_str()) && n.created_by(&self.run))
+                        .try_for_each(|n| remove_network(&n.id))
+                });
+                note(&format!("network `{}`", self.names.network), r);
+            }
+        }
+        left
+    }
 }
 
 /// Remove a container by ID. Already gone counts as removed.
@@ -499,18 +567,6 @@ fn remove_container(ctx: &Ctx, id: &str) -> Result<()> {
         Class::Ok | Class::NotFound => Ok(()),
         _ => Err(reply.into_error()),
     }
-}
-
-/// Running, on our network at the pinned IP, with the same spec digest, and with the env values
-/// the spec asks for. Env values are compared against the engine's own record instead of being
-/// hashed into the label, so no function of a secret ever enters an argv.
-fn is_current(b: &Container, names: &Names, ip: Ipv4Addr, spec: &Spec, digest: &str) -> bool {
-    b.state == "running"
-        && b.spec_digest() == Some(digest)
-        && b.networks
-            .get(&names.network)
-            .is_some_and(|a| *a == ip.to_string())
-        && spec.env_matches(&b.env, |k| std::env::var(k).ok())
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {

@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
 
-use crate::argv::{LABEL_ROLE, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET, ROLE_BUNDLE, ROLE_NETWORK};
+use crate::argv::{
+    LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET, ROLE_BUNDLE, ROLE_NETWORK,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::Names;
 
@@ -250,6 +252,11 @@ impl Container {
         label_is(&self.labels, LABEL_SLUG, slug) && label_is(&self.labels, LABEL_ROLE, ROLE_BUNDLE)
     }
 
+    /// Made by the `up` invocation with this `bottle.run` label.
+    pub fn created_by(&self, run: &str) -> bool {
+        label_is(&self.labels, LABEL_RUN, run)
+    }
+
     pub fn spec_digest(&self) -> Option<&str> {
         self.labels.get(LABEL_SPEC).map(String::as_str)
     }
@@ -259,6 +266,11 @@ impl Network {
     /// Carries bottle's network labels for this slug.
     pub fn is_network_of(&self, slug: &str) -> bool {
         label_is(&self.labels, LABEL_SLUG, slug) && label_is(&self.labels, LABEL_ROLE, ROLE_NETWORK)
+    }
+
+    /// Made by the `up` invocation with this `bottle.run` label.
+    pub fn created_by(&self, run: &str) -> bool {
+        label_is(&self.labels, LABEL_RUN, run)
     }
 
     /// The subnet bottle recorded when it created the network.

@@ -138,12 +138,12 @@ impl Fake {
                     .iter()
                     .map(|a| {
                         let shown = if prev == "--env-file" {
-                            "<env-file>"
+                            "<env-file>".to_string()
                         } else {
-                            a.as_str()
+                            redact_run_id(a)
                         };
                         prev = a;
-                        shlex::try_quote(shown).unwrap().into_owned()
+                        shlex::try_quote(&shown).unwrap().into_owned()
                     })
                     .collect();
                 format!("docker {}\n", words.join(" "))
@@ -158,6 +158,21 @@ impl Fake {
             .unwrap_or_default();
         Some((mode.trim().to_string(), content))
     }
+}
+
+/// `text` with each `bottle.run=<16 hex>` label value (new for every `up`) shown as `<run-id>`.
+pub fn redact_run_id(text: &str) -> String {
+    let mut out = text.to_string();
+    let mut from = 0;
+    while let Some(at) = out[from..].find("bottle.run=") {
+        let start = from + at + "bottle.run=".len();
+        let end = (start + 16).min(out.len());
+        if out[start..end].len() == 16 && out[start..end].bytes().all(|b| b.is_ascii_hexdigit()) {
+            out.replace_range(start..end, "<run-id>");
+        }
+        from = start;
+    }
+    out
 }
 
 pub fn bottle_cmd() -> Command {

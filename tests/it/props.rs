@@ -82,7 +82,7 @@ proptest! {
             ..RawSpec::default()
         };
         let Ok(spec) = raw.validate(false) else { return Ok(()) };
-        let labels = argv::bundle_labels("p", &spec.digest());
+        let labels = argv::bundle_labels("p", &spec.digest(), "r");
         let argv = strings(&argv::run(&argv::Run {
             name: "bot-bottle-sidecars-p",
             network: "bot-bottle-bundle-p",

@@ -1,7 +1,7 @@
 //! Whole command sequences against the fake engine, snapshotted, for every lifecycle case: what
 //! bottle runs, in which order, and how many commands each path costs.
 
-use crate::fake::{Fake, container_json, network_json, with_env};
+use crate::fake::{Fake, container_json, network_json, redact_run_id, with_env};
 
 const NET: &str = "bot-bottle-bundle-demo";
 const BUNDLE: &str = "bot-bottle-sidecars-demo";
@@ -84,9 +84,12 @@ fn run(fake: &Fake, args: &[&str]) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
-        err,
+        redact_run_id(&err),
     )
 }
+
+/// What `network create` prints: the new network's ID.
+const NEW_NET_ID: &str = "7335ebb741b72fdeaefe2c905466ad670017eb9804497a1b9b1991d5b6ff7092\n";
 
 const EXISTS: &str =
     "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
@@ -188,18 +191,20 @@ fn up_over_a_foreign_network_touches_nothing() {
 #[test]
 fn up_over_a_foreign_bundle_touches_nothing_and_rolls_back_its_network() {
     let mut fake = Fake::new();
-    fake.once("network create*", 0, "net0\n", "");
+    fake.once("network create*", 0, NEW_NET_ID, "");
     fake.once("run *", 125, "", "docker: Error response from daemon: Conflict. The container name \"/bot-bottle-sidecars-demo\" is already in use by container \"f00\". You have to remove (or rename) that container to be able to reuse that name.\nSee 'docker run --help'.\n");
-    fake.on(
-        "inspect*",
-        0,
-        &(container_json(BUNDLE, "f00", "running", &[], "bridge", "172.17.0.5", &[])
-            + &network(&[])),
-        "",
-    );
+    let foreign = container_json(BUNDLE, "f00", "running", &[], "bridge", "172.17.0.5", &[]);
+    fake.on("inspect*", 0, &(foreign.clone() + &network(&[])), "");
+    // The rollback looks for a bundle this run made, finds the foreign one, and leaves it.
+    fake.on("ps *", 0, "f00\tbot-bottle-sidecars-demo\n", "");
+    fake.on("container inspect*", 0, &foreign, "");
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1, "{err}");
     insta::assert_snapshot!(fake.transcript());
+    assert!(
+        !fake.transcript().contains("docker rm "),
+        "removed the foreign bundle"
+    );
     assert!(
         err.contains("container `bot-bottle-sidecars-demo` exists but lacks bottle's labels"),
         "{err}"
@@ -237,7 +242,7 @@ fn up_moves_past_two_overlapping_candidates() {
 #[test]
 fn a_failed_run_is_rolled_back() {
     let mut fake = Fake::new();
-    fake.once("network create*", 0, "net0\n", "");
+    fake.once("network create*", 0, NEW_NET_ID, "");
     fake.once(
         "run *",
         125,
@@ -248,7 +253,7 @@ fn a_failed_run_is_rolled_back() {
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
 }
 
 #[test]
@@ -513,7 +518,7 @@ fn a_failed_run_never_removes_a_foreign_container() {
         "",
         "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n",
     );
-    fake.once("network create*", 0, "net0\n", "");
+    fake.once("network create*", 0, NEW_NET_ID, "");
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1, "{err}");
     let calls = fake.transcript();
@@ -594,4 +599,33 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
         assert!(err.contains("nothing was changed"), "{err}");
     }
     assert!(fake.calls().is_empty(), "{}", fake.transcript());
+}
+
+/// A create whose result bottle did not see (no ID printed, as if a signal cut it short) is looked
+/// for by name, and only an object with this run's `bottle.run` label is removed: here the network
+/// found is an older one of this bottle (a half-built bottle on a remote engine), so it stays.
+#[test]
+fn a_pending_rollback_removes_only_this_runs_objects() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, "", "");
+    fake.once(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: No such image: img:latest.\n",
+    );
+    fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
+    let older = network(&[]).replace(
+        "\"bottle.role\"",
+        "\"bottle.run\":\"0123456789abcdef\",\"bottle.role\"",
+    );
+    fake.on("network inspect*", 0, &older, "");
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1, "{err}");
+    let calls = fake.transcript();
+    assert!(
+        !calls.contains("network rm"),
+        "removed a network this run did not make:\n{calls}"
+    );
+    insta::assert_snapshot!(calls);
 }
