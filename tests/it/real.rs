@@ -604,3 +604,52 @@ fn interrupt_during_network_create_rolls_back() {
         assert_eq!(b.leftovers(), Vec::<String>::new());
     }
 }
+
+/// `[build]` against the real engine: the image is missing, so `up` builds it (FROM scratch with
+/// the static busybox, offline) and runs it; a second `up` finds it present and builds nothing.
+#[test]
+fn build_section_builds_a_missing_image() {
+    let Some(clis) = clis() else { return };
+    let busybox = std::path::Path::new("/usr/bin/busybox");
+    if !busybox.exists() {
+        if required() {
+            panic!("BOTTLE_REQUIRE_DOCKER=1, but /usr/bin/busybox (busybox-static) is missing");
+        }
+        return;
+    }
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("build{i}"));
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = dir.path().join("bundle");
+        std::fs::create_dir(&ctx).unwrap();
+        std::fs::copy(busybox, ctx.join("busybox")).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n",
+        )
+        .unwrap();
+        let tag = format!("{}-image:latest", b.prefix);
+        let config = dir.path().join("bottle.toml");
+        std::fs::write(
+            &config,
+            format!("image = \"{tag}\"\n[build]\ncontext = \"bundle\"\n"),
+        )
+        .unwrap();
+        let config = config.to_str().unwrap();
+        let out = b.bottle(&["up", "built", "--config", config, "--json"]);
+        let _ = b.docker(&["image", "inspect", &tag]); // for the cleanup below, whatever happens
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let ok = out.status.success();
+        let again = b.bottle(&["up", "built", "--config", config, "--verbose"]);
+        b.ok(&["down", "built"]);
+        let _ = b.docker(&["rmi", "-f", &tag]);
+        assert!(ok, "{cli}: {err}");
+        assert_eq!(
+            json(&String::from_utf8_lossy(&out.stdout))["bundle"]["state"],
+            "running"
+        );
+        let again_err = String::from_utf8_lossy(&again.stderr);
+        assert!(again.status.success(), "{again_err}");
+        assert!(!again_err.contains(" build "), "built again: {again_err}");
+    }
+}

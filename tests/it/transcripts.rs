@@ -629,3 +629,38 @@ fn a_pending_rollback_removes_only_this_runs_objects() {
     );
     insta::assert_snapshot!(calls);
 }
+
+/// With `[build]`, a missing image is built (its progress on stderr, never on stdout) and the run
+/// tried again; with the image present this costs nothing extra.
+#[test]
+fn a_missing_image_is_built_from_the_build_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bottle.toml");
+    std::fs::write(&config, "image = \"img\"\n[build]\ncontext = \"bundle\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let mut fake = Fake::new();
+    let d = digest(&fake, &["up", "demo", "--config", config]);
+    fake.once("run *", 125, "", "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n");
+    fake.on(
+        "build *",
+        0,
+        "Step 1/1 : FROM scratch\nSuccessfully tagged img:latest\n",
+        "",
+    );
+    let b = bundle(&d, "running").replace("TOKEN=hunter2", "X=1");
+    fake.on("container inspect*", 0, &b, "");
+    let (code, out, err) = run(&fake, &["up", "demo", "--config", config, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Successfully tagged"),
+        "build progress belongs on stderr: {err}"
+    );
+    assert!(
+        !out.contains("Successfully tagged"),
+        "stdout is the bottle object only: {out}"
+    );
+    let calls = fake
+        .transcript()
+        .replace(dir.path().to_str().unwrap(), "$CONFIG_DIR");
+    insta::assert_snapshot!(calls);
+}
