@@ -637,10 +637,10 @@ fn build_section_builds_a_missing_image() {
         .unwrap();
         let config = config.to_str().unwrap();
         let out = b.bottle(&["up", "built", "--config", config, "--json"]);
-        let _ = b.docker(&["image", "inspect", &tag]); // for the cleanup below, whatever happens
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         let ok = out.status.success();
         let again = b.bottle(&["up", "built", "--config", config, "--verbose"]);
+        // Clean up before asserting, so a failure leaves no image behind either.
         b.ok(&["down", "built"]);
         let _ = b.docker(&["rmi", "-f", &tag]);
         assert!(ok, "{cli}: {err}");
