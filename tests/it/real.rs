@@ -503,44 +503,49 @@ fn concurrent_down_and_up_of_one_slug() {
     }
 }
 
-/// Bring `x` up through a wrapper around the real engine that lingers (60 s) after the command
-/// for which `when` (a shell test on `$1 $2`) holds; once `appeared` (a `docker ps`/`network ls`
-/// filter) shows the object, send `signal`. Returns bottle's exit code and stderr, and the argv the
-/// wrapper saw for the lingering command.
-fn interrupt_during(
-    b: &Bottles,
-    when: &str,
-    list: &[&str],
+/// How `interrupt_during` runs bottle.
+struct Interrupt<'a> {
+    args: &'a [&'a str],
+    /// A shell test on the engine's `$1 $2`: the command to linger after.
+    when: &'a str,
+    linger_secs: u32,
+    /// A `docker` listing that must show the object before the signal is sent.
+    appeared: Option<&'a [&'a str]>,
     signal: i32,
-) -> (Option<i32>, String, String) {
+}
+
+/// Run bottle through a wrapper around the real engine that lingers after the command `when`
+/// selects; once that command has run (and `appeared` shows the object), send the signal. Returns
+/// bottle's exit code and stderr, and the argv the wrapper saw for the lingering command.
+fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("argv");
     let wrapper = dir.path().join("slow-docker");
     let script = format!(
-        "#!/bin/sh\nif {when}; then printf '%s\\n' \"$@\" > '{log}'; '{cli}' \"$@\"; sleep 60; exit 0; fi\nexec '{cli}' \"$@\"\n",
+        "#!/bin/sh\nif {when}; then '{cli}' \"$@\"; rc=$?; printf '%s\\n' \"$@\" > '{log}'; sleep {linger}; exit $rc; fi\nexec '{cli}' \"$@\"\n",
+        when = i.when,
+        linger = i.linger_secs,
         log = log.display(),
         cli = b.cli
     );
     std::fs::write(&wrapper, script).unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = b
-        .command(&["up", "x", "--image", &image(), "-e", "SECRET=v"])
+        .command(i.args)
         .env("BOTTLE_ENGINE", &wrapper)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while b.docker_out(list).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "`docker {list:?}` never showed the object"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    while !log.exists() || i.appeared.is_some_and(|list| b.docker_out(list).is_empty()) {
+        assert!(Instant::now() < deadline, "the lingering command never ran");
+        std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, signal) };
+    unsafe { libc::kill(child.id() as i32, i.signal) };
     let out = child.wait_with_output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(20),
@@ -563,11 +568,16 @@ fn interrupt_during_run_rolls_back() {
         for signal in [libc::SIGINT, libc::SIGHUP] {
             let b = Bottles::new(cli, &format!("intr{i}-{signal}"));
             let filter = format!("name=^{}-sidecars-x$", b.prefix);
+            let img = image();
             let (code, err, argv) = interrupt_during(
                 &b,
-                "[ \"$1\" = run ]",
-                &["ps", "-aq", "--filter", &filter],
-                signal,
+                Interrupt {
+                    args: &["up", "x", "--image", &img, "-e", "SECRET=v"],
+                    when: "[ \"$1\" = run ]",
+                    linger_secs: 60,
+                    appeared: Some(&["ps", "-aq", "--filter", &filter]),
+                    signal,
+                },
             );
             assert_eq!(code, Some(130), "signal {signal}: {err}");
             assert!(err.contains("rolled back"), "{err}");
@@ -593,15 +603,43 @@ fn interrupt_during_network_create_rolls_back() {
     for (i, cli) in clis.iter().enumerate() {
         let b = Bottles::new(cli, &format!("intrnet{i}"));
         let filter = format!("name=^{}-bundle-x$", b.prefix);
-        let when = "[ \"$1\" = network ] && [ \"$2\" = create ]";
+        let img = image();
         let (code, err, _) = interrupt_during(
             &b,
-            when,
-            &["network", "ls", "-q", "--filter", &filter],
-            libc::SIGTERM,
+            Interrupt {
+                args: &["up", "x", "--image", &img],
+                when: "[ \"$1\" = network ] && [ \"$2\" = create ]",
+                linger_secs: 60,
+                appeared: Some(&["network", "ls", "-q", "--filter", &filter]),
+                signal: libc::SIGTERM,
+            },
         );
         assert_eq!(code, Some(130), "{err}");
         assert_eq!(b.leftovers(), Vec::<String>::new());
+    }
+}
+
+/// SIGINT while `down` removes the bundle: the removal it began runs to the end (the network too),
+/// then bottle exits 130.
+#[test]
+fn interrupt_during_down_finishes_the_removal() {
+    let Some(clis) = clis() else { return };
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("intrdown{i}"));
+        b.ok(&["up", "x", "--image", &image()]);
+        let (code, err, _) = interrupt_during(
+            &b,
+            Interrupt {
+                args: &["down", "x"],
+                when: "[ \"$1\" = rm ]",
+                linger_secs: 2,
+                appeared: None,
+                signal: libc::SIGINT,
+            },
+        );
+        assert_eq!(code, Some(130), "{err}");
+        assert!(err.contains("finished"), "{err}");
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "down stopped half-way");
     }
 }
 
