@@ -91,6 +91,10 @@ fn run(fake: &Fake, args: &[&str]) -> (i32, String, String) {
 /// What `network create` prints: the new network's ID.
 const NEW_NET_ID: &str = "7335ebb741b72fdeaefe2c905466ad670017eb9804497a1b9b1991d5b6ff7092\n";
 
+/// `run --pull never` of a missing image (CLI 20.10; no container is created).
+const NO_SUCH_IMAGE: &str =
+    "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n";
+
 const EXISTS: &str =
     "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
 
@@ -512,12 +516,7 @@ fn a_duplicate_network_from_a_racer_is_removed() {
 #[test]
 fn a_failed_run_never_removes_a_foreign_container() {
     let mut fake = Fake::new();
-    fake.once(
-        "run *",
-        125,
-        "",
-        "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n",
-    );
+    fake.once("run *", 125, "", NO_SUCH_IMAGE);
     fake.once("network create*", 0, NEW_NET_ID, "");
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1, "{err}");
@@ -608,12 +607,7 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
 fn a_pending_rollback_removes_only_this_runs_objects() {
     let mut fake = Fake::new();
     fake.once("network create*", 0, "", "");
-    fake.once(
-        "run *",
-        125,
-        "",
-        "docker: Error response from daemon: No such image: img:latest.\n",
-    );
+    fake.once("run *", 125, "", NO_SUCH_IMAGE);
     fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
     let older = network(&[]).replace(
         "\"bottle.role\"",
@@ -640,7 +634,7 @@ fn a_missing_image_is_built_from_the_build_section() {
     let config = config.to_str().unwrap();
     let mut fake = Fake::new();
     let d = digest(&fake, &["up", "demo", "--config", config]);
-    fake.once("run *", 125, "", "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n");
+    fake.once("run *", 125, "", NO_SUCH_IMAGE);
     fake.on(
         "build *",
         0,
