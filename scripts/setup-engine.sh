@@ -88,6 +88,15 @@ find_busybox() {
 }
 
 # Pid of the dockerd this tooling started, if it is still alive.
+# The dockerd processes that are alive: a zombie, left by a daemon whose parent
+# never reaped it, neither answers nor holds /var/lib/docker, so it does not count.
+live_dockerd_pids() {
+    local pid
+    for pid in $(pgrep -x dockerd 2>/dev/null || true); do
+        [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] || printf '%s ' "$pid"
+    done
+}
+
 our_dockerd_pid() {
     local pid
     [[ -s "$PIDFILE" ]] || return 1
@@ -152,7 +161,7 @@ start_engine() {
         # A second daemon on the same data root would fight the first over
         # /var/lib/docker and the bridge, so refuse instead of starting one.
         local others
-        others="$(pgrep -x dockerd 2>/dev/null | tr '\n' ' ' || true)"
+        others="$(live_dockerd_pids)"
         if [[ -n "$others" ]]; then
             explain_no_engine "a dockerd is already running (pid ${others% }) but does not answer here; point DOCKER_HOST at its socket, or stop it"
         fi
@@ -229,7 +238,7 @@ ensure_engine() {
                 log "the engine answers after installation: server version $version"
                 return 0
             fi
-            pgrep -x dockerd >/dev/null 2>&1 || break
+            [[ -n "$(live_dockerd_pids)" ]] || break
             sleep 0.5
         done
     else
