@@ -231,12 +231,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let arrays: Vec<Vec<String>> = cmds
                     .iter()
                     .map(|argv| {
-                        std::iter::once(shown.to_string())
-                            .chain(
-                                Engine::args(context, argv.clone())
-                                    .iter()
-                                    .map(|a| a.to_string_lossy().into_owned()),
-                            )
+                        exec::full_argv(&shown, context, argv)
+                            .iter()
+                            .map(|a| a.to_string_lossy().into_owned())
                             .collect()
                     })
                     .collect();
@@ -253,9 +250,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Up(a) => {
-            let slug = Slug::parse(&a.slug)?;
+            let slug = slug_for(&prefix, &a.slug)?;
             let spec = a.spec()?;
-            Names::new(&prefix, &slug)?;
             let ctx = ctx(g, prefix, pool, secrets_of(&spec))?;
             let bottle = lifecycle::up(&ctx, &slug, &spec)?;
             if g.json {
@@ -268,11 +264,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slugs = a
                 .slugs
                 .iter()
-                .map(|s| Slug::parse(s))
+                .map(|s| slug_for(&prefix, s))
                 .collect::<Result<Vec<_>>>()?;
-            for slug in &slugs {
-                Names::new(&prefix, slug)?;
-            }
             let ctx = ctx(g, prefix, pool, Masker::default())?;
             let slugs = match a.all {
                 true => lifecycle::list(&ctx)?.into_keys().collect(),
@@ -313,9 +306,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             interrupted_after("the removal it had begun was finished")?;
         }
         Command::Port(a) => {
-            let slug = Slug::parse(&a.slug)?;
+            let slug = slug_for(&prefix, &a.slug)?;
             let port = crate::input::parse_port(&a.port)?;
-            Names::new(&prefix, &slug)?;
             let ctx = ctx(g, prefix, pool, Masker::default())?;
             let addr = lifecycle::port(&ctx, &slug, port)?;
             if g.json {
@@ -329,8 +321,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Status(a) => {
-            let slug = Slug::parse(&a.slug)?;
-            Names::new(&prefix, &slug)?;
+            let slug = slug_for(&prefix, &a.slug)?;
             let ctx = ctx(g, prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
             if g.json {
@@ -385,11 +376,6 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
     let digest = spec.digest();
     let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
     let env_file = PathBuf::from("<env-file>");
-    let pull = if spec.build.is_some() {
-        Pull::Never
-    } else {
-        spec.pull
-    };
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,
@@ -403,7 +389,7 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
             spec,
             labels: &bundle_labels,
             env_file: spec.literal_env().next().map(|_| env_file.as_path()),
-            pull,
+            pull: spec.run_pull(),
         }),
         argv::container_inspect(&names.bundle),
     ]
@@ -431,6 +417,14 @@ fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
         true => format!("bottle {slug}: already gone"),
         false => format!("bottle {slug}: removed {}", what.join(", ")),
     }
+}
+
+/// A slug whose resource names fit, checked before the engine is even resolved, so invalid input
+/// is exit 2 whatever state the engine is in.
+fn slug_for(prefix: &Prefix, slug: &str) -> Result<Slug> {
+    let slug = Slug::parse(slug)?;
+    Names::new(prefix, &slug)?;
+    Ok(slug)
 }
 
 fn secrets_of(spec: &Spec) -> Masker {

@@ -23,7 +23,7 @@ use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
 
-/// What a SIGINT or SIGTERM does to the engine command in flight.
+/// What a SIGINT, SIGTERM, SIGHUP or SIGQUIT does to the engine command in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnInterrupt {
     /// Kill it (its whole process group) and fail every further command, except cleanup run
@@ -64,7 +64,7 @@ fn kill_in_flight() {
     }
 }
 
-/// Whether a SIGINT or SIGTERM has arrived.
+/// Whether one of those signals has arrived.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
@@ -303,16 +303,21 @@ impl Engine {
     }
 }
 
-/// `[--context C] argv…` prefixed with the engine as shown, quoted and masked.
+/// The whole command as run: the engine as shown, `[--context C]`, then the verb's argv.
+pub fn full_argv(shown: &str, context: Option<&str>, argv: &[OsString]) -> Vec<OsString> {
+    std::iter::once(OsString::from(shown))
+        .chain(Engine::args(context, argv.to_vec()))
+        .collect()
+}
+
+/// [`full_argv`], quoted and masked.
 pub fn display_line(
     shown: &str,
     context: Option<&str>,
     argv: &[OsString],
     masker: &Masker,
 ) -> String {
-    let mut full = vec![OsString::from(shown)];
-    full.extend(Engine::args(context, argv.to_vec()));
-    masker.render(&full)
+    masker.render(&full_argv(shown, context, argv))
 }
 
 fn exit_code(line: &str, status: std::process::ExitStatus) -> Result<i32> {

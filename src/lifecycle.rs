@@ -19,7 +19,7 @@ use crate::host;
 use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Bottle, Container, Network, Object};
-use crate::spec::{Pull, Spec};
+use crate::spec::Spec;
 use crate::subnet::{self, Candidate, Pool};
 
 /// Everything the lifecycle needs besides the bottle itself.
@@ -113,10 +113,7 @@ impl Ctx {
         let reply = reply.check()?;
         Ok(model::parse_objects(&reply.stdout)?
             .into_iter()
-            .find_map(|o| match o {
-                Object::Container(c) => Some(c),
-                _ => None,
-            }))
+            .find_map(Object::into_container))
     }
 
     /// Every network with exactly this name (engines before 25 allow several).
@@ -144,10 +141,7 @@ impl Ctx {
         }
         Ok(model::parse_objects(&reply.stdout)?
             .into_iter()
-            .filter_map(|o| match o {
-                Object::Network(n) => Some(n),
-                _ => None,
-            })
+            .filter_map(Object::into_network)
             .collect())
     }
 
@@ -237,7 +231,9 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
     let left = exec::finishing(|| up.roll_back());
     let mut msg = err.message().to_string();
     if up.replaced {
-        msg.push_str(&format!("; the previous bundle (another spec) had already been removed, so `bottle {}` has no bundle now", slug));
+        msg.push_str(&format!(
+            "; its previous bundle (another spec) had already been removed, so bottle `{slug}` has none now"
+        ));
     }
     match (err.kind(), left.is_empty()) {
         (ErrorKind::Interrupted, true) => msg.push_str("; rolled back what this run had created"),
@@ -301,10 +297,7 @@ impl Up<'_> {
             .check()?;
         let b = model::parse_objects(&reply.stdout)?
             .into_iter()
-            .find_map(|o| match o {
-                Object::Container(c) => Some(c),
-                _ => None,
-            })
+            .find_map(Object::into_container)
             .ok_or_else(|| {
                 let msg = format!("`{}` returned no container", reply.line);
                 Error::new(ErrorKind::EngineFailed, msg)
@@ -415,12 +408,6 @@ impl Up<'_> {
     fn run_bundle(&mut self, ip: Ipv4Addr) -> Result<Option<Container>> {
         let (ctx, slug, spec) = (self.ctx, self.slug, self.spec);
         let labels = argv::bundle_labels(slug.as_str(), &self.digest, &self.run);
-        // With a `[build]` section, bottle builds a missing image instead of pulling it.
-        let pull = if spec.build.is_some() {
-            Pull::Never
-        } else {
-            spec.pull
-        };
         let mut built = false;
         let mut last = None;
         for _ in 0..3 {
@@ -433,7 +420,7 @@ impl Up<'_> {
                 spec,
                 labels: &labels,
                 env_file: env_file.as_ref().map(|f| f.path()),
-                pull,
+                pull: spec.run_pull(),
             };
             self.bundle = Made::Pending;
             let reply = ctx.run(Verb::Run, argv::run(&req))?;
@@ -533,27 +520,21 @@ impl Up<'_> {
                 note(&format!("container `{}`", self.names.bundle), r);
             }
         }
-        let remove_network = |id: &str| -> Result<()> {
-            let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
-            match reply.class() {
-                Class::Ok | Class::NotFound => Ok(()),
-                _ => Err(reply.into_error()),
-            }
-        };
+        let network = &self.names.network;
         match &self.network {
             Made::Nothing => {}
             Made::Id(id) => note(
-                &format!("network `{}`", self.names.network),
-                remove_network(id),
+                &format!("network `{network}`"),
+                remove_network(ctx, network, id),
             ),
             Made::Pending => {
-                let found = ctx.find_networks(&self.names.network);
+                let found = ctx.find_networks(network);
                 let r = found.and_then(|ns| {
                     ns.iter()
                         .filter(|n| n.is_network_of(slug.as_str()) && n.created_by(&self.run))
-                        .try_for_each(|n| remove_network(&n.id))
+                        .try_for_each(|n| remove_network(ctx, network, &n.id))
                 });
-                note(&format!("network `{}`", self.names.network), r);
+                note(&format!("network `{network}`"), r);
             }
         }
         left
@@ -633,10 +614,7 @@ fn settle_network<'a>(
         .iter()
         .filter(|n| n.id != keep.id && n.containers.is_empty())
     {
-        let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[&dup.id]))?;
-        if !matches!(reply.class(), Class::Ok | Class::NotFound) {
-            return Err(reply.into_error());
-        }
+        remove_network(ctx, &dup.name, &dup.id)?;
     }
     Ok(keep)
 }
@@ -705,10 +683,7 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
     // Refuse before touching anything, so a refusal never leaves a half-built bottle.
     let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
     for n in &obs.networks {
-        let foreign = foreign_containers(n, bundle_id);
-        if !foreign.is_empty() {
-            return Err(attached_error(&n.name, &foreign));
-        }
+        check_no_foreign_containers(n, bundle_id)?;
     }
     let mut removed = Removed::default();
     if let Some(b) = &obs.bundle {
@@ -717,52 +692,46 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
         removed.containers.push(b.name.clone());
     }
     for n in &obs.networks {
-        remove_network(ctx, n, bundle_id)?;
+        remove_network(ctx, &n.name, &n.id)?;
         removed.networks.push(n.name.clone());
     }
     Ok(removed)
 }
 
-/// The names of containers on `n` other than our bundle.
-fn foreign_containers<'a>(n: &'a Network, our_bundle: Option<&str>) -> Vec<&'a str> {
-    n.containers
-        .iter()
-        .filter(|(id, _)| Some(id.as_str()) != our_bundle)
-        .map(|(_, name)| name.as_str())
-        .collect()
-}
-
-/// Remove one of our networks by ID, refusing while containers other than our bundle are on it.
-fn remove_network(ctx: &Ctx, n: &Network, our_bundle: Option<&str>) -> Result<()> {
-    let foreign = foreign_containers(n, our_bundle);
-    if !foreign.is_empty() {
-        return Err(attached_error(&n.name, &foreign));
-    }
-    let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[&n.id]))?;
+/// Remove a network by ID. "Not found" counts as removed only once a look by ID confirms it is gone
+/// (the classifier alone never decides that); "in use" names the containers still attached.
+fn remove_network(ctx: &Ctx, name: &str, id: &str) -> Result<()> {
+    let reply = ctx.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
     match reply.class() {
         Class::Ok => Ok(()),
-        // Already gone (a concurrent `down`)? Confirm before calling it a success.
-        Class::NotFound
-            if ctx
-                .inspect_networks(std::slice::from_ref(&n.id))?
-                .is_empty() =>
-        {
-            Ok(())
-        }
+        Class::NotFound if ctx.inspect_networks(&[id.to_string()])?.is_empty() => Ok(()),
         Class::InUse => {
-            let now = ctx.inspect_networks(std::slice::from_ref(&n.id))?;
-            let names: Vec<&str> = now
+            let now = ctx.inspect_networks(&[id.to_string()])?;
+            let attached: Vec<&str> = now
                 .iter()
                 .flat_map(|n| n.containers.values())
                 .map(String::as_str)
                 .collect();
-            if names.is_empty() {
-                Err(reply.into_error())
-            } else {
-                Err(attached_error(&n.name, &names))
+            match attached.is_empty() {
+                true => Err(reply.into_error()),
+                false => Err(attached_error(name, &attached)),
             }
         }
         _ => Err(reply.into_error()),
+    }
+}
+
+/// Refuse while containers other than our bundle are on `n`.
+fn check_no_foreign_containers(n: &Network, our_bundle: Option<&str>) -> Result<()> {
+    let foreign: Vec<&str> = n
+        .containers
+        .iter()
+        .filter(|(id, _)| Some(id.as_str()) != our_bundle)
+        .map(|(_, name)| name.as_str())
+        .collect();
+    match foreign.is_empty() {
+        true => Ok(()),
+        false => Err(attached_error(&n.name, &foreign)),
     }
 }
 
@@ -985,8 +954,9 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
             removed.containers.push(b.name.clone());
         }
         for n in &obs.networks {
+            check_no_foreign_containers(n, bundle_id)?;
             if !dry_run {
-                remove_network(ctx, n, bundle_id)?;
+                remove_network(ctx, &n.name, &n.id)?;
             }
             removed.networks.push(n.name.clone());
         }

@@ -147,6 +147,22 @@ struct RawEndpoint {
     name: Option<String>,
 }
 
+impl Object {
+    pub fn into_container(self) -> Option<Container> {
+        match self {
+            Object::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn into_network(self) -> Option<Network> {
+        match self {
+            Object::Network(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 /// Parse the output of an `inspect --format '{{json .}}'`: one JSON object per line. Blank lines
 /// and the `[]` some engines print when nothing matched are skipped.
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {

@@ -200,6 +200,15 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The pull policy `run` gets: with a `[build]` section bottle builds a missing image instead
+    /// of pulling it, so `never`.
+    pub fn run_pull(&self) -> Pull {
+        match self.build {
+            Some(_) => Pull::Never,
+            None => self.pull,
+        }
+    }
+
     /// The `KEY=VALUE` entries, which travel through the env-file.
     pub fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {

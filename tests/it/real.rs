@@ -678,9 +678,15 @@ fn build_section_builds_a_missing_image() {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         let ok = out.status.success();
         let again = b.bottle(&["up", "built", "--config", config, "--verbose"]);
-        // Clean up before asserting, so a failure leaves no image behind either.
-        b.ok(&["down", "built"]);
+        // Clean up before asserting (the drop guard removes the bottle, not the image), so a
+        // failure leaves no image behind either.
+        let down = b.bottle(&["down", "built"]);
         let _ = b.docker(&["rmi", "-f", &tag]);
+        assert!(
+            down.status.success(),
+            "{}",
+            String::from_utf8_lossy(&down.stderr)
+        );
         assert!(ok, "{cli}: {err}");
         assert_eq!(
             json(&String::from_utf8_lossy(&out.stdout))["bundle"]["state"],

@@ -518,6 +518,10 @@ fn a_failed_run_never_removes_a_foreign_container() {
     let mut fake = Fake::new();
     fake.once("run *", 125, "", NO_SUCH_IMAGE);
     fake.once("network create*", 0, NEW_NET_ID, "");
+    // The rollback's look by name finds the unlabelled container that holds the name.
+    let foreign = container_json(BUNDLE, "f00", "exited", &[], "bridge", "", &[]);
+    fake.on("ps *", 0, "f00\tbot-bottle-sidecars-demo\n", "");
+    fake.on("container inspect*", 0, &foreign, "");
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1, "{err}");
     let calls = fake.transcript();
