@@ -72,6 +72,9 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the bottle, or converge it to the spec; prints a summary or the bottle object
+    #[command(
+        after_help = "An unchanged bottle is kept as it is; a changed spec replaces the bundle.\nIf `up` fails or is interrupted, it removes what it created (exit 1, or 130)."
+    )]
     Up(SpecArgs),
     /// Remove bottles: bundle first, then network; succeeds if already gone
     Down(DownArgs),
@@ -100,6 +103,7 @@ pub struct SlugArg {
 
 #[derive(Debug, Args)]
 pub struct PortArgs {
+    /// The bottle's slug
     pub slug: String,
     /// The container port
     pub port: String,
@@ -125,6 +129,7 @@ pub struct GcArgs {
 /// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
 #[derive(Debug, Args)]
 pub struct SpecArgs {
+    /// The bottle's slug: 1-40 of [a-z0-9-], starting and ending with a letter or digit
     pub slug: String,
     /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, pull, [build])
     #[arg(long, value_name = "FILE")]
