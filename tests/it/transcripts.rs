@@ -511,6 +511,20 @@ fn a_duplicate_network_from_a_racer_is_removed() {
     insta::assert_snapshot!(fake.transcript());
 }
 
+/// Run [`UP`], which must fail with exit 1 without ever running `forbidden` (its rollback must not
+/// remove what it did not make); returns the transcript.
+#[track_caller]
+fn failed_up_never_running(fake: &Fake, forbidden: &str) -> String {
+    let (code, _, err) = run(fake, UP);
+    assert_eq!(code, 1, "{err}");
+    let calls = fake.transcript();
+    assert!(
+        !calls.contains(forbidden),
+        "ran `{forbidden}` on something this run did not make:\n{calls}"
+    );
+    calls
+}
+
 /// The rollback of a failed `run` never removes a container it did not make: here the name is held
 /// by an unlabelled container, and the engine failed the `run` before it noticed the conflict.
 #[test]
@@ -522,14 +536,7 @@ fn a_failed_run_never_removes_a_foreign_container() {
     let foreign = container_json(BUNDLE, "f00", "exited", &[], "bridge", "", &[]);
     fake.on("ps *", 0, "f00\tbot-bottle-sidecars-demo\n", "");
     fake.on("container inspect*", 0, &foreign, "");
-    let (code, _, err) = run(&fake, UP);
-    assert_eq!(code, 1, "{err}");
-    let calls = fake.transcript();
-    assert!(
-        !calls.contains("docker rm "),
-        "removed a container it did not make:\n{calls}"
-    );
-    insta::assert_snapshot!(calls);
+    insta::assert_snapshot!(failed_up_never_running(&fake, "docker rm "));
 }
 
 /// An overlap in wording bottle does not know is still an overlap: the engine's networks say so.
@@ -618,14 +625,7 @@ fn a_pending_rollback_removes_only_this_runs_objects() {
         "\"bottle.run\":\"0123456789abcdef\",\"bottle.role\"",
     );
     fake.on("network inspect*", 0, &older, "");
-    let (code, _, err) = run(&fake, UP);
-    assert_eq!(code, 1, "{err}");
-    let calls = fake.transcript();
-    assert!(
-        !calls.contains("network rm"),
-        "removed a network this run did not make:\n{calls}"
-    );
-    insta::assert_snapshot!(calls);
+    insta::assert_snapshot!(failed_up_never_running(&fake, "docker network rm "));
 }
 
 /// With `[build]`, a missing image is built (its progress on stderr, never on stdout) and the run
