@@ -222,6 +222,30 @@ pub fn rm(name: &str) -> Vec<OsString> {
     Args::new(&["rm", "--force", "--volumes"]).arg(name).done()
 }
 
+/// `start ID`: a stopped bundle whose spec is current is started again, not replaced.
+pub fn start(id: &str) -> Vec<OsString> {
+    Args::new(&["start"]).arg(id).done()
+}
+
+/// `unpause ID`: a paused bundle whose spec is current is resumed, not replaced.
+pub fn unpause(id: &str) -> Vec<OsString> {
+    Args::new(&["unpause"]).arg(id).done()
+}
+
+/// `image inspect --format {{.Id}} IMG`: whether the image is present, before a working bundle is
+/// replaced by one that might not start.
+pub fn image_inspect(image: &str) -> Vec<OsString> {
+    Args::new(&["image", "inspect"])
+        .opt("--format", "{{.Id}}")
+        .arg(image)
+        .done()
+}
+
+/// `pull IMG`.
+pub fn pull(image: &str) -> Vec<OsString> {
+    Args::new(&["pull"]).arg(image).done()
+}
+
 /// `logs --tail N NAME`: why a bundle stopped, for the error message.
 pub fn logs(name: &str, tail: u32) -> Vec<OsString> {
     Args::new(&["logs", "--tail"])

@@ -21,6 +21,10 @@ pub enum Verb {
     Build,
     Logs,
     Version,
+    Start,
+    Unpause,
+    ImageInspect,
+    Pull,
 }
 
 impl Verb {
@@ -39,6 +43,10 @@ impl Verb {
             Verb::Build => "build",
             Verb::Logs => "logs",
             Verb::Version => "version",
+            Verb::Start => "start",
+            Verb::Unpause => "unpause",
+            Verb::ImageInspect => "image-inspect",
+            Verb::Pull => "pull",
         }
     }
 
@@ -60,6 +68,10 @@ const ALL_VERBS: &[Verb] = &[
     Verb::Build,
     Verb::Logs,
     Verb::Version,
+    Verb::Start,
+    Verb::Unpause,
+    Verb::ImageInspect,
+    Verb::Pull,
 ];
 
 /// What an engine's answer means.
@@ -239,14 +251,28 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::Other
             }
         }
-        Verb::Rm | Verb::Inspect | Verb::ContainerInspect | Verb::NetworkInspect => {
+        Verb::Rm
+        | Verb::Inspect
+        | Verb::ContainerInspect
+        | Verb::NetworkInspect
+        | Verb::Start
+        | Verb::Unpause => {
             if network_not_found || container_not_found {
                 Class::NotFound
             } else {
                 Class::Other
             }
         }
-        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Logs | Verb::Version => Class::Other,
+        Verb::ImageInspect => {
+            if has("no such image") || has("image not known") || has("failed to find image") {
+                Class::ImageNotFound
+            } else {
+                Class::Other
+            }
+        }
+        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Logs | Verb::Version | Verb::Pull => {
+            Class::Other
+        }
     }
 }
 

@@ -258,11 +258,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = slug_for(&prefix, &a.slug)?;
             let spec = a.spec()?;
             let ctx = ctx(g, prefix, pool, secrets_of(&spec))?;
-            let bottle = lifecycle::up(&ctx, &slug, &spec)?;
+            let up = lifecycle::up(&ctx, &slug, &spec)?;
             if g.json {
-                writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
+                let mut v = serde_json::to_value(&up.bottle)?;
+                v["action"] = serde_json::to_value(up.action)?;
+                if let Some(reason) = &up.reason {
+                    v["reason"] = serde_json::Value::from(reason.as_str());
+                }
+                writeln!(out, "{v}")?;
             } else {
-                write!(out, "{}", bottle.summary())?;
+                let summary = up.bottle.summary();
+                let (first, rest) = summary.split_once('\n').unwrap_or((&summary, ""));
+                let how = match &up.reason {
+                    Some(reason) => format!("{} ({reason} changed)", up.action.as_str()),
+                    None => up.action.as_str().to_string(),
+                };
+                write!(out, "{first}, {how}\n{rest}")?;
             }
         }
         Command::Down(a) => {

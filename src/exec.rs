@@ -85,6 +85,26 @@ pub fn finishing<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Where `run_with_env` makes the env-file readable to the engine.
+pub const ENV_FILE_PATH: &str = "/dev/fd/3";
+
+/// TEMPORARY SHIM.
+#[non_exhaustive]
+pub enum Event<'a> {
+    Command { line: &'a str },
+    Output { text: &'a str },
+    Waiting { what: &'a str },
+}
+
+/// A placeholder until the cancellation token lands (TEMPORARY SHIM).
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken;
+impl CancelToken {
+    pub fn is_cancelled(&self) -> bool {
+        interrupted()
+    }
+}
+
 /// How much engine stderr an error message quotes.
 const STDERR_LIMIT: usize = 2000;
 
@@ -196,6 +216,40 @@ impl Engine {
             verbose,
             masker: Masker::default(),
         })
+    }
+
+    /// TEMPORARY SHIM.
+    pub fn emit(&self, e: &Event<'_>) {
+        if let Event::Waiting { what } = e {
+            eprintln!("bottle: waiting for another bottle process ({what})");
+        }
+    }
+    /// TEMPORARY SHIM.
+    pub fn finishing(&self) -> Engine {
+        self.clone()
+    }
+    /// TEMPORARY SHIM.
+    pub fn check_cancel(&self) -> Result<()> {
+        check_interrupt()
+    }
+    /// TEMPORARY SHIM.
+    pub fn cancel_token(&self) -> CancelToken {
+        CancelToken
+    }
+    /// TEMPORARY SHIM.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+    /// TEMPORARY SHIM: writes a temp file instead of a memfd.
+    pub fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("env");
+        std::fs::write(&path, env).map_err(|e| Error::io("env", e))?;
+        let argv = argv
+            .into_iter()
+            .map(|a| if a == ENV_FILE_PATH { path.clone().into_os_string() } else { a })
+            .collect();
+        self.run(verb, argv)
     }
 
     /// Mask these values in everything this engine prints or reports.

@@ -56,7 +56,11 @@ fn dir() -> Result<PathBuf> {
 
 /// Take the lock called `name`, waiting for whoever holds it. A signal while waiting gives up
 /// with [`crate::ErrorKind::Interrupted`], whatever the policy: nothing has begun yet.
-pub fn acquire(name: &str) -> Result<Lock> {
+pub fn acquire(
+    name: &str,
+    _cancelled: &dyn Fn() -> bool,
+    _on_wait: &dyn Fn(&str),
+) -> Result<Option<Lock>> {
     let path = dir()?.join(format!("{name}.lock"));
     let file = File::options()
         .create(true)
@@ -68,7 +72,7 @@ pub fn acquire(name: &str) -> Result<Lock> {
     let mut said = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
+            Ok(()) => return Ok(Some(Lock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => {}
             Err(fs::TryLockError::Error(e)) => {
                 return Err(Error::io(format!("cannot lock `{}`", path.display()), e));

@@ -160,20 +160,23 @@ fn re_up_with_a_changed_spec_replaces_the_bundle() {
     insta::assert_snapshot!(fake.transcript());
 }
 
+/// A stopped or paused bundle with the same spec is started again, not replaced.
 #[test]
-fn re_up_of_a_stopped_bundle_replaces_it() {
-    let mut fake = Fake::new();
-    let d = digest(&fake, UP);
-    fake.once("network create*", 1, "", EXISTS);
-    fake.on("inspect*", 0, &(bundle(&d, "exited") + &network(&[])), "");
-    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
-    let (code, _, err) = run(&fake, UP);
-    assert_eq!(code, 0, "{err}");
-    let calls = fake.transcript();
-    assert!(
-        calls.contains("docker rm --force --volumes c1\n"),
-        "{calls}"
-    );
+fn re_up_of_a_stopped_or_paused_bundle_starts_it() {
+    for (state, verb) in [("exited", "start"), ("paused", "unpause")] {
+        let mut fake = Fake::new();
+        let d = digest(&fake, UP);
+        fake.once("network create*", 1, "", EXISTS);
+        fake.on("inspect*", 0, &(bundle(&d, state) + &network(&[])), "");
+        fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+        let (code, out, err) = run(&fake, UP);
+        assert_eq!(code, 0, "{err}");
+        let calls = fake.transcript();
+        assert!(calls.contains(&format!("docker {verb} c1\n")), "{calls}");
+        assert!(!calls.contains("docker rm"), "{calls}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["action"], "started", "{out}");
+    }
 }
 
 #[test]
@@ -504,6 +507,13 @@ fn a_duplicate_network_from_a_racer_is_removed() {
         "",
     );
     let twin = network(&[]).replace("net1", "net2");
+    // What Engine 20.10 answers an untyped inspect of an ambiguous name.
+    fake.on(
+        "inspect *",
+        1,
+        "",
+        "Error response from daemon: 2 matches found based on name: network bot-bottle-bundle-demo is ambiguous\n",
+    );
     fake.on("network inspect*", 0, &(network(&[]) + &twin), "");
     fake.on("container inspect*", 0, &bundle(&d, "running"), "");
     let (code, _, err) = run(&fake, UP);

@@ -1,0 +1,536 @@
+//! Deciding, apart from doing: what `up`, `down`, `gc` and the rollback do next, as pure functions
+//! of what the engine showed, this run's identity and the spec.
+//!
+//! **Architecture Invariant:** nothing here runs a command, reads the environment or a clock. The
+//! effectful modules observe, call one of these functions, and apply its answer. Each function is
+//! tested as a table below, without the fake engine.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+
+use crate::classify::Class;
+use crate::model::{Container, Network};
+use crate::subnet;
+
+/// What `up` did, as `up --json` reports it in `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// This run created the bundle (and the network, if it was missing).
+    Created,
+    /// The bundle was already running as asked; nothing changed.
+    Kept,
+    /// A bundle with another spec was removed and a new one run; `reason` says what changed.
+    Replaced,
+    /// A stopped or paused bundle with the same spec was started or unpaused.
+    Started,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Kept => "kept",
+            Action::Replaced => "replaced",
+            Action::Started => "started",
+        }
+    }
+}
+
+/// What `up` wants the bundle to be.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub slug: &'a str,
+    /// The `bottle.spec` digest.
+    pub digest: &'a str,
+    pub image: &'a str,
+    pub ports: &'a BTreeSet<u16>,
+    /// The bottle's network name, and the pinned address on it.
+    pub network: &'a str,
+    pub ip: Ipv4Addr,
+    /// This run's `bottle.run` label.
+    pub run: &'a str,
+}
+
+/// What `up` does with a bundle it found under its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleStep {
+    /// Running (or restarting) with the same spec: report it.
+    Keep,
+    /// Stopped with the same spec: `start` it.
+    Start,
+    /// Paused with the same spec: `unpause` it.
+    Unpause,
+    /// Another `up` of the same spec is between create and start: wait for it, then look again.
+    /// Never removed: it is a peer's, and it is what this run would make.
+    AwaitPeer,
+    /// The engine is removing it: wait until it is gone, then run ours.
+    AwaitRemoval,
+    /// Another spec: make sure the new bundle can run, then remove this one and run ours.
+    Replace { reason: String },
+    /// Not bottle's: refuse, touch nothing.
+    Refuse,
+}
+
+/// Decide what to do with `found`. `env_matches` is whether its environment holds the values the
+/// spec asks for (compared outside, since it reads bottle's own environment). `waited` is true once
+/// this run has waited its bound for a peer; a bundle still `created` after that is started.
+pub fn bundle_step(w: &Wanted<'_>, found: &Container, env_matches: bool, waited: bool) -> BundleStep {
+    if !found.is_bundle_of(w.slug) {
+        return BundleStep::Refuse;
+    }
+    if found.state == "removing" {
+        return BundleStep::AwaitRemoval;
+    }
+    if let Some(reason) = difference(w, found, env_matches) {
+        return BundleStep::Replace { reason };
+    }
+    match found.state.as_str() {
+        "running" | "restarting" => BundleStep::Keep,
+        "paused" => BundleStep::Unpause,
+        "created" if !found.created_by(w.run) && !waited => BundleStep::AwaitPeer,
+        "created" | "exited" => BundleStep::Start,
+        // `dead`, or a state this version does not know: a new bundle is the safe way back.
+        state => BundleStep::Replace {
+            reason: format!("the bundle is `{state}`"),
+        },
+    }
+}
+
+/// Which part of the spec the found bundle differs in, or `None` if it is what `w` asks for.
+///
+/// The `bottle.spec` digest decides; the other comparisons only name the part that changed, from
+/// what the engine shows of the bundle.
+pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Option<String> {
+    let at_ip = found
+        .networks
+        .get(w.network)
+        .is_some_and(|a| *a == w.ip.to_string());
+    if found.spec_digest() == Some(w.digest) && env_matches && at_ip {
+        return None;
+    }
+    let found_ports: BTreeSet<u16> = found.ports.keys().copied().collect();
+    let reason = if found.image != w.image {
+        format!("image (was `{}`)", found.image)
+    } else if found.spec_digest().is_none() {
+        "spec (the bundle has no spec label)".to_string()
+    } else if found_ports != *w.ports && found.state == "running" {
+        "published ports".to_string()
+    } else if !at_ip {
+        "address (the network was re-created on another subnet)".to_string()
+    } else if found.spec_digest() == Some(w.digest) {
+        "environment values".to_string()
+    } else {
+        "spec (env keys, volumes, daemons, publish IP or ports)".to_string()
+    };
+    Some(reason)
+}
+
+/// Which of the networks named like the bottle's to keep, and which empty duplicates to remove.
+/// Engines before 25 allow several networks of one name when two creates race.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkChoice {
+    pub keep: usize,
+    pub remove: Vec<usize>,
+}
+
+/// Keep the network the bundle is on, else the lowest ID, so racing processes agree; remove the
+/// empty others. `None` when there is none. Every network must already be known to be ours.
+pub fn choose_network(networks: &[Network], bundle_id: Option<&str>) -> Option<NetworkChoice> {
+    let on_bundle = networks
+        .iter()
+        .position(|n| bundle_id.is_some_and(|id| n.containers.contains_key(id)));
+    let lowest = (0..networks.len()).min_by(|&a, &b| networks[a].id.cmp(&networks[b].id));
+    let keep = on_bundle.or(lowest)?;
+    let remove = (0..networks.len())
+        .filter(|&i| i != keep && networks[i].containers.is_empty())
+        .collect();
+    Some(NetworkChoice { keep, remove })
+}
+
+/// The subnet a kept network stands for: the one bottle recorded, else the engine's first.
+pub fn network_subnet(n: &Network) -> Option<Ipv4Network> {
+    n.recorded_subnet().or_else(|| n.subnets.first().copied())
+}
+
+/// What to do after `network create` refused a candidate with something other than "exists".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterRefusal {
+    /// A network of our name is listed: a racer made it; use it.
+    Exists,
+    /// The candidate is taken: try the next one that overlaps none of these.
+    Next,
+    /// The engine said "overlap" but no listed network explains it: a racer's network may not be
+    /// listed yet. Look the name up again before moving on.
+    LookAgain,
+    /// A real error: report the engine's answer.
+    Fail,
+}
+
+pub fn after_refusal(
+    class: Class,
+    candidate: Ipv4Network,
+    taken: &[Ipv4Network],
+    ours_listed: bool,
+    looked_again: bool,
+) -> AfterRefusal {
+    if ours_listed {
+        return AfterRefusal::Exists;
+    }
+    if taken.iter().any(|t| subnet::overlaps(*t, candidate)) {
+        return AfterRefusal::Next;
+    }
+    match (class, looked_again) {
+        (Class::SubnetOverlap, false) => AfterRefusal::LookAgain,
+        (Class::SubnetOverlap, true) => AfterRefusal::Next,
+        _ => AfterRefusal::Fail,
+    }
+}
+
+/// What this run may have created, so a failure or an interrupt can take it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Made {
+    #[default]
+    Nothing,
+    /// The create finished but printed no ID (podman's `network create` prints the name; a failed
+    /// `run` may print nothing): one lookup by name and this run's `bottle.run` label settles it.
+    Pending,
+    /// The create was cut short by a signal or a timeout: the daemon may still be making the
+    /// object, so the rollback looks until it shows up (bounded).
+    Cut,
+    Id(String),
+}
+
+impl Made {
+    /// From what a create printed on stdout: the last 64-hex-digit word, if any.
+    pub fn from_stdout(stdout: &str) -> Made {
+        let id = stdout
+            .split_whitespace()
+            .rev()
+            .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()));
+        id.map_or(Made::Pending, |id| Made::Id(id.to_string()))
+    }
+}
+
+/// What the rollback does with a network this run may have made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkRollback {
+    /// Remove it by this ID.
+    Remove(String),
+    /// Leave it: another run's bundle is on it (a peer adopted it), or it is not this run's.
+    Leave,
+}
+
+/// `found`: the networks of our name as the engine shows them now. `ours_removed`: the ID of the
+/// bundle this rollback removed, if any (the engine may still list it as attached).
+pub fn network_rollback(
+    made: &Made,
+    found: &[Network],
+    slug: &str,
+    run: &str,
+    ours_removed: Option<&str>,
+) -> Vec<NetworkRollback> {
+    let mine = |n: &Network| match made {
+        Made::Nothing => false,
+        Made::Id(id) => n.id == *id,
+        Made::Pending | Made::Cut => n.is_network_of(slug) && n.created_by(run),
+    };
+    found
+        .iter()
+        .filter(|n| mine(n))
+        .map(|n| {
+            let peers = n.containers.keys().any(|id| Some(id.as_str()) != ours_removed);
+            match peers {
+                true => NetworkRollback::Leave,
+                false => NetworkRollback::Remove(n.id.clone()),
+            }
+        })
+        .collect()
+}
+
+/// Bundle states `gc` leaves alone: such a bundle is somebody's, not a leftover.
+pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
+
+/// What `gc` does with one listed bottle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcStep {
+    /// Leave it: live, or not entirely bottle's.
+    Skip,
+    /// Remove the bundle (if given), then these networks.
+    Remove {
+        bundle: Option<usize>,
+        networks: Vec<usize>,
+    },
+}
+
+/// `gc` removes bundles that are not live and networks with no live bundle; a network with
+/// containers bottle did not start is left for `down` to explain.
+pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network]) -> GcStep {
+    if bundle.is_some_and(|b| !b.is_bundle_of(slug)) || networks.iter().any(|n| !n.is_network_of(slug))
+    {
+        return GcStep::Skip;
+    }
+    if bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str())) {
+        return GcStep::Skip;
+    }
+    let bundle_id = bundle.map(|b| b.id.as_str());
+    let foreign = networks
+        .iter()
+        .any(|n| n.containers.keys().any(|id| Some(id.as_str()) != bundle_id));
+    if foreign {
+        return GcStep::Skip;
+    }
+    GcStep::Remove {
+        bundle: bundle.map(|_| 0),
+        networks: (0..networks.len()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::argv::{LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET};
+
+    const NET: &str = "bot-bottle-bundle-demo";
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A bundle of `demo`: state, spec digest, run, image, and its address on the network.
+    fn bundle(state: &str, digest: &str, run: &str, image: &str, ip: &str) -> Container {
+        Container {
+            id: "c1".into(),
+            name: "bot-bottle-sidecars-demo".into(),
+            state: state.into(),
+            image: image.into(),
+            labels: labels(&[
+                (LABEL_SLUG, "demo"),
+                (LABEL_ROLE, "bundle"),
+                (LABEL_SPEC, digest),
+                (LABEL_RUN, run),
+            ]),
+            env: Default::default(),
+            ports: BTreeMap::from([(8080, vec![])]),
+            networks: BTreeMap::from([(NET.to_string(), ip.to_string())]),
+        }
+    }
+
+    fn wanted<'a>(ports: &'a BTreeSet<u16>) -> Wanted<'a> {
+        Wanted {
+            slug: "demo",
+            digest: "d1",
+            image: "img",
+            ports,
+            network: NET,
+            ip: "10.0.0.2".parse().unwrap(),
+            run: "me",
+        }
+    }
+
+    #[track_caller]
+    fn check_bundle(found: Container, env_ok: bool, waited: bool, want: BundleStep) {
+        let ports = BTreeSet::from([8080]);
+        assert_eq!(
+            bundle_step(&wanted(&ports), &found, env_ok, waited),
+            want,
+            "{found:?}"
+        );
+    }
+
+    fn replace(reason: &str) -> BundleStep {
+        BundleStep::Replace {
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn bundle_steps() {
+        let ip = "10.0.0.2";
+        // Same spec, by state, ours or a peer's.
+        check_bundle(bundle("running", "d1", "peer", "img", ip), true, false, BundleStep::Keep);
+        check_bundle(bundle("running", "d1", "me", "img", ip), true, false, BundleStep::Keep);
+        check_bundle(bundle("restarting", "d1", "peer", "img", ip), true, false, BundleStep::Keep);
+        check_bundle(bundle("paused", "d1", "peer", "img", ip), true, false, BundleStep::Unpause);
+        check_bundle(bundle("exited", "d1", "peer", "img", ip), true, false, BundleStep::Start);
+        check_bundle(bundle("created", "d1", "peer", "img", ip), true, false, BundleStep::AwaitPeer);
+        check_bundle(bundle("created", "d1", "peer", "img", ip), true, true, BundleStep::Start);
+        check_bundle(bundle("created", "d1", "me", "img", ip), true, false, BundleStep::Start);
+        check_bundle(bundle("removing", "d1", "peer", "img", ip), true, false, BundleStep::AwaitRemoval);
+        check_bundle(bundle("dead", "d1", "peer", "img", ip), true, false, replace("the bundle is `dead`"));
+        // Another spec, whatever the state or owner: replaced, with the part that changed.
+        check_bundle(bundle("created", "d0", "peer", "old", ip), true, false, replace("image (was `old`)"));
+        check_bundle(bundle("running", "d1", "peer", "img", ip), false, false, replace("environment values"));
+        check_bundle(
+            bundle("running", "d1", "peer", "img", "10.9.9.2"),
+            true,
+            false,
+            replace("address (the network was re-created on another subnet)"),
+        );
+        check_bundle(
+            bundle("running", "d0", "peer", "img", ip),
+            true,
+            false,
+            replace("spec (env keys, volumes, daemons, publish IP or ports)"),
+        );
+        let mut other_ports = bundle("running", "d0", "peer", "img", ip);
+        other_ports.ports = BTreeMap::from([(9090, vec![])]);
+        check_bundle(other_ports, true, false, replace("published ports"));
+        // Not bottle's: refused, even with a matching digest.
+        let mut foreign = bundle("running", "d1", "peer", "img", ip);
+        foreign.labels.remove(LABEL_ROLE);
+        check_bundle(foreign, true, false, BundleStep::Refuse);
+        let mut other_slug = bundle("running", "d1", "peer", "img", ip);
+        other_slug.labels.insert(LABEL_SLUG.into(), "demo2".into());
+        check_bundle(other_slug, true, false, BundleStep::Refuse);
+    }
+
+    fn network(id: &str, attached: &[&str], run: &str) -> Network {
+        Network {
+            id: id.into(),
+            name: NET.into(),
+            labels: labels(&[
+                (LABEL_SLUG, "demo"),
+                (LABEL_ROLE, "network"),
+                (LABEL_RUN, run),
+                (LABEL_SUBNET, "10.0.0.0/24"),
+            ]),
+            subnets: vec!["10.0.1.0/24".parse().unwrap()],
+            containers: attached
+                .iter()
+                .map(|c| (c.to_string(), "x".to_string()))
+                .collect(),
+        }
+    }
+
+    #[track_caller]
+    fn check_choice(nets: &[Network], bundle: Option<&str>, want: Option<(usize, &[usize])>) {
+        let got = choose_network(nets, bundle);
+        let want = want.map(|(keep, remove)| NetworkChoice {
+            keep,
+            remove: remove.to_vec(),
+        });
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn network_choices() {
+        check_choice(&[], None, None);
+        check_choice(&[network("b", &[], "r")], None, Some((0, &[])));
+        // Duplicates: the lowest ID wins, so every racer keeps the same one.
+        check_choice(
+            &[network("b", &[], "r"), network("a", &[], "r")],
+            None,
+            Some((1, &[0])),
+        );
+        // ... unless the bundle is on the other one; a duplicate with containers is never removed.
+        check_choice(
+            &[network("b", &["c1"], "r"), network("a", &[], "r")],
+            Some("c1"),
+            Some((0, &[1])),
+        );
+        check_choice(
+            &[network("b", &["c9"], "r"), network("a", &[], "r")],
+            None,
+            Some((1, &[])),
+        );
+        // The recorded subnet wins over what the engine lists.
+        assert_eq!(
+            network_subnet(&network("a", &[], "r")),
+            Some("10.0.0.0/24".parse().unwrap())
+        );
+    }
+
+    #[track_caller]
+    fn check_refusal(class: Class, taken: &[&str], ours: bool, looked: bool, want: AfterRefusal) {
+        let taken: Vec<Ipv4Network> = taken.iter().map(|t| t.parse().unwrap()).collect();
+        let candidate = "10.0.0.0/24".parse().unwrap();
+        assert_eq!(after_refusal(class, candidate, &taken, ours, looked), want);
+    }
+
+    #[test]
+    fn refusals() {
+        use AfterRefusal::*;
+        check_refusal(Class::SubnetOverlap, &[], true, false, Exists);
+        check_refusal(Class::Other, &["10.0.0.0/16"], false, false, Next);
+        check_refusal(Class::SubnetOverlap, &["10.0.0.128/25"], false, false, Next);
+        // An overlap nobody listed: a racer's network may not be listed yet.
+        check_refusal(Class::SubnetOverlap, &["10.1.0.0/24"], false, false, LookAgain);
+        check_refusal(Class::SubnetOverlap, &[], false, true, Next);
+        check_refusal(Class::Other, &["10.1.0.0/24"], false, false, Fail);
+        check_refusal(Class::AddressInUse, &[], false, true, Fail);
+    }
+
+    #[test]
+    fn made_from_stdout() {
+        let id = "a".repeat(64);
+        assert_eq!(Made::from_stdout(&format!("{id}\n")), Made::Id(id.clone()));
+        assert_eq!(Made::from_stdout(&format!("warning\n{id}\n")), Made::Id(id));
+        // Podman's `network create` prints the name: the rollback must look it up.
+        assert_eq!(Made::from_stdout("bot-bottle-bundle-demo\n"), Made::Pending);
+        assert_eq!(Made::from_stdout(""), Made::Pending);
+    }
+
+    #[test]
+    fn network_rollbacks() {
+        use NetworkRollback::*;
+        let mine = network("n1", &[], "me");
+        let with_peer = network("n1", &["c9"], "me");
+        let with_ours = network("n1", &["c1"], "me");
+        let other_run = network("n2", &[], "peer");
+        let id = Made::Id("n1".into());
+        assert_eq!(network_rollback(&Made::Nothing, &[mine.clone()], "demo", "me", None), vec![]);
+        assert_eq!(network_rollback(&id, &[mine.clone()], "demo", "me", None), vec![Remove("n1".into())]);
+        // A peer adopted the network: its bundle is on it. Leave it.
+        assert_eq!(network_rollback(&id, &[with_peer.clone()], "demo", "me", None), vec![Leave]);
+        // Our own bundle, just removed, may still be listed.
+        assert_eq!(network_rollback(&id, &[with_ours], "demo", "me", Some("c1")), vec![Remove("n1".into())]);
+        // Pending: only a network with this run's label.
+        assert_eq!(
+            network_rollback(&Made::Pending, &[other_run.clone(), mine.clone()], "demo", "me", None),
+            vec![Remove("n1".into())]
+        );
+        assert_eq!(network_rollback(&Made::Pending, &[other_run], "demo", "me", None), vec![]);
+        assert_eq!(network_rollback(&Made::Pending, &[with_peer], "demo", "me", None), vec![Leave]);
+    }
+
+    #[test]
+    fn gc_steps() {
+        let ip = "10.0.0.2";
+        let n = || vec![network("n1", &[], "r")];
+        let n_on = || vec![network("n1", &["c1"], "r")];
+        for live in LIVE_STATES {
+            let b = bundle(live, "d", "r", "img", ip);
+            assert_eq!(gc_step("demo", Some(&b), &n_on()), GcStep::Skip, "{live}");
+        }
+        let exited = bundle("exited", "d", "r", "img", ip);
+        assert_eq!(
+            gc_step("demo", Some(&exited), &n_on()),
+            GcStep::Remove {
+                bundle: Some(0),
+                networks: vec![0]
+            }
+        );
+        assert_eq!(
+            gc_step("demo", None, &n()),
+            GcStep::Remove {
+                bundle: None,
+                networks: vec![0]
+            }
+        );
+        // Somebody else's container on the network: left for `down` to explain.
+        assert_eq!(gc_step("demo", None, &n_on()), GcStep::Skip);
+        // Not entirely bottle's: skipped.
+        let mut foreign = exited.clone();
+        foreign.labels.remove(LABEL_SLUG);
+        assert_eq!(gc_step("demo", Some(&foreign), &n()), GcStep::Skip);
+    }
+}

@@ -1,0 +1,316 @@
+//! The lifecycle: `up`, `down`, `status`, `port`, `ls` and `gc` against a real engine.
+//!
+//! Deciding is apart from doing. [`decide`] maps what the engine showed (plus this run's identity
+//! and spec) to the next step, as pure functions; the other modules observe, ask it, and apply:
+//! [`up`] and its rollback [`journal`], [`down`], [`read`] (`status`, `port`, `ls`) and [`gc`]. This
+//! module holds what they share: the context, and the few primitives that look at or remove one
+//! object. Every objection that could make bottle remove, adopt or skip something is confirmed by
+//! looking at the objects themselves, by exact name and labels, never by an error's wording alone.
+
+pub mod decide;
+pub mod down;
+pub mod gc;
+pub mod journal;
+pub mod read;
+pub mod up;
+
+use std::ffi::OsString;
+
+use ipnetwork::Ipv4Network;
+
+use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
+use crate::classify::{Class, Verb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::{Engine, Reply};
+use crate::input::{Names, Prefix, Slug};
+use crate::lock::{self, Lock};
+use crate::model::{self, Container, Network, Object};
+use crate::subnet::Pool;
+
+pub use decide::Action;
+pub use down::{Removed, down};
+pub use gc::gc;
+pub use read::{list, ls, port, status};
+pub use up::{UpOutcome, up};
+
+/// Everything the lifecycle needs besides the bottle itself.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub engine: Engine,
+    pub prefix: Prefix,
+    pub pool: Pool,
+    /// The engine runs on this host: its networks share our routing table, and other bottle
+    /// processes that use it share our lock directory.
+    pub local: bool,
+}
+
+/// A bottle as the engine shows it: at most one bundle, and the networks with its network name
+/// (more than one only on engines before 25, which allow duplicate names).
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    pub bundle: Option<Container>,
+    pub networks: Vec<Network>,
+}
+
+impl Ctx {
+    /// The same context, for work that must run to the end: its commands ignore the first
+    /// cancel, and a second one stops them (rollback, `down`, `gc`).
+    pub fn finishing(&self) -> Ctx {
+        Ctx {
+            engine: self.engine.finishing(),
+            ..self.clone()
+        }
+    }
+
+    /// The per-slug lock, for a local engine. Locks only spare the engine some work: every race
+    /// they prevent is also handled from what the engine shows.
+    fn lock_slug(&self, slug: &Slug) -> Result<Option<Lock>> {
+        self.lock(&format!("{}-{slug}", self.prefix.as_str()))
+    }
+
+    fn lock(&self, name: &str) -> Result<Option<Lock>> {
+        if !self.local {
+            return Ok(None);
+        }
+        let token = self.engine.cancel_token();
+        let cancelled = || token.is_cancelled();
+        let on_wait = |what: &str| {
+            self.engine.emit(&crate::exec::Event::Waiting { what });
+        };
+        lock::acquire(name, &cancelled, &on_wait)
+    }
+
+    fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
+        self.engine.run(verb, argv)
+    }
+
+    /// Parse an inspect's JSON, or fail naming the command: output bottle cannot read is an
+    /// error, never an empty success.
+    fn objects(&self, reply: &Reply) -> Result<Vec<Object>> {
+        model::parse_objects(&reply.stdout).map_err(|e| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{}`: {e}", reply.line),
+            )
+        })
+    }
+
+    /// Look at one bottle with a single untyped `inspect` of both names.
+    ///
+    /// An untyped inspect answers a name with the first object of any kind that has it (container,
+    /// image, volume, network, …). If anything other than our exact container and network comes
+    /// back, or the engine's answer is not a plain "not found", ask each kind by exact name instead.
+    pub fn observe(&self, names: &Names) -> Result<Observed> {
+        let reply = self.run(
+            Verb::Inspect,
+            argv::inspect(&[&names.bundle, &names.network]),
+        )?;
+        let class = reply.class();
+        if matches!(class, Class::DaemonUnreachable | Class::PermissionDenied) {
+            return Err(reply.into_error());
+        }
+        let mut obs = Observed::default();
+        let mut unclear = !matches!(class, Class::Ok | Class::NotFound);
+        let objects = self.objects(&reply)?;
+        // Exit 0 means both names were found: an empty answer is output bottle cannot read.
+        if class == Class::Ok && objects.is_empty() {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{}` exited 0 but printed nothing bottle can read", reply.line),
+            ));
+        }
+        for object in objects {
+            match object {
+                Object::Container(c) if c.name == names.bundle => obs.bundle = Some(c),
+                Object::Network(n) if n.name == names.network => obs.networks.push(n),
+                _ => unclear = true,
+            }
+        }
+        if unclear {
+            if obs.bundle.is_none() {
+                obs.bundle = self.find_container(&names.bundle)?;
+            }
+            if obs.networks.is_empty() {
+                obs.networks = self.find_networks(&names.network)?;
+            }
+        }
+        Ok(obs)
+    }
+
+    /// The container with this exact name or ID, by a typed inspect; `None` if there is none.
+    fn inspect_container(&self, name_or_id: &str) -> Result<Option<Container>> {
+        let reply = self.run(Verb::ContainerInspect, argv::container_inspect(name_or_id))?;
+        if reply.class() == Class::NotFound {
+            return Ok(None);
+        }
+        let reply = reply.check()?;
+        let found = self.objects(&reply)?.into_iter().find_map(Object::into_container);
+        match found {
+            Some(c) => Ok(Some(c)),
+            None => Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{}` exited 0 but printed no container", reply.line),
+            )),
+        }
+    }
+
+    /// The container with exactly this name, if any.
+    fn find_container(&self, name: &str) -> Result<Option<Container>> {
+        let reply = self
+            .run(Verb::Ps, argv::ps(&[Filter::Name(name)]))?
+            .check()?;
+        let id = model::parse_id_names(&reply.stdout)
+            .into_iter()
+            .find(|(_, n)| n.split(',').any(|n| n == name))
+            .map(|(id, _)| id);
+        match id {
+            // Removed between the two commands: simply not there.
+            Some(id) => self.inspect_container(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Every network with exactly this name (engines before 25 allow several).
+    fn find_networks(&self, name: &str) -> Result<Vec<Network>> {
+        let reply = self
+            .run(Verb::NetworkLs, argv::network_ls(&[Filter::Name(name)]))?
+            .check()?;
+        let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+            .into_iter()
+            .filter(|(_, n)| n == name)
+            .map(|(id, _)| id)
+            .collect();
+        self.inspect_networks(&ids)
+    }
+
+    fn inspect_networks(&self, ids: &[String]) -> Result<Vec<Network>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let reply = self.run(Verb::NetworkInspect, argv::network_inspect(&ids))?;
+        // A network removed between listing and inspecting is simply not there.
+        if !reply.success() && reply.class() != Class::NotFound {
+            return Err(reply.into_error());
+        }
+        Ok(self
+            .objects(&reply)?
+            .into_iter()
+            .filter_map(Object::into_network)
+            .collect())
+    }
+
+    /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
+    fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
+        let reply = self.run(Verb::NetworkLs, argv::network_ls(&[]))?.check()?;
+        let listed = model::parse_id_names(&reply.stdout);
+        let exists = listed.iter().any(|(_, n)| n == ours);
+        let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
+        let subnets = self
+            .inspect_networks(&ids)?
+            .into_iter()
+            .flat_map(|n| n.subnets)
+            .collect();
+        Ok((subnets, exists))
+    }
+
+    /// Remove a container by ID. Already gone counts as removed.
+    fn remove_container(&self, id: &str) -> Result<()> {
+        let reply = self.run(Verb::Rm, argv::rm(id))?;
+        match reply.class() {
+            Class::Ok | Class::NotFound => Ok(()),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// Remove a network by ID. "Not found" counts as removed only once a look by ID confirms it is
+    /// gone (the classifier alone never decides that); "in use" names the containers still attached.
+    fn remove_network(&self, name: &str, id: &str) -> Result<()> {
+        let reply = self.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
+        match reply.class() {
+            Class::Ok => Ok(()),
+            Class::NotFound if self.inspect_networks(&[id.to_string()])?.is_empty() => Ok(()),
+            Class::InUse => {
+                let now = self.inspect_networks(&[id.to_string()])?;
+                let attached: Vec<&str> = now
+                    .iter()
+                    .flat_map(|n| n.containers.values())
+                    .map(String::as_str)
+                    .collect();
+                match attached.is_empty() {
+                    true => Err(reply.into_error()),
+                    false => Err(attached_error(name, &attached)),
+                }
+            }
+            _ => Err(reply.into_error()),
+        }
+    }
+}
+
+fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {
+    if b.is_bundle_of(slug.as_str()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Refused,
+        format!(
+            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            names.bundle
+        ),
+    ))
+}
+
+fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
+    if n.is_network_of(slug.as_str()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Refused,
+        format!(
+            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            n.name
+        ),
+    ))
+}
+
+/// Refuse while containers other than our bundle are on `n`.
+fn check_no_foreign_containers(n: &Network, our_bundle: Option<&str>) -> Result<()> {
+    let foreign: Vec<&str> = n
+        .containers
+        .iter()
+        .filter(|(id, _)| Some(id.as_str()) != our_bundle)
+        .map(|(_, name)| name.as_str())
+        .collect();
+    match foreign.is_empty() {
+        true => Ok(()),
+        false => Err(attached_error(&n.name, &foreign)),
+    }
+}
+
+/// Containers bottle did not start are on the network. (The rollback never gets here for a
+/// peer's bundle: it leaves a network that another run's bundle is on, see
+/// [`decide::network_rollback`].)
+fn attached_error(network: &str, containers: &[&str]) -> Error {
+    let first = containers.first().copied().unwrap_or("CONTAINER");
+    let listed = containers
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `docker network disconnect {network} {first}`) and run `bottle down` again"
+        ),
+    )
+}
+
+/// The bottle's network among `obs.networks`, all of which must be ours (see
+/// [`decide::choose_network`]).
+fn our_network<'a>(slug: &Slug, obs: &'a Observed) -> Result<Option<&'a Network>> {
+    for n in &obs.networks {
+        check_network_is_ours(slug, n)?;
+    }
+    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+    Ok(decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]))
+}

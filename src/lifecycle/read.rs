@@ -1,0 +1,177 @@
+//! The read-only commands: `status`, `port`, `ls`. They change nothing.
+
+use std::collections::BTreeMap;
+
+use super::{Ctx, Observed, check_bundle_is_ours, our_network};
+use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
+use crate::classify::{Class, Verb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::input::{Names, Prefix, Slug};
+use crate::model::{self, Bottle, Container, Object};
+
+/// The bottle object of one slug, or [`ErrorKind::NotFound`].
+pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let obs = ctx.observe(&names)?;
+    if obs.bundle.is_none() && obs.networks.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bottle `{slug}` does not exist: no network `{}` and no container `{}`",
+                names.network, names.bundle
+            ),
+        ));
+    }
+    if let Some(b) = &obs.bundle {
+        check_bundle_is_ours(slug, &names, b)?;
+    }
+    let network = our_network(slug, &obs)?;
+    Ok(Bottle::from_observed(
+        slug.as_str(),
+        &names,
+        network,
+        obs.bundle.as_ref(),
+    ))
+}
+
+/// The bottle's bundle, as one `container inspect` shows it.
+pub fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let b = ctx.inspect_container(&names.bundle)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bottle `{slug}` has no bundle (container `{}` does not exist); run `bottle up {slug}` with its spec",
+                names.bundle
+            ),
+        )
+    })?;
+    check_bundle_is_ours(slug, &names, &b)?;
+    Ok(b)
+}
+
+/// `HOST_IP:HOST_PORT` of the bundle's published container port.
+pub fn port(ctx: &Ctx, slug: &Slug, port: u16) -> Result<String> {
+    let b = bundle(ctx, slug)?;
+    if let Some(bd) = b.ports.get(&port).and_then(|bs| bs.first()) {
+        return Ok(model::host_port(&bd.host_ip, bd.host_port));
+    }
+    if b.state != "running" {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "the bundle of bottle `{slug}` is `{}`, so it publishes no ports; `bottle up {slug}` with its spec starts it again",
+                b.state
+            ),
+        ));
+    }
+    let published: Vec<String> = b
+        .ports
+        .iter()
+        .filter(|(_, bs)| !bs.is_empty())
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let published = match published.is_empty() {
+        true => "it publishes none".to_string(),
+        false => format!("published: {}", published.join(", ")),
+    };
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `bottle up {slug}` again with its full spec (the same --image, -e, -v and --config) plus `-p {port}`"
+        ),
+    ))
+}
+
+/// Every bottle of this prefix, by slug, with what exists of it.
+pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
+    let prefix = ctx.prefix.as_str();
+    let bundle_re = format!("{prefix}-sidecars-");
+    let network_re = format!("{prefix}-bundle-");
+    let ps = ctx
+        .run(
+            Verb::Ps,
+            argv::ps(&[
+                Filter::Label(LABEL_ROLE, ROLE_BUNDLE),
+                Filter::NamePrefix(&bundle_re),
+            ]),
+        )?
+        .check()?;
+    let nets = ctx
+        .run(
+            Verb::NetworkLs,
+            argv::network_ls(&[
+                Filter::Label(LABEL_ROLE, ROLE_NETWORK),
+                Filter::NamePrefix(&network_re),
+            ]),
+        )?
+        .check()?;
+    let ids: Vec<String> = model::parse_id_names(&ps.stdout)
+        .into_iter()
+        .chain(model::parse_id_names(&nets.stdout))
+        .map(|(id, _)| id)
+        .collect();
+    let mut out: BTreeMap<Slug, Observed> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let reply = ctx.run(Verb::Inspect, argv::inspect(&id_refs))?;
+    if !reply.success() && reply.class() != Class::NotFound {
+        return Err(reply.into_error());
+    }
+    let objects = ctx.objects(&reply)?;
+    if reply.success() && objects.is_empty() {
+        return Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!("`{}` exited 0 but printed nothing bottle can read", reply.line),
+        ));
+    }
+    for object in objects {
+        match object {
+            Object::Container(c) => {
+                if let Some(slug) = owner(&ctx.prefix, &c.labels, |n| n.bundle == c.name)
+                    && c.is_bundle_of(slug.as_str())
+                {
+                    out.entry(slug).or_default().bundle = Some(c);
+                }
+            }
+            Object::Network(n) => {
+                if let Some(slug) = owner(&ctx.prefix, &n.labels, |ns| ns.network == n.name)
+                    && n.is_network_of(slug.as_str())
+                {
+                    out.entry(slug).or_default().networks.push(n);
+                }
+            }
+            Object::Other => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The slug of a labelled object whose name is exactly what this prefix and slug give.
+fn owner(
+    prefix: &Prefix,
+    labels: &BTreeMap<String, String>,
+    is_named: impl Fn(&Names) -> bool,
+) -> Option<Slug> {
+    let slug = Slug::parse(labels.get(LABEL_SLUG)?).ok()?;
+    let names = Names::new(prefix, &slug).ok()?;
+    is_named(&names).then_some(slug)
+}
+
+/// The bottle objects of [`list`].
+pub fn ls(ctx: &Ctx) -> Result<Vec<Bottle>> {
+    Ok(list(ctx)?
+        .iter()
+        .map(|(slug, obs)| {
+            let names = Names::new(&ctx.prefix, slug).expect("listed names are valid");
+            let network = super::decide::choose_network(
+                &obs.networks,
+                obs.bundle.as_ref().map(|b| b.id.as_str()),
+            )
+            .map(|c| &obs.networks[c.keep]);
+            Bottle::from_observed(slug.as_str(), &names, network, obs.bundle.as_ref())
+        })
+        .collect())
+}

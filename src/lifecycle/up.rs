@@ -1,0 +1,569 @@
+//! `up`: bring a bottle up, or converge it to the spec.
+//!
+//! The fast path is optimistic and costs three commands: create the network, run the bundle, read
+//! it back. Every objection sends `up` to look at the bottle and ask [`decide`] what to do next, in
+//! a bounded loop, so that racing `up`s of one slug end the same way on every engine, with or
+//! without locks: one network, one bundle, and every `up` that exits 0 reporting the bundle that
+//! runs. A peer's bundle of the same spec is waited for and adopted, never removed.
+
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ipnetwork::Ipv4Network;
+
+use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
+use super::journal::Journal;
+use super::{Ctx, check_bundle_is_ours, check_network_is_ours};
+use crate::argv;
+use crate::classify::{Class, Verb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::{self, Reply};
+use crate::host;
+use crate::input::{Names, Slug};
+use crate::model::{Bottle, Container};
+use crate::spec::{Pull, Spec};
+
+/// How many observe-decide-act rounds `up` takes before it gives up. Each round either finishes
+/// or answers one objection (a conflict, a duplicate network, a peer to wait for).
+const MAX_ROUNDS: usize = 8;
+/// How long `up` waits for a peer's bundle to leave `created` or `removing`.
+const PEER_WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(100);
+/// How long `up` waits, after an overlap that no listed network explains, before it looks the
+/// name up again: a racer's network may be allocated but not yet listed.
+const LOOK_AGAIN: Duration = Duration::from_millis(300);
+
+/// What `up` did, and the bottle as it now runs.
+#[derive(Debug, Clone)]
+pub struct UpOutcome {
+    pub bottle: Bottle,
+    pub action: Action,
+    /// For [`Action::Replaced`]: which part of the spec changed.
+    pub reason: Option<String>,
+}
+
+/// Bring a bottle up, or converge it to `spec`.
+///
+/// On failure, and on cancel, what this run created is removed again: by the ID the engine
+/// printed, or by name and this run's `bottle.run` label, and never anything else.
+pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let _lock = ctx.lock_slug(slug)?;
+    let mut up = Up {
+        ctx,
+        slug,
+        spec,
+        digest: spec.digest(),
+        journal: Journal::new(run_id()),
+        names,
+        replaced: None,
+        started: false,
+    };
+    match up.converge() {
+        Ok(outcome) => Ok(outcome),
+        Err(err) => Err(up.fail(err)),
+    }
+}
+
+/// A fresh value for the `bottle.run` label: this process, the time and a counter, so no two
+/// runs share one, even two threads of one process. (The argv layer stays pure: this is an
+/// input to it.)
+fn run_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let mix = (nanos as u32).wrapping_add(seq.wrapping_mul(0x9e37_79b9));
+    format!("{:08x}{mix:08x}", std::process::id())
+}
+
+/// One `up` run.
+struct Up<'a> {
+    ctx: &'a Ctx,
+    slug: &'a Slug,
+    spec: &'a Spec,
+    names: Names,
+    digest: String,
+    journal: Journal,
+    /// Why an earlier bundle (another spec) was removed, once it was.
+    replaced: Option<String>,
+    /// A stopped or paused bundle of the same spec was started.
+    started: bool,
+}
+
+/// What `network create` led to.
+enum NetStep {
+    Created(Ipv4Network),
+    Exists,
+}
+
+/// What one `run` led to.
+enum Ran {
+    /// The bundle runs; read it back by this ID (or name).
+    Ok(String),
+    /// Look at the bottle again: the name is taken, the network is ambiguous or gone.
+    LookAgain(Class),
+    /// The image was built; run again.
+    Built,
+}
+
+impl Up<'_> {
+    fn converge(&mut self) -> Result<UpOutcome> {
+        let (mut subnet, mut seen) = self.network()?;
+        let mut waited = false;
+        let mut built = false;
+        for _ in 0..MAX_ROUNDS {
+            self.ctx.engine.check_cancel()?;
+            let ip = bundle_ip(subnet);
+            let Some(found) = seen.take() else {
+                match self.run_bundle(ip, &mut built)? {
+                    Ran::Ok(target) => {
+                        let b = self.read_back(&target)?;
+                        return Ok(self.outcome(&b, subnet, Action::Created));
+                    }
+                    Ran::Built => {}
+                    Ran::LookAgain(class) => (subnet, seen) = self.look(class)?,
+                }
+                continue;
+            };
+            let env_matches = self.spec.env_matches(&found.env, |k| std::env::var(k).ok());
+            let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited);
+            match step {
+                BundleStep::Refuse => {
+                    check_bundle_is_ours(self.slug, &self.names, &found)?;
+                    unreachable!("bundle_step refuses only bundles that are not ours");
+                }
+                BundleStep::Keep => {
+                    let action = match (&self.replaced, self.started) {
+                        (Some(_), _) => Action::Replaced,
+                        (None, true) => Action::Started,
+                        (None, false) => Action::Kept,
+                    };
+                    return Ok(self.outcome(&found, subnet, action));
+                }
+                BundleStep::Start | BundleStep::Unpause => {
+                    let (verb, argv) = match step {
+                        BundleStep::Start => (Verb::Start, argv::start(&found.id)),
+                        _ => (Verb::Unpause, argv::unpause(&found.id)),
+                    };
+                    let reply = self.ctx.run(verb, argv)?;
+                    let now = self.ctx.inspect_container(&found.id)?;
+                    // A racer may have done it first; only an unchanged bundle makes this an error.
+                    if !reply.success() && now.as_ref().is_some_and(|n| n.state == found.state) {
+                        return Err(reply.into_error());
+                    }
+                    self.started = true;
+                    seen = now;
+                }
+                BundleStep::AwaitPeer | BundleStep::AwaitRemoval => {
+                    seen = self.await_change(&found)?;
+                    waited = true;
+                }
+                BundleStep::Replace { reason } => {
+                    // Only once the new bundle is known to be able to run does the old one go.
+                    self.ensure_image(&mut built)?;
+                    self.ctx.remove_container(&found.id)?;
+                    self.replaced = Some(reason);
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "bottle `{}` kept changing while `up` converged it ({MAX_ROUNDS} rounds); is another `bottle up` or `bottle down` of it running with another spec?",
+                self.slug
+            ),
+        ))
+    }
+
+    fn wanted(&self, ip: Ipv4Addr) -> Wanted<'_> {
+        Wanted {
+            slug: self.slug.as_str(),
+            digest: &self.digest,
+            image: self.spec.image.as_str(),
+            ports: &self.spec.publish,
+            network: &self.names.network,
+            ip,
+            run: &self.journal.run,
+        }
+    }
+
+    fn outcome(&self, b: &Container, subnet: Ipv4Network, action: Action) -> UpOutcome {
+        let action = match (&self.replaced, action) {
+            (Some(_), _) => Action::Replaced,
+            (None, Action::Created) if self.started => Action::Started,
+            (None, a) => a,
+        };
+        UpOutcome {
+            bottle: Bottle::from_observed(self.slug.as_str(), &self.names, None, Some(b))
+                .with_subnet(subnet),
+            action,
+            reason: self.replaced.clone(),
+        }
+    }
+
+    /// The network, created or found, its subnet, and the bundle if `up` had to look at the
+    /// bottle anyway.
+    fn network(&mut self) -> Result<(Ipv4Network, Option<Container>)> {
+        for _ in 0..3 {
+            match self.create_network()? {
+                NetStep::Created(subnet) => return Ok((subnet, None)),
+                NetStep::Exists => {
+                    if let Some(found) = self.settle()? {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "network `{}` vanished each time `up` found it; is `bottle down {}` running?",
+                self.names.network, self.slug
+            ),
+        ))
+    }
+
+    /// Look at the bottle after an objection: settle its networks, and re-create the network if
+    /// a racer's rollback or `down` removed it.
+    fn look(&mut self, class: Class) -> Result<(Ipv4Network, Option<Container>)> {
+        let settled = match class {
+            // The untyped inspect would only say "ambiguous" again: ask each kind by exact name.
+            Class::Ambiguous => {
+                let obs = super::Observed {
+                    bundle: self.ctx.find_container(&self.names.bundle)?,
+                    networks: self.ctx.find_networks(&self.names.network)?,
+                };
+                self.settle_observed(obs)?
+            }
+            _ => self.settle()?,
+        };
+        match settled {
+            Some(found) => Ok(found),
+            None => self.network(),
+        }
+    }
+
+    /// Observe the bottle; keep one of its networks (removing empty duplicates), and read the kept
+    /// one's subnet, which is what `--ip` must use. `None` if it has no network.
+    fn settle(&mut self) -> Result<Option<(Ipv4Network, Option<Container>)>> {
+        let obs = self.ctx.observe(&self.names)?;
+        self.settle_observed(obs)
+    }
+
+    fn settle_observed(
+        &mut self,
+        obs: super::Observed,
+    ) -> Result<Option<(Ipv4Network, Option<Container>)>> {
+        for n in &obs.networks {
+            check_network_is_ours(self.slug, n)?;
+        }
+        if let Some(b) = &obs.bundle {
+            check_bundle_is_ours(self.slug, &self.names, b)?;
+        }
+        let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+        let Some(choice) = decide::choose_network(&obs.networks, bundle_id) else {
+            return Ok(None);
+        };
+        for &i in &choice.remove {
+            let dup = &obs.networks[i];
+            // A racer may attach to it or remove it first; the next `run` tells.
+            let _ = self.ctx.remove_network(&dup.name, &dup.id);
+        }
+        let kept = &obs.networks[choice.keep];
+        let subnet = decide::network_subnet(kept).ok_or_else(|| {
+            let msg = format!(
+                "network `{}` has no IPv4 subnet; remove it with `bottle down {}`",
+                self.names.network, self.slug
+            );
+            Error::new(ErrorKind::Refused, msg)
+        })?;
+        Ok(Some((subnet, obs.bundle)))
+    }
+
+    /// Create the network on the first free candidate (see [`decide::after_refusal`]).
+    ///
+    /// For a local engine this holds the subnet lock and reads the host's routes under it, so a
+    /// bottle that another process has just created shows up as a route before we choose.
+    fn create_network(&mut self) -> Result<NetStep> {
+        let (ctx, slug) = (self.ctx, self.slug);
+        let _lock = ctx.lock("subnets")?;
+        let mut excluded = match ctx.local {
+            true => host::routes(),
+            false => Vec::new(),
+        };
+        let mut from = 0;
+        let mut looked_again = false;
+        let mut last: Option<Reply> = None;
+        loop {
+            let candidate = match ctx.pool.pick(slug.as_str(), from, &excluded) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Locally the bottle's own bridge is a host route: a full pool may hold it.
+                    if !ctx.find_networks(&self.names.network)?.is_empty() {
+                        return Ok(NetStep::Exists);
+                    }
+                    let last = last.map_or_else(String::new, |r| {
+                        format!(" (the engine's last refusal: {})", r.quote_stderr())
+                    });
+                    return Err(Error::new(e.kind().clone(), format!("{e}{last}")));
+                }
+            };
+            let labels = argv::network_labels(slug.as_str(), &candidate, &self.journal.run);
+            let req = argv::NetworkCreate {
+                name: &self.names.network,
+                candidate: &candidate,
+                labels: &labels,
+            };
+            self.journal.network = Made::Cut;
+            let reply = ctx.run(Verb::NetworkCreate, argv::network_create(&req))?;
+            let class = reply.class();
+            self.journal.network = match class {
+                Class::Ok => Made::from_stdout(&reply.stdout),
+                _ => Made::Nothing,
+            };
+            ctx.engine.check_cancel()?;
+            match class {
+                Class::Ok => return Ok(NetStep::Created(candidate.subnet)),
+                Class::Exists => return Ok(NetStep::Exists),
+                Class::DaemonUnreachable | Class::PermissionDenied => {
+                    return Err(reply.into_error());
+                }
+                _ => {}
+            }
+            let (taken, ours_listed) = ctx.taken_subnets(&self.names.network)?;
+            match decide::after_refusal(class, candidate.subnet, &taken, ours_listed, looked_again)
+            {
+                AfterRefusal::Exists => return Ok(NetStep::Exists),
+                AfterRefusal::Fail => return Err(reply.into_error()),
+                AfterRefusal::LookAgain => {
+                    looked_again = true;
+                    self.sleep(LOOK_AGAIN)?;
+                    if !ctx.find_networks(&self.names.network)?.is_empty() {
+                        return Ok(NetStep::Exists);
+                    }
+                }
+                AfterRefusal::Next => {}
+            }
+            excluded.extend(taken);
+            excluded.push(candidate.subnet);
+            from = candidate.k + 1;
+            last = Some(reply);
+        }
+    }
+
+    /// Run the bundle at `ip`.
+    fn run_bundle(&mut self, ip: Ipv4Addr, built: &mut bool) -> Result<Ran> {
+        let (ctx, spec) = (self.ctx, self.spec);
+        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, &self.journal.run);
+        let env = env_file(spec);
+        let req = argv::Run {
+            name: &self.names.bundle,
+            network: &self.names.network,
+            ip,
+            spec,
+            labels: &labels,
+            env_file: (!env.is_empty()).then(|| Path::new(exec::ENV_FILE_PATH)),
+            pull: spec.run_pull(),
+        };
+        let argv: Vec<OsString> = argv::run(&req);
+        self.journal.bundle = Made::Cut;
+        let reply = match env.is_empty() {
+            true => ctx.run(Verb::Run, argv)?,
+            false => ctx.engine.run_with_env(Verb::Run, argv, &env)?,
+        };
+        // `run --detach` prints the new container's ID once it exists, even when the start then
+        // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
+        // and this run's label.
+        self.journal.bundle = Made::from_stdout(&reply.stdout);
+        ctx.engine.check_cancel()?;
+        let class = reply.class();
+        if class == Class::Ok {
+            let target = match &self.journal.bundle {
+                Made::Id(id) => id.clone(),
+                _ => self.names.bundle.clone(),
+            };
+            return Ok(Ran::Ok(target));
+        }
+        // A failed run that left a container of ours behind: take it back before looking again.
+        if matches!(class, Class::Ambiguous | Class::NotFound | Class::ImageNotFound)
+            && let Made::Id(id) = &self.journal.bundle
+        {
+            ctx.remove_container(id)?;
+        }
+        match class {
+            Class::NameConflict | Class::Ambiguous | Class::NotFound => {
+                self.journal.bundle = Made::Nothing;
+                Ok(Ran::LookAgain(class))
+            }
+            Class::ImageNotFound if !*built && spec.build.is_some() => {
+                self.journal.bundle = Made::Nothing;
+                self.build()?;
+                *built = true;
+                Ok(Ran::Built)
+            }
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    fn build(&self) -> Result<()> {
+        let build = self.spec.build.as_ref().expect("only called with [build]");
+        let req = argv::Build {
+            tag: self.spec.image.as_str(),
+            context: &build.context,
+            dockerfile: build.dockerfile.as_deref(),
+        };
+        self.ctx.engine.run_streaming(Verb::Build, argv::build(&req))
+    }
+
+    /// Before a working bundle is replaced: make sure the image of the new one is present
+    /// (pulled or built first, as the spec says), so a replace never leaves the bottle with no
+    /// bundle because the new image cannot be had.
+    fn ensure_image(&self, built: &mut bool) -> Result<()> {
+        let image = self.spec.image.as_str();
+        let kept = |e: Error| {
+            let msg = format!(
+                "{e}; the running bundle of bottle `{}` was kept as it was",
+                self.slug
+            );
+            Error::new(e.kind().clone(), msg)
+        };
+        if self.spec.build.is_none() && self.spec.pull == Pull::Always {
+            return self
+                .ctx
+                .engine
+                .run_streaming(Verb::Pull, argv::pull(image))
+                .map_err(kept);
+        }
+        let reply = self.ctx.run(Verb::ImageInspect, argv::image_inspect(image))?;
+        match reply.class() {
+            Class::Ok => Ok(()),
+            Class::ImageNotFound if self.spec.build.is_some() => {
+                self.build().map_err(kept)?;
+                *built = true;
+                Ok(())
+            }
+            Class::ImageNotFound if self.spec.pull == Pull::Missing => self
+                .ctx
+                .engine
+                .run_streaming(Verb::Pull, argv::pull(image))
+                .map_err(kept),
+            Class::ImageNotFound => Err(kept(Error::new(
+                ErrorKind::EngineFailed,
+                format!("image `{image}` is not present and --pull is `never`"),
+            ))),
+            _ => Err(kept(reply.into_error())),
+        }
+    }
+
+    /// Read the bundle back after it started: it must run, with every port it should publish.
+    fn read_back(&self, target: &str) -> Result<Container> {
+        let b = self.ctx.inspect_container(target)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "bundle `{}` was gone right after it started; is another `bottle up` or `bottle down` of `{}` running?",
+                    self.names.bundle, self.slug
+                ),
+            )
+        })?;
+        if b.state != "running" {
+            let logs = self.ctx.run(Verb::Logs, argv::logs(&b.id, 20))?;
+            let tail = format!("{}{}", logs.stdout, logs.stderr);
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "bundle `{}` was `{}` right after start; its last output:\n{}",
+                    self.names.bundle,
+                    b.state,
+                    self.ctx.engine.masker().mask(tail.trim_end())
+                ),
+            ));
+        }
+        let unpublished = self
+            .spec
+            .publish
+            .iter()
+            .find(|p| b.ports.get(p).is_none_or(Vec::is_empty));
+        if let Some(port) = unpublished {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "the engine published no host port for container port {port} of `{}`",
+                    self.names.bundle
+                ),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// Wait until `b` leaves its state (or is gone), at most [`PEER_WAIT`]; then what it is.
+    fn await_change(&self, b: &Container) -> Result<Option<Container>> {
+        let deadline = Instant::now() + PEER_WAIT.min(self.ctx.engine.timeout());
+        loop {
+            self.sleep(POLL)?;
+            let now = self.ctx.inspect_container(&b.id)?;
+            let changed = now.as_ref().is_none_or(|n| n.state != b.state);
+            if changed || Instant::now() >= deadline {
+                return Ok(now);
+            }
+        }
+    }
+
+    fn sleep(&self, d: Duration) -> Result<()> {
+        self.ctx.engine.check_cancel()?;
+        std::thread::sleep(d);
+        self.ctx.engine.check_cancel()
+    }
+
+    /// Roll back, and say so in the error.
+    fn fail(&self, err: Error) -> Error {
+        let rollback = self
+            .journal
+            .roll_back(&self.ctx.finishing(), self.slug, &self.names);
+        let mut msg = err.message().to_string();
+        if self.replaced.is_some() {
+            msg.push_str(&format!(
+                "; its previous bundle (another spec) had already been removed, so bottle `{}` has none now",
+                self.slug
+            ));
+        }
+        if !rollback.left.is_empty() {
+            msg.push_str(&format!(
+                "; could not roll back: {}",
+                rollback.left.join("; ")
+            ));
+        }
+        if !rollback.unconfirmed.is_empty() {
+            msg.push_str(&format!(
+                "; the engine had not shown whether the cut-short create of {} had happened; if it did, `bottle gc` removes it",
+                rollback.unconfirmed.join(" and ")
+            ));
+        }
+        if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
+            msg.push_str("; rolled back what this run had created");
+        }
+        Error::new(err.kind().clone(), msg)
+    }
+}
+
+/// The pinned bundle address: the block's second host address.
+fn bundle_ip(subnet: Ipv4Network) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()).saturating_add(2))
+}
+
+/// The `KEY=VALUE` lines the engine reads from [`exec::ENV_FILE_PATH`]; empty if there are none.
+fn env_file(spec: &Spec) -> Vec<u8> {
+    let mut text = String::new();
+    for (key, value) in spec.literal_env() {
+        text.push_str(key.as_str());
+        text.push('=');
+        text.push_str(value.expose());
+        text.push('\n');
+    }
+    text.into_bytes()
+}
