@@ -186,6 +186,9 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
         || has("cannot connect to podman")
         || has("unable to connect to podman socket")
         || has("is the docker daemon running")
+        // `--context` / `DOCKER_CONTEXT` naming a context that does not exist: as unreachable as
+        // a daemon that is not running (exit 69).
+        || has("unable to resolve docker endpoint")
     {
         return Class::DaemonUnreachable;
     }
