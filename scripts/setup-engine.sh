@@ -10,6 +10,23 @@
 # 3. Import the test image from a static busybox. Nothing is pulled: the tests
 #    must work with no registry.
 #
+# 4. Podman (unless BOTTLE_SETUP_PODMAN=0), as root: install podman, netavark
+#    and runc with apt-get when missing; write the containers.conf drop-in
+#    $BOTTLE_PODMAN_CONF that lets podman 4.3 run containers in an unprivileged
+#    sandbox (see PODMAN-NOTES.md); copy the test image into podman's store
+#    (`docker save | podman load`, else import it from the same busybox); start
+#    `podman system service` on $BOTTLE_PODMAN_SOCKET for the docker CLI.
+# 5. The remote path (unless BOTTLE_SETUP_REMOTE=0): a socat forward from
+#    127.0.0.1:$BOTTLE_REMOTE_PORT to the docker socket, so that
+#    DOCKER_HOST=tcp://127.0.0.1:PORT exercises the docker CLI's TCP transport.
+#
+# Daemons it starts (podman service, socat) get a pidfile and a marker in
+# $BOTTLE_ENGINE_STATE, like dockerd, so scripts/stop-engine.sh stops exactly them.
+# A part that cannot be set up fails the script. On success it prints, on
+# stdout, the engine endpoints it set up, for scripts/test.sh:
+#   BOTTLE_REMOTE_HOST=tcp://127.0.0.1:23750
+#   BOTTLE_PODMAN_SOCKET=unix:///run/bottle-podman.sock
+#
 # Idempotent: rerunning it with an engine up and the image present changes nothing.
 #
 # Environment:
@@ -21,6 +38,16 @@
 #   BOTTLE_TEST_IMAGE    image to import (default: bottle-test-bundle:latest)
 #   BOTTLE_BUSYBOX       static busybox to build the image from (default: the
 #                        one busybox-static installs)
+#   BOTTLE_SETUP_PODMAN  0 = leave podman alone (default: 1)
+#   PODMAN               podman CLI (default: podman)
+#   BOTTLE_PODMAN_CONF   the drop-in to write
+#                        (default: /etc/containers/containers.conf.d/50-bottle.conf)
+#   BOTTLE_PODMAN_SUBNET podman's default network, off 10.88.0.0/16 and off
+#                        bottle's pool 10.213.0.0/16 (default: 10.87.0.0/24)
+#   BOTTLE_PODMAN_SOCKET podman's docker-compatible socket
+#                        (default: unix:///run/bottle-podman.sock)
+#   BOTTLE_SETUP_REMOTE  0 = no TCP forward (default: 1)
+#   BOTTLE_REMOTE_PORT   loopback port of the forward (default: 23750)
 set -euo pipefail
 
 DOCKER="${DOCKER:-docker}"
@@ -256,6 +283,14 @@ ensure_image() {
         return 0
     fi
 
+    rootfs_tar |
+        "$DOCKER" import "${IMPORT_CHANGES[@]}" - "$IMAGE" >/dev/null
+    log "imported test image $IMAGE"
+}
+
+# Builds the test image's root file system from a static busybox and writes it
+# as a tar stream to stdout.
+rootfs_tar() {
     local busybox
     if ! busybox="$(find_busybox)"; then
         if can_install; then
@@ -272,7 +307,7 @@ ensure_image() {
         grep -qx -- "$applet" <<<"$have_applets" || die "$busybox has no '$applet' applet"
     done
 
-    log "building $IMAGE from $busybox"
+    log "building the test image from $busybox"
     local tmp
     tmp="$(mktemp -d "${TMPDIR:-/tmp}/bottle-rootfs.XXXXXX")"
     # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
@@ -296,13 +331,203 @@ ensure_image() {
     if tar --version 2>/dev/null | grep -q 'GNU tar'; then
         owner=(--owner=0 --group=0 --numeric-owner)
     fi
-    tar ${owner[@]+"${owner[@]}"} -C "$rootfs" -c . |
-        "$DOCKER" import \
-            -c 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' \
-            -c 'EXPOSE 8080' \
-            - "$IMAGE" >/dev/null
-    log "imported test image $IMAGE"
+    tar ${owner[@]+"${owner[@]}"} -C "$rootfs" -c .
+}
+
+# The image's config, for `docker import` and `podman import`.
+IMPORT_CHANGES=(-c 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' -c 'EXPOSE 8080')
+
+# ---------------------------------------------------------------------------
+# Podman
+
+SETUP_PODMAN="${BOTTLE_SETUP_PODMAN:-1}"
+PODMAN="${PODMAN:-podman}"
+PODMAN_CONF="${BOTTLE_PODMAN_CONF:-/etc/containers/containers.conf.d/50-bottle.conf}"
+PODMAN_SUBNET="${BOTTLE_PODMAN_SUBNET:-10.87.0.0/24}"
+PODMAN_SOCKET="${BOTTLE_PODMAN_SOCKET:-unix:///run/bottle-podman.sock}"
+PODMAN_MARKER="$STATE_DIR/podman-service.started-by-bottle"
+PODMAN_PIDFILE="$STATE_DIR/podman-service.pid"
+PODMAN_LOG="$STATE_DIR/podman-service.log"
+
+# What podman 4.3.1 needs to run a container here, each line found by trying:
+# - the sandbox has no CAP_SYS_RESOURCE, and podman asks for nofile 1048576:
+#   `crun: setrlimit RLIMIT_NOFILE: Operation not permitted` (nproc 65536 fails too);
+# - crun 1.8.1 then fails on `cgroups in hybrid mode`: runc and cgroupfs work;
+# - no journald: events go to a file;
+# - podman's default network 10.88.0.0/16 makes every candidate of a pool inside
+#   it fail with `subnet … is already used on the host or by another config`.
+podman_conf() {
+    cat <<EOF
+# Written by bottle's scripts/setup-engine.sh; rewritten when it differs.
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[network]
+network_backend = "netavark"
+default_subnet = "$PODMAN_SUBNET"
+EOF
+}
+
+ensure_podman_installed() {
+    local -a pkgs=()
+    have "$PODMAN" || pkgs+=(podman)
+    [[ -x /usr/lib/podman/netavark ]] || have netavark || pkgs+=(netavark)
+    have runc || pkgs+=(runc)
+    if ((${#pkgs[@]})); then
+        can_install || die "podman needs ${pkgs[*]}; install them (as root: apt-get install -y ${pkgs[*]}) or set BOTTLE_SETUP_PODMAN=0"
+        apt_install "${pkgs[@]}"
+    fi
+    have "$PODMAN" || die "cannot find $PODMAN after installing it"
+}
+
+ensure_podman_conf() {
+    local want
+    want="$(podman_conf)"
+    if [[ -f "$PODMAN_CONF" && "$(<"$PODMAN_CONF")" == "$want" ]]; then
+        log "podman configuration $PODMAN_CONF is up to date"
+    else
+        is_root || die "writing $PODMAN_CONF needs root (or set BOTTLE_SETUP_PODMAN=0)"
+        mkdir -p "$(dirname "$PODMAN_CONF")"
+        printf '%s\n' "$want" >"$PODMAN_CONF"
+        log "wrote podman configuration $PODMAN_CONF"
+    fi
+    local got
+    got="$("$PODMAN" info --format '{{.Host.NetworkBackend}} {{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}' 2>&1)" ||
+        die "podman info failed: $got"
+    # A store that already has CNI networks or containers keeps CNI until `podman system reset`.
+    [[ "$got" == "netavark runc cgroupfs" ]] ||
+        die "podman does not use the configuration of $PODMAN_CONF (got: $got; want: netavark runc cgroupfs); another containers.conf may override it, or the store predates it (podman system reset)"
+}
+
+ensure_podman_image() {
+    if "$PODMAN" image exists "$IMAGE"; then
+        log "test image $IMAGE is present in podman"
+        return 0
+    fi
+    if "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
+        log "copying $IMAGE from docker into podman"
+        "$DOCKER" save "$IMAGE" | "$PODMAN" load >&2 || die "docker save | podman load of $IMAGE failed"
+    else
+        rootfs_tar | "$PODMAN" import "${IMPORT_CHANGES[@]}" - "$IMAGE" >/dev/null ||
+            die "podman import of $IMAGE failed"
+    fi
+    "$PODMAN" image exists "$IMAGE" || die "podman does not find $IMAGE after loading it"
+    # Podman stores it as localhost/NAME:TAG, and resolves the short name to it.
+    log "test image $IMAGE is in podman as $("$PODMAN" image inspect --format '{{index .RepoTags 0}}' "$IMAGE")"
+}
+
+podman_service_answers() {
+    curl -sf --max-time 2 --unix-socket "${PODMAN_SOCKET#unix://}" http://d/_ping >/dev/null 2>&1
+}
+
+# The pid in pidfile $1, if that process is alive (not a zombie that nobody
+# reaped) and its command is $2.
+live_pid_of() {
+    local pidfile="$1" comm="$2" pid
+    [[ -s "$pidfile" ]] || return 1
+    pid="$(<"$pidfile")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]] || return 1
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+ensure_podman_service() {
+    [[ "$PODMAN_SOCKET" == unix://* ]] || die "BOTTLE_PODMAN_SOCKET must be unix://PATH, not $PODMAN_SOCKET"
+    have curl || die "curl is needed to check podman's socket"
+    local pid
+    if podman_service_answers; then
+        log "podman's socket $PODMAN_SOCKET answers"
+        return 0
+    fi
+    if pid="$(live_pid_of "$PODMAN_PIDFILE" podman)"; then
+        log "podman system service started earlier (pid $pid) is running; waiting for it"
+    else
+        mkdir -p "$STATE_DIR" "$(dirname "${PODMAN_SOCKET#unix://}")"
+        rm -f "${PODMAN_SOCKET#unix://}"
+        log "starting podman system service on $PODMAN_SOCKET (log: $PODMAN_LOG)"
+        setsid "$PODMAN" system service --time=0 "$PODMAN_SOCKET" </dev/null >>"$PODMAN_LOG" 2>&1 &
+        pid=$!
+        printf '%s\n' "$pid" >"$PODMAN_PIDFILE"
+        printf 'pid=%s\ndaemon=podman\nsocket=%s\nstarted=%s\n' \
+            "$pid" "$PODMAN_SOCKET" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$PODMAN_MARKER"
+    fi
+    local deadline=$((SECONDS + WAIT_SECS))
+    until podman_service_answers; do
+        if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then
+            tail -n 20 "$PODMAN_LOG" >&2 || true
+            die "podman system service (pid $pid) exited"
+        fi
+        ((SECONDS < deadline)) || die "podman system service (pid $pid) did not answer on $PODMAN_SOCKET within ${WAIT_SECS}s"
+        sleep 0.2
+    done
+    log "podman system service (pid $pid) answers on $PODMAN_SOCKET"
+}
+
+# ---------------------------------------------------------------------------
+# The remote path: the docker CLI over TCP, to a loopback forward of the socket.
+
+SETUP_REMOTE="${BOTTLE_SETUP_REMOTE:-1}"
+REMOTE_PORT="${BOTTLE_REMOTE_PORT:-23750}"
+SOCAT_MARKER="$STATE_DIR/socat.started-by-bottle"
+SOCAT_PIDFILE="$STATE_DIR/socat.pid"
+SOCAT_LOG="$STATE_DIR/socat.log"
+
+remote_answers() {
+    DOCKER_HOST="tcp://127.0.0.1:$REMOTE_PORT" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+ensure_remote() {
+    local target="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+    [[ "$target" == unix://* ]] || die "the TCP forward needs the engine on a unix socket, not DOCKER_HOST=$target"
+    local pid
+    if pid="$(live_pid_of "$SOCAT_PIDFILE" socat)"; then
+        log "socat forward started earlier (pid $pid) is running"
+    else
+        if ! have socat; then
+            can_install || die "the remote path needs socat (apt-get install -y socat) or BOTTLE_SETUP_REMOTE=0"
+            apt_install socat
+        fi
+        if remote_answers; then
+            log "an engine already answers on 127.0.0.1:$REMOTE_PORT, not started by this tooling; using it"
+            return 0
+        fi
+        mkdir -p "$STATE_DIR"
+        log "forwarding 127.0.0.1:$REMOTE_PORT to ${target#unix://} with socat (log: $SOCAT_LOG)"
+        setsid socat "TCP-LISTEN:$REMOTE_PORT,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:${target#unix://}" \
+            </dev/null >>"$SOCAT_LOG" 2>&1 &
+        pid=$!
+        printf '%s\n' "$pid" >"$SOCAT_PIDFILE"
+        printf 'pid=%s\ndaemon=socat\nport=%s\nstarted=%s\n' \
+            "$pid" "$REMOTE_PORT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$SOCAT_MARKER"
+    fi
+    local deadline=$((SECONDS + 10))
+    until remote_answers; do
+        if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then
+            tail -n 5 "$SOCAT_LOG" >&2 || true
+            die "socat (pid $pid) exited; is port $REMOTE_PORT taken? (set BOTTLE_REMOTE_PORT)"
+        fi
+        ((SECONDS < deadline)) || die "the engine does not answer through tcp://127.0.0.1:$REMOTE_PORT"
+        sleep 0.2
+    done
+    log "the engine answers on tcp://127.0.0.1:$REMOTE_PORT (socat pid $pid)"
 }
 
 ensure_engine
 ensure_image
+if [[ "$SETUP_REMOTE" != 0 ]]; then
+    ensure_remote
+    printf 'BOTTLE_REMOTE_HOST=tcp://127.0.0.1:%s\n' "$REMOTE_PORT"
+fi
+if [[ "$SETUP_PODMAN" != 0 ]]; then
+    ensure_podman_installed
+    ensure_podman_conf
+    ensure_podman_image
+    ensure_podman_service
+    printf 'BOTTLE_PODMAN_SOCKET=%s\n' "$PODMAN_SOCKET"
+fi

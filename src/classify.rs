@@ -246,7 +246,11 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::NameConflict
             } else if has("address already in use") || has("is already allocated to container id") {
                 Class::AddressInUse
-            } else if has("no such image") || line_has("unable to find image", "locally") {
+            } else if has("no such image")
+                || line_has("unable to find image", "locally")
+                // podman 4.3+ under `--pull never`: `Error: NAME:TAG: image not known`.
+                || has("image not known")
+            {
                 Class::ImageNotFound
             } else if network_not_found {
                 Class::NotFound

@@ -2,6 +2,13 @@
 //!
 //! Pure: the functions here take the engine's JSON text and return typed views. Only the fields
 //! bottle uses are read, so new engine fields do not break parsing.
+//!
+//! Engines disagree on the shape of `inspect --format '{{json .}}'`: docker prints one object per
+//! line, podman 4 prints one pretty-printed JSON array for all of them, and native podman's
+//! networks are netavark-shaped (`name`, `id`, `labels`, `subnets[].subnet`, no `Containers`).
+//! [`parse_json_objects`] reads the output as a stream of JSON values and accepts any mix of those
+//! (see `fixtures/engine-stdout/`). Output it cannot read is an error naming the command, never an
+//! empty success.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -61,8 +68,13 @@ pub struct Network {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub subnets: Vec<Ipv4Network>,
-    /// Attached containers: ID → name.
+    /// Attached containers: ID → name. Empty when the engine does not list them: see
+    /// [`Network::containers_listed`].
     pub containers: BTreeMap<String, String>,
+    /// Whether the engine's JSON listed the attached containers. Docker's does, and so does
+    /// podman's docker-compatible socket; native podman's netavark JSON has no `Containers`, so
+    /// there an empty `containers` means "unknown": ask `ps --all --filter network=NAME` instead.
+    pub containers_listed: bool,
 }
 
 /// One object of an untyped `inspect`.
@@ -92,6 +104,20 @@ struct RawObject {
     ipam: Option<RawIpam>,
     labels: Option<BTreeMap<String, String>>,
     containers: Option<BTreeMap<String, RawEndpoint>>,
+    // Native podman's netavark network JSON is lowercase.
+    #[serde(rename = "name")]
+    lc_name: Option<String>,
+    #[serde(rename = "id")]
+    lc_id: Option<String>,
+    #[serde(rename = "labels")]
+    lc_labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "subnets")]
+    lc_subnets: Option<Vec<RawNetavarkSubnet>>,
+}
+
+#[derive(Deserialize)]
+struct RawNetavarkSubnet {
+    subnet: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -163,25 +189,89 @@ impl Object {
     }
 }
 
-/// Parse the output of an `inspect --format '{{json .}}'`: one JSON object per line. Blank lines
-/// and the `[]` some engines print when nothing matched are skipped.
-pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
-    stdout
-        .lines()
-        .filter(|l| !matches!(l.trim(), "" | "[]"))
-        .map(parse_object)
-        .collect()
+/// Whether a command may print nothing at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Empty {
+    /// Nothing printed is a valid answer (e.g. `inspect` that matched nothing and exited non-zero).
+    Allowed,
+    /// The command must print at least one object; printing none is an error.
+    Error,
 }
 
-fn parse_object(line: &str) -> Result<Object> {
-    let raw: RawObject = serde_json::from_str(line).map_err(|e| {
+/// Parse the output of an `inspect --format '{{json .}}'` of any engine, with the error naming
+/// the command when the output is not what bottle can read.
+///
+/// The output is read as a stream of JSON values separated by whitespace: one object per line
+/// (docker), one (pretty-printed) array of objects (podman), or several of either. `[]` and blank
+/// output contribute nothing.
+///
+/// ```
+/// use bottle::model::{Empty, Object, parse_json_objects};
+/// let docker = "{\"Id\":\"c\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}\n";
+/// let podman = "[\n  {\n    \"Id\": \"c\",\n    \"Name\": \"x\",\n    \"State\": {\"Status\": \"running\"}\n  }\n]\n";
+/// for out in [docker, podman] {
+///     let objs = parse_json_objects("docker inspect x", out, Empty::Error).unwrap();
+///     assert!(matches!(&objs[..], [Object::Container(c)] if c.name == "x"));
+/// }
+/// assert!(parse_json_objects("docker inspect x", "", Empty::Error).is_err());
+/// assert!(parse_json_objects("docker inspect x", "[]\n", Empty::Allowed).unwrap().is_empty());
+/// ```
+pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<Vec<Object>> {
+    let fail = |why: String| {
         Error::new(
             ErrorKind::EngineFailed,
-            format!("cannot parse the engine's inspect output: {e}"),
+            format!(
+                "cannot parse the output of `{command}`: {why}; it printed: {}",
+                excerpt(stdout)
+            ),
         )
-    })?;
-    let id = raw.id.unwrap_or_default();
-    let name = raw.name.unwrap_or_default();
+    };
+    let mut objects = Vec::new();
+    for value in serde_json::Deserializer::from_str(stdout).into_iter::<serde_json::Value>() {
+        let value = value.map_err(|e| fail(e.to_string()))?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            v @ serde_json::Value::Object(_) => vec![v],
+            other => {
+                return Err(fail(format!(
+                    "expected a JSON object or array, found `{other}`"
+                )));
+            }
+        };
+        for item in items {
+            if !item.is_object() {
+                return Err(fail(format!("expected a JSON object, found `{item}`")));
+            }
+            let raw: RawObject = serde_json::from_value(item).map_err(|e| fail(e.to_string()))?;
+            objects.push(object_from_raw(raw));
+        }
+    }
+    if objects.is_empty() && empty == Empty::Error {
+        return Err(fail("no object".to_string()));
+    }
+    Ok(objects)
+}
+
+/// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
+pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
+    parse_json_objects("inspect", stdout, Empty::Allowed)
+}
+
+/// The start of an engine's output, for an error message.
+fn excerpt(stdout: &str) -> String {
+    const MAX: usize = 200;
+    let t = stdout.trim();
+    if t.is_empty() {
+        return "nothing".to_string();
+    }
+    let cut: String = t.chars().take(MAX).collect();
+    let more = if cut.len() < t.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+fn object_from_raw(raw: RawObject) -> Object {
+    let id = raw.id.or(raw.lc_id).unwrap_or_default();
+    let name = raw.name.or(raw.lc_name).unwrap_or_default();
     if let Some(state) = raw.state {
         let config = raw.config;
         let settings = raw.network_settings;
@@ -213,7 +303,7 @@ fn parse_object(line: &str) -> Result<Object> {
             .into_iter()
             .map(|(n, a)| (n, a.ip_address.unwrap_or_default()))
             .collect();
-        return Ok(Object::Container(Container {
+        return Object::Container(Container {
             id,
             name: name.trim_start_matches('/').to_string(),
             state: state.status,
@@ -228,7 +318,7 @@ fn parse_object(line: &str) -> Result<Object> {
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
             ports,
             networks,
-        }));
+        });
     }
     if let Some(ipam) = raw.ipam {
         let subnets = ipam
@@ -237,29 +327,81 @@ fn parse_object(line: &str) -> Result<Object> {
             .into_iter()
             .filter_map(|c| c.subnet?.parse().ok())
             .collect();
-        return Ok(Object::Network(Network {
+        return Object::Network(Network {
             id,
             name,
             labels: raw.labels.unwrap_or_default(),
             subnets,
+            containers_listed: raw.containers.is_some(),
             containers: raw
                 .containers
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(id, e)| (id, e.name.unwrap_or_default()))
                 .collect(),
-        }));
+        });
     }
-    Ok(Object::Other)
+    // Native podman: netavark's network JSON.
+    if let Some(subnets) = raw.lc_subnets {
+        return Object::Network(Network {
+            id,
+            name,
+            labels: raw.lc_labels.unwrap_or_default(),
+            subnets: subnets
+                .into_iter()
+                .filter_map(|s| s.subnet?.parse().ok())
+                .collect(),
+            containers: BTreeMap::new(),
+            containers_listed: false,
+        });
+    }
+    Object::Other
 }
 
-/// Parse `ID<TAB>NAME` listing lines.
+/// Parse `ID<TAB>NAME` listing lines, skipping any other line. Prefer [`parse_id_names_of`].
 pub fn parse_id_names(stdout: &str) -> Vec<(String, String)> {
     stdout
         .lines()
         .filter_map(|l| l.split_once('\t'))
         .map(|(id, name)| (id.trim().to_string(), name.trim().to_string()))
         .collect()
+}
+
+/// Parse the `ID<TAB>NAME` lines of `network ls` / `ps` (see [`crate::argv::ID_NAME_FORMAT`]).
+/// Blank lines are skipped (no match prints nothing on every engine); any other line without
+/// both fields is an error naming the command.
+pub fn parse_id_names_of(command: &str, stdout: &str) -> Result<Vec<(String, String)>> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('\t') {
+            Some((id, name)) if !id.trim().is_empty() && !name.trim().is_empty() => {
+                Ok((id.trim().to_string(), name.trim().to_string()))
+            }
+            _ => Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "cannot parse the output of `{command}`: expected `ID<TAB>NAME`, got {l:?}"
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// What `network create` printed: docker prints the new network's 64-hex ID, native podman its
+/// name. Either identifies exactly the network this run made; anything but one word is an error.
+pub fn parse_created(command: &str, stdout: &str) -> Result<String> {
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    match words[..] {
+        [one] => Ok(one.to_string()),
+        _ => Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "cannot parse the output of `{command}`: expected one ID or name; it printed: {}",
+                excerpt(stdout)
+            ),
+        )),
+    }
 }
 
 impl Container {
@@ -480,5 +622,85 @@ mod tests {
         assert!(n.is_network_of("demo"));
         assert_eq!(n.recorded_subnet(), Some("10.213.45.0/24".parse().unwrap()));
         assert_eq!(objs[2], Object::Other);
+    }
+
+    #[track_caller]
+    fn check(stdout: &str, empty: Empty, want: Result<Vec<&str>, &str>) {
+        let got = parse_json_objects("podman inspect x", stdout, empty).map(|objs| {
+            objs.iter()
+                .map(|o| match o {
+                    Object::Container(c) => format!("container {}", c.name),
+                    Object::Network(n) => format!("network {}", n.name),
+                    Object::Other => "other".to_string(),
+                })
+                .collect::<Vec<_>>()
+        });
+        match (got, want) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(e), Err(want)) => {
+                let e = e.to_string();
+                assert!(e.contains("`podman inspect x`"), "{e}");
+                assert!(e.contains(want), "{e}");
+            }
+            (got, want) => panic!("got {got:?}, want {want:?}"),
+        }
+    }
+
+    const C: &str = r#"{"Id":"c","Name":"/c1","State":{"Status":"running"}}"#;
+    const N: &str =
+        r#"{"Id":"n","Name":"n1","IPAM":{"Config":[{"Subnet":"10.1.0.0/24"}]},"Containers":{}}"#;
+    const NETAVARK: &str = r#"{"name":"n2","id":"m","subnets":[{"subnet":"10.2.0.0/24","gateway":"10.2.0.1"}],"labels":{"a":"b"}}"#;
+
+    #[test]
+    fn parses_every_shape_of_json_output() {
+        let lines = format!("{C}\n{N}\n");
+        check(&lines, Empty::Error, Ok(vec!["container c1", "network n1"]));
+        let array = format!("[\n  {C},\n  {N}\n]\n");
+        check(&array, Empty::Error, Ok(vec!["container c1", "network n1"]));
+        // Several arrays, or arrays and lines mixed, as repeated commands may print.
+        let mixed = format!("[{C}]\n{NETAVARK}\n[]\n[{N}]");
+        check(
+            &mixed,
+            Empty::Error,
+            Ok(vec!["container c1", "network n2", "network n1"]),
+        );
+        check("", Empty::Allowed, Ok(vec![]));
+        check("[]\n", Empty::Allowed, Ok(vec![]));
+        check("\n", Empty::Error, Err("no object"));
+        check("[]", Empty::Error, Err("no object"));
+        // A truncated array, a stray line and a non-object are errors, never an empty success.
+        check(&format!("[\n  {C},\n"), Empty::Allowed, Err("EOF"));
+        check(
+            &format!("{C}\nWARNING: x\n"),
+            Empty::Allowed,
+            Err("WARNING"),
+        );
+        check("[1]", Empty::Allowed, Err("expected a JSON object"));
+        check(
+            "\"x\"",
+            Empty::Allowed,
+            Err("expected a JSON object or array"),
+        );
+    }
+
+    #[test]
+    fn reads_netavark_networks() {
+        let objs = parse_json_objects("podman network inspect n2", NETAVARK, Empty::Error).unwrap();
+        let Object::Network(n) = &objs[0] else {
+            panic!("{objs:?}")
+        };
+        assert_eq!((n.id.as_str(), n.name.as_str()), ("m", "n2"));
+        assert_eq!(n.subnets, vec!["10.2.0.0/24".parse().unwrap()]);
+        assert_eq!(n.labels["a"], "b");
+        assert!(!n.containers_listed && n.containers.is_empty());
+        let objs = parse_json_objects("docker network inspect n1", N, Empty::Error).unwrap();
+        assert!(matches!(&objs[0], Object::Network(n) if n.containers_listed));
+    }
+
+    #[test]
+    fn network_create_prints_one_word() {
+        assert_eq!(parse_created("c", "fxpod-new\n").unwrap(), "fxpod-new");
+        assert!(parse_created("c", "").is_err());
+        assert!(parse_created("c", "a b\n").is_err());
     }
 }

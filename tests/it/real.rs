@@ -1,9 +1,20 @@
 //! Real-engine tests. Each one uses its own prefix and cleans up through a drop guard, even when it
 //! fails. When no engine answers they say why and skip; with `BOTTLE_REQUIRE_DOCKER=1` they fail.
 //!
-//! `BOTTLE_TEST_CLIS` (colon-separated) lists the docker CLIs to run the lifecycle through, e.g.
-//! `/usr/bin/docker:/usr/local/bin/docker` for CLI 20.10 and 28 against one engine.
-//! `BOTTLE_TEST_IMAGE` names the offline test image (`scripts/setup-engine.sh` imports it).
+//! Each test runs once on every *engine path* of `BOTTLE_TEST_PATHS` (entries separated by spaces,
+//! commas or newlines):
+//!
+//! - `docker:PROGRAM`: a docker CLI against the engine it finds itself, e.g. `docker:/usr/bin/docker`
+//! - `remote:URL`: the docker CLI with `DOCKER_HOST=URL`, e.g. `remote:tcp://127.0.0.1:23750`
+//! - `podman:PROGRAM`: native podman, e.g. `podman:podman`
+//! - `podman-socket:URL`: the docker CLI against podman's docker-compatible socket, e.g.
+//!   `podman-socket:unix:///run/bottle-podman.sock`
+//!
+//! The docker CLI of `remote` and `podman-socket` is `BOTTLE_TEST_DOCKER` (default `docker`).
+//! Without `BOTTLE_TEST_PATHS`, the colon-separated `BOTTLE_TEST_CLIS` (e.g.
+//! `/usr/bin/docker:/usr/local/bin/docker`) lists `docker:` paths, and the default is `docker:docker`.
+//! `BOTTLE_TEST_IMAGE` names the offline test image (`scripts/setup-engine.sh` imports it into
+//! docker and podman); `BOTTLE_TEST_IMAGE_PODMAN` overrides it for the podman paths.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -21,34 +32,133 @@ fn required() -> bool {
     std::env::var("BOTTLE_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
-/// The CLIs to test with, if every one reaches an engine that has the test image.
-fn clis() -> Option<Vec<String>> {
-    let clis: Vec<String> = std::env::var("BOTTLE_TEST_CLIS")
-        .unwrap_or_else(|_| "docker".to_string())
-        .split(':')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    for cli in &clis {
-        let problem = match Command::new(cli)
+/// One way of reaching an engine: the program bottle runs and the environment it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnginePath {
+    /// The entry as written in `BOTTLE_TEST_PATHS`, for messages.
+    pub spec: String,
+    /// `BOTTLE_ENGINE`: the CLI bottle (and the test's own checks) run.
+    pub program: String,
+    /// Set for every command of this path (`DOCKER_HOST`).
+    pub env: Vec<(String, String)>,
+    pub podman: bool,
+    /// The test image's name on this path.
+    pub image: String,
+}
+
+impl EnginePath {
+    /// Parse one `KIND:VALUE` entry; `docker_cli` is the CLI of the `remote` and `podman-socket` kinds.
+    pub fn parse(spec: &str, docker_cli: &str) -> Result<EnginePath, String> {
+        let (kind, value) = spec
+            .split_once(':')
+            .filter(|(_, v)| !v.is_empty())
+            .ok_or_else(|| format!("engine path `{spec}` is not KIND:VALUE"))?;
+        let host = |program: &str, podman: bool| EnginePath {
+            spec: spec.to_string(),
+            program: program.to_string(),
+            env: vec![("DOCKER_HOST".to_string(), value.to_string())],
+            podman,
+            image: image(),
+        };
+        let mut path = match kind {
+            "docker" => EnginePath {
+                env: Vec::new(),
+                ..host(value, false)
+            },
+            "podman" => EnginePath {
+                env: Vec::new(),
+                ..host(value, true)
+            },
+            "remote" => host(docker_cli, false),
+            "podman-socket" => host(docker_cli, true),
+            _ => {
+                return Err(format!(
+                    "engine path `{spec}`: unknown kind `{kind}` (docker, remote, podman, podman-socket)"
+                ));
+            }
+        };
+        if path.podman
+            && let Ok(img) = std::env::var("BOTTLE_TEST_IMAGE_PODMAN")
+        {
+            path.image = img;
+        }
+        Ok(path)
+    }
+
+    /// The engine CLI of this path, with its environment.
+    pub fn engine(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// Why this path cannot run the tests, if it cannot.
+    fn problem(&self) -> Option<String> {
+        let spec = &self.spec;
+        match self
+            .engine()
             .args(["version", "--format", "{{.Server.Version}}"])
             .output()
         {
-            Err(e) => Some(format!("`{cli}` cannot be executed: {e}")),
+            Err(e) => Some(format!(
+                "`{spec}`: `{}` cannot be executed: {e}",
+                self.program
+            )),
             Ok(out) if !out.status.success() => Some(format!(
-                "`{cli}` reaches no engine: {}",
+                "`{spec}` reaches no engine: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )),
-            Ok(_) => match Command::new(cli)
-                .args(["image", "inspect", "--format", "{{.Id}}", &image()])
+            Ok(_) => match self
+                .engine()
+                .args(["image", "inspect", "--format", "{{.Id}}", &self.image])
                 .output()
             {
                 Ok(out) if out.status.success() => None,
                 _ => Some(format!(
-                    "the test image `{}` is missing (run scripts/setup-engine.sh)",
-                    image()
+                    "`{spec}`: the test image `{}` is missing (run scripts/setup-engine.sh)",
+                    self.image
                 )),
             },
+        }
+    }
+}
+
+impl std::fmt::Display for EnginePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.spec)
+    }
+}
+
+/// The engine paths of `BOTTLE_TEST_PATHS` (or `BOTTLE_TEST_CLIS`), as written.
+fn path_specs() -> Vec<String> {
+    if let Ok(paths) = std::env::var("BOTTLE_TEST_PATHS") {
+        return paths
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    std::env::var("BOTTLE_TEST_CLIS")
+        .unwrap_or_else(|_| "docker".to_string())
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(|cli| format!("docker:{cli}"))
+        .collect()
+}
+
+/// The engine paths to test on, if every one reaches an engine that has the test image. A path
+/// that cannot be used skips the test, or fails it under `BOTTLE_REQUIRE_DOCKER=1`.
+fn clis() -> Option<Vec<EnginePath>> {
+    let docker_cli = std::env::var("BOTTLE_TEST_DOCKER").unwrap_or_else(|_| "docker".to_string());
+    let mut paths = Vec::new();
+    for spec in path_specs() {
+        let problem = match EnginePath::parse(&spec, &docker_cli) {
+            Ok(path) => {
+                let problem = path.problem();
+                paths.push(path);
+                problem
+            }
+            Err(e) => Some(e),
         };
         if let Some(problem) = problem {
             if required() {
@@ -62,11 +172,14 @@ fn clis() -> Option<Vec<String>> {
             return None;
         }
     }
-    Some(clis)
+    Some(paths)
 }
 
-/// A test's own prefix and CLI. Dropping it takes down everything with that prefix.
+/// A test's own prefix and engine path. Dropping it takes down everything with that prefix.
 pub struct Bottles {
+    pub path: EnginePath,
+    /// The engine CLI (`BOTTLE_ENGINE`); run it through [`Bottles::docker`] to get the path's
+    /// environment too.
     pub cli: String,
     pub prefix: String,
 }
@@ -74,19 +187,22 @@ pub struct Bottles {
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Bottles {
-    pub fn new(cli: &str, tag: &str) -> Bottles {
+    pub fn new(path: &EnginePath, tag: &str) -> Bottles {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("it{}{n}-{tag}", std::process::id() % 10000);
         assert!(prefix.len() <= 20, "{prefix}");
         Bottles {
-            cli: cli.to_string(),
+            path: path.clone(),
+            cli: path.program.clone(),
             prefix,
         }
     }
 
+    /// bottle on this path: `BOTTLE_ENGINE`, the path's environment and the test's prefix.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = bottle_cmd();
         cmd.args(args)
+            .envs(self.path.env.iter().map(|(k, v)| (k, v)))
             .env("BOTTLE_ENGINE", &self.cli)
             .env("BOTTLE_PREFIX", &self.prefix);
         cmd
@@ -109,8 +225,9 @@ impl Bottles {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// The engine CLI of this path, run directly.
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new(&self.cli).args(args).output().unwrap()
+        self.path.engine().args(args).output().unwrap()
     }
 
     pub fn docker_out(&self, args: &[&str]) -> String {
@@ -147,9 +264,45 @@ impl Drop for Bottles {
         let _ = self.bottle(&["down", "--all"]);
         // If bottle itself is what failed, clean up by name.
         for name in self.leftovers() {
+            // Podman's `rm -f` waits out the stop timeout; busybox ignores SIGTERM.
+            if self.path.podman {
+                let _ = self.docker(&["kill", &name]);
+            }
             let _ = self.docker(&["rm", "-f", &name]);
             let _ = self.docker(&["network", "rm", &name]);
         }
+    }
+}
+
+/// The `BOTTLE_TEST_PATHS` entries: each kind gives the program and `DOCKER_HOST` it should.
+#[test]
+fn engine_paths_parse() {
+    let d = "/usr/local/bin/docker";
+    let p = EnginePath::parse("docker:/usr/bin/docker", d).unwrap();
+    assert_eq!(
+        (p.program.as_str(), p.env.len(), p.podman),
+        ("/usr/bin/docker", 0, false)
+    );
+    let p = EnginePath::parse("remote:tcp://127.0.0.1:23750", d).unwrap();
+    assert_eq!(p.program, d);
+    assert_eq!(
+        p.env,
+        vec![("DOCKER_HOST".into(), "tcp://127.0.0.1:23750".into())]
+    );
+    let p = EnginePath::parse("podman:podman", d).unwrap();
+    assert_eq!(
+        (p.program.as_str(), p.env.len(), p.podman),
+        ("podman", 0, true)
+    );
+    let p = EnginePath::parse("podman-socket:unix:///run/bottle-podman.sock", d).unwrap();
+    assert_eq!((p.program.as_str(), p.podman), (d, true));
+    assert_eq!(p.env[0].1, "unix:///run/bottle-podman.sock");
+    assert_eq!(
+        p.to_string(),
+        "podman-socket:unix:///run/bottle-podman.sock"
+    );
+    for bad in ["docker", "docker:", "nerdctl:x"] {
+        assert!(EnginePath::parse(bad, d).is_err(), "{bad}");
     }
 }
 
