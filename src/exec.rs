@@ -247,7 +247,13 @@ impl Engine {
         std::fs::write(&path, env).map_err(|e| Error::io("env", e))?;
         let argv = argv
             .into_iter()
-            .map(|a| if a == ENV_FILE_PATH { path.clone().into_os_string() } else { a })
+            .map(|a| {
+                if a == ENV_FILE_PATH {
+                    path.clone().into_os_string()
+                } else {
+                    a
+                }
+            })
             .collect();
         self.run(verb, argv)
     }

@@ -78,7 +78,12 @@ pub enum BundleStep {
 /// Decide what to do with `found`. `env_matches` is whether its environment holds the values the
 /// spec asks for (compared outside, since it reads bottle's own environment). `waited` is true once
 /// this run has waited its bound for a peer; a bundle still `created` after that is started.
-pub fn bundle_step(w: &Wanted<'_>, found: &Container, env_matches: bool, waited: bool) -> BundleStep {
+pub fn bundle_step(
+    w: &Wanted<'_>,
+    found: &Container,
+    env_matches: bool,
+    waited: bool,
+) -> BundleStep {
     if !found.is_bundle_of(w.slug) {
         return BundleStep::Refuse;
     }
@@ -105,10 +110,11 @@ pub fn bundle_step(w: &Wanted<'_>, found: &Container, env_matches: bool, waited:
 /// The `bottle.spec` digest decides; the other comparisons only name the part that changed, from
 /// what the engine shows of the bundle.
 pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Option<String> {
+    // A bundle that has not started (or has stopped) shows no address yet: not a difference.
     let at_ip = found
         .networks
         .get(w.network)
-        .is_some_and(|a| *a == w.ip.to_string());
+        .is_some_and(|a| a.is_empty() || *a == w.ip.to_string());
     if found.spec_digest() == Some(w.digest) && env_matches && at_ip {
         return None;
     }
@@ -242,7 +248,10 @@ pub fn network_rollback(
         .iter()
         .filter(|n| mine(n))
         .map(|n| {
-            let peers = n.containers.keys().any(|id| Some(id.as_str()) != ours_removed);
+            let peers = n
+                .containers
+                .keys()
+                .any(|id| Some(id.as_str()) != ours_removed);
             match peers {
                 true => NetworkRollback::Leave,
                 false => NetworkRollback::Remove(n.id.clone()),
@@ -269,7 +278,8 @@ pub enum GcStep {
 /// `gc` removes bundles that are not live and networks with no live bundle; a network with
 /// containers bottle did not start is left for `down` to explain.
 pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network]) -> GcStep {
-    if bundle.is_some_and(|b| !b.is_bundle_of(slug)) || networks.iter().any(|n| !n.is_network_of(slug))
+    if bundle.is_some_and(|b| !b.is_bundle_of(slug))
+        || networks.iter().any(|n| !n.is_network_of(slug))
     {
         return GcStep::Skip;
     }
@@ -356,19 +366,86 @@ mod tests {
     fn bundle_steps() {
         let ip = "10.0.0.2";
         // Same spec, by state, ours or a peer's.
-        check_bundle(bundle("running", "d1", "peer", "img", ip), true, false, BundleStep::Keep);
-        check_bundle(bundle("running", "d1", "me", "img", ip), true, false, BundleStep::Keep);
-        check_bundle(bundle("restarting", "d1", "peer", "img", ip), true, false, BundleStep::Keep);
-        check_bundle(bundle("paused", "d1", "peer", "img", ip), true, false, BundleStep::Unpause);
-        check_bundle(bundle("exited", "d1", "peer", "img", ip), true, false, BundleStep::Start);
-        check_bundle(bundle("created", "d1", "peer", "img", ip), true, false, BundleStep::AwaitPeer);
-        check_bundle(bundle("created", "d1", "peer", "img", ip), true, true, BundleStep::Start);
-        check_bundle(bundle("created", "d1", "me", "img", ip), true, false, BundleStep::Start);
-        check_bundle(bundle("removing", "d1", "peer", "img", ip), true, false, BundleStep::AwaitRemoval);
-        check_bundle(bundle("dead", "d1", "peer", "img", ip), true, false, replace("the bundle is `dead`"));
+        check_bundle(
+            bundle("running", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Keep,
+        );
+        check_bundle(
+            bundle("running", "d1", "me", "img", ip),
+            true,
+            false,
+            BundleStep::Keep,
+        );
+        check_bundle(
+            bundle("restarting", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Keep,
+        );
+        check_bundle(
+            bundle("paused", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Unpause,
+        );
+        check_bundle(
+            bundle("exited", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Start,
+        );
+        check_bundle(
+            bundle("created", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::AwaitPeer,
+        );
+        check_bundle(
+            bundle("created", "d1", "peer", "img", ip),
+            true,
+            true,
+            BundleStep::Start,
+        );
+        check_bundle(
+            bundle("created", "d1", "me", "img", ip),
+            true,
+            false,
+            BundleStep::Start,
+        );
+        // Not started yet: no address to compare.
+        check_bundle(
+            bundle("created", "d1", "peer", "img", ""),
+            true,
+            false,
+            BundleStep::AwaitPeer,
+        );
+        check_bundle(
+            bundle("removing", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::AwaitRemoval,
+        );
+        check_bundle(
+            bundle("dead", "d1", "peer", "img", ip),
+            true,
+            false,
+            replace("the bundle is `dead`"),
+        );
         // Another spec, whatever the state or owner: replaced, with the part that changed.
-        check_bundle(bundle("created", "d0", "peer", "old", ip), true, false, replace("image (was `old`)"));
-        check_bundle(bundle("running", "d1", "peer", "img", ip), false, false, replace("environment values"));
+        check_bundle(
+            bundle("created", "d0", "peer", "old", ip),
+            true,
+            false,
+            replace("image (was `old`)"),
+        );
+        check_bundle(
+            bundle("running", "d1", "peer", "img", ip),
+            false,
+            false,
+            replace("environment values"),
+        );
         check_bundle(
             bundle("running", "d1", "peer", "img", "10.9.9.2"),
             true,
@@ -408,6 +485,7 @@ mod tests {
                 .iter()
                 .map(|c| (c.to_string(), "x".to_string()))
                 .collect(),
+            containers_listed: true,
         }
     }
 
@@ -463,7 +541,13 @@ mod tests {
         check_refusal(Class::Other, &["10.0.0.0/16"], false, false, Next);
         check_refusal(Class::SubnetOverlap, &["10.0.0.128/25"], false, false, Next);
         // An overlap nobody listed: a racer's network may not be listed yet.
-        check_refusal(Class::SubnetOverlap, &["10.1.0.0/24"], false, false, LookAgain);
+        check_refusal(
+            Class::SubnetOverlap,
+            &["10.1.0.0/24"],
+            false,
+            false,
+            LookAgain,
+        );
         check_refusal(Class::SubnetOverlap, &[], false, true, Next);
         check_refusal(Class::Other, &["10.1.0.0/24"], false, false, Fail);
         check_refusal(Class::AddressInUse, &[], false, true, Fail);
@@ -487,19 +571,43 @@ mod tests {
         let with_ours = network("n1", &["c1"], "me");
         let other_run = network("n2", &[], "peer");
         let id = Made::Id("n1".into());
-        assert_eq!(network_rollback(&Made::Nothing, &[mine.clone()], "demo", "me", None), vec![]);
-        assert_eq!(network_rollback(&id, &[mine.clone()], "demo", "me", None), vec![Remove("n1".into())]);
-        // A peer adopted the network: its bundle is on it. Leave it.
-        assert_eq!(network_rollback(&id, &[with_peer.clone()], "demo", "me", None), vec![Leave]);
-        // Our own bundle, just removed, may still be listed.
-        assert_eq!(network_rollback(&id, &[with_ours], "demo", "me", Some("c1")), vec![Remove("n1".into())]);
-        // Pending: only a network with this run's label.
         assert_eq!(
-            network_rollback(&Made::Pending, &[other_run.clone(), mine.clone()], "demo", "me", None),
+            network_rollback(&Made::Nothing, &[mine.clone()], "demo", "me", None),
+            vec![]
+        );
+        assert_eq!(
+            network_rollback(&id, &[mine.clone()], "demo", "me", None),
             vec![Remove("n1".into())]
         );
-        assert_eq!(network_rollback(&Made::Pending, &[other_run], "demo", "me", None), vec![]);
-        assert_eq!(network_rollback(&Made::Pending, &[with_peer], "demo", "me", None), vec![Leave]);
+        // A peer adopted the network: its bundle is on it. Leave it.
+        assert_eq!(
+            network_rollback(&id, &[with_peer.clone()], "demo", "me", None),
+            vec![Leave]
+        );
+        // Our own bundle, just removed, may still be listed.
+        assert_eq!(
+            network_rollback(&id, &[with_ours], "demo", "me", Some("c1")),
+            vec![Remove("n1".into())]
+        );
+        // Pending: only a network with this run's label.
+        assert_eq!(
+            network_rollback(
+                &Made::Pending,
+                &[other_run.clone(), mine.clone()],
+                "demo",
+                "me",
+                None
+            ),
+            vec![Remove("n1".into())]
+        );
+        assert_eq!(
+            network_rollback(&Made::Pending, &[other_run], "demo", "me", None),
+            vec![]
+        );
+        assert_eq!(
+            network_rollback(&Made::Pending, &[with_peer], "demo", "me", None),
+            vec![Leave]
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::decide::{self, Made, NetworkRollback};
 use super::Ctx;
+use super::decide::{self, Made, NetworkRollback};
 use crate::error::{ErrorKind, Result};
 use crate::input::{Names, Slug};
 use crate::model::{Container, Network};
@@ -85,7 +85,14 @@ impl Journal {
                 for step in steps {
                     // `Leave`: a peer's bundle is on it, so it is the bottle now, not a leftover.
                     if let NetworkRollback::Remove(id) = step {
-                        self.remove_network(ctx, slug, names, &id, removed_bundle.as_deref(), &mut out);
+                        self.remove_network(
+                            ctx,
+                            slug,
+                            names,
+                            &id,
+                            removed_bundle.as_deref(),
+                            &mut out,
+                        );
                     }
                 }
             }

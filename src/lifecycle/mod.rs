@@ -87,12 +87,8 @@ impl Ctx {
     /// Parse an inspect's JSON, or fail naming the command: output bottle cannot read is an
     /// error, never an empty success.
     fn objects(&self, reply: &Reply) -> Result<Vec<Object>> {
-        model::parse_objects(&reply.stdout).map_err(|e| {
-            Error::new(
-                ErrorKind::EngineFailed,
-                format!("`{}`: {e}", reply.line),
-            )
-        })
+        model::parse_objects(&reply.stdout)
+            .map_err(|e| Error::new(ErrorKind::EngineFailed, format!("`{}`: {e}", reply.line)))
     }
 
     /// Look at one bottle with a single untyped `inspect` of both names.
@@ -116,7 +112,10 @@ impl Ctx {
         if class == Class::Ok && objects.is_empty() {
             return Err(Error::new(
                 ErrorKind::EngineFailed,
-                format!("`{}` exited 0 but printed nothing bottle can read", reply.line),
+                format!(
+                    "`{}` exited 0 but printed nothing bottle can read",
+                    reply.line
+                ),
             ));
         }
         for object in objects {
@@ -144,7 +143,10 @@ impl Ctx {
             return Ok(None);
         }
         let reply = reply.check()?;
-        let found = self.objects(&reply)?.into_iter().find_map(Object::into_container);
+        let found = self
+            .objects(&reply)?
+            .into_iter()
+            .find_map(Object::into_container);
         match found {
             Some(c) => Ok(Some(c)),
             None => Err(Error::new(

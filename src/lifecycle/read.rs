@@ -124,7 +124,10 @@ pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
     if reply.success() && objects.is_empty() {
         return Err(Error::new(
             ErrorKind::EngineFailed,
-            format!("`{}` exited 0 but printed nothing bottle can read", reply.line),
+            format!(
+                "`{}` exited 0 but printed nothing bottle can read",
+                reply.line
+            ),
         ));
     }
     for object in objects {

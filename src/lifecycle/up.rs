@@ -390,8 +390,10 @@ impl Up<'_> {
             return Ok(Ran::Ok(target));
         }
         // A failed run that left a container of ours behind: take it back before looking again.
-        if matches!(class, Class::Ambiguous | Class::NotFound | Class::ImageNotFound)
-            && let Made::Id(id) = &self.journal.bundle
+        if matches!(
+            class,
+            Class::Ambiguous | Class::NotFound | Class::ImageNotFound
+        ) && let Made::Id(id) = &self.journal.bundle
         {
             ctx.remove_container(id)?;
         }
@@ -417,7 +419,9 @@ impl Up<'_> {
             context: &build.context,
             dockerfile: build.dockerfile.as_deref(),
         };
-        self.ctx.engine.run_streaming(Verb::Build, argv::build(&req))
+        self.ctx
+            .engine
+            .run_streaming(Verb::Build, argv::build(&req))
     }
 
     /// Before a working bundle is replaced: make sure the image of the new one is present
@@ -439,7 +443,9 @@ impl Up<'_> {
                 .run_streaming(Verb::Pull, argv::pull(image))
                 .map_err(kept);
         }
-        let reply = self.ctx.run(Verb::ImageInspect, argv::image_inspect(image))?;
+        let reply = self
+            .ctx
+            .run(Verb::ImageInspect, argv::image_inspect(image))?;
         match reply.class() {
             Class::Ok => Ok(()),
             Class::ImageNotFound if self.spec.build.is_some() => {

@@ -6,5 +6,6 @@ mod fake;
 mod fixtures;
 mod hostile;
 mod props;
+mod races;
 mod real;
 mod transcripts;

@@ -148,7 +148,7 @@ fn path_specs() -> Vec<String> {
 
 /// The engine paths to test on, if every one reaches an engine that has the test image. A path
 /// that cannot be used skips the test, or fails it under `BOTTLE_REQUIRE_DOCKER=1`.
-fn clis() -> Option<Vec<EnginePath>> {
+pub fn clis() -> Option<Vec<EnginePath>> {
     let docker_cli = std::env::var("BOTTLE_TEST_DOCKER").unwrap_or_else(|_| "docker".to_string());
     let mut paths = Vec::new();
     for spec in path_specs() {
@@ -330,7 +330,7 @@ pub fn http_get(addr: &str) -> String {
     }
 }
 
-fn json(text: &str) -> serde_json::Value {
+pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
