@@ -8,3 +8,4 @@ mod hostile;
 mod props;
 mod real;
 mod transcripts;
+mod vm;
