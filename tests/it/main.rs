@@ -6,6 +6,7 @@ mod fake;
 mod fixtures;
 mod hostile;
 mod props;
+mod ready;
 mod real;
 mod transcripts;
 mod vm;
