@@ -18,6 +18,10 @@
 //! the same check works on every engine. Its one blind spot: a service that accepts and closes at
 //! once without a byte looks like the proxy, and is never called ready.
 //!
+//! The probe connects from this process, so it sees the published address only where the engine
+//! publishes it: on this host for a local engine. For a remote engine (`DOCKER_HOST=ssh://...`),
+//! `127.0.0.1` is the remote host's loopback and the caller must not probe it from here.
+//!
 //! [`decide`] is the pure decision from what the engine shows plus the probes; [`wait_until`] is
 //! the loop that re-inspects, probes and decides until ready, failed, out of time, or cancelled.
 

@@ -52,9 +52,15 @@ fn skip(require: &str, problem: &str) {
     );
 }
 
-/// `docker`, if it reaches an engine that has the test image.
+/// The first CLI of `BOTTLE_TEST_CLIS` (default `docker`), if it reaches an engine that has the
+/// test image.
 pub fn engine() -> Option<String> {
-    let cli = "docker".to_string();
+    let clis = std::env::var("BOTTLE_TEST_CLIS").unwrap_or_default();
+    let cli = clis
+        .split(':')
+        .find(|c| !c.is_empty())
+        .unwrap_or("docker")
+        .to_string();
     let answers = Command::new(&cli)
         .args(["image", "inspect", "--format", "{{.Id}}", &test_image()])
         .output();
