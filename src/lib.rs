@@ -27,6 +27,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod lock;
 pub mod model;
+pub mod ready;
 pub mod spec;
 pub mod subnet;
 

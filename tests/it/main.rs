@@ -7,5 +7,7 @@ mod fixtures;
 mod hostile;
 mod props;
 mod races;
+mod ready;
 mod real;
 mod transcripts;
+mod vm;

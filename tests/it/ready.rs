@@ -1,0 +1,143 @@
+//! `bottle::ready` against the real engine's port publishing: the engine's proxy accepting a
+//! connection is not the service answering. Gated like the other real-engine tests.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bottle::ready::{self, Observed, Probe, Waited};
+
+use crate::vm::{engine, test_image};
+
+/// Containers this test started, removed however it ends.
+struct Containers {
+    cli: String,
+    names: Vec<String>,
+}
+
+impl Containers {
+    /// `run -d -p 127.0.0.1::8080 IMAGE CMD...` under a name of this test's own; the host address.
+    fn run(&mut self, tag: &str, cmd: &[&str]) -> (String, SocketAddr) {
+        let name = format!("itready{}-{tag}", std::process::id());
+        self.names.push(name.clone());
+        let image = test_image();
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            "127.0.0.1::8080",
+            &image,
+        ];
+        args.extend_from_slice(cmd);
+        let out = Command::new(&self.cli).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(&self.cli)
+            .args(["port", &name, "8080/tcp"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let addr = text
+            .lines()
+            .find_map(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no 127.0.0.1 port for {name}: {text}"));
+        (name, addr)
+    }
+
+    fn observe(&self, name: &str, addr: SocketAddr) -> Observed {
+        let out = Command::new(&self.cli)
+            .args([
+                "container",
+                "inspect",
+                "--format",
+                "{{.State.Status}}",
+                name,
+            ])
+            .output()
+            .unwrap();
+        Observed {
+            state: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            health: None,
+            ports: vec![addr],
+        }
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = Command::new(&self.cli).args(["rm", "-f", name]).output();
+        }
+    }
+}
+
+/// A server that starts listening after 4 s is not answered before, and is ready after; one that
+/// never listens is never answered (the proxy accepts and closes); one that exits fails at once.
+#[test]
+fn probe_tells_the_service_from_the_engines_proxy() {
+    let Some(path) = engine() else { return };
+    let cli = path.program.clone();
+    let mut c = Containers {
+        cli,
+        names: Vec::new(),
+    };
+    let started = Instant::now();
+    let (late, late_addr) = c.run("late", &["sh", "-c", "sleep 4; httpd -f -p 8080 -h /www"]);
+    let (never, never_addr) = c.run("never", &["sleep", "3600"]);
+    let (exits, exits_addr) = c.run("exits", &["sh", "-c", "sleep 1; exit 3"]);
+
+    // Before the server listens, a plain connect succeeds (docker-proxy accepts) but the probe
+    // does not call it answered.
+    let early = ready::probe(late_addr, ready::HOLD);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "too slow to test"
+    );
+    assert_ne!(early, Probe::Answered);
+    assert_ne!(ready::probe(never_addr, ready::HOLD), Probe::Answered);
+
+    let wait = |name: &str, addr, deadline| {
+        let c = &c;
+        let name = name.to_string();
+        move || {
+            let mut inspect = || Ok::<_, ()>(c.observe(&name, addr));
+            let got = ready::wait_until(deadline, ready::HOLD, &mut inspect, &|| false).unwrap();
+            (got, started.elapsed())
+        }
+    };
+    let secs = Duration::from_secs;
+    // The three waits run side by side; each notes when it ended, counted from the first `run`.
+    let ((late_w, late_at), (never_w, never_at), (exits_w, exits_at)) = std::thread::scope(|s| {
+        let a = s.spawn(wait(&late, late_addr, secs(15)));
+        let b = s.spawn(wait(&never, never_addr, secs(4)));
+        let e = s.spawn(wait(&exits, exits_addr, secs(15)));
+        (a.join().unwrap(), b.join().unwrap(), e.join().unwrap())
+    });
+
+    let Waited::Ready { .. } = late_w else {
+        panic!("late: {late_w:?}")
+    };
+    assert!(
+        late_at >= secs(4),
+        "ready after {late_at:?}, before it listened"
+    );
+    assert!(
+        matches!(&never_w, Waited::Failed { why } if why.starts_with("not ready within 4s: port 1 of 1: ")),
+        "never: {never_w:?}"
+    );
+    assert_eq!(
+        exits_w,
+        Waited::Failed {
+            why: "the bundle is exited".to_string()
+        }
+    );
+    assert_eq!(ready::probe(late_addr, ready::HOLD), Probe::Answered);
+    eprintln!(
+        "ready: early probe {early:?}; late: ready at {late_at:.2?}; never: {never_w:?} at {never_at:.2?}; exits: {exits_w:?} at {exits_at:.2?}"
+    );
+}
