@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::Write;
 use std::net::Ipv4Addr;
 
 use ipnetwork::Ipv4Network;
@@ -49,7 +48,7 @@ impl Ctx {
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {
         if self.local {
-            lock::acquire(name).map(Some)
+            lock::acquire(name, &self.engine).map(Some)
         } else {
             Ok(None)
         }
@@ -57,6 +56,16 @@ impl Ctx {
 
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<crate::exec::Reply> {
         self.engine.run(verb, argv)
+    }
+
+    /// This context on [`Engine::finishing`]: its commands run to the end through a first cancel.
+    fn finishing(&self) -> Ctx {
+        Ctx {
+            engine: self.engine.finishing(),
+            prefix: self.prefix.clone(),
+            pool: self.pool,
+            local: self.local,
+        }
     }
 
     /// Look at one bottle with a single untyped `inspect` of both names.
@@ -227,8 +236,10 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Bottle> {
         Ok(bottle) => return Ok(bottle),
         Err(err) => err,
     };
-    // Never cut short: the rollback runs to the end even after a signal.
-    let left = exec::finishing(|| up.roll_back());
+    // Not cut short by a first signal: the rollback runs to the end (a second one stops it).
+    let finishing = ctx.finishing();
+    up.ctx = &finishing;
+    let left = up.roll_back();
     let mut msg = err.message().to_string();
     if up.replaced {
         msg.push_str(&format!(
@@ -411,20 +422,19 @@ impl Up<'_> {
         let mut built = false;
         let mut last = None;
         for _ in 0..3 {
-            // Written just before each `run` and removed as soon as it returns.
-            let env_file = EnvFile::write(spec)?;
+            // `KEY=VALUE` lines reach the engine through an in-memory file at fd 3, never a path.
+            let env = env_file_text(spec);
             let req = argv::Run {
                 name: &self.names.bundle,
                 network: &self.names.network,
                 ip,
                 spec,
                 labels: &labels,
-                env_file: env_file.as_ref().map(|f| f.path()),
+                env_file: (!env.is_empty()).then(|| std::path::Path::new(exec::ENV_FILE_PATH)),
                 pull: spec.run_pull(),
             };
             self.bundle = Made::Pending;
-            let reply = ctx.run(Verb::Run, argv::run(&req))?;
-            drop(env_file);
+            let reply = ctx.engine.run_with_env(Verb::Run, argv::run(&req), &env)?;
             // `run --detach` prints the new container's ID once it exists, even when the start then
             // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
             // and this run's label, which also covers engines that print the ID only on success.
@@ -619,46 +629,13 @@ fn settle_network<'a>(
     Ok(keep)
 }
 
-/// The private env-file for `KEY=VALUE` entries: mode 0600 in a fresh 0700 directory, removed
-/// when dropped, which `up` does as soon as the engine has read it.
-struct EnvFile {
-    path: std::path::PathBuf,
-    // Removes the directory, and the file in it, on drop.
-    _dir: tempfile::TempDir,
-}
-
-impl EnvFile {
-    fn write(spec: &Spec) -> Result<Option<EnvFile>> {
-        use std::os::unix::fs::OpenOptionsExt;
-        if spec.literal_env().next().is_none() {
-            return Ok(None);
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("bottle-")
-            .tempdir()
-            .map_err(|e| Error::io("cannot create a private directory for the env-file", e))?;
-        let env_file = EnvFile {
-            path: dir.path().join("env"),
-            _dir: dir,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(env_file.path())
-            .map_err(|e| Error::io("cannot create the env-file", e))?;
-        let mut text = String::new();
-        for (key, value) in spec.literal_env() {
-            text.push_str(&format!("{}={}\n", key.as_str(), value.expose()));
-        }
-        file.write_all(text.as_bytes())
-            .map_err(|e| Error::io("cannot write the env-file", e))?;
-        Ok(Some(env_file))
+/// The env-file text for `KEY=VALUE` entries (`KEY=VALUE\n` each), empty if there are none.
+fn env_file_text(spec: &Spec) -> Vec<u8> {
+    let mut text = String::new();
+    for (key, value) in spec.literal_env() {
+        text.push_str(&format!("{}={}\n", key.as_str(), value.expose()));
     }
-
-    fn path(&self) -> &std::path::Path {
-        &self.path
-    }
+    text.into_bytes()
 }
 
 /// What `down` removed.
@@ -926,7 +903,7 @@ const LIVE_STATES: &[&str] = &["running", "paused", "restarting"];
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
     let mut removed = Removed::default();
     for (slug, listed) in list(ctx)? {
-        if exec::interrupted() {
+        if ctx.engine.cancel_token().is_cancelled() {
             break;
         }
         // Under the slug's lock, look again: an `up` may have finished since the listing.

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::exec;
+use crate::exec::{Engine, Event};
 
 /// A held lock, released on drop.
 #[derive(Debug)]
@@ -56,7 +56,7 @@ fn dir() -> Result<PathBuf> {
 
 /// Take the lock called `name`, waiting for whoever holds it. A signal while waiting gives up
 /// with [`crate::ErrorKind::Interrupted`], whatever the policy: nothing has begun yet.
-pub fn acquire(name: &str) -> Result<Lock> {
+pub fn acquire(name: &str, engine: &Engine) -> Result<Lock> {
     let path = dir()?.join(format!("{name}.lock"));
     let file = File::options()
         .create(true)
@@ -74,7 +74,7 @@ pub fn acquire(name: &str) -> Result<Lock> {
                 return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
             }
         }
-        if exec::interrupted() {
+        if engine.cancel_token().is_cancelled() {
             return Err(Error::new(
                 crate::ErrorKind::Interrupted,
                 format!(
@@ -83,7 +83,9 @@ pub fn acquire(name: &str) -> Result<Lock> {
             ));
         }
         if !said && start.elapsed() > Duration::from_secs(2) {
-            eprintln!("bottle: waiting for another bottle process ({name})");
+            engine.emit(&Event::Waiting {
+                what: &format!("another bottle process ({name})"),
+            });
             said = true;
         }
         std::thread::sleep(Duration::from_millis(10));
