@@ -858,10 +858,7 @@ mod tests {
         let start = Instant::now();
         let q = reply(&stderr).quote_stderr();
         assert!(q.len() < 2100, "{}", q.len());
-        assert!(
-            start.elapsed() < Duration::from_millis(500),
-            "{:?}",
-            start.elapsed()
-        );
+        // Quadratic (a Vec for the repeated-line check), this takes minutes.
+        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
     }
 }
