@@ -859,6 +859,10 @@ mod tests {
         let q = reply(&stderr).quote_stderr();
         assert!(q.len() < 2100, "{}", q.len());
         // Quadratic (a Vec for the repeated-line check), this takes minutes.
-        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
