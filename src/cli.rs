@@ -6,14 +6,16 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::argv;
+use crate::cancel::{self, CancelToken};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{self, Engine, OnInterrupt};
+use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::{self, Ctx};
 use crate::spec::{Pull, RawSpec, Spec};
@@ -64,9 +66,18 @@ pub struct Global {
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// Echo each engine command to stderr before it runs (quoted, secrets masked)
+    /// Echo each engine command to stderr before it runs (quoted, exactly as run)
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Kill any engine command that runs longer than this: 90s, 10m, 1h, 500ms, or plain seconds
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTLE_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10m"
+    )]
+    pub timeout: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,7 +91,7 @@ pub enum Command {
     Down(DownArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(
-        after_help = "The env-file path is shown as `<env-file>`: `up` creates a private one per run.\nKEY=VALUE values never appear; they travel only through that file.\n`<run-id>` stands for the `bottle.run` label, new for every `up`."
+        after_help = "KEY=VALUE values never appear: `up` hands them to the engine in an in-memory file at\n`--env-file /dev/fd/3`, which exists only while that command runs.\n`<run-id>` stands for the `bottle.run` label, new for every `up`."
     )]
     Plan(SpecArgs),
     /// Print the slug's preferred subnet (candidate 0); runs nothing
@@ -195,13 +206,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     let prefix = Prefix::parse(&g.prefix)?;
     let pool = Pool::parse(&g.pool, g.block)?;
-    // `down` and `gc` finish a removal they began; everything else stops at once (and `up` rolls
-    // back). `plan` and `subnet` run nothing, so they keep the default behaviour.
-    match &cli.command {
-        Command::Plan(_) | Command::Subnet(_) => {}
-        Command::Down(_) | Command::Gc(_) => exec::handle_interrupts(OnInterrupt::Finish)?,
-        _ => exec::handle_interrupts(OnInterrupt::Abort)?,
+    let timeout = exec::parse_timeout(&g.timeout)?;
+    // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
+    // began (their engine is `finishing`), a second signal stops everything. `plan` and `subnet`
+    // run nothing, so they keep the default behaviour.
+    let token = CancelToken::new();
+    if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
+        cancel::cancel_on_signals(&token)?;
     }
+    let engine = |masker: Masker| -> Result<Engine> {
+        Ok(Engine::resolve(g.engine.as_deref(), g.context.clone())?
+            .with_secrets(masker)
+            .with_cancel(token.clone())
+            .with_timeout(timeout)
+            .with_events(events(g.verbose)))
+    };
     let mut out = std::io::stdout().lock();
     match &cli.command {
         Command::Subnet(a) => {
@@ -257,7 +276,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
             let spec = a.spec()?;
-            let ctx = ctx(g, prefix, pool, secrets_of(&spec))?;
+            let ctx = ctx(g, &engine, prefix, pool, secrets_of(&spec))?;
             let up = lifecycle::up(&ctx, &slug, &spec)?;
             if g.json {
                 let mut v = serde_json::to_value(&up.bottle)?;
@@ -282,7 +301,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .iter()
                 .map(|s| slug_for(&prefix, s))
                 .collect::<Result<Vec<_>>>()?;
-            let ctx = ctx(g, prefix, pool, Masker::default())?;
+            let ctx = finishing(ctx(g, &engine, prefix, pool, Masker::default())?);
             let slugs = match a.all {
                 true => lifecycle::list(&ctx)?.into_keys().collect(),
                 false => slugs,
@@ -290,7 +309,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut failures = Vec::new();
             let mut report = Vec::new();
             for slug in &slugs {
-                if exec::interrupted() {
+                if token.is_cancelled() {
                     failures.push((
                         slug,
                         Error::new(ErrorKind::Interrupted, "interrupted before its turn"),
@@ -319,12 +338,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some((_, e)) = failures.into_iter().next() {
                 return Err(e.into());
             }
-            interrupted_after("the removal it had begun was finished")?;
+            interrupted_after(&token, "the removal it had begun was finished")?;
         }
         Command::Port(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
             let port = crate::input::parse_port(&a.port)?;
-            let ctx = ctx(g, prefix, pool, Masker::default())?;
+            let ctx = ctx(g, &engine, prefix, pool, Masker::default())?;
             let addr = lifecycle::port(&ctx, &slug, port)?;
             if g.json {
                 writeln!(
@@ -338,7 +357,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
-            let ctx = ctx(g, prefix, pool, Masker::default())?;
+            let ctx = ctx(g, &engine, prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
             if g.json {
                 writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
@@ -347,7 +366,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ls => {
-            let ctx = ctx(g, prefix, pool, Masker::default())?;
+            let ctx = ctx(g, &engine, prefix, pool, Masker::default())?;
             let bottles = lifecycle::ls(&ctx)?;
             if g.json {
                 writeln!(out, "{}", serde_json::to_string(&bottles)?)?;
@@ -358,9 +377,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Gc(a) => {
-            let ctx = ctx(g, prefix, pool, Masker::default())?;
+            let ctx = finishing(ctx(g, &engine, prefix, pool, Masker::default())?);
             let removed = lifecycle::gc(&ctx, a.dry_run)?;
-            interrupted_after("the removals it had begun were finished")?;
+            interrupted_after(&token, "the removals it had begun were finished")?;
             if g.json {
                 writeln!(
                     out,
@@ -391,7 +410,6 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
     let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
-    let env_file = PathBuf::from("<env-file>");
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,
@@ -404,16 +422,19 @@ pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsS
             ip: candidate.bundle_ip,
             spec,
             labels: &bundle_labels,
-            env_file: spec.literal_env().next().map(|_| env_file.as_path()),
+            env_file: spec
+                .literal_env()
+                .next()
+                .map(|_| Path::new(exec::ENV_FILE_PATH)),
             pull: spec.run_pull(),
         }),
         argv::container_inspect(&names.bundle),
     ]
 }
 
-/// After a `Finish`-policy command: exit 130 if a signal arrived meanwhile.
-fn interrupted_after(what: &str) -> Result<()> {
-    match exec::interrupted() {
+/// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
+fn interrupted_after(token: &CancelToken, what: &str) -> Result<()> {
+    match token.is_cancelled() {
         true => Err(Error::new(
             ErrorKind::Interrupted,
             format!("interrupted; {what}"),
@@ -447,11 +468,33 @@ fn secrets_of(spec: &Spec) -> Masker {
     Masker::new(spec.literal_env().map(|(_, v)| v.expose().to_string()))
 }
 
-fn ctx(g: &Global, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
-    let engine =
-        Engine::resolve(g.engine.as_deref(), g.context.clone(), g.verbose)?.with_secrets(masker);
+/// `--verbose` prints each command as `+ LINE`; build progress and waits always go to stderr.
+fn events(verbose: bool) -> exec::Events {
+    Arc::new(move |e: &Event<'_>| match e {
+        Event::Command { line } if verbose => eprintln!("+ {line}"),
+        Event::Output { text } => eprintln!("{text}"),
+        Event::Waiting { what } => eprintln!("bottle: waiting for {what}"),
+        _ => {}
+    })
+}
+
+/// `ctx` on a finishing engine: a first signal lets its commands run to the end.
+fn finishing(ctx: Ctx) -> Ctx {
+    Ctx {
+        engine: ctx.engine.finishing(),
+        ..ctx
+    }
+}
+
+fn ctx(
+    g: &Global,
+    engine: &dyn Fn(Masker) -> Result<Engine>,
+    prefix: Prefix,
+    pool: Pool,
+    masker: Masker,
+) -> Result<Ctx> {
     Ok(Ctx {
-        engine,
+        engine: engine(masker)?,
         prefix,
         pool,
         local: crate::host::engine_is_local(g.context.as_deref()),

@@ -47,6 +47,15 @@ impl Masker {
     }
 }
 
+/// One POSIX shell line for `argv`, unmasked: exactly the words as run. For argv, which holds no
+/// secret by construction.
+pub fn render(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| quote(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// POSIX-quote one word. shlex refuses NUL, which no argv can hold anyway; show it escaped.
 fn quote(word: &str) -> String {
     match shlex::try_quote(word) {

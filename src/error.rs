@@ -26,6 +26,7 @@ pub enum Invalid {
     Daemons,
     ConfigKey,
     Config,
+    Timeout,
 }
 
 /// What went wrong, in terms a caller can act on.
@@ -48,6 +49,8 @@ pub enum ErrorKind {
     Interrupted,
     /// Local I/O failed: the env-file, the lock, the config file (exit 1).
     Io,
+    /// An engine command ran longer than `--timeout` and was killed (exit 1).
+    Timeout,
 }
 
 /// The error type of every fallible function in this crate.
@@ -93,7 +96,8 @@ impl Error {
             | ErrorKind::Refused
             | ErrorKind::NotFound
             | ErrorKind::PoolExhausted
-            | ErrorKind::Io => 1,
+            | ErrorKind::Io
+            | ErrorKind::Timeout => 1,
         }
     }
 }

@@ -1,132 +1,118 @@
 //! The executor: the one place in the crate that spawns a process.
 //!
 //! **Architecture Invariant:** every engine command goes through [`Engine::run`] (or
-//! [`Engine::run_streaming`] for `build`, whose progress belongs on the user's terminal). It runs an
-//! argv with duct, captures stdout and stderr, never checks the status itself, and keeps three
-//! failure classes apart: could not execute (an [`Error`] of kind
-//! [`ErrorKind::EngineUnavailable`]), exited non-zero (a [`Reply`] the caller classifies), and
-//! killed by a signal (an [`Error`]).
+//! [`Engine::run_with_env`], or [`Engine::run_streaming`] for `build`, whose progress goes out as
+//! [`Event::Output`]). It runs an argv with `std::process`, captures stdout and stderr with its own
+//! reader threads, never checks the status itself, and keeps three failure classes apart: could not
+//! execute (an [`Error`] of kind [`ErrorKind::EngineUnavailable`]), exited non-zero (a [`Reply`] the
+//! caller classifies), and killed by a signal (an [`Error`]).
 //!
-//! It also owns interruption. Each engine command runs in its own process group, so a terminal's
-//! Ctrl-C reaches bottle only, and bottle decides: under [`OnInterrupt::Abort`] (`up`) it kills the
-//! in-flight command's whole group and fails with [`ErrorKind::Interrupted`], so `up` can roll back;
-//! under [`OnInterrupt::Finish`] (`down`) it lets the removal it began run to the end. Signals are
-//! process-wide, so this is the crate's one piece of global state.
+//! Every command is bounded. It runs in its own process group, so a terminal's Ctrl-C reaches bottle
+//! only; the [`CancelToken`] it was given decides when that group is killed (see [`Engine::run`]), and
+//! so does the engine's timeout. Output is bounded too (64 MiB of stdout, the first 1 MiB of stderr),
+//! and after the engine exits bottle waits at most 200 ms for its pipes to close, so a grandchild
+//! that keeps them open (ssh ControlPersist) costs nothing. There is no process-wide state here and
+//! nothing is written to stderr: what a caller wants to show arrives through [`Events`].
 
 use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
+use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Invalid, Result};
 
-/// What a SIGINT, SIGTERM, SIGHUP or SIGQUIT does to the engine command in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnInterrupt {
-    /// Kill it (its whole process group) and fail every further command, except cleanup run
-    /// through [`finishing`].
-    Abort,
-    /// Let it, and the commands after it, run to the end; the caller checks [`interrupted`].
-    Finish,
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static ABORT: AtomicBool = AtomicBool::new(true);
-/// The process group of the engine command in flight, if any.
-static IN_FLIGHT: Mutex<Option<i32>> = Mutex::new(None);
-
-/// Route SIGINT, SIGTERM, SIGHUP (a closed terminal or dropped ssh session) and SIGQUIT to
-/// bottle's own handling, per `policy`.
-pub fn handle_interrupts(policy: OnInterrupt) -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    ABORT.store(policy == OnInterrupt::Abort, Ordering::SeqCst);
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .map_err(|e| Error::io("cannot install the signal handler", e))?;
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            INTERRUPTED.store(true, Ordering::SeqCst);
-            kill_in_flight();
-        }
-    });
-    Ok(())
-}
-
-fn kill_in_flight() {
-    if !ABORT.load(Ordering::SeqCst) {
-        return;
-    }
-    if let Some(pgid) = *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) {
-        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
-}
-
-/// Whether one of those signals has arrived.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// `Err(Interrupted)` once a signal has arrived under [`OnInterrupt::Abort`].
-pub fn check_interrupt() -> Result<()> {
-    if interrupted() && ABORT.load(Ordering::SeqCst) {
-        return Err(Error::new(ErrorKind::Interrupted, "interrupted"));
-    }
-    Ok(())
-}
-
-/// Run `f` with interruption deferred: rollback and teardown must run to the end.
-pub fn finishing<T>(f: impl FnOnce() -> T) -> T {
-    let before = ABORT.swap(false, Ordering::SeqCst);
-    let out = f();
-    ABORT.store(before, Ordering::SeqCst);
-    out
-}
-
-/// Where `run_with_env` makes the env-file readable to the engine.
+/// Where a child started by [`Engine::run_with_env`] reads its env-file: an in-memory file at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
 
-/// TEMPORARY SHIM.
-#[non_exhaustive]
-pub enum Event<'a> {
-    Command { line: &'a str },
-    Output { text: &'a str },
-    Waiting { what: &'a str },
-}
-
-/// A placeholder until the cancellation token lands (TEMPORARY SHIM).
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken;
-impl CancelToken {
-    pub fn is_cancelled(&self) -> bool {
-        interrupted()
-    }
-}
+/// How long one engine command may run unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How much engine stderr an error message quotes.
 const STDERR_LIMIT: usize = 2000;
+/// How much stdout a command may print before it is an error.
+const STDOUT_MAX: usize = 64 << 20;
+/// How much stderr is kept; the rest is read and discarded.
+const STDERR_KEEP: usize = 1 << 20;
+/// How long to wait for the pipes to close once the engine has exited.
+const PIPE_GRACE: Duration = Duration::from_millis(200);
+/// How long a creating command may finish after the first cancel, so its ID is learnt.
+const CREATE_GRACE: Duration = Duration::from_secs(2);
+/// How often a running command looks at its cancel token and its clock.
+const POLL: Duration = Duration::from_millis(5);
+/// The longest line [`Engine::run_streaming`] hands out in one [`Event::Output`].
+const LINE_MAX: u64 = 64 << 10;
+
+/// Which engine CLI this is, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flavor {
+    Docker,
+    Podman,
+}
+
+/// Something a caller may want to show while commands run.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An engine command is about to run: its argv, quoted, exactly as run (what `--verbose` prints).
+    Command { line: &'a str },
+    /// One line of progress from [`Engine::run_streaming`] (`build`), engine text with secrets masked.
+    Output { text: &'a str },
+    /// bottle is waiting for something, e.g. another bottle process's lock.
+    Waiting { what: &'a str },
+}
+
+/// The callback that receives [`Event`]s. It may be called from several threads.
+pub type Events = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
 /// A resolved engine CLI and how to call it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Engine {
     program: PathBuf,
     /// How the engine is shown to people: what the user typed, e.g. `docker`.
     shown: String,
     context: Option<String>,
-    verbose: bool,
+    flavor: Flavor,
+    timeout: Duration,
+    cancel: CancelToken,
+    /// Commands run to the end through the first cancel (rollback, `down`, `gc`).
+    finishing: bool,
+    events: Option<Events>,
     masker: Masker,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("program", &self.program)
+            .field("shown", &self.shown)
+            .field("context", &self.context)
+            .field("flavor", &self.flavor)
+            .field("timeout", &self.timeout)
+            .field("cancel", &self.cancel)
+            .field("finishing", &self.finishing)
+            .field("events", &self.events.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one engine command answered. Only built for a command that ran to an exit code.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub verb: Verb,
-    /// The masked, quoted command line, for messages.
+    /// The quoted command line, exactly as run, for messages.
     pub line: String,
     pub code: i32,
     pub stdout: String,
+    /// The first 1 MiB of stderr, secrets masked.
     pub stderr: String,
 }
 
@@ -168,37 +154,69 @@ impl Reply {
 
     /// The engine's stderr for a message: trimmed, repeated lines said once (an inspect of two
     /// names reports an unreachable daemon twice), and truncated. Engine messages are otherwise
-    /// kept as they are, so users can search for them.
+    /// kept as they are, so users can search for them. Linear in the length of stderr.
     pub fn quote_stderr(&self) -> String {
-        let mut lines: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut text = String::new();
+        let mut more = 0usize;
         for line in self.stderr.trim().lines() {
-            if !lines.contains(&line) {
-                lines.push(line);
+            if !seen.insert(line) {
+                continue;
             }
+            let sep = usize::from(!text.is_empty() || more > 0);
+            if more > 0 || text.len() + sep + line.len() > STDERR_LIMIT {
+                if more == 0 {
+                    // Fill up to the limit with the start of this line.
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    let mut end = STDERR_LIMIT.saturating_sub(text.len()).min(line.len());
+                    while !line.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.push_str(&line[..end]);
+                    more = line.len() - end;
+                } else {
+                    more += sep + line.len();
+                }
+                continue;
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(line);
         }
-        let text = lines.join("\n");
-        if text.is_empty() {
+        if text.is_empty() && more == 0 {
             return "(no stderr)".to_string();
         }
-        if text.len() <= STDERR_LIMIT {
-            return text;
+        match more {
+            0 => text,
+            more => format!("{text}… ({more} bytes more)"),
         }
-        let mut end = STDERR_LIMIT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}… ({} bytes more)", &text[..end], text.len() - end)
     }
+}
+
+/// What a finished child left: its status, its stdout (at most [`STDOUT_MAX`]) and the start of
+/// its stderr.
+struct Finished {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// What the readers do with the child's output.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    /// Keep it for a [`Reply`].
+    Keep,
+    /// Hand it out line by line as [`Event::Output`].
+    Stream,
 }
 
 impl Engine {
     /// Resolve `--engine` / `BOTTLE_ENGINE` (a name looked up on `PATH`, or a path), defaulting
     /// to `docker`. Resolution spawns nothing.
-    pub fn resolve(
-        engine: Option<&OsStr>,
-        context: Option<String>,
-        verbose: bool,
-    ) -> Result<Engine> {
+    pub fn resolve(engine: Option<&OsStr>, context: Option<String>) -> Result<Engine> {
         let given = engine.unwrap_or(OsStr::new("docker"));
         let shown = given.to_string_lossy().into_owned();
         let program = which::which(given).map_err(|_| {
@@ -209,63 +227,101 @@ impl Engine {
                 ),
             )
         })?;
+        let flavor = match program
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("podman"))
+        {
+            true => Flavor::Podman,
+            false => Flavor::Docker,
+        };
         Ok(Engine {
             program,
             shown,
             context,
-            verbose,
+            flavor,
+            timeout: DEFAULT_TIMEOUT,
+            cancel: CancelToken::new(),
+            finishing: false,
+            events: None,
             masker: Masker::default(),
         })
     }
 
-    /// TEMPORARY SHIM.
-    pub fn emit(&self, e: &Event<'_>) {
-        if let Event::Waiting { what } = e {
-            eprintln!("bottle: waiting for another bottle process ({what})");
-        }
-    }
-    /// TEMPORARY SHIM.
-    pub fn finishing(&self) -> Engine {
-        self.clone()
-    }
-    /// TEMPORARY SHIM.
-    pub fn check_cancel(&self) -> Result<()> {
-        check_interrupt()
-    }
-    /// TEMPORARY SHIM.
-    pub fn cancel_token(&self) -> CancelToken {
-        CancelToken
-    }
-    /// TEMPORARY SHIM.
-    pub fn timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(600)
-    }
-    /// TEMPORARY SHIM: writes a temp file instead of a memfd.
-    pub fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
-        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
-        let path = dir.path().join("env");
-        std::fs::write(&path, env).map_err(|e| Error::io("env", e))?;
-        let argv = argv
-            .into_iter()
-            .map(|a| {
-                if a == ENV_FILE_PATH {
-                    path.clone().into_os_string()
-                } else {
-                    a
-                }
-            })
-            .collect();
-        self.run(verb, argv)
+    /// Kill any command that runs longer than `d` (default 10 minutes).
+    pub fn with_timeout(mut self, d: Duration) -> Engine {
+        self.timeout = d;
+        self
     }
 
-    /// Mask these values in everything this engine prints or reports.
+    /// Watch this token: see [`Engine::run`].
+    pub fn with_cancel(mut self, t: CancelToken) -> Engine {
+        self.cancel = t;
+        self
+    }
+
+    /// Send [`Event`]s to this callback.
+    pub fn with_events(mut self, e: Events) -> Engine {
+        self.events = Some(e);
+        self
+    }
+
+    /// Mask these values in engine output this engine reports.
     pub fn with_secrets(mut self, masker: Masker) -> Engine {
         self.masker = masker;
         self
     }
 
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    pub fn context(&self) -> Option<&str> {
+        self.context.as_deref()
+    }
+
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+
     pub fn masker(&self) -> &Masker {
         &self.masker
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A clone whose commands ignore the first cancel and run to the end (rollback, `down`, `gc`);
+    /// a second cancel still kills them at once.
+    pub fn finishing(&self) -> Engine {
+        Engine {
+            finishing: true,
+            ..self.clone()
+        }
+    }
+
+    /// `Err(Interrupted)` once cancelled: after the first cancel, or the second for a
+    /// [`Engine::finishing`] engine.
+    pub fn check_cancel(&self) -> Result<()> {
+        if self.cancel.count() >= self.cancel_threshold() {
+            return Err(Error::new(ErrorKind::Interrupted, "interrupted"));
+        }
+        Ok(())
+    }
+
+    fn cancel_threshold(&self) -> u32 {
+        if self.finishing { 2 } else { 1 }
+    }
+
+    /// Hand `e` to the events callback, if there is one.
+    pub fn emit(&self, e: &Event<'_>) {
+        if let Some(events) = &self.events {
+            events(e);
+        }
     }
 
     /// The engine's own arguments: `--context` first, then the verb's argv.
@@ -279,39 +335,51 @@ impl Engine {
         }
     }
 
-    /// The masked, POSIX-quoted command line for `argv`, as `plan` and `--verbose` show it.
+    /// The POSIX-quoted command line for `argv`, exactly as run (argv holds no secret, so nothing
+    /// is masked).
     pub fn line(&self, argv: &[OsString]) -> String {
-        display_line(&self.shown, self.context.as_deref(), argv, &self.masker)
+        crate::display::render(&full_argv(&self.shown, self.context.as_deref(), argv))
     }
 
     /// Run one engine command to completion with its output captured.
+    ///
+    /// It does not start if [`Engine::check_cancel`] fails. On the first cancel while it runs, a
+    /// command that creates something (`network create`, `run`) gets 2 s to finish, so the caller
+    /// learns the ID it must roll back; any other is killed at once (its whole process group), and
+    /// so is every command on a second cancel. A [`Engine::finishing`] engine ignores the first
+    /// cancel. A killed command is [`ErrorKind::Interrupted`]; a command that finished is `Ok` even
+    /// if a cancel arrived meanwhile (call [`Engine::check_cancel`] after recording what it made).
+    /// Past the engine's timeout the command is killed and the error is [`ErrorKind::Timeout`].
     pub fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
+        self.run_inner(verb, argv, None)
+    }
+
+    /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
+    /// [`ENV_FILE_PATH`]: an in-memory file (`memfd_create`), so nothing reaches any filesystem, even
+    /// if bottle is killed at any moment.
+    pub fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
+        self.run_inner(verb, argv, Some(env))
+    }
+
+    fn run_inner(&self, verb: Verb, argv: Vec<OsString>, env: Option<&[u8]>) -> Result<Reply> {
         let line = self.line(&argv);
-        let expr = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked();
-        let output = self.spawn_and_wait(&line, expr)?;
-        let code = exit_code(&line, output.status)?;
+        let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
+        let code = exit_code(&line, done.status)?;
         Ok(Reply {
             verb,
             line,
             code,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: self.masker.mask(&String::from_utf8_lossy(&output.stderr)),
+            stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
+            stderr: self.masker.mask(&String::from_utf8_lossy(&done.stderr)),
         })
     }
 
-    /// Run one engine command with its output going to our stderr (for `build` progress).
+    /// Run one engine command with its output (stdout and stderr) handed out line by line as
+    /// [`Event::Output`] (for `build` progress). Cancel and timeout as for [`Engine::run`].
     pub fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
         let line = self.line(&argv);
-        let expr = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
-            .stdin_null()
-            .stdout_to_stderr()
-            .unchecked();
-        let output = self.spawn_and_wait(&line, expr)?;
-        match exit_code(&line, output.status)? {
+        let done = self.execute(verb, &line, argv, None, Capture::Stream)?;
+        match exit_code(&line, done.status)? {
             0 => Ok(()),
             code => Err(Error::new(
                 ErrorKind::EngineFailed,
@@ -323,33 +391,186 @@ impl Engine {
         }
     }
 
-    /// Start `expr` in its own process group, registered for [`kill_in_flight`], and wait.
-    fn spawn_and_wait(&self, line: &str, expr: duct::Expression) -> Result<std::process::Output> {
-        check_interrupt()?;
-        if self.verbose {
-            eprintln!("+ {line}");
+    /// Start the command in its own process group and wait for it, its cancel token and its clock.
+    fn execute(
+        &self,
+        verb: Verb,
+        line: &str,
+        argv: Vec<OsString>,
+        env: Option<&[u8]>,
+        capture: Capture,
+    ) -> Result<Finished> {
+        self.check_cancel()?;
+        self.emit(&Event::Command { line });
+        let memfd = env.map(env_memfd).transpose()?;
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(Engine::args(self.context.as_deref(), argv))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(fd) = &memfd {
+            let raw = fd.as_raw_fd();
+            // SAFETY: between fork and exec only dup2(2), which is async-signal-safe, runs. `raw` is
+            // at least 10 (see `env_memfd`), so it is neither a stdio fd nor 3; dup2 clears
+            // close-on-exec on the copy, so the engine inherits fd 3 and nothing else of ours.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::dup2(raw, 3) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
-        let expr = expr.before_spawn(|cmd| {
-            cmd.process_group(0);
-            Ok(())
-        });
-        let handle = expr.start().map_err(|e| self.could_not_execute(line, e))?;
-        let pgid = handle.pids().first().map(|&p| p as i32);
-        *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) = pgid;
-        // A signal that arrived between the check above and registering the group.
-        if interrupted() {
-            kill_in_flight();
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|e| self.could_not_execute(line, e))?;
+        drop(memfd);
+        let pgid = child.id() as i32;
+
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let overflow = Arc::new(AtomicBool::new(false));
+        let stdout_buf = Arc::new(Mutex::new(Vec::new()));
+        let stderr_buf = Arc::new(Mutex::new(Vec::new()));
+        let readers = [
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                &stdout_buf,
+                STDOUT_MAX,
+                true,
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                &stderr_buf,
+                STDERR_KEEP,
+                false,
+            ),
+        ];
+        for (pipe, buf, keep, is_stdout) in readers {
+            let Some(pipe) = pipe else {
+                let _ = done_tx.send(());
+                continue;
+            };
+            let done_tx = done_tx.clone();
+            let buf = Arc::clone(buf);
+            let overflow = Arc::clone(&overflow);
+            let engine = self.clone();
+            std::thread::spawn(move || {
+                match capture {
+                    Capture::Keep => {
+                        let flag = is_stdout.then_some(&*overflow);
+                        read_capped(pipe, &buf, keep, flag);
+                    }
+                    Capture::Stream => stream_lines(pipe, &engine),
+                }
+                let _ = done_tx.send(());
+            });
         }
-        let output = handle.into_output();
-        *IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let output = output.map_err(|e| self.could_not_execute(line, e))?;
-        if let Err(e) = check_interrupt() {
-            return Err(Error::new(
+        drop(done_tx);
+        let status_rx = wait_in_thread(child);
+
+        let mut first_cancel: Option<Instant> = None;
+        let status = loop {
+            match status_rx.recv_timeout(POLL) {
+                Ok(status) => break status.map_err(|e| self.could_not_execute(line, e))?,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::new(
+                        ErrorKind::EngineFailed,
+                        format!("lost track of `{line}`"),
+                    ));
+                }
+            }
+            let stop = self.why_stop(verb, started, &mut first_cancel, &overflow);
+            if let Some(stop) = stop {
+                // A command that ended just now counts as finished.
+                if let Ok(Ok(status)) = status_rx.try_recv() {
+                    break status;
+                }
+                kill_group(pgid);
+                // SIGKILL cannot be refused; reap it so nothing of it runs when we return.
+                let _ = status_rx.recv_timeout(Duration::from_secs(1));
+                return Err(self.stopped(stop, line));
+            }
+        };
+
+        // The engine has exited. Its pipes close now, unless a child it left behind holds them:
+        // then use what was read so far, and leave that child alone.
+        let deadline = Instant::now() + PIPE_GRACE;
+        for _ in 0..2 {
+            if done_rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .is_err()
+            {
+                break;
+            }
+        }
+        if overflow.load(Ordering::SeqCst) {
+            return Err(self.stopped(Stop::TooLarge, line));
+        }
+        let take =
+            |b: &Mutex<Vec<u8>>| std::mem::take(&mut *b.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(Finished {
+            status,
+            stdout: take(&stdout_buf),
+            stderr: take(&stderr_buf),
+        })
+    }
+
+    /// Whether a running command must be killed now, and why.
+    fn why_stop(
+        &self,
+        verb: Verb,
+        started: Instant,
+        first_cancel: &mut Option<Instant>,
+        overflow: &AtomicBool,
+    ) -> Option<Stop> {
+        let count = self.cancel.count();
+        if count >= 2 {
+            return Some(Stop::Cancel);
+        }
+        if started.elapsed() >= self.timeout {
+            return Some(Stop::Timeout);
+        }
+        if overflow.load(Ordering::SeqCst) {
+            return Some(Stop::TooLarge);
+        }
+        if count >= 1 && !self.finishing {
+            if !creates(verb) {
+                return Some(Stop::Cancel);
+            }
+            if first_cancel.get_or_insert_with(Instant::now).elapsed() >= CREATE_GRACE {
+                return Some(Stop::Cancel);
+            }
+        }
+        None
+    }
+
+    fn stopped(&self, stop: Stop, line: &str) -> Error {
+        match stop {
+            Stop::Cancel => Error::new(
                 ErrorKind::Interrupted,
-                format!("{e} while `{line}` was running"),
-            ));
+                format!("interrupted while `{line}` was running (killed it)"),
+            ),
+            Stop::Timeout => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, raise --timeout (or BOTTLE_TIMEOUT), otherwise check that the engine answers (`{} version`)",
+                    format_duration(self.timeout),
+                    self.shown
+                ),
+            ),
+            Stop::TooLarge => Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{line}` printed more than 64 MiB on stdout: output too large"),
+            ),
         }
-        Ok(output)
     }
 
     fn could_not_execute(&self, line: &str, err: std::io::Error) -> Error {
@@ -361,6 +582,121 @@ impl Engine {
             ),
         )
     }
+}
+
+/// Why a running command was killed.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Cancel,
+    Timeout,
+    TooLarge,
+}
+
+/// Verbs that create something: after a first cancel they may finish, so the ID is learnt.
+fn creates(verb: Verb) -> bool {
+    matches!(verb, Verb::NetworkCreate | Verb::Run)
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group, which
+    // is the child's own (process_group(0)).
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// Wait for `child` on a thread; the status arrives on the returned channel.
+fn wait_in_thread(mut child: Child) -> mpsc::Receiver<std::io::Result<ExitStatus>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    rx
+}
+
+/// Read `pipe` to its end, keeping at most `keep` bytes in `buf`. Past that, either stop and raise
+/// `overflow`, or (without one) read on and discard.
+fn read_capped(
+    mut pipe: impl Read,
+    buf: &Mutex<Vec<u8>>,
+    keep: usize,
+    overflow: Option<&AtomicBool>,
+) {
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let mut b = buf.lock().unwrap_or_else(|e| e.into_inner());
+        let take = n.min(keep - b.len());
+        b.extend_from_slice(&chunk[..take]);
+        if take < n
+            && let Some(flag) = overflow
+        {
+            flag.store(true, Ordering::SeqCst);
+            return;
+        }
+    }
+}
+
+/// Hand `pipe` out line by line (each at most [`LINE_MAX`] bytes), secrets masked.
+fn stream_lines(pipe: impl Read, engine: &Engine) {
+    let mut reader = BufReader::new(pipe);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(LINE_MAX).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = engine.masker.mask(text.trim_end_matches(['\n', '\r']));
+        engine.emit(&Event::Output { text: &text });
+    }
+}
+
+/// An in-memory, sealed file holding `bytes`, at an fd of 10 or more (close-on-exec).
+fn env_memfd(bytes: &[u8]) -> Result<OwnedFd> {
+    let err = |what: &str| {
+        Error::io(
+            format!("cannot {what} the in-memory env-file"),
+            std::io::Error::last_os_error(),
+        )
+    };
+    // SAFETY: memfd_create(2) takes a NUL-terminated name and flags; it returns a new fd or -1.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"bottle-env".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(err("create"));
+    }
+    // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
+    let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Move it above the stdio fds and fd 3, so the child's dup2 onto 3 always copies.
+    // SAFETY: fcntl(2) F_DUPFD_CLOEXEC on an fd we own returns a new fd or -1.
+    let high = unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
+    if high < 0 {
+        return Err(err("move"));
+    }
+    drop(memfd);
+    // SAFETY: `high` is a fresh fd owned by nobody else.
+    let memfd = unsafe { OwnedFd::from_raw_fd(high) };
+    let mut file = std::fs::File::from(memfd);
+    file.write_all(bytes)
+        .map_err(|e| Error::io("cannot write the in-memory env-file", e))?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl(2) F_ADD_SEALS on an fd we own; the file has no writable mapping.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(err("seal"));
+    }
+    // Readers that use fd 3 itself (rather than reopening /dev/fd/3) start at the beginning.
+    std::io::Seek::rewind(&mut file)
+        .map_err(|e| Error::io("cannot rewind the in-memory env-file", e))?;
+    Ok(OwnedFd::from(file))
 }
 
 /// The whole command as run: the engine as shown, `[--context C]`, then the verb's argv.
@@ -380,7 +716,7 @@ pub fn display_line(
     masker.render(&full_argv(shown, context, argv))
 }
 
-fn exit_code(line: &str, status: std::process::ExitStatus) -> Result<i32> {
+fn exit_code(line: &str, status: ExitStatus) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => Ok(code),
@@ -392,5 +728,141 @@ fn exit_code(line: &str, status: std::process::ExitStatus) -> Result<i32> {
             ErrorKind::EngineFailed,
             format!("`{line}` ended with {status}"),
         )),
+    }
+}
+
+/// Parse a `--timeout` / `BOTTLE_TIMEOUT` value: a positive whole number with an optional unit,
+/// `ms`, `s`, `m` or `h` (`90s`, `10m`, `1h`, `500ms`; a plain number is seconds).
+pub fn parse_timeout(text: &str) -> Result<Duration> {
+    let refuse = || {
+        Error::invalid(
+            Invalid::Timeout,
+            format!(
+                "invalid timeout `{text}` (--timeout / BOTTLE_TIMEOUT): expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
+            ),
+        )
+    };
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let n: u64 = number.parse().map_err(|_| refuse())?;
+    let ms_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(refuse()),
+    };
+    match n.checked_mul(ms_per) {
+        Some(ms) if ms > 0 && ms <= 366 * 24 * 3_600_000 => Ok(Duration::from_millis(ms)),
+        _ => Err(refuse()),
+    }
+}
+
+/// A duration as [`parse_timeout`] reads it back: `500ms`, `90s`, `10m`, `1h`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms % 1000 != 0 => format!("{ms}ms"),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms => format!("{}s", ms / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(text: &str, want: Option<u64>) {
+        let got = parse_timeout(text).ok().map(|d| d.as_millis() as u64);
+        assert_eq!(got, want, "{text:?}");
+        if let Some(ms) = want {
+            // It reads back the same.
+            let shown = format_duration(Duration::from_millis(ms));
+            assert_eq!(
+                parse_timeout(&shown).unwrap().as_millis() as u64,
+                ms,
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeouts() {
+        check("90s", Some(90_000));
+        check("10m", Some(600_000));
+        check("1h", Some(3_600_000));
+        check("500ms", Some(500));
+        check("30", Some(30_000));
+        check("1s", Some(1000));
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "0ms",
+            "-1",
+            "1.5s",
+            "s",
+            "10 m",
+            " 10m",
+            "10M",
+            "1d",
+            "abc",
+            "99999999999999999999",
+            "18446744073709551615h",
+            "9000h",
+        ] {
+            check(bad, None);
+        }
+        let err = parse_timeout("0").unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Invalid(Invalid::Timeout));
+        assert!(!err.message().contains('\n'));
+    }
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(format_duration(Duration::from_secs(600)), "10m");
+        assert_eq!(format_duration(Duration::from_secs(1)), "1s");
+        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+    }
+
+    fn reply(stderr: &str) -> Reply {
+        Reply {
+            verb: Verb::Ps,
+            line: "docker ls".into(),
+            code: 1,
+            stdout: String::new(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn quotes_stderr_once_per_line_and_truncated() {
+        assert_eq!(reply("  \n").quote_stderr(), "(no stderr)");
+        assert_eq!(reply("a\nb\na\nb\nc\n").quote_stderr(), "a\nb\nc");
+        let long = "x".repeat(3000);
+        let q = reply(&long).quote_stderr();
+        assert_eq!(q, format!("{}… (1000 bytes more)", "x".repeat(2000)));
+        let q = reply(&format!("{}\n{}\n", "a".repeat(1999), "b".repeat(10))).quote_stderr();
+        assert_eq!(q, format!("{}\n… (10 bytes more)", "a".repeat(1999)));
+        // Never split a character.
+        let q = reply(&"é".repeat(1500)).quote_stderr();
+        assert!(q.starts_with(&"é".repeat(1000)));
+    }
+
+    #[test]
+    fn quoting_much_stderr_is_linear() {
+        let stderr: String = (0..200_000).map(|i| format!("line {i}\n")).collect();
+        let start = Instant::now();
+        let q = reply(&stderr).quote_stderr();
+        assert!(q.len() < 2100, "{}", q.len());
+        // Quadratic (a Vec for the repeated-line check), this takes minutes.
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod argv;
+pub mod cancel;
 pub mod classify;
 pub mod cli;
 pub mod display;

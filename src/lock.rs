@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::exec;
 
 /// A held lock, released on drop.
 #[derive(Debug)]
@@ -58,8 +57,8 @@ fn dir() -> Result<PathBuf> {
 /// with [`crate::ErrorKind::Interrupted`], whatever the policy: nothing has begun yet.
 pub fn acquire(
     name: &str,
-    _cancelled: &dyn Fn() -> bool,
-    _on_wait: &dyn Fn(&str),
+    cancelled: &dyn Fn() -> bool,
+    on_wait: &dyn Fn(&str),
 ) -> Result<Option<Lock>> {
     let path = dir()?.join(format!("{name}.lock"));
     let file = File::options()
@@ -78,7 +77,7 @@ pub fn acquire(
                 return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
             }
         }
-        if exec::interrupted() {
+        if cancelled() {
             return Err(Error::new(
                 crate::ErrorKind::Interrupted,
                 format!(
@@ -87,7 +86,7 @@ pub fn acquire(
             ));
         }
         if !said && start.elapsed() > Duration::from_secs(2) {
-            eprintln!("bottle: waiting for another bottle process ({name})");
+            on_wait(name);
             said = true;
         }
         std::thread::sleep(Duration::from_millis(10));

@@ -3,8 +3,9 @@
 //! spaces (a shell glob); a rule made with `once` is used up by its first match. Unmatched calls
 //! exit 0 with no output.
 //!
-//! It also records the mode and content of any `--env-file` at the moment the engine is called,
-//! because `up` removes the file as soon as the engine returns.
+//! It also records what any `--env-file` path points to (`readlink`) and its content at the moment
+//! the engine is called: bottle hands it over as an in-memory file at `/dev/fd/3`, which exists only
+//! for the call. A rule can also run a shell snippet first (sleep, leave a child holding the pipes).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -20,7 +21,7 @@ prev=""
 for a in "$@"; do
   printf '%s\n' "$a" >> "$D/log"
   if [ "$prev" = "--env-file" ]; then
-    stat -c %a "$a" > "$D/envfile.$n.mode" 2>/dev/null || echo missing > "$D/envfile.$n.mode"
+    readlink "$a" > "$D/envfile.$n.link" 2>/dev/null || echo missing > "$D/envfile.$n.link"
     cat "$a" > "$D/envfile.$n.content" 2>/dev/null
   fi
   prev="$a"
@@ -34,7 +35,7 @@ while [ -e "$D/rule.$i.pat" ]; do
     case "$line" in
       $pat)
         [ -e "$D/rule.$i.once" ] && : > "$D/rule.$i.used"
-        [ -e "$D/rule.$i.sleep" ] && sleep "$(cat "$D/rule.$i.sleep")"
+        [ -e "$D/rule.$i.sh" ] && . "$D/rule.$i.sh"
         cat "$D/rule.$i.out"
         cat "$D/rule.$i.err" >&2
         exit "$(cat "$D/rule.$i.code")"
@@ -87,6 +88,19 @@ impl Fake {
         self
     }
 
+    /// Every call matching `pattern` first runs the shell snippet `sh` (in the engine's shell, so
+    /// `sleep 30 &` leaves a child holding its stdout and stderr), then exits 0 with no output.
+    pub fn on_sh(&mut self, pattern: &str, sh: &str) -> &mut Fake {
+        let base = self.state().join(format!("rule.{}.sh", self.rules));
+        fs::write(base, sh).unwrap();
+        self.rule(pattern, 0, "", "", false)
+    }
+
+    /// The directory of the fake's state files (for a test's own markers).
+    pub fn state_dir(&self) -> PathBuf {
+        self.state()
+    }
+
     /// Every call matching `pattern` answers like this.
     pub fn on(&mut self, pattern: &str, code: i32, stdout: &str, stderr: &str) -> &mut Fake {
         self.rule(pattern, code, stdout, stderr, false)
@@ -128,35 +142,26 @@ impl Fake {
             .collect()
     }
 
-    /// The calls, one shell-quoted line each, with the env-file path (random) redacted.
+    /// The calls, one shell-quoted line each.
     pub fn transcript(&self) -> String {
         self.calls()
             .iter()
             .map(|argv| {
-                let mut prev = "";
                 let words: Vec<String> = argv
                     .iter()
-                    .map(|a| {
-                        let shown = if prev == "--env-file" {
-                            "<env-file>".to_string()
-                        } else {
-                            redact_run_id(a)
-                        };
-                        prev = a;
-                        shlex::try_quote(&shown).unwrap().into_owned()
-                    })
+                    .map(|a| shlex::try_quote(&redact_run_id(a)).unwrap().into_owned())
                     .collect();
                 format!("docker {}\n", words.join(" "))
             })
             .collect()
     }
 
-    /// The mode and content the env-file had during call `n` (1-based), if it had one.
+    /// What the env-file path pointed to during call `n` (1-based), if it had one, and its content.
     pub fn env_file_seen(&self, n: usize) -> Option<(String, String)> {
-        let mode = fs::read_to_string(self.state().join(format!("envfile.{n}.mode"))).ok()?;
+        let link = fs::read_to_string(self.state().join(format!("envfile.{n}.link"))).ok()?;
         let content = fs::read_to_string(self.state().join(format!("envfile.{n}.content")))
             .unwrap_or_default();
-        Some((mode.trim().to_string(), content))
+        Some((link.trim().to_string(), content))
     }
 }
 

@@ -2,6 +2,7 @@
 //! and (gated on a reachable engine) the real thing.
 
 mod cli;
+mod exec;
 mod fake;
 mod fixtures;
 mod hostile;

@@ -399,6 +399,12 @@ fn lifecycle_through_each_cli() {
             id,
             "{cli}: re-up replaced the bundle"
         );
+        assert_eq!(up["action"], "created", "{cli}");
+        assert_eq!(again["action"], "kept", "{cli}");
+        let mut up = up;
+        up.as_object_mut().unwrap().remove("action");
+        let mut again = again;
+        again.as_object_mut().unwrap().remove("action");
         assert_eq!(again, up);
 
         let status = json(&b.ok(&["status", "web", "--json"]));

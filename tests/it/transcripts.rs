@@ -72,15 +72,10 @@ fn bundle(digest: &str, state: &str) -> String {
     )
 }
 
-/// Exit code, stdout, and stderr with the (random) env-file path replaced by `<env-file>`.
+/// Exit code, stdout, and stderr with the `bottle.run` label redacted.
 fn run(fake: &Fake, args: &[&str]) -> (i32, String, String) {
     let out = fake.bottle(args);
-    let mut err = String::from_utf8(out.stderr).unwrap();
-    if let Some(at) = err.find("--env-file /") {
-        let start = at + "--env-file ".len();
-        let end = start + err[start..].find(' ').unwrap();
-        err.replace_range(start..end, "'<env-file>'");
-    }
+    let err = String::from_utf8(out.stderr).unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
@@ -110,17 +105,13 @@ fn fresh_up_runs_three_commands_and_hides_the_secret() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["bundle"]["ip"], "10.213.150.2");
     assert_eq!(v["ports"][0]["host_port"], 49153);
-    // The secret went through a 0600 env-file, which is gone now, and nowhere else.
-    assert_eq!(
-        fake.env_file_seen(2),
-        Some(("600".to_string(), "TOKEN=hunter2\n".to_string()))
-    );
+    // The secret went through an in-memory file at /dev/fd/3, and nowhere else.
+    let (link, content) = fake.env_file_seen(2).expect("run had an env-file");
+    assert!(link.starts_with("/memfd:"), "{link}");
+    assert_eq!(content, "TOKEN=hunter2\n");
     let run_argv = &fake.calls()[1];
     let path = &run_argv[run_argv.iter().position(|a| a == "--env-file").unwrap() + 1];
-    assert!(
-        !std::path::Path::new(path).exists(),
-        "env-file {path} left behind"
-    );
+    assert_eq!(path, "/dev/fd/3");
     assert!(!fake.calls().concat().iter().any(|a| a.contains("hunter2")));
     assert!(!out.contains("hunter2") && !err.contains("hunter2"));
 }
@@ -260,7 +251,7 @@ fn a_failed_run_is_rolled_back() {
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file '<env-file>' --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
 }
 
 #[test]
@@ -473,16 +464,8 @@ fn secrets_stay_hidden_on_every_path() {
         err.contains("+ docker run"),
         "--verbose echoes commands: {err}"
     );
-    let run_argv = &fake.calls()[1];
-    let path = &run_argv[run_argv.iter().position(|a| a == "--env-file").unwrap() + 1];
-    assert!(
-        !std::path::Path::new(path).exists(),
-        "env-file {path} left behind after a failure"
-    );
-    assert_eq!(
-        fake.env_file_seen(2).map(|(mode, _)| mode),
-        Some("600".to_string())
-    );
+    let (link, _) = fake.env_file_seen(2).expect("run had an env-file");
+    assert!(link.starts_with("/memfd:"), "{link}");
     for args in [
         &["plan", "demo", "-e", "TOKEN=hunter2"][..],
         &["plan", "demo", "-e", "TOKEN=hunter2", "--json"],

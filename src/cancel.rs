@@ -1,0 +1,110 @@
+//! Cancellation: a token the CLI trips on a signal and the executor polls.
+//!
+//! There is no process-wide state here: each [`CancelToken`] is its own counter, shared by its clones.
+//! The library never installs a signal handler; the CLI calls [`cancel_on_signals`] once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use crate::error::{Error, Result};
+
+/// A shared count of cancel requests: the first asks commands to stop (those that must finish
+/// ignore it), the second stops everything.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    count: AtomicU32,
+    /// Whether [`cancel_on_signals`] already feeds this token.
+    wired: AtomicBool,
+}
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// One more cancel request. Each call counts.
+    pub fn cancel(&self) {
+        // Saturating, so a flood of signals never wraps back to "not cancelled".
+        let _ = self
+            .inner
+            .count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_add(1));
+    }
+
+    /// How many cancel requests have arrived.
+    pub fn count(&self) -> u32 {
+        self.inner.count.load(Ordering::SeqCst)
+    }
+
+    /// `count() >= 1`.
+    pub fn is_cancelled(&self) -> bool {
+        self.count() >= 1
+    }
+}
+
+/// For the CLI only: SIGINT, SIGTERM, SIGHUP (a closed terminal or dropped ssh session) and SIGQUIT
+/// each call `token.cancel()`, from one signal-hook thread. Calling it again for the same token (or
+/// a clone of it) does nothing.
+pub fn cancel_on_signals(token: &CancelToken) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    if token.inner.wired.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| {
+            token.inner.wired.store(false, Ordering::SeqCst);
+            Error::io("cannot install the signal handler", e)
+        })?;
+    let token = token.clone();
+    std::thread::Builder::new()
+        .name("bottle-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                token.cancel();
+            }
+        })
+        .map_err(|e| Error::io("cannot start the signal thread", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_cancel_across_clones() {
+        let t = CancelToken::new();
+        assert_eq!(t.count(), 0);
+        assert!(!t.is_cancelled());
+        let c = t.clone();
+        c.cancel();
+        assert!(t.is_cancelled());
+        assert_eq!(t.count(), 1);
+        t.cancel();
+        assert_eq!(c.count(), 2);
+        // A separate token is separate.
+        assert!(!CancelToken::new().is_cancelled());
+    }
+
+    #[test]
+    fn saturates() {
+        let t = CancelToken::new();
+        t.inner.count.store(u32::MAX, Ordering::SeqCst);
+        t.cancel();
+        assert_eq!(t.count(), u32::MAX);
+        assert!(t.is_cancelled());
+    }
+
+    #[test]
+    fn cancels_from_another_thread() {
+        let t = CancelToken::new();
+        let c = t.clone();
+        std::thread::spawn(move || c.cancel()).join().unwrap();
+        assert_eq!(t.count(), 1);
+    }
+}
