@@ -572,16 +572,16 @@ mod tests {
         let other_run = network("n2", &[], "peer");
         let id = Made::Id("n1".into());
         assert_eq!(
-            network_rollback(&Made::Nothing, &[mine.clone()], "demo", "me", None),
+            network_rollback(&Made::Nothing, std::slice::from_ref(&mine), "demo", "me", None),
             vec![]
         );
         assert_eq!(
-            network_rollback(&id, &[mine.clone()], "demo", "me", None),
+            network_rollback(&id, std::slice::from_ref(&mine), "demo", "me", None),
             vec![Remove("n1".into())]
         );
         // A peer adopted the network: its bundle is on it. Leave it.
         assert_eq!(
-            network_rollback(&id, &[with_peer.clone()], "demo", "me", None),
+            network_rollback(&id, std::slice::from_ref(&with_peer), "demo", "me", None),
             vec![Leave]
         );
         // Our own bundle, just removed, may still be listed.
