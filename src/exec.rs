@@ -263,6 +263,26 @@ impl Engine {
         }
     }
 
+    /// Run one engine command with its stdout and stderr passed straight through (`logs
+    /// --follow`, which streams until interrupted). Nothing is captured, so nothing is masked.
+    pub fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+        let line = self.line(&argv);
+        let expr = duct::cmd(&self.program, Engine::args(self.context.as_deref(), argv))
+            .stdin_null()
+            .unchecked();
+        let output = self.spawn_and_wait(&line, expr)?;
+        match exit_code(&line, output.status)? {
+            0 => Ok(()),
+            code => Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "`{line}` failed (exit status: {code}); its output is above ({})",
+                    verb.name()
+                ),
+            )),
+        }
+    }
+
     /// Start `expr` in its own process group, registered for [`kill_in_flight`], and wait.
     fn spawn_and_wait(&self, line: &str, expr: duct::Expression) -> Result<std::process::Output> {
         check_interrupt()?;
