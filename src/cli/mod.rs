@@ -167,7 +167,7 @@ Examples:
   bottle doctor
   bottle doctor -q || echo 'skipping: no engine'")]
     Doctor(DoctorArgs),
-    /// Print a completion script for bash, zsh, fish or elvish
+    /// Print a completion script for bash, zsh, fish, elvish or powershell
     #[command(after_help = "\
 Examples:
   source <(bottle completions bash)

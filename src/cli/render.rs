@@ -219,7 +219,9 @@ pub fn usage_line(err: &clap::Error) -> String {
                 "bottle down" => {
                     " (or --all), e.g. `bottle down demo` or `bottle down --all`".to_string()
                 }
-                "bottle completions" => ", one of bash, zsh, fish or elvish".to_string(),
+                "bottle completions" => {
+                    ", one of bash, zsh, fish, elvish or powershell".to_string()
+                }
                 c => format!(", e.g. `{c} demo`"),
             };
             format!("`{command}` needs {missing}{example}")
