@@ -21,6 +21,9 @@ export DOCKER BOTTLE_TEST_IMAGE="$IMAGE"
 export BOTTLE_ENGINE="${BOTTLE_ENGINE:-$DOCKER}"
 
 BOTTLE="${CARGO_TARGET_DIR:-target}/release/bottle"
+# A prefix of the demo's own, whatever BOTTLE_PREFIX says: the demo replaces and then removes its
+# bottle, and must never touch a user's own `demo` bottle (bot-bottle-*-demo).
+export BOTTLE_PREFIX=bottle-demo
 SLUG=demo
 CONTAINER_PORT=8080
 

@@ -254,6 +254,31 @@ pub fn logs(name: &str, tail: u32) -> Vec<OsString> {
         .done()
 }
 
+/// `logs [--follow] [--tail N] NAME`: the bundle's logs, for `bottle logs`.
+pub fn logs_of(name: &str, follow: bool, tail: Option<u32>) -> Vec<OsString> {
+    let mut a = Args::new(&["logs"]);
+    if follow {
+        a = a.arg("--follow");
+    }
+    if let Some(n) = tail {
+        a = a.opt("--tail", n.to_string());
+    }
+    a.arg(name).done()
+}
+
+/// `version --format '{{json .}}'`: the engine's client and server versions.
+pub fn version() -> Vec<OsString> {
+    Args::new(&["version", "--format", JSON_FORMAT]).done()
+}
+
+/// `image inspect --format '{{json .Config.Env}}' IMG`: the environment an image sets itself, so
+/// `bottle logs` can tell it from the values given to `up`.
+pub fn image_env(image: &str) -> Vec<OsString> {
+    Args::new(&["image", "inspect", "--format", "{{json .Config.Env}}"])
+        .arg(image)
+        .done()
+}
+
 /// `build --tag IMG [--file F] CONTEXT`.
 pub fn build(req: &Build<'_>) -> Vec<OsString> {
     let mut a = Args::new(&["build"]).opt("--tag", req.tag);

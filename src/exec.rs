@@ -211,6 +211,8 @@ enum Capture {
     Keep,
     /// Hand it out line by line as [`Event::Output`].
     Stream,
+    /// Pass it straight through to bottle's own stdout and stderr (`logs --follow`).
+    Inherit,
 }
 
 impl Engine {
@@ -374,6 +376,21 @@ impl Engine {
         })
     }
 
+    /// Run one engine command with its stdout and stderr passed straight through (`logs
+    /// --follow`, which streams until cancelled; no timeout). Nothing is captured, so nothing is
+    /// masked.
+    pub fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+        let line = self.line(&argv);
+        let done = self.execute(verb, &line, argv, None, Capture::Inherit)?;
+        match exit_code(&line, done.status)? {
+            0 => Ok(()),
+            code => Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!("`{line}` failed (exit status: {code}) ({})", verb.name()),
+            )),
+        }
+    }
+
     /// Run one engine command with its output (stdout and stderr) handed out line by line as
     /// [`Event::Output`] (for `build` progress). Cancel and timeout as for [`Engine::run`].
     pub fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
@@ -406,9 +423,11 @@ impl Engine {
         let mut cmd = std::process::Command::new(&self.program);
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .process_group(0);
+        match capture {
+            Capture::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
+            Capture::Keep | Capture::Stream => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        };
         if let Some(fd) = &memfd {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only dup2(2), which is async-signal-safe, runs. `raw` is
@@ -467,7 +486,7 @@ impl Engine {
                         let flag = is_stdout.then_some(&*overflow);
                         read_capped(pipe, &buf, keep, flag);
                     }
-                    Capture::Stream => stream_lines(pipe, &engine),
+                    Capture::Stream | Capture::Inherit => stream_lines(pipe, &engine),
                 }
                 let _ = done_tx.send(());
             });
@@ -487,7 +506,12 @@ impl Engine {
                     ));
                 }
             }
-            let stop = self.why_stop(verb, started, &mut first_cancel, &overflow);
+            // A followed log streams until the user stops it: no timeout.
+            let clock = match capture {
+                Capture::Inherit => Instant::now(),
+                Capture::Keep | Capture::Stream => started,
+            };
+            let stop = self.why_stop(verb, clock, &mut first_cancel, &overflow);
             if let Some(stop) = stop {
                 // A command that ended just now counts as finished.
                 if let Ok(Ok(status)) = status_rx.try_recv() {

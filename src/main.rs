@@ -2,15 +2,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = bottle::cli::Cli::parse();
+    let cli = match bottle::cli::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
+    };
+    let verbose = cli.global.verbose;
     match bottle::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("bottle: {err:#}");
-            ExitCode::from(bottle::cli::exit_code(&err))
-        }
+        Err(err) => ExitCode::from(bottle::cli::report(&err, verbose)),
     }
 }

@@ -522,56 +522,6 @@ impl Bottle {
             ports,
         }
     }
-
-    /// The human summary.
-    pub fn summary(&self) -> String {
-        let subnet = self
-            .network
-            .subnet
-            .map_or("-".to_string(), |s| s.to_string());
-        let mut out = format!(
-            "bottle {}: {}\n  network  {}  {subnet}\n  bundle   {}  {}  {}\n",
-            self.slug,
-            self.bundle.state,
-            self.network.name,
-            self.bundle.name,
-            self.bundle.ip.as_deref().unwrap_or("-"),
-            self.bundle.image.as_deref().unwrap_or("-"),
-        );
-        for p in &self.ports {
-            out.push_str(&format!(
-                "  port     {} -> {}\n",
-                p.container_port,
-                host_port(&p.host_ip, p.host_port)
-            ));
-        }
-        out
-    }
-
-    /// One line for `ls`.
-    pub fn ls_line(&self) -> String {
-        let subnet = self
-            .network
-            .subnet
-            .map_or("-".to_string(), |s| s.to_string());
-        let ports: Vec<String> = self
-            .ports
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}->{}",
-                    p.container_port,
-                    host_port(&p.host_ip, p.host_port)
-                )
-            })
-            .collect();
-        format!(
-            "{}\t{}\t{subnet}\t{}",
-            self.slug,
-            self.bundle.state,
-            ports.join(",")
-        )
-    }
 }
 
 /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address.

@@ -572,7 +572,13 @@ mod tests {
         let other_run = network("n2", &[], "peer");
         let id = Made::Id("n1".into());
         assert_eq!(
-            network_rollback(&Made::Nothing, std::slice::from_ref(&mine), "demo", "me", None),
+            network_rollback(
+                &Made::Nothing,
+                std::slice::from_ref(&mine),
+                "demo",
+                "me",
+                None
+            ),
             vec![]
         );
         assert_eq!(

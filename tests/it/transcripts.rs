@@ -251,7 +251,7 @@ fn a_failed_run_is_rolled_back() {
     let (code, _, err) = run(&fake, UP);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=0428e997a576962ede2de2da4df981ea934617f00e89ea4cc6594132dc29405f' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --publish 127.0.0.1::8080 --pull missing img` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
 }
 
 #[test]
@@ -425,8 +425,8 @@ fn status_port_ls_and_gc() {
     let (code, out, err) = run(&fake, &["ls"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r"
-    demo	exited	10.213.150.0/24	8080->127.0.0.1:49153
-    gone	missing	10.213.7.0/24
+    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153
+    gone	missing	10.213.7.0/24	10.213.7.2	-	-
     ");
     let (code, out, err) = run(&fake, &["gc", "--dry-run"]);
     assert_eq!(code, 0, "{err}");

@@ -1,0 +1,856 @@
+//! The command line: clap definitions, and `run`, which turns parsed arguments into library calls
+//! and output.
+//!
+//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
+//! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
+
+mod render;
+mod tools;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::argv;
+use crate::cancel::{self, CancelToken};
+use crate::display::Masker;
+use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::exec::{self, Engine, Event};
+use crate::input::{Names, Prefix, Slug};
+use crate::lifecycle::{self, Ctx};
+use crate::spec::{Pull, RawSpec, Spec};
+use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+
+pub use render::{ls_table, ls_tsv, port_line, summary, usage_line};
+
+const AFTER_HELP: &str = "\
+Each bottle is a bridge network `<prefix>-bundle-<slug>` on a subnet derived from the slug, and a
+sidecar bundle container `<prefix>-sidecars-<slug>` pinned at the subnet's second address, with its
+ports published on 127.0.0.1 at ports the engine picks.
+
+Examples:
+  bottle up demo --image bot-bottle-sidecars:latest -p 8080 -e API_TOKEN
+  bottle port demo 8080          # 127.0.0.1:49153
+  bottle plan demo -p 8080       # the engine commands `up` would run; runs nothing
+  bottle down demo               # idempotent
+
+Exit codes: 0 ok, 1 an engine command failed or a resource is not bottle's, 2 invalid input,
+69 engine missing or unreachable, 130 interrupted.
+The contract: docs/contract.md in bottle's repository.";
+
+/// Launch the network side of sandboxed agent bottles with a docker-compatible engine.
+#[derive(Debug, Parser)]
+#[command(name = "bottle", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand. Environment values are not shown in `--help`
+/// (`hide_env_values`), so help reads the same whatever the environment holds.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// The docker-compatible CLI to run: a name on PATH or a path [default: docker]
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTLE_ENGINE",
+        hide_env_values = true,
+        value_name = "NAME|PATH"
+    )]
+    pub engine: Option<OsString>,
+    /// Passed to the engine as `--context NAME` (DOCKER_HOST is inherited as is)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Resource-name prefix: 1-20 of [a-z0-9-]
+    #[arg(long, global = true, env = "BOTTLE_PREFIX", hide_env_values = true, default_value = crate::input::DEFAULT_PREFIX)]
+    pub prefix: String,
+    /// The IPv4 pool bottle subnets are carved from
+    #[arg(long, global = true, env = "BOTTLE_POOL", hide_env_values = true, value_name = "CIDR", default_value = DEFAULT_POOL)]
+    pub pool: String,
+    /// Prefix length of each bottle's subnet, from the pool's up to 29
+    #[arg(long, global = true, env = "BOTTLE_BLOCK", hide_env_values = true, value_name = "N", default_value_t = DEFAULT_BLOCK)]
+    pub block: u8,
+    /// Machine-readable output on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Echo each engine command to stderr before it runs (quoted, exactly as run)
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// Kill any engine command that runs longer than this: 90s, 10m, 1h, 500ms, or plain seconds
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTLE_TIMEOUT",
+        hide_env_values = true,
+        value_name = "DURATION",
+        default_value = "10m"
+    )]
+    pub timeout: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the bottle, or converge it to the spec; prints a summary or the bottle object
+    #[command(after_help = "\
+An unchanged bottle is kept as it is; a changed spec replaces the bundle.
+If `up` fails or is interrupted, it removes what it created (exit 1, or 130).
+
+Examples:
+  bottle up demo -p 8080 -e API_TOKEN          # API_TOKEN's value from this environment
+  bottle up demo --config bottle.toml --pull never")]
+    Up(UpArgs),
+    /// Remove bottles: bundle first, then network; succeeds if already gone
+    #[command(after_help = "\
+Examples:
+  bottle down demo
+  bottle down --all        # every bottle with this prefix")]
+    Down(DownArgs),
+    /// Print the engine commands `up` would run on a clean engine; runs nothing
+    #[command(after_help = "\
+KEY=VALUE values never appear: `up` hands them to the engine in an in-memory file at
+`--env-file /dev/fd/3`, which exists only while that command runs.
+`<run-id>` stands for the `bottle.run` label, new for every `up`.
+
+Examples:
+  bottle plan demo -p 8080
+  bottle plan demo --config bottle.toml --json")]
+    Plan(UpArgs),
+    /// Print the slug's preferred subnet (candidate 0); runs nothing
+    #[command(after_help = "\
+Examples:
+  bottle subnet demo                    # 10.213.150.0/24
+  bottle subnet demo --pool 10.9.0.0/16 --block 26 --json")]
+    Subnet(SlugArg),
+    /// List the bundle's published ports, or print HOST_IP:HOST_PORT for one
+    #[command(after_help = "\
+Examples:
+  bottle port demo               # 8080/tcp -> 127.0.0.1:49153
+  bottle port demo 8080          # 127.0.0.1:49153")]
+    Port(PortArgs),
+    /// Print the bottle object with its state; exit 1 if the bottle does not exist
+    #[command(after_help = "\
+Examples:
+  bottle status demo
+  bottle status demo --json | jq -r .bundle.state")]
+    Status(SlugArg),
+    /// List every bottle with this prefix
+    #[command(after_help = "\
+A table on a terminal; tab-separated lines without a header when piped.
+
+Examples:
+  bottle ls
+  bottle ls -q | xargs bottle down")]
+    Ls(LsArgs),
+    /// Remove leftovers: networks with no bundle, and bundles that are not running
+    #[command(after_help = "\
+Examples:
+  bottle gc --dry-run
+  bottle gc")]
+    Gc(GcArgs),
+    /// Print the bundle's logs, through the engine
+    #[command(after_help = "\
+Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs. With -f the engine's
+output is passed through as it comes, unmasked.
+
+Examples:
+  bottle logs demo --tail 20
+  bottle logs demo -f")]
+    Logs(LogsArgs),
+    /// Print bottle's version and the engine's client and server versions
+    #[command(after_help = "\
+Examples:
+  bottle version
+  bottle version --json")]
+    Version,
+    /// Check what bottle needs, and say how to fix each failure
+    #[command(after_help = "\
+Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
+networks or host routes), the lock directory, and the default publish address (127.0.0.1).
+Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
+
+Examples:
+  bottle doctor
+  bottle doctor -q || echo 'skipping: no engine'")]
+    Doctor(DoctorArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or powershell
+    #[command(after_help = "\
+Examples:
+  source <(bottle completions bash)
+  bottle completions zsh > ~/.zfunc/_bottle
+  bottle completions fish > ~/.config/fish/completions/bottle.fish")]
+    Completions(CompletionsArgs),
+    /// Print bottle's man page (roff)
+    #[command(
+        hide = true,
+        after_help = "\
+Examples:
+  bottle man | man -l -"
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct SlugArg {
+    /// The bottle's slug: 1-40 of [a-z0-9-], starting and ending with a letter or digit
+    pub slug: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The bottle's slug: 1-40 of [a-z0-9-], starting and ending with a letter or digit
+    pub slug: String,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The bottle's slug
+    pub slug: String,
+    /// The container port, e.g. 8080 or 8080/tcp; without it, every published port
+    #[arg(value_name = "PORT[/tcp]")]
+    pub port: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// The bottles to remove (or --all)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub slugs: Vec<String>,
+    /// Remove every bottle the engine has with this prefix
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print slugs only
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only print what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The bottle's slug
+    pub slug: String,
+    /// Follow the logs as they come (passed through unmasked)
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines
+    #[arg(long, short = 'n', value_name = "N")]
+    pub tail: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print nothing; only the exit code tells
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    pub shell: clap_complete::Shell,
+}
+
+/// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Spec options")]
+pub struct SpecArgs {
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, pull, [build])
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The bundle image [default: bot-bottle-sidecars:latest]
+    #[arg(long, value_name = "IMG")]
+    pub image: Option<String>,
+    /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
+    #[arg(long, value_name = "CSV")]
+    pub daemons: Option<String>,
+    /// KEY=VALUE (sent through a private env-file) or KEY (value taken from this environment)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
+    pub env: Vec<String>,
+    /// Bind mount HOST:CTR[:ro|rw], both paths absolute
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    pub volumes: Vec<String>,
+    /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Address to publish on; must be loopback unless --allow-nonloopback [default: 127.0.0.1]
+    #[arg(long, value_name = "IP")]
+    pub publish_ip: Option<String>,
+    /// Allow a --publish-ip that is not a loopback address
+    #[arg(long)]
+    pub allow_nonloopback: bool,
+    /// The engine's pull policy for the bundle image [default: missing]
+    #[arg(long, value_enum)]
+    pub pull: Option<Pull>,
+}
+
+/// Global options that do nothing for a subcommand, hidden from its `--help` (still accepted, so a
+/// script that sets them everywhere keeps working).
+fn unused_globals(sub: &str) -> &'static [&'static str] {
+    const ALL: &[&str] = &[
+        "engine", "context", "prefix", "pool", "block", "json", "verbose",
+    ];
+    match sub {
+        // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
+        "plan" => &["verbose"],
+        "subnet" => &["engine", "context", "prefix", "verbose"],
+        "down" | "port" | "status" | "ls" | "gc" => &["pool", "block"],
+        "logs" => &["pool", "block", "json"],
+        "version" => &["prefix", "pool", "block"],
+        "doctor" => &["prefix"],
+        "completions" | "man" => ALL,
+        _ => &[],
+    }
+}
+
+/// The full command definition: what parsing, `--help`, completions and the man page all use.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // A subcommand that already has an argument is not given the global one, so a hidden copy
+    // hides it there; being an exact copy otherwise, it parses and propagates the same.
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |mut sub| {
+            for id in unused_globals(&name) {
+                if let Some(a) = globals.iter().find(|a| a.get_id() == *id) {
+                    sub = sub.arg(a.clone().hide(true));
+                }
+            }
+            sub
+        });
+    }
+    cmd
+}
+
+/// Parse a command line. A usage error is returned as clap's error; [`usage_error`] renders it.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Print a clap error the contract's way and return the exit code: `--help` and `--version` as
+/// clap prints them; every usage error as ONE line on stderr, exit 2.
+pub fn usage_error(err: &clap::Error) -> u8 {
+    use clap::error::ErrorKind as K;
+    match err.kind() {
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            err.exit_code() as u8
+        }
+        _ => {
+            eprintln!("bottle: {}", usage_line(err));
+            2
+        }
+    }
+}
+
+/// An error that was already printed (each of several failed `down`s); only its exit code is left.
+#[derive(Debug)]
+pub struct Reported(pub u8);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "already reported (exit code {})", self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
+/// head -c0`) is not an error: exit 0, quietly.
+pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
+    if is_broken_pipe(err) {
+        return 0;
+    }
+    if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
+        return *code;
+    }
+    eprintln!(
+        "bottle: {}",
+        render::engine_error(&format!("{err:#}"), verbose)
+    );
+    exit_code(err)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+impl SpecArgs {
+    /// The effective spec: the file's keys, overridden by any flag given.
+    fn spec(&self) -> Result<Spec> {
+        for p in &self.publish {
+            check_publish_flag(p)?;
+        }
+        let file = match &self.config {
+            Some(path) => RawSpec::from_file(path)?,
+            None => RawSpec::default(),
+        };
+        let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        let flags = RawSpec {
+            image: self.image.clone(),
+            daemons: self.daemons.as_ref().map(|csv| match csv.as_str() {
+                "" => Vec::new(),
+                csv => csv.split(',').map(str::to_string).collect(),
+            }),
+            env: nonempty(&self.env),
+            volumes: nonempty(&self.volumes),
+            publish: nonempty(&self.publish),
+            publish_ip: self.publish_ip.clone(),
+            pull: self.pull,
+            build: None,
+        };
+        file.overridden_by(flags).validate(self.allow_nonloopback)
+    }
+}
+
+/// docker's `-p HOST:CTR` does not apply: bottle takes the container port and the engine picks
+/// the host port. Say so, rather than "invalid port".
+fn check_publish_flag(p: &str) -> Result<()> {
+    let Some((_, ctr)) = p.rsplit_once(':') else {
+        return Ok(());
+    };
+    let ctr = ctr.trim_end_matches("/tcp");
+    Err(Error::invalid(
+        Invalid::Port,
+        format!(
+            "invalid port `{p}` for -p: bottle takes a container port only (e.g. `-p {ctr}`); the engine picks the host port, and `bottle port SLUG {ctr}` prints it"
+        ),
+    ))
+}
+
+/// The exit code for an error from [`run`], per the contract.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
+        return *code;
+    }
+    err.downcast_ref::<Error>().map_or(1, Error::exit_code)
+}
+
+/// Whether stdout and stderr are terminals: tables and "nothing found" notes are for people.
+#[derive(Debug, Clone, Copy)]
+struct Tty {
+    stdout: bool,
+    stderr: bool,
+}
+
+/// Say on stderr, when a person is watching it, that a command found nothing.
+fn note_nothing(tty: Tty, text: &str) {
+    if tty.stderr {
+        eprintln!("{text}");
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    let tty = Tty {
+        stdout: std::io::stdout().is_terminal(),
+        stderr: std::io::stderr().is_terminal(),
+    };
+    let mut out = std::io::stdout().lock();
+    // Commands that need no prefix, pool or engine.
+    match &cli.command {
+        Command::Completions(a) => {
+            let mut cmd = command();
+            clap_complete::generate(a.shell, &mut cmd, "bottle", &mut out);
+            return Ok(out.flush()?);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(command()).render(&mut out)?;
+            return Ok(out.flush()?);
+        }
+        _ => {}
+    }
+    let prefix = Prefix::parse(&g.prefix)?;
+    let pool = Pool::parse(&g.pool, g.block)?;
+    let timeout = exec::parse_timeout(&g.timeout)?;
+    // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
+    // began (their engine is `finishing`), a second signal stops everything. `plan` and `subnet`
+    // run nothing, so they keep the default behaviour.
+    let token = CancelToken::new();
+    if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
+        cancel::cancel_on_signals(&token)?;
+    }
+    let rt = Runtime {
+        g,
+        token: token.clone(),
+        timeout,
+        tty,
+    };
+    match &cli.command {
+        Command::Completions(_) | Command::Man => {}
+        Command::Subnet(a) => {
+            let slug = Slug::parse(&a.slug)?;
+            let c = pool.candidate(slug.as_str(), 0);
+            if g.json {
+                let v = serde_json::json!({
+                    "slug": slug.as_str(),
+                    "slot": c.slot,
+                    "subnet": c.subnet,
+                    "gateway": c.gateway,
+                    "bundle_ip": c.bundle_ip,
+                    "ip_range": c.ip_range,
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(out, "{}", c.subnet)?;
+            }
+        }
+        Command::Plan(a) => {
+            let slug = Slug::parse(&a.slug)?;
+            let spec = a.spec.spec()?;
+            let names = Names::new(&prefix, &slug)?;
+            let cmds = plan(&slug, &names, &spec, &pool);
+            let shown = shown_engine(g);
+            let context = g.context.as_deref();
+            if g.json {
+                let arrays: Vec<Vec<String>> = cmds
+                    .iter()
+                    .map(|argv| {
+                        exec::full_argv(&shown, context, argv)
+                            .iter()
+                            .map(|a| a.to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string(&arrays)?)?;
+            } else {
+                let masker = secrets_of(&spec);
+                for argv in &cmds {
+                    writeln!(
+                        out,
+                        "{}",
+                        exec::display_line(&shown, context, argv, &masker)
+                    )?;
+                }
+            }
+        }
+        Command::Up(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let spec = a.spec.spec()?;
+            let ctx = rt.ctx(prefix, pool, secrets_of(&spec))?;
+            let up = lifecycle::up(&ctx, &slug, &spec)?;
+            if g.json {
+                let mut v = serde_json::to_value(&up.bottle)?;
+                v["action"] = serde_json::to_value(up.action)?;
+                if let Some(reason) = &up.reason {
+                    v["reason"] = serde_json::Value::from(reason.as_str());
+                }
+                writeln!(out, "{v}")?;
+            } else {
+                let text = summary(&up.bottle);
+                let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+                let how = match &up.reason {
+                    Some(reason) => format!("{} ({reason} changed)", up.action.as_str()),
+                    None => up.action.as_str().to_string(),
+                };
+                write!(out, "{first}, {how}\n{rest}")?;
+            }
+        }
+        Command::Down(a) => {
+            let slugs = a
+                .slugs
+                .iter()
+                .map(|s| slug_for(&prefix, s))
+                .collect::<Result<Vec<_>>>()?;
+            let shown_prefix = prefix.as_str().to_string();
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let slugs = match a.all {
+                true => lifecycle::list(&ctx)?.into_keys().collect(),
+                false => slugs,
+            };
+            if a.all && slugs.is_empty() {
+                note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
+            }
+            down_each(&ctx, &slugs, g, &mut out)?;
+        }
+        Command::Port(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottle = lifecycle::status(&ctx, &slug)?;
+            let ports = render::ports_of(&bottle, port)?;
+            match (g.json, port) {
+                (true, Some(_)) => writeln!(out, "{}", serde_json::to_string(&ports[0])?)?,
+                (true, None) => writeln!(out, "{}", serde_json::to_string(&ports)?)?,
+                (false, Some(_)) => {
+                    for p in &ports {
+                        writeln!(out, "{}", crate::model::host_port(&p.host_ip, p.host_port))?;
+                    }
+                }
+                (false, None) => {
+                    for p in &ports {
+                        writeln!(out, "{}", port_line(p))?;
+                    }
+                }
+            }
+        }
+        Command::Status(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottle = lifecycle::status(&ctx, &slug)?;
+            if g.json {
+                writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
+            } else {
+                write!(out, "{}", summary(&bottle))?;
+            }
+        }
+        Command::Ls(a) => {
+            let shown_prefix = prefix.as_str().to_string();
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottles = lifecycle::ls(&ctx)?;
+            if bottles.is_empty() && !g.json {
+                note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
+            } else if g.json {
+                writeln!(out, "{}", serde_json::to_string(&bottles)?)?;
+            } else if a.quiet {
+                for b in &bottles {
+                    writeln!(out, "{}", b.slug)?;
+                }
+            } else if tty.stdout {
+                write!(out, "{}", ls_table(&bottles))?;
+            } else {
+                write!(out, "{}", ls_tsv(&bottles))?;
+            }
+        }
+        Command::Gc(a) => {
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let removed = lifecycle::gc(&ctx, a.dry_run)?;
+            interrupted_after(&token, "the removals it had begun were finished")?;
+            if g.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"dry_run": a.dry_run, "removed": removed})
+                )?;
+            } else {
+                let verb = if a.dry_run { "would remove" } else { "removed" };
+                for c in &removed.containers {
+                    writeln!(out, "{verb} container {c}")?;
+                }
+                for n in &removed.networks {
+                    writeln!(out, "{verb} network {n}")?;
+                }
+                if removed.containers.is_empty() && removed.networks.is_empty() {
+                    note_nothing(tty, "nothing to remove");
+                }
+            }
+        }
+        Command::Logs(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            tools::logs(&ctx, &slug, a.follow, a.tail, &mut out)?;
+        }
+        Command::Version => {
+            let engine = rt.engine(Masker::default());
+            let local = crate::host::engine_is_local(g.context.as_deref());
+            tools::version(engine, &shown_engine(g), local, g.json, &mut out)?;
+        }
+        Command::Doctor(a) => {
+            let engine = rt.engine(Masker::default());
+            let local = crate::host::engine_is_local(g.context.as_deref());
+            tools::doctor(
+                engine,
+                &shown_engine(g),
+                &pool,
+                local,
+                a.quiet,
+                g.json,
+                &mut out,
+            )?;
+        }
+    }
+    Ok(out.flush()?)
+}
+
+/// `down` of each slug in turn. Each failure is printed once; with several, the exit code is the
+/// first one's.
+fn down_each(ctx: &Ctx, slugs: &[Slug], g: &Global, out: &mut impl Write) -> anyhow::Result<()> {
+    let token = ctx.engine.cancel_token();
+    let mut failures = Vec::new();
+    let mut report = Vec::new();
+    for slug in slugs {
+        if token.is_cancelled() {
+            failures.push((
+                slug,
+                Error::new(ErrorKind::Interrupted, "interrupted before its turn"),
+            ));
+            continue;
+        }
+        match lifecycle::down(ctx, slug) {
+            Ok(removed) => {
+                if !g.json {
+                    writeln!(out, "{}", down_line(slug, &removed))?;
+                }
+                report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
+            }
+            Err(e) => failures.push((slug, e)),
+        }
+    }
+    if g.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    }
+    out.flush()?;
+    match failures.len() {
+        0 => interrupted_after(token, "the removal it had begun was finished").map_err(Into::into),
+        // One failure is the error, printed by `report`.
+        1 => Err(failures.remove(0).1.into()),
+        _ => {
+            for (slug, e) in &failures {
+                let msg = render::engine_error(e.message(), g.verbose);
+                eprintln!("bottle: {slug}: {msg}");
+            }
+            Err(Reported(failures[0].1.exit_code()).into())
+        }
+    }
+}
+
+/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
+const PLAN_RUN_ID: &str = "<run-id>";
+
+/// The commands `up` runs on a clean engine with the image present: create the network on
+/// candidate 0, run the bundle, read back its ports.
+pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
+    let candidate = pool.candidate(slug.as_str(), 0);
+    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
+    let digest = spec.digest();
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
+    vec![
+        argv::network_create(&argv::NetworkCreate {
+            name: &names.network,
+            candidate: &candidate,
+            labels: &net_labels,
+        }),
+        argv::run(&argv::Run {
+            name: &names.bundle,
+            network: &names.network,
+            ip: candidate.bundle_ip,
+            spec,
+            labels: &bundle_labels,
+            env_file: spec
+                .literal_env()
+                .next()
+                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+            pull: spec.run_pull(),
+        }),
+        argv::container_inspect(&names.bundle),
+    ]
+}
+
+/// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
+fn interrupted_after(token: &CancelToken, what: &str) -> Result<()> {
+    match token.is_cancelled() {
+        true => Err(Error::new(
+            ErrorKind::Interrupted,
+            format!("interrupted; {what}"),
+        )),
+        false => Ok(()),
+    }
+}
+
+fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
+    let what: Vec<&str> = removed
+        .containers
+        .iter()
+        .chain(&removed.networks)
+        .map(String::as_str)
+        .collect();
+    match what.is_empty() {
+        true => format!("bottle {slug}: already gone"),
+        false => format!("bottle {slug}: removed {}", what.join(", ")),
+    }
+}
+
+/// A slug whose resource names fit, checked before the engine is even resolved, so invalid input
+/// is exit 2 whatever state the engine is in.
+fn slug_for(prefix: &Prefix, slug: &str) -> Result<Slug> {
+    let slug = Slug::parse(slug)?;
+    Names::new(prefix, &slug)?;
+    Ok(slug)
+}
+
+/// The engine as the user named it, for `plan`, `version` and `doctor`.
+fn shown_engine(g: &Global) -> String {
+    g.engine
+        .as_deref()
+        .unwrap_or(OsStr::new("docker"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn secrets_of(spec: &Spec) -> Masker {
+    Masker::new(spec.literal_env().map(|(_, v)| v.expose().to_string()))
+}
+
+/// What every engine-facing command shares: the options, the cancel token the signals feed,
+/// the timeout, and where output goes.
+struct Runtime<'a> {
+    g: &'a Global,
+    token: CancelToken,
+    timeout: std::time::Duration,
+    tty: Tty,
+}
+
+impl Runtime<'_> {
+    fn engine(&self, masker: Masker) -> Result<Engine> {
+        Ok(
+            Engine::resolve(self.g.engine.as_deref(), self.g.context.clone())?
+                .with_secrets(masker)
+                .with_cancel(self.token.clone())
+                .with_timeout(self.timeout)
+                .with_events(events(self.g.verbose)),
+        )
+    }
+
+    fn ctx(&self, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
+        Ok(Ctx {
+            engine: self.engine(masker)?,
+            prefix,
+            pool,
+            local: crate::host::engine_is_local(self.g.context.as_deref()),
+        })
+    }
+}
+
+/// `--verbose` prints each command as `+ LINE`; pull and build progress goes to stderr (a failed
+/// build's error points at it); a wait for another bottle process is said once.
+fn events(verbose: bool) -> exec::Events {
+    std::sync::Arc::new(move |e: &Event<'_>| match e {
+        Event::Command { line } if verbose => eprintln!("+ {line}"),
+        Event::Output { text } => eprintln!("{text}"),
+        Event::Waiting { what } => eprintln!("bottle: waiting for another bottle process ({what})"),
+        _ => {}
+    })
+}

@@ -1,0 +1,514 @@
+//! Output for people, pure: the `ls` table and lines, the `status` summary, `port` lines, and
+//! one-line renderings of usage errors and engine failures.
+//!
+//! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
+
+use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::model::{Bottle, PortView, host_port};
+
+/// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
+/// no line ends in a tab and every line has six fields).
+const NONE: &str = "-";
+
+/// The human summary of `up` and `status`.
+pub fn summary(b: &Bottle) -> String {
+    let subnet = b.network.subnet.map_or(NONE.to_string(), |s| s.to_string());
+    let mut out = format!(
+        "bottle {}: {}\n  network  {}  {subnet}\n  bundle   {}  {}  {}\n",
+        b.slug,
+        b.bundle.state,
+        b.network.name,
+        b.bundle.name,
+        b.bundle.ip.as_deref().unwrap_or(NONE),
+        b.bundle.image.as_deref().unwrap_or(NONE),
+    );
+    for p in &b.ports {
+        out.push_str(&format!("  port     {}\n", port_line(p)));
+    }
+    out
+}
+
+/// `8080/tcp -> 127.0.0.1:49153`, as `docker port` prints a mapping.
+pub fn port_line(p: &PortView) -> String {
+    format!(
+        "{}/tcp -> {}",
+        p.container_port,
+        host_port(&p.host_ip, p.host_port)
+    )
+}
+
+const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
+
+fn ls_fields(b: &Bottle) -> [String; 6] {
+    let ports: Vec<String> = b
+        .ports
+        .iter()
+        .map(|p| {
+            format!(
+                "{}->{}",
+                p.container_port,
+                host_port(&p.host_ip, p.host_port)
+            )
+        })
+        .collect();
+    let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
+    [
+        b.slug.clone(),
+        b.bundle.state.clone(),
+        or_none(b.network.subnet.map(|s| s.to_string())),
+        or_none(b.bundle.ip.clone()),
+        or_none(b.bundle.image.clone()),
+        or_none(Some(ports.join(","))),
+    ]
+}
+
+/// `ls` on a terminal: a header and aligned columns, the last one unpadded.
+pub fn ls_table(bottles: &[Bottle]) -> String {
+    let rows: Vec<[String; 6]> = std::iter::once(LS_HEADER.map(str::to_string))
+        .chain(bottles.iter().map(ls_fields))
+        .collect();
+    let mut widths = [0; 6];
+    for row in &rows {
+        for (w, f) in widths.iter_mut().zip(row) {
+            *w = (*w).max(f.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, f) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(f);
+            } else {
+                line.push_str(&format!("{f:<w$}   ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `ls` piped: tab-separated fields, no header.
+pub fn ls_tsv(bottles: &[Bottle]) -> String {
+    bottles
+        .iter()
+        .map(|b| ls_fields(b).join("\t") + "\n")
+        .collect()
+}
+
+/// `8080` or `8080/tcp`: bottle publishes TCP only.
+pub fn parse_port_arg(s: &str) -> Result<u16> {
+    match s.split_once('/') {
+        None => crate::input::parse_port(s),
+        Some((p, "tcp")) => crate::input::parse_port(p),
+        Some((_, proto)) => Err(Error::invalid(
+            Invalid::Port,
+            format!(
+                "invalid port `{s}`: bottle publishes TCP ports only, not {proto}; e.g. `8080` or `8080/tcp`"
+            ),
+        )),
+    }
+}
+
+/// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
+/// an unpublished port each get their own message.
+pub fn ports_of(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
+    let slug = &b.slug;
+    match b.bundle.state.as_str() {
+        "missing" => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                    b.bundle.name
+                ),
+            ));
+        }
+        "running" | "paused" | "restarting" => {}
+        state => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the bundle of bottle `{slug}` is not running (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
+                ),
+            ));
+        }
+    }
+    let Some(port) = port else {
+        return Ok(b.ports.clone());
+    };
+    let found: Vec<PortView> = b
+        .ports
+        .iter()
+        .filter(|p| p.container_port == port)
+        .cloned()
+        .collect();
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let mut published: Vec<String> = b
+        .ports
+        .iter()
+        .map(|p| p.container_port.to_string())
+        .collect();
+    published.dedup();
+    let published = match published.is_empty() {
+        true => "it publishes none".to_string(),
+        false => format!("published: {}", published.join(", ")),
+    };
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "container port {port} of bottle `{slug}` is not published ({published}); run `bottle up {slug}` again with its full spec plus `-p {port}` (a spec without the other options would replace the bundle without them)"
+        ),
+    ))
+}
+
+/// A clap usage error as one line: what is wrong, with which flag, and what would be right.
+pub fn usage_line(err: &clap::Error) -> String {
+    use clap::error::{ContextKind as C, ContextValue as V, ErrorKind as K};
+    let get = |kind| match err.get(kind) {
+        Some(V::String(s)) => Some(s.clone()),
+        Some(V::Strings(v)) => Some(v.join(", ")),
+        Some(V::StyledStr(s)) => Some(s.to_string()),
+        Some(V::StyledStrs(v)) => Some(
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(V::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let command = usage_command(&get(C::Usage).unwrap_or_default());
+    let help = format!("see `{command} --help`");
+    // `--pull <PULL>` → `--pull`: the flag as the user typed it.
+    let flag = get(C::InvalidArg).map(|a| a.split([' ', '=']).next().unwrap_or("").to_string());
+    let flag = flag.unwrap_or_default();
+    match err.kind() {
+        K::InvalidValue => {
+            let value = get(C::InvalidValue).unwrap_or_default();
+            let expected = match err.get(C::ValidValue) {
+                Some(V::Strings(v)) => or_list(v),
+                _ => "a value".to_string(),
+            };
+            match value.is_empty() {
+                true => format!("{flag} needs a value: expected {expected}"),
+                false => format!("invalid value '{value}' for {flag}: expected {expected}"),
+            }
+        }
+        K::ValueValidation => {
+            let value = get(C::InvalidValue).unwrap_or_default();
+            let why = std::error::Error::source(err)
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let expected = match flag.as_str() {
+                "--block" => "; expected a prefix length, from the pool's up to 29 (e.g. 24)",
+                _ => "",
+            };
+            match value.is_empty() {
+                true => format!("empty value for {flag}{expected}"),
+                false => format!("invalid value '{value}' for {flag}: {why}{expected}"),
+            }
+        }
+        K::MissingRequiredArgument => {
+            let missing = get(C::InvalidArg).unwrap_or_default();
+            let missing = missing.replace(['<', '>'], "");
+            let example = match command.as_str() {
+                "bottle down" => {
+                    " (or --all), e.g. `bottle down demo` or `bottle down --all`".to_string()
+                }
+                "bottle completions" => {
+                    ", one of bash, zsh, fish, elvish or powershell".to_string()
+                }
+                c => format!(", e.g. `{c} demo`"),
+            };
+            format!("`{command}` needs {missing}{example}")
+        }
+        K::UnknownArgument => {
+            let tip = get(C::SuggestedArg)
+                .map(|s| format!("did you mean '{s}'? "))
+                .or_else(|| get(C::Suggested).map(|s| format!("{}; ", tip_text(&s))))
+                .unwrap_or_default();
+            format!("unknown option '{flag}' for `{command}`; {tip}{help}")
+        }
+        K::InvalidSubcommand => {
+            let sub = get(C::InvalidSubcommand).unwrap_or_default();
+            let tip = get(C::SuggestedSubcommand)
+                .map(|s| format!("did you mean '{s}'? "))
+                .unwrap_or_default();
+            format!("unknown command '{sub}'; {tip}see `bottle --help`")
+        }
+        _ => {
+            // Clap's own first line, without its `error: ` prefix, and its tips on the same line.
+            let text = err.render().to_string();
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let first = lines
+                .next()
+                .unwrap_or("invalid usage")
+                .trim_start_matches("error: ")
+                .to_string();
+            let tips: Vec<String> = lines
+                .filter(|l| l.trim_start().starts_with("tip:"))
+                .map(|l| tip_text(l.trim()))
+                .collect();
+            let tips = tips.iter().map(|t| format!("{t}; ")).collect::<String>();
+            format!("{first}; {tips}{help}")
+        }
+    }
+}
+
+fn tip_text(s: &str) -> String {
+    s.trim().trim_start_matches("tip: ").to_string()
+}
+
+/// `a, b or c`.
+fn or_list(v: &[String]) -> String {
+    match v {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// `Usage: bottle up [OPTIONS] <SLUG>` → `bottle up`.
+fn usage_command(usage: &str) -> String {
+    let words: Vec<&str> = usage
+        .trim()
+        .trim_start_matches("Usage:")
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .collect();
+    match words.is_empty() {
+        true => "bottle".to_string(),
+        false => words.join(" "),
+    }
+}
+
+/// The engine verbs bottle runs that take two words.
+const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
+
+/// An error message for people: the engine's "Run 'docker run --help' for more information" advice
+/// removed (the user ran bottle, not docker), and, unless `verbose`, each quoted engine command
+/// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
+/// prints the lines in full.
+pub fn engine_error(message: &str, verbose: bool) -> String {
+    let kept: Vec<&str> = message.lines().filter(|l| !is_help_advice(l)).collect();
+    let mut text = kept.join("\n");
+    // "… See 'docker run --help'." can end a line that also holds the real message.
+    for marker in [" See '", "See '"] {
+        while let Some(at) = text.find(marker) {
+            let rest = &text[at + marker.len()..];
+            let Some(end) = rest.find("--help'.") else {
+                break;
+            };
+            text.replace_range(at..at + marker.len() + end + "--help'.".len(), "");
+        }
+    }
+    if verbose {
+        return text.trim_end().to_string();
+    }
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('`') {
+        let Some(len) = rest[open + 1..].find('`') else {
+            break;
+        };
+        let quoted = &rest[open + 1..open + 1 + len];
+        let before = &rest[..open];
+        let after = &rest[open + 1 + len + 1..];
+        // Only a command that ran is shortened; a command the user is told to run is kept whole.
+        let ran = [" failed", " was killed", " ended with"]
+            .iter()
+            .any(|w| after.starts_with(w))
+            || before.ends_with("could not execute ")
+            || before.ends_with("while ");
+        out.push_str(before);
+        out.push('`');
+        out.push_str(&if ran {
+            short_command(quoted)
+        } else {
+            quoted.to_string()
+        });
+        out.push('`');
+        rest = after;
+    }
+    out.push_str(rest);
+    out.trim_end().to_string()
+}
+
+fn is_help_advice(line: &str) -> bool {
+    let l = line.trim();
+    l.starts_with("Run '") && l.ends_with("for more information")
+        || l.starts_with("See '") && l.ends_with("--help'.")
+}
+
+/// `docker --context x network create --driver bridge … NAME` → `docker network create`. Text that
+/// is not a long engine command line (a name, a short hint) is kept as it is.
+fn short_command(quoted: &str) -> String {
+    let Some(words) = shlex::split(quoted) else {
+        return quoted.to_string();
+    };
+    if words.len() < 4 {
+        return quoted.to_string();
+    }
+    let mut it = words.iter().map(String::as_str).peekable();
+    let program = it.next().unwrap_or_default();
+    let mut verb = Vec::new();
+    while let Some(w) = it.next() {
+        if w == "--context" {
+            it.next();
+            continue;
+        }
+        verb.push(w);
+        if !TWO_WORD_VERBS.contains(&w) {
+            break;
+        }
+    }
+    let Some(last) = verb.last() else {
+        return quoted.to_string();
+    };
+    if last.starts_with('-') {
+        return quoted.to_string();
+    }
+    let program = std::path::Path::new(program)
+        .file_name()
+        .map_or(program.to_string(), |f| f.to_string_lossy().into_owned());
+    format!("{program} {}", verb.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BundleView, NetworkView};
+
+    fn bottle(slug: &str, state: &str, ports: &[(u16, u16)]) -> Bottle {
+        Bottle {
+            slug: slug.into(),
+            network: NetworkView {
+                name: format!("bot-bottle-bundle-{slug}"),
+                subnet: Some("10.213.150.0/24".parse().unwrap()),
+                gateway: Some("10.213.150.1".parse().unwrap()),
+            },
+            bundle: BundleView {
+                name: format!("bot-bottle-sidecars-{slug}"),
+                ip: Some("10.213.150.2".into()),
+                image: (state != "missing").then(|| "img:latest".into()),
+                state: state.into(),
+            },
+            ports: ports
+                .iter()
+                .map(|&(c, h)| PortView {
+                    container_port: c,
+                    host_ip: "127.0.0.1".into(),
+                    host_port: h,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn ls_table_is_aligned_with_a_header() {
+        let bs = [
+            bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
+            bottle("a-much-longer-slug", "missing", &[]),
+        ];
+        insta::assert_snapshot!(ls_table(&bs), @r"
+        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS
+        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357
+        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -
+        ");
+    }
+
+    #[test]
+    fn ls_tsv_has_six_fields_and_no_trailing_tab() {
+        let text = ls_tsv(&[bottle("demo", "exited", &[])]);
+        assert_eq!(
+            text,
+            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\n"
+        );
+    }
+
+    #[track_caller]
+    fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
+        let got = ports_of(b, port).map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
+        match (got, want) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(e), Err(needle)) => assert!(e.message().contains(needle), "{e}"),
+            (got, want) => panic!("got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn port_says_why() {
+        let up = bottle("demo", "running", &[(8080, 49153), (9000, 49154)]);
+        check_port(
+            &up,
+            None,
+            Ok(&["8080/tcp -> 127.0.0.1:49153", "9000/tcp -> 127.0.0.1:49154"]),
+        );
+        check_port(&up, Some(9000), Ok(&["9000/tcp -> 127.0.0.1:49154"]));
+        check_port(
+            &up,
+            Some(1234),
+            Err("run `bottle up demo` again with its full spec plus `-p 1234`"),
+        );
+        check_port(&up, Some(1234), Err("(published: 8080, 9000)"));
+        check_port(
+            &bottle("demo", "exited", &[]),
+            Some(8080),
+            Err("is not running (state: exited)"),
+        );
+        check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
+    }
+
+    #[test]
+    fn port_args() {
+        assert_eq!(parse_port_arg("8080").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        assert!(
+            parse_port_arg("53/udp")
+                .unwrap_err()
+                .message()
+                .contains("TCP ports only")
+        );
+        assert!(parse_port_arg("0/tcp").is_err());
+    }
+
+    #[track_caller]
+    fn check_engine_error(message: &str, verbose: bool, want: &str) {
+        assert_eq!(engine_error(message, verbose), want);
+    }
+
+    #[test]
+    fn engine_errors_lose_the_help_advice_and_the_long_argv() {
+        let msg = "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.\nSee 'docker run --help'.";
+        check_engine_error(
+            msg,
+            false,
+            "`docker run` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
+        );
+        check_engine_error(
+            msg,
+            true,
+            "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
+        );
+        check_engine_error(
+            "`/usr/bin/docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): unknown flag: --ip-range\nRun 'docker network create --help' for more information",
+            false,
+            "`docker network create` failed (exit status: 1): unknown flag: --ip-range",
+        );
+        // Names and commands to run stay as they are.
+        check_engine_error(
+            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
+            false,
+            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
+        );
+        check_engine_error(
+            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
+            false,
+            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
+        );
+    }
+}
