@@ -507,7 +507,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         g,
         token: token.clone(),
         timeout,
-        tty,
     };
     match &cli.command {
         Command::Completions(_) | Command::Man => {}
@@ -820,7 +819,6 @@ struct Runtime<'a> {
     g: &'a Global,
     token: CancelToken,
     timeout: std::time::Duration,
-    tty: Tty,
 }
 
 impl Runtime<'_> {
