@@ -3,6 +3,7 @@
 
 mod cli;
 mod exec;
+mod exec_real;
 mod fake;
 mod fixtures;
 mod hostile;
