@@ -244,13 +244,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect();
                 writeln!(out, "{}", serde_json::to_string(&arrays)?)?;
             } else {
-                let masker = secrets_of(&spec);
+                // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
                 for argv in &cmds {
-                    writeln!(
-                        out,
-                        "{}",
-                        exec::display_line(&shown, context, argv, &masker)
-                    )?;
+                    let line = crate::display::render(&exec::full_argv(&shown, context, argv));
+                    writeln!(out, "{line}")?;
                 }
             }
         }
@@ -432,8 +429,10 @@ fn slug_for(prefix: &Prefix, slug: &str) -> Result<Slug> {
     Ok(slug)
 }
 
+/// The masker for foreign text: the spec's `KEY=VALUE` values and the inherited values of its
+/// bare `KEY`s.
 fn secrets_of(spec: &Spec) -> Masker {
-    Masker::new(spec.literal_env().map(|(_, v)| v.expose().to_string()))
+    Masker::new(spec.secret_values(|k| std::env::var(k).ok()))
 }
 
 fn ctx(g: &Global, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {

@@ -48,6 +48,25 @@ pub struct Candidate {
     pub ip_range: Ipv4Network,
 }
 
+/// Address space a pool must not touch: the engine cannot route it as a bridge network, or the
+/// host already uses it for something else. (name, network, prefix)
+const FORBIDDEN: &[(&str, [u8; 4], u8)] = &[
+    ("\"this network\" space", [0, 0, 0, 0], 8),
+    ("loopback space", [127, 0, 0, 0], 8),
+    ("link-local space", [169, 254, 0, 0], 16),
+    ("multicast space", [224, 0, 0, 0], 4),
+    ("reserved space", [240, 0, 0, 0], 4),
+];
+
+/// A suggestion that the validator accepts with `block`: the default pool, with the default block
+/// too when `block` does not fit it.
+fn example_for(block: u8) -> String {
+    match (16..=MAX_BLOCK).contains(&block) {
+        true => format!("--pool {DEFAULT_POOL}"),
+        false => format!("--pool {DEFAULT_POOL} --block {DEFAULT_BLOCK}"),
+    }
+}
+
 impl Pool {
     /// Parse `--pool` and `--block`.
     pub fn parse(pool: &str, block: u8) -> Result<Pool> {
@@ -55,39 +74,67 @@ impl Pool {
             Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "invalid pool `{pool}`: use an IPv4 CIDR such as `{DEFAULT_POOL}` (IPv6 pools are not supported)"
+                    "invalid pool {}: use an IPv4 CIDR such as `{}` (IPv6 pools are not supported)",
+                    crate::input::quoted(pool),
+                    example_for(block)
                 ),
             )
         })?;
         if net.network() != net.ip() {
+            // Suggest the network the user probably meant only if it would be accepted.
+            let meant = Ipv4Network::new(net.network(), net.prefix()).ok();
+            let hint = match meant.filter(|m| Pool::new(*m, block).is_ok()) {
+                Some(m) => format!("did you mean `--pool {m}`?"),
+                None => format!("use a network address, e.g. `{}`", example_for(block)),
+            };
             return Err(Error::invalid(
                 Invalid::Pool,
-                format!(
-                    "invalid pool `{pool}`: it has host bits set; did you mean `{}/{}`?",
-                    net.network(),
-                    net.prefix()
-                ),
+                format!("invalid pool `{pool}`: it has host bits set; {hint}"),
             ));
         }
         Pool::new(net, block)
     }
 
+    /// A pool of `net` carved into `/block` subnets: `net` outside loopback, link-local, multicast,
+    /// reserved and `0.0.0.0/8` space, and `net.prefix() <= block <= 29`.
     pub fn new(net: Ipv4Network, block: u8) -> Result<Pool> {
+        let p = net.prefix();
+        if p > MAX_BLOCK {
+            return Err(Error::invalid(
+                Invalid::Pool,
+                format!(
+                    "pool `{net}` is too small: it must hold at least one /{MAX_BLOCK} (8 addresses); use e.g. `{}`",
+                    example_for(block)
+                ),
+            ));
+        }
+        for (what, addr, len) in FORBIDDEN {
+            let bad = Ipv4Network::new(Ipv4Addr::from(*addr), *len).expect("valid constant");
+            if overlaps(net, bad) {
+                return Err(Error::invalid(
+                    Invalid::Pool,
+                    format!(
+                        "pool `{net}` overlaps {what} ({bad}), which a bridge network cannot use: use private space, e.g. `{}`",
+                        example_for(block)
+                    ),
+                ));
+            }
+        }
         if block > MAX_BLOCK {
             return Err(Error::invalid(
                 Invalid::Block,
                 format!(
-                    "invalid block /{block}: use a prefix length from the pool's /{} up to /{MAX_BLOCK}",
-                    net.prefix()
+                    "invalid block /{block}: use a prefix length from the pool's /{p} up to /{MAX_BLOCK}, e.g. `--block {}`",
+                    DEFAULT_BLOCK.max(p)
                 ),
             ));
         }
-        if block < net.prefix() {
+        if block < p {
             return Err(Error::invalid(
-                Invalid::Pool,
+                Invalid::Block,
                 format!(
-                    "pool `{net}` is too small for /{block} blocks: use a pool of /{block} or wider, or a block of /{} or longer",
-                    net.prefix()
+                    "a /{block} block does not fit in pool `{net}`: use a block from /{p} up to /{MAX_BLOCK}, e.g. `--block {}`",
+                    DEFAULT_BLOCK.max(p)
                 ),
             ));
         }
@@ -102,9 +149,19 @@ impl Pool {
         self.block
     }
 
-    /// `n = 2^(b-p)`.
+    /// `n = 2^(b-p)`: at most 2^29, since [`Pool::new`] keeps `p <= b <= 29`.
     pub fn slots(&self) -> u64 {
-        1u64 << (self.block - self.net.prefix())
+        self.block
+            .checked_sub(self.net.prefix())
+            .and_then(|d| 1u64.checked_shl(u32::from(d)))
+            .expect("Pool::new keeps the pool's prefix <= block <= 29")
+    }
+
+    /// Addresses in one block, `2^(32-b)`: from 8 (/29) up to 2^32.
+    fn block_size(&self) -> u64 {
+        32u8.checked_sub(self.block)
+            .and_then(|d| 1u64.checked_shl(u32::from(d)))
+            .expect("Pool::new keeps block <= 29")
     }
 
     /// The slug's preferred slot, `FNV-1a-64(slug) mod n`.
@@ -114,19 +171,28 @@ impl Pool {
 
     /// Candidate `k` for `slug`.
     pub fn candidate(&self, slug: &str, k: u64) -> Candidate {
-        let slot = (self.start(slug) + k % self.slots()) % self.slots();
-        let size = 1u32 << (32 - self.block);
-        // slot < 2^(b-p), so slot * 2^(32-b) < 2^(32-p) fits in the pool and in u32.
-        let base = u32::from(self.net.network()) + (slot as u32) * size;
-        let subnet = Ipv4Network::new(Ipv4Addr::from(base), self.block).expect("block <= 29");
-        let ip_range =
-            Ipv4Network::new(Ipv4Addr::from(base + size / 2), self.block + 1).expect("block <= 29");
+        let n = self.slots();
+        // start < n and k % n < n, so the sum is below 2n <= 2^30.
+        let slot = self.start(slug).checked_add(k % n).expect("below 2^30") % n;
+        let size = self.block_size();
+        // slot < 2^(b-p), so slot * 2^(32-b) < 2^(32-p): the block lies inside the pool, and every
+        // address computed below is inside the block. All of it in u64, checked, then narrowed.
+        let addr = |offset: u64| -> Ipv4Addr {
+            slot.checked_mul(size)
+                .and_then(|o| o.checked_add(offset))
+                .and_then(|o| o.checked_add(u64::from(u32::from(self.net.network()))))
+                .and_then(|a| u32::try_from(a).ok())
+                .map(Ipv4Addr::from)
+                .expect("an address inside the pool")
+        };
+        let subnet = Ipv4Network::new(addr(0), self.block).expect("block <= 29");
+        let ip_range = Ipv4Network::new(addr(size / 2), self.block + 1).expect("block <= 29");
         Candidate {
             k,
             slot,
             subnet,
-            gateway: Ipv4Addr::from(base + 1),
-            bundle_ip: Ipv4Addr::from(base + 2),
+            gateway: addr(1),
+            bundle_ip: addr(2),
             ip_range,
         }
     }
@@ -138,32 +204,37 @@ impl Pool {
 
     /// The first candidate, at or after `from`, that overlaps none of `taken`.
     pub fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
-        self.candidates(slug)
-            .skip(from as usize)
+        (from..self.slots())
+            .map(|k| self.candidate(slug, k))
             .find(|c| !taken.iter().any(|t| overlaps(c.subnet, *t)))
             .ok_or_else(|| self.exhausted())
     }
 
+    /// The exhaustion error, with only the suggestions the validator accepts.
     fn exhausted(&self) -> Error {
-        let wider = match self.net.prefix() {
-            0 => String::new(),
-            p => {
-                let w = Ipv4Network::new(self.net.network(), p - 1).expect("shorter prefix");
-                format!("--pool {}/{}", w.network(), p - 1)
-            }
-        };
-        let smaller = (self.block < MAX_BLOCK).then(|| format!("--block {}", self.block + 1));
-        let hint = match (wider.is_empty(), smaller) {
-            (false, Some(s)) => format!(
-                "widen it with `{wider}`, use smaller subnets with `{s}`, or remove unused bottles with `bottle gc`"
-            ),
-            (false, None) => {
-                format!("widen it with `{wider}` or remove unused bottles with `bottle gc`")
-            }
-            (true, Some(s)) => {
-                format!("use smaller subnets with `{s}` or remove unused bottles with `bottle gc`")
-            }
-            (true, None) => "remove unused bottles with `bottle gc`".to_string(),
+        let wider = self
+            .net
+            .prefix()
+            .checked_sub(1)
+            .and_then(|p| Ipv4Network::new(self.net.network(), p).ok())
+            .and_then(|w| Ipv4Network::new(w.network(), w.prefix()).ok())
+            .filter(|w| Pool::new(*w, self.block).is_ok())
+            .map(|w| format!("widen it with `--pool {w}`"));
+        let smaller = self
+            .block
+            .checked_add(1)
+            .filter(|b| Pool::new(self.net, *b).is_ok())
+            .map(|b| format!("use smaller subnets with `--block {b}`"));
+        let hints: Vec<String> = wider
+            .into_iter()
+            .chain(smaller)
+            .chain(["remove unused bottles with `bottle gc`".to_string()])
+            .collect();
+        let hint = match hints.as_slice() {
+            [one] => one.clone(),
+            [a, b] => format!("{a} or {b}"),
+            [a, b, c] => format!("{a}, {b}, or {c}"),
+            _ => hints.join(", "),
         };
         Error::new(
             ErrorKind::PoolExhausted,
@@ -255,12 +326,112 @@ mod tests {
             ("10.213.0.0/33", 24, Invalid::Pool),
             ("fd00::/48", 64, Invalid::Pool),
             ("10.213.1.0/16", 24, Invalid::Pool),
-            ("10.213.0.0/25", 24, Invalid::Pool),
+            ("10.213.0.0/25", 24, Invalid::Block),
             ("10.213.0.0/16", 30, Invalid::Block),
             ("nope", 24, Invalid::Pool),
+            // Issue 8: a shift by 32 wrapped to `--ip-range 0.0.0.0/1`.
+            ("0.0.0.0/0", 0, Invalid::Pool),
+            ("0.0.0.0/0", 24, Invalid::Pool),
+            ("10.77.0.0", 24, Invalid::Pool),
+            ("10.77.0.0/30", 30, Invalid::Pool),
+            ("127.0.0.0/8", 24, Invalid::Pool),
+            ("127.16.0.0/16", 24, Invalid::Pool),
+            ("64.0.0.0/2", 24, Invalid::Pool),
+            ("169.254.0.0/16", 24, Invalid::Pool),
+            ("169.0.0.0/8", 24, Invalid::Pool),
+            ("224.0.0.0/4", 24, Invalid::Pool),
+            ("239.1.0.0/16", 24, Invalid::Pool),
+            ("240.0.0.0/4", 24, Invalid::Pool),
+            ("255.255.255.0/24", 24, Invalid::Pool),
+            ("0.1.0.0/16", 24, Invalid::Pool),
+            ("10.0.0.0/8", 7, Invalid::Block),
         ] {
             let e = Pool::parse(p, b).unwrap_err();
             assert_eq!(e.kind(), &ErrorKind::Invalid(kind), "{p}/{b}: {e}");
+            check_suggestions(p, b, e.message());
         }
+    }
+
+    #[test]
+    fn edge_pools_that_are_fine() {
+        for (p, b) in [
+            ("10.0.0.0/8", 8),
+            ("10.0.0.0/8", 29),
+            ("32.0.0.0/3", 3),
+            ("192.0.0.0/3", 29),
+            ("10.77.0.0/29", 29),
+            ("223.255.255.248/29", 29),
+            ("1.0.0.0/8", 24),
+        ] {
+            let pool = Pool::parse(p, b).unwrap_or_else(|e| panic!("{p}/{b}: {e}"));
+            // The last candidate's addresses stay inside the pool: no wrapping.
+            for k in [0, pool.slots() - 1] {
+                let c = pool.candidate("x", k);
+                assert!(pool.net().contains(c.subnet.network()), "{p}/{b}");
+                assert!(pool.net().contains(c.subnet.broadcast()), "{p}/{b}");
+                assert!(c.subnet.contains(c.ip_range.network()), "{p}/{b}");
+                assert!(c.subnet.contains(c.bundle_ip), "{p}/{b}");
+            }
+        }
+    }
+
+    /// Every `--pool X` and `--block N` a message suggests (in backticks) is accepted by the
+    /// validator, with the other value as the user gave it.
+    #[track_caller]
+    fn check_suggestions(pool: &str, block: u8, message: &str) {
+        let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+        for q in quoted.iter().filter(|q| q.starts_with("--")) {
+            let words: Vec<&str> = q.split_whitespace().collect();
+            let mut p = pool.to_string();
+            let mut b = block;
+            for w in words.chunks(2) {
+                match w {
+                    ["--pool", v] => p = v.to_string(),
+                    ["--block", v] => b = v.parse().unwrap_or_else(|_| panic!("{q} in {message}")),
+                    _ => panic!("unexpected suggestion `{q}` in {message}"),
+                }
+            }
+            if let Err(e) = Pool::parse(&p, b) {
+                panic!("suggestion `{q}` in {message:?} is refused: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_suggestion_is_accepted() {
+        let mut checked = 0;
+        for p in [
+            "10.213.0.0/16",
+            "10.213.1.0/16",
+            "10.77.0.0",
+            "10.77.0.1/30",
+            "0.0.0.0/0",
+            "127.0.0.1/8",
+            "126.0.0.0/8",
+            "nope",
+            "10.0.0.0/8",
+            "10.0.0.0/7",
+            "11.0.0.0/8",
+            "32.0.0.0/3",
+            "10.9.0.0/23",
+            "10.0.0.0/29",
+            "224.0.0.0/3",
+        ] {
+            for b in [0, 1, 3, 7, 8, 15, 16, 23, 24, 28, 29, 30, 32, 255] {
+                let message = match Pool::parse(p, b) {
+                    Err(e) => e.message().to_string(),
+                    // Exhaustion: every slot taken (where the pool is small enough to walk).
+                    Ok(pool) if pool.slots() <= 1 << 12 => pool
+                        .pick("s", 0, &[pool.net()])
+                        .unwrap_err()
+                        .message()
+                        .to_string(),
+                    Ok(_) => continue,
+                };
+                check_suggestions(p, b, &message);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
     }
 }
