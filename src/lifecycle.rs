@@ -49,7 +49,7 @@ impl Ctx {
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {
         if self.local {
-            lock::acquire(name).map(Some)
+            lock::acquire(name, &exec::interrupted, &|msg| eprintln!("bottle: {msg}"))
         } else {
             Ok(None)
         }
