@@ -131,9 +131,9 @@ impl Pool {
         }
         if block < p {
             return Err(Error::invalid(
-                Invalid::Block,
+                Invalid::Pool,
                 format!(
-                    "a /{block} block does not fit in pool `{net}`: use a block from /{p} up to /{MAX_BLOCK}, e.g. `--block {}`",
+                    "pool `{net}` is too small for /{block} blocks: use a block from /{p} up to /{MAX_BLOCK}, e.g. `--block {}`, or a wider pool",
                     DEFAULT_BLOCK.max(p)
                 ),
             ));
@@ -326,7 +326,7 @@ mod tests {
             ("10.213.0.0/33", 24, Invalid::Pool),
             ("fd00::/48", 64, Invalid::Pool),
             ("10.213.1.0/16", 24, Invalid::Pool),
-            ("10.213.0.0/25", 24, Invalid::Block),
+            ("10.213.0.0/25", 24, Invalid::Pool),
             ("10.213.0.0/16", 30, Invalid::Block),
             ("nope", 24, Invalid::Pool),
             // Issue 8: a shift by 32 wrapped to `--ip-range 0.0.0.0/1`.
@@ -344,7 +344,7 @@ mod tests {
             ("240.0.0.0/4", 24, Invalid::Pool),
             ("255.255.255.0/24", 24, Invalid::Pool),
             ("0.1.0.0/16", 24, Invalid::Pool),
-            ("10.0.0.0/8", 7, Invalid::Block),
+            ("10.0.0.0/8", 7, Invalid::Pool),
         ] {
             let e = Pool::parse(p, b).unwrap_err();
             assert_eq!(e.kind(), &ErrorKind::Invalid(kind), "{p}/{b}: {e}");
