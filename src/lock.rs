@@ -88,8 +88,10 @@ enum Dir {
 ///   FIFO); the message says what to remove. Or `cancelled()` turned true while waiting
 ///   ([`ErrorKind::Interrupted`]): nothing has begun yet.
 ///
-/// `on_wait` is called at most once per call: when the wait for another process begins, or with
-/// the reason locks are unavailable. It never repeats while waiting.
+/// `on_wait` is called at most once per call, with one complete line for people (no `bottle:`
+/// prefix, no newline): `waiting for another bottle process (NAME)` when the wait for another
+/// process begins, or `running without locks: WHY …` when locks cannot be used. It never repeats
+/// while waiting. A caller shows the line as it is.
 pub fn acquire(
     name: &str,
     cancelled: &dyn Fn() -> bool,

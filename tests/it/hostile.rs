@@ -172,7 +172,14 @@ fn outcome(
     env: &[(&str, &str)],
     shell_prefix: Option<&str>,
 ) -> Outcome {
-    let fake = Fake::new();
+    let mut fake = Fake::new();
+    // `down demo` on an engine without the bottle, as docker 20.10 answers it.
+    fake.on(
+        "inspect *",
+        1,
+        "[]\n",
+        "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n",
+    );
     let mut cmd = match shell_prefix {
         // `sh -c '<prefix>; exec bottle "$@"'`, for umask.
         Some(prefix) => {
