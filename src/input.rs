@@ -11,6 +11,10 @@ use std::path::Path;
 
 use crate::error::{Error, Invalid, Result};
 
+/// The longest `KEY=VALUE` line an env-file can carry: Go's `bufio.MaxScanTokenSize` (64 KiB), which
+/// the docker CLI's and podman's env-file readers use, less one byte for the newline.
+pub const MAX_ENV_FILE_LINE: usize = 64 * 1024 - 1;
+
 /// Docker's limit for names that end up as DNS labels and interface names.
 pub const MAX_NAME_LEN: usize = 63;
 const MAX_SLUG_LEN: usize = 40;
@@ -228,6 +232,21 @@ impl EnvEntry {
                         format!(
                             "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
                             key.as_str(),
+                            key.as_str()
+                        ),
+                    ));
+                }
+                // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose
+                // longest line is 64 KiB including its newline; a longer one fails the whole
+                // `run` with `bufio.Scanner: token too long`, after the network was made.
+                let line = key.as_str().len() + 1 + value.len();
+                if line > MAX_ENV_FILE_LINE {
+                    return Err(Error::invalid(
+                        Invalid::EnvValue,
+                        format!(
+                            "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`): export it and pass the bare name `-e {}` instead",
+                            key.as_str(),
+                            value.len(),
                             key.as_str()
                         ),
                     ));
@@ -461,6 +480,14 @@ mod tests {
         for bad in ["A=x\ny", "A=x\r", "A=\0"] {
             check_invalid(EnvEntry::parse(bad), Invalid::EnvValue);
         }
+        // The longest line an env-file carries, and one byte more.
+        let fits = format!("AB={}", "x".repeat(MAX_ENV_FILE_LINE - 3));
+        EnvEntry::parse(&fits).unwrap();
+        let long = format!("AB={}", "x".repeat(MAX_ENV_FILE_LINE - 2));
+        check_invalid(EnvEntry::parse(&long), Invalid::EnvValue);
+        let e = EnvEntry::parse(&format!("AB=hunter2{}", "x".repeat(70 * 1024))).unwrap_err();
+        assert!(e.message().contains("`-e AB`"), "{e}");
+        assert!(!e.message().contains("hunter2"), "{e}");
         assert!(!format!("{:?}", EnvEntry::parse("A=hunter2").unwrap()).contains("hunter2"));
     }
 

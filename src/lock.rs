@@ -3,17 +3,32 @@
 //! the same moment.
 //!
 //! Engines before 25 let two racing `network create`s make two networks with one name, and not every
-//! engine rejects an overlapping subnet when `--ip-range` is given (moby#46756), so the engine alone
-//! cannot be trusted to serialise these. The locks are advisory `flock`s (std's `File::lock`) on
-//! files in a private runtime directory; the kernel drops them when a process dies, so a killed run
-//! never leaves a stale lock.
+//! engine rejects an overlapping subnet when `--ip-range` is given (moby#46756), so the locks spare
+//! the engine that wasted work. Correctness never rests on them: `lifecycle` handles every race the
+//! locks would have prevented. The locks are advisory `flock`s (std's `File::lock`) on files in a
+//! private directory; the kernel drops them when a process dies, so a killed run never leaves a
+//! stale lock.
+//!
+//! The directory is `$XDG_RUNTIME_DIR/bottle`, else `<tmp>/bottle-<euid>`. On a shared machine
+//! another user can create names in `/tmp` first, so bottle trusts the directory only if it is a
+//! real directory (not a symlink), owned by this user, and mode 0700 (a looser mode on our own
+//! directory is tightened). Lock files are opened relative to that directory's descriptor, without
+//! following symlinks and without blocking (a FIFO planted as a lock file is refused, not waited
+//! on), and must be regular files owned by this user. bottle creates only its own last path
+//! component, never a missing `XDG_RUNTIME_DIR` or `TMPDIR`. Where no lock can be had at all (the
+//! runtime directory is missing, read-only or not writable), bottle runs without locks and says so.
+//!
+//! The library prints nothing: waits and the fallback are reported through a callback.
 
+use std::ffi::CString;
 use std::fs::{self, File};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// A held lock, released on drop.
 #[derive(Debug)]
@@ -21,74 +36,428 @@ pub struct Lock {
     _file: File,
 }
 
-/// `$XDG_RUNTIME_DIR/bottle`, else `<tmp>/bottle-<uid>`: private to this user.
-fn dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("bottle"),
-        // SAFETY: geteuid(2) cannot fail and has no preconditions.
-        _ => std::env::temp_dir().join(format!("bottle-{}", unsafe { libc::geteuid() })),
-    };
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create the lock directory `{}`", dir.display()),
-                e,
-            )
-        })?;
-    // Refuse a directory someone else can write to: they could hold our locks forever.
-    let meta =
-        fs::metadata(&dir).map_err(|e| Error::io(format!("cannot read `{}`", dir.display()), e))?;
-    if meta.permissions().mode() & 0o022 != 0 {
-        return Err(Error::new(
-            crate::ErrorKind::Io,
-            format!(
-                "lock directory `{}` is writable by others; make it 0700",
-                dir.display()
-            ),
-        ));
-    }
-    Ok(dir)
+/// Where the lock directory lives.
+#[derive(Debug, Clone)]
+struct Location {
+    /// The directory bottle's own directory goes in; bottle never creates it.
+    parent: PathBuf,
+    /// How to name `parent` in messages, e.g. `$XDG_RUNTIME_DIR`.
+    parent_is: &'static str,
+    /// bottle's own directory, `parent/<name>`.
+    dir: PathBuf,
 }
 
-/// Take the lock called `name`, waiting for whoever holds it. A signal while waiting gives up
-/// with [`crate::ErrorKind::Interrupted`], whatever the policy: nothing has begun yet.
+impl Location {
+    /// `$XDG_RUNTIME_DIR/bottle`, else `<tmp>/bottle-<euid>`.
+    fn from_env() -> Location {
+        match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(d) if !d.is_empty() => Location {
+                dir: Path::new(&d).join("bottle"),
+                parent: PathBuf::from(d),
+                parent_is: "$XDG_RUNTIME_DIR",
+            },
+            _ => {
+                let tmp = std::env::temp_dir();
+                Location {
+                    dir: tmp.join(format!("bottle-{}", euid())),
+                    parent: tmp,
+                    parent_is: "the temp directory ($TMPDIR)",
+                }
+            }
+        }
+    }
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid(2) cannot fail and has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// The lock directory: usable, or unusable for a reason that a fallback to no locks covers.
+enum Dir {
+    Ready(File),
+    Unavailable(String),
+}
+
+/// Take the lock called `name`, waiting for whoever holds it.
+///
+/// - `Ok(Some(lock))`: held until dropped.
+/// - `Ok(None)`: locks cannot be used here (the runtime directory is missing or read-only);
+///   `on_wait` has been told why, and the caller runs without the lock.
+/// - `Err`: the lock directory or file is one bottle must not trust (another user's, a symlink, a
+///   FIFO); the message says what to remove. Or `cancelled()` turned true while waiting
+///   ([`ErrorKind::Interrupted`]): nothing has begun yet.
+///
+/// `on_wait` is called at most once per call, with one complete line for people (no `bottle:`
+/// prefix, no newline): `waiting for another bottle process (NAME)` when the wait for another
+/// process begins, or `running without locks: WHY …` when locks cannot be used. It never repeats
+/// while waiting. A caller shows the line as it is.
 pub fn acquire(
     name: &str,
     cancelled: &dyn Fn() -> bool,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Lock>> {
-    let path = dir()?.join(format!("{name}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(format!("cannot open the lock `{}`", path.display()), e))?;
-    let start = Instant::now();
-    let mut said = false;
+    acquire_at(&Location::from_env(), name, cancelled, on_wait)
+}
+
+fn acquire_at(
+    at: &Location,
+    name: &str,
+    cancelled: &dyn Fn() -> bool,
+    on_wait: &dyn Fn(&str),
+) -> Result<Option<Lock>> {
+    let dir = match open_dir(at)? {
+        Dir::Ready(dir) => dir,
+        Dir::Unavailable(why) => {
+            on_wait(&format!(
+                "running without locks: {why} (they only spare the engine some work; bottle is correct without them)"
+            ));
+            return Ok(None);
+        }
+    };
+    let file_name = format!("{name}.lock");
+    let path = at.dir.join(&file_name);
+    let shown = path.display();
+    let file = match open_lock_file(&dir, &file_name) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(untrusted(format!(
+                "lock file `{shown}` is a symlink: remove it (bottle creates its own)"
+            )));
+        }
+        Err(e) if read_only(&e) => {
+            on_wait(&format!(
+                "running without locks: cannot create `{shown}`: {e} (they only spare the engine some work; bottle is correct without them)"
+            ));
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!(
+                    "cannot open the lock `{shown}`; remove it if it is not a file bottle made"
+                ),
+                e,
+            ));
+        }
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read `{shown}`"), e))?;
+    if !meta.file_type().is_file() {
+        return Err(untrusted(format!(
+            "lock file `{shown}` is {}, not a regular file: remove it (bottle creates its own)",
+            kind_of(&meta.file_type())
+        )));
+    }
+    if meta.uid() != euid() {
+        return Err(untrusted(format!(
+            "lock file `{shown}` belongs to uid {}, not to you (uid {}): remove it",
+            meta.uid(),
+            euid()
+        )));
+    }
+    let mut waiting = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Some(Lock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => {}
+            // A filesystem without flock (some network filesystems): the same fallback.
             Err(fs::TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
+                on_wait(&format!(
+                    "running without locks: cannot lock `{shown}`: {e} (they only spare the engine some work; bottle is correct without them)"
+                ));
+                return Ok(None);
             }
         }
         if cancelled() {
             return Err(Error::new(
-                crate::ErrorKind::Interrupted,
+                ErrorKind::Interrupted,
                 format!(
                     "interrupted while waiting for another bottle process ({name}); nothing was changed"
                 ),
             ));
         }
-        if !said && start.elapsed() > Duration::from_secs(2) {
-            on_wait(name);
-            said = true;
+        if !waiting {
+            on_wait(&format!("waiting for another bottle process ({name})"));
+            waiting = true;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Create bottle's own directory if needed (only the last component, mode 0700), then open it
+/// without following a symlink and check what was opened.
+fn open_dir(at: &Location) -> Result<Dir> {
+    let dir = &at.dir;
+    let parent = at.parent.display();
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Dir::Unavailable(format!(
+                "{} `{parent}` does not exist; bottle does not create it",
+                at.parent_is
+            )));
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+            return Ok(Dir::Unavailable(format!(
+                "{} `{parent}` is not a directory",
+                at.parent_is
+            )));
+        }
+        Err(e) if read_only(&e) => {
+            return Ok(Dir::Unavailable(format!(
+                "cannot create `{}` in {} `{parent}`: {e}",
+                dir.display(),
+                at.parent_is
+            )));
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!("cannot create the lock directory `{}`", dir.display()),
+                e,
+            ));
+        }
+    }
+    let fix = "remove it (bottle creates its own), or set XDG_RUNTIME_DIR to a directory of yours";
+    // lstat first, for a clear message; the checks that count are on the opened descriptor.
+    let lmeta = fs::symlink_metadata(dir)
+        .map_err(|e| Error::io(format!("cannot read `{}`", dir.display()), e))?;
+    let ft = lmeta.file_type();
+    if ft.is_symlink() || !ft.is_dir() {
+        return Err(untrusted(format!(
+            "lock directory `{}` is {}, not a directory: {fix}",
+            dir.display(),
+            kind_of(&ft)
+        )));
+    }
+    if lmeta.uid() != euid() {
+        return Err(untrusted(format!(
+            "lock directory `{}` belongs to uid {}, not to you (uid {}): {fix}",
+            dir.display(),
+            lmeta.uid(),
+            euid()
+        )));
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)
+        .map_err(|e| match e.raw_os_error() {
+            // Swapped for a symlink or a file since the lstat above.
+            Some(libc::ELOOP | libc::ENOTDIR) => untrusted(format!(
+                "lock directory `{}` is not a directory: {fix}",
+                dir.display()
+            )),
+            _ => Error::io(
+                format!("cannot open the lock directory `{}`", dir.display()),
+                e,
+            ),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read `{}`", dir.display()), e))?;
+    if meta.uid() != euid() {
+        return Err(untrusted(format!(
+            "lock directory `{}` belongs to uid {}, not to you (uid {}): {fix}",
+            dir.display(),
+            meta.uid(),
+            euid()
+        )));
+    }
+    // Ours, but perhaps made by an older bottle or under `umask 000`: tighten it (fchmod, on the
+    // descriptor just checked).
+    if meta.mode() & 0o777 != 0o700 {
+        file.set_permissions(fs::Permissions::from_mode(0o700))
+            .map_err(|e| {
+                Error::io(
+                    format!(
+                        "lock directory `{}` is mode {:o} and cannot be made 0700",
+                        dir.display(),
+                        meta.mode() & 0o777
+                    ),
+                    e,
+                )
+            })?;
+    }
+    Ok(Dir::Ready(file))
+}
+
+/// `openat(dir, name, O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK)`, mode 0600. `O_NONBLOCK` makes an open
+/// of a FIFO return at once instead of waiting for a writer; `flock` ignores it.
+fn open_lock_file(dir: &File, name: &str) -> io::Result<File> {
+    if name.contains('/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a lock name holds no `/`",
+        ));
+    }
+    let c_name = CString::new(name)?;
+    let flags = libc::O_RDWR
+        | libc::O_CREAT
+        | libc::O_NOFOLLOW
+        | libc::O_NONBLOCK
+        | libc::O_CLOEXEC
+        | libc::O_NOCTTY;
+    // SAFETY: `dir` is an open directory descriptor and `c_name` a NUL-terminated string, both
+    // alive for the call; openat(2) has no other preconditions.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c_name.as_ptr(),
+            flags,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by openat(2), is valid, and is owned by nothing else.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Errors that mean "locks cannot be used here", as opposed to "something is wrong".
+fn read_only(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ENOSPC | libc::EDQUOT)
+    )
+}
+
+fn kind_of(ft: &fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_file() {
+        "a file"
+    } else {
+        "something else"
+    }
+}
+
+/// A lock directory or file bottle must not trust: exit 1, with what to remove.
+fn untrusted(message: String) -> Error {
+    Error::new(ErrorKind::Io, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn location(parent: &Path) -> Location {
+        Location {
+            parent: parent.to_path_buf(),
+            parent_is: "$XDG_RUNTIME_DIR",
+            dir: parent.join("bottle"),
+        }
+    }
+
+    /// Take `name` at `at`, recording what `on_wait` was told.
+    fn take(at: &Location, name: &str) -> (Result<Option<Lock>>, Vec<String>) {
+        let told = RefCell::new(Vec::new());
+        let res = acquire_at(at, name, &|| false, &|m| {
+            told.borrow_mut().push(m.to_string())
+        });
+        (res, told.into_inner())
+    }
+
+    #[track_caller]
+    fn check_refused(at: &Location, name: &str, want: &str) {
+        let start = std::time::Instant::now();
+        let (res, told) = take(at, name);
+        let e = res.expect_err("refused");
+        assert!(e.message().contains(want), "{e}");
+        assert!(!e.message().contains('\n'), "{e}");
+        assert!(told.is_empty(), "{told:?}");
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn creates_a_private_dir_and_a_private_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        let (res, told) = take(&at, "x");
+        assert!(res.unwrap().is_some());
+        assert!(told.is_empty(), "{told:?}");
+        let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&at.dir), 0o700);
+        assert_eq!(mode(&at.dir.join("x.lock")), 0o600);
+    }
+
+    #[test]
+    fn tightens_a_loose_dir_of_our_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        fs::create_dir(&at.dir).unwrap();
+        fs::set_permissions(&at.dir, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(take(&at, "x").0.unwrap().is_some());
+        assert_eq!(fs::metadata(&at.dir).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn refuses_symlinks_and_fifos() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &at.dir).unwrap();
+        check_refused(&at, "x", "is a symlink, not a directory");
+        assert!(
+            fs::read_dir(&elsewhere).unwrap().next().is_none(),
+            "nothing made through it"
+        );
+        fs::remove_file(&at.dir).unwrap();
+        fs::create_dir(&at.dir).unwrap();
+        std::os::unix::fs::symlink(elsewhere.join("target"), at.dir.join("x.lock")).unwrap();
+        check_refused(&at, "x", "is a symlink: remove it");
+        assert!(!elsewhere.join("target").exists(), "symlink followed");
+        let fifo = CString::new(at.dir.join("f.lock").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        check_refused(&at, "f", "is a FIFO, not a regular file");
+    }
+
+    #[test]
+    fn never_creates_a_missing_parent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(&tmp.path().join("missing/runtime"));
+        let (res, told) = take(&at, "x");
+        assert!(res.unwrap().is_none());
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].contains("does not exist"), "{told:?}");
+        assert!(!tmp.path().join("missing").exists());
+    }
+
+    #[test]
+    fn a_wait_is_announced_once_and_can_be_cancelled() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        let held = take(&at, "x").0.unwrap().unwrap();
+        let told = RefCell::new(Vec::new());
+        let polls = std::cell::Cell::new(0);
+        let res = acquire_at(
+            &at,
+            "x",
+            &|| {
+                polls.set(polls.get() + 1);
+                polls.get() > 20
+            },
+            &|m| told.borrow_mut().push(m.to_string()),
+        );
+        assert_eq!(res.unwrap_err().kind(), &ErrorKind::Interrupted);
+        assert_eq!(
+            told.into_inner(),
+            ["waiting for another bottle process (x)"]
+        );
+        drop(held);
+        assert!(take(&at, "x").0.unwrap().is_some());
     }
 }

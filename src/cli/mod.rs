@@ -546,13 +546,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect();
                 writeln!(out, "{}", serde_json::to_string(&arrays)?)?;
             } else {
-                let masker = secrets_of(&spec);
+                // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
                 for argv in &cmds {
-                    writeln!(
-                        out,
-                        "{}",
-                        exec::display_line(&shown, context, argv, &masker)
-                    )?;
+                    let line = crate::display::render(&exec::full_argv(&shown, context, argv));
+                    writeln!(out, "{line}")?;
                 }
             }
         }
@@ -809,8 +806,10 @@ fn shown_engine(g: &Global) -> String {
         .into_owned()
 }
 
+/// The masker for foreign text: the spec's `KEY=VALUE` values and the inherited values of its
+/// bare `KEY`s.
 fn secrets_of(spec: &Spec) -> Masker {
-    Masker::new(spec.literal_env().map(|(_, v)| v.expose().to_string()))
+    Masker::new(spec.secret_values(|k| std::env::var(k).ok()))
 }
 
 /// What every engine-facing command shares: the options, the cancel token the signals feed,
@@ -848,7 +847,7 @@ fn events(verbose: bool) -> exec::Events {
     std::sync::Arc::new(move |e: &Event<'_>| match e {
         Event::Command { line } if verbose => eprintln!("+ {line}"),
         Event::Output { text } => eprintln!("{text}"),
-        Event::Waiting { what } => eprintln!("bottle: waiting for another bottle process ({what})"),
+        Event::Waiting { what } => eprintln!("bottle: {what}"),
         _ => {}
     })
 }

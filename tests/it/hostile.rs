@@ -144,3 +144,513 @@ fn hostile_inputs_are_refused_with_exit_2_and_no_engine_command() {
     }
     eprintln!("{} hostile inputs refused", cases.len());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A hostile machine: other users' files where bottle keeps its locks, devices and huge files as
+// config, values an env-file cannot carry, pools that would wrap. Each case: the expected exit
+// code, exactly one line on stderr, within a time bound, and (where it is refused) no engine
+// command.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+    took: Duration,
+    calls: usize,
+}
+
+/// Run bottle with `args` against a fresh fake engine. `local` makes the engine look local (no
+/// DOCKER_HOST), so bottle takes its locks. `env` is set, `XDG_RUNTIME_DIR` and `TMPDIR` are
+/// removed unless `env` sets them.
+fn outcome(
+    args: &[&str],
+    local: bool,
+    env: &[(&str, &str)],
+    shell_prefix: Option<&str>,
+) -> Outcome {
+    let mut fake = Fake::new();
+    // `down demo` on an engine without the bottle, as docker 20.10 answers it.
+    fake.on(
+        "inspect *",
+        1,
+        "[]\n",
+        "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n",
+    );
+    let mut cmd = match shell_prefix {
+        // `sh -c '<prefix>; exec bottle "$@"'`, for umask.
+        Some(prefix) => {
+            let bottle = fake.command(&[]);
+            let mut sh = std::process::Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("{prefix}; exec \"$0\" \"$@\""))
+                .arg(bottle.get_program())
+                .args(args);
+            for (k, v) in bottle.get_envs() {
+                match v {
+                    Some(v) => sh.env(k, v),
+                    None => sh.env_remove(k),
+                };
+            }
+            sh
+        }
+        None => fake.command(args),
+    };
+    cmd.env_remove("XDG_RUNTIME_DIR").env_remove("TMPDIR");
+    if local {
+        cmd.env_remove("DOCKER_HOST");
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    Outcome {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: start.elapsed(),
+        calls: fake.calls().len(),
+    }
+}
+
+#[track_caller]
+fn check(what: &str, o: &Outcome, code: i32, needle: &str, bound: Duration) {
+    assert_eq!(o.code, Some(code), "{what}: {}", o.stderr);
+    assert_eq!(
+        o.stderr.trim_end().lines().count(),
+        1,
+        "{what}: not one line: {}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains(needle),
+        "{what}: expected {needle:?} in {}",
+        o.stderr
+    );
+    assert!(o.took < bound, "{what}: took {:?}", o.took);
+    if code == 2 {
+        assert_eq!(o.calls, 0, "{what}: ran an engine command");
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid(2) cannot fail and has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+const SEC: Duration = Duration::from_secs(1);
+const DOWN: &[&str] = &["down", "demo"];
+
+/// Issue 8: another user could pre-create `/tmp/bottle-<uid>`, point it somewhere with a symlink,
+/// or plant a FIFO that blocked bottle in `open()` beyond SIGINT.
+#[test]
+fn a_lock_directory_someone_else_controls_is_refused_in_one_line() {
+    let rt = tempfile::tempdir().unwrap();
+    let xdg = rt.path().to_str().unwrap();
+    let dir = rt.path().join("bottle");
+
+    // A symlink to a directory of ours: still refused, and nothing is made through it.
+    let elsewhere = rt.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", xdg)], None);
+    check("symlink dir", &o, 1, "is a symlink, not a directory", SEC);
+    assert_eq!(o.calls, 0);
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
+    std::fs::remove_file(&dir).unwrap();
+
+    // A FIFO as the lock file: refused at once, never waited on.
+    std::fs::create_dir(&dir).unwrap();
+    mkfifo(&dir.join("bot-bottle-demo.lock"));
+    let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", xdg)], None);
+    check(
+        "FIFO lock file",
+        &o,
+        1,
+        "is a FIFO, not a regular file",
+        SEC,
+    );
+    assert_eq!(o.calls, 0);
+    std::fs::remove_file(dir.join("bot-bottle-demo.lock")).unwrap();
+
+    // A symlink as the lock file: its target is never created.
+    std::os::unix::fs::symlink(elsewhere.join("t"), dir.join("bot-bottle-demo.lock")).unwrap();
+    let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", xdg)], None);
+    check("symlink lock file", &o, 1, "is a symlink: remove it", SEC);
+    assert!(!elsewhere.join("t").exists());
+    std::fs::remove_file(dir.join("bot-bottle-demo.lock")).unwrap();
+
+    // Our own directory, left world-writable: tightened to 0700, and `down` works.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", xdg)], None);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+
+    // Another user's directory (the `/tmp/bottle-<uid>` attack), through TMPDIR this time.
+    if !is_root() {
+        eprintln!("skipped: a lock directory owned by another uid needs root to chown");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let theirs = tmp.path().join("bottle-0");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let o = outcome(
+        DOWN,
+        true,
+        &[("TMPDIR", tmp.path().to_str().unwrap())],
+        None,
+    );
+    check(
+        "dir owned by 65534",
+        &o,
+        1,
+        "belongs to uid 65534, not to you",
+        SEC,
+    );
+    assert_eq!(o.calls, 0);
+    assert_eq!(
+        std::fs::metadata(&theirs).unwrap().mode() & 0o777,
+        0o777,
+        "left alone"
+    );
+}
+
+/// Issue 8: a missing `XDG_RUNTIME_DIR` or `TMPDIR` was created with `mkdir -p`, and a read-only
+/// one made `up` fail. Now bottle creates neither, and runs without locks, saying so once.
+#[test]
+fn without_a_usable_runtime_directory_bottle_runs_without_locks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no/such/dir");
+    let missing = missing.to_str().unwrap();
+    for (what, var) in [("XDG_RUNTIME_DIR", "XDG_RUNTIME_DIR"), ("TMPDIR", "TMPDIR")] {
+        let o = outcome(DOWN, true, &[(var, missing)], None);
+        check(what, &o, 0, "running without locks", SEC);
+        assert!(o.stderr.contains("does not exist"), "{}", o.stderr);
+        assert!(!tmp.path().join("no").exists(), "{what}: created");
+        assert!(o.calls > 0, "{what}: `down` still ran");
+    }
+    // Unwritable: sysfs refuses a mkdir even to root.
+    if Path::new("/sys/kernel").is_dir() {
+        let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", "/sys")], None);
+        check("XDG_RUNTIME_DIR=/sys", &o, 0, "running without locks", SEC);
+    } else {
+        eprintln!("skipped: no /sys for the unwritable runtime directory case");
+    }
+    if !is_root() {
+        let ro = tmp.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let o = outcome(
+            DOWN,
+            true,
+            &[("XDG_RUNTIME_DIR", ro.to_str().unwrap())],
+            None,
+        );
+        check(
+            "a 0500 XDG_RUNTIME_DIR",
+            &o,
+            0,
+            "running without locks",
+            SEC,
+        );
+    }
+}
+
+/// Issue 8: under `umask 000` the lock directory was 0777.
+#[test]
+fn umask_000_still_makes_a_private_lock_directory() {
+    let rt = tempfile::tempdir().unwrap();
+    let xdg = rt.path().to_str().unwrap();
+    let o = outcome(DOWN, true, &[("XDG_RUNTIME_DIR", xdg)], Some("umask 000"));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(o.stderr, "", "nothing to say");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+    assert_eq!(mode(&rt.path().join("bottle")), 0o700);
+    assert_eq!(mode(&rt.path().join("bottle/bot-bottle-demo.lock")), 0o600);
+}
+
+/// Issue 8: `--config /dev/zero` grew to 9 GB and never ended; a 200 MB TOML took 980 MB.
+#[test]
+fn config_files_are_bounded_and_never_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    // Valid TOML all the way, so only the size can be the reason.
+    std::fs::write(&big, "# padding\n".repeat(2 * 1024 * 1024 / 10)).unwrap();
+    let just_fits = dir.path().join("fits.toml");
+    std::fs::write(
+        &just_fits,
+        format!("image = \"img\"\n{}", "#".repeat(1024 * 1024 - 15) + "\n"),
+    )
+    .unwrap();
+    assert_eq!(std::fs::metadata(&just_fits).unwrap().len(), 1024 * 1024);
+    let fifo = dir.path().join("fifo.toml");
+    mkfifo(&fifo);
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    for (what, config, needle) in [
+        ("/dev/zero", "/dev/zero".to_string(), "it is a device"),
+        ("2 MiB", path(&big), "larger than the limit of 1 MiB"),
+        ("FIFO", path(&fifo), "it is a FIFO"),
+        ("directory", path(dir.path()), "it is a directory"),
+    ] {
+        let o = outcome(&["plan", "demo", "--config", &config], false, &[], None);
+        check(what, &o, 2, needle, SEC);
+    }
+    let o = outcome(
+        &["plan", "demo", "--config", &path(&just_fits)],
+        false,
+        &[],
+        None,
+    );
+    assert_eq!(o.code, Some(0), "exactly 1 MiB is fine: {}", o.stderr);
+}
+
+/// Issue 8: an env value over 64 KiB was not refused up front: the network was created, then the
+/// engine failed with `bufio.Scanner: token too long`.
+#[test]
+fn an_env_value_an_env_file_cannot_carry_is_refused_before_any_command() {
+    let value = format!("hunter2{}", "x".repeat(70 * 1024));
+    let entry = format!("TOK={value}");
+    for args in [
+        vec!["up", "demo", "-e", &entry],
+        vec!["plan", "demo", "-e", &entry],
+    ] {
+        let o = outcome(&args, false, &[], None);
+        check(
+            "70 KiB env value",
+            &o,
+            2,
+            "pass the bare name `-e TOK`",
+            SEC,
+        );
+        assert!(!o.stderr.contains("hunter2"), "{}", o.stderr);
+    }
+}
+
+/// Issue 8: `--pool 0.0.0.0/0 --block 0` gave `--ip-range 0.0.0.0/1`; `--pool 10.77.0.0`
+/// suggested a block "of /32 or longer"; loopback and multicast pools were accepted.
+#[test]
+fn pool_edge_cases_are_refused_with_an_accepted_suggestion() {
+    for (pool, block, needle) in [
+        ("0.0.0.0/0", "0", "overlaps"),
+        ("0.0.0.0/0", "24", "overlaps"),
+        ("10.77.0.0", "24", "is too small"),
+        ("10.77.0.0/30", "30", "is too small"),
+        ("127.0.0.0/8", "24", "loopback"),
+        ("169.254.0.0/16", "24", "link-local"),
+        ("224.0.0.0/4", "24", "multicast"),
+        ("240.0.0.0/4", "24", "reserved"),
+        ("0.0.0.0/8", "24", "\"this network\""),
+        ("10.0.0.0/8", "4", "too small for /4 blocks"),
+        ("10.213.0.0/16", "30", "invalid block"),
+    ] {
+        for cmd in ["plan", "subnet"] {
+            let o = outcome(
+                &[cmd, "demo", "--pool", pool, "--block", block],
+                false,
+                &[],
+                None,
+            );
+            let what = format!("{cmd} --pool {pool} --block {block}");
+            check(&what, &o, 2, needle, SEC);
+            // Every suggestion (a backticked `--pool`/`--block`) is itself accepted.
+            for q in o
+                .stderr
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|q| q.starts_with("--"))
+            {
+                let (mut p, mut b) = (pool, block);
+                let words: Vec<&str> = q.split_whitespace().collect();
+                for w in words.chunks(2) {
+                    match w {
+                        ["--pool", v] => p = v,
+                        ["--block", v] => b = v,
+                        _ => panic!("{what}: unexpected suggestion `{q}`"),
+                    }
+                }
+                let args = ["subnet", "demo", "--pool", p, "--block", b];
+                let again = outcome(&args, false, &[], None);
+                assert_eq!(
+                    again.code,
+                    Some(0),
+                    "{what}: suggestion `{q}`: {}",
+                    again.stderr
+                );
+            }
+        }
+    }
+}
+
+/// Issue 8: `env = "TOK=hunter2-secret"` printed `invalid type: string "TOK=hunter2-secret"`.
+#[test]
+fn a_config_error_never_quotes_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, needle) in [
+        (
+            "env = \"TOK=hunter2-secret\"\n",
+            "line 1, column 7: `env` must be an array, not a string",
+        ),
+        (
+            "image = \"img\"\nenv = [\"TOK=hunter2-secret",
+            "line 2, column",
+        ),
+        ("env = [\"TOK=hunter2-secret\\nx\"]\n", "`-e TOK`"),
+        ("TOK = \"hunter2-secret\"\n", "unknown field `TOK`"),
+    ] {
+        let path = dir.path().join("spec.toml");
+        std::fs::write(&path, text).unwrap();
+        for cmd in ["up", "plan"] {
+            let o = outcome(
+                &[cmd, "demo", "--config", path.to_str().unwrap()],
+                false,
+                &[],
+                None,
+            );
+            check(text, &o, 2, needle, SEC);
+            assert!(!o.stderr.contains("hunter2"), "{text:?}: {}", o.stderr);
+        }
+    }
+}
+
+/// Issue 11: ports as integers or strings, and a volume relative to the file.
+#[test]
+fn toml_takes_integer_ports_and_relative_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.toml");
+    std::fs::write(
+        &path,
+        "publish = [8080, \"9000\"]\nvolumes = [\"./data:/data:ro\"]\n",
+    )
+    .unwrap();
+    let fake = Fake::new();
+    let out = fake.bottle(&["plan", "demo", "--config", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let argvs: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &argvs[1];
+    let want_volume = format!("{}/data:/data:ro", dir.path().display());
+    assert!(run.contains(&want_volume), "{run:?}");
+    assert!(run.contains(&"127.0.0.1::8080".to_string()), "{run:?}");
+    assert!(run.contains(&"127.0.0.1::9000".to_string()), "{run:?}");
+}
+
+/// Issue 8: masking garbled `plan` (`-e TOKEN=1` printed `--subnet '***0.2***3.***50.0/24'`,
+/// `-e A=docker` printed `'***' network create`), so it disagreed with `plan --json`. Each `plan`
+/// line now splits back into exactly the `plan --json` argv, and `--verbose` shows what runs.
+#[test]
+fn plan_lines_and_plan_json_agree_argument_for_argument() {
+    let fake = Fake::new();
+    let spec = [
+        "plan",
+        "demo",
+        "-e",
+        "ONE=1",
+        "-e",
+        "WORD=docker",
+        "-e",
+        "PREFIXY=bot",
+        "-e",
+        "BARE",
+        "-p",
+        "8080",
+        "-p",
+        "1",
+    ];
+    let mut cmd = fake.command(&spec);
+    cmd.env("BARE", "bot");
+    let text = cmd.output().unwrap();
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let mut cmd = fake.command(&spec);
+    cmd.env("BARE", "bot").arg("--json");
+    let json = cmd.output().unwrap();
+    let argvs: Vec<Vec<String>> = serde_json::from_slice(&json.stdout).unwrap();
+    let lines: Vec<Vec<String>> = String::from_utf8(text.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| shlex::split(l).unwrap())
+        .collect();
+    assert_eq!(lines, argvs);
+    assert_eq!(argvs.len(), 3);
+    assert_eq!(argvs[0][0], "docker", "{argvs:?}");
+    assert!(
+        argvs[0]
+            .iter()
+            .any(|a| a.starts_with("--subnet") || a.starts_with("10.")),
+        "{argvs:?}"
+    );
+}
+
+#[test]
+fn verbose_lines_are_the_argv_as_run() {
+    let fake = Fake::new();
+    let mut cmd = fake.command(&[
+        "up",
+        "demo",
+        "-e",
+        "ONE=1",
+        "-e",
+        "WORD=docker",
+        "-e",
+        "PREFIXY=bot",
+        "-p",
+        "8080",
+        "--verbose",
+    ]);
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let shown: Vec<Vec<String>> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("+ "))
+        .map(|l| shlex::split(l).unwrap())
+        .collect();
+    let calls = fake.calls();
+    assert!(!calls.is_empty(), "{err}");
+    assert_eq!(shown.len(), calls.len(), "{err}");
+    for (line, call) in shown.iter().zip(&calls) {
+        assert_eq!(line[0], "docker");
+        assert_eq!(&line[1..], &call[..], "{err}");
+    }
+    assert!(!err.contains("***"), "nothing in an argv is masked: {err}");
+}
+
+/// The inherited value of a bare `KEY` is masked in engine stderr, like a `KEY=VALUE` value
+/// (issue 8: it was not).
+#[test]
+fn engine_stderr_is_masked_for_literal_and_inherited_values() {
+    let mut fake = Fake::new();
+    fake.on(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: echo hunter2-literal and inherited-secret-xyz\n",
+    );
+    let mut cmd = fake.command(&["up", "demo", "-e", "LIT=hunter2-literal", "-e", "INH"]);
+    cmd.env("INH", "inherited-secret-xyz");
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("echo *** and ***"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !err.contains("inherited-secret"),
+        "{err}"
+    );
+}

@@ -121,3 +121,40 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `plan` and `--verbose` show argv with [`bottle::display::render`]: whatever the words, the
+    /// line splits back into exactly them (issue 8: masking made it lossy).
+    #[test]
+    fn a_rendered_argv_splits_back_into_itself(words in prop::collection::vec(nasty(), 0..6)) {
+        let argv: Vec<OsString> = words
+            .iter()
+            .filter(|w| !w.contains('\0'))
+            .map(OsString::from)
+            .collect();
+        let line = bottle::display::render(&argv);
+        prop_assert_eq!(shlex::split(&line).unwrap(), strings(&argv));
+    }
+
+    /// Whatever surrounds it, a config error never quotes an env value (issue 8).
+    #[test]
+    fn config_errors_never_quote_an_env_value(
+        around in "[ -~\n]{0,40}",
+        secret in "[a-z]{12}",
+        shape in 0usize..6,
+    ) {
+        let secret = format!("SECRET{secret}");
+        let text = match shape {
+            0 => format!("env = \"TOK={secret}\"\n{around}"),
+            1 => format!("{around}\nenv = [\"TOK={secret}\", 1]"),
+            2 => format!("{around}\nenv = [\"TOK={secret}"),
+            3 => format!("env = [\"TOK={secret}\\n\"]\n{around}"),
+            4 => format!("env = ['TOK={secret}' {around}"),
+            _ => format!("{around}env = [\"TOK={secret}\"]"),
+        };
+        if let Err(e) = RawSpec::from_toml(&text, std::path::Path::new("f.toml")) {
+            prop_assert!(!e.message().contains(&secret), "{:?}: {}", text, e);
+            prop_assert!(!e.message().contains('\n'), "{}", e);
+        }
+    }
+}
