@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# The full check that CI runs: engine up, lints, every test against a real
-# engine, and no docker objects left behind.
+# The full check that CI runs: engines up, lints, every test, the real-engine
+# tests on every engine path, and no docker or podman objects left behind.
+#
+# Engine paths (see tests/it/real.rs), each running every real-engine test:
+#   docker:/usr/bin/docker          docker CLI 20.10 -> the local engine
+#   docker:/usr/local/bin/docker    docker CLI 28 -> the local engine
+#   remote:tcp://127.0.0.1:PORT     docker CLI 28 over TCP (socat forward)
+#   podman:podman                   native podman
+#   podman-socket:unix:///...       docker CLI 28 -> podman's compatible socket
 #
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -- --nocapture`.
 #
 # Environment:
-#   DOCKER              docker client (default: docker)
+#   DOCKER              docker client for setup and the leak check (default: docker)
 #   BOTTLE_TEST_IMAGE   test image (default: bottle-test-bundle:latest)
-#   BOTTLE_KEEP_ENGINE  1 = leave a daemon that setup-engine.sh started running
+#   BOTTLE_TEST_PATHS   engine paths to test on (default: all of the above that
+#                       exist here); BOTTLE_SETUP_PODMAN=0 drops the podman ones
+#   BOTTLE_KEEP_ENGINE  1 = leave the daemons that setup-engine.sh started running
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,19 +40,27 @@ trap stop_engine EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-step "setting up the engine and the test image"
-./scripts/setup-engine.sh
+step "setting up the engines and the test image"
+setup_out="$(./scripts/setup-engine.sh)"
+remote_host="$(sed -n 's/^BOTTLE_REMOTE_HOST=//p' <<<"$setup_out")"
+podman_socket="$(sed -n 's/^BOTTLE_PODMAN_SOCKET=//p' <<<"$setup_out")"
+if [[ -n "$podman_socket" ]]; then PODMAN="${PODMAN:-podman}"; else PODMAN=""; fi
 
-# IDs of docker objects that carry bottle's labels, sorted, one per line.
-labelled_containers() { "$DOCKER" ps -a --filter label=bottle.slug -q | sort; }
-labelled_networks() { "$DOCKER" network ls --filter label=bottle.slug -q | sort; }
+# Engine-prefixed IDs of the objects that carry bottle's labels, sorted, one
+# per line: docker's, and podman's when podman is set up.
+labelled() {
+    local e
+    for e in "$DOCKER" ${PODMAN:+"$PODMAN"}; do
+        "$e" ps -a --no-trunc --filter label=bottle.slug --format '{{.ID}}' | sed "s|^|$e container |"
+        "$e" network ls --no-trunc --filter label=bottle.slug --format '{{.ID}}' | sed "s|^|$e network |"
+    done | sort
+}
 
 # On a developer's engine, real bottles may already be up; only what the tests
 # leave behind counts as a leak.
-containers_before="$(labelled_containers)"
-networks_before="$(labelled_networks)"
-if [[ -n "$containers_before$networks_before" ]]; then
-    step "note: the engine already has bottle-labelled objects; they will not count as leaks"
+labelled_before="$(labelled)"
+if [[ -n "$labelled_before" ]]; then
+    step "note: the engines already have bottle-labelled objects; they will not count as leaks"
 fi
 
 step "cargo fmt --check"
@@ -64,38 +81,47 @@ if command -v shellcheck >/dev/null 2>&1; then
     shellcheck scripts/*.sh .ci/run
 fi
 
-# The real-engine lifecycle runs once through every docker CLI found here: the
-# docker.io package's CLI 20.10 and the newer one in /usr/local/bin.
-if [[ -z "${BOTTLE_TEST_CLIS:-}" ]]; then
-    clis=()
+# Every real-engine test runs on every engine path.
+if [[ -z "${BOTTLE_TEST_PATHS:-}" ]]; then
+    paths=()
     for c in /usr/bin/docker /usr/local/bin/docker; do
-        if [[ -x "$c" ]]; then clis+=("$c"); fi
+        if [[ -x "$c" ]]; then paths+=("docker:$c"); fi
     done
-    BOTTLE_TEST_CLIS="$(IFS=:; echo "${clis[*]:-$DOCKER}")"
+    ((${#paths[@]})) || paths+=("docker:$DOCKER")
+    if [[ -n "$remote_host" ]]; then paths+=("remote:$remote_host"); fi
+    if [[ -n "$podman_socket" ]]; then paths+=("podman:$PODMAN" "podman-socket:$podman_socket"); fi
+    BOTTLE_TEST_PATHS="${paths[*]}"
 fi
-export BOTTLE_TEST_CLIS
-step "real-engine tests run through: $BOTTLE_TEST_CLIS"
+# The docker CLI of the remote and podman-socket paths: the newest one here.
+if [[ -z "${BOTTLE_TEST_DOCKER:-}" ]]; then
+    BOTTLE_TEST_DOCKER="$DOCKER"
+    if [[ -x /usr/local/bin/docker ]]; then BOTTLE_TEST_DOCKER=/usr/local/bin/docker; fi
+fi
+export BOTTLE_TEST_PATHS BOTTLE_TEST_DOCKER
+step "real-engine tests run on: $BOTTLE_TEST_PATHS (remote CLI: $BOTTLE_TEST_DOCKER)"
 
 step "cargo test${*:+ $*}"
 test_status=0
+test_start=$SECONDS
 INSTA_UPDATE=no BOTTLE_REQUIRE_DOCKER=1 BOTTLE_TEST_IMAGE="$BOTTLE_TEST_IMAGE" cargo test "$@" ||
     test_status=$?
+step "cargo test took $((SECONDS - test_start))s"
 
 # Checked even when tests failed: a leak often explains the failure.
-step "checking that the tests left no containers or networks behind"
-mapfile -t leaked_containers < <(comm -13 <(printf '%s\n' "$containers_before") <(labelled_containers) | sed '/^$/d')
-mapfile -t leaked_networks < <(comm -13 <(printf '%s\n' "$networks_before") <(labelled_networks) | sed '/^$/d')
-if ((${#leaked_containers[@]} + ${#leaked_networks[@]})); then
-    printf 'error: the tests left docker objects labelled bottle.slug behind:\n' >&2
-    for id in ${leaked_containers[@]+"${leaked_containers[@]}"}; do
-        name="$("$DOCKER" inspect --format '{{.Name}} ({{.State.Status}})' "$id" 2>/dev/null || true)"
-        printf '  container %s %s\n' "$id" "${name#/}" >&2
+step "checking that the tests left no containers or networks behind (${PODMAN:+podman and }docker)"
+mapfile -t leaked < <(comm -13 <(printf '%s\n' "$labelled_before") <(labelled) | sed '/^$/d')
+if ((${#leaked[@]})); then
+    printf 'error: the tests left objects labelled bottle.slug behind:\n' >&2
+    for line in "${leaked[@]}"; do
+        read -r engine kind id <<<"$line"
+        if [[ "$kind" == container ]]; then
+            name="$("$engine" container inspect --format '{{.Name}} ({{.State.Status}})' "$id" 2>/dev/null || true)"
+        else
+            name="$("$engine" network inspect --format '{{.Name}}' "$id" 2>/dev/null || true)"
+        fi
+        printf '  %s %s %s %s\n' "$engine" "$kind" "$id" "${name#/}" >&2
     done
-    for id in ${leaked_networks[@]+"${leaked_networks[@]}"}; do
-        name="$("$DOCKER" network inspect --format '{{.Name}}' "$id" 2>/dev/null || true)"
-        printf '  network %s %s\n' "$id" "$name" >&2
-    done
-    printf 'remove them with: %s rm -f <container>... && %s network rm <network>...\n' "$DOCKER" "$DOCKER" >&2
+    printf 'remove them with: ENGINE rm -f <container>... && ENGINE network rm <network>...\n' >&2
     exit 1
 fi
 
@@ -103,4 +129,4 @@ if ((test_status != 0)); then
     step "cargo test failed (exit status $test_status)"
     exit "$test_status"
 fi
-step "all checks passed"
+step "all checks passed in ${SECONDS}s"

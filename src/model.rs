@@ -240,7 +240,10 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
         };
         for item in items {
             if !item.is_object() {
-                return Err(fail(format!("expected a JSON object, found `{item}`")));
+                return Err(fail(format!(
+                    "expected a JSON object, found {}",
+                    kind_of(&item)
+                )));
             }
             let raw: RawObject = serde_json::from_value(item).map_err(|e| fail(e.to_string()))?;
             objects.push(object_from_raw(raw));
@@ -255,6 +258,18 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
 /// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
     parse_json_objects("inspect", stdout, Empty::Allowed)
+}
+
+/// What kind of JSON value this is, for an error message (the value itself may be huge).
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// The start of an engine's output, for an error message.
