@@ -50,7 +50,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// The longest line [`Engine::run_streaming`] hands out in one [`Event::Output`].
 const LINE_MAX: u64 = 64 << 10;
 
-/// Which engine CLI this is, from its file name.
+/// Which engine CLI this is, from its program file (see `flavor_of`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Flavor {
@@ -229,13 +229,7 @@ impl Engine {
                 ),
             )
         })?;
-        let flavor = match program
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("podman"))
-        {
-            true => Flavor::Podman,
-            false => Flavor::Docker,
-        };
+        let flavor = flavor_of(&program);
         Ok(Engine {
             program,
             shown,
@@ -271,6 +265,16 @@ impl Engine {
     pub fn with_secrets(mut self, masker: Masker) -> Engine {
         self.masker = masker;
         self
+    }
+
+    /// Whether the engine runs its containers on this host: its networks then share our routing
+    /// table, and other bottle processes that use it share our lock directory. Reads files and the
+    /// environment only (see [`crate::host`]); runs nothing.
+    pub fn is_local(&self) -> bool {
+        match self.flavor {
+            Flavor::Podman => crate::host::podman_is_local(&self.program),
+            Flavor::Docker => crate::host::engine_is_local(self.context.as_deref()),
+        }
     }
 
     pub fn flavor(&self) -> Flavor {
@@ -723,6 +727,30 @@ fn env_memfd(bytes: &[u8]) -> Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
+/// Which CLI `program` is, from the file alone (no command runs): podman if its name, or the name
+/// it links to, starts with `podman`, or if it is a small script that runs podman (podman's own
+/// `podman-docker` shim installs `docker` as such a script; so do test wrappers). Anything else is
+/// taken for the docker CLI, which is also right for the docker CLI against podman's socket.
+fn flavor_of(program: &std::path::Path) -> Flavor {
+    use std::io::Read;
+    let named_podman = |p: &std::path::Path| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("podman"))
+    };
+    let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    if named_podman(program) || named_podman(&real) {
+        return Flavor::Podman;
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(&real).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let script_runs_podman =
+        read.is_ok() && head.starts_with(b"#!") && head.windows(6).any(|w| w == b"podman");
+    match script_runs_podman {
+        true => Flavor::Podman,
+        false => Flavor::Docker,
+    }
+}
+
 /// The whole command as run: the engine as shown, `[--context C]`, then the verb's argv.
 pub fn full_argv(shown: &str, context: Option<&str>, argv: &[OsString]) -> Vec<OsString> {
     std::iter::once(OsString::from(shown))
@@ -795,6 +823,34 @@ pub fn format_duration(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn flavor_from_the_program_file() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let check = |p: &std::path::Path, want: Flavor| assert_eq!(flavor_of(p), want, "{p:?}");
+        check(&file("podman", ""), Flavor::Podman);
+        check(&file("podman-remote", ""), Flavor::Podman);
+        check(&file("docker", "\x7fELF..."), Flavor::Docker);
+        // podman-docker's shim, and wrappers, are scripts that run podman.
+        check(
+            &file("docker-shim", "#!/bin/sh\nexec /usr/bin/podman \"$@\"\n"),
+            Flavor::Podman,
+        );
+        check(
+            &file("slow-docker", "#!/bin/sh\nexec /usr/bin/docker \"$@\"\n"),
+            Flavor::Docker,
+        );
+        // A link named `docker` to podman.
+        let link = dir.path().join("docker-link");
+        symlink(dir.path().join("podman"), &link).unwrap();
+        check(&link, Flavor::Podman);
+    }
+
     use super::*;
 
     #[track_caller]

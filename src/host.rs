@@ -13,6 +13,17 @@ pub fn routes() -> Vec<Ipv4Network> {
         .unwrap_or_default()
 }
 
+/// Whether podman runs its containers on this host. Podman ignores `DOCKER_HOST` and a default
+/// connection alone; it is remote with `CONTAINER_HOST` or `CONTAINER_CONNECTION` set, or as the
+/// `podman-remote` binary (measured on podman 4.3; bottle passes no `--remote`/`--url` itself).
+pub fn podman_is_local(program: &std::path::Path) -> bool {
+    let var = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let remote_binary = program
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("podman-remote"));
+    !(remote_binary || var("CONTAINER_HOST") || var("CONTAINER_CONNECTION"))
+}
+
 /// Whether the engine the docker CLI will talk to runs on this host (a `unix://` endpoint).
 ///
 /// Follows the CLI's own precedence: `--context`, then `DOCKER_HOST`, then `DOCKER_CONTEXT`, then

@@ -671,12 +671,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Version => {
             let engine = rt.engine(Masker::default());
-            let local = crate::host::engine_is_local(g.context.as_deref());
+            let local = engine.as_ref().map_or(true, Engine::is_local);
             tools::version(engine, &shown_engine(g), local, g.json, &mut out)?;
         }
         Command::Doctor(a) => {
             let engine = rt.engine(Masker::default());
-            let local = crate::host::engine_is_local(g.context.as_deref());
+            let local = engine.as_ref().map_or(true, Engine::is_local);
             tools::doctor(
                 engine,
                 &shown_engine(g),
@@ -832,11 +832,12 @@ impl Runtime<'_> {
     }
 
     fn ctx(&self, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
+        let engine = self.engine(masker)?;
         Ok(Ctx {
-            engine: self.engine(masker)?,
+            local: engine.is_local(),
+            engine,
             prefix,
             pool,
-            local: crate::host::engine_is_local(self.g.context.as_deref()),
         })
     }
 }

@@ -119,7 +119,7 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         return None;
     }
     let found_ports: BTreeSet<u16> = found.ports.keys().copied().collect();
-    let reason = if found.image != w.image {
+    let reason = if short_image(&found.image) != short_image(w.image) {
         format!("image (was `{}`)", found.image)
     } else if found.spec_digest().is_none() {
         "spec (the bundle has no spec label)".to_string()
@@ -133,6 +133,15 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         "spec (env keys, volumes, daemons, publish IP or ports)".to_string()
     };
     Some(reason)
+}
+
+/// An image reference without the default registry prefixes engines add when they report it
+/// (podman: `localhost/NAME`, docker: `docker.io/library/NAME`).
+fn short_image(image: &str) -> &str {
+    ["localhost/", "docker.io/library/", "docker.io/"]
+        .iter()
+        .find_map(|p| image.strip_prefix(p))
+        .unwrap_or(image)
 }
 
 /// Which of the networks named like the bottle's to keep, and which empty duplicates to remove.

@@ -21,7 +21,7 @@ use ipnetwork::Ipv4Network;
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{Engine, Reply};
+use crate::exec::{Engine, Flavor, Reply};
 use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Container, Network, Object};
@@ -97,6 +97,14 @@ impl Ctx {
     /// image, volume, network, …). If anything other than our exact container and network comes
     /// back, or the engine's answer is not a plain "not found", ask each kind by exact name instead.
     pub fn observe(&self, names: &Names) -> Result<Observed> {
+        // Podman's untyped inspect resolves every name after the first as a container, so it
+        // never finds the network: ask each kind (podman refuses duplicate network names).
+        if self.engine.flavor() == Flavor::Podman {
+            return Ok(Observed {
+                bundle: self.inspect_container(&names.bundle)?,
+                networks: self.inspect_networks(std::slice::from_ref(&names.network))?,
+            });
+        }
         let reply = self.run(
             Verb::Inspect,
             argv::inspect(&[&names.bundle, &names.network]),
@@ -125,6 +133,7 @@ impl Ctx {
                 _ => unclear = true,
             }
         }
+        self.fill_attached(&mut obs.networks)?;
         if unclear {
             if obs.bundle.is_none() {
                 obs.bundle = self.find_container(&names.bundle)?;
@@ -195,11 +204,36 @@ impl Ctx {
         if !reply.success() && reply.class() != Class::NotFound {
             return Err(reply.into_error());
         }
-        Ok(self
+        let mut networks: Vec<Network> = self
             .objects(&reply)?
             .into_iter()
             .filter_map(Object::into_network)
-            .collect())
+            .collect();
+        self.fill_attached(&mut networks)?;
+        Ok(networks)
+    }
+
+    /// [`Ctx::fill_attached`] for the networks among `objects`.
+    fn fill_attached_objects(&self, objects: &mut [Object]) -> Result<()> {
+        for o in objects.iter_mut() {
+            if let Object::Network(n) = o {
+                self.fill_attached(std::slice::from_mut(n))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Podman's own network JSON does not list attached containers: ask `ps --filter network=`,
+    /// one command per such network (docker's, and podman's through its socket, list them).
+    fn fill_attached(&self, networks: &mut [Network]) -> Result<()> {
+        for n in networks.iter_mut().filter(|n| !n.containers_listed) {
+            let reply = self
+                .run(Verb::Ps, argv::ps(&[Filter::Network(&n.name)]))?
+                .check()?;
+            n.containers = model::parse_id_names(&reply.stdout).into_iter().collect();
+            n.containers_listed = true;
+        }
+        Ok(())
     }
 
     /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
@@ -218,7 +252,7 @@ impl Ctx {
 
     /// Remove a container by ID. Already gone counts as removed.
     fn remove_container(&self, id: &str) -> Result<()> {
-        let reply = self.run(Verb::Rm, argv::rm(id))?;
+        let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
         match reply.class() {
             Class::Ok | Class::NotFound => Ok(()),
             _ => Err(reply.into_error()),

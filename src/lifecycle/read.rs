@@ -6,6 +6,7 @@ use super::{Ctx, Observed, check_bundle_is_ours, our_network};
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
+use crate::exec::Flavor;
 use crate::input::{Names, Prefix, Slug};
 use crate::model::{self, Bottle, Container, Object};
 
@@ -106,30 +107,14 @@ pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
             ]),
         )?
         .check()?;
-    let ids: Vec<String> = model::parse_id_names(&ps.stdout)
-        .into_iter()
-        .chain(model::parse_id_names(&nets.stdout))
-        .map(|(id, _)| id)
-        .collect();
+    let ids = |stdout: &str| -> Vec<String> {
+        model::parse_id_names(stdout)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let objects = inspect_ids(ctx, &ids(&ps.stdout), &ids(&nets.stdout))?;
     let mut out: BTreeMap<Slug, Observed> = BTreeMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let reply = ctx.run(Verb::Inspect, argv::inspect(&id_refs))?;
-    if !reply.success() && reply.class() != Class::NotFound {
-        return Err(reply.into_error());
-    }
-    let objects = ctx.objects(&reply)?;
-    if reply.success() && objects.is_empty() {
-        return Err(Error::new(
-            ErrorKind::EngineFailed,
-            format!(
-                "`{}` exited 0 but printed nothing bottle can read",
-                reply.line
-            ),
-        ));
-    }
     for object in objects {
         match object {
             Object::Container(c) => {
@@ -150,6 +135,58 @@ pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
         }
     }
     Ok(out)
+}
+
+/// The objects behind listed IDs. One untyped `inspect` of them all where it works (docker); typed
+/// `container inspect` and `network inspect` on podman, whose untyped inspect takes every ID for a
+/// container, and where the untyped one fails (podman's docker socket refuses 64-hex IDs as image
+/// names). Objects removed since the listing are simply not there.
+fn inspect_ids(ctx: &Ctx, containers: &[String], networks: &[String]) -> Result<Vec<Object>> {
+    if containers.is_empty() && networks.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ctx.engine.flavor() == Flavor::Docker {
+        let all: Vec<&str> = containers
+            .iter()
+            .chain(networks)
+            .map(String::as_str)
+            .collect();
+        let reply = ctx.run(Verb::Inspect, argv::inspect(&all))?;
+        match reply.class() {
+            Class::Ok | Class::NotFound => {
+                let objects = ctx.objects(&reply)?;
+                if reply.success() && objects.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::EngineFailed,
+                        format!(
+                            "`{}` exited 0 but printed nothing bottle can read",
+                            reply.line
+                        ),
+                    ));
+                }
+                let mut objects = objects;
+                ctx.fill_attached_objects(&mut objects)?;
+                return Ok(objects);
+            }
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {}
+        }
+    }
+    let mut objects = Vec::new();
+    if !containers.is_empty() {
+        let ids: Vec<&str> = containers.iter().map(String::as_str).collect();
+        let reply = ctx.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
+        if !reply.success() && reply.class() != Class::NotFound {
+            return Err(reply.into_error());
+        }
+        objects.extend(ctx.objects(&reply)?);
+    }
+    objects.extend(
+        ctx.inspect_networks(networks)?
+            .into_iter()
+            .map(Object::Network),
+    );
+    Ok(objects)
 }
 
 /// The slug of a labelled object whose name is exactly what this prefix and slug give.

@@ -574,11 +574,16 @@ fn concurrent_ups() {
         let engine_subnets: std::collections::BTreeSet<String> = slugs
             .iter()
             .map(|s| {
+                // Podman's own network JSON is netavark-shaped.
+                let format = match b.path.podman && b.path.env.is_empty() {
+                    true => "{{range .Subnets}}{{.Subnet}}{{end}}",
+                    false => "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                };
                 b.docker_out(&[
                     "network",
                     "inspect",
                     "--format",
-                    "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                    format,
                     &format!("{}-bundle-{s}", b.prefix),
                 ])
             })
@@ -795,7 +800,11 @@ fn interrupt_during_down_finishes_the_removal() {
         );
         assert_eq!(code, Some(130), "{err}");
         assert!(err.contains("finished"), "{err}");
-        assert_eq!(b.leftovers(), Vec::<String>::new(), "down stopped half-way");
+        assert_eq!(
+            b.leftovers(),
+            Vec::<String>::new(),
+            "{cli}: down stopped half-way: {err}"
+        );
     }
 }
 
