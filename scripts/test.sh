@@ -48,6 +48,10 @@ if [[ -n "$podman_socket" ]]; then PODMAN="${PODMAN:-podman}"; else PODMAN=""; f
 
 # Engine-prefixed IDs of the objects that carry bottle's labels, sorted, one
 # per line: docker's, and podman's when podman is set up.
+step "setting up the QEMU guest for the VM test (kernel and initramfs, cached)"
+./scripts/setup-vm.sh >&2
+export BOTTLE_REQUIRE_VM=1
+
 labelled() {
     local e
     for e in "$DOCKER" ${PODMAN:+"$PODMAN"}; do
@@ -103,6 +107,7 @@ step "real-engine tests run on: $BOTTLE_TEST_PATHS (remote CLI: $BOTTLE_TEST_DOC
 step "cargo test${*:+ $*}"
 test_status=0
 test_start=$SECONDS
+# Race figures and the interrupt sweep's counts go to stderr past the harness's capture.
 INSTA_UPDATE=no BOTTLE_REQUIRE_DOCKER=1 BOTTLE_TEST_IMAGE="$BOTTLE_TEST_IMAGE" cargo test "$@" ||
     test_status=$?
 step "cargo test took $((SECONDS - test_start))s"

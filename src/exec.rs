@@ -156,10 +156,18 @@ impl Reply {
     /// names reports an unreachable daemon twice), and truncated. Engine messages are otherwise
     /// kept as they are, so users can search for them. Linear in the length of stderr.
     pub fn quote_stderr(&self) -> String {
+        quote(&self.stderr).unwrap_or_else(|| "(no stderr)".to_string())
+    }
+}
+
+/// Engine text (stderr, a bundle's logs) for a message: trimmed, repeated lines said once, and
+/// cut at the same length everywhere. `None` if there is none. Linear in the length of `text`.
+pub fn quote(text_in: &str) -> Option<String> {
+    {
         let mut seen = std::collections::HashSet::new();
         let mut text = String::new();
         let mut more = 0usize;
-        for line in self.stderr.trim().lines() {
+        for line in text_in.trim().lines() {
             if !seen.insert(line) {
                 continue;
             }
@@ -187,12 +195,12 @@ impl Reply {
             text.push_str(line);
         }
         if text.is_empty() && more == 0 {
-            return "(no stderr)".to_string();
+            return None;
         }
-        match more {
+        Some(match more {
             0 => text,
             more => format!("{text}… ({more} bytes more)"),
-        }
+        })
     }
 }
 

@@ -479,14 +479,18 @@ impl Up<'_> {
         })?;
         if b.state != "running" {
             let logs = self.ctx.run(Verb::Logs, argv::logs(&b.id, 20))?;
-            let tail = format!("{}{}", logs.stdout, logs.stderr);
+            // The bundle's output is foreign text: masked, and cut like engine stderr.
+            let tail = self
+                .ctx
+                .engine
+                .masker()
+                .mask(&format!("{}{}", logs.stdout, logs.stderr));
+            let tail = exec::quote(&tail).unwrap_or_else(|| "(no output)".to_string());
             return Err(Error::new(
                 ErrorKind::EngineFailed,
                 format!(
-                    "bundle `{}` was `{}` right after start; its last output:\n{}",
-                    self.names.bundle,
-                    b.state,
-                    self.ctx.engine.masker().mask(tail.trim_end())
+                    "bundle `{}` was `{}` right after start; its last output:\n{tail}",
+                    self.names.bundle, b.state,
                 ),
             ));
         }

@@ -655,3 +655,21 @@ fn a_missing_image_is_built_from_the_build_section() {
         .replace(dir.path().to_str().unwrap(), "$CONFIG_DIR");
     insta::assert_snapshot!(calls);
 }
+
+/// A bundle that dies right after start after printing long lines: its logs are quoted with the
+/// same cap as engine stderr, and masked (issue 8: a 303 KB error before).
+#[test]
+fn a_bundle_that_dies_is_quoted_with_the_stderr_cap() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.on("container inspect*", 0, &bundle(&d, "exited"), "");
+    fake.on_sh(
+        "logs *",
+        "i=0; while [ $i -lt 40 ]; do head -c 8000 /dev/zero | tr '\\0' x; echo ' hunter2'; i=$((i+1)); done",
+    );
+    let (code, _, err) = run(&fake, UP);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("right after start"), "{err}");
+    assert!(err.len() < 3000, "{} bytes", err.len());
+    assert!(!err.contains("hunter2"), "the secret was quoted");
+}
