@@ -15,6 +15,7 @@ pub mod read;
 pub mod up;
 
 use std::ffi::OsString;
+use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
@@ -32,6 +33,9 @@ pub use down::{Removed, down};
 pub use gc::gc;
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
+
+/// How long a removal waits for one that another process began.
+const REMOVAL_WAIT: Duration = Duration::from_secs(20);
 
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
@@ -250,12 +254,24 @@ impl Ctx {
         Ok((subnets, exists))
     }
 
-    /// Remove a container by ID. Already gone counts as removed.
+    /// Remove a container by ID. Already gone counts as removed. Any other refusal is judged by
+    /// what the container is now, not by the wording: gone is removed, and one the engine is
+    /// already removing (a racing `down` or `gc`) is waited for until it is gone.
     fn remove_container(&self, id: &str) -> Result<()> {
         let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
-        match reply.class() {
-            Class::Ok | Class::NotFound => Ok(()),
-            _ => Err(reply.into_error()),
+        if matches!(reply.class(), Class::Ok | Class::NotFound) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
+        loop {
+            match self.inspect_container(id)? {
+                None => return Ok(()),
+                Some(c) if c.state == "removing" && Instant::now() < deadline => {
+                    self.engine.check_cancel()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Some(_) => return Err(reply.into_error()),
+            }
         }
     }
 

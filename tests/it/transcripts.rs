@@ -673,3 +673,34 @@ fn a_bundle_that_dies_is_quoted_with_the_stderr_cap() {
     assert!(err.len() < 3000, "{} bytes", err.len());
     assert!(!err.contains("hunter2"), "the secret was quoted");
 }
+
+/// Two `down`s racing without a lock (a remote engine): the second `rm` hears "removal already in
+/// progress". That is judged by what the container is now: once it is gone, `down` goes on.
+#[test]
+fn a_removal_already_in_progress_is_waited_for() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.on(
+        "inspect *",
+        0,
+        &(bundle(&d, "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on(
+        "rm *",
+        1,
+        "",
+        "Error response from daemon: removal of container c1 is already in progress\n",
+    );
+    fake.once("container inspect*", 0, &bundle(&d, "removing"), "");
+    fake.on(
+        "container inspect*",
+        1,
+        "[]\n",
+        "Error: No such container: c1\n",
+    );
+    let (code, _, err) = run(&fake, &["down", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    let calls = fake.transcript();
+    assert!(calls.contains("docker network rm net1"), "{calls}");
+}
