@@ -112,13 +112,17 @@ pub struct Reply {
     pub line: String,
     pub code: i32,
     pub stdout: String,
-    /// The first 1 MiB of stderr, secrets masked.
+    /// The first 1 MiB of stderr, secrets masked (for messages).
     pub stderr: String,
+    /// What the answer means, classified from the stderr *before* masking: a secret value that
+    /// happens to occur in the engine's words (a one-letter value in "Pool overlaps") must not
+    /// change what bottle decides.
+    class: Class,
 }
 
 impl Reply {
     pub fn class(&self) -> Class {
-        classify(self.verb, self.code, &self.stderr)
+        self.class
     }
 
     pub fn success(&self) -> bool {
@@ -379,12 +383,14 @@ impl Engine {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
         let code = exit_code(&line, done.status)?;
+        let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
             verb,
             line,
             code,
             stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
-            stderr: self.masker.mask(&String::from_utf8_lossy(&done.stderr)),
+            class: classify(verb, code, &stderr),
+            stderr: self.masker.mask(&stderr),
         })
     }
 
@@ -923,6 +929,7 @@ mod tests {
             code: 1,
             stdout: String::new(),
             stderr: stderr.into(),
+            class: classify(Verb::Ps, 1, stderr),
         }
     }
 
