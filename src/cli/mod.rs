@@ -13,13 +13,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::argv;
 use crate::cancel::{self, CancelToken};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Invalid, Result};
 use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
-use crate::lifecycle::{self, Ctx};
+use crate::lifecycle::{self, Ctx, plan};
 use crate::spec::{Pull, RawSpec, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
@@ -731,38 +730,6 @@ fn down_each(ctx: &Ctx, slugs: &[Slug], g: &Global, out: &mut impl Write) -> any
             Err(Reported(failures[0].1.exit_code()).into())
         }
     }
-}
-
-/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
-const PLAN_RUN_ID: &str = "<run-id>";
-
-/// The commands `up` runs on a clean engine with the image present: create the network on
-/// candidate 0, run the bundle, read back its ports.
-pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
-    let candidate = pool.candidate(slug.as_str(), 0);
-    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
-    let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
-    vec![
-        argv::network_create(&argv::NetworkCreate {
-            name: &names.network,
-            candidate: &candidate,
-            labels: &net_labels,
-        }),
-        argv::run(&argv::Run {
-            name: &names.bundle,
-            network: &names.network,
-            ip: candidate.bundle_ip,
-            spec,
-            labels: &bundle_labels,
-            env_file: spec
-                .literal_env()
-                .next()
-                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
-            pull: spec.run_pull(),
-        }),
-        argv::container_inspect(&names.bundle),
-    ]
 }
 
 /// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
