@@ -384,8 +384,8 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
-/// head -c0`) is not an error: exit 0, quietly.
-pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
+/// head -c0`) is not an error: exit 0, quietly. With `json`, the error object also goes to stdout.
+pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
@@ -396,7 +396,27 @@ pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
         "bottle: {}",
         render::engine_error(&format!("{err:#}"), verbose)
     );
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
+    }
     exit_code(err)
+}
+
+/// The contract's `--json` error object: `{"error": {"kind", "message", "exit_code",
+/// "rolled_back", "left", "removed"}}`. The message is the full one (stderr shortens engine errors
+/// unless `--verbose`).
+pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
+    let ours = err.downcast_ref::<Error>();
+    let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
+    serde_json::json!({"error": {
+        "kind": ours.map_or("io", Error::kind_name),
+        "message": format!("{err:#}"),
+        "exit_code": exit_code(err),
+        "rolled_back": list(Error::rolled_back),
+        "left": list(Error::left),
+        "removed": list(Error::removed),
+    }})
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::net::Ipv4Addr;
 
 use bottle::argv;
-use bottle::input::{EnvKey, EnvValue, ImageRef, Names, Prefix, Slug, Volume};
+use bottle::input::{EnvKey, ImageRef, Names, Prefix, Slug, Volume};
 use bottle::spec::{Pull, RawSpec};
 use proptest::prelude::*;
 
@@ -93,7 +93,8 @@ proptest! {
             pull: Pull::Missing,
         }));
         // The image is the last word and parses back to itself.
-        prop_assert_eq!(ImageRef::parse(argv.last().unwrap()).unwrap().as_str(), spec.image());
+        let parsed = ImageRef::parse(argv.last().unwrap()).unwrap();
+        prop_assert_eq!(parsed.as_str(), spec.image());
         // Volumes, ports and bare env keys parse back to the spec's.
         let vols: Vec<Volume> = values(&argv, "--volume").iter().map(|v| Volume::parse(v).unwrap()).collect();
         prop_assert_eq!(&vols[..], spec.volumes());
