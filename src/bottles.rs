@@ -346,15 +346,22 @@ mod tests {
         check(b().publish(8080).env("HOME").secret_env("T", "v"), Ok(()));
         check(b().publish(0), Err(Invalid::Port));
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
-        check(Spec::builder("UPPER"), Err(Invalid::Image));
+        check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));
         check(b().secret_env("K", "a\nb"), Err(Invalid::EnvValue));
         check(b().volume("rel", "/c", true), Err(Invalid::Volume));
-        check(b().volume("/h", "/c", false).volume("/g", "/c", true), Err(Invalid::Volume));
-        check(b().daemons(["ok", "Bad"]), Err(Invalid::Daemons));
-        check(b().publish_ip("10.0.0.1".parse().unwrap()), Err(Invalid::PublishIp));
         check(
-            b().publish_ip("10.0.0.1".parse().unwrap()).allow_nonloopback(true),
+            b().volume("/h", "/c", false).volume("/g", "/c", true),
+            Err(Invalid::Volume),
+        );
+        check(b().daemons(["ok", "Bad"]), Err(Invalid::Daemons));
+        check(
+            b().publish_ip("10.0.0.1".parse().unwrap()),
+            Err(Invalid::PublishIp),
+        );
+        check(
+            b().publish_ip("10.0.0.1".parse().unwrap())
+                .allow_nonloopback(true),
             Ok(()),
         );
     }
@@ -372,7 +379,10 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(spec.image(), "bundle:1");
-        assert_eq!(spec.publish().iter().copied().collect::<Vec<_>>(), [80, 9000]);
+        assert_eq!(
+            spec.publish().iter().copied().collect::<Vec<_>>(),
+            [80, 9000]
+        );
         assert_eq!(spec.env_keys().collect::<Vec<_>>(), ["HOME", "TOKEN"]);
         assert_eq!(spec.inherited_env().collect::<Vec<_>>(), ["HOME"]);
         assert!(spec.daemons().is_empty());

@@ -69,7 +69,7 @@ pub enum Event<'a> {
         /// The command line, POSIX-quoted.
         line: &'a str,
     },
-    /// One line of progress from [`Engine::run_streaming`] (`build`), engine text with secrets masked.
+    /// One line of progress from an image build or pull, engine text with secrets masked.
     Output {
         /// One line, without its line ending.
         text: &'a str,
@@ -324,7 +324,7 @@ impl Engine {
 
     /// Whether the engine runs its containers on this host: its networks then share our routing
     /// table, and other bottle processes that use it share our lock directory. Reads files and the
-    /// environment only (see [`crate::host`]); runs nothing.
+    /// environment only; runs nothing.
     pub fn is_local(&self) -> bool {
         match self.flavor {
             Flavor::Podman => crate::host::podman_is_local(&self.program),
@@ -421,7 +421,12 @@ impl Engine {
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
     /// [`ENV_FILE_PATH`]: an in-memory file (`memfd_create`), so nothing reaches any filesystem, even
     /// if bottle is killed at any moment.
-    pub(crate) fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
+    pub(crate) fn run_with_env(
+        &self,
+        verb: Verb,
+        argv: Vec<OsString>,
+        env: &[u8],
+    ) -> Result<Reply> {
         self.run_inner(verb, argv, Some(env))
     }
 

@@ -18,15 +18,24 @@ pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
 
 /// The engine's pull policy for the bundle image.
+///
+/// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
+/// them `--pull`'s help text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Pull {
-    /// Pull the image only when the engine does not have it (the default).
+    #[cfg_attr(
+        doc,
+        doc = "Pull the image only when the engine does not have it (the default)."
+    )]
     #[default]
     Missing,
-    /// Never pull: a missing image is an error (or is built, with a build context).
+    #[cfg_attr(
+        doc,
+        doc = "Never pull: a missing image is an error (or is built, with a build context)."
+    )]
     Never,
-    /// Pull before every `up` that runs a bundle.
+    #[cfg_attr(doc, doc = "Pull before every `up` that runs a bundle.")]
     Always,
 }
 
@@ -394,7 +403,7 @@ impl Spec {
     ///
     /// Env *values* are left out on purpose: the label travels in `docker run`'s argv, which every
     /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
-    /// `up` compares values against the engine's own record instead ([`Spec::env_matches`]).
+    /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
     pub fn digest(&self) -> String {
         let env: BTreeMap<&str, &str> = self
             .env

@@ -22,10 +22,10 @@ use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWOR
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Engine, Flavor, Reply};
-use crate::spec::Spec;
 use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Container, Network, Object};
+use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use decide::Action;

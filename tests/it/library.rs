@@ -40,7 +40,10 @@ fn a_json_failure_is_one_error_object_naming_the_rollback() {
     let out = fake.bottle(&["up", "demo", "--image", "bundle:1", "-p", "8080", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("bottle: `docker run` failed"), "{stderr}");
+    assert!(
+        stderr.starts_with("bottle: `docker run` failed"),
+        "{stderr}"
+    );
     let e = error_object(&out);
     assert_eq!(e["kind"], "engine_failed", "{e}");
     assert_eq!(e["exit_code"], 1, "{e}");
@@ -54,7 +57,10 @@ fn a_json_failure_is_one_error_object_naming_the_rollback() {
     let left = e["left"].as_array().unwrap();
     assert_eq!(left.len(), 1, "{e}");
     let left = left[0].as_str().unwrap();
-    assert!(left.starts_with("network `bot-bottle-bundle-demo`: "), "{left}");
+    assert!(
+        left.starts_with("network `bot-bottle-bundle-demo`: "),
+        "{left}"
+    );
     assert!(left.contains("the disk caught fire"), "{left}");
 }
 
@@ -164,7 +170,11 @@ fn the_compiled_example_runs() {
         assert!(stdout.starts_with("created 127.0.0.1:"), "{stdout}");
         assert!(stdout.contains("bottle test bundle"), "{stdout}");
         // The library wrote nothing itself: stderr is empty.
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
     }
 }
@@ -214,7 +224,10 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         let tb = std::thread::spawn(move || b.up(&sb, &spec_b));
         let (ra, rb) = (ta.join().unwrap(), tb.join().unwrap());
 
-        assert!(cancelled_at_run.load(Ordering::SeqCst), "a's `run` never started");
+        assert!(
+            cancelled_at_run.load(Ordering::SeqCst),
+            "a's `run` never started"
+        );
         let err = ra.expect_err("a was cancelled");
         assert_eq!(err.kind(), &ErrorKind::Interrupted, "{err}");
         assert!(err.left().is_empty(), "{:?}", err.left());
