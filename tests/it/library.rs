@@ -256,3 +256,86 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
     }
 }
+
+/// The library on the fake engine, in-process: `Engine::new` takes the fake's path, and a prefix
+/// of this test's own keeps its per-slug locks apart from every other test's.
+fn fake_bottles(fake: &Fake, prefix: &str) -> bottle::Bottles {
+    let program = fake.state_dir().parent().unwrap().join("docker");
+    bottle::Bottles::new(bottle::Engine::new(program).unwrap())
+        .prefix(prefix)
+        .unwrap()
+}
+
+/// A failed `up` keeps the failed command (line, exit code, stderr) and what its rollback removed.
+#[test]
+fn a_failed_up_keeps_the_command_and_the_rollback() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once(
+        "run *",
+        125,
+        CTR_ID,
+        "docker: Error response from daemon: Address already in use.\n",
+    );
+    let bottles = fake_bottles(&fake, "libup");
+    let spec = bottle::Spec::builder("bundle:1")
+        .publish(8080)
+        .build()
+        .unwrap();
+    let err = bottles.up(&"demo".parse().unwrap(), &spec).unwrap_err();
+    assert_eq!(err.kind(), &bottle::ErrorKind::EngineFailed);
+    let cmd = err.command().expect("the failed command");
+    assert!(cmd.line().contains(" run --detach"), "{}", cmd.line());
+    assert_eq!(cmd.exit_code(), 125);
+    assert!(
+        cmd.stderr().contains("Address already in use"),
+        "{}",
+        cmd.stderr()
+    );
+    assert_eq!(
+        err.rolled_back(),
+        [
+            "container `libup-sidecars-demo`",
+            "network `libup-bundle-demo`"
+        ]
+    );
+    assert!(err.left().is_empty(), "{:?}", err.left());
+    assert!(err.removed().is_empty());
+}
+
+/// A `down` that fails at the network says what it had already removed.
+#[test]
+fn a_failed_down_says_what_it_had_removed() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libdn-bundle-demo", "libdn-sidecars-demo");
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let objects = container_json(
+        bundle,
+        "c1",
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(
+        net,
+        "net1",
+        "10.213.150.0/24",
+        &labels("network"),
+        &[("c1", bundle)],
+    );
+    fake.on("inspect*", 0, &objects, "");
+    fake.on(
+        "network rm*",
+        1,
+        "",
+        "Error response from daemon: the disk caught fire\n",
+    );
+    let err = fake_bottles(&fake, "libdn")
+        .down(&"demo".parse().unwrap())
+        .unwrap_err();
+    assert_eq!(err.removed(), [bundle]);
+    assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
+    assert!(err.message().contains("the disk caught fire"), "{err}");
+}
