@@ -459,39 +459,54 @@ fn label_is(labels: &BTreeMap<String, String>, key: &str, want: &str) -> bool {
 /// The bottle object of `up --json`, `status --json` and `ls --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bottle {
+    /// The bottle's slug.
     pub slug: String,
+    /// Its bridge network.
     pub network: NetworkView,
+    /// Its sidecar bundle container.
     pub bundle: BundleView,
+    /// Every published port binding, by container port ([`Bottle::port`] gives one as an address).
     pub ports: Vec<PortView>,
 }
 
+/// A bottle's network, as the bottle object shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NetworkView {
+    /// The network's name, `<prefix>-bundle-<slug>`.
     pub name: String,
-    /// `null` when the network is missing.
+    /// The subnet; `null` when the network is missing.
     pub subnet: Option<Ipv4Network>,
+    /// The subnet's first address, the bridge's; `null` when the network is missing.
     pub gateway: Option<Ipv4Addr>,
 }
 
+/// A bottle's bundle container, as the bottle object shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleView {
+    /// The container's name, `<prefix>-sidecars-<slug>`.
     pub name: String,
+    /// Its address on the bottle's network: always the subnet's second address.
     pub ip: Option<String>,
+    /// The image it runs; `None` only when it is missing.
     pub image: Option<String>,
-    /// The engine's state, or `missing`.
+    /// The engine's state (`running`, `exited`, …), or `missing`.
     pub state: String,
 }
 
+/// One published port binding of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortView {
+    /// The port inside the bundle.
     pub container_port: u16,
+    /// The host address it is published on, as the engine reports it.
     pub host_ip: String,
+    /// The host port the engine picked.
     pub host_port: u16,
 }
 
 impl Bottle {
     /// Assemble the bottle object from what the engine showed.
-    pub fn from_observed(
+    pub(crate) fn from_observed(
         slug: &str,
         names: &Names,
         network: Option<&Network>,
@@ -551,7 +566,7 @@ pub fn host_port(ip: &str, port: u16) -> String {
 impl Bottle {
     /// The bottle object with the subnet `up` used (and its gateway), where the network itself
     /// was not inspected.
-    pub fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
+    pub(crate) fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
         self.network.subnet = Some(subnet);
         self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
         self

@@ -18,16 +18,29 @@ pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
 
 /// The engine's pull policy for the bundle image.
+///
+/// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
+/// them `--pull`'s help text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Pull {
+    #[cfg_attr(
+        doc,
+        doc = "Pull the image only when the engine does not have it (the default)."
+    )]
     #[default]
     Missing,
+    #[cfg_attr(
+        doc,
+        doc = "Never pull: a missing image is an error (or is built, with a build context)."
+    )]
     Never,
+    #[cfg_attr(doc, doc = "Pull before every `up` that runs a bundle.")]
     Always,
 }
 
 impl Pull {
+    /// The policy as the engine's `--pull` flag spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Pull::Missing => "missing",
@@ -283,24 +296,74 @@ impl RawSpec {
     }
 }
 
-/// A validated, effective bundle spec.
+/// A validated, effective bundle spec: what `up` runs. Made by [`Spec::builder`] (or from flags
+/// and a config file by the CLI), so it never holds an invalid value; its fields are read through
+/// accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
-    pub image: ImageRef,
-    pub daemons: Vec<String>,
-    pub env: BTreeMap<EnvKey, EnvValue>,
+    pub(crate) image: ImageRef,
+    pub(crate) daemons: Vec<String>,
+    pub(crate) env: BTreeMap<EnvKey, EnvValue>,
     /// Sorted by container path, each container path once.
-    pub volumes: Vec<Volume>,
-    pub publish: BTreeSet<u16>,
-    pub publish_ip: IpAddr,
-    pub pull: Pull,
-    pub build: Option<Build>,
+    pub(crate) volumes: Vec<Volume>,
+    pub(crate) publish: BTreeSet<u16>,
+    pub(crate) publish_ip: IpAddr,
+    pub(crate) pull: Pull,
+    pub(crate) build: Option<Build>,
 }
 
 impl Spec {
+    /// The bundle image reference.
+    pub fn image(&self) -> &str {
+        self.image.as_str()
+    }
+
+    /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`).
+    pub fn daemons(&self) -> &[String] {
+        &self.daemons
+    }
+
+    /// The container ports published on [`Spec::publish_ip`], each once, in order.
+    pub fn publish(&self) -> &BTreeSet<u16> {
+        &self.publish
+    }
+
+    /// The host address the ports are published on (loopback unless allowed otherwise).
+    pub fn publish_ip(&self) -> IpAddr {
+        self.publish_ip
+    }
+
+    /// The bind mounts, sorted by container path, each container path once.
+    pub fn volumes(&self) -> &[Volume] {
+        &self.volumes
+    }
+
+    /// The pull policy for the image.
+    pub fn pull(&self) -> Pull {
+        self.pull
+    }
+
+    /// Every env key the bundle gets, in order (values are never exposed here).
+    pub fn env_keys(&self) -> impl Iterator<Item = &str> {
+        self.env.keys().map(EnvKey::as_str)
+    }
+
+    /// The bare env keys, whose values the engine takes from bottle's own environment.
+    pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter_map(|(k, v)| match v {
+            EnvValue::Inherit => Some(k.as_str()),
+            EnvValue::Literal(_) => None,
+        })
+    }
+
+    /// The directory an image missing from the engine is built from, if any.
+    pub fn build_context(&self) -> Option<&Path> {
+        self.build.as_ref().map(|b| b.context.as_path())
+    }
+
     /// The pull policy `run` gets: with a `[build]` section bottle builds a missing image instead
     /// of pulling it, so `never`.
-    pub fn run_pull(&self) -> Pull {
+    pub(crate) fn run_pull(&self) -> Pull {
         match self.build {
             Some(_) => Pull::Never,
             None => self.pull,
@@ -308,6 +371,7 @@ impl Spec {
     }
 
     /// The `KEY=VALUE` entries, which travel through the env-file.
+    #[doc(hidden)]
     pub fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {
             EnvValue::Literal(s) => Some((k, s)),
@@ -318,7 +382,7 @@ impl Spec {
     /// Every value to mask in foreign text (engine stderr, the bundle's logs): the `KEY=VALUE`
     /// values, and the values `lookup` gives for the bare `KEY`s, which reach the bundle through
     /// the environment and can be echoed back just the same. Empty values are left out.
-    pub fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    pub(crate) fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
         self.env
             .iter()
             .filter_map(|(k, v)| match v {
@@ -339,7 +403,7 @@ impl Spec {
     ///
     /// Env *values* are left out on purpose: the label travels in `docker run`'s argv, which every
     /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
-    /// `up` compares values against the engine's own record instead ([`Spec::env_matches`]).
+    /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
     pub fn digest(&self) -> String {
         let env: BTreeMap<&str, &str> = self
             .env
@@ -367,7 +431,7 @@ impl Spec {
     /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds
     /// the values this spec asks for: each `KEY=VALUE` exactly, and for a bare `KEY` the value
     /// `inherited` gives (or no such variable, if it gives none).
-    pub fn env_matches(
+    pub(crate) fn env_matches(
         &self,
         container_env: &[String],
         inherited: impl Fn(&str) -> Option<String>,

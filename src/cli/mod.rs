@@ -13,13 +13,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::argv;
 use crate::cancel::{self, CancelToken};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Invalid, Result};
 use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
-use crate::lifecycle::{self, Ctx};
+use crate::lifecycle::{self, Ctx, plan};
 use crate::spec::{Pull, RawSpec, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
@@ -304,12 +303,12 @@ pub struct SpecArgs {
 /// script that sets them everywhere keeps working).
 fn unused_globals(sub: &str) -> &'static [&'static str] {
     const ALL: &[&str] = &[
-        "engine", "context", "prefix", "pool", "block", "json", "verbose",
+        "engine", "context", "prefix", "pool", "block", "json", "verbose", "timeout",
     ];
     match sub {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
-        "plan" => &["verbose"],
-        "subnet" => &["engine", "context", "prefix", "verbose"],
+        "plan" => &["verbose", "timeout"],
+        "subnet" => &["engine", "context", "prefix", "verbose", "timeout"],
         "down" | "port" | "status" | "ls" | "gc" => &["pool", "block"],
         "logs" => &["pool", "block", "json"],
         "version" => &["prefix", "pool", "block"],
@@ -385,8 +384,8 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
-/// head -c0`) is not an error: exit 0, quietly.
-pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
+/// head -c0`) is not an error: exit 0, quietly. With `json`, the error object also goes to stdout.
+pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
@@ -397,7 +396,27 @@ pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
         "bottle: {}",
         render::engine_error(&format!("{err:#}"), verbose)
     );
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
+    }
     exit_code(err)
+}
+
+/// The contract's `--json` error object: `{"error": {"kind", "message", "exit_code",
+/// "rolled_back", "left", "removed"}}`. The message is the full one (stderr shortens engine errors
+/// unless `--verbose`).
+pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
+    let ours = err.downcast_ref::<Error>();
+    let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
+    serde_json::json!({"error": {
+        "kind": ours.map_or("io", Error::kind_name),
+        "message": format!("{err:#}"),
+        "exit_code": exit_code(err),
+        "rolled_back": list(Error::rolled_back),
+        "left": list(Error::left),
+        "removed": list(Error::removed),
+    }})
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -731,38 +750,6 @@ fn down_each(ctx: &Ctx, slugs: &[Slug], g: &Global, out: &mut impl Write) -> any
             Err(Reported(failures[0].1.exit_code()).into())
         }
     }
-}
-
-/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
-const PLAN_RUN_ID: &str = "<run-id>";
-
-/// The commands `up` runs on a clean engine with the image present: create the network on
-/// candidate 0, run the bundle, read back its ports.
-pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
-    let candidate = pool.candidate(slug.as_str(), 0);
-    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
-    let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
-    vec![
-        argv::network_create(&argv::NetworkCreate {
-            name: &names.network,
-            candidate: &candidate,
-            labels: &net_labels,
-        }),
-        argv::run(&argv::Run {
-            name: &names.bundle,
-            network: &names.network,
-            ip: candidate.bundle_ip,
-            spec,
-            labels: &bundle_labels,
-            env_file: spec
-                .literal_env()
-                .next()
-                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
-            pull: spec.run_pull(),
-        }),
-        argv::container_inspect(&names.bundle),
-    ]
 }
 
 /// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.

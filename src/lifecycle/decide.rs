@@ -30,6 +30,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as `up --json` names it: `created`, `kept`, `replaced` or `started`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",

@@ -22,10 +22,11 @@ use ipnetwork::Ipv4Network;
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{Engine, Flavor, Reply};
+use crate::exec::{self, Engine, Flavor, Reply};
 use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Container, Network, Object};
+use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use decide::Action;
@@ -297,6 +298,38 @@ impl Ctx {
             _ => Err(reply.into_error()),
         }
     }
+}
+
+/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
+const PLAN_RUN_ID: &str = "<run-id>";
+
+/// The commands `up` runs on a clean engine with the image present: create the network on
+/// candidate 0, run the bundle, read back its ports.
+pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
+    let candidate = pool.candidate(slug.as_str(), 0);
+    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
+    let digest = spec.digest();
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
+    vec![
+        argv::network_create(&argv::NetworkCreate {
+            name: &names.network,
+            candidate: &candidate,
+            labels: &net_labels,
+        }),
+        argv::run(&argv::Run {
+            name: &names.bundle,
+            network: &names.network,
+            ip: candidate.bundle_ip,
+            spec,
+            labels: &bundle_labels,
+            env_file: spec
+                .literal_env()
+                .next()
+                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+            pull: spec.run_pull(),
+        }),
+        argv::container_inspect(&names.bundle),
+    ]
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {

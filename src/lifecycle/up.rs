@@ -38,9 +38,13 @@ const LOOK_AGAIN: Duration = Duration::from_millis(300);
 /// What `up` did, and the bottle as it now runs.
 #[derive(Debug, Clone)]
 pub struct UpOutcome {
+    /// The bottle as the engine shows it after `up`: its network, its running bundle and the
+    /// host addresses of its published ports ([`Bottle::port`]).
     pub bottle: Bottle,
+    /// What `up` had to do: create the bottle, keep it as it was, replace a bundle of another
+    /// spec, or start a stopped one.
     pub action: Action,
-    /// For [`Action::Replaced`]: which part of the spec changed.
+    /// For [`Action::Replaced`]: which part of the spec changed, e.g. `image` or `env`.
     pub reason: Option<String>,
 }
 
@@ -557,7 +561,15 @@ impl Up<'_> {
         if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
             msg.push_str("; rolled back what this run had created");
         }
-        Error::new(err.kind().clone(), msg)
+        let left = rollback
+            .left
+            .iter()
+            .cloned()
+            .chain(rollback.unconfirmed.iter().map(|u| {
+                format!("{u}: the engine had not shown whether its cut-short create had happened")
+            }))
+            .collect();
+        err.with_message(msg).with_rollback(rollback.removed, left)
     }
 }
 
