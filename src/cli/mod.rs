@@ -271,7 +271,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, pull, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -289,9 +289,23 @@ pub struct SpecArgs {
     /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
-    /// Address to publish on; must be loopback unless --allow-nonloopback [default: 127.0.0.1]
-    #[arg(long, value_name = "IP")]
+    /// Address to publish on; must be loopback unless --allow-nonloopback. `auto`: an address of
+    /// the bottle's own from --loopback-pool [default: 127.0.0.1]
+    #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    #[arg(long, value_name = "CIDR")]
+    pub loopback_pool: Option<String>,
+    /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
+    /// after this long [default when given bare: 60s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "60s"
+    )]
+    pub wait: Option<String>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -430,6 +444,8 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
+            wait: self.wait.clone().map(Some),
+            loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }
