@@ -139,6 +139,16 @@ Examples:
   bottle status demo
   bottle status demo --json | jq -r .bundle.state")]
     Status(SlugArg),
+    /// Print the bottle's addresses for the agent side, as shell-evaluable KEY=VALUE lines
+    #[command(after_help = "\
+Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
+BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
+Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+
+Examples:
+  eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
+  bottle env demo --json")]
+    Env(SlugArg),
     /// List every bottle with this prefix
     #[command(after_help = "\
 A table on a terminal; tab-separated lines without a header when piped.
@@ -324,7 +334,7 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
         "plan" => &["verbose"],
         "subnet" => &["engine", "context", "prefix", "verbose"],
-        "down" | "port" | "status" | "ls" | "gc" => &["pool", "block"],
+        "down" | "port" | "status" | "env" | "ls" | "gc" => &["pool", "block"],
         "logs" => &["pool", "block", "json"],
         "version" => &["prefix", "pool", "block"],
         "doctor" => &["prefix"],
@@ -577,6 +587,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if g.json {
                 let mut v = serde_json::to_value(&up.bottle)?;
                 v["action"] = serde_json::to_value(up.action)?;
+                v["host_ip"] = up.bottle.host_ip().into();
                 if let Some(reason) = &up.reason {
                     v["reason"] = serde_json::Value::from(reason.as_str());
                 }
@@ -637,6 +648,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
             } else {
                 write!(out, "{}", summary(&bottle))?;
+            }
+        }
+        Command::Env(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottle = lifecycle::status(&ctx, &slug)?;
+            match g.json {
+                true => writeln!(out, "{}", render::env_json(&bottle))?,
+                false => write!(out, "{}", render::env_lines(&bottle))?,
             }
         }
         Command::Ls(a) => {
