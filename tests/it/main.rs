@@ -13,3 +13,4 @@ mod ready;
 mod real;
 mod transcripts;
 mod vm;
+mod wait;
