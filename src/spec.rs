@@ -305,7 +305,9 @@ impl RawSpec {
         }
         let loopback_pool = match self.publish_ip.as_deref() {
             Some("auto") => Some(parse_loopback_pool(
-                self.loopback_pool.as_deref().unwrap_or(DEFAULT_LOOPBACK_POOL),
+                self.loopback_pool
+                    .as_deref()
+                    .unwrap_or(DEFAULT_LOOPBACK_POOL),
             )?),
             _ => None,
         };
@@ -380,7 +382,9 @@ pub fn parse_loopback_pool(text: &str) -> Result<Ipv4Network> {
         .map_err(|_| refuse("expected an IPv4 CIDR such as 127.0.0.16/28"))?;
     // A prefix of 8 or more keeps the whole block inside 127.0.0.0/8 once its first address is.
     if !net.network().is_loopback() || net.prefix() < 8 {
-        return Err(refuse("it must lie inside 127.0.0.0/8, such as 127.0.0.16/28"));
+        return Err(refuse(
+            "it must lie inside 127.0.0.0/8, such as 127.0.0.16/28",
+        ));
     }
     Ipv4Network::new(net.network(), net.prefix()).map_err(|_| refuse("not a valid CIDR"))
 }
@@ -831,16 +835,31 @@ mod tests {
         let other_pool = spec(Some("auto"), Some("127.1.0.0/28"), None).unwrap();
         assert_ne!(auto.digest(), other_pool.digest());
         // The pool alone does nothing without `auto`.
-        assert_eq!(spec(None, Some("127.1.0.0/28"), None).unwrap().loopback_pool, None);
+        assert_eq!(
+            spec(None, Some("127.1.0.0/28"), None)
+                .unwrap()
+                .loopback_pool,
+            None
+        );
 
         let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();
         assert_eq!(waiting.wait, Some(std::time::Duration::from_secs(4)));
         assert_eq!(waiting.digest(), auto.digest());
         assert_eq!(spec(None, None, Some(None)).unwrap().wait, None);
 
-        for bad in ["10.0.0.0/28", "127.0.0.0/7", "0.0.0.0/0", "128.0.0.0/28", "x"] {
+        for bad in [
+            "10.0.0.0/28",
+            "127.0.0.0/7",
+            "0.0.0.0/0",
+            "128.0.0.0/28",
+            "x",
+        ] {
             let e = spec(Some("auto"), Some(bad), None).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::PublishIp), "{bad}: {e}");
+            assert_eq!(
+                e.kind(),
+                &ErrorKind::Invalid(Invalid::PublishIp),
+                "{bad}: {e}"
+            );
         }
         let e = spec(None, None, Some(Some("soon"))).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Timeout), "{e}");

@@ -383,7 +383,10 @@ fn short_command(quoted: &str) -> String {
 pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
     let mut vars = vec![
         ("BOTTLE_SLUG".to_string(), Some(b.slug.clone())),
-        ("BOTTLE_HOST_IP".to_string(), b.host_ip().map(str::to_string)),
+        (
+            "BOTTLE_HOST_IP".to_string(),
+            b.host_ip().map(str::to_string),
+        ),
         ("BOTTLE_BUNDLE_IP".to_string(), b.bundle.ip.clone()),
         (
             "BOTTLE_SUBNET".to_string(),
@@ -416,7 +419,12 @@ pub fn env_lines(b: &Bottle) -> String {
 pub fn env_json(b: &Bottle) -> serde_json::Value {
     env_vars(b)
         .into_iter()
-        .map(|(k, v)| (k, v.map_or(serde_json::Value::Null, serde_json::Value::from)))
+        .map(|(k, v)| {
+            (
+                k,
+                v.map_or(serde_json::Value::Null, serde_json::Value::from),
+            )
+        })
         .collect::<serde_json::Map<_, _>>()
         .into()
 }

@@ -24,7 +24,10 @@ use crate::model::{self, Container, Object};
 /// Every bundle of any bottle (any prefix) except the one named `ours`, as one inspect shows them.
 pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
     let reply = ctx
-        .run(Verb::Ps, argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]))?
+        .run(
+            Verb::Ps,
+            argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]),
+        )?
         .check()?;
     let ids: Vec<String> = model::parse_id_names(&reply.stdout)
         .into_iter()
@@ -44,7 +47,9 @@ pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
         .objects(&reply)?
         .into_iter()
         .filter_map(Object::into_container)
-        .filter(|c| c.name != ours && c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_BUNDLE))
+        .filter(|c| {
+            c.name != ours && c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_BUNDLE)
+        })
         .collect())
 }
 

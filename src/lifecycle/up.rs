@@ -378,13 +378,8 @@ impl Up<'_> {
         let spec = match self.spec.loopback_pool {
             Some(pool) => {
                 _lock = ctx.lock("loopback")?;
-                let at = loopback::choose(
-                    ctx,
-                    &self.names.bundle,
-                    pool,
-                    self.keep_ip,
-                    &self.lost_ips,
-                )?;
+                let at =
+                    loopback::choose(ctx, &self.names.bundle, pool, self.keep_ip, &self.lost_ips)?;
                 loopback::check_alias(at)?;
                 chosen = Spec {
                     publish_ip: IpAddr::V4(at),
@@ -541,12 +536,9 @@ impl Up<'_> {
             Ok(observed(&b, ctx.local))
         };
         let token = ctx.engine.cancel_token();
-        let waited = crate::ready::wait_until(
-            deadline,
-            crate::ready::HOLD,
-            &mut inspect,
-            &|| token.is_cancelled(),
-        )?;
+        let waited = crate::ready::wait_until(deadline, crate::ready::HOLD, &mut inspect, &|| {
+            token.is_cancelled()
+        })?;
         match waited {
             crate::ready::Waited::Ready { .. } => Ok(outcome),
             crate::ready::Waited::Cancelled => {
@@ -671,7 +663,12 @@ fn observed(b: &Container, local: bool) -> crate::ready::Observed {
             .ports
             .values()
             .flatten()
-            .filter_map(|p| Some(crate::ready::probe_addr(p.host_ip.parse().ok()?, p.host_port)))
+            .filter_map(|p| {
+                Some(crate::ready::probe_addr(
+                    p.host_ip.parse().ok()?,
+                    p.host_port,
+                ))
+            })
             .collect(),
         false => Vec::new(),
     };

@@ -510,7 +510,11 @@ fn env_prints_the_bottles_addresses_for_the_agent() {
     // A bottle with only its network: no host address, quoted empty for the shell, null in JSON.
     let out = fake.bottle(&["env", "gone"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("BOTTLE_HOST_IP=''\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("BOTTLE_HOST_IP=''\n"),
+        "{}",
+        stdout(&out)
+    );
     let v: serde_json::Value =
         serde_json::from_slice(&fake.bottle(&["env", "gone", "--json"]).stdout).unwrap();
     assert_eq!(v["BOTTLE_HOST_IP"], serde_json::Value::Null);

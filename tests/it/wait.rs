@@ -121,11 +121,9 @@ fn up_wait_returns_when_the_service_answers() {
                 let a = s.spawn(|| {
                     let r = up("late", &late, "--wait");
                     // Right after `up` returns, with no retry.
-                    let got = r
-                        .0
-                        .status
-                        .success()
-                        .then(|| get_once(first_port(&json(&String::from_utf8_lossy(&r.0.stdout)))));
+                    let got = r.0.status.success().then(|| {
+                        get_once(first_port(&json(&String::from_utf8_lossy(&r.0.stdout))))
+                    });
                     (r, got)
                 });
                 let n = s.spawn(|| up("never", &never, "--wait=4s"));
@@ -137,9 +135,17 @@ fn up_wait_returns_when_the_service_answers() {
             });
         let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(late_out.status.success(), "{path}: {}", err(&late_out));
-        assert!(late_t >= Duration::from_secs(3), "{path}: ready after {late_t:?}");
+        assert!(
+            late_t >= Duration::from_secs(3),
+            "{path}: ready after {late_t:?}"
+        );
 
-        assert_eq!(never_out.status.code(), Some(1), "{path}: {}", err(&never_out));
+        assert_eq!(
+            never_out.status.code(),
+            Some(1),
+            "{path}: {}",
+            err(&never_out)
+        );
         assert!(
             err(&never_out).contains("not ready within 4s"),
             "{path}: {}",
@@ -147,7 +153,12 @@ fn up_wait_returns_when_the_service_answers() {
         );
         assert!(never_t < Duration::from_secs(8), "{path}: {never_t:?}");
 
-        assert_eq!(exits_out.status.code(), Some(1), "{path}: {}", err(&exits_out));
+        assert_eq!(
+            exits_out.status.code(),
+            Some(1),
+            "{path}: {}",
+            err(&exits_out)
+        );
         let msg = err(&exits_out);
         assert!(
             msg.contains("goodbye-from-the-bundle") && msg.contains("exited"),
@@ -274,7 +285,10 @@ fn publish_ip_auto_gives_each_bottle_its_own_address() {
         let out = b.bottle(&args);
         let msg = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{path}: {msg}");
-        assert!(msg.contains("loopback pool") && msg.contains("exhausted"), "{msg}");
+        assert!(
+            msg.contains("loopback pool") && msg.contains("exhausted"),
+            "{msg}"
+        );
         assert!(
             !b.leftovers().iter().any(|n| n.ends_with("-a16")),
             "{path}: {:?}",
@@ -294,7 +308,11 @@ fn publish_ip_auto_gives_each_bottle_its_own_address() {
             for ip in elsewhere.chain([outside]) {
                 let other = SocketAddr::new(ip, addr.port());
                 let e = TcpStream::connect_timeout(&other, Duration::from_secs(2)).unwrap_err();
-                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{path}: {other}");
+                assert_eq!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused,
+                    "{path}: {other}"
+                );
                 refused += 1;
             }
             assert!(get_once(*addr).unwrap().contains("200"), "{path}: {addr}");
