@@ -297,6 +297,24 @@ impl SpecBuilder {
         self
     }
 
+    /// Publish on a loopback address of the bottle's own, the lowest one of `pool` (a CIDR inside
+    /// 127.0.0.0/8, e.g. `127.0.0.16/28`) that no other bottle publishes on; kept across `up`s. The
+    /// CLI's `--publish-ip auto --loopback-pool POOL`. The address is in the result's
+    /// [`Bottle::host_ip`](crate::Bottle::host_ip).
+    pub fn publish_ip_auto(mut self, pool: &str) -> SpecBuilder {
+        self.raw.publish_ip = Some("auto".to_string());
+        self.raw.loopback_pool = Some(pool.to_string());
+        self
+    }
+
+    /// `up` returns only once the bundle is ready (running, healthy if its image has a
+    /// healthcheck, every published port answered by the service itself), or fails after `within`
+    /// and rolls back what it created. The CLI's `--wait=DURATION`.
+    pub fn wait(mut self, within: std::time::Duration) -> SpecBuilder {
+        self.raw.wait = Some(Some(format!("{}ms", within.as_millis())));
+        self
+    }
+
     /// Allow a non-loopback publish IP, which exposes the bundle beyond this host (the CLI's
     /// `--allow-nonloopback`).
     pub fn allow_nonloopback(mut self, allow: bool) -> SpecBuilder {
@@ -345,6 +363,12 @@ mod tests {
         let b = || Spec::builder("bundle:1");
         check(b().publish(8080).env("HOME").secret_env("T", "v"), Ok(()));
         check(b().publish(0), Err(Invalid::Port));
+        check(
+            b().publish_ip_auto("127.0.0.16/28")
+                .wait(std::time::Duration::from_secs(5)),
+            Ok(()),
+        );
+        check(b().publish_ip_auto("10.0.0.0/28"), Err(Invalid::PublishIp));
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
         check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));

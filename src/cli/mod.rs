@@ -138,6 +138,16 @@ Examples:
   bottle status demo
   bottle status demo --json | jq -r .bundle.state")]
     Status(SlugArg),
+    /// Print the bottle's addresses for the agent side, as shell-evaluable KEY=VALUE lines
+    #[command(after_help = "\
+Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
+BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
+Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+
+Examples:
+  eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
+  bottle env demo --json")]
+    Env(SlugArg),
     /// List every bottle with this prefix
     #[command(after_help = "\
 A table on a terminal; tab-separated lines without a header when piped.
@@ -270,7 +280,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, pull, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -288,9 +298,23 @@ pub struct SpecArgs {
     /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
-    /// Address to publish on; must be loopback unless --allow-nonloopback [default: 127.0.0.1]
-    #[arg(long, value_name = "IP")]
+    /// Address to publish on; must be loopback unless --allow-nonloopback. `auto`: an address of
+    /// the bottle's own from --loopback-pool [default: 127.0.0.1]
+    #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    #[arg(long, value_name = "CIDR")]
+    pub loopback_pool: Option<String>,
+    /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
+    /// after this long [default when given bare: 60s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "60s"
+    )]
+    pub wait: Option<String>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -309,7 +333,7 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
         "plan" => &["verbose", "timeout"],
         "subnet" => &["engine", "context", "prefix", "verbose", "timeout"],
-        "down" | "port" | "status" | "ls" | "gc" => &["pool", "block"],
+        "down" | "port" | "status" | "env" | "ls" | "gc" => &["pool", "block"],
         "logs" => &["pool", "block", "json"],
         "version" => &["prefix", "pool", "block"],
         "doctor" => &["prefix"],
@@ -449,6 +473,8 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
+            wait: self.wait.clone().map(Some),
+            loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }
@@ -580,6 +606,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if g.json {
                 let mut v = serde_json::to_value(&up.bottle)?;
                 v["action"] = serde_json::to_value(up.action)?;
+                v["host_ip"] = up.bottle.host_ip().into();
                 if let Some(reason) = &up.reason {
                     v["reason"] = serde_json::Value::from(reason.as_str());
                 }
@@ -640,6 +667,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
             } else {
                 write!(out, "{}", summary(&bottle))?;
+            }
+        }
+        Command::Env(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottle = lifecycle::status(&ctx, &slug)?;
+            match g.json {
+                true => writeln!(out, "{}", render::env_json(&bottle))?,
+                false => write!(out, "{}", render::env_lines(&bottle))?,
             }
         }
         Command::Ls(a) => {

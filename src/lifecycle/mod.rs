@@ -11,6 +11,7 @@ pub mod decide;
 pub mod down;
 pub mod gc;
 pub mod journal;
+mod loopback;
 pub mod read;
 pub mod up;
 

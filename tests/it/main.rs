@@ -14,3 +14,4 @@ mod ready;
 mod real;
 mod transcripts;
 mod vm;
+mod wait;

@@ -401,10 +401,16 @@ fn lifecycle_through_each_cli() {
         );
         assert_eq!(up["action"], "created", "{cli}");
         assert_eq!(again["action"], "kept", "{cli}");
+        // `up --json` adds `action` and the top-level `host_ip` to the bottle object.
         let mut up = up;
         up.as_object_mut().unwrap().remove("action");
+        assert_eq!(
+            up.as_object_mut().unwrap().remove("host_ip"),
+            Some("127.0.0.1".into())
+        );
         let mut again = again;
         again.as_object_mut().unwrap().remove("action");
+        again.as_object_mut().unwrap().remove("host_ip");
         assert_eq!(again, up);
 
         let status = json(&b.ok(&["status", "web", "--json"]));
