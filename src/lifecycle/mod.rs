@@ -15,6 +15,7 @@ pub mod read;
 pub mod up;
 
 use std::ffi::OsString;
+use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
@@ -32,6 +33,10 @@ pub use down::{Removed, down};
 pub use gc::gc;
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
+
+/// How long removing a container waits for a removal that another process began.
+const REMOVAL_WAIT: Duration = Duration::from_secs(20);
+const REMOVAL_POLL: Duration = Duration::from_millis(100);
 
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
@@ -250,12 +255,28 @@ impl Ctx {
         Ok((subnets, exists))
     }
 
-    /// Remove a container by ID. Already gone counts as removed.
+    /// Remove a container by ID. Already gone counts as removed, and so does a removal that
+    /// another process began first (two `down`s, `gc` and `down`, or two `up`s replacing one
+    /// bundle race like this without locks): the engine refuses the second `rm` ("removal … is
+    /// already in progress"), so look at the container and wait, bounded, until it is gone. What
+    /// it is decides, never the refusal's wording.
     fn remove_container(&self, id: &str) -> Result<()> {
         let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
         match reply.class() {
-            Class::Ok | Class::NotFound => Ok(()),
-            _ => Err(reply.into_error()),
+            Class::Ok | Class::NotFound => return Ok(()),
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {}
+        }
+        let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
+        loop {
+            match self.inspect_container(id)? {
+                None => return Ok(()),
+                Some(c) if c.state == "removing" && Instant::now() < deadline => {
+                    self.engine.check_cancel()?;
+                    std::thread::sleep(REMOVAL_POLL);
+                }
+                Some(_) => return Err(reply.into_error()),
+            }
         }
     }
 
