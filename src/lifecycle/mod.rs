@@ -280,6 +280,42 @@ impl Ctx {
         }
     }
 
+    /// For `gc`: remove a bundle only while it is stopped. The engine refuses to remove a running
+    /// (or paused) container without `--force`, so a bundle that an `up` started after `gc` looked
+    /// stays; `false` then (the bottle is live again), confirmed by looking at it.
+    fn remove_stopped_container(&self, id: &str) -> Result<bool> {
+        let reply = self.run(Verb::Rm, argv::rm_stopped(id))?;
+        match reply.class() {
+            Class::Ok | Class::NotFound => return Ok(true),
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {}
+        }
+        match self.inspect_container(id)? {
+            None => Ok(true),
+            Some(c) if decide::LIVE_STATES.contains(&c.state.as_str()) => Ok(false),
+            Some(_) => Err(reply.into_error()),
+        }
+    }
+
+    /// For `gc`: remove a leftover network, unless the bottle's bundle is on it by now (an `up`
+    /// ran it after `gc` looked): `false` then. Other containers on it are an error, as for `down`.
+    fn remove_leftover_network(&self, n: &Network, bundle: &str) -> Result<bool> {
+        match self.remove_network(&n.name, &n.id) {
+            Ok(()) => Ok(true),
+            Err(e) if *e.kind() == ErrorKind::Refused => {
+                let now = self.inspect_networks(std::slice::from_ref(&n.id))?;
+                let live = now
+                    .iter()
+                    .any(|n| n.containers.values().any(|name| name == bundle));
+                match live {
+                    true => Ok(false),
+                    false => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Remove a network by ID. "Not found" counts as removed only once a look by ID confirms it is
     /// gone (the classifier alone never decides that); "in use" names the containers still attached.
     fn remove_network(&self, name: &str, id: &str) -> Result<()> {

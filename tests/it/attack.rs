@@ -81,3 +81,57 @@ fn down_reports_a_refused_removal_of_a_bundle_that_stays() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already in progress"), "{err}");
 }
+
+/// A fake engine on which `gc` lists bottle `demo` with its bundle `state` and its network.
+fn gc_fake(bundle_state: &str, attached: &[(&str, &str)]) -> Fake {
+    let mut fake = Fake::new();
+    fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
+    fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
+    let listed = match bundle_state {
+        "" => network(attached),
+        s => bundle(s) + &network(attached),
+    };
+    fake.on("inspect --format*", 0, &listed, "");
+    fake
+}
+
+/// `gc` racing `up` through a remote engine (no locks): `gc` listed a stopped bundle, `up` started
+/// it (`"action": "started"`, exit 0), then `gc` removed it with `rm --force`: 2 rounds of 15 ended
+/// with no bundle and no network although `up` had exited 0. `gc` now removes a bundle without
+/// `--force`, so the engine refuses once it runs, and `gc` leaves that bottle alone.
+#[test]
+fn gc_never_kills_a_bundle_that_an_up_started_after_gc_looked() {
+    let mut fake = gc_fake("exited", &[("c1", BUNDLE)]);
+    fake.on(
+        "rm --volumes c1",
+        1,
+        "",
+        "Error response from daemon: You cannot remove a running container c1. Stop the container before attempting removal or force remove\n",
+    );
+    fake.on("container inspect*", 0, &bundle("running"), "");
+    let (code, out, err) = run(&fake, &["gc"]);
+    assert_eq!(code, 0, "{err}");
+    let calls = fake.transcript();
+    assert!(!calls.contains("--force"), "{calls}");
+    assert!(!calls.contains("network rm"), "{calls}");
+    assert!(!out.contains("removed"), "{out}");
+}
+
+/// `gc` listed a network with no bundle (an `up` between `network create` and `run`); the `run`
+/// attached the bundle before `gc`'s `network rm`. `gc` exited 1 advising `docker network
+/// disconnect` of the bottle's own labelled bundle. It now leaves the bottle alone.
+#[test]
+fn gc_leaves_a_network_that_an_up_ran_its_bundle_on_after_gc_looked() {
+    let mut fake = gc_fake("", &[]);
+    fake.on(
+        "network rm*",
+        1,
+        "",
+        "Error response from daemon: error while removing network: network bot-bottle-bundle-demo id net1 has active endpoints\n",
+    );
+    fake.on("network inspect*", 0, &network(&[("c9", BUNDLE)]), "");
+    let (code, out, err) = run(&fake, &["gc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("disconnect"), "{err}");
+    assert!(!out.contains("removed"), "{out}");
+}
