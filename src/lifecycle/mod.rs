@@ -96,6 +96,12 @@ impl Ctx {
             .map_err(|e| Error::new(ErrorKind::EngineFailed, format!("`{}`: {e}", reply.line)))
     }
 
+    /// The `ID<TAB>NAME` lines of a `ps` or `network ls`, or fail naming the command: a line
+    /// bottle cannot read is an error, never an empty listing.
+    fn id_names(&self, reply: &Reply) -> Result<Vec<(String, String)>> {
+        model::parse_id_names_of(&reply.line, &reply.stdout)
+    }
+
     /// Look at one bottle with a single untyped `inspect` of both names.
     ///
     /// An untyped inspect answers a name with the first object of any kind that has it (container,
@@ -175,7 +181,7 @@ impl Ctx {
         let reply = self
             .run(Verb::Ps, argv::ps(&[Filter::Name(name)]))?
             .check()?;
-        let id = model::parse_id_names(&reply.stdout)
+        let id = self.id_names(&reply)?
             .into_iter()
             .find(|(_, n)| n.split(',').any(|n| n == name))
             .map(|(id, _)| id);
@@ -191,7 +197,7 @@ impl Ctx {
         let reply = self
             .run(Verb::NetworkLs, argv::network_ls(&[Filter::Name(name)]))?
             .check()?;
-        let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+        let ids: Vec<String> = self.id_names(&reply)?
             .into_iter()
             .filter(|(_, n)| n == name)
             .map(|(id, _)| id)
@@ -235,7 +241,7 @@ impl Ctx {
             let reply = self
                 .run(Verb::Ps, argv::ps(&[Filter::Network(&n.name)]))?
                 .check()?;
-            n.containers = model::parse_id_names(&reply.stdout).into_iter().collect();
+            n.containers = self.id_names(&reply)?.into_iter().collect();
             n.containers_listed = true;
         }
         Ok(())
@@ -244,7 +250,7 @@ impl Ctx {
     /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
     fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
         let reply = self.run(Verb::NetworkLs, argv::network_ls(&[]))?.check()?;
-        let listed = model::parse_id_names(&reply.stdout);
+        let listed = self.id_names(&reply)?;
         let exists = listed.iter().any(|(_, n)| n == ours);
         let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
         let subnets = self

@@ -135,3 +135,16 @@ fn gc_leaves_a_network_that_an_up_ran_its_bundle_on_after_gc_looked() {
     assert!(!err.contains("disconnect"), "{err}");
     assert!(!out.contains("removed"), "{out}");
 }
+
+/// An engine whose `ps` exits 0 with lines bottle cannot read: `ls` and `gc` exited 0 with
+/// nothing (issue 7, item 9, still open for listings). They now fail naming the command.
+#[test]
+fn listings_bottle_cannot_read_are_errors_not_empty_successes() {
+    for cmd in ["ls", "gc"] {
+        let mut fake = Fake::new();
+        fake.on("ps *", 0, "{\"Id\": 5, garbage\n", "");
+        let (code, out, err) = run(&fake, &[cmd]);
+        assert_eq!(code, 1, "{cmd}: {out}{err}");
+        assert!(err.contains("cannot parse the output of `docker ps"), "{cmd}: {err}");
+    }
+}
