@@ -34,6 +34,10 @@ pub use gc::gc;
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
 
+/// The longest `up`, `down` or `gc` waits for another bottle process's lock before it goes on
+/// without it.
+const LOCK_PATIENCE: Duration = Duration::from_secs(10);
+
 /// How long removing a container waits for a removal that another process began.
 const REMOVAL_WAIT: Duration = Duration::from_secs(20);
 const REMOVAL_POLL: Duration = Duration::from_millis(100);
@@ -82,7 +86,10 @@ impl Ctx {
         let on_wait = |what: &str| {
             self.engine.emit(&crate::exec::Event::Waiting { what });
         };
-        lock::acquire(name, &cancelled, &on_wait)
+        // `--timeout` bounds a wait for a lock as it bounds a command, and so does
+        // [`LOCK_PATIENCE`]: the lock only spares the engine some work.
+        let patience = LOCK_PATIENCE.min(self.engine.timeout());
+        lock::acquire(name, patience, &cancelled, &on_wait)
     }
 
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
@@ -181,7 +188,8 @@ impl Ctx {
         let reply = self
             .run(Verb::Ps, argv::ps(&[Filter::Name(name)]))?
             .check()?;
-        let id = self.id_names(&reply)?
+        let id = self
+            .id_names(&reply)?
             .into_iter()
             .find(|(_, n)| n.split(',').any(|n| n == name))
             .map(|(id, _)| id);
@@ -197,7 +205,8 @@ impl Ctx {
         let reply = self
             .run(Verb::NetworkLs, argv::network_ls(&[Filter::Name(name)]))?
             .check()?;
-        let ids: Vec<String> = self.id_names(&reply)?
+        let ids: Vec<String> = self
+            .id_names(&reply)?
             .into_iter()
             .filter(|(_, n)| n == name)
             .map(|(id, _)| id)

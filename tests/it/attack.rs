@@ -61,8 +61,18 @@ fn down_waits_for_a_removal_that_another_process_began() {
         for state in states {
             fake.once("container inspect*", 0, &bundle(state), "");
         }
-        fake.on("container inspect*", 1, "", "Error: No such container: c1\n");
-        fake.on("inspect*", 0, &(bundle("running") + &network(&[("c1", BUNDLE)])), "");
+        fake.on(
+            "container inspect*",
+            1,
+            "",
+            "Error: No such container: c1\n",
+        );
+        fake.on(
+            "inspect*",
+            0,
+            &(bundle("running") + &network(&[("c1", BUNDLE)])),
+            "",
+        );
         let (code, _, err) = run(&fake, &["down", "demo"]);
         assert_eq!(code, 0, "{case}: {err}");
         assert!(err.is_empty(), "{case}: {err}");
@@ -76,7 +86,12 @@ fn down_reports_a_refused_removal_of_a_bundle_that_stays() {
     let mut fake = Fake::new();
     fake.on("rm*", 1, "", REMOVAL_IN_PROGRESS);
     fake.on("container inspect*", 0, &bundle("running"), "");
-    fake.on("inspect*", 0, &(bundle("running") + &network(&[("c1", BUNDLE)])), "");
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
     let (code, _, err) = run(&fake, &["down", "demo"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already in progress"), "{err}");
@@ -145,6 +160,65 @@ fn listings_bottle_cannot_read_are_errors_not_empty_successes() {
         fake.on("ps *", 0, "{\"Id\": 5, garbage\n", "");
         let (code, out, err) = run(&fake, &[cmd]);
         assert_eq!(code, 1, "{cmd}: {out}{err}");
-        assert!(err.contains("cannot parse the output of `docker ps"), "{cmd}: {err}");
+        assert!(
+            err.contains("cannot parse the output of `docker ps"),
+            "{cmd}: {err}"
+        );
     }
+}
+
+/// A bottle process that hangs while it holds a lock (a hung engine under the default 10-minute
+/// timeout holds `subnets` or a slug's lock) stalled every other `up`, `down` and `gc` of this
+/// host, whatever their `--timeout`: the wait for a lock had no bound. Locks only spare the engine
+/// some work, so the wait is now bounded (by `--timeout`, at most 10 s), then bottle goes on
+/// without the lock.
+#[test]
+fn a_lock_held_by_a_hung_process_does_not_stall_other_bottles() {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::time::{Duration, Instant};
+    let runtime = tempfile::tempdir().unwrap();
+    let docker_config = tempfile::tempdir().unwrap();
+    let dir = runtime.path().join("bottle");
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .open(dir.join("bot-bottle-demo.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect*",
+        1,
+        "\n",
+        "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n",
+    );
+    // A local engine (no DOCKER_HOST), so bottle takes its locks.
+    let mut cmd = fake.command(&["down", "demo", "--timeout", "1s"]);
+    cmd.env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .env("DOCKER_CONFIG", docker_config.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("`bottle down` still waits for the lock after 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("running without the lock"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
 }
