@@ -222,3 +222,42 @@ fn a_lock_held_by_a_hung_process_does_not_stall_other_bottles() {
     );
     drop(held);
 }
+
+/// `down` racing `up` through a remote engine (no locks): `down` saw the network alone (the `up`
+/// was between `network create` and `run`); by its `network rm` the bundle ran on it. `down` exited
+/// 1 saying the bottle's own labelled bundle was a container "that bottle did not start" and
+/// advised `docker network disconnect` of it (2 rounds of 10). It now looks again and removes the
+/// bundle (whose labels it checks) and then the network.
+#[test]
+fn down_takes_a_bundle_that_an_up_ran_after_down_looked() {
+    let mut fake = Fake::new();
+    fake.once(
+        "inspect --format*",
+        1,
+        &network(&[]),
+        "Error: No such object: bot-bottle-sidecars-demo\n",
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle("running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.once(
+        "network rm*",
+        1,
+        "",
+        "Error response from daemon: error while removing network: network bot-bottle-bundle-demo id net1 has active endpoints\n",
+    );
+    fake.on("network inspect*", 0, &network(&[("c1", BUNDLE)]), "");
+    let (code, out, err) = run(&fake, &["down", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("disconnect"), "{err}");
+    assert_eq!(
+        out.trim_end(),
+        "bottle demo: removed bot-bottle-sidecars-demo, bot-bottle-bundle-demo"
+    );
+    let calls = fake.transcript();
+    assert!(calls.contains("rm --force --volumes c1"), "{calls}");
+    assert_eq!(calls.matches("network rm").count(), 2, "{calls}");
+}
