@@ -261,3 +261,51 @@ fn down_takes_a_bundle_that_an_up_ran_after_down_looked() {
     assert!(calls.contains("rm --force --volumes c1"), "{calls}");
     assert_eq!(calls.matches("network rm").count(), 2, "{calls}");
 }
+
+/// `gc` racing `up` removed the stopped bundle that `up` was starting; `up` then ran a new bundle
+/// but reported `"action": "started"`. It is `created`.
+#[test]
+fn a_bundle_that_vanished_while_up_started_it_is_reported_created() {
+    let mut fake = Fake::new();
+    let plan = fake.bottle(&["plan", "demo", "--image", "img", "--json"]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    let at = plan.find("bottle.spec=").unwrap() + "bottle.spec=".len();
+    let digest = &plan[at..at + 64];
+    let labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.spec", digest),
+    ];
+    let exited = container_json(BUNDLE, "c1", "exited", &labels, NET, "", &[]);
+    let running = container_json(BUNDLE, "c2", "running", &labels, NET, "10.213.150.2", &[]);
+    fake.on(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(exited + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on(
+        "start c1",
+        1,
+        "",
+        "Error response from daemon: No such container: c1\n",
+    );
+    fake.on(
+        "container inspect * c1",
+        1,
+        "",
+        "Error: No such container: c1\n",
+    );
+    fake.on("container inspect*", 0, &running, "");
+    fake.on("run *", 0, &format!("{}\n", "c".repeat(64)), "");
+    let (code, out, err) = run(&fake, &["up", "demo", "--image", "img", "--json"]);
+    assert_eq!(code, 0, "{err}\n{}", fake.transcript());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["action"], "created", "{out}");
+}
