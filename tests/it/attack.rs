@@ -183,6 +183,7 @@ fn a_lock_held_by_a_hung_process_does_not_stall_other_bottles() {
     let held = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
+        .truncate(false)
         .mode(0o600)
         .open(dir.join("bot-bottle-demo.lock"))
         .unwrap();
@@ -308,4 +309,80 @@ fn a_bundle_that_vanished_while_up_started_it_is_reported_created() {
     assert_eq!(code, 0, "{err}\n{}", fake.transcript());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["action"], "created", "{out}");
+}
+
+/// Processes with lock directories of their own (as on a remote engine).
+fn unlocked(
+    b: &crate::real::Bottles,
+    runtime: &tempfile::TempDir,
+    n: usize,
+    args: &[&str],
+) -> std::process::Child {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = runtime.path().join(format!("{n}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    b.command(args)
+        .env("XDG_RUNTIME_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// On every engine path, without shared locks: five concurrent `down`s of one bottle all exit 0
+/// and remove it; `gc` racing an `up` that starts a stopped bundle never leaves that `up`'s
+/// success false (its bundle is there when both have exited).
+#[test]
+fn downs_and_gc_race_ups_without_locks_on_every_path() {
+    use crate::real::{Bottles, clis, json};
+    let Some(paths) = clis() else { return };
+    for path in &paths {
+        let b = Bottles::new(path, "atk");
+        let runtime = tempfile::tempdir().unwrap();
+        let img = path.image.clone();
+        for round in 0..3 {
+            b.ok(&["up", "a", "--image", &img]);
+            let downs: Vec<_> = (0..5)
+                .map(|n| unlocked(&b, &runtime, n, &["down", "a"]))
+                .collect();
+            for d in downs {
+                let out = d.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{path} round {round}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert_eq!(b.leftovers(), Vec::<String>::new(), "{path} round {round}");
+        }
+        for round in 0..6 {
+            b.ok(&["up", "g", "--image", &img]);
+            let bundle = format!("{}-sidecars-g", b.prefix);
+            assert!(b.docker(&["stop", "-t", "0", &bundle]).status.success());
+            let gc = unlocked(&b, &runtime, 0, &["gc"]);
+            std::thread::sleep(std::time::Duration::from_millis(25 * round as u64));
+            let up = unlocked(&b, &runtime, 1, &["up", "g", "--image", &img, "--json"]);
+            let up = up.wait_with_output().unwrap();
+            let gc = gc.wait_with_output().unwrap();
+            assert!(
+                gc.status.success(),
+                "{path}: {}",
+                String::from_utf8_lossy(&gc.stderr)
+            );
+            if up.status.success() {
+                let v = json(&String::from_utf8_lossy(&up.stdout));
+                let status = b.bottle(&["status", "g", "--json"]);
+                assert!(
+                    status.status.success(),
+                    "{path} round {round}: `up` exited 0 ({}) but the bottle is gone",
+                    v["action"]
+                );
+                assert_eq!(
+                    json(&String::from_utf8_lossy(&status.stdout))["bundle"]["state"],
+                    "running"
+                );
+            }
+            b.ok(&["down", "g"]);
+        }
+    }
 }
