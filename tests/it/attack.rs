@@ -386,3 +386,48 @@ fn downs_and_gc_race_ups_without_locks_on_every_path() {
         }
     }
 }
+
+/// NOT FIXED. A bundle left `created` by a run that died between the engine's create and start (a
+/// second signal kills `docker run`'s process group there; so do an OOM kill or a reboot) has the
+/// same spec and another `bottle.run`, so every later `up` takes it for a concurrent peer and waits
+/// the whole `PEER_WAIT` (20 s) before starting it; `gc` never removes it (`created` is live).
+/// Measured on Engine 20.10: `up` took 20.4 s. Fix: give `decide::bundle_step` the bundle's age
+/// (its `Created` time against the engine's clock, e.g. from the `inspect` answer's `Created` and
+/// the daemon's `SystemTime`) and wait only for a bundle created less than a few seconds ago.
+#[test]
+#[ignore = "a stale `created` bundle costs every later `up` 20 s (see the comment)"]
+fn a_stale_created_bundle_does_not_stall_up() {
+    use std::time::{Duration, Instant};
+    let mut fake = Fake::new();
+    let plan = fake.bottle(&["plan", "demo", "--image", "img", "--json"]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    let at = plan.find("bottle.spec=").unwrap() + "bottle.spec=".len();
+    let labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.spec", &plan[at..at + 64]),
+        ("bottle.run", "deadbeefdeadbeef"),
+    ];
+    let created = container_json(BUNDLE, "c1", "created", &labels, NET, "", &[]);
+    fake.on(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(created.clone() + &network(&[])),
+        "",
+    );
+    fake.on("container inspect*", 0, &created, "");
+    let started = Instant::now();
+    let (code, _, err) = run(&fake, &["up", "demo", "--image", "img"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = (code, err);
+}
