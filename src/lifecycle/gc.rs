@@ -27,15 +27,19 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
         else {
             continue;
         };
+        // Without locks (a remote engine, or another user's lock directory) an `up` may start the
+        // bundle or run one on the network after the look above: the engine's refusals tell, and
+        // the bottle is then live, not a leftover.
+        let names = Names::new(&ctx.prefix, &slug)?;
         if let Some(b) = bundle.and(obs.bundle.as_ref()) {
-            if !dry_run {
-                finishing.remove_container(&b.id)?;
+            if !dry_run && !finishing.remove_stopped_container(&b.id)? {
+                continue;
             }
             removed.containers.push(b.name.clone());
         }
         for n in networks.iter().map(|&i| &obs.networks[i]) {
-            if !dry_run {
-                finishing.remove_network(&n.name, &n.id)?;
+            if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
+                break;
             }
             removed.networks.push(n.name.clone());
         }
