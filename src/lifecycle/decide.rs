@@ -276,7 +276,55 @@ pub fn network_rollback(
         .collect()
 }
 
-/// Bundle states `gc` leaves alone: such a bundle is somebody's, not a leftover.
+/// A bundle left `created` for longer than this is not a peer's `up` between create and start
+/// (that takes a second or two, ten under heavy load), but the leftover of a run that died there
+/// (a second signal during `run`, a kill, a reboot): `up` starts it without waiting, and `gc` may
+/// remove it. Generous, since the engine's clock (a remote one) may differ from ours.
+pub const STALE_CREATED: i64 = 30;
+
+/// Whether `b` is a `created` bundle older than [`STALE_CREATED`] at `now` (seconds since the
+/// epoch). An unreadable creation time counts as fresh: waiting is the safe side.
+pub fn stale_created(b: &Container, now: i64) -> bool {
+    b.state == "created" && unix_seconds(&b.created).is_some_and(|t| now - t > STALE_CREATED)
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time as engines print `Created`
+/// (`2026-11-23T11:31:12.123456789Z`, or with a `+01:00` offset). `None` if unreadable.
+pub fn unix_seconds(text: &str) -> Option<i64> {
+    let num = |s: &str| -> Option<i64> {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (date, rest) = text.split_once('T')?;
+    let mut ymd = date.splitn(3, '-');
+    let (y, m, d) = (num(ymd.next()?)?, num(ymd.next()?)?, num(ymd.next()?)?);
+    let clock = rest.get(..8)?;
+    let mut hms = clock.splitn(3, ':');
+    let (hh, mm, ss) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
+    let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "Z" | "z" => 0,
+        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            sign * (num(&z[1..3])? * 3600 + num(&z[4..6])? * 60)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+/// Bundle states `gc` leaves alone: such a bundle is somebody's, not a leftover (a `created` one
+/// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
 /// What `gc` does with one listed bottle.
@@ -293,13 +341,13 @@ pub enum GcStep {
 
 /// `gc` removes bundles that are not live and networks with no live bundle; a network with
 /// containers bottle did not start is left for `down` to explain.
-pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network]) -> GcStep {
+pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network], now: i64) -> GcStep {
     if bundle.is_some_and(|b| !b.is_bundle_of(slug))
         || networks.iter().any(|n| !n.is_network_of(slug))
     {
         return GcStep::Skip;
     }
-    if bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str())) {
+    if bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now)) {
         return GcStep::Skip;
     }
     let bundle_id = bundle.map(|b| b.id.as_str());
@@ -693,6 +741,37 @@ mod tests {
         );
     }
 
+    /// 2026-11-23T12:00:00Z.
+    const NOW: i64 = 1_795_435_200;
+
+    #[test]
+    fn creation_times() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2026-11-23T12:00:00Z"), Some(NOW));
+        assert_eq!(unix_seconds("2026-11-23T12:00:00.123456789Z"), Some(NOW));
+        assert_eq!(unix_seconds("2026-11-23T13:00:00.5+01:00"), Some(NOW));
+        assert_eq!(unix_seconds("2026-11-23T11:00:00-01:00"), Some(NOW));
+        assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400));
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T12:00:00",
+            "x-y-zT12:00:00Z",
+        ] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
+        }
+        let at = |state: &str, created: &str| {
+            let mut b = bundle(state, "d", "r", "img", "");
+            b.created = created.into();
+            stale_created(&b, NOW)
+        };
+        assert!(at("created", "2026-11-23T11:59:00Z"));
+        assert!(!at("created", "2026-11-23T11:59:45Z"));
+        assert!(!at("created", ""), "an unreadable time counts as fresh");
+        assert!(!at("exited", "2026-11-23T11:00:00Z"));
+    }
+
     #[test]
     fn gc_steps() {
         let ip = "10.0.0.2";
@@ -700,29 +779,40 @@ mod tests {
         let n_on = || vec![network("n1", &["c1"], "r")];
         for live in LIVE_STATES {
             let b = bundle(live, "d", "r", "img", ip);
-            assert_eq!(gc_step("demo", Some(&b), &n_on()), GcStep::Skip, "{live}");
+            assert_eq!(
+                gc_step("demo", Some(&b), &n_on(), NOW),
+                GcStep::Skip,
+                "{live}"
+            );
         }
         let exited = bundle("exited", "d", "r", "img", ip);
         assert_eq!(
-            gc_step("demo", Some(&exited), &n_on()),
+            gc_step("demo", Some(&exited), &n_on(), NOW),
             GcStep::Remove {
                 bundle: Some(0),
                 networks: vec![0]
             }
         );
         assert_eq!(
-            gc_step("demo", None, &n()),
+            gc_step("demo", None, &n(), NOW),
             GcStep::Remove {
                 bundle: None,
                 networks: vec![0]
             }
         );
+        // A `created` bundle is an `up` in progress, unless it has been created for long.
+        let mut stale = bundle("created", "d", "r", "img", ip);
+        stale.created = "2026-11-23T11:50:00Z".into();
+        assert!(matches!(
+            gc_step("demo", Some(&stale), &n_on(), NOW),
+            GcStep::Remove { .. }
+        ));
         // Somebody else's container on the network: left for `down` to explain.
-        assert_eq!(gc_step("demo", None, &n_on()), GcStep::Skip);
+        assert_eq!(gc_step("demo", None, &n_on(), NOW), GcStep::Skip);
         // Not entirely bottle's: skipped.
         let mut foreign = exited.clone();
         foreign.labels.remove(LABEL_SLUG);
-        assert_eq!(gc_step("demo", Some(&foreign), &n()), GcStep::Skip);
+        assert_eq!(gc_step("demo", Some(&foreign), &n(), NOW), GcStep::Skip);
     }
 
     #[track_caller]

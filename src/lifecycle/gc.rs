@@ -1,6 +1,7 @@
 //! `gc`: remove leftovers that carry bottle's labels: bundles that are not live, and networks with
 //! no live bundle. What is live is [`decide::LIVE_STATES`]; a bundle `created` by an `up` still in
-//! progress counts as live, so `gc` never breaks a running `up`.
+//! progress counts as live, so `gc` never breaks a running `up` (one `created` for longer than
+//! [`decide::STALE_CREATED`] is a dead run's leftover).
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Removed, read};
@@ -22,9 +23,12 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
             true => finishing.observe(&Names::new(&ctx.prefix, &slug)?)?,
             false => listed,
         };
-        let GcStep::Remove { bundle, networks } =
-            decide::gc_step(slug.as_str(), obs.bundle.as_ref(), &obs.networks)
-        else {
+        let GcStep::Remove { bundle, networks } = decide::gc_step(
+            slug.as_str(),
+            obs.bundle.as_ref(),
+            &obs.networks,
+            super::now(),
+        ) else {
             continue;
         };
         // Without locks (a remote engine, or another user's lock directory) an `up` may start the

@@ -44,6 +44,14 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(10);
 const REMOVAL_WAIT: Duration = Duration::from_secs(20);
 const REMOVAL_POLL: Duration = Duration::from_millis(100);
 
+/// Seconds since the Unix epoch, for [`decide::stale_created`] (the decision stays pure: the time
+/// is an input).
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
 pub struct Ctx {

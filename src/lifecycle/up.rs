@@ -145,7 +145,9 @@ impl Up<'_> {
                 continue;
             };
             let env_matches = self.spec.env_matches(&found.env, |k| std::env::var(k).ok());
-            let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited);
+            // A `created` bundle of long ago is a dead run's leftover, not a peer to wait for.
+            let stale = decide::stale_created(&found, super::now());
+            let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
             match step {
                 BundleStep::Refuse => {
                     check_bundle_is_ours(self.slug, &self.names, &found)?;
