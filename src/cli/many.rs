@@ -52,9 +52,8 @@ pub fn down_each(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let token = ctx.engine.cancel_token();
-    let results = lifecycle::many::bounded(slugs, parallel, token, |slug| {
-        lifecycle::down(ctx, slug)
-    });
+    let results =
+        lifecycle::many::bounded(slugs, parallel, token, |slug| lifecycle::down(ctx, slug));
     let results = not_started(results, "nothing was removed");
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
@@ -93,7 +92,11 @@ fn not_started<R>(results: Vec<Option<Result<R, Error>>>, what: &str) -> Vec<Res
 
 /// With one bottle, its error is the error. With several, each failure is printed here, once, as
 /// `bottle: SLUG: MESSAGE`, and the exit code is the first one's.
-fn failures<R>(slugs: &[Slug], results: Vec<Result<R, Error>>, verbose: bool) -> anyhow::Result<()> {
+fn failures<R>(
+    slugs: &[Slug],
+    results: Vec<Result<R, Error>>,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let mut failed: Vec<(&Slug, Error)> = slugs
         .iter()
         .zip(results)

@@ -23,7 +23,12 @@ pub const MAX_PARALLEL: usize = 64;
 /// started is `None`. Items in flight are not touched here; their own engine calls see the same
 /// token (an `up` rolls back, a `down` finishes its removal). One item's failure does not stop
 /// the others: `R` carries it.
-pub fn bounded<T, R, F>(items: &[T], parallel: usize, token: &CancelToken, work: F) -> Vec<Option<R>>
+pub fn bounded<T, R, F>(
+    items: &[T],
+    parallel: usize,
+    token: &CancelToken,
+    work: F,
+) -> Vec<Option<R>>
 where
     T: Sync,
     R: Send,

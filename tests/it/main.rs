@@ -7,6 +7,7 @@ mod exec_real;
 mod fake;
 mod fixtures;
 mod hostile;
+mod many;
 mod props;
 mod races;
 mod ready;
