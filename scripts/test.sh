@@ -104,6 +104,10 @@ fi
 export BOTTLE_TEST_PATHS BOTTLE_TEST_DOCKER
 step "real-engine tests run on: $BOTTLE_TEST_PATHS (remote CLI: $BOTTLE_TEST_DOCKER)"
 
+# The contract's embedding example runs in tests/it/library.rs as a built binary.
+step "cargo build --example embed"
+cargo build --example embed
+
 step "cargo test${*:+ $*}"
 test_status=0
 test_start=$SECONDS

@@ -23,6 +23,7 @@ struct Inner {
 }
 
 impl CancelToken {
+    /// A token that nothing has cancelled yet, shared by its clones.
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
@@ -50,7 +51,7 @@ impl CancelToken {
 /// For the CLI only: SIGINT, SIGTERM, SIGHUP (a closed terminal or dropped ssh session) and SIGQUIT
 /// each call `token.cancel()`, from one signal-hook thread. Calling it again for the same token (or
 /// a clone of it) does nothing.
-pub fn cancel_on_signals(token: &CancelToken) -> Result<()> {
+pub(crate) fn cancel_on_signals(token: &CancelToken) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     if token.inner.wired.swap(true, Ordering::SeqCst) {
         return Ok(());

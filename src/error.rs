@@ -10,22 +10,39 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Invalid {
+    /// A slug that is not 1-40 of `[a-z0-9-]`, starting and ending with a letter or digit.
     Slug,
+    /// A resource-name prefix that is not 1-20 of `[a-z0-9-]`.
     Prefix,
+    /// Prefix and slug together make a resource name longer than the engine accepts.
     NameTooLong,
+    /// An image reference the engine would not accept.
     Image,
+    /// An env key that is not a shell-style name, or one bottle sets itself.
     EnvKey,
+    /// An env value an env-file cannot carry (a newline or NUL).
     EnvValue,
+    /// A volume that is not `HOST:CONTAINER[:ro|rw]` with absolute paths, or a repeated target.
     Volume,
+    /// A volume mode other than `ro` or `rw`.
     VolumeMode,
+    /// A port that is not a TCP port number from 1 to 65535 (or a `HOST:CTR` form).
     Port,
+    /// The same container port published twice.
     DuplicatePort,
+    /// A publish IP that is not an address, or not a loopback one without permission.
     PublishIp,
+    /// A subnet pool that is not an IPv4 CIDR bottle can carve.
     Pool,
+    /// A subnet prefix length outside the pool's length to 29.
     Block,
+    /// A daemon name that is not `[a-z0-9_-]+`.
     Daemons,
+    /// An unknown key in a config file.
     ConfigKey,
+    /// A config file that cannot be read or parsed.
     Config,
+    /// A timeout that is not a positive duration.
     Timeout,
 }
 
@@ -53,40 +70,164 @@ pub enum ErrorKind {
     Timeout,
 }
 
+impl ErrorKind {
+    /// The kind as one `snake_case` word (see [`Error::kind_name`]).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorKind::Invalid(_) => "invalid",
+            ErrorKind::EngineUnavailable => "engine_unavailable",
+            ErrorKind::EngineFailed => "engine_failed",
+            ErrorKind::Refused => "refused",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::PoolExhausted => "pool_exhausted",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Io => "io",
+            ErrorKind::Timeout => "timeout",
+        }
+    }
+}
+
 /// The error type of every fallible function in this crate.
+///
+/// Besides its [`ErrorKind`] and its message, an error keeps the data a caller may act on: the
+/// engine command that failed ([`Error::command`]), what a failed `up` rolled back and what it
+/// could not ([`Error::rolled_back`], [`Error::left`]), and what a failed `down` had already
+/// removed ([`Error::removed`]). Each is empty where it does not apply.
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// Boxed, so that `Result<T>` stays small on the happy path.
+    details: Option<Box<Details>>,
 }
 
+/// The data an [`Error`] may carry besides its message.
+#[derive(Debug, Default, Clone)]
+struct Details {
+    command: Option<CommandFailure>,
+    rolled_back: Vec<String>,
+    left: Vec<String>,
+    removed: Vec<String>,
+}
+
+/// An engine command that ran to an exit code other than 0: what was run, how it exited, and
+/// what it said. Secret values are masked in all three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandFailure {
+    pub(crate) line: String,
+    pub(crate) exit_code: i32,
+    pub(crate) stderr: String,
+}
+
+impl CommandFailure {
+    /// The command line exactly as run, POSIX-quoted (it never holds a secret value).
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The engine CLI's exit code.
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code
+    }
+
+    /// The first 1 MiB of what the command wrote to stderr, secret values masked.
+    pub fn stderr(&self) -> &str {
+        &self.stderr
+    }
+}
+
+/// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
             message: message.into(),
+            details: None,
         }
     }
 
-    pub fn invalid(what: Invalid, message: impl Into<String>) -> Error {
+    pub(crate) fn invalid(what: Invalid, message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Invalid(what), message)
     }
 
-    pub fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
+    pub(crate) fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
         Error::new(ErrorKind::Io, format!("{context}: {err}"))
     }
 
+    /// What went wrong, for callers to match on.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
 
+    /// The one-line (sometimes multi-line, when it quotes engine output) message for people; the
+    /// same text the CLI prints after `bottle: `.
     pub fn message(&self) -> &str {
         &self.message
     }
 
-    /// The process exit code for this error, per the contract's table.
+    /// The engine command whose failure this is, when one ran to a non-zero exit code: its line,
+    /// exit code and stderr.
+    pub fn command(&self) -> Option<&CommandFailure> {
+        self.details.as_ref()?.command.as_ref()
+    }
+
+    /// For a failed or cancelled `up`: what its rollback removed, as `container NAME` /
+    /// `network NAME`.
+    pub fn rolled_back(&self) -> &[String] {
+        self.details.as_ref().map_or(&[], |d| &d.rolled_back)
+    }
+
+    /// For a failed or cancelled `up`: what its rollback could not remove (or could not confirm
+    /// gone), each with the reason. Empty means nothing of this run is left.
+    pub fn left(&self) -> &[String] {
+        self.details.as_ref().map_or(&[], |d| &d.left)
+    }
+
+    /// For a failed `down`: the containers and networks it had already removed before it failed.
+    pub fn removed(&self) -> &[String] {
+        self.details.as_ref().map_or(&[], |d| &d.removed)
+    }
+
+    fn details_mut(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Box::default)
+    }
+
+    /// The same error, recording the command that failed.
+    pub(crate) fn with_command(mut self, command: CommandFailure) -> Error {
+        self.details_mut().command = Some(command);
+        self
+    }
+
+    /// The same error (kind and data) with another message.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Error {
+        self.message = message.into();
+        self
+    }
+
+    /// The same error, recording what a rollback removed and what it left.
+    pub(crate) fn with_rollback(mut self, rolled_back: Vec<String>, left: Vec<String>) -> Error {
+        let d = self.details_mut();
+        d.rolled_back = rolled_back;
+        d.left = left;
+        self
+    }
+
+    /// The same error, recording what a failed `down` had already removed.
+    pub(crate) fn with_removed(mut self, removed: Vec<String>) -> Error {
+        self.details_mut().removed = removed;
+        self
+    }
+
+    /// The kind as one `snake_case` word, as the CLI's `--json` error object names it:
+    /// `invalid`, `engine_unavailable`, `engine_failed`, `refused`, `not_found`, `pool_exhausted`,
+    /// `interrupted`, `io` or `timeout`.
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    /// The process exit code the CLI exits with for this error, per the contract's table.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::Invalid(_) => 2,

@@ -54,7 +54,9 @@ const LINE_MAX: u64 = 64 << 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Flavor {
+    /// The docker CLI, or any CLI that is not podman.
     Docker,
+    /// The podman CLI (natively, or remotely through its socket).
     Podman,
 }
 
@@ -63,17 +65,31 @@ pub enum Flavor {
 #[non_exhaustive]
 pub enum Event<'a> {
     /// An engine command is about to run: its argv, quoted, exactly as run (what `--verbose` prints).
-    Command { line: &'a str },
-    /// One line of progress from [`Engine::run_streaming`] (`build`), engine text with secrets masked.
-    Output { text: &'a str },
+    Command {
+        /// The command line, POSIX-quoted.
+        line: &'a str,
+    },
+    /// One line of progress from an image build or pull, engine text with secrets masked.
+    Output {
+        /// One line, without its line ending.
+        text: &'a str,
+    },
     /// bottle is waiting for something, e.g. another bottle process's lock.
-    Waiting { what: &'a str },
+    Waiting {
+        /// What bottle waits for, as a sentence.
+        what: &'a str,
+    },
 }
 
 /// The callback that receives [`Event`]s. It may be called from several threads.
 pub type Events = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
-/// A resolved engine CLI and how to call it.
+/// A docker-compatible engine CLI (docker, podman, …), resolved to a program file, and how bottle
+/// calls it.
+///
+/// Resolving spawns nothing. Whether the engine runs on this host (which decides whether bottle
+/// takes its per-slug locks and reads host routes) is worked out inside the library, from the
+/// engine's context or podman's connection, when a [`crate::Bottles`] is made.
 #[derive(Clone)]
 pub struct Engine {
     program: PathBuf,
@@ -107,18 +123,21 @@ impl std::fmt::Debug for Engine {
 /// What one engine command answered. Only built for a command that ran to an exit code.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub verb: Verb,
     /// The quoted command line, exactly as run, for messages.
     pub line: String,
     pub code: i32,
     pub stdout: String,
-    /// The first 1 MiB of stderr, secrets masked.
+    /// The first 1 MiB of stderr, secrets masked (for messages).
     pub stderr: String,
+    /// What the answer means, classified from the stderr *before* masking: a secret value that
+    /// happens to occur in the engine's words (a one-letter value in "Pool overlaps") must not
+    /// change what bottle decides.
+    class: Class,
 }
 
 impl Reply {
     pub fn class(&self) -> Class {
-        classify(self.verb, self.code, &self.stderr)
+        self.class
     }
 
     pub fn success(&self) -> bool {
@@ -141,15 +160,17 @@ impl Reply {
             Class::DaemonUnreachable | Class::PermissionDenied => ErrorKind::EngineUnavailable,
             _ => ErrorKind::EngineFailed,
         };
-        Error::new(
-            kind,
-            format!(
-                "`{}` failed (exit status: {}): {}",
-                self.line,
-                self.code,
-                self.quote_stderr()
-            ),
-        )
+        let message = format!(
+            "`{}` failed (exit status: {}): {}",
+            self.line,
+            self.code,
+            self.quote_stderr()
+        );
+        Error::new(kind, message).with_command(crate::error::CommandFailure {
+            line: self.line,
+            exit_code: self.code,
+            stderr: self.stderr,
+        })
     }
 
     /// The engine's stderr for a message: trimmed, repeated lines said once (an inspect of two
@@ -224,9 +245,38 @@ enum Capture {
 }
 
 impl Engine {
+    /// The engine a launcher means by default: `BOTTLE_ENGINE` if it is set (a name on `PATH` or a
+    /// path), else `docker` on `PATH`, else `podman` on `PATH`. Spawns nothing.
+    pub fn detect() -> Result<Engine> {
+        if let Some(given) = std::env::var_os("BOTTLE_ENGINE").filter(|v| !v.is_empty()) {
+            return Engine::resolve(Some(&given), None);
+        }
+        for name in ["docker", "podman"] {
+            if which::which(name).is_ok() {
+                return Engine::resolve(Some(OsStr::new(name)), None);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::EngineUnavailable,
+            "no engine found: neither `docker` nor `podman` is on PATH; install one, or set BOTTLE_ENGINE to a docker-compatible CLI",
+        ))
+    }
+
+    /// This engine CLI: a name looked up on `PATH` (`docker`, `podman`) or a path. Spawns nothing;
+    /// fails with [`ErrorKind::EngineUnavailable`] if there is no such executable.
+    pub fn new(program: impl AsRef<OsStr>) -> Result<Engine> {
+        Engine::resolve(Some(program.as_ref()), None)
+    }
+
+    /// The same engine, called with `--context NAME` before every command (docker contexts).
+    pub fn with_context(mut self, name: impl Into<String>) -> Engine {
+        self.context = Some(name.into());
+        self
+    }
+
     /// Resolve `--engine` / `BOTTLE_ENGINE` (a name looked up on `PATH`, or a path), defaulting
     /// to `docker`. Resolution spawns nothing.
-    pub fn resolve(engine: Option<&OsStr>, context: Option<String>) -> Result<Engine> {
+    pub(crate) fn resolve(engine: Option<&OsStr>, context: Option<String>) -> Result<Engine> {
         let given = engine.unwrap_or(OsStr::new("docker"));
         let shown = given.to_string_lossy().into_owned();
         let program = which::which(given).map_err(|_| {
@@ -252,32 +302,32 @@ impl Engine {
     }
 
     /// Kill any command that runs longer than `d` (default 10 minutes).
-    pub fn with_timeout(mut self, d: Duration) -> Engine {
+    pub(crate) fn with_timeout(mut self, d: Duration) -> Engine {
         self.timeout = d;
         self
     }
 
     /// Watch this token: see [`Engine::run`].
-    pub fn with_cancel(mut self, t: CancelToken) -> Engine {
+    pub(crate) fn with_cancel(mut self, t: CancelToken) -> Engine {
         self.cancel = t;
         self
     }
 
     /// Send [`Event`]s to this callback.
-    pub fn with_events(mut self, e: Events) -> Engine {
+    pub(crate) fn with_events(mut self, e: Events) -> Engine {
         self.events = Some(e);
         self
     }
 
     /// Mask these values in engine output this engine reports.
-    pub fn with_secrets(mut self, masker: Masker) -> Engine {
+    pub(crate) fn with_secrets(mut self, masker: Masker) -> Engine {
         self.masker = masker;
         self
     }
 
     /// Whether the engine runs its containers on this host: its networks then share our routing
     /// table, and other bottle processes that use it share our lock directory. Reads files and the
-    /// environment only (see [`crate::host`]); runs nothing.
+    /// environment only; runs nothing.
     pub fn is_local(&self) -> bool {
         match self.flavor {
             Flavor::Podman => crate::host::podman_is_local(&self.program),
@@ -285,33 +335,36 @@ impl Engine {
         }
     }
 
+    /// Which CLI this is, from its program file (podman is called differently in places).
     pub fn flavor(&self) -> Flavor {
         self.flavor
     }
 
+    /// The engine as it was named (`docker`, or the path given), for messages.
     pub fn shown(&self) -> &str {
         &self.shown
     }
 
+    /// The `--context` this engine is called with, if any.
     pub fn context(&self) -> Option<&str> {
         self.context.as_deref()
     }
 
-    pub fn cancel_token(&self) -> &CancelToken {
+    pub(crate) fn cancel_token(&self) -> &CancelToken {
         &self.cancel
     }
 
-    pub fn masker(&self) -> &Masker {
+    pub(crate) fn masker(&self) -> &Masker {
         &self.masker
     }
 
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// A clone whose commands ignore the first cancel and run to the end (rollback, `down`, `gc`);
     /// a second cancel still kills them at once.
-    pub fn finishing(&self) -> Engine {
+    pub(crate) fn finishing(&self) -> Engine {
         Engine {
             finishing: true,
             ..self.clone()
@@ -320,7 +373,7 @@ impl Engine {
 
     /// `Err(Interrupted)` once cancelled: after the first cancel, or the second for a
     /// [`Engine::finishing`] engine.
-    pub fn check_cancel(&self) -> Result<()> {
+    pub(crate) fn check_cancel(&self) -> Result<()> {
         if self.cancel.count() >= self.cancel_threshold() {
             return Err(Error::new(ErrorKind::Interrupted, "interrupted"));
         }
@@ -332,14 +385,14 @@ impl Engine {
     }
 
     /// Hand `e` to the events callback, if there is one.
-    pub fn emit(&self, e: &Event<'_>) {
+    pub(crate) fn emit(&self, e: &Event<'_>) {
         if let Some(events) = &self.events {
             events(e);
         }
     }
 
     /// The engine's own arguments: `--context` first, then the verb's argv.
-    pub fn args(context: Option<&str>, argv: Vec<OsString>) -> Vec<OsString> {
+    pub(crate) fn args(context: Option<&str>, argv: Vec<OsString>) -> Vec<OsString> {
         match context {
             Some(c) => [OsString::from("--context"), OsString::from(c)]
                 .into_iter()
@@ -351,7 +404,7 @@ impl Engine {
 
     /// The POSIX-quoted command line for `argv`, exactly as run (argv holds no secret, so nothing
     /// is masked).
-    pub fn line(&self, argv: &[OsString]) -> String {
+    pub(crate) fn line(&self, argv: &[OsString]) -> String {
         crate::display::render(&full_argv(&self.shown, self.context.as_deref(), argv))
     }
 
@@ -364,14 +417,19 @@ impl Engine {
     /// cancel. A killed command is [`ErrorKind::Interrupted`]; a command that finished is `Ok` even
     /// if a cancel arrived meanwhile (call [`Engine::check_cancel`] after recording what it made).
     /// Past the engine's timeout the command is killed and the error is [`ErrorKind::Timeout`].
-    pub fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
+    pub(crate) fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
         self.run_inner(verb, argv, None)
     }
 
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
     /// [`ENV_FILE_PATH`]: an in-memory file (`memfd_create`), so nothing reaches any filesystem, even
     /// if bottle is killed at any moment.
-    pub fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
+    pub(crate) fn run_with_env(
+        &self,
+        verb: Verb,
+        argv: Vec<OsString>,
+        env: &[u8],
+    ) -> Result<Reply> {
         self.run_inner(verb, argv, Some(env))
     }
 
@@ -379,19 +437,20 @@ impl Engine {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
         let code = exit_code(&line, done.status)?;
+        let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
-            verb,
             line,
             code,
             stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
-            stderr: self.masker.mask(&String::from_utf8_lossy(&done.stderr)),
+            class: classify(verb, code, &stderr),
+            stderr: self.masker.mask(&stderr),
         })
     }
 
     /// Run one engine command with its stdout and stderr passed straight through (`logs
     /// --follow`, which streams until cancelled; no timeout). Nothing is captured, so nothing is
     /// masked.
-    pub fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+    pub(crate) fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, None, Capture::Inherit)?;
         match exit_code(&line, done.status)? {
@@ -405,7 +464,7 @@ impl Engine {
 
     /// Run one engine command with its output (stdout and stderr) handed out line by line as
     /// [`Event::Output`] (for `build` progress). Cancel and timeout as for [`Engine::run`].
-    pub fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+    pub(crate) fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, None, Capture::Stream)?;
         match exit_code(&line, done.status)? {
@@ -766,16 +825,6 @@ pub fn full_argv(shown: &str, context: Option<&str>, argv: &[OsString]) -> Vec<O
         .collect()
 }
 
-/// [`full_argv`], quoted and masked.
-pub fn display_line(
-    shown: &str,
-    context: Option<&str>,
-    argv: &[OsString],
-    masker: &Masker,
-) -> String {
-    masker.render(&full_argv(shown, context, argv))
-}
-
 fn exit_code(line: &str, status: ExitStatus) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -918,11 +967,11 @@ mod tests {
 
     fn reply(stderr: &str) -> Reply {
         Reply {
-            verb: Verb::Ps,
             line: "docker ls".into(),
             code: 1,
             stdout: String::new(),
             stderr: stderr.into(),
+            class: classify(Verb::Ps, 1, stderr),
         }
     }
 

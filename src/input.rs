@@ -30,6 +30,7 @@ fn is_name_char(c: char) -> bool {
 pub struct Slug(String);
 
 impl Slug {
+    /// Parse a slug (also `str::parse::<Slug>`), with the CLI's error ([`Invalid::Slug`]).
     pub fn parse(s: &str) -> Result<Slug> {
         let ok = (1..=MAX_SLUG_LEN).contains(&s.len())
             && s.chars().all(is_name_char)
@@ -47,6 +48,7 @@ impl Slug {
         Ok(Slug(s.to_string()))
     }
 
+    /// The slug as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -263,12 +265,16 @@ impl EnvEntry {
 /// A bind mount `HOST:CTR[:ro|rw]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Volume {
+    /// The absolute host path.
     pub host: String,
+    /// The absolute path it is mounted at in the bundle.
     pub container: String,
+    /// Mounted read-only (`:ro`).
     pub read_only: bool,
 }
 
 impl Volume {
+    /// Parse `HOST:CTR[:ro|rw]` (both paths absolute), with the CLI's `-v` errors.
     pub fn parse(s: &str) -> Result<Volume> {
         let parts: Vec<&str> = s.split(':').collect();
         let (host, container, mode) = match parts[..] {

@@ -1,35 +1,66 @@
 //! `bottle` launches the network side of sandboxed AI-agent "bottles" by driving a
-//! docker-compatible CLI as a subprocess.
+//! docker-compatible CLI (docker, podman) as a subprocess.
 //!
-//! For each bottle, identified by a slug, it creates a dedicated bridge network on a subnet derived
-//! from the slug ([`subnet`]), runs a sidecar bundle container pinned at the subnet's second
-//! address with its ports published on loopback, and reads those ports back ([`lifecycle`]).
+//! For each bottle, identified by a [`Slug`], it creates a dedicated bridge network on a subnet
+//! derived from the slug, runs a sidecar bundle container pinned at the subnet's second address
+//! with its ports published on loopback, and reads those ports back.
 //!
-//! Layers, from pure to effectful: [`input`] and [`spec`] validate; [`subnet`] derives; [`argv`]
-//! builds every engine command as a plain argv list; [`display`] renders them for people;
-//! [`classify`] reads engine failures; [`exec`] is the only code that spawns a process;
-//! [`lifecycle`] decides what to run from what the engine shows; [`cli`] is the command line.
+//! Launchers embed it through [`Bottles`]:
 //!
+//! ```no_run
+//! use bottle::{Bottles, Engine, Slug, Spec};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let token = std::env::var("API_TOKEN").unwrap_or_default();
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
+//! let slug: Slug = "demo".parse()?;
+//! let up = bottles.up(&slug, &spec)?;                      // up.action: Created | Kept | Replaced | Started
+//! let addr: std::net::SocketAddr = up.bottle.port(8080).expect("published");
+//! bottles.down(&slug)?;
+//! # let _ = addr; Ok(()) }
 //! ```
-//! use bottle::subnet::Pool;
-//! let pool = Pool::parse("10.213.0.0/16", 24).unwrap();
-//! assert_eq!(pool.candidate("demo", 0).subnet.to_string(), "10.213.150.0/24");
-//! ```
+//!
+//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`]),
+//! installs no signal handler and keeps no process-wide state (a [`CancelToken`] stops the calls
+//! that use it). Errors keep their data behind accessors ([`Error::kind`], [`Error::command`],
+//! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
+//!
+//! The modules marked hidden are the CLI's and the test suite's; they are not part of the API.
 
+#![deny(missing_docs)]
+
+mod bottles;
+mod cancel;
+mod error;
+mod exec;
+mod host;
+mod lifecycle;
+mod lock;
+
+#[doc(hidden)]
 pub mod argv;
-pub mod cancel;
+#[doc(hidden)]
 pub mod classify;
+#[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
 pub mod display;
-pub mod error;
-pub mod exec;
-pub mod host;
+#[doc(hidden)]
 pub mod input;
-pub mod lifecycle;
-pub mod lock;
+#[doc(hidden)]
 pub mod model;
+#[doc(hidden)]
 pub mod ready;
+#[doc(hidden)]
 pub mod spec;
+#[doc(hidden)]
 pub mod subnet;
 
-pub use error::{Error, ErrorKind, Invalid, Result};
+pub use bottles::{Bottles, SpecBuilder};
+pub use cancel::CancelToken;
+pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
+pub use exec::{Engine, Event, Flavor};
+pub use input::{Slug, Volume};
+pub use lifecycle::{Action, Removed, UpOutcome};
+pub use model::{Bottle, BundleView, NetworkView, PortView};
+pub use spec::{Pull, Spec};

@@ -7,9 +7,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
     };
-    let verbose = cli.global.verbose;
+    let (verbose, json) = (cli.global.verbose, cli.global.json);
     match bottle::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => ExitCode::from(bottle::cli::report(&err, verbose)),
+        Err(err) => ExitCode::from(bottle::cli::report(&err, verbose, json)),
     }
 }

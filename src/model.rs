@@ -10,8 +10,8 @@
 //! (see `fixtures/engine-stdout/`). Output it cannot read is an error naming the command, never an
 //! empty success.
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,9 @@ pub struct Container {
     /// Without the leading `/` the engine adds.
     pub name: String,
     pub state: String,
+    /// `State.Health.Status` (`starting`, `healthy`, `unhealthy`) when the image has a
+    /// `HEALTHCHECK`; `None` when it has none.
+    pub health: Option<String>,
     pub image: String,
     pub labels: BTreeMap<String, String>,
     /// `Config.Env`, `KEY=VALUE` each. It holds secret values, so `Debug` shows only the keys.
@@ -37,6 +40,12 @@ pub struct Container {
     pub ports: BTreeMap<u16, Vec<PortBinding>>,
     /// Network name → IPv4 address on it.
     pub networks: BTreeMap<String, String>,
+    /// Every host address the container publishes a port on, or will once started: the bindings
+    /// of `NetworkSettings.Ports` and of `HostConfig.PortBindings` (which a stopped container
+    /// keeps). `--publish-ip auto` reads the addresses other bottles hold from these.
+    pub publish_ips: BTreeSet<IpAddr>,
+    /// `Created`, as the engine prints it (RFC 3339); empty if it shows none.
+    pub created: String,
 }
 
 /// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
@@ -97,9 +106,11 @@ pub struct PortBinding {
 struct RawObject {
     id: Option<String>,
     name: Option<String>,
+    created: Option<String>,
     state: Option<RawState>,
     config: Option<RawConfig>,
     network_settings: Option<RawNetworkSettings>,
+    host_config: Option<RawHostConfig>,
     #[serde(rename = "IPAM")]
     ipam: Option<RawIpam>,
     labels: Option<BTreeMap<String, String>>,
@@ -124,6 +135,13 @@ struct RawNetavarkSubnet {
 #[serde(rename_all = "PascalCase")]
 struct RawState {
     status: String,
+    health: Option<RawHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawHealth {
+    status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +157,12 @@ struct RawConfig {
 struct RawNetworkSettings {
     ports: Option<BTreeMap<String, Option<Vec<RawBinding>>>>,
     networks: Option<BTreeMap<String, RawAttachment>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawHostConfig {
+    port_bindings: Option<BTreeMap<String, Option<Vec<RawBinding>>>>,
 }
 
 #[derive(Deserialize)]
@@ -312,6 +336,16 @@ fn object_from_raw(raw: RawObject) -> Object {
                 .collect();
             ports.insert(port, bindings);
         }
+        let configured = raw.host_config.and_then(|h| h.port_bindings);
+        let publish_ips = settings
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .into_iter()
+            .chain(configured.as_ref())
+            .flatten()
+            .flat_map(|(_, bindings)| bindings.iter().flatten())
+            .filter_map(|b| b.host_ip.parse().ok())
+            .collect();
         let networks = settings
             .and_then(|s| s.networks)
             .unwrap_or_default()
@@ -322,6 +356,10 @@ fn object_from_raw(raw: RawObject) -> Object {
             id,
             name: name.trim_start_matches('/').to_string(),
             state: state.status,
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .filter(|h| !h.is_empty() && h != "none"),
             image: config
                 .as_ref()
                 .and_then(|c| c.image.clone())
@@ -333,6 +371,8 @@ fn object_from_raw(raw: RawObject) -> Object {
             labels: config.and_then(|c| c.labels).unwrap_or_default(),
             ports,
             networks,
+            publish_ips,
+            created: raw.created.unwrap_or_default(),
         });
     }
     if let Some(ipam) = raw.ipam {
@@ -459,39 +499,54 @@ fn label_is(labels: &BTreeMap<String, String>, key: &str, want: &str) -> bool {
 /// The bottle object of `up --json`, `status --json` and `ls --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bottle {
+    /// The bottle's slug.
     pub slug: String,
+    /// Its bridge network.
     pub network: NetworkView,
+    /// Its sidecar bundle container.
     pub bundle: BundleView,
+    /// Every published port binding, by container port ([`Bottle::port`] gives one as an address).
     pub ports: Vec<PortView>,
 }
 
+/// A bottle's network, as the bottle object shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NetworkView {
+    /// The network's name, `<prefix>-bundle-<slug>`.
     pub name: String,
-    /// `null` when the network is missing.
+    /// The subnet; `null` when the network is missing.
     pub subnet: Option<Ipv4Network>,
+    /// The subnet's first address, the bridge's; `null` when the network is missing.
     pub gateway: Option<Ipv4Addr>,
 }
 
+/// A bottle's bundle container, as the bottle object shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleView {
+    /// The container's name, `<prefix>-sidecars-<slug>`.
     pub name: String,
+    /// Its address on the bottle's network: always the subnet's second address.
     pub ip: Option<String>,
+    /// The image it runs; `None` only when it is missing.
     pub image: Option<String>,
-    /// The engine's state, or `missing`.
+    /// The engine's state (`running`, `exited`, …), or `missing`.
     pub state: String,
 }
 
+/// One published port binding of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortView {
+    /// The port inside the bundle.
     pub container_port: u16,
+    /// The host address it is published on, as the engine reports it.
     pub host_ip: String,
+    /// The host port the engine picked.
     pub host_port: u16,
 }
 
 impl Bottle {
     /// Assemble the bottle object from what the engine showed.
-    pub fn from_observed(
+    pub(crate) fn from_observed(
         slug: &str,
         names: &Names,
         network: Option<&Network>,
@@ -549,9 +604,15 @@ pub fn host_port(ip: &str, port: u16) -> String {
 }
 
 impl Bottle {
+    /// The address the bundle's ports are published on (the first port's; bottle publishes every
+    /// port on one address), or `None` when it publishes none.
+    pub fn host_ip(&self) -> Option<&str> {
+        self.ports.first().map(|p| p.host_ip.as_str())
+    }
+
     /// The bottle object with the subnet `up` used (and its gateway), where the network itself
     /// was not inspected.
-    pub fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
+    pub(crate) fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
         self.network.subnet = Some(subnet);
         self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
         self
@@ -587,6 +648,30 @@ mod tests {
         assert!(n.is_network_of("demo"));
         assert_eq!(n.recorded_subnet(), Some("10.213.45.0/24".parse().unwrap()));
         assert_eq!(objs[2], Object::Other);
+    }
+
+    /// `State.Health` when the image has a healthcheck; the publish addresses from the running
+    /// bindings and from `HostConfig.PortBindings`, which a stopped container keeps.
+    #[test]
+    fn reads_health_and_publish_addresses() {
+        let running = r#"{"Id":"c1","Name":"/b","State":{"Status":"running","Health":{"Status":"starting"}},"NetworkSettings":{"Ports":{"8080/tcp":[{"HostIp":"127.0.0.17","HostPort":"49153"}]}},"HostConfig":{"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.17","HostPort":""}]}}}"#;
+        let stopped = r#"{"Id":"c2","Name":"/b","State":{"Status":"exited"},"NetworkSettings":{"Ports":{}},"HostConfig":{"PortBindings":{"8080/tcp":[{"HostIp":"127.0.0.18","HostPort":""}]}}}"#;
+        let none = r#"{"Id":"c3","Name":"/b","State":{"Status":"running","Health":{"Status":""}}}"#;
+        let got: Vec<_> = parse_objects(&format!("{running}\n{stopped}\n{none}"))
+            .unwrap()
+            .into_iter()
+            .filter_map(Object::into_container)
+            .map(|c| (c.health, c.publish_ips.into_iter().collect::<Vec<_>>()))
+            .collect();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (Some("starting".to_string()), vec![ip("127.0.0.17")]),
+                (None, vec![ip("127.0.0.18")]),
+                (None, vec![]),
+            ]
+        );
     }
 
     #[track_caller]

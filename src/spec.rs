@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnetwork::Ipv4Network;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -18,16 +21,29 @@ pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
 
 /// The engine's pull policy for the bundle image.
+///
+/// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
+/// them `--pull`'s help text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Pull {
+    #[cfg_attr(
+        doc,
+        doc = "Pull the image only when the engine does not have it (the default)."
+    )]
     #[default]
     Missing,
+    #[cfg_attr(
+        doc,
+        doc = "Never pull: a missing image is an error (or is built, with a build context)."
+    )]
     Never,
+    #[cfg_attr(doc, doc = "Pull before every `up` that runs a bundle.")]
     Always,
 }
 
 impl Pull {
+    /// The policy as the engine's `--pull` flag spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Pull::Missing => "missing",
@@ -56,6 +72,11 @@ pub struct RawSpec {
     pub publish_ip: Option<String>,
     pub pull: Option<Pull>,
     pub build: Option<Build>,
+    /// `--wait[=DURATION]` / `wait`: `Some(None)` is "do not wait" (`wait = false`),
+    /// `Some(Some(text))` a duration to parse.
+    pub wait: Option<Option<String>>,
+    /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
+    pub loopback_pool: Option<String>,
 }
 
 /// The largest config file bottle reads. A spec is a few hundred bytes; the cap keeps a mistaken
@@ -63,8 +84,13 @@ pub struct RawSpec {
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The keys a config file may hold, for the "unknown field" message.
-const KEYS: &str =
-    "image, daemons, env, volumes, publish, publish_ip, pull and [build] (context, dockerfile)";
+const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull and [build] (context, dockerfile)";
+
+/// What `--wait` given bare waits for at most.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// Where `--publish-ip auto` takes a bottle's own loopback address from, by default.
+pub const DEFAULT_LOOPBACK_POOL: &str = "127.0.0.16/28";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most [`MAX_CONFIG_BYTES`]. Unknown keys are
@@ -175,6 +201,28 @@ impl RawSpec {
                     raw.publish = Some(ports);
                 }
                 "publish_ip" => raw.publish_ip = Some(cx.string(name, value)?),
+                "loopback_pool" => {
+                    let pool = cx.string(name, value)?;
+                    cx.check(at, parse_loopback_pool(&pool))?;
+                    raw.loopback_pool = Some(pool);
+                }
+                "wait" => {
+                    raw.wait = Some(match value.get_ref() {
+                        toml::de::DeValue::Boolean(true) => Some("60s".to_string()),
+                        toml::de::DeValue::Boolean(false) => None,
+                        toml::de::DeValue::String(s) => {
+                            cx.check(at, parse_wait(s))?;
+                            Some(s.to_string())
+                        }
+                        _ => {
+                            return Err(cx.error(
+                                Invalid::Config,
+                                at,
+                                "`wait` must be a duration such as \"60s\", or true or false",
+                            ));
+                        }
+                    })
+                }
                 "pull" => {
                     let pull = match cx.string(name, value)?.as_str() {
                         "missing" => Pull::Missing,
@@ -215,6 +263,8 @@ impl RawSpec {
             publish_ip: flags.publish_ip.or(self.publish_ip),
             pull: flags.pull.or(self.pull),
             build: flags.build.or(self.build),
+            wait: flags.wait.or(self.wait),
+            loopback_pool: flags.loopback_pool.or(self.loopback_pool),
         }
     }
 
@@ -266,10 +316,26 @@ impl RawSpec {
                 ));
             }
         }
-        let publish_ip = input::parse_publish_ip(
-            self.publish_ip.as_deref().unwrap_or("127.0.0.1"),
-            allow_nonloopback,
-        )?;
+        let loopback_pool = match self.publish_ip.as_deref() {
+            Some("auto") => Some(parse_loopback_pool(
+                self.loopback_pool
+                    .as_deref()
+                    .unwrap_or(DEFAULT_LOOPBACK_POOL),
+            )?),
+            _ => None,
+        };
+        let publish_ip = match loopback_pool {
+            // What `plan` shows: the address `up` takes on an engine with no other bottle.
+            Some(pool) => IpAddr::V4(pool.network()),
+            None => input::parse_publish_ip(
+                self.publish_ip.as_deref().unwrap_or("127.0.0.1"),
+                allow_nonloopback,
+            )?,
+        };
+        let wait = match self.wait.flatten() {
+            Some(text) => Some(parse_wait(&text)?),
+            None => None,
+        };
         Ok(Spec {
             image,
             daemons,
@@ -279,28 +345,117 @@ impl RawSpec {
             publish_ip,
             pull: self.pull.unwrap_or_default(),
             build: self.build,
+            wait,
+            loopback_pool,
         })
     }
 }
 
-/// A validated, effective bundle spec.
+/// A validated, effective bundle spec: what `up` runs. Made by [`Spec::builder`] (or from flags
+/// and a config file by the CLI), so it never holds an invalid value; its fields are read through
+/// accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
-    pub image: ImageRef,
-    pub daemons: Vec<String>,
-    pub env: BTreeMap<EnvKey, EnvValue>,
+    pub(crate) image: ImageRef,
+    pub(crate) daemons: Vec<String>,
+    pub(crate) env: BTreeMap<EnvKey, EnvValue>,
     /// Sorted by container path, each container path once.
-    pub volumes: Vec<Volume>,
-    pub publish: BTreeSet<u16>,
-    pub publish_ip: IpAddr,
-    pub pull: Pull,
-    pub build: Option<Build>,
+    pub(crate) volumes: Vec<Volume>,
+    pub(crate) publish: BTreeSet<u16>,
+    pub(crate) publish_ip: IpAddr,
+    pub(crate) pull: Pull,
+    pub(crate) build: Option<Build>,
+    /// `up --wait`: how long `up` waits for the bundle to be ready (see [`crate::ready`]); `None`
+    /// returns as soon as it runs. Not part of the [`Spec::digest`]: it is not part of what runs.
+    pub(crate) wait: Option<Duration>,
+    /// `--publish-ip auto`: `up` publishes on the lowest address of this pool (inside
+    /// 127.0.0.0/8) that no other bottle's bundle publishes on, and `publish_ip` only holds the
+    /// pool's first address (what `plan` shows). `None`: publish on `publish_ip`.
+    pub(crate) loopback_pool: Option<Ipv4Network>,
+}
+
+/// Parse a `--wait` duration: as `--timeout` takes it (`60s`, `2m`, `500ms`, plain seconds).
+pub fn parse_wait(text: &str) -> Result<Duration> {
+    crate::exec::parse_timeout(text).map_err(|_| {
+        Error::invalid(
+            Invalid::Timeout,
+            "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
+        )
+    })
+}
+
+/// Parse a `--loopback-pool`: an IPv4 CIDR inside 127.0.0.0/8 (its network address is used).
+pub fn parse_loopback_pool(text: &str) -> Result<Ipv4Network> {
+    let refuse = |why: &str| {
+        Error::invalid(
+            Invalid::PublishIp,
+            format!("invalid --loopback-pool {}: {why}", input::quoted(text)),
+        )
+    };
+    let net: Ipv4Network = text
+        .parse()
+        .map_err(|_| refuse("expected an IPv4 CIDR such as 127.0.0.16/28"))?;
+    // A prefix of 8 or more keeps the whole block inside 127.0.0.0/8 once its first address is.
+    if !net.network().is_loopback() || net.prefix() < 8 {
+        return Err(refuse(
+            "it must lie inside 127.0.0.0/8, such as 127.0.0.16/28",
+        ));
+    }
+    Ipv4Network::new(net.network(), net.prefix()).map_err(|_| refuse("not a valid CIDR"))
 }
 
 impl Spec {
+    /// The bundle image reference.
+    pub fn image(&self) -> &str {
+        self.image.as_str()
+    }
+
+    /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`).
+    pub fn daemons(&self) -> &[String] {
+        &self.daemons
+    }
+
+    /// The container ports published on [`Spec::publish_ip`], each once, in order.
+    pub fn publish(&self) -> &BTreeSet<u16> {
+        &self.publish
+    }
+
+    /// The host address the ports are published on (loopback unless allowed otherwise).
+    pub fn publish_ip(&self) -> IpAddr {
+        self.publish_ip
+    }
+
+    /// The bind mounts, sorted by container path, each container path once.
+    pub fn volumes(&self) -> &[Volume] {
+        &self.volumes
+    }
+
+    /// The pull policy for the image.
+    pub fn pull(&self) -> Pull {
+        self.pull
+    }
+
+    /// Every env key the bundle gets, in order (values are never exposed here).
+    pub fn env_keys(&self) -> impl Iterator<Item = &str> {
+        self.env.keys().map(EnvKey::as_str)
+    }
+
+    /// The bare env keys, whose values the engine takes from bottle's own environment.
+    pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter_map(|(k, v)| match v {
+            EnvValue::Inherit => Some(k.as_str()),
+            EnvValue::Literal(_) => None,
+        })
+    }
+
+    /// The directory an image missing from the engine is built from, if any.
+    pub fn build_context(&self) -> Option<&Path> {
+        self.build.as_ref().map(|b| b.context.as_path())
+    }
+
     /// The pull policy `run` gets: with a `[build]` section bottle builds a missing image instead
     /// of pulling it, so `never`.
-    pub fn run_pull(&self) -> Pull {
+    pub(crate) fn run_pull(&self) -> Pull {
         match self.build {
             Some(_) => Pull::Never,
             None => self.pull,
@@ -308,6 +463,7 @@ impl Spec {
     }
 
     /// The `KEY=VALUE` entries, which travel through the env-file.
+    #[doc(hidden)]
     pub fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {
             EnvValue::Literal(s) => Some((k, s)),
@@ -318,7 +474,7 @@ impl Spec {
     /// Every value to mask in foreign text (engine stderr, the bundle's logs): the `KEY=VALUE`
     /// values, and the values `lookup` gives for the bare `KEY`s, which reach the bundle through
     /// the environment and can be echoed back just the same. Empty values are left out.
-    pub fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    pub(crate) fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
         self.env
             .iter()
             .filter_map(|(k, v)| match v {
@@ -339,7 +495,7 @@ impl Spec {
     ///
     /// Env *values* are left out on purpose: the label travels in `docker run`'s argv, which every
     /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
-    /// `up` compares values against the engine's own record instead ([`Spec::env_matches`]).
+    /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
     pub fn digest(&self) -> String {
         let env: BTreeMap<&str, &str> = self
             .env
@@ -358,7 +514,11 @@ impl Spec {
             "daemons": self.daemons,
             "env": env,
             "volumes": self.volumes.iter().map(Volume::to_arg).collect::<Vec<_>>(),
-            "publish_ip": self.publish_ip.to_string(),
+            // `auto` is recorded as such (not the address `up` chose), so a re-`up` is `kept`.
+            "publish_ip": match self.loopback_pool {
+                Some(pool) => format!("auto {pool}"),
+                None => self.publish_ip.to_string(),
+            },
             "publish": self.publish,
         });
         sha256_hex(canonical.to_string().as_bytes())
@@ -367,7 +527,7 @@ impl Spec {
     /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds
     /// the values this spec asks for: each `KEY=VALUE` exactly, and for a bare `KEY` the value
     /// `inherited` gives (or no such variable, if it gives none).
-    pub fn env_matches(
+    pub(crate) fn env_matches(
         &self,
         container_env: &[String],
         inherited: impl Fn(&str) -> Option<String>,
@@ -715,6 +875,70 @@ mod tests {
         assert_eq!(spec.image.as_str(), "b");
         assert!(spec.env.is_empty());
         assert_eq!(spec.publish, BTreeSet::from([80]));
+    }
+
+    /// `--publish-ip auto`: the digest records `auto` and the pool, not an address; `--wait`
+    /// stays out of it; the pool must be loopback.
+    #[test]
+    fn auto_publish_ip_and_wait() {
+        let spec = |ip: Option<&str>, pool: Option<&str>, wait: Option<Option<&str>>| {
+            RawSpec {
+                publish_ip: ip.map(str::to_string),
+                loopback_pool: pool.map(str::to_string),
+                wait: wait.map(|w| w.map(str::to_string)),
+                ..RawSpec::default()
+            }
+            .validate(false)
+        };
+        let auto = spec(Some("auto"), None, None).unwrap();
+        assert_eq!(auto.loopback_pool, Some("127.0.0.16/28".parse().unwrap()));
+        assert_eq!(auto.publish_ip.to_string(), "127.0.0.16");
+        let fixed = spec(Some("127.0.0.16"), None, None).unwrap();
+        assert_eq!(fixed.loopback_pool, None);
+        assert_ne!(auto.digest(), fixed.digest());
+        let other_pool = spec(Some("auto"), Some("127.1.0.0/28"), None).unwrap();
+        assert_ne!(auto.digest(), other_pool.digest());
+        // The pool alone does nothing without `auto`.
+        assert_eq!(
+            spec(None, Some("127.1.0.0/28"), None)
+                .unwrap()
+                .loopback_pool,
+            None
+        );
+
+        let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();
+        assert_eq!(waiting.wait, Some(std::time::Duration::from_secs(4)));
+        assert_eq!(waiting.digest(), auto.digest());
+        assert_eq!(spec(None, None, Some(None)).unwrap().wait, None);
+
+        for bad in [
+            "10.0.0.0/28",
+            "127.0.0.0/7",
+            "0.0.0.0/0",
+            "128.0.0.0/28",
+            "x",
+        ] {
+            let e = spec(Some("auto"), Some(bad), None).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                &ErrorKind::Invalid(Invalid::PublishIp),
+                "{bad}: {e}"
+            );
+        }
+        let e = spec(None, None, Some(Some("soon"))).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Timeout), "{e}");
+
+        let file = RawSpec::from_toml(
+            "publish_ip = \"auto\"\nloopback_pool = \"127.9.0.0/28\"\nwait = true\n",
+            Path::new("f.toml"),
+        )
+        .unwrap()
+        .validate(false)
+        .unwrap();
+        assert_eq!(file.loopback_pool, Some("127.9.0.0/28".parse().unwrap()));
+        assert_eq!(file.wait, Some(DEFAULT_WAIT));
+        let e = RawSpec::from_toml("wait = 3\n", Path::new("f.toml")).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Config), "{e}");
     }
 
     #[test]

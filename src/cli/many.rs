@@ -119,6 +119,7 @@ fn failures<R>(
 pub fn up_json(up: &UpOutcome) -> anyhow::Result<serde_json::Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
     v["action"] = serde_json::to_value(up.action)?;
+    v["host_ip"] = up.bottle.host_ip().into();
     if let Some(reason) = &up.reason {
         v["reason"] = serde_json::Value::from(reason.as_str());
     }
@@ -147,24 +148,17 @@ fn up_line(up: &UpOutcome) -> String {
     line
 }
 
-/// A failed bottle in a `--json` array.
+/// A failed bottle in a `--json` array: its slug and the contract's error object.
 fn error_json(slug: &Slug, e: &Error) -> serde_json::Value {
     serde_json::json!({
         "slug": slug.as_str(),
-        "error": {"kind": kind_name(e.kind()), "message": e.message(), "exit_code": e.exit_code()},
+        "error": {
+            "kind": e.kind_name(),
+            "message": e.message(),
+            "exit_code": e.exit_code(),
+            "rolled_back": e.rolled_back(),
+            "left": e.left(),
+            "removed": e.removed(),
+        },
     })
-}
-
-fn kind_name(kind: &ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Invalid(_) => "invalid",
-        ErrorKind::EngineUnavailable => "engine_unavailable",
-        ErrorKind::EngineFailed => "engine_failed",
-        ErrorKind::Refused => "refused",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::PoolExhausted => "pool_exhausted",
-        ErrorKind::Interrupted => "interrupted",
-        ErrorKind::Io => "io",
-        ErrorKind::Timeout => "timeout",
-    }
 }

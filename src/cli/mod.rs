@@ -14,13 +14,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::argv;
 use crate::cancel::{self, CancelToken};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Invalid, Result};
 use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
-use crate::lifecycle::{self, Ctx};
+use crate::lifecycle::{self, Ctx, plan};
 use crate::spec::{Pull, RawSpec, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
@@ -152,6 +151,16 @@ Examples:
   bottle status demo
   bottle status demo --json | jq -r .bundle.state")]
     Status(SlugArg),
+    /// Print the bottle's addresses for the agent side, as shell-evaluable KEY=VALUE lines
+    #[command(after_help = "\
+Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
+BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
+Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+
+Examples:
+  eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
+  bottle env demo --json")]
+    Env(SlugArg),
     /// List every bottle with this prefix
     #[command(after_help = "\
 A table on a terminal; tab-separated lines without a header when piped.
@@ -294,7 +303,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, pull, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -312,9 +321,23 @@ pub struct SpecArgs {
     /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
-    /// Address to publish on; must be loopback unless --allow-nonloopback [default: 127.0.0.1]
-    #[arg(long, value_name = "IP")]
+    /// Address to publish on; must be loopback unless --allow-nonloopback. `auto`: an address of
+    /// the bottle's own from --loopback-pool [default: 127.0.0.1]
+    #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    #[arg(long, value_name = "CIDR")]
+    pub loopback_pool: Option<String>,
+    /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
+    /// after this long [default when given bare: 60s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "60s"
+    )]
+    pub wait: Option<String>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -327,14 +350,16 @@ pub struct SpecArgs {
 /// script that sets them everywhere keeps working).
 fn unused_globals(sub: &str) -> &'static [&'static str] {
     const ALL: &[&str] = &[
-        "engine", "context", "prefix", "pool", "block", "json", "verbose", "parallel",
+        "engine", "context", "prefix", "pool", "block", "json", "verbose", "timeout", "parallel",
     ];
     match sub {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
-        "plan" => &["verbose", "parallel"],
-        "subnet" => &["engine", "context", "prefix", "verbose", "parallel"],
+        "plan" => &["verbose", "timeout", "parallel"],
+        "subnet" => &[
+            "engine", "context", "prefix", "verbose", "timeout", "parallel",
+        ],
         "down" | "gc" => &["pool", "block"],
-        "port" | "status" | "ls" => &["pool", "block", "parallel"],
+        "port" | "status" | "env" | "ls" => &["pool", "block", "parallel"],
         "logs" => &["pool", "block", "json", "parallel"],
         "version" => &["prefix", "pool", "block", "parallel"],
         "doctor" => &["prefix", "parallel"],
@@ -409,8 +434,8 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
-/// head -c0`) is not an error: exit 0, quietly.
-pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
+/// head -c0`) is not an error: exit 0, quietly. With `json`, the error object also goes to stdout.
+pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
@@ -421,7 +446,27 @@ pub fn report(err: &anyhow::Error, verbose: bool) -> u8 {
         "bottle: {}",
         render::engine_error(&format!("{err:#}"), verbose)
     );
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
+    }
     exit_code(err)
+}
+
+/// The contract's `--json` error object: `{"error": {"kind", "message", "exit_code",
+/// "rolled_back", "left", "removed"}}`. The message is the full one (stderr shortens engine errors
+/// unless `--verbose`).
+pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
+    let ours = err.downcast_ref::<Error>();
+    let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
+    serde_json::json!({"error": {
+        "kind": ours.map_or("io", Error::kind_name),
+        "message": format!("{err:#}"),
+        "exit_code": exit_code(err),
+        "rolled_back": list(Error::rolled_back),
+        "left": list(Error::left),
+        "removed": list(Error::removed),
+    }})
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -454,6 +499,8 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
+            wait: self.wait.clone().map(Some),
+            loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }
@@ -637,6 +684,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 write!(out, "{}", summary(&bottle))?;
             }
         }
+        Command::Env(a) => {
+            let slug = slug_for(&prefix, &a.slug)?;
+            let ctx = rt.ctx(prefix, pool, Masker::default())?;
+            let bottle = lifecycle::status(&ctx, &slug)?;
+            match g.json {
+                true => writeln!(out, "{}", render::env_json(&bottle))?,
+                false => write!(out, "{}", render::env_lines(&bottle))?,
+            }
+        }
         Command::Ls(a) => {
             let shown_prefix = prefix.as_str().to_string();
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
@@ -703,38 +759,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(out.flush()?)
-}
-
-/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
-const PLAN_RUN_ID: &str = "<run-id>";
-
-/// The commands `up` runs on a clean engine with the image present: create the network on
-/// candidate 0, run the bundle, read back its ports.
-pub fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
-    let candidate = pool.candidate(slug.as_str(), 0);
-    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
-    let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
-    vec![
-        argv::network_create(&argv::NetworkCreate {
-            name: &names.network,
-            candidate: &candidate,
-            labels: &net_labels,
-        }),
-        argv::run(&argv::Run {
-            name: &names.bundle,
-            network: &names.network,
-            ip: candidate.bundle_ip,
-            spec,
-            labels: &bundle_labels,
-            env_file: spec
-                .literal_env()
-                .next()
-                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
-            pull: spec.run_pull(),
-        }),
-        argv::container_inspect(&names.bundle),
-    ]
 }
 
 /// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.

@@ -379,6 +379,57 @@ fn short_command(quoted: &str) -> String {
     format!("{program} {}", verb.join(" "))
 }
 
+/// `bottle env`: the variables the agent side needs, in order; `None` where the bottle has no
+/// such value (no published port gives no host IP).
+pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
+    let mut vars = vec![
+        ("BOTTLE_SLUG".to_string(), Some(b.slug.clone())),
+        (
+            "BOTTLE_HOST_IP".to_string(),
+            b.host_ip().map(str::to_string),
+        ),
+        ("BOTTLE_BUNDLE_IP".to_string(), b.bundle.ip.clone()),
+        (
+            "BOTTLE_SUBNET".to_string(),
+            b.network.subnet.map(|s| s.to_string()),
+        ),
+    ];
+    for p in &b.ports {
+        vars.push((
+            format!("BOTTLE_PORT_{}", p.container_port),
+            Some(host_port(&p.host_ip, p.host_port)),
+        ));
+    }
+    vars
+}
+
+/// `bottle env` as shell-evaluable `KEY=VALUE` lines, each value POSIX-quoted (a missing one is
+/// empty).
+pub fn env_lines(b: &Bottle) -> String {
+    env_vars(b)
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v.unwrap_or_default();
+            let quoted = shlex::try_quote(&v).map_or_else(|_| "''".to_string(), |q| q.into_owned());
+            format!("{k}={quoted}\n")
+        })
+        .collect()
+}
+
+/// `bottle env --json`: one object, `null` for a missing value.
+pub fn env_json(b: &Bottle) -> serde_json::Value {
+    env_vars(b)
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                v.map_or(serde_json::Value::Null, serde_json::Value::from),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

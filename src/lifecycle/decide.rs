@@ -30,6 +30,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as `up --json` names it: `created`, `kept`, `replaced` or `started`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
@@ -308,6 +309,47 @@ pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network]) -> 
     }
 }
 
+/// `--publish-ip auto`: the address a bottle publishes on. `keep` (the address its bundle already
+/// has) wins while it is in `pool` and free; otherwise the lowest address of `pool` not in `taken`.
+/// `None` when every address is taken.
+pub fn pick_loopback(
+    pool: Ipv4Network,
+    taken: &BTreeSet<Ipv4Addr>,
+    keep: Option<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    if let Some(ip) = keep.filter(|ip| pool.contains(*ip) && !taken.contains(ip)) {
+        return Some(ip);
+    }
+    pool.iter().find(|ip| !taken.contains(ip))
+}
+
+/// After start, with bundles of other bottles found on the same loopback address (a race another
+/// process ran without our lock): whether ours keeps the address. The bundle created first keeps
+/// it, ties broken by the lower ID, so every racer reaches the same verdict and exactly one stays.
+/// Each bundle is `(Created, ID)` as the engine shows them.
+pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
+    let key = |(created, id): (&str, &str)| (created_key(created), id.to_string());
+    let mine = key(ours);
+    others.iter().all(|o| key(*o) > mine)
+}
+
+/// An RFC 3339 time that sorts as text: engines print nanoseconds with trailing zeros cut
+/// (`.5Z` and `.123Z`), so the fraction is padded to nine digits. One engine prints every
+/// container's time in one offset, so the offset is left as it is.
+fn created_key(created: &str) -> String {
+    let Some((secs, rest)) = created.split_once('.') else {
+        // No fraction: `...:05Z` is `.000000000Z`.
+        let at = created.rfind(['Z', '+', '-']).filter(|&i| i > 10);
+        return match at {
+            Some(i) => format!("{}.000000000{}", &created[..i], &created[i..]),
+            None => created.to_string(),
+        };
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (frac, zone) = rest.split_at(digits);
+    format!("{secs}.{frac:0<9}{zone}")
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -330,6 +372,7 @@ mod tests {
             id: "c1".into(),
             name: "bot-bottle-sidecars-demo".into(),
             state: state.into(),
+            health: None,
             image: image.into(),
             labels: labels(&[
                 (LABEL_SLUG, "demo"),
@@ -340,6 +383,8 @@ mod tests {
             env: Default::default(),
             ports: BTreeMap::from([(8080, vec![])]),
             networks: BTreeMap::from([(NET.to_string(), ip.to_string())]),
+            publish_ips: Default::default(),
+            created: String::new(),
         }
     }
 
@@ -655,5 +700,60 @@ mod tests {
         let mut foreign = exited.clone();
         foreign.labels.remove(LABEL_SLUG);
         assert_eq!(gc_step("demo", Some(&foreign), &n()), GcStep::Skip);
+    }
+
+    #[track_caller]
+    fn check_loopback(pool: &str, taken: &[u8], keep: Option<u8>, want: Option<u8>) {
+        let pool: Ipv4Network = pool.parse().unwrap();
+        let at = |last: u8| Ipv4Addr::new(127, 0, 0, last);
+        let taken: BTreeSet<Ipv4Addr> = taken.iter().map(|&l| at(l)).collect();
+        assert_eq!(
+            pick_loopback(pool, &taken, keep.map(at)),
+            want.map(at),
+            "{pool} taken {taken:?} keep {keep:?}"
+        );
+    }
+
+    #[test]
+    fn loopback_pick_table() {
+        let p = "127.0.0.16/28";
+        check_loopback(p, &[], None, Some(16));
+        check_loopback(p, &[16], None, Some(17));
+        check_loopback(p, &[16, 17, 19], None, Some(18));
+        check_loopback(p, &[1, 15, 32], None, Some(16));
+        check_loopback(p, &(16..=30).collect::<Vec<_>>(), None, Some(31));
+        check_loopback(p, &(16..=31).collect::<Vec<_>>(), None, None);
+        // Its own address is kept, even above a lower free one; not when taken or outside.
+        check_loopback(p, &[], Some(20), Some(20));
+        check_loopback(p, &[20], Some(20), Some(16));
+        check_loopback(p, &[], Some(40), Some(16));
+        check_loopback("127.0.0.8/32", &[], None, Some(8));
+        check_loopback("127.0.0.8/32", &[8], None, None);
+    }
+
+    #[test]
+    fn loopback_race_is_won_by_the_first_created() {
+        let a = ("2024-05-01T10:00:00.5Z", "bbb");
+        let b = ("2024-05-01T10:00:00.123456789Z", "aaa");
+        let c = ("2024-05-01T10:00:00.5Z", "ccc");
+        let d = ("2024-05-01T10:00:01Z", "000");
+        // .123456789 < .5 although it sorts after it as text.
+        assert!(keeps_loopback(b, &[a, c, d]));
+        assert!(!keeps_loopback(a, &[b]));
+        // Same time: the lower ID.
+        assert!(keeps_loopback(a, &[c]));
+        assert!(!keeps_loopback(c, &[a]));
+        assert!(!keeps_loopback(d, &[a]));
+        assert!(keeps_loopback(d, &[]));
+        // Exactly one of any set keeps it.
+        let all = [a, b, c, d];
+        let keepers = all
+            .iter()
+            .filter(|x| {
+                let others: Vec<_> = all.iter().filter(|o| o != x).copied().collect();
+                keeps_loopback(**x, &others)
+            })
+            .count();
+        assert_eq!(keepers, 1);
     }
 }

@@ -12,21 +12,24 @@ pub mod decide;
 pub mod down;
 pub mod gc;
 pub mod journal;
+mod loopback;
 pub mod many;
 pub mod read;
 pub mod up;
 
 use std::ffi::OsString;
+use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{Engine, Flavor, Reply};
+use crate::exec::{self, Engine, Flavor, Reply};
 use crate::input::{Names, Prefix, Slug};
 use crate::lock::{self, Lock};
 use crate::model::{self, Container, Network, Object};
+use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use decide::Action;
@@ -34,6 +37,9 @@ pub use down::{Removed, down};
 pub use gc::{gc, gc_parallel};
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
+
+/// How long a removal waits for one that another process began.
+const REMOVAL_WAIT: Duration = Duration::from_secs(20);
 
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
@@ -252,12 +258,24 @@ impl Ctx {
         Ok((subnets, exists))
     }
 
-    /// Remove a container by ID. Already gone counts as removed.
+    /// Remove a container by ID. Already gone counts as removed. Any other refusal is judged by
+    /// what the container is now, not by the wording: gone is removed, and one the engine is
+    /// already removing (a racing `down` or `gc`) is waited for until it is gone.
     fn remove_container(&self, id: &str) -> Result<()> {
         let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
-        match reply.class() {
-            Class::Ok | Class::NotFound => Ok(()),
-            _ => Err(reply.into_error()),
+        if matches!(reply.class(), Class::Ok | Class::NotFound) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
+        loop {
+            match self.inspect_container(id)? {
+                None => return Ok(()),
+                Some(c) if c.state == "removing" && Instant::now() < deadline => {
+                    self.engine.check_cancel()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Some(_) => return Err(reply.into_error()),
+            }
         }
     }
 
@@ -283,6 +301,38 @@ impl Ctx {
             _ => Err(reply.into_error()),
         }
     }
+}
+
+/// What `plan` shows for the per-invocation `bottle.run` label, which `up` makes fresh each time.
+const PLAN_RUN_ID: &str = "<run-id>";
+
+/// The commands `up` runs on a clean engine with the image present: create the network on
+/// candidate 0, run the bundle, read back its ports.
+pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
+    let candidate = pool.candidate(slug.as_str(), 0);
+    let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
+    let digest = spec.digest();
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
+    vec![
+        argv::network_create(&argv::NetworkCreate {
+            name: &names.network,
+            candidate: &candidate,
+            labels: &net_labels,
+        }),
+        argv::run(&argv::Run {
+            name: &names.bundle,
+            network: &names.network,
+            ip: candidate.bundle_ip,
+            spec,
+            labels: &bundle_labels,
+            env_file: spec
+                .literal_env()
+                .next()
+                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+            pull: spec.run_pull(),
+        }),
+        argv::container_inspect(&names.bundle),
+    ]
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {

@@ -6,8 +6,9 @@
 //! without locks: one network, one bundle, and every `up` that exits 0 reporting the bundle that
 //! runs. A peer's bundle of the same spec is waited for and adopted, never removed.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
 use super::journal::Journal;
-use super::{Ctx, check_bundle_is_ours, check_network_is_ours};
+use super::{Ctx, check_bundle_is_ours, check_network_is_ours, loopback};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -38,9 +39,13 @@ const LOOK_AGAIN: Duration = Duration::from_millis(300);
 /// What `up` did, and the bottle as it now runs.
 #[derive(Debug, Clone)]
 pub struct UpOutcome {
+    /// The bottle as the engine shows it after `up`: its network, its running bundle and the
+    /// host addresses of its published ports ([`Bottle::port`]).
     pub bottle: Bottle,
+    /// What `up` had to do: create the bottle, keep it as it was, replace a bundle of another
+    /// spec, or start a stopped one.
     pub action: Action,
-    /// For [`Action::Replaced`]: which part of the spec changed.
+    /// For [`Action::Replaced`]: which part of the spec changed, e.g. `image` or `env`.
     pub reason: Option<String>,
 }
 
@@ -60,8 +65,10 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         names,
         replaced: None,
         started: false,
+        keep_ip: None,
+        lost_ips: BTreeSet::new(),
     };
-    match up.converge() {
+    match up.converge().and_then(|outcome| up.await_ready(outcome)) {
         Ok(outcome) => Ok(outcome),
         Err(err) => Err(up.fail(err)),
     }
@@ -93,6 +100,10 @@ struct Up<'a> {
     replaced: Option<String>,
     /// A stopped or paused bundle of the same spec was started.
     started: bool,
+    /// `--publish-ip auto`: the address the replaced bundle had, which the new one keeps if free.
+    keep_ip: Option<Ipv4Addr>,
+    /// `--publish-ip auto`: addresses this run lost to a bundle of another bottle created first.
+    lost_ips: BTreeSet<Ipv4Addr>,
 }
 
 /// What `network create` led to.
@@ -123,6 +134,9 @@ impl Up<'_> {
                 match self.run_bundle(ip, &mut built)? {
                     Ran::Ok(target) => {
                         let b = self.read_back(&target)?;
+                        if self.lost_loopback(&b)? {
+                            continue;
+                        }
                         return Ok(self.outcome(&b, subnet, Action::Created));
                     }
                     Ran::Built => {}
@@ -164,6 +178,9 @@ impl Up<'_> {
                     waited = true;
                 }
                 BundleStep::Replace { reason } => {
+                    if let Some(pool) = self.spec.loopback_pool {
+                        self.keep_ip = loopback::current(&found, pool);
+                    }
                     // Only once the new bundle is known to be able to run does the old one go.
                     self.ensure_image(&mut built)?;
                     self.ctx.remove_container(&found.id)?;
@@ -358,7 +375,24 @@ impl Up<'_> {
 
     /// Run the bundle at `ip`.
     fn run_bundle(&mut self, ip: Ipv4Addr, built: &mut bool) -> Result<Ran> {
-        let (ctx, spec) = (self.ctx, self.spec);
+        let ctx = self.ctx;
+        // `--publish-ip auto`: choose the address (locally under a lock held until `run` has
+        // published on it), and run with it.
+        let (_lock, chosen);
+        let spec = match self.spec.loopback_pool {
+            Some(pool) => {
+                _lock = ctx.lock("loopback")?;
+                let at =
+                    loopback::choose(ctx, &self.names.bundle, pool, self.keep_ip, &self.lost_ips)?;
+                loopback::check_alias(at)?;
+                chosen = Spec {
+                    publish_ip: IpAddr::V4(at),
+                    ..self.spec.clone()
+                };
+                &chosen
+            }
+            None => self.spec,
+        };
         let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, &self.journal.run);
         let env = env_file(spec);
         let req = argv::Run {
@@ -466,6 +500,77 @@ impl Up<'_> {
         }
     }
 
+    /// `--publish-ip auto`, after start: if a bundle of another bottle created before ours
+    /// publishes on the same address (a race no lock prevented), remove ours so the next round
+    /// runs it on the next free address.
+    fn lost_loopback(&mut self, b: &Container) -> Result<bool> {
+        let Some(pool) = self.spec.loopback_pool else {
+            return Ok(false);
+        };
+        let Some(ip) = loopback::current(b, pool) else {
+            return Ok(false);
+        };
+        if !loopback::conflict(self.ctx, b, ip)? {
+            return Ok(false);
+        }
+        self.ctx.remove_container(&b.id)?;
+        self.journal.bundle = Made::Nothing;
+        self.lost_ips.insert(ip);
+        Ok(true)
+    }
+
+    /// `--wait`: once the bundle runs, wait until it is ready (see [`crate::ready`]). Not ready in
+    /// time, or exited: an error with its last output, so `up` rolls back what it created.
+    ///
+    /// For a remote engine the published addresses are on another host, out of this process's
+    /// reach: only the state and the healthcheck are waited for there.
+    fn await_ready(&self, outcome: UpOutcome) -> Result<UpOutcome> {
+        let Some(deadline) = self.spec.wait else {
+            return Ok(outcome);
+        };
+        let ctx = self.ctx;
+        let name = &self.names.bundle;
+        let mut inspect = || -> Result<crate::ready::Observed> {
+            let b = ctx.inspect_container(name)?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::EngineFailed,
+                    format!("bundle `{name}` was removed while `up --wait` waited for it"),
+                )
+            })?;
+            Ok(observed(&b, ctx.local))
+        };
+        let token = ctx.engine.cancel_token();
+        let waited = crate::ready::wait_until(deadline, crate::ready::HOLD, &mut inspect, &|| {
+            token.is_cancelled()
+        })?;
+        match waited {
+            crate::ready::Waited::Ready { .. } => Ok(outcome),
+            crate::ready::Waited::Cancelled => {
+                ctx.engine.check_cancel()?;
+                Err(Error::new(ErrorKind::Interrupted, "interrupted"))
+            }
+            crate::ready::Waited::Failed { why } => {
+                let tail = self.last_output(name)?;
+                Err(Error::new(
+                    ErrorKind::EngineFailed,
+                    format!("bundle `{name}` is not ready: {why}; its last output:\n{tail}"),
+                ))
+            }
+        }
+    }
+
+    /// The bundle's last 20 lines of output, masked and cut like engine stderr.
+    fn last_output(&self, target: &str) -> Result<String> {
+        let logs = self.ctx.run(Verb::Logs, argv::logs(target, 20))?;
+        // The bundle's output is foreign text: masked, and cut like engine stderr.
+        let tail = self
+            .ctx
+            .engine
+            .masker()
+            .mask(&format!("{}{}", logs.stdout, logs.stderr));
+        Ok(exec::quote(&tail).unwrap_or_else(|| "(no output)".to_string()))
+    }
+
     /// Read the bundle back after it started: it must run, with every port it should publish.
     fn read_back(&self, target: &str) -> Result<Container> {
         let b = self.ctx.inspect_container(target)?.ok_or_else(|| {
@@ -478,14 +583,7 @@ impl Up<'_> {
             )
         })?;
         if b.state != "running" {
-            let logs = self.ctx.run(Verb::Logs, argv::logs(&b.id, 20))?;
-            // The bundle's output is foreign text: masked, and cut like engine stderr.
-            let tail = self
-                .ctx
-                .engine
-                .masker()
-                .mask(&format!("{}{}", logs.stdout, logs.stderr));
-            let tail = exec::quote(&tail).unwrap_or_else(|| "(no output)".to_string());
+            let tail = self.last_output(&b.id)?;
             return Err(Error::new(
                 ErrorKind::EngineFailed,
                 format!(
@@ -557,7 +655,39 @@ impl Up<'_> {
         if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
             msg.push_str("; rolled back what this run had created");
         }
-        Error::new(err.kind().clone(), msg)
+        let left = rollback
+            .left
+            .iter()
+            .cloned()
+            .chain(rollback.unconfirmed.iter().map(|u| {
+                format!("{u}: the engine had not shown whether its cut-short create had happened")
+            }))
+            .collect();
+        err.with_message(msg).with_rollback(rollback.removed, left)
+    }
+}
+
+/// What `--wait` looks at in the bundle: its state, its health, and (for a local engine) the
+/// address of each published port.
+fn observed(b: &Container, local: bool) -> crate::ready::Observed {
+    let ports = match local {
+        true => b
+            .ports
+            .values()
+            .flatten()
+            .filter_map(|p| {
+                Some(crate::ready::probe_addr(
+                    p.host_ip.parse().ok()?,
+                    p.host_port,
+                ))
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    crate::ready::Observed {
+        state: b.state.clone(),
+        health: b.health.clone(),
+        ports,
     }
 }
 

@@ -484,6 +484,43 @@ fn port_lists_every_mapping_like_docker_port() {
     );
 }
 
+/// `bottle env`: shell-evaluable lines (a value with a space is quoted), and one JSON object.
+#[test]
+fn env_prints_the_bottles_addresses_for_the_agent() {
+    let fake = engine_with_bottles();
+    let out = fake.bottle(&["env", "demo"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "BOTTLE_SLUG=demo\nBOTTLE_HOST_IP=127.0.0.1\nBOTTLE_BUNDLE_IP=10.213.150.2\nBOTTLE_SUBNET=10.213.150.0/24\nBOTTLE_PORT_8080=127.0.0.1:49153\nBOTTLE_PORT_9000=127.0.0.1:49154\n"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&fake.bottle(&["env", "demo", "--json"]).stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "BOTTLE_SLUG": "demo",
+            "BOTTLE_HOST_IP": "127.0.0.1",
+            "BOTTLE_BUNDLE_IP": "10.213.150.2",
+            "BOTTLE_SUBNET": "10.213.150.0/24",
+            "BOTTLE_PORT_8080": "127.0.0.1:49153",
+            "BOTTLE_PORT_9000": "127.0.0.1:49154",
+        })
+    );
+    // A bottle with only its network: no host address, quoted empty for the shell, null in JSON.
+    let out = fake.bottle(&["env", "gone"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("BOTTLE_HOST_IP=''\n"),
+        "{}",
+        stdout(&out)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&fake.bottle(&["env", "gone", "--json"]).stdout).unwrap();
+    assert_eq!(v["BOTTLE_HOST_IP"], serde_json::Value::Null);
+    assert_eq!(code(&fake.bottle(&["env", "nothing-here"])), 1);
+}
+
 #[test]
 fn port_of_a_stopped_bundle_says_it_is_not_running() {
     let mut fake = Fake::new();

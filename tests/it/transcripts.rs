@@ -673,3 +673,71 @@ fn a_bundle_that_dies_is_quoted_with_the_stderr_cap() {
     assert!(err.len() < 3000, "{} bytes", err.len());
     assert!(!err.contains("hunter2"), "the secret was quoted");
 }
+
+/// Two `down`s racing without a lock (a remote engine): the second `rm` hears "removal already in
+/// progress". That is judged by what the container is now: once it is gone, `down` goes on.
+#[test]
+fn a_removal_already_in_progress_is_waited_for() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.on(
+        "inspect *",
+        0,
+        &(bundle(&d, "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on(
+        "rm *",
+        1,
+        "",
+        "Error response from daemon: removal of container c1 is already in progress\n",
+    );
+    fake.once("container inspect*", 0, &bundle(&d, "removing"), "");
+    fake.on(
+        "container inspect*",
+        1,
+        "[]\n",
+        "Error: No such container: c1\n",
+    );
+    let (code, _, err) = run(&fake, &["down", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    let calls = fake.transcript();
+    assert!(calls.contains("docker network rm net1"), "{calls}");
+}
+
+/// A secret value that occurs in the engine's words (`v` in "Pool overlaps") is masked in what is
+/// shown, but must not change what bottle decides: the overlap is still an overlap.
+#[test]
+fn a_secret_inside_the_engines_words_does_not_change_the_decision() {
+    let mut fake = Fake::new();
+    let overlap =
+        "Error response from daemon: Pool overlaps with other one on this address space\n";
+    fake.once("network create*", 1, "", overlap);
+    fake.on("network ls*", 0, "n1\tother-a\n", "");
+    fake.on(
+        "network inspect*",
+        0,
+        // Nothing listed explains the overlap (a racer's network is not listed yet).
+        &network_json("other-a", "n1", "172.17.0.0/16", &[], &[]),
+        "",
+    );
+    let up = ["up", "demo", "--image", "img", "-e", "K=v", "--json"];
+    let d = digest(&fake, &up);
+    let json = container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", &d),
+        ],
+        NET,
+        "10.213.151.2",
+        &[],
+    );
+    fake.on("container inspect*", 0, &with_env(&json, &["K=v"]), "");
+    let (code, out, err) = run(&fake, &up);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10.213.151.0/24"), "{out}");
+}

@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use crate::real::Bottles;
 
-/// How the test calls `up`, in one place: `up SLUG --image IMAGE` followed by these. When
-/// `--publish-ip auto` and `--wait` exist, they belong here; the test's own readiness wait (through
-/// `bottle::ready`) then only confirms what `--wait` promised.
-const UP_FLAGS: &[&str] = &["-p", "8080", "--json"];
+/// How the test calls `up`, in one place: `up SLUG --image IMAGE` followed by these. The bottle
+/// gets a loopback address of its own, and `up` returns once the bundle answers; the test's own
+/// readiness check (through `bottle::ready`) then only confirms what `--wait` promised.
+const UP_FLAGS: &[&str] = &["-p", "8080", "--publish-ip", "auto", "--wait", "--json"];
 
 /// The guest's address for the bundle: the only way out of its restricted network.
 const GUEST_FWD: &str = "10.0.2.100:8080";
@@ -248,7 +248,18 @@ fn vm_guest_reaches_only_its_bundle() {
     let b = Bottles::new(&path, "vm");
     let pool = format!("10.{}.16.0/20", 100 + std::process::id() % 100);
     let image = test_image();
-    let mut args = vec!["up", "guest", "--image", &image, "--pool", &pool];
+    // A loopback pool of this test's own, apart from other tests' bottles.
+    let lo_pool = format!("127.{}.8.16/28", 100 + std::process::id() % 100);
+    let mut args = vec![
+        "up",
+        "guest",
+        "--image",
+        &image,
+        "--pool",
+        &pool,
+        "--loopback-pool",
+        &lo_pool,
+    ];
     args.extend_from_slice(UP_FLAGS);
     let up: serde_json::Value = serde_json::from_str(&b.ok(&args)).unwrap();
     let port = &up["ports"][0];
@@ -261,11 +272,19 @@ fn vm_guest_reaches_only_its_bundle() {
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or_else(|| panic!("no ports[0].host_port in {up}"));
     assert!(host_ip.is_loopback(), "{up}");
+    // `--publish-ip auto`: the bottle's own address, reported at the top level too.
+    assert_eq!(up["host_ip"], host_ip.to_string(), "{up}");
+    let lo: ipnetwork::Ipv4Network = lo_pool.parse().unwrap();
+    assert!(
+        matches!(host_ip, IpAddr::V4(ip) if lo.contains(ip)),
+        "{host_ip} is not in {lo}"
+    );
     let bundle = bottle::ready::probe_addr(host_ip, host_port);
     let bundle_name = up["bundle"]["name"].as_str().unwrap().to_string();
 
+    // `--wait` promised this already: the first round must find it ready.
     let waited = bottle::ready::wait_until(
-        Duration::from_secs(20),
+        Duration::from_millis(1),
         bottle::ready::HOLD,
         &mut || {
             Ok::<_, ()>(bottle::ready::Observed {

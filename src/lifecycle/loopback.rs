@@ -1,0 +1,127 @@
+//! `--publish-ip auto`: a loopback address of the bottle's own, and the check that no other
+//! bottle's bundle publishes on it.
+//!
+//! The engine's port bindings are the record; there is no state file. Every bundle of every prefix
+//! carries `bottle.role=bundle`, so one `ps --filter label=bottle.role=bundle` and one `container
+//! inspect` of what it lists show every address bottles publish on (`HostConfig.PortBindings`
+//! included, so a stopped bundle keeps its address for its next start). The choice itself is
+//! [`decide::pick_loopback`]; locally it is made under the `loopback` lock, held until the
+//! bundle publishes. The lock only spares work: after start, [`conflict`] looks again, and of
+//! two bundles on one address the one created later moves on ([`decide::keeps_loopback`]).
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnetwork::Ipv4Network;
+
+use super::Ctx;
+use super::decide;
+use crate::argv::{self, Filter, LABEL_ROLE, ROLE_BUNDLE};
+use crate::classify::{Class, Verb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{self, Container, Object};
+
+/// Every bundle of any bottle (any prefix) except the one named `ours`, as one inspect shows them.
+pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
+    let reply = ctx
+        .run(
+            Verb::Ps,
+            argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]),
+        )?
+        .check()?;
+    let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+        .into_iter()
+        .filter(|(_, names)| !names.split(',').any(|n| n == ours))
+        .map(|(id, _)| id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let reply = ctx.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
+    // One removed between the two commands is simply not there; the others are still printed.
+    if !reply.success() && reply.class() != Class::NotFound {
+        return Err(reply.into_error());
+    }
+    Ok(ctx
+        .objects(&reply)?
+        .into_iter()
+        .filter_map(Object::into_container)
+        .filter(|c| {
+            c.name != ours && c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_BUNDLE)
+        })
+        .collect())
+}
+
+fn v4s(c: &Container) -> impl Iterator<Item = Ipv4Addr> + '_ {
+    c.publish_ips.iter().filter_map(|ip| match ip {
+        IpAddr::V4(ip) => Some(*ip),
+        IpAddr::V6(_) => None,
+    })
+}
+
+/// The address to publish on: `keep` (the bottle's bundle had it) if still free, else the lowest
+/// free one. `skip` holds addresses this run already lost a race for.
+pub(super) fn choose(
+    ctx: &Ctx,
+    ours: &str,
+    pool: Ipv4Network,
+    keep: Option<Ipv4Addr>,
+    skip: &BTreeSet<Ipv4Addr>,
+) -> Result<Ipv4Addr> {
+    let mut taken: BTreeSet<Ipv4Addr> = other_bundles(ctx, ours)?.iter().flat_map(v4s).collect();
+    taken.extend(skip);
+    decide::pick_loopback(pool, &taken, keep).ok_or_else(|| exhausted(pool))
+}
+
+fn exhausted(pool: Ipv4Network) -> Error {
+    let prefix = pool.prefix().saturating_sub(1).max(8);
+    let wider = Ipv4Network::new(pool.network(), prefix)
+        .and_then(|n| Ipv4Network::new(n.network(), prefix))
+        .map_or_else(|_| pool.to_string(), |n| n.to_string());
+    Error::new(
+        ErrorKind::PoolExhausted,
+        format!(
+            "loopback pool {pool} exhausted: other bottles' bundles publish on all {} of its addresses; bring one down, or give a wider pool (e.g. `--loopback-pool {wider}`)",
+            pool.size()
+        ),
+    )
+}
+
+/// After `ours` started on `ip`: whether it must give the address up, because a bundle of another
+/// bottle that was created first publishes on it too.
+pub(super) fn conflict(ctx: &Ctx, ours: &Container, ip: Ipv4Addr) -> Result<bool> {
+    let others = other_bundles(ctx, &ours.name)?;
+    let same: Vec<(&str, &str)> = others
+        .iter()
+        .filter(|c| v4s(c).any(|a| a == ip))
+        .map(|c| (c.created.as_str(), c.id.as_str()))
+        .collect();
+    Ok(!decide::keeps_loopback((&ours.created, &ours.id), &same))
+}
+
+/// The bundle's own auto address, if it publishes on one address of `pool`.
+pub(super) fn current(b: &Container, pool: Ipv4Network) -> Option<Ipv4Addr> {
+    v4s(b).find(|ip| pool.contains(*ip))
+}
+
+/// On macOS, a loopback address other than 127.0.0.1 exists only once aliased on `lo0`: check
+/// that it is, and say how to add it. Elsewhere all of 127.0.0.0/8 is local already.
+#[cfg(target_os = "macos")]
+pub(super) fn check_alias(ip: Ipv4Addr) -> Result<()> {
+    // Binding succeeds only on an address the host has.
+    match std::net::TcpListener::bind((ip, 0)) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "loopback address {ip} is not configured on this Mac; add it with `sudo ifconfig lo0 alias {ip} up` and run `bottle up` again"
+            ),
+        )),
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
+pub(super) fn check_alias(_ip: Ipv4Addr) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The library as a launcher embeds it: the contract's example (in-process, and as the compiled
+//! `examples/embed`), two bottles brought up from two threads with one cancelled mid-`up`, and the
+//! CLI's `--json` error object (through the binary, with the fake engine).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::fake::Fake;
+use crate::real::{self, clis};
+
+const NET_ID: &str = "5c5d0b4a8f0e1c2d3b4a59687766554433221100ffeeddccbbaa998877665544\n";
+const CTR_ID: &str = "d04c8e2d730bd96d8190cb3a0745f745aa97bdb2234cf9eefcbde1ee9b58ac6e\n";
+
+fn error_object(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one object on stdout: {stdout}");
+    let v = real::json(lines[0]);
+    v["error"].clone()
+}
+
+/// A failed `up --json` prints the error object on stdout (and the line on stderr): its kind,
+/// message, exit code, what the rollback removed and what it could not.
+#[test]
+fn a_json_failure_is_one_error_object_naming_the_rollback() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once(
+        "run *",
+        125,
+        CTR_ID,
+        "docker: Error response from daemon: Address already in use.\n",
+    );
+    fake.on(
+        "network rm*",
+        1,
+        "",
+        "Error response from daemon: the disk caught fire\n",
+    );
+    let out = fake.bottle(&["up", "demo", "--image", "bundle:1", "-p", "8080", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("bottle: `docker run` failed"),
+        "{stderr}"
+    );
+    let e = error_object(&out);
+    assert_eq!(e["kind"], "engine_failed", "{e}");
+    assert_eq!(e["exit_code"], 1, "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("Address already in use"), "{message}");
+    assert!(message.contains("could not roll back"), "{message}");
+    assert_eq!(
+        e["rolled_back"],
+        serde_json::json!(["container `bot-bottle-sidecars-demo`"])
+    );
+    let left = e["left"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{e}");
+    let left = left[0].as_str().unwrap();
+    assert!(
+        left.starts_with("network `bot-bottle-bundle-demo`: "),
+        "{left}"
+    );
+    assert!(left.contains("the disk caught fire"), "{left}");
+}
+
+/// Invalid input is an error object too (exit 2, nothing run, nothing rolled back); without
+/// `--json` stdout stays empty.
+#[test]
+fn invalid_input_is_an_error_object_with_json_only() {
+    let fake = Fake::new();
+    let out = fake.bottle(&["up", "Not-A-Slug", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = error_object(&out);
+    assert_eq!(e["kind"], "invalid", "{e}");
+    assert_eq!(e["exit_code"], 2, "{e}");
+    assert_eq!(e["rolled_back"], serde_json::json!([]));
+    assert_eq!(e["left"], serde_json::json!([]));
+    assert!(fake.calls().is_empty());
+    let out = fake.bottle(&["up", "Not-A-Slug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+/// The engine paths an in-process test can use: the library inherits this process's environment,
+/// and tests never set variables, so paths that need one (`DOCKER_HOST`) are left out.
+fn local_paths() -> Option<Vec<real::EnginePath>> {
+    let paths: Vec<_> = clis()?.into_iter().filter(|p| p.env.is_empty()).collect();
+    if paths.is_empty() {
+        eprintln!("skipping an in-process library test: every engine path needs DOCKER_HOST");
+    }
+    Some(paths)
+}
+
+/// This test's own pool, apart from every other test's.
+fn pool(third: u8) -> String {
+    let n = 100 + (std::process::id() % 100);
+    format!("10.{n}.{third}.0/20")
+}
+
+/// The contract's example, in-process: the same calls as `examples/embed.rs`.
+#[test]
+fn the_contract_example_runs_through_the_library() {
+    use bottle::{Action, Bottles, Engine, Slug, Spec};
+    let Some(paths) = local_paths() else { return };
+    for path in paths {
+        let guard = real::Bottles::new(&path, "emb");
+        let bottles = Bottles::new(Engine::new(&path.program).unwrap())
+            .prefix(&guard.prefix)
+            .unwrap()
+            .pool(&pool(48), 24)
+            .unwrap();
+        let spec = Spec::builder(path.image.clone())
+            .publish(8080)
+            .secret_env("API_TOKEN", "t0ken-value")
+            .build()
+            .unwrap();
+        let slug: Slug = "demo".parse().unwrap();
+        let up = bottles.up(&slug, &spec).unwrap();
+        assert_eq!(up.action, Action::Created);
+        let addr: std::net::SocketAddr = up.bottle.port(8080).expect("published");
+        assert!(addr.ip().is_loopback(), "{addr}");
+        assert!(real::http_get(&addr.to_string()).contains("bottle test bundle"));
+        assert_eq!(bottles.port(&slug, 8080).unwrap(), addr);
+        assert_eq!(bottles.status(&slug).unwrap().bundle.state, "running");
+        let again = bottles.up(&slug, &spec).unwrap();
+        assert_eq!(again.action, Action::Kept);
+        let removed = bottles.down(&slug).unwrap();
+        assert_eq!(removed.containers.len() + removed.networks.len(), 2);
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
+    }
+}
+
+/// The compiled `examples/embed` (built by `cargo build --example embed`, which scripts/test.sh
+/// runs before `cargo test`), on its own prefix and pool.
+#[test]
+fn the_compiled_example_runs() {
+    let Some(paths) = local_paths() else { return };
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bottle"));
+    let example = bin.parent().unwrap().join("examples/embed");
+    if !example.exists() {
+        assert!(
+            !std::env::var("BOTTLE_REQUIRE_DOCKER").is_ok_and(|v| v == "1"),
+            "BOTTLE_REQUIRE_DOCKER=1, but {} is missing: run `cargo build --example embed`",
+            example.display()
+        );
+        eprintln!(
+            "skipping the compiled example: {} is missing (`cargo build --example embed`)",
+            example.display()
+        );
+        return;
+    }
+    for path in paths {
+        let guard = real::Bottles::new(&path, "exa");
+        let out = std::process::Command::new(&example)
+            .env("BOTTLE_ENGINE", &path.program)
+            .env("BOTTLE_TEST_IMAGE", &path.image)
+            .env("BOTTLE_PREFIX", &guard.prefix)
+            .env("BOTTLE_POOL", pool(64))
+            .env("API_TOKEN", "t0ken-value")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}: {stdout}{}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("created 127.0.0.1:"), "{stdout}");
+        assert!(stdout.contains("bottle test bundle"), "{stdout}");
+        // The library wrote nothing itself: stderr is empty.
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
+    }
+}
+
+/// Two bottles brought up from two threads of one process; one is cancelled through its own
+/// token once its network exists (as its `run` starts): it rolls back and nothing of it is left,
+/// while the other ends running.
+#[test]
+fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
+    use bottle::{Bottles, CancelToken, Engine, ErrorKind, Event, Slug, Spec};
+    let Some(paths) = local_paths() else { return };
+    for path in paths {
+        let guard = real::Bottles::new(&path, "two");
+        let base = Bottles::new(Engine::new(&path.program).unwrap())
+            .prefix(&guard.prefix)
+            .unwrap()
+            .pool(&pool(80), 24)
+            .unwrap();
+        let spec = Arc::new(
+            Spec::builder(path.image.clone())
+                .publish(8080)
+                .build()
+                .unwrap(),
+        );
+        let a_token = CancelToken::new();
+        let cancelled_at_run = Arc::new(AtomicBool::new(false));
+        let a = {
+            let (token, seen) = (a_token.clone(), Arc::clone(&cancelled_at_run));
+            let bundle_a = format!("{}-sidecars-a ", guard.prefix);
+            base.clone()
+                .with_cancel_token(a_token.clone())
+                .on_event(move |e| {
+                    if let Event::Command { line } = e
+                        && line.contains(" run ")
+                        && line.contains(&bundle_a)
+                    {
+                        seen.store(true, Ordering::SeqCst);
+                        token.cancel();
+                    }
+                })
+        };
+        let b = base.clone().with_cancel_token(CancelToken::new());
+        let (slug_a, slug_b): (Slug, Slug) = ("a".parse().unwrap(), "b".parse().unwrap());
+        let (spec_a, spec_b) = (Arc::clone(&spec), Arc::clone(&spec));
+        let (sa, sb) = (slug_a.clone(), slug_b.clone());
+        let ta = std::thread::spawn(move || a.up(&sa, &spec_a));
+        let tb = std::thread::spawn(move || b.up(&sb, &spec_b));
+        let (ra, rb) = (ta.join().unwrap(), tb.join().unwrap());
+
+        assert!(
+            cancelled_at_run.load(Ordering::SeqCst),
+            "a's `run` never started"
+        );
+        let err = ra.expect_err("a was cancelled");
+        assert_eq!(err.kind(), &ErrorKind::Interrupted, "{err}");
+        assert!(err.left().is_empty(), "{:?}", err.left());
+        let rolled: Vec<&str> = err.rolled_back().iter().map(String::as_str).collect();
+        assert!(
+            rolled.iter().any(|r| r.starts_with("network `")),
+            "the network existed and was rolled back: {rolled:?}"
+        );
+        let b_up = rb.expect("b is unaffected");
+        assert_eq!(b_up.bottle.bundle.state, "running");
+        // Nothing of a is left; b's network and bundle are all there is.
+        let mut left = guard.leftovers();
+        left.sort();
+        let want = [
+            format!("{}-bundle-b", guard.prefix),
+            format!("{}-sidecars-b", guard.prefix),
+        ];
+        assert_eq!(left, want);
+        let status = base.status(&slug_b).unwrap();
+        assert_eq!(status.bundle.state, "running");
+        assert_eq!(
+            base.status(&slug_a).unwrap_err().kind(),
+            &ErrorKind::NotFound
+        );
+        base.down(&slug_b).unwrap();
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
+    }
+}
+
+/// The library on the fake engine, in-process: `Engine::new` takes the fake's path, and a prefix
+/// of this test's own keeps its per-slug locks apart from every other test's.
+fn fake_bottles(fake: &Fake, prefix: &str) -> bottle::Bottles {
+    let program = fake.state_dir().parent().unwrap().join("docker");
+    bottle::Bottles::new(bottle::Engine::new(program).unwrap())
+        .prefix(prefix)
+        .unwrap()
+}
+
+/// A failed `up` keeps the failed command (line, exit code, stderr) and what its rollback removed.
+#[test]
+fn a_failed_up_keeps_the_command_and_the_rollback() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once(
+        "run *",
+        125,
+        CTR_ID,
+        "docker: Error response from daemon: Address already in use.\n",
+    );
+    let bottles = fake_bottles(&fake, "libup");
+    let spec = bottle::Spec::builder("bundle:1")
+        .publish(8080)
+        .build()
+        .unwrap();
+    let err = bottles.up(&"demo".parse().unwrap(), &spec).unwrap_err();
+    assert_eq!(err.kind(), &bottle::ErrorKind::EngineFailed);
+    let cmd = err.command().expect("the failed command");
+    assert!(cmd.line().contains(" run --detach"), "{}", cmd.line());
+    assert_eq!(cmd.exit_code(), 125);
+    assert!(
+        cmd.stderr().contains("Address already in use"),
+        "{}",
+        cmd.stderr()
+    );
+    assert_eq!(
+        err.rolled_back(),
+        [
+            "container `libup-sidecars-demo`",
+            "network `libup-bundle-demo`"
+        ]
+    );
+    assert!(err.left().is_empty(), "{:?}", err.left());
+    assert!(err.removed().is_empty());
+}
+
+/// A `down` that fails at the network says what it had already removed.
+#[test]
+fn a_failed_down_says_what_it_had_removed() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libdn-bundle-demo", "libdn-sidecars-demo");
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let objects = container_json(
+        bundle,
+        "c1",
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(
+        net,
+        "net1",
+        "10.213.150.0/24",
+        &labels("network"),
+        &[("c1", bundle)],
+    );
+    fake.on("inspect*", 0, &objects, "");
+    fake.on(
+        "network rm*",
+        1,
+        "",
+        "Error response from daemon: the disk caught fire\n",
+    );
+    let err = fake_bottles(&fake, "libdn")
+        .down(&"demo".parse().unwrap())
+        .unwrap_err();
+    assert_eq!(err.removed(), [bundle]);
+    assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
+    assert!(err.message().contains("the disk caught fire"), "{err}");
+}
