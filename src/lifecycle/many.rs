@@ -53,7 +53,7 @@ where
     } else {
         std::thread::scope(|s| {
             for _ in 0..threads {
-                s.spawn(&worker);
+                s.spawn(worker);
             }
         });
     }

@@ -296,7 +296,7 @@ fn up_and_down_of_several_slugs() {
         }
         assert_eq!(
             b.leftovers(),
-            [foreign.clone()],
+            std::slice::from_ref(&foreign),
             "{cli}: only the foreign one is left"
         );
         b.docker(&["rm", "-f", &foreign]);
