@@ -99,7 +99,11 @@ fn a_failed_up_does_not_stop_the_others() {
     );
     // The rest as for a good `up`; rules match in order, so `b`'s `run` fails.
     up_succeeds(&mut fake, &["a", "c"]);
-    let out = fake.bottle(&args(&["up", "a", "b", "c", "--json"], UP_SPEC));
+    // One at a time, so `c` starts only after `b` failed.
+    let out = fake.bottle(&args(
+        &["up", "a", "b", "c", "--json", "--parallel", "1"],
+        UP_SPEC,
+    ));
     let err = text(&out.stderr);
     assert_eq!(code(&out), 1, "{err}");
     let report = json(&text(&out.stdout));
