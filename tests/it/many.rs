@@ -306,3 +306,30 @@ fn up_and_down_of_several_slugs() {
         b.docker(&["rm", "-f", &foreign]);
     }
 }
+
+/// A signal while the first of several `down`s runs: that removal finishes, no further bottle
+/// starts (each is reported as interrupted, once), and the exit code is 130.
+#[test]
+fn a_signal_starts_no_further_bottle() {
+    let mut fake = Fake::new();
+    let missing = "Error: No such object: bot-bottle-sidecars-a\nError: No such object: bot-bottle-bundle-a\n";
+    // The engine's parent is bottle: the look at `a` interrupts it, then answers.
+    fake.on_sh(
+        "inspect *bot-bottle-sidecars-a *",
+        &format!(r#"kill -INT $PPID; sleep 0.3; printf '\n'; printf '{missing}' >&2; exit 1"#),
+    );
+    let out = fake.bottle(&["down", "a", "b", "c", "--parallel", "1"]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 130, "{err}");
+    assert_eq!(text(&out.stdout), "bottle a: already gone\n");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "bottle: b: interrupted before it started; nothing was removed",
+            "bottle: c: interrupted before it started; nothing was removed",
+        ],
+        "{err}"
+    );
+    assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+}
