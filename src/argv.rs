@@ -242,6 +242,13 @@ pub fn rm(name: &str, flavor: Flavor) -> Vec<OsString> {
     .done()
 }
 
+/// `rm --volumes ID`, without `--force`: for `gc`, whose bundle must still be stopped when the
+/// engine removes it. An `up` that started it since `gc` looked makes the engine refuse, atomically,
+/// where a forced removal would kill the bundle that `up` has just reported.
+pub fn rm_stopped(id: &str) -> Vec<OsString> {
+    Args::new(&["rm", "--volumes"]).arg(id).done()
+}
+
 /// `start ID`: a stopped bundle whose spec is current is started again, not replaced.
 pub fn start(id: &str) -> Vec<OsString> {
     Args::new(&["start"]).arg(id).done()

@@ -94,15 +94,17 @@ enum Dir {
 /// while waiting. A caller shows the line as it is.
 pub fn acquire(
     name: &str,
+    patience: Duration,
     cancelled: &dyn Fn() -> bool,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Lock>> {
-    acquire_at(&Location::from_env(), name, cancelled, on_wait)
+    acquire_at(&Location::from_env(), name, patience, cancelled, on_wait)
 }
 
 fn acquire_at(
     at: &Location,
     name: &str,
+    patience: Duration,
     cancelled: &dyn Fn() -> bool,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Lock>> {
@@ -157,6 +159,7 @@ fn acquire_at(
         )));
     }
     let mut waiting = false;
+    let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Some(Lock { _file: file })),
@@ -176,6 +179,16 @@ fn acquire_at(
                     "interrupted while waiting for another bottle process ({name}); nothing was changed"
                 ),
             ));
+        }
+        // A lock only spares the engine some work, so waiting for it is bounded: a process that
+        // hangs while holding it (a hung engine, under a 10-minute timeout) must not stall every
+        // other bottle on this host.
+        if started.elapsed() >= patience {
+            on_wait(&format!(
+                "running without the lock `{shown}`: another bottle process has held it for {} s (locks only spare the engine some work; bottle is correct without them)",
+                started.elapsed().as_secs()
+            ));
+            return Ok(None);
         }
         if !waiting {
             on_wait(&format!("waiting for another bottle process ({name})"));
@@ -363,7 +376,7 @@ mod tests {
     /// Take `name` at `at`, recording what `on_wait` was told.
     fn take(at: &Location, name: &str) -> (Result<Option<Lock>>, Vec<String>) {
         let told = RefCell::new(Vec::new());
-        let res = acquire_at(at, name, &|| false, &|m| {
+        let res = acquire_at(at, name, Duration::MAX, &|| false, &|m| {
             told.borrow_mut().push(m.to_string())
         });
         (res, told.into_inner())
@@ -437,6 +450,23 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_is_bounded_then_bottle_goes_on_without_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        let _held = take(&at, "x").0.unwrap().unwrap();
+        let told = RefCell::new(Vec::new());
+        let started = std::time::Instant::now();
+        let res = acquire_at(&at, "x", Duration::from_millis(200), &|| false, &|m| {
+            told.borrow_mut().push(m.to_string())
+        });
+        assert!(res.unwrap().is_none());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let told = told.into_inner();
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert!(told[1].starts_with("running without the lock"), "{told:?}");
+    }
+
+    #[test]
     fn a_wait_is_announced_once_and_can_be_cancelled() {
         let tmp = tempfile::tempdir().unwrap();
         let at = location(tmp.path());
@@ -446,6 +476,7 @@ mod tests {
         let res = acquire_at(
             &at,
             "x",
+            Duration::MAX,
             &|| {
                 polls.set(polls.get() + 1);
                 polls.get() > 20

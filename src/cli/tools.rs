@@ -259,7 +259,7 @@ pub fn doctor(
     }
     // The lock directory, used only with a local engine.
     if local {
-        match crate::lock::acquire("doctor", &|| false, &|_| {}) {
+        match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
             Ok(Some(_)) => checks.push(Check::new(
                 "locks",
                 Status::Ok,

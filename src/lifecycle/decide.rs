@@ -119,7 +119,13 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
     if found.spec_digest() == Some(w.digest) && env_matches && at_ip {
         return None;
     }
-    let found_ports: BTreeSet<u16> = found.ports.keys().copied().collect();
+    // Ports the image only EXPOSEs are listed with no binding: they are not published.
+    let found_ports: BTreeSet<u16> = found
+        .ports
+        .iter()
+        .filter(|(_, bindings)| !bindings.is_empty())
+        .map(|(port, _)| *port)
+        .collect();
     let reason = if short_image(&found.image) != short_image(w.image) {
         format!("image (was `{}`)", found.image)
     } else if found.spec_digest().is_none() {
@@ -381,10 +387,17 @@ mod tests {
                 (LABEL_RUN, run),
             ]),
             env: Default::default(),
-            ports: BTreeMap::from([(8080, vec![])]),
+            ports: BTreeMap::from([(8080, vec![binding()])]),
             networks: BTreeMap::from([(NET.to_string(), ip.to_string())]),
             publish_ips: Default::default(),
             created: String::new(),
+        }
+    }
+
+    fn binding() -> crate::model::PortBinding {
+        crate::model::PortBinding {
+            host_ip: "127.0.0.1".into(),
+            host_port: 49153,
         }
     }
 
@@ -513,8 +526,18 @@ mod tests {
             replace("spec (env keys, volumes, daemons, publish IP or ports)"),
         );
         let mut other_ports = bundle("running", "d0", "peer", "img", ip);
-        other_ports.ports = BTreeMap::from([(9090, vec![])]);
+        other_ports.ports = BTreeMap::from([(9090, vec![binding()])]);
         check_bundle(other_ports, true, false, replace("published ports"));
+        // A port the image only EXPOSEs (no binding) is not a published one: the reason is
+        // elsewhere in the spec (here, say, the publish IP).
+        let mut exposed = bundle("running", "d0", "peer", "img", ip);
+        exposed.ports.insert(9999, vec![]);
+        check_bundle(
+            exposed,
+            true,
+            false,
+            replace("spec (env keys, volumes, daemons, publish IP or ports)"),
+        );
         // Not bottle's: refused, even with a matching digest.
         let mut foreign = bundle("running", "d1", "peer", "img", ip);
         foreign.labels.remove(LABEL_ROLE);

@@ -1,8 +1,9 @@
 //! `down`: remove a bottle, the bundle first, then the network. Gone or half-built is success.
 
 use super::{Ctx, check_bundle_is_ours, check_network_is_ours, check_no_foreign_containers};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
+use crate::model::Network;
 
 /// What `down` (or `gc`) removed: resource names, containers before networks.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,6 +21,10 @@ impl Removed {
     }
 }
 
+/// How many times `down` looks again when an `up` ran the bundle on the network after `down`
+/// looked (there are no locks on a remote engine).
+const ROUNDS: usize = 3;
+
 /// Take a bottle down. The whole removal runs on a [`Ctx::finishing`] context: a first signal lets
 /// it finish, a second stops it (the error then says what is left). A failure after the bundle
 /// was removed says so in [`crate::Error::removed`].
@@ -28,32 +33,72 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
     ctx.engine.check_cancel()?;
     let _lock = ctx.lock_slug(slug)?;
     let ctx = &ctx.finishing();
-    let obs = ctx.observe(&names)?;
-    if let Some(b) = &obs.bundle {
-        check_bundle_is_ours(slug, &names, b)?;
-    }
-    for n in &obs.networks {
-        check_network_is_ours(slug, n)?;
-    }
-    // Refuse before touching anything, so a refusal never leaves a half-built bottle.
-    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
-    for n in &obs.networks {
-        check_no_foreign_containers(n, bundle_id)?;
-    }
     let mut removed = Removed::default();
-    let so_far = |e: Error, removed: &Removed| {
-        let names = removed.containers.iter().chain(&removed.networks).cloned();
-        e.with_removed(names.collect())
-    };
-    if let Some(b) = &obs.bundle {
-        // By ID, so a container that took the name meanwhile is not the one removed.
-        ctx.remove_container(&b.id)?;
-        removed.containers.push(b.name.clone());
+    match remove(ctx, slug, &names, &mut removed) {
+        Ok(()) => Ok(removed),
+        // Keep what was already gone in the error, for a caller that must know.
+        Err(e) if removed.is_empty() => Err(e),
+        Err(e) => {
+            let gone = removed.containers.iter().chain(&removed.networks).cloned();
+            Err(e.with_removed(gone.collect()))
+        }
     }
-    for n in &obs.networks {
-        ctx.remove_network(&n.name, &n.id)
-            .map_err(|e| so_far(e, &removed))?;
-        removed.networks.push(n.name.clone());
+}
+
+/// The removal itself, noting in `removed` what is gone.
+fn remove(ctx: &Ctx, slug: &Slug, names: &Names, removed: &mut Removed) -> Result<()> {
+    for _ in 0..ROUNDS {
+        let obs = ctx.observe(names)?;
+        if let Some(b) = &obs.bundle {
+            check_bundle_is_ours(slug, names, b)?;
+        }
+        for n in &obs.networks {
+            check_network_is_ours(slug, n)?;
+        }
+        // Refuse before touching anything, so a refusal never leaves a half-built bottle.
+        let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+        for n in &obs.networks {
+            check_no_foreign_containers(n, bundle_id)?;
+        }
+        if let Some(b) = &obs.bundle {
+            // By ID, so a container that took the name meanwhile is not the one removed.
+            ctx.remove_container(&b.id)?;
+            push_once(&mut removed.containers, &b.name);
+        }
+        let mut again = false;
+        for n in &obs.networks {
+            match ctx.remove_network(&n.name, &n.id) {
+                Ok(()) => push_once(&mut removed.networks, &n.name),
+                // A concurrent `up` ran the bundle on it after the look above: look again (the
+                // next round checks that bundle's labels before removing it).
+                Err(e) if *e.kind() == ErrorKind::Refused && bundle_on(ctx, n, names)? => {
+                    again = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !again {
+            return Ok(());
+        }
     }
-    Ok(removed)
+    Err(Error::new(
+        ErrorKind::EngineFailed,
+        format!(
+            "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is a `bottle up {slug}` running in a loop?"
+        ),
+    ))
+}
+
+/// Whether a container with the bundle's name is attached to `n` now.
+fn bundle_on(ctx: &Ctx, n: &Network, names: &Names) -> Result<bool> {
+    let now = ctx.inspect_networks(std::slice::from_ref(&n.id))?;
+    Ok(now
+        .iter()
+        .any(|n| n.containers.values().any(|c| *c == names.bundle)))
+}
+
+fn push_once(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|n| n == name) {
+        list.push(name.to_string());
+    }
 }

@@ -46,8 +46,9 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     // Under the slug's lock, look again: an `up` may have finished since the listing.
     let _lock = ctx.lock_slug(slug)?;
     let finishing = ctx.finishing();
+    let names = Names::new(&ctx.prefix, slug)?;
     let obs = match ctx.local {
-        true => finishing.observe(&Names::new(&ctx.prefix, slug)?)?,
+        true => finishing.observe(&names)?,
         false => listed.clone(),
     };
     let mut removed = Removed::default();
@@ -56,15 +57,18 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     else {
         return Ok(removed);
     };
+    // Without locks (a remote engine, or another user's lock directory) an `up` may start the
+    // bundle or run one on the network after the look above: the engine's refusals tell, and
+    // the bottle is then live, not a leftover.
     if let Some(b) = bundle.and(obs.bundle.as_ref()) {
-        if !dry_run {
-            finishing.remove_container(&b.id)?;
+        if !dry_run && !finishing.remove_stopped_container(&b.id)? {
+            return Ok(removed);
         }
         removed.containers.push(b.name.clone());
     }
     for n in networks.iter().map(|&i| &obs.networks[i]) {
-        if !dry_run {
-            finishing.remove_network(&n.name, &n.id)?;
+        if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
+            break;
         }
         removed.networks.push(n.name.clone());
     }

@@ -38,8 +38,13 @@ pub use gc::{gc, gc_parallel};
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
 
-/// How long a removal waits for one that another process began.
+/// The longest `up`, `down` or `gc` waits for another bottle process's lock before it goes on
+/// without it.
+const LOCK_PATIENCE: Duration = Duration::from_secs(10);
+
+/// How long removing a container waits for a removal that another process began.
 const REMOVAL_WAIT: Duration = Duration::from_secs(20);
+const REMOVAL_POLL: Duration = Duration::from_millis(100);
 
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
@@ -85,7 +90,10 @@ impl Ctx {
         let on_wait = |what: &str| {
             self.engine.emit(&crate::exec::Event::Waiting { what });
         };
-        lock::acquire(name, &cancelled, &on_wait)
+        // `--timeout` bounds a wait for a lock as it bounds a command, and so does
+        // [`LOCK_PATIENCE`]: the lock only spares the engine some work.
+        let patience = LOCK_PATIENCE.min(self.engine.timeout());
+        lock::acquire(name, patience, &cancelled, &on_wait)
     }
 
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
@@ -97,6 +105,12 @@ impl Ctx {
     fn objects(&self, reply: &Reply) -> Result<Vec<Object>> {
         model::parse_objects(&reply.stdout)
             .map_err(|e| Error::new(ErrorKind::EngineFailed, format!("`{}`: {e}", reply.line)))
+    }
+
+    /// The `ID<TAB>NAME` lines of a `ps` or `network ls`, or fail naming the command: a line
+    /// bottle cannot read is an error, never an empty listing.
+    fn id_names(&self, reply: &Reply) -> Result<Vec<(String, String)>> {
+        model::parse_id_names_of(&reply.line, &reply.stdout)
     }
 
     /// Look at one bottle with a single untyped `inspect` of both names.
@@ -178,7 +192,8 @@ impl Ctx {
         let reply = self
             .run(Verb::Ps, argv::ps(&[Filter::Name(name)]))?
             .check()?;
-        let id = model::parse_id_names(&reply.stdout)
+        let id = self
+            .id_names(&reply)?
             .into_iter()
             .find(|(_, n)| n.split(',').any(|n| n == name))
             .map(|(id, _)| id);
@@ -194,7 +209,8 @@ impl Ctx {
         let reply = self
             .run(Verb::NetworkLs, argv::network_ls(&[Filter::Name(name)]))?
             .check()?;
-        let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+        let ids: Vec<String> = self
+            .id_names(&reply)?
             .into_iter()
             .filter(|(_, n)| n == name)
             .map(|(id, _)| id)
@@ -238,7 +254,7 @@ impl Ctx {
             let reply = self
                 .run(Verb::Ps, argv::ps(&[Filter::Network(&n.name)]))?
                 .check()?;
-            n.containers = model::parse_id_names(&reply.stdout).into_iter().collect();
+            n.containers = self.id_names(&reply)?.into_iter().collect();
             n.containers_listed = true;
         }
         Ok(())
@@ -247,7 +263,7 @@ impl Ctx {
     /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
     fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
         let reply = self.run(Verb::NetworkLs, argv::network_ls(&[]))?.check()?;
-        let listed = model::parse_id_names(&reply.stdout);
+        let listed = self.id_names(&reply)?;
         let exists = listed.iter().any(|(_, n)| n == ours);
         let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
         let subnets = self
@@ -258,13 +274,17 @@ impl Ctx {
         Ok((subnets, exists))
     }
 
-    /// Remove a container by ID. Already gone counts as removed. Any other refusal is judged by
-    /// what the container is now, not by the wording: gone is removed, and one the engine is
-    /// already removing (a racing `down` or `gc`) is waited for until it is gone.
+    /// Remove a container by ID. Already gone counts as removed, and so does a removal that
+    /// another process began first (two `down`s, `gc` and `down`, or two `up`s replacing one
+    /// bundle race like this without locks): the engine refuses the second `rm` ("removal … is
+    /// already in progress"), so look at the container and wait, bounded, until it is gone. What
+    /// it is decides, never the refusal's wording.
     fn remove_container(&self, id: &str) -> Result<()> {
         let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
-        if matches!(reply.class(), Class::Ok | Class::NotFound) {
-            return Ok(());
+        match reply.class() {
+            Class::Ok | Class::NotFound => return Ok(()),
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {}
         }
         let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
         loop {
@@ -272,10 +292,46 @@ impl Ctx {
                 None => return Ok(()),
                 Some(c) if c.state == "removing" && Instant::now() < deadline => {
                     self.engine.check_cancel()?;
-                    std::thread::sleep(Duration::from_millis(100));
+                    std::thread::sleep(REMOVAL_POLL);
                 }
                 Some(_) => return Err(reply.into_error()),
             }
+        }
+    }
+
+    /// For `gc`: remove a bundle only while it is stopped. The engine refuses to remove a running
+    /// (or paused) container without `--force`, so a bundle that an `up` started after `gc` looked
+    /// stays; `false` then (the bottle is live again), confirmed by looking at it.
+    fn remove_stopped_container(&self, id: &str) -> Result<bool> {
+        let reply = self.run(Verb::Rm, argv::rm_stopped(id))?;
+        match reply.class() {
+            Class::Ok | Class::NotFound => return Ok(true),
+            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
+            _ => {}
+        }
+        match self.inspect_container(id)? {
+            None => Ok(true),
+            Some(c) if decide::LIVE_STATES.contains(&c.state.as_str()) => Ok(false),
+            Some(_) => Err(reply.into_error()),
+        }
+    }
+
+    /// For `gc`: remove a leftover network, unless the bottle's bundle is on it by now (an `up`
+    /// ran it after `gc` looked): `false` then. Other containers on it are an error, as for `down`.
+    fn remove_leftover_network(&self, n: &Network, bundle: &str) -> Result<bool> {
+        match self.remove_network(&n.name, &n.id) {
+            Ok(()) => Ok(true),
+            Err(e) if *e.kind() == ErrorKind::Refused => {
+                let now = self.inspect_networks(std::slice::from_ref(&n.id))?;
+                let live = now
+                    .iter()
+                    .any(|n| n.containers.values().any(|name| name == bundle));
+                match live {
+                    true => Ok(false),
+                    false => Err(e),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -107,13 +107,10 @@ pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
             ]),
         )?
         .check()?;
-    let ids = |stdout: &str| -> Vec<String> {
-        model::parse_id_names(stdout)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
+    let ids = |reply: &crate::exec::Reply| -> Result<Vec<String>> {
+        Ok(ctx.id_names(reply)?.into_iter().map(|(id, _)| id).collect())
     };
-    let objects = inspect_ids(ctx, &ids(&ps.stdout), &ids(&nets.stdout))?;
+    let objects = inspect_ids(ctx, &ids(&ps)?, &ids(&nets)?)?;
     let mut out: BTreeMap<Slug, Observed> = BTreeMap::new();
     for object in objects {
         match object {

@@ -170,7 +170,9 @@ impl Up<'_> {
                     if !reply.success() && now.as_ref().is_some_and(|n| n.state == found.state) {
                         return Err(reply.into_error());
                     }
-                    self.started = true;
+                    // Gone meanwhile (a racing `gc` or `down`): the bundle this run then makes
+                    // is `created`, not `started`.
+                    self.started |= now.is_some();
                     seen = now;
                 }
                 BundleStep::AwaitPeer | BundleStep::AwaitRemoval => {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the built `bottle` against a fake engine, the fixture corpora,
 //! and (gated on a reachable engine) the real thing.
 
+mod attack;
 mod cli;
 mod exec;
 mod exec_real;
