@@ -13,17 +13,39 @@
 # bottle is up. Each step is timed with `date +%s%N`. A warm-up round of each
 # (not counted) comes first. Results go to stdout as a markdown table.
 #
+# Many bottles at once (the contract's budget: at most 0.6 of the same work done
+# one after another with the raw CLI), BENCH_FLEET slugs (default 32) per round:
+#
+#   (D) bottle:    `bottle up S1 ... SN --image IMG -p 8080 --json` (one call,
+#                  --parallel as set, default 4), then `bottle --verbose down --all`
+#   (E) raw CLI:   for each slug in turn, the 3 argv arrays of its
+#                  `bottle plan SLUG --json`; then for each bottle in turn the
+#                  removals `down` runs, by ID, exactly as its --verbose shows them:
+#                  `docker rm --force --volumes ID`, `docker network rm ID`
+#
+# D and E alternate, BENCH_FLEET_RUNS rounds (default 3) after one warm-up
+# round each. The script checks that D's --verbose removals have the same shape
+# as E's, prints the medians and the ratios D/E, and exits 1 if a ratio is over
+# 0.6. The slugs are chosen so that their preferred subnets are distinct, so
+# the raw side's `network create`s (candidate 0, from `plan`) never collide.
+#
 # Names: bottle runs with `--prefix bench-b`; the raw side uses the names from
-# `bottle --prefix bench-r plan`, i.e. bench-r-bundle-SLUG / bench-r-sidecars-SLUG.
-# Everything with those names is removed on exit, also on failure or Ctrl-C.
-# Nothing else on the engine is touched.
+# `bottle --prefix bench-r plan`, i.e. bench-r-bundle-SLUG / bench-r-sidecars-SLUG
+# (BENCH_PREFIX replaces `bench`). Subnets come from BENCH_POOL. Everything with
+# those names is removed on exit, also on failure or Ctrl-C. Nothing else on the
+# engine is touched.
 #
 # Network: no address is contacted; the image must already be present locally
 # (the script checks and never pulls), and the only ports are the bundle's,
 # published on 127.0.0.1.
 #
 # Environment:
-#   BENCH_RUNS     counted iterations per side (default 15)
+#   BENCH_RUNS     counted iterations per side (default 15; 0 skips A, B and C)
+#   BENCH_FLEET    bottles per many-bottle round (default 32; 0 skips D and E)
+#   BENCH_FLEET_RUNS  counted many-bottle rounds per side (default 3)
+#   BENCH_PREFIX   name prefix (default bench: bench-b and bench-r)
+#   BENCH_POOL     the pool for both sides (default a random 10.1xx.0.0/16)
+#   BOTTLE_PARALLEL   bottle's --parallel for D (default 4)
 #   BENCH_WARMUP   uncounted warm-up iterations per side (default 1)
 #   BENCH_SLUG     slug used by both sides (default bench)
 #   BOTTLE_TEST_IMAGE  bundle image (default bottle-test-bundle:latest)
@@ -35,18 +57,25 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 RUNS="${BENCH_RUNS:-15}"
 WARMUP="${BENCH_WARMUP:-1}"
+FLEET="${BENCH_FLEET:-32}"
+FLEET_RUNS="${BENCH_FLEET_RUNS:-3}"
+BUDGET=0.6
+export BOTTLE_POOL="${BENCH_POOL:-10.$((100 + RANDOM % 100)).0.0/16}"
+export BOTTLE_PARALLEL="${BOTTLE_PARALLEL:-4}"
 SLUG="${BENCH_SLUG:-bench}"
 IMAGE="${BOTTLE_TEST_IMAGE:-bottle-test-bundle:latest}"
 DOCKER="${DOCKER:-docker}"
 export BOTTLE_ENGINE="$DOCKER"
 BOTTLE="${CARGO_TARGET_DIR:-target}/release/bottle"
-PREFIX_B=bench-b
-PREFIX_R=bench-r
+PREFIX_B="${BENCH_PREFIX:-bench}-b"
+PREFIX_R="${BENCH_PREFIX:-bench}-r"
 PORT=8080
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
+[[ "$RUNS" =~ ^[0-9]+$ ]] || die "BENCH_RUNS must be a non-negative integer, got '$RUNS'"
+[[ "$FLEET" =~ ^[0-9]+$ ]] || die "BENCH_FLEET must be a non-negative integer, got '$FLEET'"
+[[ "$FLEET_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_FLEET_RUNS must be a positive integer, got '$FLEET_RUNS'"
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer, got '$WARMUP'"
 [[ -x "$BOTTLE" ]] || die "$BOTTLE not found; run \`cargo build --release\` first"
 command -v python3 >/dev/null 2>&1 || die "python3 is required"
@@ -122,7 +151,10 @@ R_BUNDLE="$PREFIX_R-sidecars-$SLUG"
 RAW_CLI="${RAW_NET_CREATE[0]}"
 
 # bottle's own plan, to check that its --verbose `up` runs the same commands.
-"$BOTTLE" --prefix "$PREFIX_B" plan "$SLUG" "${SPEC[@]}" | sed 's/^/+ /' >"$WORK/plan_b.txt"
+# `plan` shows `<run-id>` for the label that `up` makes fresh, and the read-back by name where
+# `up` reads back by the ID `run` printed: both are set aside in the comparison.
+same_shape() { sed -E -e 's/bottle\.run=[0-9a-f]{16}/bottle.run=<run-id>/' -e "s/('\{\{json \.\}\}') [^ ]+\$/\\1 TARGET/"; }
+"$BOTTLE" --prefix "$PREFIX_B" plan "$SLUG" "${SPEC[@]}" | sed 's/^/+ /' | same_shape >"$WORK/plan_b.txt"
 
 # --- Timed steps ----------------------------------------------------------------
 now() { date +%s%N; }
@@ -147,7 +179,7 @@ round_bottle() {
     record bottle_up "$t0" "$t1" "$(count_cmds "$err")"
     if ((!verbose_checked)); then
         verbose_checked=1
-        if ! diff -u "$WORK/plan_b.txt" <(grep '^+ ' "$err") >"$WORK/plan.diff"; then
+        if ! diff -u "$WORK/plan_b.txt" <(grep '^+ ' "$err" | same_shape) >"$WORK/plan.diff"; then
             printf 'bench: warning: the first "bottle up" did not run exactly its plan (a concurrent user of the subnet?):\n' >&2
             cat "$WORK/plan.diff" >&2
         fi
@@ -158,7 +190,12 @@ round_bottle() {
         || { cat "$err" >&2; die "bottle re-up failed"; }
     t1=$(now)
     record bottle_reup "$t0" "$t1" "$(count_cmds "$err")"
-    cmp -s "$WORK/up.json" "$WORK/reup.json" || die "re-up returned a different bottle object"
+    python3 - "$WORK/up.json" "$WORK/reup.json" <<'PY' || die "re-up returned a different bottle object"
+import json, sys
+up, reup = (json.load(open(p)) for p in sys.argv[1:])
+if (up.pop("action"), reup.pop("action")) != ("created", "kept") or up != reup:
+    sys.exit(1)
+PY
 
     t0=$(now)
     "$BOTTLE" --prefix "$PREFIX_B" --verbose down "$SLUG" >/dev/null 2>"$err" \
@@ -197,6 +234,7 @@ echo "- bottle: $("$BOTTLE" --version 2>/dev/null || echo '?') ($BOTTLE), image 
 echo
 
 # --- Run --------------------------------------------------------------------------
+if ((RUNS > 0)); then
 counting=0
 for ((i = 0; i < WARMUP; i++)); do
     round_bottle
@@ -242,4 +280,137 @@ print()
 for what in ("up", "down"):
     b, r = res["bottle_" + what][1], res["raw_" + what][1]
     print(f"- {what}: bottle − raw median = {b - r:+.1f} ms ({(b / r - 1) * 100:+.1f} %)")
+PY
+fi
+
+# --- Many bottles at once (D, E) ---------------------------------------------------
+((FLEET > 0)) || exit 0
+
+# Slugs whose preferred subnets are distinct: the raw side creates each network on
+# candidate 0, as `plan` shows it, and must not collide with its own other networks.
+FLEET_SLUGS=()
+declare -A seen_subnet=()
+for ((i = 0; ${#FLEET_SLUGS[@]} < FLEET; i++)); do
+    subnet="$("$BOTTLE" subnet "f$i")"
+    [[ -z "${seen_subnet[$subnet]:-}" ]] || continue
+    seen_subnet[$subnet]=1
+    FLEET_SLUGS+=("f$i")
+    ((i < 100000)) || die "no $FLEET distinct subnets in pool $BOTTLE_POOL"
+done
+
+# The raw side's commands per slug, straight from `bottle plan --json`.
+for ((k = 0; k < FLEET; k++)); do
+    "$BOTTLE" --prefix "$PREFIX_R" plan "${FLEET_SLUGS[k]}" "${SPEC[@]}" --json >"$WORK/fplan.$k.json"
+done
+python3 - "$WORK" "$FLEET" <<'PY'
+import json, sys
+work, n = sys.argv[1], int(sys.argv[2])
+for k in range(n):
+    plan = json.load(open(f"{work}/fplan.{k}.json"))
+    if len(plan) != 3:
+        sys.exit(f"bench: expected 3 commands in the plan, got {len(plan)}")
+    for i, argv in enumerate(plan):
+        with open(f"{work}/fraw.{k}.{i}", "wb") as f:
+            f.write(b"".join(a.encode() + b"\0" for a in argv))
+PY
+
+# The shape of a removal as bottle's --verbose shows it, IDs as X.
+rm_shape() { sed -E 's/ [0-9a-f]{64}$/ X/'; }
+
+fleet_bottle() {
+    local t0 t1 err="$WORK/ferr" n
+    t0=$(now)
+    "$BOTTLE" --prefix "$PREFIX_B" up "${FLEET_SLUGS[@]}" "${SPEC[@]}" --json >"$WORK/fup.json" 2>"$err" \
+        || { cat "$err" >&2; die "bottle up of $FLEET slugs failed"; }
+    t1=$(now)
+    record fleet_bottle_up "$t0" "$t1"
+    n="$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(sum(b["bundle"]["state"] == "running" for b in a))' "$WORK/fup.json")"
+    ((n == FLEET)) || die "bottle up of $FLEET slugs: only $n running"
+
+    t0=$(now)
+    "$BOTTLE" --prefix "$PREFIX_B" --verbose down --all >/dev/null 2>"$err" \
+        || { cat "$err" >&2; die "bottle down --all failed"; }
+    t1=$(now)
+    record fleet_bottle_down "$t0" "$t1" "$(count_cmds "$err")"
+    # The removals bottle ran, which the raw side repeats one after another.
+    grep -E '^\+ [^ ]+ (rm|network rm) ' "$err" | sed 's/^+ //' | rm_shape | sort | uniq -c >"$WORK/frm_b.txt"
+    [[ -z "$(our_containers "$PREFIX_B")$(our_networks "$PREFIX_B")" ]] || die "bottle down --all left objects behind"
+}
+
+fleet_raw() {
+    local t0 t1 k net_id ctr_id
+    local -a ids_net=() ids_ctr=() cmd=()
+    t0=$(now)
+    for ((k = 0; k < FLEET; k++)); do
+        mapfile -d '' -t cmd <"$WORK/fraw.$k.0"
+        net_id="$("${cmd[@]}")"
+        mapfile -d '' -t cmd <"$WORK/fraw.$k.1"
+        ctr_id="$("${cmd[@]}")"
+        mapfile -d '' -t cmd <"$WORK/fraw.$k.2"
+        "${cmd[@]}" >/dev/null
+        ids_net+=("$net_id")
+        ids_ctr+=("$ctr_id")
+    done
+    t1=$(now)
+    record fleet_raw_up "$t0" "$t1" $((3 * FLEET))
+
+    : >"$WORK/frm_r.log"
+    t0=$(now)
+    for ((k = 0; k < FLEET; k++)); do
+        "$RAW_CLI" rm --force --volumes "${ids_ctr[k]}" >/dev/null
+        "$RAW_CLI" network rm "${ids_net[k]}" >/dev/null
+    done
+    t1=$(now)
+    record fleet_raw_down "$t0" "$t1" $((2 * FLEET))
+    for ((k = 0; k < FLEET; k++)); do
+        printf '%s rm --force --volumes %s\n%s network rm %s\n' "$RAW_CLI" "${ids_ctr[k]}" "$RAW_CLI" "${ids_net[k]}"
+    done | rm_shape | sort | uniq -c >"$WORK/frm_r.txt"
+}
+
+echo
+echo "## Many bottles at once: $FLEET bottles, bottle --parallel $BOTTLE_PARALLEL vs the raw CLI one after another"
+echo
+echo "- N: $FLEET_RUNS counted rounds per side (+ 1 warm-up), interleaved D, E, D, E, ...; pool $BOTTLE_POOL"
+echo
+counting=0
+fleet_bottle
+fleet_raw
+if ! diff -u "$WORK/frm_r.txt" "$WORK/frm_b.txt" >"$WORK/frm.diff"; then
+    cat "$WORK/frm.diff" >&2
+    die "bottle's removals (--verbose) differ from the raw side's"
+fi
+counting=1
+for ((i = 1; i <= FLEET_RUNS; i++)); do
+    fleet_bottle
+    fleet_raw
+    printf 'bench: many-bottle round %d/%d done\n' "$i" "$FLEET_RUNS" >&2
+done
+
+python3 - "$WORK" "$FLEET" "$BUDGET" <<'PY'
+import os, statistics, sys
+work, n, budget = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def ms(step):
+    with open(os.path.join(work, "t." + step)) as f:
+        return [int(l) / 1e6 for l in f if l.strip()]
+print("| step | n | median ms | min ms | max ms |")
+print("|---|---:|---:|---:|---:|")
+rows = [
+    (f"D  bottle up of {n} slugs, one call", "fleet_bottle_up"),
+    (f"E  raw up, {n} x 3 commands one after another", "fleet_raw_up"),
+    ("D  bottle down --all", "fleet_bottle_down"),
+    (f"E  raw removals, {n} x (rm, network rm) one after another", "fleet_raw_down"),
+]
+med = {}
+for label, key in rows:
+    v = ms(key)
+    med[key] = statistics.median(v)
+    print(f"| {label} | {len(v)} | {med[key]:.0f} | {min(v):.0f} | {max(v):.0f} |")
+print()
+over = False
+for what in ("up", "down"):
+    ratio = med["fleet_bottle_" + what] / med["fleet_raw_" + what]
+    ok = ratio <= budget
+    over |= not ok
+    print(f"- {what}: bottle / raw median = {ratio:.2f} (budget {budget}: {'ok' if ok else 'OVER'})")
+sys.exit(1 if over else 0)
 PY

@@ -4,6 +4,7 @@
 //! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
+mod many;
 mod render;
 mod tools;
 
@@ -91,6 +92,17 @@ pub struct Global {
         default_value = "10m"
     )]
     pub timeout: String,
+    /// How many bottles to work on at once: `up` and `down` of several slugs, `down --all`, `gc`
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTLE_PARALLEL",
+        hide_env_values = true,
+        value_name = "N",
+        default_value_t = lifecycle::many::DEFAULT_PARALLEL as u8,
+        value_parser = clap::value_parser!(u8).range(1..=lifecycle::many::MAX_PARALLEL as i64)
+    )]
+    pub parallel: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +114,9 @@ If `up` fails or is interrupted, it removes what it created (exit 1, or 130).
 
 Examples:
   bottle up demo -p 8080 -e API_TOKEN          # API_TOKEN's value from this environment
-  bottle up demo --config bottle.toml --pull never")]
-    Up(UpArgs),
+  bottle up demo --config bottle.toml --pull never
+  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec")]
+    Up(UpSlugsArgs),
     /// Remove bottles: bundle first, then network; succeeds if already gone
     #[command(after_help = "\
 Examples:
@@ -218,6 +231,16 @@ pub struct UpArgs {
     pub spec: SpecArgs,
 }
 
+/// `up`'s arguments: one slug or several, and one spec for all of them.
+#[derive(Debug, Args)]
+pub struct UpSlugsArgs {
+    /// The bottles' slugs: 1-40 of [a-z0-9-], starting and ending with a letter or digit
+    #[arg(required = true, value_name = "SLUG")]
+    pub slugs: Vec<String>,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// The bottle's slug
@@ -327,16 +350,19 @@ pub struct SpecArgs {
 /// script that sets them everywhere keeps working).
 fn unused_globals(sub: &str) -> &'static [&'static str] {
     const ALL: &[&str] = &[
-        "engine", "context", "prefix", "pool", "block", "json", "verbose", "timeout",
+        "engine", "context", "prefix", "pool", "block", "json", "verbose", "timeout", "parallel",
     ];
     match sub {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
-        "plan" => &["verbose", "timeout"],
-        "subnet" => &["engine", "context", "prefix", "verbose", "timeout"],
-        "down" | "port" | "status" | "env" | "ls" | "gc" => &["pool", "block"],
-        "logs" => &["pool", "block", "json"],
-        "version" => &["prefix", "pool", "block"],
-        "doctor" => &["prefix"],
+        "plan" => &["verbose", "timeout", "parallel"],
+        "subnet" => &[
+            "engine", "context", "prefix", "verbose", "timeout", "parallel",
+        ],
+        "down" | "gc" => &["pool", "block"],
+        "port" | "status" | "env" | "ls" => &["pool", "block", "parallel"],
+        "logs" => &["pool", "block", "json", "parallel"],
+        "version" => &["prefix", "pool", "block", "parallel"],
+        "doctor" => &["prefix", "parallel"],
         "completions" | "man" => ALL,
         _ => &[],
     }
@@ -599,34 +625,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Up(a) => {
-            let slug = slug_for(&prefix, &a.slug)?;
+            let slugs = distinct_slugs(&prefix, &a.slugs)?;
             let spec = a.spec.spec()?;
             let ctx = rt.ctx(prefix, pool, secrets_of(&spec))?;
-            let up = lifecycle::up(&ctx, &slug, &spec)?;
+            let [slug] = slugs.as_slice() else {
+                return many::up_each(&ctx, &slugs, &spec, g.parallel.into(), g, &mut out);
+            };
+            let up = lifecycle::up(&ctx, slug, &spec)?;
             if g.json {
-                let mut v = serde_json::to_value(&up.bottle)?;
-                v["action"] = serde_json::to_value(up.action)?;
-                v["host_ip"] = up.bottle.host_ip().into();
-                if let Some(reason) = &up.reason {
-                    v["reason"] = serde_json::Value::from(reason.as_str());
-                }
-                writeln!(out, "{v}")?;
+                writeln!(out, "{}", many::up_json(&up)?)?;
             } else {
                 let text = summary(&up.bottle);
                 let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-                let how = match &up.reason {
-                    Some(reason) => format!("{} ({reason} changed)", up.action.as_str()),
-                    None => up.action.as_str().to_string(),
-                };
-                write!(out, "{first}, {how}\n{rest}")?;
+                write!(out, "{first}, {}\n{rest}", many::up_how(&up))?;
             }
         }
         Command::Down(a) => {
-            let slugs = a
-                .slugs
-                .iter()
-                .map(|s| slug_for(&prefix, s))
-                .collect::<Result<Vec<_>>>()?;
+            let slugs = distinct_slugs(&prefix, &a.slugs)?;
             let shown_prefix = prefix.as_str().to_string();
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
             let slugs = match a.all {
@@ -636,7 +651,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if a.all && slugs.is_empty() {
                 note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
             }
-            down_each(&ctx, &slugs, g, &mut out)?;
+            many::down_each(&ctx, &slugs, g.parallel.into(), g, &mut out)?;
         }
         Command::Port(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
@@ -698,7 +713,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Gc(a) => {
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let removed = lifecycle::gc(&ctx, a.dry_run)?;
+            let removed = lifecycle::gc_parallel(&ctx, a.dry_run, g.parallel.into())?;
             interrupted_after(&token, "the removals it had begun were finished")?;
             if g.json {
                 writeln!(
@@ -746,48 +761,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(out.flush()?)
 }
 
-/// `down` of each slug in turn. Each failure is printed once; with several, the exit code is the
-/// first one's.
-fn down_each(ctx: &Ctx, slugs: &[Slug], g: &Global, out: &mut impl Write) -> anyhow::Result<()> {
-    let token = ctx.engine.cancel_token();
-    let mut failures = Vec::new();
-    let mut report = Vec::new();
-    for slug in slugs {
-        if token.is_cancelled() {
-            failures.push((
-                slug,
-                Error::new(ErrorKind::Interrupted, "interrupted before its turn"),
-            ));
-            continue;
-        }
-        match lifecycle::down(ctx, slug) {
-            Ok(removed) => {
-                if !g.json {
-                    writeln!(out, "{}", down_line(slug, &removed))?;
-                }
-                report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
-            }
-            Err(e) => failures.push((slug, e)),
-        }
-    }
-    if g.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
-    }
-    out.flush()?;
-    match failures.len() {
-        0 => interrupted_after(token, "the removal it had begun was finished").map_err(Into::into),
-        // One failure is the error, printed by `report`.
-        1 => Err(failures.remove(0).1.into()),
-        _ => {
-            for (slug, e) in &failures {
-                let msg = render::engine_error(e.message(), g.verbose);
-                eprintln!("bottle: {slug}: {msg}");
-            }
-            Err(Reported(failures[0].1.exit_code()).into())
-        }
-    }
-}
-
 /// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
 fn interrupted_after(token: &CancelToken, what: &str) -> Result<()> {
     match token.is_cancelled() {
@@ -810,6 +783,19 @@ fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
         true => format!("bottle {slug}: already gone"),
         false => format!("bottle {slug}: removed {}", what.join(", ")),
     }
+}
+
+/// The slugs given, each checked as [`slug_for`] does, a repeated one dropped (each bottle is
+/// worked on and reported once).
+fn distinct_slugs(prefix: &Prefix, given: &[String]) -> Result<Vec<Slug>> {
+    let mut slugs: Vec<Slug> = Vec::with_capacity(given.len());
+    for s in given {
+        let slug = slug_for(prefix, s)?;
+        if !slugs.contains(&slug) {
+            slugs.push(slug);
+        }
+    }
+    Ok(slugs)
 }
 
 /// A slug whose resource names fit, checked before the engine is even resolved, so invalid input
@@ -866,12 +852,19 @@ impl Runtime<'_> {
 }
 
 /// `--verbose` prints each command as `+ LINE`; pull and build progress goes to stderr (a failed
-/// build's error points at it); a wait for another bottle process is said once.
+/// build's error points at it); a wait for another bottle process is said once per process, not
+/// once per bottle: with several bottles at once, their threads wait on the same locks.
 fn events(verbose: bool) -> exec::Events {
+    let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
     std::sync::Arc::new(move |e: &Event<'_>| match e {
         Event::Command { line } if verbose => eprintln!("+ {line}"),
         Event::Output { text } => eprintln!("{text}"),
-        Event::Waiting { what } => eprintln!("bottle: {what}"),
+        Event::Waiting { what } => {
+            let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+            if said.insert(what.to_string()) {
+                eprintln!("bottle: {what}");
+            }
+        }
         _ => {}
     })
 }

@@ -205,6 +205,7 @@ pub fn usage_line(err: &clap::Error) -> String {
                 .unwrap_or_default();
             let expected = match flag.as_str() {
                 "--block" => "; expected a prefix length, from the pool's up to 29 (e.g. 24)",
+                "--parallel" => "; expected how many bottles to work on at once, 1 to 64",
                 _ => "",
             };
             match value.is_empty() {

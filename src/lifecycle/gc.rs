@@ -4,49 +4,77 @@
 //! [`decide::STALE_CREATED`] is a dead run's leftover).
 
 use super::decide::{self, GcStep};
-use super::{Ctx, Removed, read};
+use super::{Ctx, Observed, Removed, many, read};
 use crate::error::Result;
-use crate::input::Names;
+use crate::input::{Names, Slug};
 
-/// Remove leftovers, or with `dry_run` only say what would go. A first signal lets the bottle in
-/// hand finish; no further bottle is started after it.
+/// Remove leftovers, or with `dry_run` only say what would go, one bottle at a time. See
+/// [`gc_parallel`].
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
+    gc_parallel(ctx, dry_run, 1)
+}
+
+/// Remove leftovers, working on at most `parallel` bottles at once. A first signal lets the
+/// bottles in hand finish; no further bottle is started after it. One bottle's failure does not
+/// stop the others; the error is then the first failure's, in slug order.
+pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed> {
+    let listed: Vec<(Slug, Observed)> = read::list(ctx)?.into_iter().collect();
+    let token = ctx.engine.cancel_token().clone();
+    let results = many::bounded(&listed, parallel, &token, |(slug, obs)| {
+        gc_one(ctx, slug, obs, dry_run)
+    });
     let mut removed = Removed::default();
-    for (slug, listed) in read::list(ctx)? {
-        if ctx.engine.cancel_token().is_cancelled() {
+    let mut failed = None;
+    for result in results.into_iter().flatten() {
+        match result {
+            Ok(r) => {
+                removed.containers.extend(r.containers);
+                removed.networks.extend(r.networks);
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(removed),
+    }
+}
+
+/// One bottle of `gc`: what it removed (or would remove).
+fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Removed> {
+    // Under the slug's lock, look again: an `up` may have finished since the listing.
+    let _lock = ctx.lock_slug(slug)?;
+    let finishing = ctx.finishing();
+    let names = Names::new(&ctx.prefix, slug)?;
+    let obs = match ctx.local {
+        true => finishing.observe(&names)?,
+        false => listed.clone(),
+    };
+    let mut removed = Removed::default();
+    let GcStep::Remove { bundle, networks } = decide::gc_step(
+        slug.as_str(),
+        obs.bundle.as_ref(),
+        &obs.networks,
+        super::now(),
+    ) else {
+        return Ok(removed);
+    };
+    // Without locks (a remote engine, or another user's lock directory) an `up` may start the
+    // bundle or run one on the network after the look above: the engine's refusals tell, and
+    // the bottle is then live, not a leftover.
+    if let Some(b) = bundle.and(obs.bundle.as_ref()) {
+        if !dry_run && !finishing.remove_stopped_container(&b.id)? {
+            return Ok(removed);
+        }
+        removed.containers.push(b.name.clone());
+    }
+    for n in networks.iter().map(|&i| &obs.networks[i]) {
+        if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
             break;
         }
-        // Under the slug's lock, look again: an `up` may have finished since the listing.
-        let _lock = ctx.lock_slug(&slug)?;
-        let finishing = ctx.finishing();
-        let obs = match ctx.local {
-            true => finishing.observe(&Names::new(&ctx.prefix, &slug)?)?,
-            false => listed,
-        };
-        let GcStep::Remove { bundle, networks } = decide::gc_step(
-            slug.as_str(),
-            obs.bundle.as_ref(),
-            &obs.networks,
-            super::now(),
-        ) else {
-            continue;
-        };
-        // Without locks (a remote engine, or another user's lock directory) an `up` may start the
-        // bundle or run one on the network after the look above: the engine's refusals tell, and
-        // the bottle is then live, not a leftover.
-        let names = Names::new(&ctx.prefix, &slug)?;
-        if let Some(b) = bundle.and(obs.bundle.as_ref()) {
-            if !dry_run && !finishing.remove_stopped_container(&b.id)? {
-                continue;
-            }
-            removed.containers.push(b.name.clone());
-        }
-        for n in networks.iter().map(|&i| &obs.networks[i]) {
-            if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
-                break;
-            }
-            removed.networks.push(n.name.clone());
-        }
+        removed.networks.push(n.name.clone());
     }
     Ok(removed)
 }

@@ -2,7 +2,8 @@
 //!
 //! Deciding is apart from doing. [`decide`] maps what the engine showed (plus this run's identity
 //! and spec) to the next step, as pure functions; the other modules observe, ask it, and apply:
-//! [`up`] and its rollback [`journal`], [`down`], [`read`] (`status`, `port`, `ls`) and [`gc`]. This
+//! [`up`] and its rollback [`journal`], [`down`], [`read`] (`status`, `port`, `ls`) and [`gc`];
+//! [`many`] works on several bottles at once. This
 //! module holds what they share: the context, and the few primitives that look at or remove one
 //! object. Every objection that could make bottle remove, adopt or skip something is confirmed by
 //! looking at the objects themselves, by exact name and labels, never by an error's wording alone.
@@ -12,6 +13,7 @@ pub mod down;
 pub mod gc;
 pub mod journal;
 mod loopback;
+pub mod many;
 pub mod read;
 pub mod up;
 
@@ -32,7 +34,7 @@ use crate::subnet::Pool;
 
 pub use decide::Action;
 pub use down::{Removed, down};
-pub use gc::gc;
+pub use gc::{gc, gc_parallel};
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
 

@@ -412,7 +412,7 @@ fn usage_errors_are_one_line() {
         (
             &["up"],
             &[],
-            "bottle: `bottle up` needs SLUG, e.g. `bottle up demo`",
+            "bottle: `bottle up` needs SLUG..., e.g. `bottle up demo`",
         ),
         (
             &["down"],

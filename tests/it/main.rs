@@ -9,6 +9,7 @@ mod fake;
 mod fixtures;
 mod hostile;
 mod library;
+mod many;
 mod props;
 mod races;
 mod ready;

@@ -428,13 +428,14 @@ fn status_port_ls_and_gc() {
     demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153
     gone	missing	10.213.7.0/24	10.213.7.2	-	-
     ");
-    let (code, out, err) = run(&fake, &["gc", "--dry-run"]);
+    // One bottle at a time, so the transcript's order is the slugs' order.
+    let (code, out, err) = run(&fake, &["gc", "--dry-run", "--parallel", "1"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         !fake.transcript().contains(" rm "),
         "dry run removed something"
     );
-    let (code, out2, err) = run(&fake, &["gc"]);
+    let (code, out2, err) = run(&fake, &["gc", "--parallel", "1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.replace("would remove", "removed"), out2);
     insta::assert_snapshot!(fake.transcript());

@@ -1,0 +1,164 @@
+//! `up` and `down` of several bottles: each worked on by [`lifecycle::many::bounded`], at most
+//! `--parallel` at once, and reported in a stable order (the order given, or slug order for
+//! `down --all`). One failure does not stop the others; each is printed once, and the exit code is
+//! the first failure's in that order.
+
+use std::io::Write;
+
+use super::{Global, Reported, down_line, interrupted_after, render};
+use crate::error::{Error, ErrorKind};
+use crate::input::Slug;
+use crate::lifecycle::{self, Ctx, UpOutcome};
+use crate::spec::Spec;
+
+/// `up` of several slugs with one spec. Text: one line per bottle; `--json`: an array of bottle
+/// objects (with `action`), or `{"slug", "error"}` for a bottle that failed.
+pub fn up_each(
+    ctx: &Ctx,
+    slugs: &[Slug],
+    spec: &Spec,
+    parallel: usize,
+    g: &Global,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let token = ctx.engine.cancel_token();
+    let results = lifecycle::many::bounded(slugs, parallel, token, |slug| {
+        lifecycle::up(ctx, slug, spec)
+    });
+    let results = not_started(results, "nothing was created");
+    let mut report = Vec::new();
+    for (slug, result) in slugs.iter().zip(&results) {
+        match result {
+            Ok(up) if g.json => report.push(up_json(up)?),
+            Ok(up) => writeln!(out, "{}", up_line(up))?,
+            Err(e) => report.push(error_json(slug, e)),
+        }
+    }
+    if g.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    }
+    out.flush()?;
+    failures(slugs, results, g.verbose)
+}
+
+/// `down` of each slug, at most `parallel` at once. Text: one line per bottle; `--json`: an array
+/// of `{"slug", "removed"}`, or `{"slug", "error"}` for a bottle that failed. A single bottle's
+/// failure is returned as the error itself (printed by `report`, as for any other command).
+pub fn down_each(
+    ctx: &Ctx,
+    slugs: &[Slug],
+    parallel: usize,
+    g: &Global,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let token = ctx.engine.cancel_token();
+    let results =
+        lifecycle::many::bounded(slugs, parallel, token, |slug| lifecycle::down(ctx, slug));
+    let results = not_started(results, "nothing was removed");
+    let mut report = Vec::new();
+    for (slug, result) in slugs.iter().zip(&results) {
+        match result {
+            Ok(removed) if g.json => {
+                report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
+            }
+            Ok(removed) => writeln!(out, "{}", down_line(slug, removed))?,
+            Err(e) if slugs.len() > 1 => report.push(error_json(slug, e)),
+            Err(_) => {}
+        }
+    }
+    if g.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    }
+    out.flush()?;
+    failures(slugs, results, g.verbose)?;
+    interrupted_after(token, "the removals it had begun were finished")?;
+    Ok(())
+}
+
+/// A bottle the queue never started, because a signal came first, is a failure of its own.
+fn not_started<R>(results: Vec<Option<Result<R, Error>>>, what: &str) -> Vec<Result<R, Error>> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::Interrupted,
+                    format!("interrupted before it started; {what}"),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// With one bottle, its error is the error. With several, each failure is printed here, once, as
+/// `bottle: SLUG: MESSAGE`, and the exit code is the first one's.
+fn failures<R>(
+    slugs: &[Slug],
+    results: Vec<Result<R, Error>>,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let mut failed: Vec<(&Slug, Error)> = slugs
+        .iter()
+        .zip(results)
+        .filter_map(|(slug, r)| r.err().map(|e| (slug, e)))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if slugs.len() == 1 {
+        return Err(failed.remove(0).1.into());
+    }
+    for (slug, e) in &failed {
+        let msg = render::engine_error(e.message(), verbose);
+        eprintln!("bottle: {slug}: {msg}");
+    }
+    Err(Reported(failed[0].1.exit_code()).into())
+}
+
+/// The bottle object with `action` (and `reason`), as `up --json` prints it.
+pub fn up_json(up: &UpOutcome) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(&up.bottle)?;
+    v["action"] = serde_json::to_value(up.action)?;
+    v["host_ip"] = up.bottle.host_ip().into();
+    if let Some(reason) = &up.reason {
+        v["reason"] = serde_json::Value::from(reason.as_str());
+    }
+    Ok(v)
+}
+
+/// How `up` came out: `created`, or `replaced (image changed)`.
+pub fn up_how(up: &UpOutcome) -> String {
+    match &up.reason {
+        Some(reason) => format!("{} ({reason} changed)", up.action.as_str()),
+        None => up.action.as_str().to_string(),
+    }
+}
+
+/// One bottle of several, on one line: `bottle web: running, created, 10.213.5.0/24, 8080/tcp ->
+/// 127.0.0.1:49153`.
+fn up_line(up: &UpOutcome) -> String {
+    let b = &up.bottle;
+    let mut line = format!("bottle {}: {}, {}", b.slug, b.bundle.state, up_how(up));
+    if let Some(subnet) = b.network.subnet {
+        line.push_str(&format!(", {subnet}"));
+    }
+    for p in &b.ports {
+        line.push_str(&format!(", {}", render::port_line(p)));
+    }
+    line
+}
+
+/// A failed bottle in a `--json` array: its slug and the contract's error object.
+fn error_json(slug: &Slug, e: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "slug": slug.as_str(),
+        "error": {
+            "kind": e.kind_name(),
+            "message": e.message(),
+            "exit_code": e.exit_code(),
+            "rolled_back": e.rolled_back(),
+            "left": e.left(),
+            "removed": e.removed(),
+        },
+    })
+}
