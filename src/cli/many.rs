@@ -47,13 +47,20 @@ pub fn up_each(
 pub fn down_each(
     ctx: &Ctx,
     slugs: &[Slug],
+    seen: &[Option<lifecycle::Observed>],
     parallel: usize,
     g: &Global,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let token = ctx.engine.cancel_token();
-    let results =
-        lifecycle::many::bounded(slugs, parallel, token, |slug| lifecycle::down(ctx, slug));
+    let work: Vec<(&Slug, Option<&lifecycle::Observed>)> = slugs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, seen.get(i).and_then(Option::as_ref)))
+        .collect();
+    let results = lifecycle::many::bounded(&work, parallel, token, |(slug, seen)| {
+        lifecycle::down_seen(ctx, slug, seen.cloned())
+    });
     let results = not_started(results, "nothing was removed");
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {

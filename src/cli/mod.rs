@@ -644,14 +644,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slugs = distinct_slugs(&prefix, &a.slugs)?;
             let shown_prefix = prefix.as_str().to_string();
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let slugs = match a.all {
-                true => lifecycle::list(&ctx)?.into_keys().collect(),
-                false => slugs,
+            // `--all`: what the listing showed is each bottle's first look.
+            let (slugs, mut seen) = match a.all {
+                true => {
+                    let listed = lifecycle::list(&ctx)?;
+                    (listed.keys().cloned().collect(), listed)
+                }
+                false => (slugs, Default::default()),
             };
             if a.all && slugs.is_empty() {
                 note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
             }
-            many::down_each(&ctx, &slugs, g.parallel.into(), g, &mut out)?;
+            let seen: Vec<_> = slugs.iter().map(|s| seen.remove(s)).collect();
+            many::down_each(&ctx, &slugs, &seen, g.parallel.into(), g, &mut out)?;
         }
         Command::Port(a) => {
             let slug = slug_for(&prefix, &a.slug)?;

@@ -1,6 +1,8 @@
 //! `down`: remove a bottle, the bundle first, then the network. Gone or half-built is success.
 
-use super::{Ctx, check_bundle_is_ours, check_network_is_ours, check_no_foreign_containers};
+use super::{
+    Ctx, Observed, check_bundle_is_ours, check_network_is_ours, check_no_foreign_containers,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
 use crate::model::Network;
@@ -29,12 +31,19 @@ const ROUNDS: usize = 3;
 /// it finish, a second stops it (the error then says what is left). A failure after the bundle
 /// was removed says so in [`crate::Error::removed`].
 pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
+    down_seen(ctx, slug, None)
+}
+
+/// [`down`], starting from what a listing already showed of the bottle (`down --all`), which saves
+/// one inspect per bottle. A stale listing is safe: removals are by ID, and when the engine refuses
+/// to remove the network because a bundle is on it now, `down` looks again.
+pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Removed> {
     let names = Names::new(&ctx.prefix, slug)?;
     ctx.engine.check_cancel()?;
     let _lock = ctx.lock_slug(slug)?;
     let ctx = &ctx.finishing();
     let mut removed = Removed::default();
-    match remove(ctx, slug, &names, &mut removed) {
+    match remove(ctx, slug, &names, seen, &mut removed) {
         Ok(()) => Ok(removed),
         // Keep what was already gone in the error, for a caller that must know.
         Err(e) if removed.is_empty() => Err(e),
@@ -46,9 +55,18 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
 }
 
 /// The removal itself, noting in `removed` what is gone.
-fn remove(ctx: &Ctx, slug: &Slug, names: &Names, removed: &mut Removed) -> Result<()> {
+fn remove(
+    ctx: &Ctx,
+    slug: &Slug,
+    names: &Names,
+    mut seen: Option<Observed>,
+    removed: &mut Removed,
+) -> Result<()> {
     for _ in 0..ROUNDS {
-        let obs = ctx.observe(names)?;
+        let obs = match seen.take() {
+            Some(obs) => obs,
+            None => ctx.observe(names)?,
+        };
         if let Some(b) = &obs.bundle {
             check_bundle_is_ours(slug, names, b)?;
         }

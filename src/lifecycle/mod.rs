@@ -33,7 +33,7 @@ use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use decide::Action;
-pub use down::{Removed, down};
+pub use down::{Removed, down, down_seen};
 pub use gc::{gc, gc_parallel};
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};

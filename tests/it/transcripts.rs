@@ -742,3 +742,27 @@ fn a_secret_inside_the_engines_words_does_not_change_the_decision() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("10.213.151.0/24"), "{out}");
 }
+
+/// `down --all` takes what the listing showed as each bottle's first look: per bottle only its
+/// removals follow the listing (no second inspect), which is what keeps many bottles fast.
+#[test]
+fn down_all_starts_from_the_listing() {
+    let mut fake = Fake::new();
+    fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
+    fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    let (code, out, err) = run(&fake, &["down", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed"), "{out}");
+    let calls: Vec<String> = fake.transcript().lines().map(str::to_string).collect();
+    assert_eq!(
+        calls.len(),
+        5,
+        "ps, network ls, one inspect, rm, network rm: {calls:#?}"
+    );
+}
