@@ -453,12 +453,15 @@ impl Spec {
         self.build.as_ref().map(|b| b.context.as_path())
     }
 
-    /// The pull policy `run` gets: with a `[build]` section bottle builds a missing image instead
-    /// of pulling it, so `never`.
+    /// The pull policy `run` gets. A missing image is fetched by bottle itself, not inside `run`:
+    /// with `[build]` it builds it, with `--pull missing` it runs `pull` (so the engine's progress
+    /// reaches the user, where `run` keeps a pull's progress in its captured output), and then
+    /// runs again. With the image present, as on the budgeted path, this costs nothing. `always`
+    /// stays the engine's own policy.
     pub(crate) fn run_pull(&self) -> Pull {
-        match self.build {
-            Some(_) => Pull::Never,
-            None => self.pull,
+        match (&self.build, self.pull) {
+            (Some(_), _) | (None, Pull::Missing) => Pull::Never,
+            (None, pull) => pull,
         }
     }
 

@@ -118,7 +118,7 @@ enum Ran {
     Ok(String),
     /// Look at the bottle again: the name is taken, the network is ambiguous or gone.
     LookAgain(Class),
-    /// The image was built; run again.
+    /// The image was fetched; run again.
     Built,
 }
 
@@ -126,12 +126,12 @@ impl Up<'_> {
     fn converge(&mut self) -> Result<UpOutcome> {
         let (mut subnet, mut seen) = self.network()?;
         let mut waited = false;
-        let mut built = false;
+        let mut fetched = false;
         for _ in 0..MAX_ROUNDS {
             self.ctx.engine.check_cancel()?;
             let ip = bundle_ip(subnet);
             let Some(found) = seen.take() else {
-                match self.run_bundle(ip, &mut built)? {
+                match self.run_bundle(ip, &mut fetched)? {
                     Ran::Ok(target) => {
                         let b = self.read_back(&target)?;
                         if self.lost_loopback(&b)? {
@@ -186,7 +186,7 @@ impl Up<'_> {
                         self.keep_ip = loopback::current(&found, pool);
                     }
                     // Only once the new bundle is known to be able to run does the old one go.
-                    self.ensure_image(&mut built)?;
+                    self.ensure_image(&mut fetched)?;
                     self.ctx.remove_container(&found.id)?;
                     self.replaced = Some(reason);
                 }
@@ -378,7 +378,7 @@ impl Up<'_> {
     }
 
     /// Run the bundle at `ip`.
-    fn run_bundle(&mut self, ip: Ipv4Addr, built: &mut bool) -> Result<Ran> {
+    fn run_bundle(&mut self, ip: Ipv4Addr, fetched: &mut bool) -> Result<Ran> {
         let ctx = self.ctx;
         // `--publish-ip auto`: choose the address (locally under a lock held until `run` has
         // published on it), and run with it.
@@ -440,10 +440,18 @@ impl Up<'_> {
                 self.journal.bundle = Made::Nothing;
                 Ok(Ran::LookAgain(class))
             }
-            Class::ImageNotFound if !*built && spec.build.is_some() => {
+            Class::ImageNotFound if !*fetched && spec.build.is_some() => {
                 self.journal.bundle = Made::Nothing;
                 self.build()?;
-                *built = true;
+                *fetched = true;
+                Ok(Ran::Built)
+            }
+            // `run` had `--pull never` (see `Spec::run_pull`): pull with the progress shown.
+            Class::ImageNotFound if !*fetched && spec.pull == Pull::Missing => {
+                self.journal.bundle = Made::Nothing;
+                let image = spec.image.as_str();
+                ctx.engine.run_streaming(Verb::Pull, argv::pull(image))?;
+                *fetched = true;
                 Ok(Ran::Built)
             }
             _ => Err(reply.into_error()),
@@ -463,9 +471,9 @@ impl Up<'_> {
     }
 
     /// Before a working bundle is replaced: make sure the image of the new one is present
-    /// (pulled or built first, as the spec says), so a replace never leaves the bottle with no
+    /// (pulled or fetched first, as the spec says), so a replace never leaves the bottle with no
     /// bundle because the new image cannot be had.
-    fn ensure_image(&self, built: &mut bool) -> Result<()> {
+    fn ensure_image(&self, fetched: &mut bool) -> Result<()> {
         let image = self.spec.image.as_str();
         let kept = |e: Error| {
             let msg = format!(
@@ -488,7 +496,7 @@ impl Up<'_> {
             Class::Ok => Ok(()),
             Class::ImageNotFound if self.spec.build.is_some() => {
                 self.build().map_err(kept)?;
-                *built = true;
+                *fetched = true;
                 Ok(())
             }
             Class::ImageNotFound if self.spec.pull == Pull::Missing => self

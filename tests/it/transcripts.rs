@@ -89,6 +89,8 @@ const NEW_NET_ID: &str = "7335ebb741b72fdeaefe2c905466ad670017eb9804497a1b9b1991
 /// `run --pull never` of a missing image (CLI 20.10; no container is created).
 const NO_SUCH_IMAGE: &str =
     "docker: Error response from daemon: No such image: img:latest.\nSee 'docker run --help'.\n";
+/// A `run` that failed without printing an ID: the rollback must look the bundle up by name.
+const RUN_FAILED: &str = "docker: Error response from daemon: failed to create task for container: OCI runtime create failed.\n";
 
 const EXISTS: &str =
     "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
@@ -524,7 +526,7 @@ fn failed_up_never_running(fake: &Fake, forbidden: &str) -> String {
 #[test]
 fn a_failed_run_never_removes_a_foreign_container() {
     let mut fake = Fake::new();
-    fake.once("run *", 125, "", NO_SUCH_IMAGE);
+    fake.once("run *", 125, "", RUN_FAILED);
     fake.once("network create*", 0, NEW_NET_ID, "");
     // The rollback's look by name finds the unlabelled container that holds the name.
     let foreign = container_json(BUNDLE, "f00", "exited", &[], "bridge", "", &[]);
@@ -612,7 +614,7 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
 fn a_pending_rollback_removes_only_this_runs_objects() {
     let mut fake = Fake::new();
     fake.once("network create*", 0, "", "");
-    fake.once("run *", 125, "", NO_SUCH_IMAGE);
+    fake.once("run *", 125, "", RUN_FAILED);
     fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
     let older = network(&[]).replace(
         "\"bottle.role\"",
@@ -765,4 +767,30 @@ fn down_all_starts_from_the_listing() {
         5,
         "ps, network ls, one inspect, rm, network rm: {calls:#?}"
     );
+}
+
+/// A missing image under the default `--pull missing` is pulled by bottle, with the engine's
+/// progress on stderr (a pull inside `run` would keep it captured), then `run` again.
+#[test]
+fn a_missing_image_is_pulled_with_its_progress_shown() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("run *", 125, "", NO_SUCH_IMAGE);
+    fake.on(
+        "pull *",
+        0,
+        "latest: Pulling from library/img\nStatus: Downloaded newer image for img:latest\n",
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Pulling from library/img"),
+        "progress on stderr: {err}"
+    );
+    assert!(!out.contains("Pulling"), "{out}");
+    let calls = fake.transcript();
+    assert_eq!(calls.matches("docker run ").count(), 2, "{calls}");
+    assert!(calls.contains("docker pull img\n"), "{calls}");
 }
