@@ -407,6 +407,26 @@ pub(crate) fn quoted(s: &str) -> String {
     out
 }
 
+/// What kind of file this is, for a message ("a FIFO", "a directory", …).
+pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_file() {
+        "a file"
+    } else {
+        "something else"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

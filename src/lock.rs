@@ -24,7 +24,7 @@ use std::ffi::CString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -148,7 +148,7 @@ fn acquire_at(
     if !meta.file_type().is_file() {
         return Err(untrusted(format!(
             "lock file `{shown}` is {}, not a regular file: remove it (bottle creates its own)",
-            kind_of(&meta.file_type())
+            crate::input::file_kind(&meta.file_type())
         )));
     }
     if meta.uid() != euid() {
@@ -241,7 +241,7 @@ fn open_dir(at: &Location) -> Result<Dir> {
         return Err(untrusted(format!(
             "lock directory `{}` is {}, not a directory: {fix}",
             dir.display(),
-            kind_of(&ft)
+            crate::input::file_kind(&ft)
         )));
     }
     if lmeta.uid() != euid() {
@@ -335,24 +335,6 @@ fn read_only(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ENOSPC | libc::EDQUOT)
     )
-}
-
-fn kind_of(ft: &fs::FileType) -> &'static str {
-    if ft.is_symlink() {
-        "a symlink"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() || ft.is_block_device() {
-        "a device"
-    } else if ft.is_file() {
-        "a file"
-    } else {
-        "something else"
-    }
 }
 
 /// A lock directory or file bottle must not trust: exit 1, with what to remove.

@@ -555,7 +555,7 @@ impl Spec {
 /// [`MAX_CONFIG_BYTES`] + 1 bytes.
 fn read_config(path: &Path) -> Result<String> {
     use std::io::Read;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
 
     let shown = input::quoted(&path.to_string_lossy());
     let cannot = |why: String| {
@@ -565,17 +565,7 @@ fn read_config(path: &Path) -> Result<String> {
         )
     };
     let not_regular = |ft: std::fs::FileType| {
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_socket() {
-            "a socket"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "a device"
-        } else {
-            "not a regular file"
-        };
+        let what = input::file_kind(&ft);
         cannot(format!(
             "it is {what}; give the path of a TOML file (at most 1 MiB)"
         ))

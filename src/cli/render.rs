@@ -147,22 +147,9 @@ pub fn ports_of(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
     if !found.is_empty() {
         return Ok(found);
     }
-    let mut published: Vec<String> = b
-        .ports
-        .iter()
-        .map(|p| p.container_port.to_string())
-        .collect();
+    let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
     published.dedup();
-    let published = match published.is_empty() {
-        true => "it publishes none".to_string(),
-        false => format!("published: {}", published.join(", ")),
-    };
-    Err(Error::new(
-        ErrorKind::NotFound,
-        format!(
-            "container port {port} of bottle `{slug}` is not published ({published}); run `bottle up {slug}` again with its full spec plus `-p {port}` (a spec without the other options would replace the bundle without them)"
-        ),
-    ))
+    Err(crate::lifecycle::not_published(slug, port, &published))
 }
 
 /// A clap usage error as one line: what is wrong, with which flag, and what would be right.
@@ -504,7 +491,9 @@ mod tests {
         check_port(
             &up,
             Some(1234),
-            Err("run `bottle up demo` again with its full spec plus `-p 1234`"),
+            Err(
+                "run `bottle up demo` again with its full spec (the same --image, -e, -v and --config) plus `-p 1234`",
+            ),
         );
         check_port(&up, Some(1234), Err("(published: 8080, 9000)"));
         check_port(

@@ -66,22 +66,35 @@ pub fn port(ctx: &Ctx, slug: &Slug, port: u16) -> Result<String> {
             ),
         ));
     }
-    let published: Vec<String> = b
+    let published: Vec<u16> = b
         .ports
         .iter()
         .filter(|(_, bs)| !bs.is_empty())
-        .map(|(p, _)| p.to_string())
+        .map(|(p, _)| *p)
         .collect();
-    let published = match published.is_empty() {
-        true => "it publishes none".to_string(),
-        false => format!("published: {}", published.join(", ")),
+    Err(not_published(slug.as_str(), port, &published))
+}
+
+/// A container port the bundle does not publish, and how to publish it: `up` again with the
+/// bottle's whole spec (a spec without its other options would replace the bundle without them).
+pub(crate) fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
+    let published = match published {
+        [] => "it publishes none".to_string(),
+        ports => format!(
+            "published: {}",
+            ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    Err(Error::new(
+    Error::new(
         ErrorKind::NotFound,
         format!(
             "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `bottle up {slug}` again with its full spec (the same --image, -e, -v and --config) plus `-p {port}`"
         ),
-    ))
+    )
 }
 
 /// Every bottle of this prefix, by slug, with what exists of it.

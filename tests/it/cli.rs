@@ -478,7 +478,7 @@ fn port_lists_every_mapping_like_docker_port() {
     let out = fake.bottle(&["port", "demo", "1234"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("run `bottle up demo` again with its full spec plus `-p 1234`"),
+        stderr(&out).contains("run `bottle up demo` again with its full spec (the same --image, -e, -v and --config) plus `-p 1234`"),
         "{}",
         stderr(&out)
     );
