@@ -19,7 +19,7 @@ use super::decide;
 use crate::argv::{self, Filter, LABEL_ROLE, ROLE_BUNDLE};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{self, Container, Object};
+use crate::model::{Container, Object};
 
 /// Every bundle of any bottle (any prefix) except the one named `ours`, as one inspect shows them.
 pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
@@ -29,7 +29,8 @@ pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
             argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]),
         )?
         .check()?;
-    let ids: Vec<String> = model::parse_id_names(&reply.stdout)
+    let ids: Vec<String> = ctx
+        .id_names(&reply)?
         .into_iter()
         .filter(|(_, names)| !names.split(',').any(|n| n == ours))
         .map(|(id, _)| id)

@@ -110,10 +110,14 @@ impl Ctx {
     }
 
     /// Parse an inspect's JSON, or fail naming the command: output bottle cannot read is an
-    /// error, never an empty success.
+    /// error, never an empty success. An inspect that exited 0 found every name it was given, so
+    /// it must have printed at least one object; one that failed may have printed none.
     fn objects(&self, reply: &Reply) -> Result<Vec<Object>> {
-        model::parse_objects(&reply.stdout)
-            .map_err(|e| Error::new(ErrorKind::EngineFailed, format!("`{}`: {e}", reply.line)))
+        let empty = match reply.success() {
+            true => model::Empty::Error,
+            false => model::Empty::Allowed,
+        };
+        model::parse_json_objects(&reply.line, &reply.stdout, empty)
     }
 
     /// The `ID<TAB>NAME` lines of a `ps` or `network ls`, or fail naming the command: a line
@@ -146,18 +150,7 @@ impl Ctx {
         }
         let mut obs = Observed::default();
         let mut unclear = !matches!(class, Class::Ok | Class::NotFound);
-        let objects = self.objects(&reply)?;
-        // Exit 0 means both names were found: an empty answer is output bottle cannot read.
-        if class == Class::Ok && objects.is_empty() {
-            return Err(Error::new(
-                ErrorKind::EngineFailed,
-                format!(
-                    "`{}` exited 0 but printed nothing bottle can read",
-                    reply.line
-                ),
-            ));
-        }
-        for object in objects {
+        for object in self.objects(&reply)? {
             match object {
                 Object::Container(c) if c.name == names.bundle => obs.bundle = Some(c),
                 Object::Network(n) if n.name == names.network => obs.networks.push(n),
@@ -187,13 +180,10 @@ impl Ctx {
             .objects(&reply)?
             .into_iter()
             .find_map(Object::into_container);
-        match found {
-            Some(c) => Ok(Some(c)),
-            None => Err(Error::new(
-                ErrorKind::EngineFailed,
-                format!("`{}` exited 0 but printed no container", reply.line),
-            )),
-        }
+        found.map(Some).ok_or_else(|| {
+            let msg = format!("`{}` printed an object that is not a container", reply.line);
+            Error::new(ErrorKind::EngineFailed, msg)
+        })
     }
 
     /// The container with exactly this name, if any.

@@ -164,17 +164,7 @@ fn inspect_ids(ctx: &Ctx, containers: &[String], networks: &[String]) -> Result<
         let reply = ctx.run(Verb::Inspect, argv::inspect(&all))?;
         match reply.class() {
             Class::Ok | Class::NotFound => {
-                let objects = ctx.objects(&reply)?;
-                if reply.success() && objects.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::EngineFailed,
-                        format!(
-                            "`{}` exited 0 but printed nothing bottle can read",
-                            reply.line
-                        ),
-                    ));
-                }
-                let mut objects = objects;
+                let mut objects = ctx.objects(&reply)?;
                 ctx.fill_attached_objects(&mut objects)?;
                 return Ok(objects);
             }

@@ -794,3 +794,20 @@ fn a_missing_image_is_pulled_with_its_progress_shown() {
     assert_eq!(calls.matches("docker run ").count(), 2, "{calls}");
     assert!(calls.contains("docker pull img\n"), "{calls}");
 }
+
+/// An engine whose `inspect` exits 0 but prints nothing (or garbage) is not an empty bottle:
+/// `down` and `status` fail naming the command, instead of "already gone" / "does not exist".
+#[test]
+fn an_inspect_that_exits_0_with_nothing_is_an_error() {
+    for stdout in ["", "not json\n"] {
+        let mut fake = Fake::new();
+        fake.on("inspect *", 0, stdout, "");
+        for args in [&["down", "demo"][..], &["status", "demo"]] {
+            let (code, out, err) = run(&fake, args);
+            assert_eq!(code, 1, "{args:?} with {stdout:?}: {out} {err}");
+            assert!(err.contains("docker inspect"), "{err}");
+            assert!(!out.contains("already gone"), "{out}");
+        }
+        assert!(!fake.transcript().contains(" rm "), "{}", fake.transcript());
+    }
+}
