@@ -279,39 +279,43 @@ impl Ctx {
     /// already in progress"), so look at the container and wait, bounded, until it is gone. What
     /// it is decides, never the refusal's wording.
     fn remove_container(&self, id: &str) -> Result<()> {
-        let reply = self.run(Verb::Rm, argv::rm(id, self.engine.flavor()))?;
+        self.remove_container_by(id, true).map(drop)
+    }
+
+    /// For `gc`: remove a bundle only while it is stopped (no `--force`). The engine refuses to
+    /// remove a running or paused container then, so a bundle that an `up` started after `gc`
+    /// looked stays: `false` (the bottle is live again).
+    fn remove_stopped_container(&self, id: &str) -> Result<bool> {
+        self.remove_container_by(id, false)
+    }
+
+    /// Run one `rm` (with `--force`, or without for `gc`) and judge a refusal by what the
+    /// container is now: gone is removed (`true`), one being removed is waited for, a live one
+    /// that `rm` without `--force` refused stays (`false`); anything else is the engine's error.
+    fn remove_container_by(&self, id: &str, force: bool) -> Result<bool> {
+        let rm = match force {
+            true => argv::rm(id, self.engine.flavor()),
+            false => argv::rm_stopped(id),
+        };
+        let reply = self.run(Verb::Rm, rm)?;
         match reply.class() {
-            Class::Ok | Class::NotFound => return Ok(()),
+            Class::Ok | Class::NotFound => return Ok(true),
             Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
             _ => {}
         }
         let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
         loop {
             match self.inspect_container(id)? {
-                None => return Ok(()),
+                None => return Ok(true),
                 Some(c) if c.state == "removing" && Instant::now() < deadline => {
                     self.engine.check_cancel()?;
                     std::thread::sleep(REMOVAL_POLL);
                 }
+                Some(c) if !force && decide::LIVE_STATES.contains(&c.state.as_str()) => {
+                    return Ok(false);
+                }
                 Some(_) => return Err(reply.into_error()),
             }
-        }
-    }
-
-    /// For `gc`: remove a bundle only while it is stopped. The engine refuses to remove a running
-    /// (or paused) container without `--force`, so a bundle that an `up` started after `gc` looked
-    /// stays; `false` then (the bottle is live again), confirmed by looking at it.
-    fn remove_stopped_container(&self, id: &str) -> Result<bool> {
-        let reply = self.run(Verb::Rm, argv::rm_stopped(id))?;
-        match reply.class() {
-            Class::Ok | Class::NotFound => return Ok(true),
-            Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
-            _ => {}
-        }
-        match self.inspect_container(id)? {
-            None => Ok(true),
-            Some(c) if decide::LIVE_STATES.contains(&c.state.as_str()) => Ok(false),
-            Some(_) => Err(reply.into_error()),
         }
     }
 
