@@ -459,10 +459,16 @@ impl Spec {
     /// runs again. With the image present, as on the budgeted path, this costs nothing. `always`
     /// stays the engine's own policy.
     pub(crate) fn run_pull(&self) -> Pull {
-        match (&self.build, self.pull) {
-            (Some(_), _) | (None, Pull::Missing) => Pull::Never,
-            (None, pull) => pull,
+        match self.fetches_missing_image() {
+            true => Pull::Never,
+            false => self.pull,
         }
+    }
+
+    /// Whether bottle itself makes a missing image present (builds it from `[build]`, or pulls
+    /// it under `--pull missing`) rather than leaving that to `run`.
+    pub(crate) fn fetches_missing_image(&self) -> bool {
+        self.build.is_some() || self.pull == Pull::Missing
     }
 
     /// The `KEY=VALUE` entries, which travel through the env-file.
@@ -802,6 +808,35 @@ mod tests {
             volumes: v(vols),
             publish: v(ports),
             ..RawSpec::default()
+        }
+    }
+
+    /// Who fetches a missing image: bottle (with the progress shown), or `run` itself.
+    #[test]
+    fn missing_images_are_fetched_by_bottle_where_the_spec_lets_it() {
+        let spec = |build: bool, pull: Pull| {
+            RawSpec {
+                pull: Some(pull),
+                build: build.then(|| Build {
+                    context: "/ctx".into(),
+                    dockerfile: None,
+                }),
+                ..RawSpec::default()
+            }
+            .validate(false)
+            .unwrap()
+        };
+        for (build, pull, fetches, run_pull) in [
+            (false, Pull::Missing, true, Pull::Never),
+            (false, Pull::Never, false, Pull::Never),
+            (false, Pull::Always, false, Pull::Always),
+            (true, Pull::Missing, true, Pull::Never),
+            (true, Pull::Never, true, Pull::Never),
+            (true, Pull::Always, true, Pull::Never),
+        ] {
+            let s = spec(build, pull);
+            assert_eq!(s.fetches_missing_image(), fetches, "{build} {pull:?}");
+            assert_eq!(s.run_pull(), run_pull, "{build} {pull:?}");
         }
     }
 

@@ -395,16 +395,21 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {
-    if b.is_bundle_of(slug.as_str()) {
-        return Ok(());
+    match b.is_bundle_of(slug.as_str()) {
+        true => Ok(()),
+        false => Err(not_ours(slug, names)),
     }
-    Err(Error::new(
+}
+
+/// The container with the bundle's name is not bottle's.
+fn not_ours(slug: &Slug, names: &Names) -> Error {
+    Error::new(
         ErrorKind::Refused,
         format!(
             "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
             names.bundle
         ),
-    ))
+    )
 }
 
 fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {

@@ -16,7 +16,7 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
 use super::journal::Journal;
-use super::{Ctx, check_bundle_is_ours, check_network_is_ours, loopback};
+use super::{Ctx, check_bundle_is_ours, check_network_is_ours, loopback, not_ours};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -149,18 +149,8 @@ impl Up<'_> {
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
             match step {
-                BundleStep::Refuse => {
-                    check_bundle_is_ours(self.slug, &self.names, &found)?;
-                    unreachable!("bundle_step refuses only bundles that are not ours");
-                }
-                BundleStep::Keep => {
-                    let action = match (&self.replaced, self.started) {
-                        (Some(_), _) => Action::Replaced,
-                        (None, true) => Action::Started,
-                        (None, false) => Action::Kept,
-                    };
-                    return Ok(self.outcome(&found, subnet, action));
-                }
+                BundleStep::Refuse => return Err(not_ours(self.slug, &self.names)),
+                BundleStep::Keep => return Ok(self.outcome(&found, subnet, Action::Kept)),
                 BundleStep::Start | BundleStep::Unpause => {
                     let (verb, argv) = match step {
                         BundleStep::Start => (Verb::Start, argv::start(&found.id)),
@@ -214,10 +204,11 @@ impl Up<'_> {
     }
 
     fn outcome(&self, b: &Container, subnet: Ipv4Network, action: Action) -> UpOutcome {
-        let action = match (&self.replaced, action) {
+        // What this run did to the bundle it reports decides, whatever the last step was.
+        let action = match (&self.replaced, self.started) {
             (Some(_), _) => Action::Replaced,
-            (None, Action::Created) if self.started => Action::Started,
-            (None, a) => a,
+            (None, true) => Action::Started,
+            (None, false) => action,
         };
         UpOutcome {
             bottle: Bottle::from_observed(self.slug.as_str(), &self.names, None, Some(b))
@@ -440,17 +431,11 @@ impl Up<'_> {
                 self.journal.bundle = Made::Nothing;
                 Ok(Ran::LookAgain(class))
             }
-            Class::ImageNotFound if !*fetched && spec.build.is_some() => {
+            // `run` had `--pull never` (see `Spec::run_pull`): fetch the image as the spec says,
+            // with the engine's progress shown, and run again.
+            Class::ImageNotFound if !*fetched && spec.fetches_missing_image() => {
                 self.journal.bundle = Made::Nothing;
-                self.build()?;
-                *fetched = true;
-                Ok(Ran::Built)
-            }
-            // `run` had `--pull never` (see `Spec::run_pull`): pull with the progress shown.
-            Class::ImageNotFound if !*fetched && spec.pull == Pull::Missing => {
-                self.journal.bundle = Made::Nothing;
-                let image = spec.image.as_str();
-                ctx.engine.run_streaming(Verb::Pull, argv::pull(image))?;
+                self.fetch_missing_image()?;
                 *fetched = true;
                 Ok(Ran::Built)
             }
@@ -458,23 +443,33 @@ impl Up<'_> {
         }
     }
 
-    fn build(&self) -> Result<()> {
-        let build = self.spec.build.as_ref().expect("only called with [build]");
-        let req = argv::Build {
-            tag: self.spec.image.as_str(),
-            context: &build.context,
-            dockerfile: build.dockerfile.as_deref(),
+    /// Make a missing image present as the spec says: build it from `[build]`, or pull it under
+    /// `--pull missing` (`always` pulls too), with the engine's progress as `Event::Output`.
+    fn fetch_missing_image(&self) -> Result<()> {
+        let image = self.spec.image.as_str();
+        let argv = match (&self.spec.build, self.spec.pull) {
+            (Some(build), _) => argv::build(&argv::Build {
+                tag: image,
+                context: &build.context,
+                dockerfile: build.dockerfile.as_deref(),
+            }),
+            (None, Pull::Missing | Pull::Always) => argv::pull(image),
+            (None, Pull::Never) => {
+                let msg = format!("image `{image}` is not present and --pull is `never`");
+                return Err(Error::new(ErrorKind::EngineFailed, msg));
+            }
         };
-        self.ctx
-            .engine
-            .run_streaming(Verb::Build, argv::build(&req))
+        let verb = match self.spec.build {
+            Some(_) => Verb::Build,
+            None => Verb::Pull,
+        };
+        self.ctx.engine.run_streaming(verb, argv)
     }
 
-    /// Before a working bundle is replaced: make sure the image of the new one is present
-    /// (pulled or fetched first, as the spec says), so a replace never leaves the bottle with no
-    /// bundle because the new image cannot be had.
+    /// Before a working bundle is replaced: make sure the image of the new one is present (pulled
+    /// or built first, as the spec says), so a replace never leaves the bottle with no bundle
+    /// because the new image cannot be had.
     fn ensure_image(&self, fetched: &mut bool) -> Result<()> {
-        let image = self.spec.image.as_str();
         let kept = |e: Error| {
             let msg = format!(
                 "{e}; the running bundle of bottle `{}` was kept as it was",
@@ -482,34 +477,26 @@ impl Up<'_> {
             );
             Error::new(e.kind().clone(), msg)
         };
-        if self.spec.build.is_none() && self.spec.pull == Pull::Always {
-            return self
-                .ctx
-                .engine
-                .run_streaming(Verb::Pull, argv::pull(image))
-                .map_err(kept);
-        }
-        let reply = self
-            .ctx
-            .run(Verb::ImageInspect, argv::image_inspect(image))?;
-        match reply.class() {
-            Class::Ok => Ok(()),
-            Class::ImageNotFound if self.spec.build.is_some() => {
-                self.build().map_err(kept)?;
-                *fetched = true;
-                Ok(())
+        let missing = match (&self.spec.build, self.spec.pull) {
+            // `always`: the engine's newest, whether or not one is here.
+            (None, Pull::Always) => true,
+            _ => {
+                let image = self.spec.image.as_str();
+                let reply = self
+                    .ctx
+                    .run(Verb::ImageInspect, argv::image_inspect(image))?;
+                match reply.class() {
+                    Class::Ok => false,
+                    Class::ImageNotFound => true,
+                    _ => return Err(kept(reply.into_error())),
+                }
             }
-            Class::ImageNotFound if self.spec.pull == Pull::Missing => self
-                .ctx
-                .engine
-                .run_streaming(Verb::Pull, argv::pull(image))
-                .map_err(kept),
-            Class::ImageNotFound => Err(kept(Error::new(
-                ErrorKind::EngineFailed,
-                format!("image `{image}` is not present and --pull is `never`"),
-            ))),
-            _ => Err(kept(reply.into_error())),
+        };
+        if missing {
+            self.fetch_missing_image().map_err(kept)?;
+            *fetched = true;
         }
+        Ok(())
     }
 
     /// `--publish-ip auto`, after start: if a bundle of another bottle created before ours
