@@ -285,12 +285,12 @@ pub const STALE_CREATED: i64 = 30;
 /// Whether `b` is a `created` bundle older than [`STALE_CREATED`] at `now` (seconds since the
 /// epoch). An unreadable creation time counts as fresh: waiting is the safe side.
 pub fn stale_created(b: &Container, now: i64) -> bool {
-    b.state == "created" && unix_seconds(&b.created).is_some_and(|t| now - t > STALE_CREATED)
+    b.state == "created" && created_time(&b.created).is_some_and(|(t, _)| now - t > STALE_CREATED)
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 time as engines print `Created`
-/// (`2026-11-23T11:31:12.123456789Z`, or with a `+01:00` offset). `None` if unreadable.
-pub fn unix_seconds(text: &str) -> Option<i64> {
+/// An RFC 3339 time as engines print `Created` (`2026-11-23T11:31:12.123456789Z`, or with a
+/// `+01:00` offset): seconds since the Unix epoch and nanoseconds. `None` if unreadable.
+pub fn created_time(text: &str) -> Option<(i64, u32)> {
     let num = |s: &str| -> Option<i64> {
         s.bytes()
             .all(|b| b.is_ascii_digit())
@@ -302,7 +302,15 @@ pub fn unix_seconds(text: &str) -> Option<i64> {
     let clock = rest.get(..8)?;
     let mut hms = clock.splitn(3, ':');
     let (hh, mm, ss) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
-    let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let after = &rest[8..];
+    let fraction = after.strip_prefix('.').map_or("", |f| {
+        &f[..f.bytes().take_while(u8::is_ascii_digit).count()]
+    });
+    // Engines cut trailing zeros (`.5`): pad to nanoseconds; more than nine digits are cut.
+    let nanos: u32 = format!("{:0<9}", &fraction[..fraction.len().min(9)])
+        .parse()
+        .ok()?;
+    let zone = after.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
     let offset = match zone {
         "Z" | "z" => 0,
         z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) => {
@@ -320,7 +328,7 @@ pub fn unix_seconds(text: &str) -> Option<i64> {
     let yoe = yy - era * 400;
     let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
     let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss - offset, nanos))
 }
 
 /// Bundle states `gc` leaves alone: such a bundle is somebody's, not a leftover (a `created` one
@@ -382,26 +390,12 @@ pub fn pick_loopback(
 /// it, ties broken by the lower ID, so every racer reaches the same verdict and exactly one stays.
 /// Each bundle is `(Created, ID)` as the engine shows them.
 pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
-    let key = |(created, id): (&str, &str)| (created_key(created), id.to_string());
+    // An unreadable time sorts last: such a bundle never wins against a readable one.
+    fn key<'a>((created, id): (&str, &'a str)) -> ((i64, u32), &'a str) {
+        (created_time(created).unwrap_or((i64::MAX, 0)), id)
+    }
     let mine = key(ours);
     others.iter().all(|o| key(*o) > mine)
-}
-
-/// An RFC 3339 time that sorts as text: engines print nanoseconds with trailing zeros cut
-/// (`.5Z` and `.123Z`), so the fraction is padded to nine digits. One engine prints every
-/// container's time in one offset, so the offset is left as it is.
-fn created_key(created: &str) -> String {
-    let Some((secs, rest)) = created.split_once('.') else {
-        // No fraction: `...:05Z` is `.000000000Z`.
-        let at = created.rfind(['Z', '+', '-']).filter(|&i| i > 10);
-        return match at {
-            Some(i) => format!("{}.000000000{}", &created[..i], &created[i..]),
-            None => created.to_string(),
-        };
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let (frac, zone) = rest.split_at(digits);
-    format!("{secs}.{frac:0<9}{zone}")
 }
 
 #[cfg(test)]
@@ -746,12 +740,32 @@ mod tests {
 
     #[test]
     fn creation_times() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2026-11-23T12:00:00Z"), Some(NOW));
-        assert_eq!(unix_seconds("2026-11-23T12:00:00.123456789Z"), Some(NOW));
-        assert_eq!(unix_seconds("2026-11-23T13:00:00.5+01:00"), Some(NOW));
-        assert_eq!(unix_seconds("2026-11-23T11:00:00-01:00"), Some(NOW));
-        assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(created_time("1970-01-01T00:00:00Z").map(|t| t.0), Some(0));
+        assert_eq!(created_time("2026-11-23T12:00:00Z").map(|t| t.0), Some(NOW));
+        assert_eq!(
+            created_time("2026-11-23T12:00:00.123456789Z").map(|t| t.0),
+            Some(NOW)
+        );
+        assert_eq!(
+            created_time("2026-11-23T13:00:00.5+01:00").map(|t| t.0),
+            Some(NOW)
+        );
+        assert_eq!(
+            created_time("2026-11-23T11:00:00-01:00").map(|t| t.0),
+            Some(NOW)
+        );
+        assert_eq!(
+            created_time("2000-02-29T00:00:00Z").map(|t| t.0),
+            Some(951_782_400)
+        );
+        assert_eq!(
+            created_time("2026-11-23T12:00:00.5Z"),
+            Some((NOW, 500_000_000))
+        );
+        assert_eq!(
+            created_time("2026-11-23T12:00:00.123456789Z"),
+            Some((NOW, 123_456_789))
+        );
         for bad in [
             "",
             "2026-11-23",
@@ -759,7 +773,7 @@ mod tests {
             "2026-11-23T12:00:00",
             "x-y-zT12:00:00Z",
         ] {
-            assert_eq!(unix_seconds(bad), None, "{bad}");
+            assert_eq!(created_time(bad), None, "{bad}");
         }
         let at = |state: &str, created: &str| {
             let mut b = bundle(state, "d", "r", "img", "");
