@@ -663,7 +663,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
-            let ports = render::ports_of(&bottle, port)?;
+            let ports = lifecycle::published(&bottle, port)?;
             match (g.json, port) {
                 (true, Some(_)) => writeln!(out, "{}", serde_json::to_string(&ports[0])?)?,
                 (true, None) => writeln!(out, "{}", serde_json::to_string(&ports)?)?,

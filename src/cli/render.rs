@@ -3,7 +3,7 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::model::{Bottle, PortView, host_port};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
@@ -109,47 +109,6 @@ pub fn parse_port_arg(s: &str) -> Result<u16> {
             ),
         )),
     }
-}
-
-/// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
-/// an unpublished port each get their own message.
-pub fn ports_of(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
-    let slug = &b.slug;
-    match b.bundle.state.as_str() {
-        "missing" => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
-                    b.bundle.name
-                ),
-            ));
-        }
-        "running" | "paused" | "restarting" => {}
-        state => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "the bundle of bottle `{slug}` is not running (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
-                ),
-            ));
-        }
-    }
-    let Some(port) = port else {
-        return Ok(b.ports.clone());
-    };
-    let found: Vec<PortView> = b
-        .ports
-        .iter()
-        .filter(|p| p.container_port == port)
-        .cloned()
-        .collect();
-    if !found.is_empty() {
-        return Ok(found);
-    }
-    let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
-    published.dedup();
-    Err(crate::lifecycle::not_published(slug, port, &published))
 }
 
 /// A clap usage error as one line: what is wrong, with which flag, and what would be right.
@@ -471,7 +430,8 @@ mod tests {
 
     #[track_caller]
     fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
-        let got = ports_of(b, port).map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
+        let got = crate::lifecycle::published(b, port)
+            .map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(got, want),
             (Err(e), Err(needle)) => assert!(e.message().contains(needle), "{e}"),

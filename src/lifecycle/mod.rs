@@ -35,7 +35,7 @@ use crate::subnet::Pool;
 pub use decide::Action;
 pub use down::{Removed, down, down_seen};
 pub use gc::{gc, gc_parallel};
-pub(crate) use read::not_published;
+pub(crate) use read::published;
 pub use read::{list, ls, port, status};
 pub use up::{UpOutcome, up};
 

@@ -8,7 +8,7 @@ use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Flavor;
 use crate::input::{Names, Prefix, Slug};
-use crate::model::{self, Bottle, Container, Object};
+use crate::model::{self, Bottle, Object, PortView};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
@@ -35,49 +35,58 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
     ))
 }
 
-/// The bottle's bundle, as one `container inspect` shows it.
-pub fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
-    let names = Names::new(&ctx.prefix, slug)?;
-    let b = ctx.inspect_container(&names.bundle)?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist); run `bottle up {slug}` with its spec",
-                names.bundle
-            ),
-        )
-    })?;
-    check_bundle_is_ours(slug, &names, &b)?;
-    Ok(b)
-}
-
 /// `HOST_IP:HOST_PORT` of the bundle's published container port.
 pub fn port(ctx: &Ctx, slug: &Slug, port: u16) -> Result<String> {
-    let b = bundle(ctx, slug)?;
-    if let Some(bd) = b.ports.get(&port).and_then(|bs| bs.first()) {
-        return Ok(model::host_port(&bd.host_ip, bd.host_port));
+    let bottle = status(ctx, slug)?;
+    let found = published(&bottle, Some(port))?;
+    let p = &found[0];
+    Ok(model::host_port(&p.host_ip, p.host_port))
+}
+
+/// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
+/// an unpublished port each get their own message.
+pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
+    let slug = &b.slug;
+    match b.bundle.state.as_str() {
+        "missing" => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                    b.bundle.name
+                ),
+            ));
+        }
+        "running" | "paused" | "restarting" => {}
+        state => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the bundle of bottle `{slug}` is not running (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
+                ),
+            ));
+        }
     }
-    if b.state != "running" {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "the bundle of bottle `{slug}` is `{}`, so it publishes no ports; `bottle up {slug}` with its spec starts it again",
-                b.state
-            ),
-        ));
-    }
-    let published: Vec<u16> = b
+    let Some(port) = port else {
+        return Ok(b.ports.clone());
+    };
+    let found: Vec<PortView> = b
         .ports
         .iter()
-        .filter(|(_, bs)| !bs.is_empty())
-        .map(|(p, _)| *p)
+        .filter(|p| p.container_port == port)
+        .cloned()
         .collect();
-    Err(not_published(slug.as_str(), port, &published))
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
+    published.dedup();
+    Err(not_published(slug, port, &published))
 }
 
 /// A container port the bundle does not publish, and how to publish it: `up` again with the
 /// bottle's whole spec (a spec without its other options would replace the bundle without them).
-pub(crate) fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
+fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
     let published = match published {
         [] => "it publishes none".to_string(),
         ports => format!(
