@@ -184,45 +184,43 @@ impl Reply {
 /// Engine text (stderr, a bundle's logs) for a message: trimmed, repeated lines said once, and
 /// cut at the same length everywhere. `None` if there is none. Linear in the length of `text`.
 pub fn quote(text_in: &str) -> Option<String> {
-    {
-        let mut seen = std::collections::HashSet::new();
-        let mut text = String::new();
-        let mut more = 0usize;
-        for line in text_in.trim().lines() {
-            if !seen.insert(line) {
-                continue;
-            }
-            let sep = usize::from(!text.is_empty() || more > 0);
-            if more > 0 || text.len() + sep + line.len() > STDERR_LIMIT {
-                if more == 0 {
-                    // Fill up to the limit with the start of this line.
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    let mut end = STDERR_LIMIT.saturating_sub(text.len()).min(line.len());
-                    while !line.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    text.push_str(&line[..end]);
-                    more = line.len() - end;
-                } else {
-                    more += sep + line.len();
+    let mut seen = std::collections::HashSet::new();
+    let mut text = String::new();
+    let mut more = 0usize;
+    for line in text_in.trim().lines() {
+        if !seen.insert(line) {
+            continue;
+        }
+        let sep = usize::from(!text.is_empty() || more > 0);
+        if more > 0 || text.len() + sep + line.len() > STDERR_LIMIT {
+            if more == 0 {
+                // Fill up to the limit with the start of this line.
+                if !text.is_empty() {
+                    text.push('\n');
                 }
-                continue;
+                let mut end = STDERR_LIMIT.saturating_sub(text.len()).min(line.len());
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.push_str(&line[..end]);
+                more = line.len() - end;
+            } else {
+                more += sep + line.len();
             }
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text.push_str(line);
+            continue;
         }
-        if text.is_empty() && more == 0 {
-            return None;
+        if !text.is_empty() {
+            text.push('\n');
         }
-        Some(match more {
-            0 => text,
-            more => format!("{text}… ({more} bytes more)"),
-        })
+        text.push_str(line);
     }
+    if text.is_empty() && more == 0 {
+        return None;
+    }
+    Some(match more {
+        0 => text,
+        more => format!("{text}… ({more} bytes more)"),
+    })
 }
 
 /// What a finished child left: its status, its stdout (at most [`STDOUT_MAX`]) and the start of
@@ -451,22 +449,20 @@ impl Engine {
     /// --follow`, which streams until cancelled; no timeout). Nothing is captured, so nothing is
     /// masked.
     pub(crate) fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
-        let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, None, Capture::Inherit)?;
-        match exit_code(&line, done.status)? {
-            0 => Ok(()),
-            code => Err(Error::new(
-                ErrorKind::EngineFailed,
-                format!("`{line}` failed (exit status: {code}) ({})", verb.name()),
-            )),
-        }
+        self.run_shown(verb, argv, Capture::Inherit)
     }
 
     /// Run one engine command with its output (stdout and stderr) handed out line by line as
-    /// [`Event::Output`] (for `build` progress). Cancel and timeout as for [`Engine::run`].
+    /// [`Event::Output`] (for `build` and `pull` progress). Cancel and timeout as for
+    /// [`Engine::run`].
     pub(crate) fn run_streaming(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
+        self.run_shown(verb, argv, Capture::Stream)
+    }
+
+    /// A command whose output the user sees as it comes, so an error points at it.
+    fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, None, Capture::Stream)?;
+        let done = self.execute(verb, &line, argv, None, capture)?;
         match exit_code(&line, done.status)? {
             0 => Ok(()),
             code => Err(Error::new(
