@@ -156,13 +156,15 @@ impl Bottles {
     /// The host address of the bundle's published `container_port`, with the CLI's errors when
     /// the bottle, its bundle or that port is missing ([`crate::ErrorKind::NotFound`]).
     pub fn port(&self, slug: &Slug, container_port: u16) -> Result<SocketAddr> {
-        let text = lifecycle::port(&self.ctx, slug, container_port)?;
-        text.replace(['[', ']'], "").rsplit_once(':').and_then(|(ip, port)| {
-            Some(SocketAddr::new(ip.parse().ok()?, port.parse().ok()?))
-        }).ok_or_else(|| {
+        let bottle = self.status(slug)?;
+        let found = lifecycle::published(&bottle, Some(container_port))?;
+        bottle.port(container_port).ok_or_else(|| {
             Error::new(
                 crate::ErrorKind::EngineFailed,
-                format!("the engine published container port {container_port} of `{slug}` at `{text}`, which is not an address"),
+                format!(
+                    "the engine published container port {container_port} of `{slug}` at `{}`, which is not an address",
+                    found[0].host_ip
+                ),
             )
         })
     }

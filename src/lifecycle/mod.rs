@@ -36,7 +36,7 @@ pub use decide::Action;
 pub use down::{Removed, down, down_seen};
 pub use gc::{gc, gc_parallel};
 pub(crate) use read::published;
-pub use read::{list, ls, port, status};
+pub use read::{list, ls, status};
 pub use up::{UpOutcome, up};
 
 /// The longest `up`, `down` or `gc` waits for another bottle process's lock before it goes on

@@ -8,7 +8,7 @@ use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Flavor;
 use crate::input::{Names, Prefix, Slug};
-use crate::model::{self, Bottle, Object, PortView};
+use crate::model::{Bottle, Object, PortView};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
@@ -33,14 +33,6 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
         network,
         obs.bundle.as_ref(),
     ))
-}
-
-/// `HOST_IP:HOST_PORT` of the bundle's published container port.
-pub fn port(ctx: &Ctx, slug: &Slug, port: u16) -> Result<String> {
-    let bottle = status(ctx, slug)?;
-    let found = published(&bottle, Some(port))?;
-    let p = &found[0];
-    Ok(model::host_port(&p.host_ip, p.host_port))
 }
 
 /// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
