@@ -10,13 +10,12 @@ use serde::Serialize;
 
 use super::Reported;
 use crate::argv;
-use crate::classify::{Class, Verb};
+use crate::classify::Verb;
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Engine;
-use crate::input::{Names, Slug};
-use crate::lifecycle::Ctx;
-use crate::model::{self, Object};
+use crate::input::{Prefix, Slug};
+use crate::lifecycle::{self, Ctx};
 use crate::spec::DAEMONS_ENV;
 use crate::subnet::{Pool, overlaps};
 
@@ -224,7 +223,7 @@ pub fn doctor(
     // Pool slots: free vs taken by engine networks and host routes.
     match &engine {
         None => checks.push(Check::new("pool", Status::Skip, "needs the engine")),
-        Some(engine) => match engine_subnets(engine) {
+        Some(engine) => match engine_subnets(engine, pool) {
             Err(e) => {
                 checks.push(Check::new("pool", Status::Fail, e.message()));
                 code = code.max(1);
@@ -334,28 +333,15 @@ pub fn doctor(
     }
 }
 
-/// Every subnet of the engine's networks: one listing, one inspect.
-fn engine_subnets(engine: &Engine) -> Result<Vec<Ipv4Network>> {
-    let listed = engine
-        .run(Verb::NetworkLs, argv::network_ls(&[]))?
-        .check()?;
-    let ids: Vec<String> = model::parse_id_names(&listed.stdout)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let reply = engine.run(Verb::NetworkInspect, argv::network_inspect(&ids))?;
-    if !reply.success() && reply.class() != Class::NotFound {
-        return Err(reply.into_error());
-    }
-    Ok(model::parse_objects(&reply.stdout)?
-        .into_iter()
-        .filter_map(Object::into_network)
-        .flat_map(|n| n.subnets)
-        .collect())
+/// Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.
+fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
+    let ctx = Ctx {
+        engine: engine.clone(),
+        prefix: Prefix::default(),
+        pool: *pool,
+        local: engine.is_local(),
+    };
+    Ok(ctx.taken_subnets("")?.0)
 }
 
 /// The values to mask in the bundle's logs: every env value the bundle has that its image does not
@@ -380,45 +366,8 @@ pub fn logs(
     tail: Option<u32>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let names = Names::new(&ctx.prefix, slug)?;
     let engine = &ctx.engine;
-    let reply = engine.run(
-        Verb::ContainerInspect,
-        argv::container_inspect(&names.bundle),
-    )?;
-    if reply.class() == Class::NotFound {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist)",
-                names.bundle
-            ),
-        )
-        .into());
-    }
-    let reply = reply.check()?;
-    let bundle = model::parse_objects(&reply.stdout)?
-        .into_iter()
-        .find_map(|o| match o {
-            Object::Container(c) if c.name == names.bundle => Some(c),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("no container `{}`", names.bundle),
-            )
-        })?;
-    if !bundle.is_bundle_of(slug.as_str()) {
-        return Err(Error::new(
-            ErrorKind::Refused,
-            format!(
-                "container `{}` does not carry bottle's labels for `{slug}`; bottle shows only its own bundles' logs",
-                names.bundle
-            ),
-        )
-        .into());
-    }
+    let bundle = lifecycle::bundle(ctx, slug)?;
     if follow {
         out.flush()?;
         return match engine.run_passthrough(Verb::Logs, argv::logs_of(&bundle.id, true, tail)) {

@@ -35,7 +35,7 @@ use crate::subnet::Pool;
 pub use decide::Action;
 pub use down::{Removed, down, down_seen};
 pub use gc::{gc, gc_parallel};
-pub(crate) use read::published;
+pub(crate) use read::{bundle, published};
 pub use read::{list, ls, status};
 pub use up::{UpOutcome, up};
 
@@ -217,7 +217,16 @@ impl Ctx {
         self.inspect_networks(&ids)
     }
 
+    /// The networks with these IDs (or names), with their attached containers.
     fn inspect_networks(&self, ids: &[String]) -> Result<Vec<Network>> {
+        let mut networks = self.inspect_networks_only(ids)?;
+        self.fill_attached(&mut networks)?;
+        Ok(networks)
+    }
+
+    /// The networks with these IDs (or names) as `network inspect` shows them: on native podman
+    /// without their attached containers, which cost a command each (see [`Ctx::fill_attached`]).
+    fn inspect_networks_only(&self, ids: &[String]) -> Result<Vec<Network>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -227,13 +236,11 @@ impl Ctx {
         if !reply.success() && reply.class() != Class::NotFound {
             return Err(reply.into_error());
         }
-        let mut networks: Vec<Network> = self
+        Ok(self
             .objects(&reply)?
             .into_iter()
             .filter_map(Object::into_network)
-            .collect();
-        self.fill_attached(&mut networks)?;
-        Ok(networks)
+            .collect())
     }
 
     /// [`Ctx::fill_attached`] for the networks among `objects`.
@@ -260,13 +267,13 @@ impl Ctx {
     }
 
     /// Every subnet the engine's networks use, and whether a network named `ours` is among them.
-    fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
+    pub(crate) fn taken_subnets(&self, ours: &str) -> Result<(Vec<Ipv4Network>, bool)> {
         let reply = self.run(Verb::NetworkLs, argv::network_ls(&[]))?.check()?;
         let listed = self.id_names(&reply)?;
         let exists = listed.iter().any(|(_, n)| n == ours);
         let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
         let subnets = self
-            .inspect_networks(&ids)?
+            .inspect_networks_only(&ids)?
             .into_iter()
             .flat_map(|n| n.subnets)
             .collect();

@@ -8,7 +8,7 @@ use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Flavor;
 use crate::input::{Names, Prefix, Slug};
-use crate::model::{Bottle, Object, PortView};
+use crate::model::{Bottle, Container, Object, PortView};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
@@ -33,6 +33,22 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
         network,
         obs.bundle.as_ref(),
     ))
+}
+
+/// The bottle's bundle, as one `container inspect` shows it, checked to be bottle's.
+pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
+    let names = Names::new(&ctx.prefix, slug)?;
+    let b = ctx.inspect_container(&names.bundle)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                names.bundle
+            ),
+        )
+    })?;
+    check_bundle_is_ours(slug, &names, &b)?;
+    Ok(b)
 }
 
 /// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
