@@ -154,6 +154,16 @@ impl Up<'_> {
                     unreachable!("bundle_step refuses only bundles that are not ours");
                 }
                 BundleStep::Keep => {
+                    // `auto`: a bundle left by a run that never made its check after start (killed
+                    // between `run` and the check) may sit on an older bundle's address; keeping it
+                    // would exit 0 serving on another bottle's address.
+                    if self.lost_loopback(&found)? {
+                        self.replaced = Some(
+                            "its loopback address was published by an older bottle's bundle"
+                                .to_string(),
+                        );
+                        continue;
+                    }
                     let action = match (&self.replaced, self.started) {
                         (Some(_), _) => Action::Replaced,
                         (None, true) => Action::Started,

@@ -46,3 +46,66 @@ fn a_failed_pull_keeps_its_command_and_stderr() {
     let message = e["error"]["message"].as_str().unwrap();
     assert!(message.contains("no such host"), "{message}");
 }
+
+/// `--publish-ip auto` after a crash: bottle `b`'s first `up` listed the addresses before bottle
+/// `a`'s bundle existed (a race with no shared lock) and was killed after `run`, before its check
+/// after start. Its bundle, newer than `a`'s, sits on `a`'s address. The re-`up` of `b` then
+/// exited 0 with `kept`, serving on another bottle's address: the check ran only on the path that
+/// runs a bundle. (Reproduced with a wrapper engine that hides `a` from `b`'s listing and kills
+/// `b`'s process at its first `container inspect`.)
+#[test]
+fn a_kept_auto_bundle_on_an_older_bundles_address_moves_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for path in paths {
+        let guard = crate::real::Bottles::new(&path, "a2lb");
+        let pool = format!("127.{}.0.16/28", 100 + std::process::id() % 100);
+        let spec = [
+            "--pool",
+            "10.151.0.0/16",
+            "--image",
+            &path.image,
+            "--pull",
+            "never",
+            "-p",
+            "80",
+            "--publish-ip",
+            "auto",
+            "--loopback-pool",
+            &pool,
+            "--json",
+        ];
+        let up = |slug: &str| -> serde_json::Value {
+            let mut args = vec!["up", slug];
+            args.extend(spec);
+            crate::real::json(guard.ok(&args).trim())
+        };
+        let ip = |v: &serde_json::Value| v["ports"][0]["host_ip"].as_str().unwrap().to_string();
+        let a = up("a");
+
+        let dir = tempfile::tempdir().unwrap();
+        let wrapper = dir.path().join("engine");
+        let script = format!(
+            "#!/bin/sh\ncase \"$*\" in\n  ps\\ *) exit 0 ;;\n  container\\ inspect*) kill -9 $PPID; exit 1 ;;\nesac\nexec '{}' \"$@\"\n",
+            path.program
+        );
+        std::fs::write(&wrapper, script).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut args = vec!["up", "b"];
+        args.extend(spec);
+        let crashed = guard
+            .command(&args)
+            .env("BOTTLE_ENGINE", &wrapper)
+            .output()
+            .unwrap();
+        assert_eq!(crashed.status.code(), None, "killed: {crashed:?}");
+
+        let b = up("b");
+        assert_ne!(ip(&b), ip(&a), "{path}: b serves on a's address: {b}");
+        assert_eq!(b["action"], "replaced", "{b}");
+        // And `a`, the older, keeps its address.
+        assert_eq!(ip(&up("a")), ip(&a), "{path}");
+    }
+}
