@@ -465,13 +465,20 @@ impl Engine {
         let done = self.execute(verb, &line, argv, None, capture)?;
         match exit_code(&line, done.status)? {
             0 => Ok(()),
-            code => Err(Error::new(
-                ErrorKind::EngineFailed,
-                format!(
-                    "`{line}` failed (exit status: {code}); its output is above ({})",
-                    verb.name()
-                ),
-            )),
+            // Its output was streamed as it came; the error keeps stderr's end too, so a library
+            // user without a callback, and `--json`, still learn why.
+            // (Classified from the masked text: a pull or build carries no secret value.)
+            code => {
+                let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+                Err(Reply {
+                    line,
+                    code,
+                    stdout: String::new(),
+                    class: classify(verb, code, &stderr),
+                    stderr,
+                }
+                .into_error())
+            }
         }
     }
 
@@ -553,7 +560,10 @@ impl Engine {
                         let flag = is_stdout.then_some(&*overflow);
                         read_capped(pipe, &buf, keep, flag);
                     }
-                    Capture::Stream | Capture::Inherit => stream_lines(pipe, &engine),
+                    // What a streamed stderr said is kept too (its end), for the error.
+                    Capture::Stream | Capture::Inherit => {
+                        stream_lines(pipe, &engine, (!is_stdout).then_some(&*buf));
+                    }
                 }
                 let _ = done_tx.send(());
             });
@@ -732,7 +742,7 @@ fn read_capped(
 }
 
 /// Hand `pipe` out line by line (each at most [`LINE_MAX`] bytes), secrets masked.
-fn stream_lines(pipe: impl Read, engine: &Engine) {
+fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>) {
     let mut reader = BufReader::new(pipe);
     let mut line = Vec::new();
     loop {
@@ -744,6 +754,17 @@ fn stream_lines(pipe: impl Read, engine: &Engine) {
         let text = String::from_utf8_lossy(&line);
         let text = engine.masker.mask(text.trim_end_matches(['\n', '\r']));
         engine.emit(&Event::Output { text: &text });
+        if let Some(keep) = keep {
+            // The end of what it said, masked (the end of a failing pull says why): at least the
+            // last STDERR_KEEP bytes, cut back only at twice that, so a long build stays linear.
+            let mut kept = keep.lock().unwrap_or_else(|e| e.into_inner());
+            kept.extend_from_slice(text.as_bytes());
+            kept.push(b'\n');
+            if kept.len() > 2 * STDERR_KEEP {
+                let cut = kept.len() - STDERR_KEEP;
+                kept.drain(..cut);
+            }
+        }
     }
 }
 

@@ -150,7 +150,19 @@ impl Up<'_> {
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
             match step {
                 BundleStep::Refuse => return Err(not_ours(self.slug, &self.names)),
-                BundleStep::Keep => return Ok(self.outcome(&found, subnet, Action::Kept)),
+                BundleStep::Keep => {
+                    // `auto`: a bundle left by a run that never made its check after start (killed
+                    // between `run` and the check) may sit on an older bundle's address; keeping it
+                    // would exit 0 serving on another bottle's address.
+                    if self.lost_loopback(&found)? {
+                        self.replaced = Some(
+                            "its loopback address was published by an older bottle's bundle"
+                                .to_string(),
+                        );
+                        continue;
+                    }
+                    return Ok(self.outcome(&found, subnet, Action::Kept));
+                }
                 BundleStep::Start | BundleStep::Unpause => {
                     let (verb, argv) = match step {
                         BundleStep::Start => (Verb::Start, argv::start(&found.id)),

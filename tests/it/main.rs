@@ -2,6 +2,7 @@
 //! and (gated on a reachable engine) the real thing.
 
 mod attack;
+mod attack2;
 mod cli;
 mod exec;
 mod exec_real;
