@@ -20,7 +20,7 @@ pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
 
-/// The engine's pull policy for the bundle image.
+/// When the bundle image is pulled: `missing` (bottle pulls it when absent, with its progress shown), `never`, or `always` (the engine pulls on every run).
 ///
 /// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
 /// them `--pull`'s help text.

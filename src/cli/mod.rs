@@ -341,7 +341,7 @@ pub struct SpecArgs {
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
-    /// The engine's pull policy for the bundle image [default: missing]
+    /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
     #[arg(long, value_enum)]
     pub pull: Option<Pull>,
 }
