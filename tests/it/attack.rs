@@ -2,25 +2,8 @@
 //! bottle, against the fake engine where it can show it, else a real engine gated like
 //! [`crate::real`]. A test that is `#[ignore]`d names a problem that is not fixed yet.
 
-use crate::fake::{Fake, container_json, network_json};
-
-const NET: &str = "bot-bottle-bundle-demo";
-const BUNDLE: &str = "bot-bottle-sidecars-demo";
-const SUBNET: &str = "10.213.150.0/24";
-
-fn network(containers: &[(&str, &str)]) -> String {
-    network_json(
-        NET,
-        "net1",
-        SUBNET,
-        &[
-            ("bottle.role", "network"),
-            ("bottle.slug", "demo"),
-            ("bottle.subnet", SUBNET),
-        ],
-        containers,
-    )
-}
+use crate::fake::{Fake, container_json};
+use crate::transcripts::{BUNDLE, NET, network};
 
 fn bundle(state: &str) -> String {
     container_json(
@@ -311,24 +294,6 @@ fn a_bundle_that_vanished_while_up_started_it_is_reported_created() {
     assert_eq!(v["action"], "created", "{out}");
 }
 
-/// Processes with lock directories of their own (as on a remote engine).
-fn unlocked(
-    b: &crate::real::Bottles,
-    runtime: &tempfile::TempDir,
-    n: usize,
-    args: &[&str],
-) -> std::process::Child {
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = runtime.path().join(format!("{n}"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    b.command(args)
-        .env("XDG_RUNTIME_DIR", &dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// On every engine path, without shared locks: five concurrent `down`s of one bottle all exit 0
 /// and remove it; `gc` racing an `up` that starts a stopped bundle never leaves that `up`'s
 /// success false (its bundle is there when both have exited).
@@ -343,7 +308,7 @@ fn downs_and_gc_race_ups_without_locks_on_every_path() {
         for round in 0..3 {
             b.ok(&["up", "a", "--image", &img]);
             let downs: Vec<_> = (0..5)
-                .map(|n| unlocked(&b, &runtime, n, &["down", "a"]))
+                .map(|n| crate::real::unlocked(&b, &runtime, n, &["down", "a"]))
                 .collect();
             for d in downs {
                 let out = d.wait_with_output().unwrap();
@@ -359,9 +324,10 @@ fn downs_and_gc_race_ups_without_locks_on_every_path() {
             b.ok(&["up", "g", "--image", &img]);
             let bundle = format!("{}-sidecars-g", b.prefix);
             assert!(b.docker(&["stop", "-t", "0", &bundle]).status.success());
-            let gc = unlocked(&b, &runtime, 0, &["gc"]);
+            let gc = crate::real::unlocked(&b, &runtime, 0, &["gc"]);
             std::thread::sleep(std::time::Duration::from_millis(25 * round as u64));
-            let up = unlocked(&b, &runtime, 1, &["up", "g", "--image", &img, "--json"]);
+            let up =
+                crate::real::unlocked(&b, &runtime, 1, &["up", "g", "--image", &img, "--json"]);
             let up = up.wait_with_output().unwrap();
             let gc = gc.wait_with_output().unwrap();
             assert!(

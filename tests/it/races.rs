@@ -36,17 +36,12 @@ fn race(b: &Bottles, runtime: &tempfile::TempDir) -> Vec<Output> {
     let img = b.path.image.clone();
     let children: Vec<Child> = (0..RACERS)
         .map(|n| {
-            let dir = runtime.path().join(n.to_string());
-            std::fs::create_dir_all(&dir).unwrap();
-            let mut perms = std::fs::metadata(&dir).unwrap().permissions();
-            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
-            std::fs::set_permissions(&dir, perms).unwrap();
-            b.command(&["up", "same", "--image", &img, "-p", "8080", "--json"])
-                .env("XDG_RUNTIME_DIR", &dir)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            crate::real::unlocked(
+                b,
+                runtime,
+                n,
+                &["up", "same", "--image", &img, "-p", "8080", "--json"],
+            )
         })
         .collect();
     children

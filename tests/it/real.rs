@@ -869,3 +869,21 @@ fn build_section_builds_a_missing_image() {
         assert!(!again_err.contains(" build "), "built again: {again_err}");
     }
 }
+
+/// Processes with lock directories of their own (as on a remote engine).
+pub fn unlocked(
+    b: &Bottles,
+    runtime: &tempfile::TempDir,
+    n: usize,
+    args: &[&str],
+) -> std::process::Child {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = runtime.path().join(format!("{n}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    b.command(args)
+        .env("XDG_RUNTIME_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}

@@ -3,9 +3,9 @@
 
 use crate::fake::{Fake, container_json, network_json, redact_run_id, with_env};
 
-const NET: &str = "bot-bottle-bundle-demo";
-const BUNDLE: &str = "bot-bottle-sidecars-demo";
-const SUBNET: &str = "10.213.150.0/24";
+pub(crate) const NET: &str = "bot-bottle-bundle-demo";
+pub(crate) const BUNDLE: &str = "bot-bottle-sidecars-demo";
+pub(crate) const SUBNET: &str = "10.213.150.0/24";
 const UP: &[&str] = &[
     "up",
     "demo",
@@ -33,7 +33,7 @@ fn digest(fake: &Fake, args: &[&str]) -> String {
     text[at..at + 64].to_string()
 }
 
-fn network(containers: &[(&str, &str)]) -> String {
+pub(crate) fn network(containers: &[(&str, &str)]) -> String {
     network_json(
         NET,
         "net1",
