@@ -46,6 +46,8 @@ pub struct Container {
     pub publish_ips: BTreeSet<IpAddr>,
     /// `Created`, as the engine prints it (RFC 3339); empty if it shows none.
     pub created: String,
+    /// `State.Pid`, the main process's PID on the engine's host, while it runs (`None` for 0).
+    pub pid: Option<u32>,
 }
 
 /// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
@@ -136,6 +138,7 @@ struct RawNetavarkSubnet {
 struct RawState {
     status: String,
     health: Option<RawHealth>,
+    pid: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +376,10 @@ fn object_from_raw(raw: RawObject) -> Object {
             networks,
             publish_ips,
             created: raw.created.unwrap_or_default(),
+            pid: state
+                .pid
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|&p| p > 0),
         });
     }
     if let Some(ipam) = raw.ipam {
