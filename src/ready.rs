@@ -249,8 +249,10 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
         .health
         .as_deref()
         .filter(|h| !h.is_empty() && *h != "none");
+    // `removing` is not final either: the bundle is about to be gone, and the next look tells
+    // whether another `up` put its own under the name.
     match state {
-        "exited" | "dead" | "removing" => {
+        "exited" | "dead" => {
             return Readiness::Failed {
                 why: format!("the bundle is {state}"),
             };
@@ -381,7 +383,9 @@ fn proc_addr(hex: &str) -> Option<IpAddr> {
         .collect::<Option<Vec<u32>>>()?;
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     match bytes.len() {
-        4 => Some(IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))),
+        4 => Some(IpAddr::V4(Ipv4Addr::new(
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ))),
         16 => {
             let v6 = Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
             Some(match v6.to_ipv4_mapped() {
@@ -468,7 +472,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
 
-    use Probe::{Answered, NoAnswer, Closed, Refused};
+    use Probe::{Answered, Closed, NoAnswer, Refused};
 
     const S: Duration = Duration::from_secs(1);
 
@@ -514,6 +518,7 @@ mod tests {
         // Wait: not running yet, health starting, or a port not answered by the service.
         check("created", None, &[], 0, WAIT);
         check("restarting", None, &[], 1, WAIT);
+        check("removing", None, &[], 1, WAIT);
         check("running", Some("starting"), &[Answered], 1, WAIT);
         check("running", None, &[Closed], 1, WAIT);
         check("running", None, &[Answered, Closed], 1, WAIT);
@@ -535,7 +540,13 @@ mod tests {
         check("exited", None, &[], 0, Err(Some("the bundle is exited")));
         check("dead", None, &[], 0, Err(Some("the bundle is dead")));
         check("exited", None, &[], 20, Err(Some("the bundle is exited")));
-        check("exited", Some("unhealthy"), &[], 3, Err(Some("the bundle is exited")));
+        check(
+            "exited",
+            Some("unhealthy"),
+            &[],
+            3,
+            Err(Some("the bundle is exited")),
+        );
         check(
             "running",
             Some("unhealthy"),
@@ -571,6 +582,13 @@ mod tests {
             &[],
             10,
             Err(Some("not ready within 10s: the bundle is created")),
+        );
+        check(
+            "removing",
+            None,
+            &[],
+            10,
+            Err(Some("not ready within 10s: the bundle is removing")),
         );
         check(
             "running",
