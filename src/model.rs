@@ -681,6 +681,25 @@ mod tests {
         );
     }
 
+    /// `State.Pid` while the bundle runs, which `--wait` reads the bundle's sockets through; the
+    /// engines print 0 for a container that does not run.
+    #[test]
+    fn reads_the_pid_of_a_running_container_only() {
+        let pid = |state: &str| {
+            let text = format!(r#"{{"Id":"c1","Name":"/b","State":{state}}}"#);
+            parse_objects(&text)
+                .unwrap()
+                .into_iter()
+                .find_map(Object::into_container)
+                .unwrap()
+                .pid
+        };
+        assert_eq!(pid(r#"{"Status":"running","Pid":12912}"#), Some(12912));
+        assert_eq!(pid(r#"{"Status":"exited","Pid":0}"#), None);
+        assert_eq!(pid(r#"{"Status":"created"}"#), None);
+        assert_eq!(pid(r#"{"Status":"running","Pid":-1}"#), None);
+    }
+
     #[track_caller]
     fn check(stdout: &str, empty: Empty, want: Result<Vec<&str>, &str>) {
         let got = parse_json_objects("podman inspect x", stdout, empty).map(|objs| {
