@@ -46,6 +46,8 @@ pub struct Container {
     pub publish_ips: BTreeSet<IpAddr>,
     /// `Created`, as the engine prints it (RFC 3339); empty if it shows none.
     pub created: String,
+    /// `State.Pid`, the main process's PID on the engine's host, while it runs (`None` for 0).
+    pub pid: Option<u32>,
 }
 
 /// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
@@ -136,6 +138,7 @@ struct RawNetavarkSubnet {
 struct RawState {
     status: String,
     health: Option<RawHealth>,
+    pid: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +376,10 @@ fn object_from_raw(raw: RawObject) -> Object {
             networks,
             publish_ips,
             created: raw.created.unwrap_or_default(),
+            pid: state
+                .pid
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|&p| p > 0),
         });
     }
     if let Some(ipam) = raw.ipam {
@@ -672,6 +679,25 @@ mod tests {
                 (None, vec![]),
             ]
         );
+    }
+
+    /// `State.Pid` while the bundle runs, which `--wait` reads the bundle's sockets through; the
+    /// engines print 0 for a container that does not run.
+    #[test]
+    fn reads_the_pid_of_a_running_container_only() {
+        let pid = |state: &str| {
+            let text = format!(r#"{{"Id":"c1","Name":"/b","State":{state}}}"#);
+            parse_objects(&text)
+                .unwrap()
+                .into_iter()
+                .find_map(Object::into_container)
+                .unwrap()
+                .pid
+        };
+        assert_eq!(pid(r#"{"Status":"running","Pid":12912}"#), Some(12912));
+        assert_eq!(pid(r#"{"Status":"exited","Pid":0}"#), None);
+        assert_eq!(pid(r#"{"Status":"created"}"#), None);
+        assert_eq!(pid(r#"{"Status":"running","Pid":-1}"#), None);
     }
 
     #[track_caller]

@@ -14,7 +14,7 @@
 //!
 //! So [`probe`] connects, then reads with a short timeout and no request sent: data, or the
 //! connection still open when the timeout ends, is [`Probe::Answered`]; an immediate end-of-file or
-//! reset is [`Probe::ProxyOnly`]. This needs nothing inside the image (no `exec`, no tools), and
+//! reset is [`Probe::Closed`]. This needs nothing inside the image (no `exec`, no tools), and
 //! the same check works on every engine. Its one blind spot: a service that accepts and closes at
 //! once without a byte looks like the proxy, and is never called ready.
 //!
@@ -22,8 +22,20 @@
 //! publishes it: on this host for a local engine. For a remote engine (`DOCKER_HOST=ssh://...`),
 //! `127.0.0.1` is the remote host's loopback and the caller must not probe it from here.
 //!
+//! A healthcheck's `unhealthy` is not final: docker marks a bundle unhealthy after `--retries`
+//! failed checks, and marks it healthy again at the next check that passes, so a bundle that takes
+//! longer to start than `interval × retries` is unhealthy for a while and then healthy. Only two
+//! things fail the wait before its deadline: the bundle exited, or it is no longer there.
+//!
+//! `up --wait` judges the bundle that this `up` created or kept, by its container ID, never by its
+//! name: another `up` of the same bottle (one that shares no lock with this one) may replace it
+//! while this one waits, and the bundle then under the name is that run's, not this one's
+//! ([`Seen::Gone`]). A bundle found ready is looked at once more before the wait says so, so "ready"
+//! means "seen ready, and still there".
+//!
 //! [`decide`] is the pure decision from what the engine shows plus the probes; [`wait_until`] is
-//! the loop that re-inspects, probes and decides until ready, failed, out of time, or cancelled.
+//! the loop that re-inspects, probes and decides until ready, failed, gone, out of time, or
+//! cancelled.
 
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -43,8 +55,9 @@ pub enum Probe {
     /// The service itself accepted: it sent data, or kept the connection open past the timeout.
     Answered,
     /// Something accepted, then closed or reset the connection at once without a byte: the
-    /// engine's port proxy could not reach a listener in the container.
-    ProxyOnly,
+    /// engine's port proxy, which could not reach a listener in the container, or a service that
+    /// closes connections at once. [`Observed::listens`] tells which, where it can be seen.
+    Closed,
     /// Nothing listens on the host address (or a DNAT rule reached a closed port).
     Refused,
     /// The connect itself did not finish within the timeout.
@@ -60,9 +73,15 @@ pub enum Readiness {
     Ready,
     /// Not yet; look again.
     Wait,
-    /// It will not become ready: it exited, is unhealthy, or the deadline passed.
+    /// It will not become ready: it exited, or the deadline passed.
     Failed {
         /// One line, for humans.
+        why: String,
+    },
+    /// The bundle that was waited for is no longer there: removed, and perhaps replaced by another
+    /// run's bundle, which is not this run's to judge or to roll back.
+    Gone {
+        /// One line, for humans, to follow the bundle's name.
         why: String,
     },
 }
@@ -80,6 +99,11 @@ pub enum Waited {
         /// One line, for humans.
         why: String,
     },
+    /// The bundle waited for is no longer there; see [`Readiness::Gone`].
+    Gone {
+        /// One line, for humans, to follow the bundle's name.
+        why: String,
+    },
     /// `cancelled()` returned true before the bundle was ready.
     Cancelled,
 }
@@ -93,6 +117,37 @@ pub struct Observed {
     pub health: Option<String>,
     /// Every published port, as the address to probe (see [`probe_addr`]).
     pub ports: Vec<SocketAddr>,
+    /// For each of `ports`, in order: whether a socket in the bundle listens on its container
+    /// port. `None`, or a short list, where that cannot be seen (a remote engine, a bundle whose
+    /// `/proc` this process cannot read); see [`listening_ports`].
+    pub listens: Vec<Option<bool>>,
+}
+
+/// What one look for the bundle waited for shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// The bundle, inspected by its container ID.
+    There(Observed),
+    /// No container has its ID any more. `successor` is what now holds its name, if anything does.
+    Gone {
+        /// The container now under the bundle's name.
+        successor: Option<Successor>,
+    },
+}
+
+/// The container found under the bundle's name once the bundle waited for was gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Successor {
+    /// Its container ID.
+    pub id: String,
+    /// It carries this bottle's bundle labels: another `up` of the bottle made it.
+    pub by_bottle: bool,
+}
+
+impl From<Observed> for Seen {
+    fn from(seen: Observed) -> Seen {
+        Seen::There(seen)
+    }
 }
 
 /// The address to probe for a port published on `host_ip`: a wildcard binding is probed on the
@@ -125,15 +180,36 @@ pub fn probe(addr: SocketAddr, timeout: Duration) -> Probe {
     }
     let mut byte = [0u8; 1];
     match stream.read(&mut byte) {
-        Ok(0) => Probe::ProxyOnly,
+        Ok(0) => Probe::Closed,
         Ok(_) => Probe::Answered,
         Err(e) => match e.kind() {
             // Still open when the timeout ended: a listener holds it.
             ErrorKind::WouldBlock | ErrorKind::TimedOut => Probe::Answered,
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => Probe::ProxyOnly,
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => Probe::Closed,
             kind => Probe::Error(kind),
         },
     }
+}
+
+/// What listens in the container with this full ID whose main process is `pid` on this host:
+/// the ports of [`listening_ports`] from its `/proc/PID/net/tcp` and `tcp6`. `None` when that
+/// cannot be seen: `/proc` unreadable, or `pid` not in that container by its cgroup (the PID of an
+/// engine in a VM names another process here). Only for a local engine.
+pub fn listening_in(pid: u32, id: &str) -> Option<std::collections::BTreeSet<u16>> {
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    let cgroup = std::fs::read_to_string(proc.join("cgroup")).ok()?;
+    if !cgroup_is_container(&cgroup, id) {
+        return None;
+    }
+    let mut ports = std::collections::BTreeSet::new();
+    let mut read = false;
+    for table in ["net/tcp", "net/tcp6"] {
+        if let Ok(text) = std::fs::read_to_string(proc.join(table)) {
+            read = true;
+            ports.extend(listening_ports(&text));
+        }
+    }
+    read.then_some(ports)
 }
 
 /// Probe every address at once (each answered probe takes the whole timeout, so one after the
@@ -151,35 +227,39 @@ pub fn probe_all(addrs: &[SocketAddr], timeout: Duration) -> Vec<Probe> {
     })
 }
 
-/// The pure decision. `state` is `State.Status`, `health` is `State.Health.Status` if the image has
-/// a healthcheck (`None`, `""` and `"none"` all mean it has none), `probes` is one [`Probe`] per
-/// published port, `elapsed` is the time waited so far and `deadline` the time allowed.
+/// The pure decision over one look at the bundle. For a bundle that is there: `state` is
+/// `State.Status`, `health` is `State.Health.Status` if the image has a healthcheck (`None`, `""`
+/// and `"none"` all mean it has none), `probes` is one [`Probe`] per published port, `elapsed` is
+/// the time waited so far and `deadline` the time allowed.
 ///
-/// Order matters: an exit or an unhealthy verdict is reported as such even past the deadline, and
-/// a bundle found ready is ready even if the deadline passed while it was being checked.
-pub fn decide(
-    state: &str,
-    health: Option<&str>,
-    probes: &[Probe],
-    elapsed: Duration,
-    deadline: Duration,
-) -> Readiness {
-    let health = health.filter(|h| !h.is_empty() && *h != "none");
+/// Order matters: a bundle that is gone or exited is reported as such even past the deadline, and
+/// a bundle found ready is ready even if the deadline passed while it was being checked. An
+/// `unhealthy` bundle is waited for like a `starting` one: the next passing check makes it healthy.
+pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Duration) -> Readiness {
+    let seen = match seen {
+        Seen::There(seen) => seen,
+        Seen::Gone { successor } => {
+            return Readiness::Gone {
+                why: gone(successor.as_ref()),
+            };
+        }
+    };
+    let state = seen.state.as_str();
+    let health = seen
+        .health
+        .as_deref()
+        .filter(|h| !h.is_empty() && *h != "none");
+    // `removing` is not final either: the bundle is about to be gone, and the next look tells
+    // whether another `up` put its own under the name.
     match state {
-        "exited" | "dead" | "removing" => {
+        "exited" | "dead" => {
             return Readiness::Failed {
                 why: format!("the bundle is {state}"),
             };
         }
         _ => {}
     }
-    if health == Some("unhealthy") {
-        return Readiness::Failed {
-            why: "the bundle's healthcheck reports it unhealthy".to_string(),
-        };
-    }
-    let pending = pending(state, health, probes);
-    match pending {
+    match pending(state, health, probes, &seen.listens) {
         None => Readiness::Ready,
         Some(reason) if elapsed >= deadline => Readiness::Failed {
             why: format!("not ready within {}: {reason}", seconds(deadline)),
@@ -188,8 +268,38 @@ pub fn decide(
     }
 }
 
+/// What to say of a bundle that is gone, by what now holds its name.
+fn gone(successor: Option<&Successor>) -> String {
+    match successor {
+        Some(Successor { id, by_bottle: true }) => format!(
+            "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `{}`, which this run leaves alone",
+            short_id(id)
+        ),
+        Some(Successor { id, .. }) => format!(
+            "was removed while `up --wait` waited for it, and container `{}`, which bottle did not start, now has its name",
+            short_id(id)
+        ),
+        None => "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)".to_string(),
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// Whether a look taken right after [`decide`] said ready confirms it: the same bundle, still
+/// running. (Its ports were just answered; a look that shows another state is decided afresh.)
+pub fn confirms(seen: &Seen) -> bool {
+    matches!(seen, Seen::There(o) if o.state == "running")
+}
+
 /// Why a bundle that has not failed is not ready yet, or `None` if it is ready.
-fn pending(state: &str, health: Option<&str>, probes: &[Probe]) -> Option<String> {
+fn pending(
+    state: &str,
+    health: Option<&str>,
+    probes: &[Probe],
+    listens: &[Option<bool>],
+) -> Option<String> {
     if state != "running" {
         return Some(format!("the bundle is {state}"));
     }
@@ -202,7 +312,15 @@ fn pending(state: &str, health: Option<&str>, probes: &[Probe]) -> Option<String
         .iter()
         .enumerate()
         .filter(|(_, p)| **p != Probe::Answered)
-        .map(|(i, p)| format!("port {} of {}: {}", i + 1, probes.len(), describe(*p)))
+        .map(|(i, p)| {
+            let listens = listens.get(i).copied().flatten();
+            format!(
+                "port {} of {}: {}",
+                i + 1,
+                probes.len(),
+                describe(*p, listens)
+            )
+        })
         .collect();
     if unanswered.is_empty() {
         None
@@ -211,16 +329,79 @@ fn pending(state: &str, health: Option<&str>, probes: &[Probe]) -> Option<String
     }
 }
 
-fn describe(probe: Probe) -> String {
-    match probe {
-        Probe::Answered => "answered".to_string(),
-        Probe::ProxyOnly => {
-            "accepted by the engine's port proxy only (nothing listens in the bundle)".to_string()
+/// What a probe that was not answered saw, in words: `listens` is whether a socket in the bundle
+/// listens on the port (`None`: not seen), which is what tells the engine's port proxy from a
+/// service that closes at once.
+fn describe(probe: Probe, listens: Option<bool>) -> String {
+    match (probe, listens) {
+        (Probe::Answered, _) => "answered".to_string(),
+        (Probe::Closed, Some(false)) => {
+            "the engine's port proxy accepted the connection, but nothing listens on the port in the bundle".to_string()
         }
-        Probe::Refused => "connection refused".to_string(),
-        Probe::NoAnswer => "no answer to the connect".to_string(),
-        Probe::Error(kind) => format!("{kind}"),
+        (Probe::Closed, Some(true)) => {
+            "the service accepted the connection and closed it without a reply".to_string()
+        }
+        (Probe::Closed, None) => {
+            "the connection was accepted and closed without a reply (the engine's port proxy does this while nothing listens in the bundle)".to_string()
+        }
+        (Probe::Refused, Some(false)) => {
+            "connection refused (nothing listens on the port in the bundle)".to_string()
+        }
+        (Probe::Refused, _) => "connection refused".to_string(),
+        (Probe::NoAnswer, _) => "no answer to the connect".to_string(),
+        (Probe::Error(kind), _) => format!("{kind}"),
     }
+}
+
+/// The TCP ports that a socket listens on at a non-loopback address, from the text of
+/// `/proc/PID/net/tcp` or `tcp6` (a header line, then one socket a line: `sl local_address
+/// rem_address st ...`, the address as `HEXADDR:HEXPORT`, state `0A` for LISTEN). Read for the
+/// bundle's own process, this is what listens *in* the bundle where the engine's port proxy can
+/// reach it (a listener on the bundle's own loopback it cannot), whatever the proxy does on the
+/// host.
+pub fn listening_ports(proc_net_tcp: &str) -> std::collections::BTreeSet<u16> {
+    proc_net_tcp
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            let reachable = !proc_addr(addr)?.is_loopback();
+            (state == "0A" && reachable).then(|| u16::from_str_radix(port, 16).ok())?
+        })
+        .collect()
+}
+
+/// An address as `/proc/net/tcp{,6}` prints it: the raw bytes, in 32-bit words each printed as a
+/// host-order number (so `0100007F` is 127.0.0.1 on a little-endian host). An IPv4-mapped IPv6
+/// address is given as its IPv4 address.
+fn proc_addr(hex: &str) -> Option<IpAddr> {
+    let words = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<Vec<u32>>>()?;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    match bytes.len() {
+        4 => Some(IpAddr::V4(Ipv4Addr::new(
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ))),
+        16 => {
+            let v6 = Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
+            Some(match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(v6),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether the text of `/proc/PID/cgroup` places that process in the container with this full
+/// ID (docker: `/docker/ID` or `docker-ID.scope`; podman: `libpod-ID`). A PID the engine reports
+/// is only its own host's: on an engine in a VM the same number is another process here.
+pub fn cgroup_is_container(cgroup: &str, id: &str) -> bool {
+    id.len() >= 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && cgroup.contains(id)
 }
 
 fn seconds(d: Duration) -> String {
@@ -232,38 +413,45 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// Re-inspect, probe and [`decide`] until the bundle is ready, has failed, `deadline` has passed,
-/// or `cancelled()` returns true. `inspect` is the caller's look at the engine (the CLI runs
-/// `container inspect` through its executor); its error ends the wait and is returned as is.
-/// `hold` is the [`probe`] timeout ([`HOLD`] is a good default).
-pub fn wait_until<E>(
+/// Re-inspect, probe and [`decide`] until the bundle is ready, has failed, is gone, `deadline`
+/// has passed, or `cancelled()` returns true. `inspect` is the caller's look at the engine (the
+/// CLI runs `container inspect` by the bundle's ID through its executor, and looks up the name
+/// when the ID is gone); its error ends the wait and is returned as is. `hold` is the [`probe`]
+/// timeout ([`HOLD`] is a good default).
+///
+/// A bundle found ready is looked at once more, and is ready only if that look [`confirms`] it.
+pub fn wait_until<S: Into<Seen>, E>(
     deadline: Duration,
     hold: Duration,
-    inspect: &mut dyn FnMut() -> Result<Observed, E>,
+    inspect: &mut dyn FnMut() -> Result<S, E>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Waited, E> {
     let start = Instant::now();
+    let mut ready_after = None;
     loop {
         if cancelled() {
             return Ok(Waited::Cancelled);
         }
-        let seen = inspect()?;
+        let seen: Seen = inspect()?.into();
+        if let Some(after) = ready_after.take()
+            && confirms(&seen)
+        {
+            return Ok(Waited::Ready { after });
+        }
         // Probing a container that is not running yet only costs time.
-        let probes = if seen.state == "running" {
-            probe_all(&seen.ports, hold)
-        } else {
-            Vec::new()
+        let probes = match &seen {
+            Seen::There(o) if o.state == "running" => probe_all(&o.ports, hold),
+            _ => Vec::new(),
         };
         let elapsed = start.elapsed();
-        match decide(
-            &seen.state,
-            seen.health.as_deref(),
-            &probes,
-            elapsed,
-            deadline,
-        ) {
-            Readiness::Ready => return Ok(Waited::Ready { after: elapsed }),
+        match decide(&seen, &probes, elapsed, deadline) {
+            Readiness::Ready => {
+                // Look once more, at once: still there, still running?
+                ready_after = Some(elapsed);
+                continue;
+            }
             Readiness::Failed { why } => return Ok(Waited::Failed { why }),
+            Readiness::Gone { why } => return Ok(Waited::Gone { why }),
             Readiness::Wait => {}
         }
         // Sleep in slices, so that a cancellation is seen within 50 ms.
@@ -284,7 +472,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
 
-    use Probe::{Answered, NoAnswer, ProxyOnly, Refused};
+    use Probe::{Answered, Closed, NoAnswer, Refused};
 
     const S: Duration = Duration::from_secs(1);
 
@@ -296,7 +484,13 @@ mod tests {
         elapsed: u64,
         expected: Result<(), Option<&str>>,
     ) {
-        let got = decide(state, health, probes, Duration::from_secs(elapsed), 10 * S);
+        let seen = Seen::There(Observed {
+            state: state.to_string(),
+            health: health.map(str::to_string),
+            ports: Vec::new(),
+            listens: Vec::new(),
+        });
+        let got = decide(&seen, probes, Duration::from_secs(elapsed), 10 * S);
         let want = match expected {
             Ok(()) => Readiness::Ready,
             Err(None) => Readiness::Wait,
@@ -324,9 +518,10 @@ mod tests {
         // Wait: not running yet, health starting, or a port not answered by the service.
         check("created", None, &[], 0, WAIT);
         check("restarting", None, &[], 1, WAIT);
+        check("removing", None, &[], 1, WAIT);
         check("running", Some("starting"), &[Answered], 1, WAIT);
-        check("running", None, &[ProxyOnly], 1, WAIT);
-        check("running", None, &[Answered, ProxyOnly], 1, WAIT);
+        check("running", None, &[Closed], 1, WAIT);
+        check("running", None, &[Answered, Closed], 1, WAIT);
         check("running", None, &[Refused], 9, WAIT);
         check("running", None, &[NoAnswer], 9, WAIT);
         check(
@@ -337,22 +532,39 @@ mod tests {
             WAIT,
         );
 
-        // Failed: exited or dead, unhealthy, and these before the deadline's own message.
+        // Unhealthy is not final: the next passing check makes it healthy (issue 14, item 8).
+        check("running", Some("unhealthy"), &[Answered], 0, WAIT);
+        check("running", Some("unhealthy"), &[Closed], 9, WAIT);
+
+        // Failed: exited or dead, and these before the deadline's own message.
         check("exited", None, &[], 0, Err(Some("the bundle is exited")));
         check("dead", None, &[], 0, Err(Some("the bundle is dead")));
         check("exited", None, &[], 20, Err(Some("the bundle is exited")));
-        let unhealthy = Err(Some("the bundle's healthcheck reports it unhealthy"));
-        check("running", Some("unhealthy"), &[Answered], 0, unhealthy);
-        check("running", Some("unhealthy"), &[Answered], 20, unhealthy);
+        check(
+            "exited",
+            Some("unhealthy"),
+            &[],
+            3,
+            Err(Some("the bundle is exited")),
+        );
+        check(
+            "running",
+            Some("unhealthy"),
+            &[Answered],
+            20,
+            Err(Some(
+                "not ready within 10s: the bundle's healthcheck reports it unhealthy",
+            )),
+        );
 
         // Failed: the deadline passed, saying what was still missing.
         check(
             "running",
             None,
-            &[Answered, ProxyOnly],
+            &[Answered, Closed],
             10,
             Err(Some(
-                "not ready within 10s: port 2 of 2: accepted by the engine's port proxy only (nothing listens in the bundle)",
+                "not ready within 10s: port 2 of 2: the connection was accepted and closed without a reply (the engine's port proxy does this while nothing listens in the bundle)",
             )),
         );
         check(
@@ -372,6 +584,13 @@ mod tests {
             Err(Some("not ready within 10s: the bundle is created")),
         );
         check(
+            "removing",
+            None,
+            &[],
+            10,
+            Err(Some("not ready within 10s: the bundle is removing")),
+        );
+        check(
             "running",
             None,
             &[Refused],
@@ -380,6 +599,142 @@ mod tests {
                 "not ready within 10s: port 1 of 1: connection refused",
             )),
         );
+    }
+
+    /// What a port that was not answered is reported as: what the probe saw, and, where the
+    /// bundle's own sockets could be read, whether anything listens in it (issue 14, item 8).
+    #[test]
+    fn unanswered_ports_say_what_was_seen() {
+        #[track_caller]
+        fn check(probe: Probe, listens: Option<bool>, said: &str) {
+            let seen = Seen::There(Observed {
+                state: "running".to_string(),
+                health: None,
+                ports: Vec::new(),
+                listens: vec![listens],
+            });
+            let got = decide(&seen, &[probe], 10 * S, 10 * S);
+            let want = Readiness::Failed {
+                why: format!("not ready within 10s: port 1 of 1: {said}"),
+            };
+            assert_eq!(got, want, "{probe:?} {listens:?}");
+        }
+        check(
+            Closed,
+            Some(false),
+            "the engine's port proxy accepted the connection, but nothing listens on the port in the bundle",
+        );
+        check(
+            Closed,
+            Some(true),
+            "the service accepted the connection and closed it without a reply",
+        );
+        check(
+            Closed,
+            None,
+            "the connection was accepted and closed without a reply (the engine's port proxy does this while nothing listens in the bundle)",
+        );
+        check(
+            Refused,
+            Some(false),
+            "connection refused (nothing listens on the port in the bundle)",
+        );
+        check(Refused, Some(true), "connection refused");
+        check(Refused, None, "connection refused");
+        check(NoAnswer, None, "no answer to the connect");
+    }
+
+    /// The bundle waited for is judged by its ID; once that is gone, what holds its name says
+    /// whether another `up` replaced it (issue 14, item 5). Gone wins over every deadline.
+    #[test]
+    fn a_gone_bundle_says_what_replaced_it() {
+        #[track_caller]
+        fn check(successor: Option<(&str, bool)>, elapsed: u64, why: &str) {
+            let seen = Seen::Gone {
+                successor: successor.map(|(id, by_bottle)| Successor {
+                    id: id.to_string(),
+                    by_bottle,
+                }),
+            };
+            let got = decide(&seen, &[], Duration::from_secs(elapsed), 10 * S);
+            assert_eq!(
+                got,
+                Readiness::Gone {
+                    why: why.to_string()
+                },
+                "{successor:?}"
+            );
+        }
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let replaced = "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `0123456789ab`, which this run leaves alone";
+        check(Some((id, true)), 1, replaced);
+        check(Some((id, true)), 30, replaced);
+        check(
+            Some(("abc", false)),
+            1,
+            "was removed while `up --wait` waited for it, and container `abc`, which bottle did not start, now has its name",
+        );
+        check(
+            None,
+            1,
+            "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)",
+        );
+    }
+
+    #[test]
+    fn confirms_only_the_same_bundle_still_running() {
+        let there = |state: &str| {
+            Seen::There(Observed {
+                state: state.to_string(),
+                health: None,
+                ports: Vec::new(),
+                listens: Vec::new(),
+            })
+        };
+        assert!(confirms(&there("running")));
+        assert!(!confirms(&there("exited")));
+        assert!(!confirms(&there("restarting")));
+        assert!(!confirms(&Seen::Gone { successor: None }));
+    }
+
+    /// `/proc/PID/net/tcp` and `tcp6` as the kernel prints them (trimmed to the fields read).
+    #[test]
+    fn listening_ports_reads_listeners_the_proxy_can_reach() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 0200640A:0051 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
+   3: 0200640A:1F90 0100640A:D431 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 100 0 0 10 0
+   4: 0200640A:0BB8 0100640A:D432 06 00000000:00000000 00:00000000 00000000     0        0 5 1 0 100 0 0 10 0
+";
+        // 8080 on every address, 81 on the bundle's own address; 80 on its loopback only, and
+        // sockets that do not listen (established, time-wait), are not counted.
+        assert_eq!(listening_ports(tcp), [81, 8080].into());
+        let tcp6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:1F91 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 0000000000000000FFFF00000100007F:0051 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
+";
+        // `::` listens; `::1` and `::ffff:127.0.0.1` are the bundle's loopback.
+        assert_eq!(listening_ports(tcp6), [8081].into());
+        assert_eq!(listening_ports(""), [].into());
+        assert_eq!(listening_ports("header\nnot a socket line\n"), [].into());
+    }
+
+    #[test]
+    fn cgroup_is_container_table() {
+        let id = "7b4c97adfd39c27aca8b6930b0dd1f526ec418ad6308e9489aebc097ceedca42";
+        let check = |cgroup: &str, id: &str, want: bool| {
+            assert_eq!(cgroup_is_container(cgroup, id), want, "{cgroup} {id}");
+        };
+        check(&format!("0::/docker/{id}\n"), id, true);
+        check(&format!("0::/system.slice/docker-{id}.scope\n"), id, true);
+        check(&format!("1:cpu:/libpod_parent/libpod-{id}\n"), id, true);
+        // Another container, the host's own processes, and IDs too short to be sure of.
+        check("0::/docker/0123456789abcdef0123456789abcdef\n", id, false);
+        check("0::/\n", id, false);
+        check(&format!("0::/docker/{id}\n"), "7b4c97adfd39", false);
+        check("0::/\n", "", false);
     }
 
     /// A listener that accepts and closes each connection at once: what docker-proxy does when it
@@ -421,7 +776,7 @@ mod tests {
     #[test]
     fn probe_tells_a_holding_listener_from_one_that_closes() {
         assert_eq!(probe(holding_listener(), T), Answered);
-        assert_eq!(probe(closing_listener(), T), ProxyOnly);
+        assert_eq!(probe(closing_listener(), T), Closed);
         assert_eq!(probe(closed_port(), T), Refused);
     }
 
@@ -449,7 +804,7 @@ mod tests {
     fn probe_all_keeps_the_order_and_runs_at_once() {
         let addrs = [holding_listener(), closing_listener(), holding_listener()];
         let start = Instant::now();
-        assert_eq!(probe_all(&addrs, T), [Answered, ProxyOnly, Answered]);
+        assert_eq!(probe_all(&addrs, T), [Answered, Closed, Answered]);
         assert!(start.elapsed() < 2 * T, "{:?}", start.elapsed());
     }
 
@@ -474,6 +829,7 @@ mod tests {
             state: "running".to_string(),
             health: None,
             ports,
+            listens: Vec::new(),
         }
     }
 
@@ -511,7 +867,7 @@ mod tests {
         let start = Instant::now();
         let got = wait_until(S, T, &mut inspect, &|| false).unwrap();
         assert!(
-            matches!(&got, Waited::Failed { why } if why.contains("port proxy only")),
+            matches!(&got, Waited::Failed { why } if why.contains("accepted and closed without a reply")),
             "{got:?}"
         );
         assert!(start.elapsed() < 2 * S, "{:?}", start.elapsed());
@@ -526,6 +882,7 @@ mod tests {
                 state: if rounds < 3 { "running" } else { "exited" }.to_string(),
                 health: None,
                 ports: vec![closed_port()],
+                listens: Vec::new(),
             })
         };
         let got = wait_until(60 * S, T, &mut inspect, &|| false).unwrap();
@@ -535,6 +892,75 @@ mod tests {
                 why: "the bundle is exited".to_string()
             }
         );
+    }
+
+    /// Unhealthy for the first checks, then healthy: ready, not failed (issue 14, item 8).
+    #[test]
+    fn wait_until_waits_out_an_unhealthy_start() {
+        let addr = holding_listener();
+        let mut rounds = 0;
+        let mut inspect = || {
+            rounds += 1;
+            Ok::<_, ()>(Observed {
+                health: Some(if rounds < 4 { "unhealthy" } else { "healthy" }.to_string()),
+                ..running(vec![addr])
+            })
+        };
+        let got = wait_until(10 * S, T, &mut inspect, &|| false).unwrap();
+        assert!(matches!(got, Waited::Ready { .. }), "{got:?}");
+    }
+
+    /// The bundle goes while it is waited for, and another `up`'s bundle has its name: gone, at
+    /// once, however long the deadline (issue 14, item 5).
+    #[test]
+    fn wait_until_reports_a_bundle_replaced_while_it_waited() {
+        let addr = closing_listener();
+        let mut rounds = 0;
+        let mut inspect = || {
+            rounds += 1;
+            Ok::<_, ()>(match rounds {
+                1..3 => Seen::There(running(vec![addr])),
+                _ => Seen::Gone {
+                    successor: Some(Successor {
+                        id: "b".repeat(64),
+                        by_bottle: true,
+                    }),
+                },
+            })
+        };
+        let start = Instant::now();
+        let got = wait_until(60 * S, T, &mut inspect, &|| false).unwrap();
+        assert!(
+            matches!(&got, Waited::Gone { why } if why.starts_with("was replaced by another `up`")),
+            "{got:?}"
+        );
+        assert!(start.elapsed() < 5 * S, "{:?}", start.elapsed());
+    }
+
+    /// Seen ready, then gone on the look that follows: not ready, gone (issue 14, item 5).
+    #[test]
+    fn wait_until_is_ready_only_if_the_bundle_is_still_there() {
+        let addr = holding_listener();
+        let mut rounds = 0;
+        let mut inspect = || {
+            rounds += 1;
+            Ok::<_, ()>(match rounds {
+                1 => Seen::There(running(vec![addr])),
+                _ => Seen::Gone { successor: None },
+            })
+        };
+        let got = wait_until(60 * S, T, &mut inspect, &|| false).unwrap();
+        assert!(matches!(got, Waited::Gone { .. }), "{got:?}");
+        assert_eq!(rounds, 2);
+        // And a bundle still there on the second look is ready, after the two looks.
+        let mut looks = 0;
+        let mut inspect = || {
+            looks += 1;
+            Ok::<_, ()>(running(vec![addr]))
+        };
+        let got = wait_until(60 * S, T, &mut inspect, &|| false).unwrap();
+        assert!(matches!(got, Waited::Ready { .. }), "{got:?}");
+        assert_eq!(looks, 2);
     }
 
     #[test]

@@ -433,6 +433,7 @@ mod tests {
             networks: BTreeMap::from([(NET.to_string(), ip.to_string())]),
             publish_ips: Default::default(),
             created: String::new(),
+            pid: None,
         }
     }
 

@@ -35,6 +35,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// How long `up` waits, after an overlap that no listed network explains, before it looks the
 /// name up again: a racer's network may be allocated but not yet listed.
 const LOOK_AGAIN: Duration = Duration::from_millis(300);
+/// How long `up --wait`, once the bundle it waits for is gone, looks for another bundle under its
+/// name: a replacing `up` removes the old bundle first and runs its own after.
+const SUCCESSOR_WAIT: Duration = Duration::from_secs(3);
 
 /// What `up` did, and the bottle as it now runs.
 #[derive(Debug, Clone)]
@@ -67,8 +70,13 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         started: false,
         keep_ip: None,
         lost_ips: BTreeSet::new(),
+        reported: None,
     };
-    match up.converge().and_then(|outcome| up.await_ready(outcome)) {
+    let done = match up.converge() {
+        Ok(outcome) => up.await_ready(outcome),
+        Err(err) => Err(err),
+    };
+    match done {
         Ok(outcome) => Ok(outcome),
         Err(err) => Err(up.fail(err)),
     }
@@ -104,6 +112,9 @@ struct Up<'a> {
     keep_ip: Option<Ipv4Addr>,
     /// `--publish-ip auto`: addresses this run lost to a bundle of another bottle created first.
     lost_ips: BTreeSet<Ipv4Addr>,
+    /// The ID of the bundle `up` reports, which it created, started or kept: the one `--wait`
+    /// judges (by ID, since another `up` may put its own bundle under the name meanwhile).
+    reported: Option<String>,
 }
 
 /// What `network create` led to.
@@ -215,7 +226,8 @@ impl Up<'_> {
         }
     }
 
-    fn outcome(&self, b: &Container, subnet: Ipv4Network, action: Action) -> UpOutcome {
+    fn outcome(&mut self, b: &Container, subnet: Ipv4Network, action: Action) -> UpOutcome {
+        self.reported = Some(b.id.clone());
         // What this run did to the bundle it reports decides, whatever the last step was.
         let action = match (&self.replaced, self.started) {
             (Some(_), _) => Action::Replaced,
@@ -531,42 +543,80 @@ impl Up<'_> {
     }
 
     /// `--wait`: once the bundle runs, wait until it is ready (see [`crate::ready`]). Not ready in
-    /// time, or exited: an error with its last output, so `up` rolls back what it created.
+    /// time, or exited: an error with its last output, so `up` rolls back what it created. Gone
+    /// (removed, perhaps replaced by another `up`'s bundle): an error, and nothing rolled back,
+    /// since the bottle is no longer this run's.
+    ///
+    /// The bundle judged is the one `up` reports, looked up by its ID, never by its name.
     ///
     /// For a remote engine the published addresses are on another host, out of this process's
     /// reach: only the state and the healthcheck are waited for there.
-    fn await_ready(&self, outcome: UpOutcome) -> Result<UpOutcome> {
+    fn await_ready(&mut self, outcome: UpOutcome) -> Result<UpOutcome> {
         let Some(deadline) = self.spec.wait else {
             return Ok(outcome);
         };
-        let ctx = self.ctx;
-        let name = &self.names.bundle;
-        let mut inspect = || -> Result<crate::ready::Observed> {
-            let b = ctx.inspect_container(name)?.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::EngineFailed,
-                    format!("bundle `{name}` was removed while `up --wait` waited for it"),
-                )
-            })?;
-            Ok(observed(&b, ctx.local))
+        let id = self
+            .reported
+            .clone()
+            .unwrap_or_else(|| self.names.bundle.clone());
+        let token = self.ctx.engine.cancel_token();
+        let waited = {
+            let mut inspect = || self.look_for(&id);
+            crate::ready::wait_until(deadline, crate::ready::HOLD, &mut inspect, &|| {
+                token.is_cancelled()
+            })?
         };
-        let token = ctx.engine.cancel_token();
-        let waited = crate::ready::wait_until(deadline, crate::ready::HOLD, &mut inspect, &|| {
-            token.is_cancelled()
-        })?;
+        let name = &self.names.bundle;
         match waited {
             crate::ready::Waited::Ready { .. } => Ok(outcome),
             crate::ready::Waited::Cancelled => {
-                ctx.engine.check_cancel()?;
+                self.ctx.engine.check_cancel()?;
                 Err(Error::new(ErrorKind::Interrupted, "interrupted"))
             }
             crate::ready::Waited::Failed { why } => {
-                let tail = self.last_output(name)?;
+                let tail = self.last_output(&id)?;
                 Err(Error::new(
                     ErrorKind::EngineFailed,
                     format!("bundle `{name}` is not ready: {why}; its last output:\n{tail}"),
                 ))
             }
+            crate::ready::Waited::Gone { why } => {
+                let err = Error::new(ErrorKind::EngineFailed, format!("bundle `{name}` {why}"));
+                // Whoever removed the bundle (another `up`, or `down`) owns the bottle now: its
+                // network may already carry that run's bundle, so this run rolls back nothing.
+                self.journal.bundle = Made::Nothing;
+                self.journal.network = Made::Nothing;
+                self.replaced = None;
+                Err(err)
+            }
+        }
+    }
+
+    /// One look at the bundle `--wait` waits for, by its ID. Once that is gone, what holds its
+    /// name: a replacing `up` removes the old bundle before it runs its own, so the name is looked
+    /// up for [`SUCCESSOR_WAIT`] before it is called free.
+    fn look_for(&self, id: &str) -> Result<crate::ready::Seen> {
+        use crate::ready::{Seen, Successor};
+        let ctx = self.ctx;
+        if let Some(b) = ctx.inspect_container(id)? {
+            return Ok(Seen::There(observed(&b, ctx.local)));
+        }
+        let until = Instant::now() + SUCCESSOR_WAIT;
+        loop {
+            if let Some(b) = ctx.inspect_container(&self.names.bundle)? {
+                let by_bottle = check_bundle_is_ours(self.slug, &self.names, &b).is_ok();
+                let successor = Successor {
+                    id: b.id,
+                    by_bottle,
+                };
+                return Ok(Seen::Gone {
+                    successor: Some(successor),
+                });
+            }
+            if Instant::now() >= until {
+                return Ok(Seen::Gone { successor: None });
+            }
+            self.sleep(POLL)?;
         }
     }
 
@@ -679,26 +729,32 @@ impl Up<'_> {
 }
 
 /// What `--wait` looks at in the bundle: its state, its health, and (for a local engine) the
-/// address of each published port.
+/// address of each published port and whether anything listens on it in the bundle.
 fn observed(b: &Container, local: bool) -> crate::ready::Observed {
-    let ports = match local {
+    let bindings: Vec<(u16, std::net::SocketAddr)> = match local {
         true => b
             .ports
-            .values()
-            .flatten()
-            .filter_map(|p| {
-                Some(crate::ready::probe_addr(
-                    p.host_ip.parse().ok()?,
-                    p.host_port,
-                ))
+            .iter()
+            .flat_map(|(&port, bindings)| bindings.iter().map(move |p| (port, p)))
+            .filter_map(|(port, p)| {
+                let addr = crate::ready::probe_addr(p.host_ip.parse().ok()?, p.host_port);
+                Some((port, addr))
             })
             .collect(),
         false => Vec::new(),
     };
+    let listening = match (bindings.is_empty(), b.pid) {
+        (false, Some(pid)) => crate::ready::listening_in(pid, &b.id),
+        _ => None,
+    };
     crate::ready::Observed {
         state: b.state.clone(),
         health: b.health.clone(),
-        ports,
+        listens: bindings
+            .iter()
+            .map(|(port, _)| listening.as_ref().map(|l| l.contains(port)))
+            .collect(),
+        ports: bindings.into_iter().map(|(_, addr)| addr).collect(),
     }
 }
 

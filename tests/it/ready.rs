@@ -64,6 +64,7 @@ impl Containers {
             state: String::from_utf8_lossy(&out.stdout).trim().to_string(),
             health: None,
             ports: vec![addr],
+            listens: Vec::new(),
         }
     }
 }

@@ -291,6 +291,7 @@ fn vm_guest_reaches_only_its_bundle() {
                 state: inspect_state(&cli, &bundle_name),
                 health: None,
                 ports: vec![bundle],
+                listens: Vec::new(),
             })
         },
         &|| false,
