@@ -518,3 +518,20 @@ fn our_network<'a>(slug: &Slug, obs: &'a Observed) -> Result<Option<&'a Network>
     let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
     Ok(decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14, item 7: on podman the advice named `docker network disconnect`.
+    #[test]
+    fn the_detach_advice_names_the_engines_own_cli() {
+        let check = |flavor: Flavor, want: &str| {
+            let e = attached_error(flavor, "net", &["web", "db"]);
+            assert!(e.message().contains(want), "{e}");
+            assert!(e.message().contains("`web`, `db`"), "{e}");
+        };
+        check(Flavor::Docker, "`docker network disconnect net web`");
+        check(Flavor::Podman, "`podman network disconnect net web`");
+    }
+}
