@@ -990,11 +990,17 @@ mod tests {
         let racer = ours("c2", "bot-bottle-sidecars-demo");
         let renamed = ours("c3", "moved");
         // A racing `up`'s bundle that `down` did not see, and a renamed one: both ours.
-        check(None, &on(&["c2"]), &[racer.clone()], &["c2"], &[]);
+        check(
+            None,
+            &on(&["c2"]),
+            std::slice::from_ref(&racer),
+            &["c2"],
+            &[],
+        );
         check(
             Some("c1"),
             &on(&["c1", "c3"]),
-            &[renamed.clone()],
+            std::slice::from_ref(&renamed),
             &["c3"],
             &[],
         );
