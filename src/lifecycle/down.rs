@@ -86,8 +86,19 @@ fn remove(
             ctx.remove_container(&b.id)?;
             push_once(&mut removed.containers, &b.name);
         }
-        let strays = obs.strays.iter().map(|c| (&c.id, &c.name));
-        for (id, name) in strays.chain(attached.ours.iter().map(|(id, name)| (id, name))) {
+        // The strays a listing found (`down --all`), and those on the network, each once.
+        let mut ours: Vec<(&str, &str)> = Vec::new();
+        let listed = obs.strays.iter().map(|c| (c.id.as_str(), c.name.as_str()));
+        let on_network = attached
+            .ours
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.as_str()));
+        for (id, name) in listed.chain(on_network) {
+            if !ours.iter().any(|(seen, _)| *seen == id) {
+                ours.push((id, name));
+            }
+        }
+        for (id, name) in ours {
             ctx.remove_container(id)?;
             push_once(&mut removed.containers, name);
         }
