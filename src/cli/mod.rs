@@ -169,8 +169,11 @@ Examples:
   bottle ls
   bottle ls -q | xargs bottle down")]
     Ls(LsArgs),
-    /// Remove leftovers: networks with no bundle, and bundles that are not running
+    /// Remove leftovers: networks with no bundle, bundles not running, and renamed bundles
     #[command(after_help = "\
+A bundle that something other than bottle renamed still carries bottle's labels, but no bottle
+command reports it any more: gc removes it whatever its state.
+
 Examples:
   bottle gc --dry-run
   bottle gc")]

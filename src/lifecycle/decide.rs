@@ -5,7 +5,7 @@
 //! effectful modules observe, call one of these functions, and apply its answer. Each function is
 //! tested as a table below, without the fake engine.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use ipnetwork::Ipv4Network;
@@ -340,35 +340,89 @@ pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created",
 pub enum GcStep {
     /// Leave it: live, or not entirely bottle's.
     Skip,
-    /// Remove the bundle (if given), then these networks.
+    /// Remove the bundle (if given), the strays (by index), then these networks.
     Remove {
         bundle: Option<usize>,
+        strays: Vec<usize>,
         networks: Vec<usize>,
     },
 }
 
-/// `gc` removes bundles that are not live and networks with no live bundle; a network with
-/// containers bottle did not start is left for `down` to explain.
-pub fn gc_step(slug: &str, bundle: Option<&Container>, networks: &[Network], now: i64) -> GcStep {
+/// `gc` removes bundles that are not live, strays whatever their state (see [`is_stray`]: no
+/// bottle command reports them, so nothing else ever would), and networks with no live bundle; a
+/// network with containers bottle did not start is left for `down` to explain.
+pub fn gc_step(
+    slug: &str,
+    bundle: Option<&Container>,
+    strays: &[Container],
+    networks: &[Network],
+    now: i64,
+) -> GcStep {
     if bundle.is_some_and(|b| !b.is_bundle_of(slug))
         || networks.iter().any(|n| !n.is_network_of(slug))
     {
         return GcStep::Skip;
     }
-    if bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now)) {
-        return GcStep::Skip;
-    }
-    let bundle_id = bundle.map(|b| b.id.as_str());
+    let live =
+        bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now));
+    let ours = |id: &str| bundle.is_some_and(|b| b.id == id) || strays.iter().any(|s| s.id == id);
     let foreign = networks
         .iter()
-        .any(|n| n.containers.keys().any(|id| Some(id.as_str()) != bundle_id));
-    if foreign {
-        return GcStep::Skip;
+        .any(|n| n.containers.keys().any(|id| !ours(id)));
+    let step = GcStep::Remove {
+        bundle: bundle.filter(|_| !live).map(|_| 0),
+        strays: (0..strays.len()).collect(),
+        networks: match live || foreign {
+            true => Vec::new(),
+            false => (0..networks.len()).collect(),
+        },
+    };
+    match step {
+        GcStep::Remove {
+            bundle: None,
+            ref strays,
+            ref networks,
+        } if strays.is_empty() && networks.is_empty() => GcStep::Skip,
+        step => step,
     }
-    GcStep::Remove {
-        bundle: bundle.map(|_| 0),
-        networks: (0..networks.len()).collect(),
+}
+
+/// A stray: a container that carries the bundle labels of bottle `slug` and sits on its network
+/// `network`, but is not named `bundle` (something other than bottle renamed it). It is still
+/// bottle's: `down` and `gc` remove it, and `up` that finds its own bundle renamed fails.
+pub fn is_stray(c: &Container, slug: &str, bundle: &str, network: &str) -> bool {
+    c.is_bundle_of(slug) && c.name != bundle && c.networks.contains_key(network)
+}
+
+/// The containers on a bottle's network besides its bundle, as `down` sorts them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// The IDs and names of bundles of this bottle: a racing `up`'s bundle that `down` did not
+    /// see when it looked, or one renamed by something else. `down` removes them.
+    pub ours: Vec<(String, String)>,
+    /// Names of containers bottle did not start: `down` refuses while they are there.
+    pub foreign: Vec<String>,
+}
+
+/// Sort what is on a network (`attached`: ID → name, as the engine lists it) by what the
+/// containers are (`inspected`: the same IDs, as a `container inspect` shows them now). The
+/// bundle `down` already holds is neither; a container gone since the listing is neither too. A
+/// container carrying this slug's bundle labels is never foreign, whatever its name.
+pub fn sort_attached(
+    slug: &str,
+    bundle_id: Option<&str>,
+    attached: &BTreeMap<String, String>,
+    inspected: &[Container],
+) -> Attached {
+    let mut out = Attached::default();
+    for id in attached.keys().filter(|id| Some(id.as_str()) != bundle_id) {
+        match inspected.iter().find(|c| c.id == *id) {
+            Some(c) if c.is_bundle_of(slug) => out.ours.push((c.id.clone(), c.name.clone())),
+            Some(c) => out.foreign.push(c.name.clone()),
+            None => {}
+        }
     }
+    out
 }
 
 /// `--publish-ip auto`: the address a bottle publishes on. `keep` (the address its bundle already
@@ -400,8 +454,6 @@ pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::argv::{LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET};
 
@@ -787,6 +839,23 @@ mod tests {
         assert!(!at("exited", "2026-11-23T11:00:00Z"));
     }
 
+    /// `demo`'s bundle renamed by something else: its labels and its network stay.
+    fn stray(id: &str, state: &str) -> Container {
+        Container {
+            id: id.into(),
+            name: "renamed".into(),
+            ..bundle(state, "d", "r", "img", "10.0.0.2")
+        }
+    }
+
+    fn remove(bundle: Option<usize>, strays: &[usize], networks: &[usize]) -> GcStep {
+        GcStep::Remove {
+            bundle,
+            strays: strays.to_vec(),
+            networks: networks.to_vec(),
+        }
+    }
+
     #[test]
     fn gc_steps() {
         let ip = "10.0.0.2";
@@ -795,39 +864,165 @@ mod tests {
         for live in LIVE_STATES {
             let b = bundle(live, "d", "r", "img", ip);
             assert_eq!(
-                gc_step("demo", Some(&b), &n_on(), NOW),
+                gc_step("demo", Some(&b), &[], &n_on(), NOW),
                 GcStep::Skip,
                 "{live}"
             );
         }
         let exited = bundle("exited", "d", "r", "img", ip);
         assert_eq!(
-            gc_step("demo", Some(&exited), &n_on(), NOW),
-            GcStep::Remove {
-                bundle: Some(0),
-                networks: vec![0]
-            }
+            gc_step("demo", Some(&exited), &[], &n_on(), NOW),
+            remove(Some(0), &[], &[0])
         );
         assert_eq!(
-            gc_step("demo", None, &n(), NOW),
-            GcStep::Remove {
-                bundle: None,
-                networks: vec![0]
-            }
+            gc_step("demo", None, &[], &n(), NOW),
+            remove(None, &[], &[0])
         );
         // A `created` bundle is an `up` in progress, unless it has been created for long.
         let mut stale = bundle("created", "d", "r", "img", ip);
         stale.created = "2026-11-23T11:50:00Z".into();
         assert!(matches!(
-            gc_step("demo", Some(&stale), &n_on(), NOW),
+            gc_step("demo", Some(&stale), &[], &n_on(), NOW),
             GcStep::Remove { .. }
         ));
         // Somebody else's container on the network: left for `down` to explain.
-        assert_eq!(gc_step("demo", None, &n_on(), NOW), GcStep::Skip);
+        assert_eq!(gc_step("demo", None, &[], &n_on(), NOW), GcStep::Skip);
         // Not entirely bottle's: skipped.
         let mut foreign = exited.clone();
         foreign.labels.remove(LABEL_SLUG);
-        assert_eq!(gc_step("demo", Some(&foreign), &n(), NOW), GcStep::Skip);
+        assert_eq!(
+            gc_step("demo", Some(&foreign), &[], &n(), NOW),
+            GcStep::Skip
+        );
+    }
+
+    /// Issue 14, item 6: a bundle renamed by something else is still bottle's, and `gc` sees it.
+    #[test]
+    fn gc_removes_a_renamed_bundle_whatever_its_state() {
+        let running = bundle("running", "d", "r", "img", "10.0.0.2");
+        let n_on = |ids: &[&str]| vec![network("n1", ids, "r")];
+        // The only thing on the network: the stray goes, and the network with it.
+        for state in ["running", "exited", "created"] {
+            let s = [stray("s1", state)];
+            assert_eq!(
+                gc_step("demo", None, &s, &n_on(&["s1"]), NOW),
+                remove(None, &[0], &[0]),
+                "{state}"
+            );
+        }
+        // Beside a live bundle: the stray goes, the bottle stays.
+        assert_eq!(
+            gc_step(
+                "demo",
+                Some(&running),
+                &[stray("s1", "running")],
+                &n_on(&["c1", "s1"]),
+                NOW
+            ),
+            remove(None, &[0], &[])
+        );
+        // Beside somebody else's container: the stray goes, the network stays for `down`.
+        assert_eq!(
+            gc_step(
+                "demo",
+                None,
+                &[stray("s1", "exited")],
+                &n_on(&["s1", "x"]),
+                NOW
+            ),
+            remove(None, &[0], &[])
+        );
+    }
+
+    #[test]
+    fn strays() {
+        let b = |name: &str, slug: &str, net: &str| Container {
+            name: name.into(),
+            labels: labels(&[(LABEL_SLUG, slug), (LABEL_ROLE, "bundle")]),
+            networks: BTreeMap::from([(net.to_string(), String::new())]),
+            ..bundle("running", "d", "r", "img", "")
+        };
+        let bundle_name = "bot-bottle-sidecars-demo";
+        let check = |c: Container, want: bool| {
+            assert_eq!(is_stray(&c, "demo", bundle_name, NET), want, "{c:?}");
+        };
+        check(b("renamed", "demo", NET), true);
+        // Under its own name it is the bundle, not a stray.
+        check(b(bundle_name, "demo", NET), false);
+        // Another slug's, or on another prefix's network: not this bottle's.
+        check(b("renamed", "demo2", NET), false);
+        check(b("renamed", "demo", "other-bundle-demo"), false);
+        // Without the role label: not bottle's at all.
+        let mut unlabelled = b("renamed", "demo", NET);
+        unlabelled.labels.remove(LABEL_ROLE);
+        check(unlabelled, false);
+    }
+
+    /// Issue 14, item 7: a bundle of this slug on the network is never foreign, whatever its name.
+    #[test]
+    fn attached_containers_are_sorted_by_their_labels() {
+        let on = |ids: &[&str]| -> BTreeMap<String, String> {
+            ids.iter()
+                .map(|i| (i.to_string(), format!("name-{i}")))
+                .collect()
+        };
+        let ours = |id: &str, name: &str| Container {
+            id: id.into(),
+            name: name.into(),
+            ..bundle("running", "d", "peer", "img", "10.0.0.2")
+        };
+        let mut foreign = ours("f1", "web");
+        foreign.labels.clear();
+        let mut other_slug = ours("o1", "bot-bottle-sidecars-demo2");
+        other_slug.labels.insert(LABEL_SLUG.into(), "demo2".into());
+        #[track_caller]
+        fn check(
+            bundle_id: Option<&str>,
+            attached: &BTreeMap<String, String>,
+            inspected: &[Container],
+            ours: &[&str],
+            foreign: &[&str],
+        ) {
+            let got = sort_attached("demo", bundle_id, attached, inspected);
+            let ids: Vec<&str> = got.ours.iter().map(|(id, _)| id.as_str()).collect();
+            assert_eq!(ids, ours, "ours");
+            assert_eq!(got.foreign, foreign, "foreign");
+        }
+        let racer = ours("c2", "bot-bottle-sidecars-demo");
+        let renamed = ours("c3", "moved");
+        // A racing `up`'s bundle that `down` did not see, and a renamed one: both ours.
+        check(
+            None,
+            &on(&["c2"]),
+            std::slice::from_ref(&racer),
+            &["c2"],
+            &[],
+        );
+        check(
+            Some("c1"),
+            &on(&["c1", "c3"]),
+            std::slice::from_ref(&renamed),
+            &["c3"],
+            &[],
+        );
+        // The bundle `down` holds is neither; one gone since the listing is neither.
+        check(Some("c1"), &on(&["c1"]), &[], &[], &[]);
+        check(None, &on(&["gone"]), &[], &[], &[]);
+        // Unlabelled, or another slug's bundle: foreign.
+        check(
+            None,
+            &on(&["f1", "c2"]),
+            &[foreign, racer],
+            &["c2"],
+            &["web"],
+        );
+        check(
+            None,
+            &on(&["o1"]),
+            &[other_slug],
+            &[],
+            &["bot-bottle-sidecars-demo2"],
+        );
     }
 
     #[track_caller]

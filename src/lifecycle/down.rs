@@ -1,8 +1,6 @@
 //! `down`: remove a bottle, the bundle first, then the network. Gone or half-built is success.
 
-use super::{
-    Ctx, Observed, check_bundle_is_ours, check_network_is_ours, check_no_foreign_containers,
-};
+use super::{Ctx, Observed, attached_error, check_bundle_is_ours, check_network_is_ours};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
 use crate::model::Network;
@@ -73,15 +71,36 @@ fn remove(
         for n in &obs.networks {
             check_network_is_ours(slug, n)?;
         }
-        // Refuse before touching anything, so a refusal never leaves a half-built bottle.
-        let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
-        for n in &obs.networks {
-            check_no_foreign_containers(n, bundle_id)?;
+        // Refuse before touching anything, so a refusal never leaves a half-built bottle. What is
+        // on the network is judged by its labels: a bundle of this slug that `down` did not see
+        // when it looked (a racing `up` ran it since), or one renamed by something else, is
+        // bottle's, never foreign; it goes too.
+        let attached = ctx.attached(slug, &obs)?;
+        if !attached.foreign.is_empty() {
+            let foreign: Vec<&str> = attached.foreign.iter().map(String::as_str).collect();
+            let network = obs.networks.first().map_or("", |n| n.name.as_str());
+            return Err(attached_error(ctx.engine.flavor(), network, &foreign));
         }
         if let Some(b) = &obs.bundle {
             // By ID, so a container that took the name meanwhile is not the one removed.
             ctx.remove_container(&b.id)?;
             push_once(&mut removed.containers, &b.name);
+        }
+        // The strays a listing found (`down --all`), and those on the network, each once.
+        let mut ours: Vec<(&str, &str)> = Vec::new();
+        let listed = obs.strays.iter().map(|c| (c.id.as_str(), c.name.as_str()));
+        let on_network = attached
+            .ours
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.as_str()));
+        for (id, name) in listed.chain(on_network) {
+            if !ours.iter().any(|(seen, _)| *seen == id) {
+                ours.push((id, name));
+            }
+        }
+        for (id, name) in ours {
+            ctx.remove_container(id)?;
+            push_once(&mut removed.containers, name);
         }
         let mut again = false;
         for n in &obs.networks {

@@ -1,7 +1,8 @@
-//! `gc`: remove leftovers that carry bottle's labels: bundles that are not live, and networks with
-//! no live bundle. What is live is [`decide::LIVE_STATES`]; a bundle `created` by an `up` still in
-//! progress counts as live, so `gc` never breaks a running `up` (one `created` for longer than
-//! [`decide::STALE_CREATED`] is a dead run's leftover).
+//! `gc`: remove leftovers that carry bottle's labels: bundles that are not live, bundles renamed by
+//! something else (strays, whatever their state), and networks with no live bundle. What is live
+//! is [`decide::LIVE_STATES`]; a bundle `created` by an `up` still in progress counts as live, so
+//! `gc` never breaks a running `up` (one `created` for longer than [`decide::STALE_CREATED`] is a
+//! dead run's leftover).
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Observed, Removed, many, read};
@@ -48,19 +49,35 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     let _lock = ctx.lock_slug(slug)?;
     let finishing = ctx.finishing();
     let names = Names::new(&ctx.prefix, slug)?;
-    let obs = match ctx.local {
+    let mut obs = match ctx.local {
         true => finishing.observe(&names)?,
         false => listed.clone(),
     };
+    // Only the listing finds strays (by their labels); removing one is by ID, and one gone
+    // meanwhile counts as removed.
+    obs.strays = listed.strays.clone();
     let mut removed = Removed::default();
-    let GcStep::Remove { bundle, networks } = decide::gc_step(
+    let GcStep::Remove {
+        bundle,
+        strays,
+        networks,
+    } = decide::gc_step(
         slug.as_str(),
         obs.bundle.as_ref(),
+        &obs.strays,
         &obs.networks,
         super::now(),
-    ) else {
+    )
+    else {
         return Ok(removed);
     };
+    // A stray is no bottle's bundle any more: removed whatever its state.
+    for s in strays.iter().map(|&i| &obs.strays[i]) {
+        if !dry_run {
+            finishing.remove_container(&s.id)?;
+        }
+        removed.containers.push(s.name.clone());
+    }
     // Without locks (a remote engine, or another user's lock directory) an `up` may start the
     // bundle or run one on the network after the look above: the engine's refusals tell, and
     // the bottle is then live, not a leftover.

@@ -12,7 +12,7 @@ use super::Ctx;
 use super::decide::{self, Made, NetworkRollback};
 use crate::error::{ErrorKind, Result};
 use crate::input::{Names, Slug};
-use crate::model::{Container, Network};
+use crate::model::Network;
 
 /// How long the rollback waits for the engine to settle a create that was cut short.
 const CUT_SETTLE: Duration = Duration::from_secs(3);
@@ -130,28 +130,25 @@ impl Journal {
         out.left.push(format!("{network}: {err}"));
     }
 
-    /// The bundle to remove, if this run made one.
+    /// The bundle to remove, if this run made one. One whose ID `run` did not print is found by
+    /// this run's label, not by name: something else may have renamed it meanwhile, and it is
+    /// still this run's to take back.
     fn bundle_target(&self, ctx: &Ctx, names: &Names) -> Result<Settled> {
-        let mine = |c: &Option<Container>| match c {
-            Some(c) if c.created_by(&self.run) => Some(c.id.clone()),
-            _ => None,
-        };
         match &self.bundle {
             Made::Nothing => Ok(Settled::Nothing),
             Made::Id(id) => Ok(Settled::Found(id.clone())),
             Made::Pending => {
-                let found = ctx.find_container(&names.bundle)?;
-                Ok(mine(&found).map_or(Settled::Nothing, Settled::Found))
+                let found = ctx.find_run_bundle(&self.run)?;
+                Ok(found.map_or(Settled::Nothing, |c| Settled::Found(c.id)))
             }
             Made::Cut => settle(ctx, || {
-                let found = ctx.find_container(&names.bundle)?;
+                if let Some(c) = ctx.find_run_bundle(&self.run)? {
+                    return Ok(Some(Settled::Found(c.id)));
+                }
                 // Another run's bundle holds the name: ours could not have been made.
+                let found = ctx.find_container(&names.bundle)?;
                 let other = found.as_ref().is_some_and(|c| !c.created_by(&self.run));
-                Ok(match (mine(&found), other) {
-                    (Some(id), _) => Some(Settled::Found(id)),
-                    (None, true) => Some(Settled::Nothing),
-                    (None, false) => None,
-                })
+                Ok(other.then_some(Settled::Nothing))
             }),
         }
     }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
-use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
+use crate::argv::{self, Filter, LABEL_ROLE, LABEL_RUN, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Engine, Flavor, Reply};
@@ -72,6 +72,10 @@ pub struct Ctx {
 pub struct Observed {
     pub bundle: Option<Container>,
     pub networks: Vec<Network>,
+    /// Containers carrying the bottle's bundle labels under another name (see
+    /// [`decide::is_stray`]). Only a listing (`ls`, `gc`, `down --all`) finds them this way;
+    /// `down` of one slug finds those on the network by their labels.
+    pub strays: Vec<Container>,
 }
 
 impl Ctx {
@@ -138,6 +142,7 @@ impl Ctx {
             return Ok(Observed {
                 bundle: self.inspect_container(&names.bundle)?,
                 networks: self.inspect_networks(std::slice::from_ref(&names.network))?,
+                strays: Vec::new(),
             });
         }
         let reply = self.run(
@@ -201,6 +206,56 @@ impl Ctx {
             Some(id) => self.inspect_container(&id),
             None => Ok(None),
         }
+    }
+
+    /// The containers on the bottle's networks besides its bundle, sorted by their labels (see
+    /// [`decide::sort_attached`]). Costs one `container inspect`, and only when there are any.
+    fn attached(&self, slug: &Slug, obs: &Observed) -> Result<decide::Attached> {
+        let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+        let on: std::collections::BTreeMap<String, String> = obs
+            .networks
+            .iter()
+            .flat_map(|n| n.containers.clone())
+            .filter(|(id, _)| Some(id.as_str()) != bundle_id)
+            .collect();
+        if on.is_empty() {
+            return Ok(decide::Attached::default());
+        }
+        let ids: Vec<&str> = on.keys().map(String::as_str).collect();
+        let reply = self.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
+        // One removed since the listing is simply not there.
+        if !reply.success() && reply.class() != Class::NotFound {
+            return Err(reply.into_error());
+        }
+        let inspected: Vec<Container> = self
+            .objects(&reply)?
+            .into_iter()
+            .filter_map(Object::into_container)
+            .collect();
+        Ok(decide::sort_attached(
+            slug.as_str(),
+            bundle_id,
+            &on,
+            &inspected,
+        ))
+    }
+
+    /// The bundle that the `up` with this `bottle.run` label made, whatever its name now; `None`
+    /// if there is none.
+    fn find_run_bundle(&self, run: &str) -> Result<Option<Container>> {
+        let reply = self
+            .run(Verb::Ps, argv::ps(&[Filter::Label(LABEL_RUN, run)]))?
+            .check()?;
+        for (id, _) in self.id_names(&reply)? {
+            // Removed between the two commands: simply not there.
+            if let Some(c) = self.inspect_container(&id)?
+                && c.created_by(run)
+                && c.labels.get(LABEL_ROLE).is_some_and(|r| r == ROLE_BUNDLE)
+            {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
     }
 
     /// Every network with exactly this name (engines before 25 allow several).
@@ -361,7 +416,7 @@ impl Ctx {
                     .collect();
                 match attached.is_empty() {
                     true => Err(reply.into_error()),
-                    false => Err(attached_error(name, &attached)),
+                    false => Err(attached_error(self.engine.flavor(), name, &attached)),
                 }
             }
             _ => Err(reply.into_error()),
@@ -432,25 +487,15 @@ fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
     ))
 }
 
-/// Refuse while containers other than our bundle are on `n`.
-fn check_no_foreign_containers(n: &Network, our_bundle: Option<&str>) -> Result<()> {
-    let foreign: Vec<&str> = n
-        .containers
-        .iter()
-        .filter(|(id, _)| Some(id.as_str()) != our_bundle)
-        .map(|(_, name)| name.as_str())
-        .collect();
-    match foreign.is_empty() {
-        true => Ok(()),
-        false => Err(attached_error(&n.name, &foreign)),
-    }
-}
-
 /// Containers bottle did not start are on the network. (The rollback never gets here for a
 /// peer's bundle: it leaves a network that another run's bundle is on, see
 /// [`decide::network_rollback`].)
-fn attached_error(network: &str, containers: &[&str]) -> Error {
+fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
     let first = containers.first().copied().unwrap_or("CONTAINER");
+    let cli = match flavor {
+        Flavor::Docker => "docker",
+        Flavor::Podman => "podman",
+    };
     let listed = containers
         .iter()
         .map(|c| format!("`{c}`"))
@@ -459,7 +504,7 @@ fn attached_error(network: &str, containers: &[&str]) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `docker network disconnect {network} {first}`) and run `bottle down` again"
+            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle down` again"
         ),
     )
 }
@@ -472,4 +517,21 @@ fn our_network<'a>(slug: &Slug, obs: &'a Observed) -> Result<Option<&'a Network>
     }
     let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
     Ok(decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14, item 7: on podman the advice named `docker network disconnect`.
+    #[test]
+    fn the_detach_advice_names_the_engines_own_cli() {
+        let check = |flavor: Flavor, want: &str| {
+            let e = attached_error(flavor, "net", &["web", "db"]);
+            assert!(e.message().contains(want), "{e}");
+            assert!(e.message().contains("`web`, `db`"), "{e}");
+        };
+        check(Flavor::Docker, "`docker network disconnect net web`");
+        check(Flavor::Podman, "`podman network disconnect net web`");
+    }
 }

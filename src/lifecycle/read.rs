@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Observed, check_bundle_is_ours, our_network};
+use super::{Ctx, Observed, check_bundle_is_ours, decide, our_network};
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -115,17 +115,17 @@ fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
 }
 
 /// Every bottle of this prefix, by slug, with what exists of it.
+///
+/// Bundles are listed by their labels alone, whatever their name: one renamed by something else
+/// is still bottle's (a stray, see [`decide::is_stray`]), found as this prefix's by the network it
+/// was run on. Networks cannot be renamed, so they are listed by name prefix too.
 pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
     let prefix = ctx.prefix.as_str();
-    let bundle_re = format!("{prefix}-sidecars-");
     let network_re = format!("{prefix}-bundle-");
     let ps = ctx
         .run(
             Verb::Ps,
-            argv::ps(&[
-                Filter::Label(LABEL_ROLE, ROLE_BUNDLE),
-                Filter::NamePrefix(&bundle_re),
-            ]),
+            argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]),
         )?
         .check()?;
     let nets = ctx
@@ -145,14 +145,18 @@ pub fn list(ctx: &Ctx) -> Result<BTreeMap<Slug, Observed>> {
     for object in objects {
         match object {
             Object::Container(c) => {
-                if let Some(slug) = owner(&ctx.prefix, &c.labels, |n| n.bundle == c.name)
+                if let Some(slug) = owner(&ctx.prefix, &c.labels, |_, n| n.bundle == c.name)
                     && c.is_bundle_of(slug.as_str())
                 {
                     out.entry(slug).or_default().bundle = Some(c);
+                } else if let Some(slug) = owner(&ctx.prefix, &c.labels, |slug, n| {
+                    decide::is_stray(&c, slug.as_str(), &n.bundle, &n.network)
+                }) {
+                    out.entry(slug).or_default().strays.push(c);
                 }
             }
             Object::Network(n) => {
-                if let Some(slug) = owner(&ctx.prefix, &n.labels, |ns| ns.network == n.name)
+                if let Some(slug) = owner(&ctx.prefix, &n.labels, |_, ns| ns.network == n.name)
                     && n.is_network_of(slug.as_str())
                 {
                     out.entry(slug).or_default().networks.push(n);
@@ -210,17 +214,19 @@ fn inspect_ids(ctx: &Ctx, containers: &[String], networks: &[String]) -> Result<
 fn owner(
     prefix: &Prefix,
     labels: &BTreeMap<String, String>,
-    is_named: impl Fn(&Names) -> bool,
+    is_named: impl Fn(&Slug, &Names) -> bool,
 ) -> Option<Slug> {
     let slug = Slug::parse(labels.get(LABEL_SLUG)?).ok()?;
     let names = Names::new(prefix, &slug).ok()?;
-    is_named(&names).then_some(slug)
+    is_named(&slug, &names).then_some(slug)
 }
 
-/// The bottle objects of [`list`].
+/// The bottle objects of [`list`]. A slug of which only strays are left is no bottle to show
+/// (`gc` removes them).
 pub fn ls(ctx: &Ctx) -> Result<Vec<Bottle>> {
     Ok(list(ctx)?
         .iter()
+        .filter(|(_, obs)| obs.bundle.is_some() || !obs.networks.is_empty())
         .map(|(slug, obs)| {
             let names = Names::new(&ctx.prefix, slug).expect("listed names are valid");
             let network = super::decide::choose_network(

@@ -273,6 +273,7 @@ impl Up<'_> {
                 let obs = super::Observed {
                     bundle: self.ctx.find_container(&self.names.bundle)?,
                     networks: self.ctx.find_networks(&self.names.network)?,
+                    strays: Vec::new(),
                 };
                 self.settle_observed(obs)?
             }
@@ -643,6 +644,18 @@ impl Up<'_> {
                 ),
             )
         })?;
+        // Read back by ID, the bundle may carry another name by now: something other than bottle
+        // renamed it. Reporting it under the bottle's name would be a false success (nothing runs
+        // under that name); the rollback removes it by ID.
+        if b.name != self.names.bundle {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "bundle `{}` was renamed to `{}` right after it started, by something other than bottle, so bottle `{}` has no bundle under its name; is something renaming containers?",
+                    self.names.bundle, b.name, self.slug
+                ),
+            ));
+        }
         if b.state != "running" {
             let tail = self.last_output(&b.id)?;
             return Err(Error::new(

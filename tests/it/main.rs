@@ -15,6 +15,7 @@ mod props;
 mod races;
 mod ready;
 mod real;
+mod strays;
 mod transcripts;
 mod vm;
 mod wait;

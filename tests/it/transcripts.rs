@@ -352,6 +352,17 @@ fn down_refuses_a_network_with_foreign_containers_before_removing_anything() {
         &(bundle("d", "running") + &network(&[("c1", BUNDLE), ("x9", "someone-else")])),
         "",
     );
+    // What is on the network is judged by its labels (issue 14, item 7): this one has none.
+    let foreign = container_json(
+        "someone-else",
+        "x9",
+        "running",
+        &[],
+        NET,
+        "10.213.150.9",
+        &[],
+    );
+    fake.on("container inspect*", 0, &foreign, "");
     let (code, _, err) = run(&fake, &["down", "demo"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
