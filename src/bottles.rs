@@ -30,11 +30,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::argv;
 use crate::cancel::CancelToken;
+use crate::classify::Verb;
 use crate::display::Masker;
+use crate::doctor::EngineVersions;
 use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
+use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 use crate::lifecycle::{self, Ctx, Removed, UpOutcome};
 use crate::model::Bottle;
 use crate::spec::{Build, Pull, RawSpec, Spec};
@@ -49,6 +53,18 @@ use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 #[derive(Debug, Clone)]
 pub struct Bottles {
     ctx: Ctx,
+    /// How many bottles `up_many`, `down_many`, `down_all` and `gc` work on at once.
+    parallel: usize,
+}
+
+/// A bottle's logs as the engine printed them, with the values `up` was given masked.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Logs {
+    /// What the bundle wrote to its stdout.
+    pub stdout: String,
+    /// What the bundle wrote to its stderr.
+    pub stderr: String,
 }
 
 /// Checked at compile time: a `Bottles` can be shared between threads.
@@ -74,7 +90,33 @@ impl Bottles {
                 pool: Pool::parse(DEFAULT_POOL, DEFAULT_BLOCK).expect("the default pool is valid"),
                 local,
             },
+            parallel: DEFAULT_PARALLEL,
         }
+    }
+
+    /// The lifecycle's context, for the library's own modules.
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// Name resources with this already validated prefix (see [`Bottles::prefix`]).
+    pub fn with_prefix(mut self, prefix: Prefix) -> Bottles {
+        self.ctx.prefix = prefix;
+        self
+    }
+
+    /// Carve subnets from this already validated pool (see [`Bottles::pool`]).
+    pub fn with_pool(mut self, pool: Pool) -> Bottles {
+        self.ctx.pool = pool;
+        self
+    }
+
+    /// Work on at most `n` bottles at once in [`Bottles::up_many`], [`Bottles::down_many`],
+    /// [`Bottles::down_all`] and [`Bottles::gc`] (default [`DEFAULT_PARALLEL`]; clamped to
+    /// 1..=[`MAX_PARALLEL`]).
+    pub fn parallel(mut self, n: usize) -> Bottles {
+        self.parallel = n.clamp(1, MAX_PARALLEL);
+        self
     }
 
     /// Name resources `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`: 1-20 of
@@ -133,19 +175,81 @@ impl Bottles {
     /// error says what was rolled back ([`Error::rolled_back`]) and what was left
     /// ([`Error::left`]).
     pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
+        lifecycle::up(&self.masking(spec), slug, spec)
+    }
+
+    /// [`Bottles::up`] of each of `slugs` with one spec, at most [`Bottles::parallel`] at once.
+    /// One bottle's failure does not stop the others. The results are in the order of `slugs`;
+    /// a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`].
+    pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<UpOutcome>> {
+        let ctx = self.masking(spec);
+        let token = ctx.engine.cancel_token();
+        let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
+            lifecycle::up(&ctx, slug, spec)
+        });
+        not_started(results, "nothing was created")
+    }
+
+    /// This context, with the spec's secret values (and the inherited values of its bare keys)
+    /// masked in whatever engine text it reports.
+    fn masking(&self, spec: &Spec) -> Ctx {
         let masker = Masker::new(spec.secret_values(|k| std::env::var(k).ok()));
-        let ctx = Ctx {
+        Ctx {
             engine: self.ctx.engine.clone().with_secrets(masker),
             ..self.ctx.clone()
-        };
-        lifecycle::up(&ctx, slug, spec)
+        }
     }
 
     /// Take the bottle `slug` down: its bundle, then its network. A bottle that is already gone
     /// (or half-built) is success; [`Removed`] says what was there. A failure part-way says what
-    /// was already removed ([`Error::removed`]).
+    /// was already removed ([`Error::removed`]). A cancel lets the removal finish, then the call
+    /// fails with [`crate::ErrorKind::Interrupted`], the removal in [`Error::removed`] (as the
+    /// CLI exits 130).
     pub fn down(&self, slug: &Slug) -> Result<Removed> {
-        lifecycle::down(&self.ctx, slug)
+        let removed = lifecycle::down(&self.ctx, slug)?;
+        match self.interrupted() {
+            Err(e) => {
+                let gone = removed.containers.iter().chain(&removed.networks).cloned();
+                Err(e.with_removed(gone.collect()))
+            }
+            Ok(()) => Ok(removed),
+        }
+    }
+
+    /// [`Bottles::down`] of each of `slugs`, at most [`Bottles::parallel`] at once, in the order
+    /// given. Each removal that began finishes through a first cancel and is reported as it came
+    /// out; a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`]. After a
+    /// cancel, [`Bottles::interrupted`] says so.
+    pub fn down_many(&self, slugs: &[Slug]) -> Vec<Result<Removed>> {
+        let token = self.ctx.engine.cancel_token();
+        let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
+            lifecycle::down(&self.ctx, slug)
+        });
+        not_started(results, "nothing was removed")
+    }
+
+    /// Every bottle of this prefix taken down, as [`Bottles::down_many`] does, in slug order. The
+    /// listing is each bottle's first look.
+    pub fn down_all(&self) -> Result<Vec<(Slug, Result<Removed>)>> {
+        let listed: Vec<_> = lifecycle::list(&self.ctx)?.into_iter().collect();
+        let token = self.ctx.engine.cancel_token();
+        let results = lifecycle::many::bounded(&listed, self.parallel, token, |(slug, seen)| {
+            lifecycle::down_seen(&self.ctx, slug, Some(seen.clone()))
+        });
+        let results = not_started(results, "nothing was removed");
+        Ok(listed.into_iter().map(|(s, _)| s).zip(results).collect())
+    }
+
+    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once this handle's token was cancelled: after
+    /// `down` or `gc`, which finish the removals they began, this says that they stopped early.
+    pub fn interrupted(&self) -> Result<()> {
+        match self.ctx.engine.cancel_token().is_cancelled() {
+            true => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted; the removals it had begun were finished",
+            )),
+            false => Ok(()),
+        }
     }
 
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
@@ -175,9 +279,64 @@ impl Bottles {
     }
 
     /// Remove the leftovers that carry bottle's labels: bundles that are not live, and networks
-    /// with no live bundle. With `dry_run`, only say what would go.
+    /// with no live bundle, at most [`Bottles::parallel`] bottles at once. With `dry_run`, only
+    /// say what would go. A cancel lets the removals in hand finish and starts no further one;
+    /// then the call fails with [`crate::ErrorKind::Interrupted`].
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
-        lifecycle::gc(&self.ctx, dry_run)
+        let removed = lifecycle::gc_parallel(&self.ctx, dry_run, self.parallel)?;
+        self.interrupted()?;
+        Ok(removed)
+    }
+
+    /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
+    /// masked.
+    pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
+        let engine = &self.ctx.engine;
+        let bundle = lifecycle::bundle(&self.ctx, slug)?;
+        let image_env: Vec<String> = engine
+            .run(Verb::Inspect, argv::image_env(&bundle.image))
+            .ok()
+            .filter(|r| r.success())
+            .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
+            .unwrap_or_default();
+        let masker = crate::doctor::log_secrets(&bundle.env, &image_env);
+        let reply = engine
+            .run(Verb::Logs, argv::logs_of(&bundle.id, false, tail))?
+            .check()?;
+        Ok(Logs {
+            stdout: masker.mask(&reply.stdout),
+            stderr: masker.mask(&reply.stderr),
+        })
+    }
+
+    /// Follow the bundle's logs: the engine's output goes straight to this process's stdout and
+    /// stderr, unmasked, until the bundle stops or the token is cancelled
+    /// ([`crate::ErrorKind::Interrupted`]). The one call through which the library writes to
+    /// stdout, and only because the caller asks it to.
+    pub fn follow_logs(&self, slug: &Slug, tail: Option<u32>) -> Result<()> {
+        let bundle = lifecycle::bundle(&self.ctx, slug)?;
+        self.ctx
+            .engine
+            .run_passthrough(Verb::Logs, argv::logs_of(&bundle.id, true, tail))
+    }
+
+    /// The engine's client and daemon versions. `Err` only when the engine could not be run;
+    /// an unreachable daemon is [`EngineVersions::unreachable`].
+    pub fn versions(&self) -> Result<EngineVersions> {
+        crate::doctor::engine_versions(&self.ctx.engine)
+    }
+
+    /// Wait until the bundle of the existing bottle `slug` is ready, as [`SpecBuilder::wait`]
+    /// makes `up` wait (running, healthy if its image has a healthcheck, every published port
+    /// answered by the service itself), for at most `within`. Not ready in time, exited or
+    /// removed meanwhile is [`crate::ErrorKind::EngineFailed`]; nothing is removed.
+    pub fn wait_ready(&self, slug: &Slug, within: Duration) -> Result<()> {
+        lifecycle::up::wait_ready(&self.ctx, slug, within)
+    }
+
+    /// Whether the resource names of `slug` fit under this prefix (see [`Prefix::check`]).
+    pub fn check_slug(&self, slug: &Slug) -> Result<()> {
+        self.ctx.prefix.check(slug)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,
@@ -192,6 +351,21 @@ impl Bottles {
     }
 }
 
+/// A bottle the queue never started, because a cancel came first, is a failure of its own.
+fn not_started<R>(results: Vec<Option<Result<R>>>, what: &str) -> Vec<Result<R>> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Error::new(
+                    crate::ErrorKind::Interrupted,
+                    format!("interrupted before it started; {what}"),
+                ))
+            })
+        })
+        .collect()
+}
+
 impl FromStr for Slug {
     type Err = Error;
 
@@ -203,6 +377,13 @@ impl FromStr for Slug {
 }
 
 impl Bottle {
+    /// The mappings `bottle port` prints: every published port (`None`), or those of
+    /// `container_port`. A missing bundle, a stopped one and an unpublished port are each
+    /// [`crate::ErrorKind::NotFound`] with their own message.
+    pub fn published(&self, container_port: Option<u16>) -> Result<Vec<crate::PortView>> {
+        lifecycle::published(self, container_port)
+    }
+
     /// The host address the engine published `container_port` on, if it did (the first binding
     /// when there are several).
     pub fn port(&self, container_port: u16) -> Option<SocketAddr> {

@@ -1,12 +1,10 @@
 //! Cancellation: a token the CLI trips on a signal and the executor polls.
 //!
 //! There is no process-wide state here: each [`CancelToken`] is its own counter, shared by its clones.
-//! The library never installs a signal handler; the CLI calls [`cancel_on_signals`] once.
+//! The library never installs a signal handler; the `bottle` binary wires its signals to a token.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A shared count of cancel requests: the first asks commands to stop (those that must finish
 /// ignore it), the second stops everything.
@@ -18,8 +16,6 @@ pub struct CancelToken {
 #[derive(Debug, Default)]
 struct Inner {
     count: AtomicU32,
-    /// Whether [`cancel_on_signals`] already feeds this token.
-    wired: AtomicBool,
 }
 
 impl CancelToken {
@@ -46,31 +42,6 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.count() >= 1
     }
-}
-
-/// For the CLI only: SIGINT, SIGTERM, SIGHUP (a closed terminal or dropped ssh session) and SIGQUIT
-/// each call `token.cancel()`, from one signal-hook thread. Calling it again for the same token (or
-/// a clone of it) does nothing.
-pub(crate) fn cancel_on_signals(token: &CancelToken) -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    if token.inner.wired.swap(true, Ordering::SeqCst) {
-        return Ok(());
-    }
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .map_err(|e| {
-            token.inner.wired.store(false, Ordering::SeqCst);
-            Error::io("cannot install the signal handler", e)
-        })?;
-    let token = token.clone();
-    std::thread::Builder::new()
-        .name("bottle-signals".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                token.cancel();
-            }
-        })
-        .map_err(|e| Error::io("cannot start the signal thread", e))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub enum Verb {
     Pull,
 }
 
+// The fixture names exist for the fixture tests (`fixture_tests.rs`) only.
+#[cfg(test)]
 impl Verb {
     /// The fixture name of the verb (`fixtures/engine-stderr/*/*.txt`, `verb:` line).
     pub fn name(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Verb {
     }
 }
 
+#[cfg(test)]
 const ALL_VERBS: &[Verb] = &[
     Verb::NetworkCreate,
     Verb::NetworkRm,
@@ -103,6 +106,7 @@ pub enum Class {
     Other,
 }
 
+#[cfg(test)]
 impl Class {
     /// The fixture name of the class (`class:` line).
     pub fn name(self) -> &'static str {

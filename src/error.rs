@@ -140,7 +140,9 @@ impl CommandFailure {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    /// An error of `kind` with this message, for code built on the library (the `bottle` CLI's
+    /// own checks of its flags) that reports through the same type.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
             message: message.into(),
@@ -148,7 +150,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(what: Invalid, message: impl Into<String>) -> Error {
+    /// An [`ErrorKind::Invalid`] error: `what` names the input, `message` says why.
+    pub fn invalid(what: Invalid, message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Invalid(what), message)
     }
 

@@ -266,6 +266,14 @@ impl Engine {
         Engine::resolve(Some(program.as_ref()), None)
     }
 
+    /// The engine CLI called `program`, not looked up: for [`crate::Bottles::plan`], which runs
+    /// nothing and so works where no engine is installed. A command run through it fails as the
+    /// missing program it may be.
+    pub fn named(program: impl AsRef<OsStr>) -> Engine {
+        let given = program.as_ref();
+        Engine::at(PathBuf::from(given), given.to_string_lossy().into_owned(), None)
+    }
+
     /// The same engine, called with `--context NAME` before every command (docker contexts).
     pub fn with_context(mut self, name: impl Into<String>) -> Engine {
         self.context = Some(name.into());
@@ -285,8 +293,12 @@ impl Engine {
                 ),
             )
         })?;
+        Ok(Engine::at(program, shown, context))
+    }
+
+    fn at(program: PathBuf, shown: String, context: Option<String>) -> Engine {
         let flavor = flavor_of(&program);
-        Ok(Engine {
+        Engine {
             program,
             shown,
             context,
@@ -296,7 +308,7 @@ impl Engine {
             finishing: false,
             events: None,
             masker: Masker::default(),
-        })
+        }
     }
 
     /// Kill any command that runs longer than `d` (default 10 minutes).

@@ -19,6 +19,7 @@ pub const MAX_ENV_FILE_LINE: usize = 64 * 1024 - 1;
 pub const MAX_NAME_LEN: usize = 63;
 const MAX_SLUG_LEN: usize = 40;
 const MAX_PREFIX_LEN: usize = 20;
+/// The resource-name prefix unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "bot-bottle";
 
 fn is_name_char(c: char) -> bool {
@@ -69,6 +70,8 @@ impl fmt::Display for Slug {
 pub struct Prefix(String);
 
 impl Prefix {
+    /// A prefix: 1-20 of `[a-z0-9-]`, starting with a letter or digit; else
+    /// [`crate::Invalid::Prefix`].
     pub fn parse(s: &str) -> Result<Prefix> {
         let ok = (1..=MAX_PREFIX_LEN).contains(&s.len())
             && s.chars().all(is_name_char)
@@ -85,8 +88,16 @@ impl Prefix {
         Ok(Prefix(s.to_string()))
     }
 
+    /// The prefix as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `slug`'s resource names under this prefix fit the engine's limit; else
+    /// [`crate::Invalid::NameTooLong`]. Checking before any engine call makes bad input an
+    /// input error whatever state the engine is in.
+    pub fn check(&self, slug: &Slug) -> Result<()> {
+        Names::new(self, slug).map(drop)
     }
 }
 

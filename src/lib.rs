@@ -25,42 +25,52 @@
 //! that use it). Errors keep their data behind accessors ([`Error::kind`], [`Error::command`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
 //!
-//! The modules marked hidden are the CLI's and the test suite's; they are not part of the API.
+//! The `bottle` binary is a client of this API and of nothing else: it builds with the `cli`
+//! feature (on by default), which adds its command-line crates; an embedder that does not want
+//! them depends on `bottle` with `default-features = false`.
+//!
+//! The API is blocking: each call runs engine commands to completion on the calling thread (and,
+//! for several bottles, on scoped threads of its own). An async launcher calls it from
+//! `spawn_blocking` and cancels it through a [`CancelToken`].
 
 #![deny(missing_docs)]
 
+mod argv;
 mod bottles;
 mod cancel;
+mod classify;
+mod display;
+mod doctor;
 mod error;
 mod exec;
 mod host;
+mod input;
 mod lifecycle;
 mod lock;
+mod model;
+mod ready;
+mod spec;
+mod subnet;
 
-#[doc(hidden)]
-pub mod argv;
-#[doc(hidden)]
-pub mod classify;
-#[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
-pub mod display;
-#[doc(hidden)]
-pub mod input;
-#[doc(hidden)]
-pub mod model;
-#[doc(hidden)]
-pub mod ready;
-#[doc(hidden)]
-pub mod spec;
-#[doc(hidden)]
-pub mod subnet;
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod props_tests;
+#[cfg(test)]
+mod ready_tests;
 
-pub use bottles::{Bottles, SpecBuilder};
+pub use bottles::{Bottles, Logs, SpecBuilder};
 pub use cancel::CancelToken;
+pub use display::render as quote_argv;
+pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, EngineVersions, Fix, VERSION, doctor};
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
-pub use exec::{Engine, Event, Flavor};
-pub use input::{Slug, Volume};
+pub use exec::{Engine, Event, Flavor, parse_timeout};
+pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
+/// The IPv4 network type of [`Pool`], [`Candidate`] and [`NetworkView::subnet`], re-exported so
+/// that an embedder can name it without depending on `ipnetwork` itself.
+pub use ipnetwork::Ipv4Network;
+pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 pub use lifecycle::{Action, Removed, UpOutcome};
 pub use model::{Bottle, BundleView, NetworkView, PortView};
-pub use spec::{Pull, Spec};
+pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, Spec};
+pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, Pool};

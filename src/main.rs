@@ -1,15 +1,18 @@
-//! The `bottle` binary: parse, run, map the error to an exit code.
+//! The `bottle` binary: parse, run, map the error to an exit code. The command line (`cli`) is
+//! part of the binary, not of the library: it uses only the library's public API.
+
+mod cli;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match bottle::cli::parse(std::env::args_os()) {
+    let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
+        Err(err) => return ExitCode::from(cli::usage_error(&err)),
     };
     let (verbose, json) = (cli.global.verbose, cli.global.json);
-    match bottle::cli::run(cli) {
+    match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => ExitCode::from(bottle::cli::report(&err, verbose, json)),
+        Err(err) => ExitCode::from(cli::report(&err, verbose, json)),
     }
 }

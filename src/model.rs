@@ -283,6 +283,7 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
 }
 
 /// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
+#[cfg(test)]
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
     parse_json_objects("inspect", stdout, Empty::Allowed)
 }
@@ -420,15 +421,6 @@ fn object_from_raw(raw: RawObject) -> Object {
     Object::Other
 }
 
-/// Parse `ID<TAB>NAME` listing lines, skipping any other line. Prefer [`parse_id_names_of`].
-pub fn parse_id_names(stdout: &str) -> Vec<(String, String)> {
-    stdout
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(id, name)| (id.trim().to_string(), name.trim().to_string()))
-        .collect()
-}
-
 /// Parse the `ID<TAB>NAME` lines of `network ls` / `ps` (see [`crate::argv::ID_NAME_FORMAT`]).
 /// Blank lines are skipped (no match prints nothing on every engine); any other line without
 /// both fields is an error naming the command.
@@ -452,6 +444,7 @@ pub fn parse_id_names_of(command: &str, stdout: &str) -> Result<Vec<(String, Str
 
 /// What `network create` printed: docker prints the new network's 64-hex ID, native podman its
 /// name. Either identifies exactly the network this run made; anything but one word is an error.
+#[cfg(test)]
 pub fn parse_created(command: &str, stdout: &str) -> Result<String> {
     let words: Vec<&str> = stdout.split_whitespace().collect();
     match words[..] {
@@ -601,8 +594,15 @@ impl Bottle {
     }
 }
 
+impl PortView {
+    /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address (what `bottle port` prints).
+    pub fn host_address(&self) -> String {
+        host_port(&self.host_ip, self.host_port)
+    }
+}
+
 /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address.
-pub fn host_port(ip: &str, port: u16) -> String {
+pub(crate) fn host_port(ip: &str, port: u16) -> String {
     if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {

@@ -21,28 +21,22 @@ pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
 
 /// When the bundle image is pulled: `missing` (bottle pulls it when absent, with its progress shown), `never`, or `always` (the engine pulls on every run).
-///
-/// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
-/// them `--pull`'s help text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pull {
-    #[cfg_attr(
-        doc,
-        doc = "Pull the image only when the engine does not have it (the default)."
-    )]
+    /// Pull the image only when the engine does not have it (the default).
     #[default]
     Missing,
-    #[cfg_attr(
-        doc,
-        doc = "Never pull: a missing image is an error (or is built, with a build context)."
-    )]
+    /// Never pull: a missing image is an error (or is built, with a build context).
     Never,
-    #[cfg_attr(doc, doc = "Pull before every `up` that runs a bundle.")]
+    /// Pull before every `up` that runs a bundle.
     Always,
 }
 
 impl Pull {
+    /// Every policy, in the order `--help` lists them.
+    pub const ALL: [Pull; 3] = [Pull::Missing, Pull::Never, Pull::Always];
+
     /// The policy as the engine's `--pull` flag spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,20 +51,33 @@ impl Pull {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
+    /// The build context directory.
     pub context: PathBuf,
+    /// The Dockerfile, if not the context's `Dockerfile`.
     pub dockerfile: Option<PathBuf>,
 }
 
-/// The spec keys as they arrive, from flags or from the TOML file. `None` means "not given".
+/// The spec as text, exported as [`crate::SpecText`]: its keys as a TOML file
+/// ([`RawSpec::from_file`]) or the command line spells them, each `None` when not given. It holds
+/// no checked value; [`RawSpec::validate`] turns it into a [`Spec`] with the same rules and errors
+/// as [`Spec::builder`], which is the typed way to make one.
 #[derive(Debug, Clone, Default)]
 pub struct RawSpec {
+    /// The bundle image reference (`image`, `--image`).
     pub image: Option<String>,
+    /// The daemons the bundle starts (`daemons`, `--daemons`).
     pub daemons: Option<Vec<String>>,
+    /// `KEY=VALUE`, or a bare `KEY` whose value is inherited (`env`, `-e`).
     pub env: Option<Vec<String>>,
+    /// `HOST:CTR[:ro|rw]` bind mounts (`volumes`, `-v`).
     pub volumes: Option<Vec<String>>,
+    /// Container ports to publish, as text (`publish`, `-p`).
     pub publish: Option<Vec<String>>,
+    /// An address, or `auto` (`publish_ip`, `--publish-ip`).
     pub publish_ip: Option<String>,
+    /// The pull policy (`pull`, `--pull`).
     pub pull: Option<Pull>,
+    /// `[build]`: build the image when it is missing.
     pub build: Option<Build>,
     /// `--wait[=DURATION]` / `wait`: `Some(None)` is "do not wait" (`wait = false`),
     /// `Some(Some(text))` a duration to parse.

@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Invalid, Result};
 
+/// The pool bottle carves subnets from unless told otherwise.
 pub const DEFAULT_POOL: &str = "10.213.0.0/16";
+/// The prefix length of each bottle's subnet unless told otherwise.
 pub const DEFAULT_BLOCK: u8 = 24;
 /// A /29 has 8 addresses: network, gateway, bundle, and an upper half of 4 for dynamic use.
 pub const MAX_BLOCK: u8 = 29;
@@ -32,7 +34,8 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         .fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
-/// A validated pool and block length.
+/// A validated pool and block length: where bottle subnets come from (the contract's subnet
+/// rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool {
     net: Ipv4Network,
@@ -44,7 +47,9 @@ pub struct Pool {
 pub struct Candidate {
     /// Position in the slug's candidate order (0 is the preferred one).
     pub k: u64,
+    /// The block's index in the pool.
     pub slot: u64,
+    /// The block.
     pub subnet: Ipv4Network,
     /// The block's first host address.
     pub gateway: Ipv4Addr,
@@ -147,10 +152,12 @@ impl Pool {
         Ok(Pool { net, block })
     }
 
+    /// The pool's network.
     pub fn net(&self) -> Ipv4Network {
         self.net
     }
 
+    /// The prefix length of each bottle's subnet.
     pub fn block(&self) -> u8 {
         self.block
     }

@@ -1,31 +1,21 @@
-//! `up` and `down` of several bottles: each worked on by [`lifecycle::many::bounded`], at most
-//! `--parallel` at once, and reported in a stable order (the order given, or slug order for
+//! `up` and `down` of several bottles: each worked on by the library ([`bottle::Bottles::up_many`],
+//! [`bottle::Bottles::down_many`]), at most `--parallel` at once, and reported in a stable order (the order given, or slug order for
 //! `down --all`). One failure does not stop the others; each is printed once, and the exit code is
 //! the first failure's in that order.
 
 use std::io::Write;
 
-use super::{Global, Reported, down_line, interrupted_after, render};
-use crate::error::{Error, ErrorKind};
-use crate::input::Slug;
-use crate::lifecycle::{self, Ctx, UpOutcome};
-use crate::spec::Spec;
+use super::{Global, Reported, render};
+use bottle::{Error, Removed, Slug, UpOutcome};
 
-/// `up` of several slugs with one spec. Text: one line per bottle; `--json`: an array of bottle
-/// objects (with `action`), or `{"slug", "error"}` for a bottle that failed.
+/// `up` of several slugs with one spec, reported. Text: one line per bottle; `--json`: an array
+/// of bottle objects (with `action`), or `{"slug", "error"}` for a bottle that failed.
 pub fn up_each(
-    ctx: &Ctx,
     slugs: &[Slug],
-    spec: &Spec,
-    parallel: usize,
+    results: Vec<Result<UpOutcome, Error>>,
     g: &Global,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let token = ctx.engine.cancel_token();
-    let results = lifecycle::many::bounded(slugs, parallel, token, |slug| {
-        lifecycle::up(ctx, slug, spec)
-    });
-    let results = not_started(results, "nothing was created");
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
@@ -41,27 +31,15 @@ pub fn up_each(
     failures(slugs, results, g.verbose)
 }
 
-/// `down` of each slug, at most `parallel` at once. Text: one line per bottle; `--json`: an array
-/// of `{"slug", "removed"}`, or `{"slug", "error"}` for a bottle that failed. A single bottle's
-/// failure is returned as the error itself (printed by `report`, as for any other command).
+/// `down` of each slug, reported. Text: one line per bottle; `--json`: an array of `{"slug",
+/// "removed"}`, or `{"slug", "error"}` for a bottle that failed. A single bottle's failure is
+/// returned as the error itself (printed by `report`, as for any other command).
 pub fn down_each(
-    ctx: &Ctx,
     slugs: &[Slug],
-    seen: &[Option<lifecycle::Observed>],
-    parallel: usize,
+    results: Vec<Result<Removed, Error>>,
     g: &Global,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let token = ctx.engine.cancel_token();
-    let work: Vec<(&Slug, Option<&lifecycle::Observed>)> = slugs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s, seen.get(i).and_then(Option::as_ref)))
-        .collect();
-    let results = lifecycle::many::bounded(&work, parallel, token, |(slug, seen)| {
-        lifecycle::down_seen(ctx, slug, seen.cloned())
-    });
-    let results = not_started(results, "nothing was removed");
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
@@ -77,24 +55,20 @@ pub fn down_each(
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
     }
     out.flush()?;
-    failures(slugs, results, g.verbose)?;
-    interrupted_after(token, "the removals it had begun were finished")?;
-    Ok(())
+    failures(slugs, results, g.verbose)
 }
 
-/// A bottle the queue never started, because a signal came first, is a failure of its own.
-fn not_started<R>(results: Vec<Option<Result<R, Error>>>, what: &str) -> Vec<Result<R, Error>> {
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(Error::new(
-                    ErrorKind::Interrupted,
-                    format!("interrupted before it started; {what}"),
-                ))
-            })
-        })
-        .collect()
+fn down_line(slug: &Slug, removed: &Removed) -> String {
+    let what: Vec<&str> = removed
+        .containers
+        .iter()
+        .chain(&removed.networks)
+        .map(String::as_str)
+        .collect();
+    match what.is_empty() {
+        true => format!("bottle {slug}: already gone"),
+        false => format!("bottle {slug}: removed {}", what.join(", ")),
+    }
 }
 
 /// With one bottle, its error is the error. With several, each failure is printed here, once, as

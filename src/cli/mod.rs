@@ -2,26 +2,24 @@
 //! and output.
 //!
 //! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
-//! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
+//! [`report`]. It is a client of the `bottle` library's public API and of nothing else: it parses,
+//! calls a [`Bottles`] method, and renders. Pure formatting lives in [`render`]; `version`,
+//! `doctor` and `logs` output in [`tools`]; several bottles at once in [`many`].
 
 mod many;
 mod render;
+mod signals;
 mod tools;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+use bottle::{
+    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error,
+    Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-
-use crate::cancel::{self, CancelToken};
-use crate::display::Masker;
-use crate::error::{Error, ErrorKind, Invalid, Result};
-use crate::exec::{self, Engine, Event};
-use crate::input::{Names, Prefix, Slug};
-use crate::lifecycle::{self, Ctx, plan};
-use crate::spec::{Pull, RawSpec, Spec};
-use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
 pub use render::{ls_table, ls_tsv, port_line, summary, usage_line};
 
@@ -68,7 +66,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// Resource-name prefix: 1-20 of [a-z0-9-]
-    #[arg(long, global = true, env = "BOTTLE_PREFIX", hide_env_values = true, default_value = crate::input::DEFAULT_PREFIX)]
+    #[arg(long, global = true, env = "BOTTLE_PREFIX", hide_env_values = true, default_value = bottle::DEFAULT_PREFIX)]
     pub prefix: String,
     /// The IPv4 pool bottle subnets are carved from
     #[arg(long, global = true, env = "BOTTLE_POOL", hide_env_values = true, value_name = "CIDR", default_value = DEFAULT_POOL)]
@@ -99,8 +97,8 @@ pub struct Global {
         env = "BOTTLE_PARALLEL",
         hide_env_values = true,
         value_name = "N",
-        default_value_t = lifecycle::many::DEFAULT_PARALLEL as u8,
-        value_parser = clap::value_parser!(u8).range(1..=lifecycle::many::MAX_PARALLEL as i64)
+        default_value_t = DEFAULT_PARALLEL as u8,
+        value_parser = clap::value_parser!(u8).range(1..=MAX_PARALLEL as i64)
     )]
     pub parallel: u8,
 }
@@ -345,8 +343,20 @@ pub struct SpecArgs {
     #[arg(long)]
     pub allow_nonloopback: bool,
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "POLICY", value_parser = pull_policy())]
     pub pull: Option<Pull>,
+}
+
+/// `--pull`'s values, from the library's [`Pull`] (which has no command-line derive of its own).
+fn pull_policy() -> impl clap::builder::TypedValueParser<Value = Pull> {
+    use clap::builder::TypedValueParser;
+    let names = Pull::ALL.map(Pull::as_str);
+    clap::builder::PossibleValuesParser::new(names).map(|s| {
+        Pull::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .expect("clap offers only these names")
+    })
 }
 
 /// Global options that do nothing for a subcommand, hidden from its `--help` (still accepted, so a
@@ -486,11 +496,11 @@ impl SpecArgs {
             check_publish_flag(p)?;
         }
         let file = match &self.config {
-            Some(path) => RawSpec::from_file(path)?,
-            None => RawSpec::default(),
+            Some(path) => SpecText::from_file(path)?,
+            None => SpecText::default(),
         };
         let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-        let flags = RawSpec {
+        let flags = SpecText {
             image: self.image.clone(),
             daemons: self.daemons.as_ref().map(|csv| match csv.as_str() {
                 "" => Vec::new(),
@@ -546,19 +556,25 @@ fn note_nothing(tty: Tty, text: &str) {
     }
 }
 
+/// What every command shares: the global options, checked, and where output goes.
+struct Run<'a, W: Write> {
+    g: &'a Global,
+    prefix: Prefix,
+    pool: Pool,
+    timeout: std::time::Duration,
+    token: CancelToken,
+    tty: Tty,
+    out: W,
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
-    let tty = Tty {
-        stdout: std::io::stdout().is_terminal(),
-        stderr: std::io::stderr().is_terminal(),
-    };
     let mut out = std::io::stdout().lock();
     // Commands that need no prefix, pool or engine.
     match &cli.command {
         Command::Completions(a) => {
-            let mut cmd = command();
-            clap_complete::generate(a.shell, &mut cmd, "bottle", &mut out);
+            clap_complete::generate(a.shell, &mut command(), "bottle", &mut out);
             return Ok(out.flush()?);
         }
         Command::Man => {
@@ -567,304 +583,291 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let prefix = Prefix::parse(&g.prefix)?;
-    let pool = Pool::parse(&g.pool, g.block)?;
-    let timeout = exec::parse_timeout(&g.timeout)?;
-    // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
-    // began (their engine is `finishing`), a second signal stops everything. `plan` and `subnet`
-    // run nothing, so they keep the default behaviour.
-    let token = CancelToken::new();
-    if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
-        cancel::cancel_on_signals(&token)?;
-    }
-    let rt = Runtime {
+    let mut r = Run {
         g,
-        token: token.clone(),
-        timeout,
+        prefix: Prefix::parse(&g.prefix)?,
+        pool: Pool::parse(&g.pool, g.block)?,
+        timeout: bottle::parse_timeout(&g.timeout)?,
+        token: CancelToken::new(),
+        tty: Tty {
+            stdout: std::io::stdout().is_terminal(),
+            stderr: std::io::stderr().is_terminal(),
+        },
+        out,
     };
+    // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
+    // began, a second signal stops everything. `plan` and `subnet` run nothing, so they keep the
+    // default behaviour.
+    if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
+        signals::cancel_on_signals(&r.token)?;
+    }
     match &cli.command {
-        Command::Completions(_) | Command::Man => {}
-        Command::Subnet(a) => {
-            let slug = Slug::parse(&a.slug)?;
-            let c = pool.candidate(slug.as_str(), 0);
-            if g.json {
-                let v = serde_json::json!({
-                    "slug": slug.as_str(),
-                    "slot": c.slot,
-                    "subnet": c.subnet,
-                    "gateway": c.gateway,
-                    "bundle_ip": c.bundle_ip,
-                    "ip_range": c.ip_range,
-                });
-                writeln!(out, "{v}")?;
-            } else {
-                writeln!(out, "{}", c.subnet)?;
-            }
-        }
-        Command::Plan(a) => {
-            let slug = Slug::parse(&a.slug)?;
-            let spec = a.spec.spec()?;
-            let names = Names::new(&prefix, &slug)?;
-            let cmds = plan(&slug, &names, &spec, &pool);
-            let shown = shown_engine(g);
-            let context = g.context.as_deref();
-            if g.json {
-                let arrays: Vec<Vec<String>> = cmds
-                    .iter()
-                    .map(|argv| {
-                        exec::full_argv(&shown, context, argv)
-                            .iter()
-                            .map(|a| a.to_string_lossy().into_owned())
-                            .collect()
-                    })
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string(&arrays)?)?;
-            } else {
-                // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
-                for argv in &cmds {
-                    let line = crate::display::render(&exec::full_argv(&shown, context, argv));
-                    writeln!(out, "{line}")?;
-                }
-            }
-        }
-        Command::Up(a) => {
-            let slugs = distinct_slugs(&prefix, &a.slugs)?;
-            let spec = a.spec.spec()?;
-            let ctx = rt.ctx(prefix, pool, secrets_of(&spec))?;
-            let [slug] = slugs.as_slice() else {
-                return many::up_each(&ctx, &slugs, &spec, g.parallel.into(), g, &mut out);
-            };
-            let up = lifecycle::up(&ctx, slug, &spec)?;
-            if g.json {
-                writeln!(out, "{}", many::up_json(&up)?)?;
-            } else {
-                let text = summary(&up.bottle);
-                let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-                write!(out, "{first}, {}\n{rest}", many::up_how(&up))?;
-            }
-        }
-        Command::Down(a) => {
-            let slugs = distinct_slugs(&prefix, &a.slugs)?;
-            let shown_prefix = prefix.as_str().to_string();
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            // `--all`: what the listing showed is each bottle's first look.
-            let (slugs, mut seen) = match a.all {
-                true => {
-                    let listed = lifecycle::list(&ctx)?;
-                    (listed.keys().cloned().collect(), listed)
-                }
-                false => (slugs, Default::default()),
-            };
-            if a.all && slugs.is_empty() {
-                note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
-            }
-            let seen: Vec<_> = slugs.iter().map(|s| seen.remove(s)).collect();
-            many::down_each(&ctx, &slugs, &seen, g.parallel.into(), g, &mut out)?;
-        }
-        Command::Port(a) => {
-            let slug = slug_for(&prefix, &a.slug)?;
-            let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let bottle = lifecycle::status(&ctx, &slug)?;
-            let ports = lifecycle::published(&bottle, port)?;
-            match (g.json, port) {
-                (true, Some(_)) => writeln!(out, "{}", serde_json::to_string(&ports[0])?)?,
-                (true, None) => writeln!(out, "{}", serde_json::to_string(&ports)?)?,
-                (false, Some(_)) => {
-                    for p in &ports {
-                        writeln!(out, "{}", crate::model::host_port(&p.host_ip, p.host_port))?;
-                    }
-                }
-                (false, None) => {
-                    for p in &ports {
-                        writeln!(out, "{}", port_line(p))?;
-                    }
-                }
-            }
-        }
-        Command::Status(a) => {
-            let slug = slug_for(&prefix, &a.slug)?;
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let bottle = lifecycle::status(&ctx, &slug)?;
-            if g.json {
-                writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
-            } else {
-                write!(out, "{}", summary(&bottle))?;
-            }
-        }
-        Command::Env(a) => {
-            let slug = slug_for(&prefix, &a.slug)?;
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let bottle = lifecycle::status(&ctx, &slug)?;
-            match g.json {
-                true => writeln!(out, "{}", render::env_json(&bottle))?,
-                false => write!(out, "{}", render::env_lines(&bottle))?,
-            }
-        }
-        Command::Ls(a) => {
-            let shown_prefix = prefix.as_str().to_string();
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let bottles = lifecycle::ls(&ctx)?;
-            if bottles.is_empty() && !g.json {
-                note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
-            } else if g.json {
-                writeln!(out, "{}", serde_json::to_string(&bottles)?)?;
-            } else if a.quiet {
-                for b in &bottles {
-                    writeln!(out, "{}", b.slug)?;
-                }
-            } else if tty.stdout {
-                write!(out, "{}", ls_table(&bottles))?;
-            } else {
-                write!(out, "{}", ls_tsv(&bottles))?;
-            }
-        }
-        Command::Gc(a) => {
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let removed = lifecycle::gc_parallel(&ctx, a.dry_run, g.parallel.into())?;
-            interrupted_after(&token, "the removals it had begun were finished")?;
-            if g.json {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"dry_run": a.dry_run, "removed": removed})
-                )?;
-            } else {
-                let verb = if a.dry_run { "would remove" } else { "removed" };
-                for c in &removed.containers {
-                    writeln!(out, "{verb} container {c}")?;
-                }
-                for n in &removed.networks {
-                    writeln!(out, "{verb} network {n}")?;
-                }
-                if removed.containers.is_empty() && removed.networks.is_empty() {
-                    note_nothing(tty, "nothing to remove");
-                }
-            }
-        }
-        Command::Logs(a) => {
-            let slug = slug_for(&prefix, &a.slug)?;
-            let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            tools::logs(&ctx, &slug, a.follow, a.tail, &mut out)?;
-        }
-        Command::Version => {
-            let engine = rt.engine(Masker::default());
-            let local = engine.as_ref().map_or(true, Engine::is_local);
-            tools::version(engine, &shown_engine(g), local, g.json, &mut out)?;
-        }
-        Command::Doctor(a) => {
-            let engine = rt.engine(Masker::default());
-            let local = engine.as_ref().map_or(true, Engine::is_local);
-            tools::doctor(
-                engine,
-                &shown_engine(g),
-                &pool,
-                local,
-                a.quiet,
-                g.json,
-                &mut out,
-            )?;
-        }
-    }
-    Ok(out.flush()?)
+        Command::Completions(_) | Command::Man => Ok(()),
+        Command::Subnet(a) => r.subnet(a),
+        Command::Plan(a) => r.plan(a),
+        Command::Up(a) => r.up(a),
+        Command::Down(a) => r.down(a),
+        Command::Port(a) => r.port(a),
+        Command::Status(a) => r.status(a),
+        Command::Env(a) => r.env(a),
+        Command::Ls(a) => r.ls(a),
+        Command::Gc(a) => r.gc(a),
+        Command::Logs(a) => r.logs(a),
+        Command::Version => r.version(),
+        Command::Doctor(a) => r.doctor(a),
+    }?;
+    Ok(r.out.flush()?)
 }
 
-/// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
-fn interrupted_after(token: &CancelToken, what: &str) -> Result<()> {
-    match token.is_cancelled() {
-        true => Err(Error::new(
-            ErrorKind::Interrupted,
-            format!("interrupted; {what}"),
-        )),
-        false => Ok(()),
-    }
-}
-
-fn down_line(slug: &Slug, removed: &lifecycle::Removed) -> String {
-    let what: Vec<&str> = removed
-        .containers
-        .iter()
-        .chain(&removed.networks)
-        .map(String::as_str)
-        .collect();
-    match what.is_empty() {
-        true => format!("bottle {slug}: already gone"),
-        false => format!("bottle {slug}: removed {}", what.join(", ")),
-    }
-}
-
-/// The slugs given, each checked as [`slug_for`] does, a repeated one dropped (each bottle is
-/// worked on and reported once).
-fn distinct_slugs(prefix: &Prefix, given: &[String]) -> Result<Vec<Slug>> {
-    let mut slugs: Vec<Slug> = Vec::with_capacity(given.len());
-    for s in given {
-        let slug = slug_for(prefix, s)?;
-        if !slugs.contains(&slug) {
-            slugs.push(slug);
+impl<W: Write> Run<'_, W> {
+    fn subnet(&mut self, a: &SlugArg) -> anyhow::Result<()> {
+        let slug = Slug::parse(&a.slug)?;
+        let c = self.pool.candidate(slug.as_str(), 0);
+        if self.g.json {
+            let v = serde_json::json!({
+                "slug": slug.as_str(),
+                "slot": c.slot,
+                "subnet": c.subnet,
+                "gateway": c.gateway,
+                "bundle_ip": c.bundle_ip,
+                "ip_range": c.ip_range,
+            });
+            writeln!(self.out, "{v}")?;
+        } else {
+            writeln!(self.out, "{}", c.subnet)?;
         }
-    }
-    Ok(slugs)
-}
-
-/// A slug whose resource names fit, checked before the engine is even resolved, so invalid input
-/// is exit 2 whatever state the engine is in.
-fn slug_for(prefix: &Prefix, slug: &str) -> Result<Slug> {
-    let slug = Slug::parse(slug)?;
-    Names::new(prefix, &slug)?;
-    Ok(slug)
-}
-
-/// The engine as the user named it, for `plan`, `version` and `doctor`.
-fn shown_engine(g: &Global) -> String {
-    g.engine
-        .as_deref()
-        .unwrap_or(OsStr::new("docker"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The masker for foreign text: the spec's `KEY=VALUE` values and the inherited values of its
-/// bare `KEY`s.
-fn secrets_of(spec: &Spec) -> Masker {
-    Masker::new(spec.secret_values(|k| std::env::var(k).ok()))
-}
-
-/// What every engine-facing command shares: the options, the cancel token the signals feed,
-/// the timeout, and where output goes.
-struct Runtime<'a> {
-    g: &'a Global,
-    token: CancelToken,
-    timeout: std::time::Duration,
-}
-
-impl Runtime<'_> {
-    fn engine(&self, masker: Masker) -> Result<Engine> {
-        Ok(
-            Engine::resolve(self.g.engine.as_deref(), self.g.context.clone())?
-                .with_secrets(masker)
-                .with_cancel(self.token.clone())
-                .with_timeout(self.timeout)
-                .with_events(events(self.g.verbose)),
-        )
+        Ok(())
     }
 
-    fn ctx(&self, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {
-        let engine = self.engine(masker)?;
-        Ok(Ctx {
-            local: engine.is_local(),
-            engine,
-            prefix,
-            pool,
+    /// `plan` runs nothing, so it needs no engine installed: the engine is only named.
+    fn plan(&mut self, a: &UpArgs) -> anyhow::Result<()> {
+        let slug = self.slug(&a.slug)?;
+        let spec = a.spec.spec()?;
+        let mut engine = Engine::named(self.g.engine.as_deref().unwrap_or("docker".as_ref()));
+        if let Some(c) = &self.g.context {
+            engine = engine.with_context(c);
+        }
+        let cmds = self.bottles_on(engine).plan(&slug, &spec)?;
+        if self.g.json {
+            let arrays: Vec<Vec<String>> = cmds
+                .iter()
+                .map(|argv| argv.iter().map(|a| a.to_string_lossy().into_owned()).collect())
+                .collect();
+            writeln!(self.out, "{}", serde_json::to_string(&arrays)?)?;
+        } else {
+            // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
+            for argv in &cmds {
+                writeln!(self.out, "{}", bottle::quote_argv(argv))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn up(&mut self, a: &UpSlugsArgs) -> anyhow::Result<()> {
+        let slugs = self.slugs(&a.slugs)?;
+        let spec = a.spec.spec()?;
+        let bottles = self.bottles()?;
+        let [slug] = slugs.as_slice() else {
+            let results = bottles.up_many(&slugs, &spec);
+            return many::up_each(&slugs, results, self.g, &mut self.out);
+        };
+        let up = bottles.up(slug, &spec)?;
+        if self.g.json {
+            writeln!(self.out, "{}", many::up_json(&up)?)?;
+        } else {
+            let text = summary(&up.bottle);
+            let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+            write!(self.out, "{first}, {}\n{rest}", many::up_how(&up))?;
+        }
+        Ok(())
+    }
+
+    fn down(&mut self, a: &DownArgs) -> anyhow::Result<()> {
+        let slugs = self.slugs(&a.slugs)?;
+        let bottles = self.bottles()?;
+        let (slugs, results) = match a.all {
+            true => bottles.down_all()?.into_iter().unzip(),
+            false => {
+                let results = bottles.down_many(&slugs);
+                (slugs, results)
+            }
+        };
+        if a.all && slugs.is_empty() {
+            let prefix = self.prefix.as_str();
+            note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+        }
+        many::down_each(&slugs, results, self.g, &mut self.out)?;
+        Ok(bottles.interrupted()?)
+    }
+
+    fn port(&mut self, a: &PortArgs) -> anyhow::Result<()> {
+        let slug = self.slug(&a.slug)?;
+        let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
+        let bottle = self.bottles()?.status(&slug)?;
+        let ports = bottle.published(port)?;
+        match (self.g.json, port) {
+            (true, Some(_)) => writeln!(self.out, "{}", serde_json::to_string(&ports[0])?)?,
+            (true, None) => writeln!(self.out, "{}", serde_json::to_string(&ports)?)?,
+            (false, Some(_)) => {
+                for p in &ports {
+                    writeln!(self.out, "{}", p.host_address())?;
+                }
+            }
+            (false, None) => {
+                for p in &ports {
+                    writeln!(self.out, "{}", port_line(p))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn status(&mut self, a: &SlugArg) -> anyhow::Result<()> {
+        let slug = self.slug(&a.slug)?;
+        let bottle = self.bottles()?.status(&slug)?;
+        match self.g.json {
+            true => writeln!(self.out, "{}", serde_json::to_string(&bottle)?)?,
+            false => write!(self.out, "{}", summary(&bottle))?,
+        }
+        Ok(())
+    }
+
+    fn env(&mut self, a: &SlugArg) -> anyhow::Result<()> {
+        let slug = self.slug(&a.slug)?;
+        let bottle = self.bottles()?.status(&slug)?;
+        match self.g.json {
+            true => writeln!(self.out, "{}", render::env_json(&bottle))?,
+            false => write!(self.out, "{}", render::env_lines(&bottle))?,
+        }
+        Ok(())
+    }
+
+    fn ls(&mut self, a: &LsArgs) -> anyhow::Result<()> {
+        let bottles = self.bottles()?.ls()?;
+        if bottles.is_empty() && !self.g.json {
+            let prefix = self.prefix.as_str();
+            note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+        } else if self.g.json {
+            writeln!(self.out, "{}", serde_json::to_string(&bottles)?)?;
+        } else if a.quiet {
+            for b in &bottles {
+                writeln!(self.out, "{}", b.slug)?;
+            }
+        } else if self.tty.stdout {
+            write!(self.out, "{}", ls_table(&bottles))?;
+        } else {
+            write!(self.out, "{}", ls_tsv(&bottles))?;
+        }
+        Ok(())
+    }
+
+    fn gc(&mut self, a: &GcArgs) -> anyhow::Result<()> {
+        let removed = self.bottles()?.gc(a.dry_run)?;
+        if self.g.json {
+            let v = serde_json::json!({"dry_run": a.dry_run, "removed": removed});
+            writeln!(self.out, "{v}")?;
+            return Ok(());
+        }
+        let verb = if a.dry_run { "would remove" } else { "removed" };
+        for c in &removed.containers {
+            writeln!(self.out, "{verb} container {c}")?;
+        }
+        for n in &removed.networks {
+            writeln!(self.out, "{verb} network {n}")?;
+        }
+        if removed.is_empty() {
+            note_nothing(self.tty, "nothing to remove");
+        }
+        Ok(())
+    }
+
+    fn logs(&mut self, a: &LogsArgs) -> anyhow::Result<()> {
+        let slug = self.slug(&a.slug)?;
+        let bottles = self.bottles()?;
+        tools::logs(&bottles, &slug, a.follow, a.tail, &mut self.out)
+    }
+
+    fn version(&mut self) -> anyhow::Result<()> {
+        let bottles = self.engine().map(|e| self.bottles_on(e));
+        tools::version(bottles, &self.shown_engine(), self.g.json, &mut self.out)
+    }
+
+    fn doctor(&mut self, a: &DoctorArgs) -> anyhow::Result<()> {
+        let config = bottle::DoctorConfig {
+            bottles: self.engine().map(|e| self.bottles_on(e)),
+            shown: self.shown_engine(),
+            pool: self.pool,
+        };
+        tools::doctor(config, a.quiet, self.g.json, &mut self.out)
+    }
+
+    /// A slug whose resource names fit, checked before the engine is even resolved, so invalid
+    /// input is exit 2 whatever state the engine is in.
+    fn slug(&self, slug: &str) -> Result<Slug> {
+        let slug = Slug::parse(slug)?;
+        self.prefix.check(&slug)?;
+        Ok(slug)
+    }
+
+    /// The slugs given, each checked as [`Run::slug`] does, a repeated one dropped (each bottle
+    /// is worked on and reported once).
+    fn slugs(&self, given: &[String]) -> Result<Vec<Slug>> {
+        let mut slugs: Vec<Slug> = Vec::with_capacity(given.len());
+        for s in given {
+            let slug = self.slug(s)?;
+            if !slugs.contains(&slug) {
+                slugs.push(slug);
+            }
+        }
+        Ok(slugs)
+    }
+
+    /// The engine: `--engine` / `BOTTLE_ENGINE` as given, else the library's detection (docker,
+    /// then podman), with `--context`.
+    fn engine(&self) -> Result<Engine> {
+        let engine = match &self.g.engine {
+            Some(program) => Engine::new(program)?,
+            None => Engine::detect()?,
+        };
+        Ok(match &self.g.context {
+            Some(c) => engine.with_context(c),
+            None => engine,
         })
+    }
+
+    fn bottles(&self) -> Result<Bottles> {
+        Ok(self.bottles_on(self.engine()?))
+    }
+
+    /// The options every engine-facing command shares: prefix, pool, timeout, parallelism, the
+    /// cancel token the signals feed, and the events callback.
+    fn bottles_on(&self, engine: Engine) -> Bottles {
+        Bottles::new(engine)
+            .with_prefix(self.prefix.clone())
+            .with_pool(self.pool)
+            .timeout(self.timeout)
+            .parallel(self.g.parallel.into())
+            .with_cancel_token(self.token.clone())
+            .on_event(events(self.g.verbose))
+    }
+
+    /// The engine as the user named it, for `version` and `doctor`: what was detected, or
+    /// `docker` when nothing was.
+    fn shown_engine(&self) -> String {
+        match (&self.g.engine, self.engine()) {
+            (Some(given), _) => given.to_string_lossy().into_owned(),
+            (None, Ok(e)) => e.shown().to_string(),
+            (None, Err(_)) => "docker".to_string(),
+        }
     }
 }
 
 /// `--verbose` prints each command as `+ LINE`; pull and build progress goes to stderr (a failed
 /// build's error points at it); a wait for another bottle process is said once per process, not
 /// once per bottle: with several bottles at once, their threads wait on the same locks.
-fn events(verbose: bool) -> exec::Events {
+fn events(verbose: bool) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
-    std::sync::Arc::new(move |e: &Event<'_>| match e {
+    move |e: &Event<'_>| match e {
         Event::Command { line } if verbose => eprintln!("+ {line}"),
         Event::Output { text } => eprintln!("{text}"),
         Event::Waiting { what } => {
@@ -874,5 +877,32 @@ fn events(verbose: bool) -> exec::Events {
             }
         }
         _ => {}
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// The integration tests' list of subcommands (for their `--help` snapshots) is this one.
+    #[test]
+    fn every_subcommand_is_listed_for_the_help_snapshots() {
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "up", "down", "plan", "subnet", "port", "status", "env", "ls", "gc", "logs",
+                "version", "doctor", "completions", "man",
+            ]
+        );
+    }
 }

@@ -3,8 +3,7 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use crate::error::{Error, Invalid, Result};
-use crate::model::{Bottle, PortView, host_port};
+use bottle::{Bottle, Error, Invalid, PortView, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -33,7 +32,7 @@ pub fn port_line(p: &PortView) -> String {
     format!(
         "{}/tcp -> {}",
         p.container_port,
-        host_port(&p.host_ip, p.host_port)
+        p.host_address()
     )
 }
 
@@ -47,7 +46,7 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
             format!(
                 "{}->{}",
                 p.container_port,
-                host_port(&p.host_ip, p.host_port)
+                p.host_address()
             )
         })
         .collect();
@@ -97,11 +96,25 @@ pub fn ls_tsv(bottles: &[Bottle]) -> String {
         .collect()
 }
 
+/// A container TCP port, 1-65535, as `bottle port` takes it.
+fn parse_port(s: &str) -> Result<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
+        _ => Err(Error::invalid(
+            Invalid::Port,
+            format!(
+                "invalid port `{}`: use a TCP port number from 1 to 65535",
+                s.escape_default()
+            ),
+        )),
+    }
+}
+
 /// `8080` or `8080/tcp`: bottle publishes TCP only.
 pub fn parse_port_arg(s: &str) -> Result<u16> {
     match s.split_once('/') {
-        None => crate::input::parse_port(s),
-        Some((p, "tcp")) => crate::input::parse_port(p),
+        None => parse_port(s),
+        Some((p, "tcp")) => parse_port(p),
         Some((_, proto)) => Err(Error::invalid(
             Invalid::Port,
             format!(
@@ -343,7 +356,7 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
     for p in &b.ports {
         vars.push((
             format!("BOTTLE_PORT_{}", p.container_port),
-            Some(host_port(&p.host_ip, p.host_port)),
+            Some(p.host_address()),
         ));
     }
     vars
@@ -379,7 +392,7 @@ pub fn env_json(b: &Bottle) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BundleView, NetworkView};
+    use bottle::{BundleView, NetworkView};
 
     fn bottle(slug: &str, state: &str, ports: &[(u16, u16)]) -> Bottle {
         Bottle {
@@ -430,7 +443,8 @@ mod tests {
 
     #[track_caller]
     fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
-        let got = crate::lifecycle::published(b, port)
+        let got = b
+            .published(port)
             .map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(got, want),

@@ -1,87 +1,34 @@
-//! `version`, `doctor` and `logs`: commands about the engine and the bundle rather than the
-//! bottle's lifecycle. Each engine command is built in [`crate::argv`] and run through the one
-//! executor.
+//! `version`, `doctor` and `logs` as the command line shows them. The checks, the versions and
+//! the masked logs are the library's ([`bottle::doctor`], [`Bottles::versions`],
+//! [`Bottles::logs`]); this module renders them and adds the command-line advice.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, TcpListener};
 
-use ipnetwork::Ipv4Network;
-use serde::Serialize;
+use bottle::{Bottles, CheckStatus, DoctorConfig, ErrorKind, Fix, Result, Slug};
 
 use super::Reported;
-use crate::argv;
-use crate::classify::Verb;
-use crate::display::Masker;
-use crate::error::{Error, ErrorKind, Result};
-use crate::exec::Engine;
-use crate::input::{Prefix, Slug};
-use crate::lifecycle::{self, Ctx};
-use crate::spec::DAEMONS_ENV;
-use crate::subnet::{Pool, overlaps};
-
-/// The engine's versions, from `version --format '{{json .}}'`. `server` is `None` when the
-/// daemon did not answer.
-#[derive(Debug, Default, Serialize)]
-pub struct EngineVersions {
-    pub client: Option<String>,
-    pub server: Option<String>,
-}
-
-/// Read `{"Client":{"Version":…},"Server":{"Version":…}|null}` (docker and podman alike).
-pub fn parse_versions(stdout: &str) -> EngineVersions {
-    let v: serde_json::Value = stdout
-        .lines()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_default();
-    let version = |part: &str| {
-        v.get(part)
-            .and_then(|p| p.get("Version"))
-            .and_then(|s| s.as_str())
-            .map(str::to_string)
-    };
-    EngineVersions {
-        client: version("Client"),
-        server: version("Server"),
-    }
-}
-
-/// Ask the engine for its versions. `Err` only when the engine could not be run at all.
-fn engine_versions(engine: &Engine) -> Result<(EngineVersions, Option<Error>)> {
-    let reply = engine.run(Verb::Version, argv::version())?;
-    let versions = parse_versions(&reply.stdout);
-    let err = (!reply.success() || versions.server.is_none()).then(|| {
-        let mut e = reply.into_error();
-        if *e.kind() != ErrorKind::EngineUnavailable {
-            // No server version is an unreachable server, whatever the wording.
-            e = Error::new(ErrorKind::EngineUnavailable, e.message());
-        }
-        e
-    });
-    Ok((versions, err))
-}
 
 /// `bottle version`: bottle's version always; the engine's as far as it answers.
 pub fn version(
-    engine: Result<Engine>,
+    bottles: Result<Bottles>,
     shown: &str,
-    local: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let bottle = env!("CARGO_PKG_VERSION");
-    let (versions, err) = match &engine {
-        Ok(e) => engine_versions(e)?,
-        Err(_) => (EngineVersions::default(), None),
+    let local = bottles.as_ref().map_or(true, |b| b.engine().is_local());
+    let versions = match &bottles {
+        Ok(b) => b.versions()?,
+        Err(_) => Default::default(),
     };
     if json {
         let v = serde_json::json!({
-            "bottle": bottle,
+            "bottle": bottle::VERSION,
             "engine": {"program": shown, "local": local, "client": versions.client, "server": versions.server},
         });
         writeln!(out, "{v}")?;
     } else {
         let or = |v: &Option<String>, none: &str| v.clone().unwrap_or(none.to_string());
-        writeln!(out, "bottle   {bottle}")?;
+        writeln!(out, "bottle   {}", bottle::VERSION)?;
         writeln!(
             out,
             "engine   {shown} ({})",
@@ -91,359 +38,89 @@ pub fn version(
         writeln!(out, "server   {}", or(&versions.server, "unreachable"))?;
     }
     out.flush()?;
-    engine?;
-    match err {
+    bottles?;
+    match versions.unreachable {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Ok,
-    Skip,
-    Fail,
-}
-
-#[derive(Debug, Serialize)]
-struct Check {
-    name: &'static str,
-    status: Status,
-    detail: String,
-    /// How to fix a failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<String>,
-}
-
-impl Check {
-    fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status,
-            detail: detail.into(),
-            fix: None,
-        }
-    }
-
-    fn fix(mut self, fix: impl Into<String>) -> Check {
-        self.fix = Some(fix.into());
-        self
+/// The command-line advice for a failed check.
+fn fix_text(fix: &Fix) -> String {
+    match fix {
+        Fix::InstallEngine => "install docker or podman, or pass --engine PATH (BOTTLE_ENGINE)".into(),
+        Fix::CheckEngine => "check --engine (BOTTLE_ENGINE)".into(),
+        Fix::StartDaemon => "start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error".into(),
+        Fix::FreePool => "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)".into(),
+        Fix::LockDirectory => "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700".into(),
+        Fix::AddLoopback(ip) => format!("add the address: `ip addr add {ip}/8 dev lo` (Linux) or `sudo ifconfig lo0 alias {ip}` (macOS)"),
+        _ => "see `bottle doctor --help`".into(),
     }
 }
 
-/// How many of the pool's slots the `taken` subnets (engine networks, host routes) overlap.
-pub fn taken_slots(pool: &Pool, taken: &[Ipv4Network]) -> u64 {
-    let net = pool.net();
-    let size = 1u64 << (32 - pool.block());
-    let base = u64::from(u32::from(net.network()));
-    let mut ranges: Vec<(u64, u64)> = taken
-        .iter()
-        .filter(|t| overlaps(net, **t))
-        .map(|t| {
-            let lo = u64::from(u32::from(t.network())).max(base);
-            let hi = (u64::from(u32::from(t.broadcast())) + 1).min(base + pool.slots() * size);
-            ((lo - base) / size, (hi - base).div_ceil(size))
-        })
-        .collect();
-    ranges.sort();
-    let mut count = 0;
-    let mut end = 0;
-    for (lo, hi) in ranges {
-        let lo = lo.max(end);
-        if hi > lo {
-            count += hi - lo;
-            end = hi;
-        }
-    }
-    count
-}
-
-/// `bottle doctor`: check what bottle needs; exit 0 when it can work, 69 when the engine is missing
-/// or unreachable, 1 otherwise.
+/// `bottle doctor`: the library's checks, printed; exit 0 when bottle can work, 69 when the
+/// engine is missing or unreachable, 1 otherwise.
 pub fn doctor(
-    engine: Result<Engine>,
-    shown: &str,
-    pool: &Pool,
-    local: bool,
+    config: DoctorConfig,
     quiet: bool,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let mut checks = Vec::new();
-    let mut code = 0u8;
-    let where_ = if local { "local" } else { "remote" };
-    let engine = match engine {
-        Err(e) => {
-            checks.push(
-                Check::new("engine", Status::Fail, e.message())
-                    .fix("install docker or podman, or pass --engine PATH (BOTTLE_ENGINE)"),
-            );
-            code = 69;
-            None
-        }
-        Ok(engine) => match engine_versions(&engine) {
-            Err(e) => {
-                checks.push(
-                    Check::new("engine", Status::Fail, e.message())
-                        .fix("check --engine (BOTTLE_ENGINE)"),
-                );
-                code = 69;
-                None
-            }
-            Ok((v, Some(_))) => {
-                checks.push(
-                    Check::new(
-                        "engine",
-                        Status::Fail,
-                        format!(
-                            "`{shown}` {} ({where_}) answers, but its daemon does not",
-                            v.client.as_deref().unwrap_or("?")
-                        ),
-                    )
-                    .fix("start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error"),
-                );
-                code = 69;
-                None
-            }
-            Ok((v, None)) => {
-                checks.push(Check::new(
-                    "engine",
-                    Status::Ok,
-                    format!(
-                        "`{shown}` client {}, server {} ({where_})",
-                        v.client.as_deref().unwrap_or("?"),
-                        v.server.as_deref().unwrap_or("?")
-                    ),
-                ));
-                Some(engine)
-            }
-        },
-    };
-    // Pool slots: free vs taken by engine networks and host routes.
-    match &engine {
-        None => checks.push(Check::new("pool", Status::Skip, "needs the engine")),
-        Some(engine) => match engine_subnets(engine, pool) {
-            Err(e) => {
-                checks.push(Check::new("pool", Status::Fail, e.message()));
-                code = code.max(1);
-            }
-            Ok(nets) => {
-                let routes = if local {
-                    crate::host::routes()
-                } else {
-                    Vec::new()
-                };
-                let by_nets = taken_slots(pool, &nets);
-                let by_routes = taken_slots(pool, &routes);
-                let all: Vec<Ipv4Network> = nets.iter().chain(&routes).copied().collect();
-                let taken = taken_slots(pool, &all);
-                let free = pool.slots() - taken;
-                let detail = format!(
-                    "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {by_routes} by host routes)",
-                    pool.slots(),
-                    pool.block(),
-                    pool.net()
-                );
-                if free == 0 {
-                    checks.push(Check::new("pool", Status::Fail, detail).fix(
-                        "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)",
-                    ));
-                    code = code.max(1);
-                } else {
-                    checks.push(Check::new("pool", Status::Ok, detail));
-                }
-            }
-        },
-    }
-    // The lock directory, used only with a local engine.
-    if local {
-        match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
-            Ok(Some(_)) => checks.push(Check::new(
-                "locks",
-                Status::Ok,
-                "the lock directory is usable",
-            )),
-            Ok(None) => checks.push(Check::new(
-                "locks",
-                Status::Ok,
-                "no usable lock directory: bottle runs without locks (correct, but racing processes may do extra work)",
-            )),
-            Err(e) => {
-                checks.push(Check::new("locks", Status::Fail, e.message()).fix(
-                    "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700",
-                ));
-                code = code.max(1);
-            }
-        }
-    } else {
-        checks.push(Check::new(
-            "locks",
-            Status::Skip,
-            "the engine is remote: bottle takes no locks",
-        ));
-    }
-    // The default publish address must exist on this host for a local engine.
-    if local {
-        let ip = Ipv4Addr::LOCALHOST;
-        match TcpListener::bind((ip, 0)) {
-            Ok(_) => checks.push(Check::new(
-                "loopback",
-                Status::Ok,
-                format!("{ip} can be published on"),
-            )),
-            Err(e) => {
-                checks.push(
-                    Check::new("loopback", Status::Fail, format!("cannot bind {ip}: {e}")).fix(
-                        format!("add the address: `ip addr add {ip}/8 dev lo` (Linux) or `sudo ifconfig lo0 alias {ip}` (macOS)"),
-                    ),
-                );
-                code = code.max(1);
-            }
-        }
-    } else {
-        checks.push(Check::new(
-            "loopback",
-            Status::Skip,
-            "the engine is remote: its host publishes the ports",
-        ));
-    }
-    if !quiet {
-        if json {
-            let v = serde_json::json!({"checks": checks, "exit_code": code});
-            writeln!(out, "{v}")?;
-        } else {
-            for c in &checks {
-                let status = match c.status {
-                    Status::Ok => "ok  ",
-                    Status::Skip => "skip",
-                    Status::Fail => "FAIL",
-                };
-                writeln!(out, "{status}  {:<9}{}", c.name, c.detail)?;
+    let doctor = bottle::doctor(config);
+    if !quiet && json {
+        let checks: Vec<serde_json::Value> = doctor
+            .checks
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::json!({"name": c.name, "status": c.status, "detail": c.detail});
                 if let Some(fix) = &c.fix {
-                    writeln!(out, "      {:<9}fix: {fix}", "")?;
+                    v["fix"] = fix_text(fix).into();
                 }
+                v
+            })
+            .collect();
+        let v = serde_json::json!({"checks": checks, "exit_code": doctor.exit_code});
+        writeln!(out, "{v}")?;
+    } else if !quiet {
+        for c in &doctor.checks {
+            let status = match c.status {
+                CheckStatus::Ok => "ok  ",
+                CheckStatus::Skip => "skip",
+                _ => "FAIL",
+            };
+            writeln!(out, "{status}  {:<9}{}", c.name, c.detail)?;
+            if let Some(fix) = &c.fix {
+                writeln!(out, "      {:<9}fix: {}", "", fix_text(fix))?;
             }
         }
-        out.flush()?;
     }
-    match code {
+    out.flush()?;
+    match doctor.exit_code {
         0 => Ok(()),
         code => Err(Reported(code).into()),
     }
 }
 
-/// Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.
-fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
-    let ctx = Ctx {
-        engine: engine.clone(),
-        prefix: Prefix::default(),
-        pool: *pool,
-        local: engine.is_local(),
-    };
-    Ok(ctx.taken_subnets("")?.0)
-}
-
-/// The values to mask in the bundle's logs: every env value the bundle has that its image does not
-/// set itself (those came from `up`'s `-e`), except bottle's own daemon list.
-pub fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
-    Masker::new(
-        container_env
-            .iter()
-            .filter(|e| !image_env.contains(e))
-            .filter_map(|e| e.split_once('='))
-            .filter(|(k, _)| *k != DAEMONS_ENV)
-            .map(|(_, v)| v.to_string()),
-    )
-}
-
 /// `bottle logs`: the bundle's logs, through the engine. Captured logs are masked; `-f` streams
 /// them through as they come, unmasked (documented in `--help`).
 pub fn logs(
-    ctx: &Ctx,
+    bottles: &Bottles,
     slug: &Slug,
     follow: bool,
     tail: Option<u32>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let engine = &ctx.engine;
-    let bundle = lifecycle::bundle(ctx, slug)?;
     if follow {
         out.flush()?;
-        return match engine.run_passthrough(Verb::Logs, argv::logs_of(&bundle.id, true, tail)) {
+        return match bottles.follow_logs(slug, tail) {
             // Ctrl-C is how `-f` ends.
             Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
             r => Ok(r?),
         };
     }
-    let image_env: Vec<String> = engine
-        .run(Verb::Inspect, argv::image_env(&bundle.image))
-        .ok()
-        .filter(|r| r.success())
-        .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
-        .unwrap_or_default();
-    let masker = log_secrets(&bundle.env, &image_env);
-    let reply = engine
-        .run(Verb::Logs, argv::logs_of(&bundle.id, false, tail))?
-        .check()?;
-    write!(out, "{}", masker.mask(&reply.stdout))?;
+    let logs = bottles.logs(slug, tail)?;
+    write!(out, "{}", logs.stdout)?;
     out.flush()?;
-    eprint!("{}", masker.mask(&reply.stderr));
+    eprint!("{}", logs.stderr);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[track_caller]
-    fn check_taken(pool: &str, block: u8, taken: &[&str], want: u64) {
-        let pool = Pool::parse(pool, block).unwrap();
-        let taken: Vec<Ipv4Network> = taken.iter().map(|t| t.parse().unwrap()).collect();
-        assert_eq!(taken_slots(&pool, &taken), want);
-    }
-
-    #[test]
-    fn counts_taken_slots_once() {
-        check_taken("10.213.0.0/16", 24, &[], 0);
-        check_taken("10.213.0.0/16", 24, &["10.213.5.0/24", "10.213.5.0/24"], 1);
-        check_taken(
-            "10.213.0.0/16",
-            24,
-            &["10.213.4.0/23", "10.213.5.128/25"],
-            2,
-        );
-        check_taken("10.213.0.0/16", 24, &["10.0.0.0/8"], 256);
-        check_taken("10.213.0.0/16", 24, &["172.17.0.0/16"], 0);
-        check_taken("10.213.0.0/16", 26, &["10.213.0.0/24"], 4);
-    }
-
-    #[test]
-    fn reads_engine_versions() {
-        let v = parse_versions(
-            r#"{"Client":{"Version":"20.10.24","ApiVersion":"1.41"},"Server":{"Version":"20.10.24"}}"#,
-        );
-        assert_eq!(
-            (v.client.as_deref(), v.server.as_deref()),
-            (Some("20.10.24"), Some("20.10.24"))
-        );
-        let v = parse_versions(r#"{"Client":{"Version":"4.3.1"},"Server":null}"#);
-        assert_eq!((v.client.as_deref(), v.server), (Some("4.3.1"), None));
-    }
-
-    #[test]
-    fn log_secrets_are_the_values_up_gave() {
-        let m = log_secrets(
-            &[
-                "PATH=/usr/bin".into(),
-                "TOKEN=hunter2".into(),
-                format!("{DAEMONS_ENV}=egress"),
-            ],
-            &["PATH=/usr/bin".into()],
-        );
-        assert_eq!(
-            m.mask("token hunter2 path /usr/bin daemons egress"),
-            "token *** path /usr/bin daemons egress"
-        );
-    }
 }

@@ -9,12 +9,6 @@ use super::{Ctx, Observed, Removed, many, read};
 use crate::error::Result;
 use crate::input::{Names, Slug};
 
-/// Remove leftovers, or with `dry_run` only say what would go, one bottle at a time. See
-/// [`gc_parallel`].
-pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<Removed> {
-    gc_parallel(ctx, dry_run, 1)
-}
-
 /// Remove leftovers, working on at most `parallel` bottles at once. A first signal lets the
 /// bottles in hand finish; no further bottle is started after it. One bottle's failure does not
 /// stop the others; the error is then the first failure's, in slug order.

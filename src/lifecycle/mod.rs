@@ -34,7 +34,7 @@ use crate::subnet::Pool;
 
 pub use decide::Action;
 pub use down::{Removed, down, down_seen};
-pub use gc::{gc, gc_parallel};
+pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
 pub use read::{list, ls, status};
 pub use up::{UpOutcome, up};

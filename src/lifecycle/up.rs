@@ -741,6 +741,38 @@ impl Up<'_> {
     }
 }
 
+/// Wait until the bundle of an existing bottle is ready, as `up --wait` judges it (running,
+/// healthy, every published port answered by the service), for at most `within`. The bundle is
+/// judged by the ID it has now; one removed meanwhile is an error, and nothing is rolled back:
+/// this call created nothing.
+pub(crate) fn wait_ready(ctx: &Ctx, slug: &Slug, within: Duration) -> Result<()> {
+    use crate::ready::{Seen, Waited};
+    let b = super::bundle(ctx, slug)?;
+    let name = Names::new(&ctx.prefix, slug)?.bundle;
+    let token = ctx.engine.cancel_token();
+    let mut inspect = || -> Result<Seen> {
+        Ok(match ctx.inspect_container(&b.id)? {
+            Some(b) => Seen::There(observed(&b, ctx.local)),
+            None => Seen::Gone { successor: None },
+        })
+    };
+    let waited = crate::ready::wait_until(within, crate::ready::HOLD, &mut inspect, &|| {
+        token.is_cancelled()
+    })?;
+    match waited {
+        Waited::Ready { .. } => Ok(()),
+        Waited::Cancelled => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
+        Waited::Failed { why } => Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!("bundle `{name}` is not ready: {why}"),
+        )),
+        Waited::Gone { why } => Err(Error::new(
+            ErrorKind::EngineFailed,
+            format!("bundle `{name}` {why}"),
+        )),
+    }
+}
+
 /// What `--wait` looks at in the bundle: its state, its health, and (for a local engine) the
 /// address of each published port and whether anything listens on it in the bundle.
 fn observed(b: &Container, local: bool) -> crate::ready::Observed {

@@ -15,13 +15,6 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 #[test]
-fn clap_definition_is_consistent() {
-    use clap::CommandFactory;
-    bottle::cli::Cli::command().debug_assert();
-    bottle::cli::command().debug_assert();
-}
-
-#[test]
 fn plan_of_the_issue_example() {
     let fake = Fake::new();
     let args = [
@@ -332,6 +325,24 @@ fn commands_that_find_nothing_say_so_on_a_terminal_only() {
     }
 }
 
+/// The binary's subcommands, in `--help` order.
+const SUBCOMMANDS: &[&str] = &[
+    "up",
+    "down",
+    "plan",
+    "subnet",
+    "port",
+    "status",
+    "env",
+    "ls",
+    "gc",
+    "logs",
+    "version",
+    "doctor",
+    "completions",
+    "man",
+];
+
 #[test]
 fn help_of_every_subcommand() {
     let snap = |name: &str, text: String| {
@@ -341,9 +352,9 @@ fn help_of_every_subcommand() {
     };
     let out = bottle_cmd().arg("--help").output().unwrap();
     snap("bottle", stdout(&out));
-    use clap::CommandFactory;
-    for sub in bottle::cli::Cli::command().get_subcommands() {
-        let name = sub.get_name();
+    // Every subcommand, `man` (hidden) included; the binary's unit tests check this list against
+    // its clap definition.
+    for name in SUBCOMMANDS {
         // Set values must not show in help (nor change it).
         let out = bottle_cmd()
             .args([name, "--help"])

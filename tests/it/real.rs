@@ -504,7 +504,7 @@ fn foreign_resources_are_refused() {
 }
 
 /// Slugs whose preferred slot in `pool` is the same, found by search.
-fn colliding_slugs(pool: &bottle::subnet::Pool, count: usize) -> Vec<String> {
+fn colliding_slugs(pool: &bottle::Pool, count: usize) -> Vec<String> {
     let target = pool.start("c0");
     let mut slugs = vec!["c0".to_string()];
     for i in 1.. {
@@ -546,7 +546,7 @@ fn concurrent_ups() {
         let b = Bottles::new(cli, &format!("race{i}"));
         // A pool of its own, so the collisions are among these 12 only.
         let pool_cidr = format!("10.{}.0.0/20", 220 + i);
-        let pool = bottle::subnet::Pool::parse(&pool_cidr, 24).unwrap();
+        let pool = bottle::Pool::parse(&pool_cidr, 24).unwrap();
         let slugs = colliding_slugs(&pool, 12);
         let runs = slugs
             .iter()

@@ -23,7 +23,7 @@ use crate::real::Bottles;
 
 /// How the test calls `up`, in one place: `up SLUG --image IMAGE` followed by these. The bottle
 /// gets a loopback address of its own, and `up` returns once the bundle answers; the test's own
-/// readiness check (through `bottle::ready`) then only confirms what `--wait` promised.
+/// readiness check (the library's `Bottles::wait_ready`) then only confirms what `--wait` promised.
 const UP_FLAGS: &[&str] = &["-p", "8080", "--publish-ip", "auto", "--wait", "--json"];
 
 /// The guest's address for the bundle: the only way out of its restricted network.
@@ -223,21 +223,6 @@ fn decoy() -> (SocketAddr, Arc<AtomicBool>) {
     (addr, touched)
 }
 
-/// The bundle's state, for `bottle::ready::wait_until`.
-fn inspect_state(cli: &str, name: &str) -> String {
-    let out = Command::new(cli)
-        .args([
-            "container",
-            "inspect",
-            "--format",
-            "{{.State.Status}}",
-            name,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn vm_guest_reaches_only_its_bundle() {
     let Some(path) = engine() else { return };
@@ -279,28 +264,16 @@ fn vm_guest_reaches_only_its_bundle() {
         matches!(host_ip, IpAddr::V4(ip) if lo.contains(ip)),
         "{host_ip} is not in {lo}"
     );
-    let bundle = bottle::ready::probe_addr(host_ip, host_port);
-    let bundle_name = up["bundle"]["name"].as_str().unwrap().to_string();
+    let bundle = SocketAddr::new(host_ip, host_port);
+    let slug: bottle::Slug = "guest".parse().unwrap();
 
-    // `--wait` promised this already: the first round must find it ready.
-    let waited = bottle::ready::wait_until(
-        Duration::from_millis(1),
-        bottle::ready::HOLD,
-        &mut || {
-            Ok::<_, ()>(bottle::ready::Observed {
-                state: inspect_state(&cli, &bundle_name),
-                health: None,
-                ports: vec![bundle],
-                listens: Vec::new(),
-            })
-        },
-        &|| false,
-    )
-    .unwrap();
-    assert!(
-        matches!(waited, bottle::ready::Waited::Ready { .. }),
-        "{waited:?}"
-    );
+    // `--wait` promised this already: the library's wait for an existing bottle must agree at once.
+    let launcher = bottle::Bottles::new(bottle::Engine::new(&cli).unwrap())
+        .prefix(&b.prefix)
+        .unwrap();
+    launcher
+        .wait_ready(&slug, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("not ready after `up --wait`: {e}"));
     let ready = start.elapsed();
 
     let (decoy, touched) = decoy();

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::net::Ipv4Addr;
 
-use bottle::argv;
-use bottle::input::{EnvKey, ImageRef, Names, Prefix, Slug, Volume};
-use bottle::spec::{Pull, RawSpec};
+use crate::argv;
+use crate::input::{EnvKey, ImageRef, Names, Prefix, Slug, Volume};
+use crate::spec::{Pull, RawSpec};
 use proptest::prelude::*;
 
 /// Strings that mix what attackers use: flags, separators, metacharacters, control characters,
@@ -124,7 +124,7 @@ proptest! {
 }
 
 proptest! {
-    /// `plan` and `--verbose` show argv with [`bottle::display::render`]: whatever the words, the
+    /// `plan` and `--verbose` show argv with [`crate::display::render`]: whatever the words, the
     /// line splits back into exactly them (issue 8: masking made it lossy).
     #[test]
     fn a_rendered_argv_splits_back_into_itself(words in prop::collection::vec(nasty(), 0..6)) {
@@ -133,7 +133,7 @@ proptest! {
             .filter(|w| !w.contains('\0'))
             .map(OsString::from)
             .collect();
-        let line = bottle::display::render(&argv);
+        let line = crate::display::render(&argv);
         prop_assert_eq!(shlex::split(&line).unwrap(), strings(&argv));
     }
 

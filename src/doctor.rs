@@ -1,0 +1,377 @@
+//! `doctor`'s checks and the engine's versions, as data: what bottle needs (an engine that
+//! answers, free subnet slots, a lock directory, the default publish address), each check with its
+//! status and, for a failure, what would fix it as a [`Fix`] (the CLI turns it into advice).
+//! Also the values `logs` masks, which only the bundle's own environment tells.
+
+use std::net::{Ipv4Addr, TcpListener};
+
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+
+use crate::argv;
+use crate::bottles::Bottles;
+use crate::classify::Verb;
+use crate::display::Masker;
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::Engine;
+use crate::input::Prefix;
+use crate::lifecycle::Ctx;
+use crate::spec::DAEMONS_ENV;
+use crate::subnet::{Pool, overlaps};
+
+/// This library's version (the `bottle` binary's too: they are one package).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The engine's versions, from `version --format '{{json .}}'`.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct EngineVersions {
+    /// The engine CLI's version, if it said.
+    pub client: Option<String>,
+    /// The daemon's version; `None` when the daemon did not answer.
+    pub server: Option<String>,
+    /// Why the daemon is unreachable ([`ErrorKind::EngineUnavailable`]), when it is.
+    pub unreachable: Option<Error>,
+}
+
+/// Read `{"Client":{"Version":…},"Server":{"Version":…}|null}` (docker and podman alike).
+pub(crate) fn parse_versions(stdout: &str) -> EngineVersions {
+    let v: serde_json::Value = stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    let version = |part: &str| {
+        v.get(part)
+            .and_then(|p| p.get("Version"))
+            .and_then(|s| s.as_str())
+            .map(str::to_string)
+    };
+    EngineVersions {
+        client: version("Client"),
+        server: version("Server"),
+        unreachable: None,
+    }
+}
+
+/// Ask the engine for its versions. `Err` only when the engine could not be run at all.
+pub(crate) fn engine_versions(engine: &Engine) -> Result<EngineVersions> {
+    let reply = engine.run(Verb::Version, argv::version())?;
+    let mut versions = parse_versions(&reply.stdout);
+    versions.unreachable = (!reply.success() || versions.server.is_none()).then(|| {
+        let mut e = reply.into_error();
+        if *e.kind() != ErrorKind::EngineUnavailable {
+            // No server version is an unreachable server, whatever the wording.
+            e = Error::new(ErrorKind::EngineUnavailable, e.message());
+        }
+        e
+    });
+    Ok(versions)
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CheckStatus {
+    /// Fine.
+    Ok,
+    /// Not checked: it needs something that failed, or does not apply (a remote engine).
+    Skip,
+    /// bottle cannot work (or not fully) until it is fixed.
+    Fail,
+}
+
+/// What would fix a failed check. The library names the remedy; how to say it (flags,
+/// environment variables, commands) is the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fix {
+    /// No engine program was found: install docker or podman, or name another one.
+    InstallEngine,
+    /// The engine program could not be run: name another one.
+    CheckEngine,
+    /// The engine CLI runs but its daemon does not answer: start it, or check its context.
+    StartDaemon,
+    /// Every subnet slot of the pool is taken: remove unused networks, or use another pool.
+    FreePool,
+    /// The lock directory is unusable: make it a private directory of this user's.
+    LockDirectory,
+    /// This loopback address cannot be bound: add it to the loopback interface.
+    AddLoopback(Ipv4Addr),
+}
+
+/// One of `doctor`'s checks.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Check {
+    /// `engine`, `pool`, `locks` or `loopback`.
+    pub name: &'static str,
+    /// How it came out.
+    pub status: CheckStatus,
+    /// What was seen, as a sentence.
+    pub detail: String,
+    /// What would fix a failure.
+    pub fix: Option<Fix>,
+}
+
+impl Check {
+    fn new(name: &'static str, status: CheckStatus, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn fix(mut self, fix: Fix) -> Check {
+        self.fix = Some(fix);
+        self
+    }
+}
+
+/// What `doctor` checks: the handle it would use (or why there is none, e.g.
+/// [`Engine::detect`]'s error), how the engine is named in the details, and the pool.
+#[derive(Debug)]
+pub struct DoctorConfig {
+    /// The bottles handle whose engine is checked, or the error that kept the engine from being
+    /// found.
+    pub bottles: Result<Bottles>,
+    /// The engine as the user named it (`docker`, a path), for the details.
+    pub shown: String,
+    /// The pool whose free slots are counted.
+    pub pool: Pool,
+}
+
+/// `doctor`'s answer: every check in order, and the exit code the contract gives it (0 bottle
+/// can work, 69 the engine is missing or unreachable, 1 anything else).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Doctor {
+    /// The checks, in the order they ran.
+    pub checks: Vec<Check>,
+    /// 0, 1 or 69.
+    pub exit_code: u8,
+}
+
+/// Run `doctor`'s checks. Each engine command goes through the handle's engine (its timeout,
+/// cancel token and events).
+pub fn doctor(config: DoctorConfig) -> Doctor {
+    let local = config.bottles.as_ref().map_or(true, |b| b.ctx().local);
+    let mut checks = Vec::new();
+    let ctx = engine_check(&config, local, &mut checks);
+    checks.push(pool_check(ctx.as_ref(), &config.pool, local));
+    checks.push(lock_check(local));
+    checks.push(loopback_check(local));
+    let exit_code = match checks.first() {
+        Some(c) if c.status == CheckStatus::Fail => 69,
+        _ if checks.iter().any(|c| c.status == CheckStatus::Fail) => 1,
+        _ => 0,
+    };
+    Doctor { checks, exit_code }
+}
+
+/// The engine answers, client and daemon; the context to go on with when it does.
+fn engine_check(config: &DoctorConfig, local: bool, checks: &mut Vec<Check>) -> Option<Ctx> {
+    let shown = &config.shown;
+    let where_ = if local { "local" } else { "remote" };
+    let bottles = match &config.bottles {
+        Err(e) => {
+            checks.push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::InstallEngine));
+            return None;
+        }
+        Ok(b) => b,
+    };
+    match engine_versions(&bottles.ctx().engine) {
+        Err(e) => {
+            checks.push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::CheckEngine));
+            None
+        }
+        Ok(v) if v.unreachable.is_some() => {
+            checks.push(
+                Check::new(
+                    "engine",
+                    CheckStatus::Fail,
+                    format!(
+                        "`{shown}` {} ({where_}) answers, but its daemon does not",
+                        v.client.as_deref().unwrap_or("?")
+                    ),
+                )
+                .fix(Fix::StartDaemon),
+            );
+            None
+        }
+        Ok(v) => {
+            checks.push(Check::new(
+                "engine",
+                CheckStatus::Ok,
+                format!(
+                    "`{shown}` client {}, server {} ({where_})",
+                    v.client.as_deref().unwrap_or("?"),
+                    v.server.as_deref().unwrap_or("?")
+                ),
+            ));
+            Some(Ctx {
+                pool: config.pool,
+                prefix: Prefix::default(),
+                ..bottles.ctx().clone()
+            })
+        }
+    }
+}
+
+/// Pool slots: free vs taken by engine networks and host routes.
+fn pool_check(ctx: Option<&Ctx>, pool: &Pool, local: bool) -> Check {
+    let Some(ctx) = ctx else {
+        return Check::new("pool", CheckStatus::Skip, "needs the engine");
+    };
+    // Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.
+    let nets = match ctx.taken_subnets("") {
+        Err(e) => return Check::new("pool", CheckStatus::Fail, e.message()),
+        Ok((nets, _)) => nets,
+    };
+    let routes = if local { crate::host::routes() } else { Vec::new() };
+    let by_nets = taken_slots(pool, &nets);
+    let by_routes = taken_slots(pool, &routes);
+    let all: Vec<Ipv4Network> = nets.iter().chain(&routes).copied().collect();
+    let free = pool.slots() - taken_slots(pool, &all);
+    let detail = format!(
+        "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {by_routes} by host routes)",
+        pool.slots(),
+        pool.block(),
+        pool.net()
+    );
+    match free {
+        0 => Check::new("pool", CheckStatus::Fail, detail).fix(Fix::FreePool),
+        _ => Check::new("pool", CheckStatus::Ok, detail),
+    }
+}
+
+/// The lock directory, used only with a local engine.
+fn lock_check(local: bool) -> Check {
+    if !local {
+        return Check::new("locks", CheckStatus::Skip, "the engine is remote: bottle takes no locks");
+    }
+    match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
+        Ok(Some(_)) => Check::new("locks", CheckStatus::Ok, "the lock directory is usable"),
+        Ok(None) => Check::new(
+            "locks",
+            CheckStatus::Ok,
+            "no usable lock directory: bottle runs without locks (correct, but racing processes may do extra work)",
+        ),
+        Err(e) => Check::new("locks", CheckStatus::Fail, e.message()).fix(Fix::LockDirectory),
+    }
+}
+
+/// The default publish address must exist on this host for a local engine.
+fn loopback_check(local: bool) -> Check {
+    if !local {
+        return Check::new(
+            "loopback",
+            CheckStatus::Skip,
+            "the engine is remote: its host publishes the ports",
+        );
+    }
+    let ip = Ipv4Addr::LOCALHOST;
+    match TcpListener::bind((ip, 0)) {
+        Ok(_) => Check::new("loopback", CheckStatus::Ok, format!("{ip} can be published on")),
+        Err(e) => Check::new("loopback", CheckStatus::Fail, format!("cannot bind {ip}: {e}"))
+            .fix(Fix::AddLoopback(ip)),
+    }
+}
+
+/// How many of the pool's slots the `taken` subnets (engine networks, host routes) overlap.
+pub(crate) fn taken_slots(pool: &Pool, taken: &[Ipv4Network]) -> u64 {
+    let net = pool.net();
+    let size = 1u64 << (32 - pool.block());
+    let base = u64::from(u32::from(net.network()));
+    let mut ranges: Vec<(u64, u64)> = taken
+        .iter()
+        .filter(|t| overlaps(net, **t))
+        .map(|t| {
+            let lo = u64::from(u32::from(t.network())).max(base);
+            let hi = (u64::from(u32::from(t.broadcast())) + 1).min(base + pool.slots() * size);
+            ((lo - base) / size, (hi - base).div_ceil(size))
+        })
+        .collect();
+    ranges.sort();
+    let mut count = 0;
+    let mut end = 0;
+    for (lo, hi) in ranges {
+        let lo = lo.max(end);
+        if hi > lo {
+            count += hi - lo;
+            end = hi;
+        }
+    }
+    count
+}
+
+/// The values to mask in the bundle's logs: every env value the bundle has that its image does not
+/// set itself (those came from `up`'s `-e`), except bottle's own daemon list.
+pub(crate) fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
+    Masker::new(
+        container_env
+            .iter()
+            .filter(|e| !image_env.contains(e))
+            .filter_map(|e| e.split_once('='))
+            .filter(|(k, _)| *k != DAEMONS_ENV)
+            .map(|(_, v)| v.to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_taken(pool: &str, block: u8, taken: &[&str], want: u64) {
+        let pool = Pool::parse(pool, block).unwrap();
+        let taken: Vec<Ipv4Network> = taken.iter().map(|t| t.parse().unwrap()).collect();
+        assert_eq!(taken_slots(&pool, &taken), want);
+    }
+
+    #[test]
+    fn counts_taken_slots_once() {
+        check_taken("10.213.0.0/16", 24, &[], 0);
+        check_taken("10.213.0.0/16", 24, &["10.213.5.0/24", "10.213.5.0/24"], 1);
+        check_taken(
+            "10.213.0.0/16",
+            24,
+            &["10.213.4.0/23", "10.213.5.128/25"],
+            2,
+        );
+        check_taken("10.213.0.0/16", 24, &["10.0.0.0/8"], 256);
+        check_taken("10.213.0.0/16", 24, &["172.17.0.0/16"], 0);
+        check_taken("10.213.0.0/16", 26, &["10.213.0.0/24"], 4);
+    }
+
+    #[test]
+    fn reads_engine_versions() {
+        let v = parse_versions(
+            r#"{"Client":{"Version":"20.10.24","ApiVersion":"1.41"},"Server":{"Version":"20.10.24"}}"#,
+        );
+        assert_eq!(
+            (v.client.as_deref(), v.server.as_deref()),
+            (Some("20.10.24"), Some("20.10.24"))
+        );
+        let v = parse_versions(r#"{"Client":{"Version":"4.3.1"},"Server":null}"#);
+        assert_eq!((v.client.as_deref(), v.server), (Some("4.3.1"), None));
+    }
+
+    #[test]
+    fn log_secrets_are_the_values_up_gave() {
+        let m = log_secrets(
+            &[
+                "PATH=/usr/bin".into(),
+                "TOKEN=hunter2".into(),
+                format!("{DAEMONS_ENV}=egress"),
+            ],
+            &["PATH=/usr/bin".into()],
+        );
+        assert_eq!(
+            m.mask("token hunter2 path /usr/bin daemons egress"),
+            "token *** path /usr/bin daemons egress"
+        );
+    }
+}
