@@ -343,7 +343,7 @@ pub struct SpecArgs {
     #[arg(long)]
     pub allow_nonloopback: bool,
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
-    #[arg(long, value_name = "POLICY", value_parser = pull_policy())]
+    #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
 }
 
