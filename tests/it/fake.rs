@@ -96,6 +96,11 @@ impl Fake {
         self.rule(pattern, 0, "", "", false)
     }
 
+    /// The fake engine program itself, for tests that embed the library in-process.
+    pub fn program(&self) -> PathBuf {
+        self.dir.path().join("docker")
+    }
+
     /// The directory of the fake's state files (for a test's own markers).
     pub fn state_dir(&self) -> PathBuf {
         self.state()

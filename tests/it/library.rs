@@ -339,3 +339,119 @@ fn a_failed_down_says_what_it_had_removed() {
     assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
     assert!(err.message().contains("the disk caught fire"), "{err}");
 }
+
+/// The library builds without the binary's command-line crates: a launcher that depends on it
+/// with `default-features = false` (`fixtures/embedder`) pulls no clap, anyhow or signal-hook,
+/// and at most 40 crates. `cargo tree` runs offline, from this checkout's lock file.
+#[test]
+fn embedder_pulls_no_command_line_crate() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = repo.join("fixtures/embedder");
+    // A copy whose path to bottle is absolute, so cargo writes its lock file in a temp dir.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(fixture.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(r#"path = "../..""#, &format!("path = {:?}", repo));
+    assert!(manifest.contains("default-features = false"), "{manifest}");
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(fixture.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
+    std::fs::copy(repo.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let crates: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "embedder")
+        .collect();
+    for cli_crate in ["clap", "clap_complete", "clap_mangen", "anyhow", "signal-hook"] {
+        assert!(!crates.contains(cli_crate), "{cli_crate} in {crates:?}");
+    }
+    assert!(crates.contains("bottle"), "{crates:?}");
+    assert!(crates.len() <= 40, "{} crates: {crates:?}", crates.len());
+    eprintln!("embedder: {} crates", crates.len());
+}
+
+/// Issue 15: a `down` cancelled while it runs finishes its removal and then fails as
+/// interrupted, in the library as in the CLI (exit 130); it used to be `Ok` in the library.
+#[test]
+fn a_cancelled_down_is_interrupted_in_the_library_too() {
+    use bottle::{Bottles, Engine, ErrorKind, Slug};
+    let mut fake = Fake::new();
+    let missing = "Error: No such object: bot-bottle-sidecars-a\nError: No such object: bot-bottle-bundle-a\n";
+    // The look at `a` takes a while; the cancel arrives meanwhile.
+    fake.on_sh(
+        "inspect *bot-bottle-sidecars-a *",
+        &format!(r#"sleep 0.5; printf '\n'; printf '{missing}' >&2; exit 1"#),
+    );
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap());
+    let token = bottles.cancel_token();
+    let slug: Slug = "a".parse().unwrap();
+    let err = std::thread::scope(|s| {
+        let down = s.spawn(|| bottles.down(&slug));
+        // Cancel only once the engine runs: the look has begun.
+        let log = fake.state_dir().join("log");
+        let start = std::time::Instant::now();
+        while !log.exists() && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        token.cancel();
+        down.join().unwrap().unwrap_err()
+    });
+    assert_eq!(err.kind(), &ErrorKind::Interrupted, "{err}");
+    assert_eq!(err.exit_code(), 130);
+    assert!(err.removed().is_empty(), "{err:?}");
+    assert_eq!(fake.calls().len(), 1, "the look finished: {:?}", fake.calls());
+}
+
+/// Issue 15: on a machine with podman and no docker, the CLI finds podman as the library does
+/// (`Engine::detect`); it used to look for `docker` only and exit 69.
+#[test]
+fn the_cli_finds_podman_when_docker_is_missing() {
+    let mut fake = Fake::new();
+    fake.on(
+        "version *",
+        0,
+        r#"{"Client":{"Version":"4.3.1"},"Server":{"Version":"4.3.1"}}"#,
+        "",
+    );
+    // A PATH that holds `podman` only (the fake, which finds its own tools).
+    let bin = tempfile::tempdir().unwrap();
+    let podman = bin.path().join("podman");
+    std::fs::write(
+        &podman,
+        format!(
+            "#!/bin/sh\nPATH=/usr/bin:/bin exec {} \"$@\"\n",
+            fake.program().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&podman, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = crate::fake::bottle_cmd()
+        .args(["version", "--json"])
+        .env("PATH", bin.path())
+        .env_remove("BOTTLE_ENGINE")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = real::json(stdout.trim());
+    assert_eq!(v["engine"]["program"], "podman", "{v}");
+    assert_eq!(v["engine"]["server"], "4.3.1", "{v}");
+}
