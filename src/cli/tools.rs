@@ -103,6 +103,8 @@ pub fn version(
 enum Status {
     Ok,
     Skip,
+    /// Bottle works, but something may surprise its user: exit 0.
+    Warn,
     Fail,
 }
 
@@ -256,25 +258,32 @@ pub fn doctor(
             }
         },
     }
-    // The lock directory, used only with a local engine.
+    // The lock directory, used only with a local engine. Without one bottle still works (locks only
+    // spare the engine some work), so this is a warning, never a failure.
     if local {
-        match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
-            Ok(Some(_)) => checks.push(Check::new(
+        let why = std::cell::RefCell::new(None);
+        let lock = crate::lock::acquire(
+            "doctor",
+            std::time::Duration::from_secs(2),
+            &|| false,
+            &|m| {
+                why.borrow_mut().get_or_insert_with(|| m.to_string());
+            },
+        );
+        match (lock, why.into_inner()) {
+            (Ok(Some(_)), _) => checks.push(Check::new(
                 "locks",
                 Status::Ok,
                 "the lock directory is usable",
             )),
-            Ok(None) => checks.push(Check::new(
-                "locks",
-                Status::Ok,
-                "no usable lock directory: bottle runs without locks (correct, but racing processes may do extra work)",
-            )),
-            Err(e) => {
-                checks.push(Check::new("locks", Status::Fail, e.message()).fix(
-                    "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700",
-                ));
-                code = code.max(1);
-            }
+            (_, why) => checks.push(
+                Check::new(
+                    "locks",
+                    Status::Warn,
+                    why.unwrap_or_else(|| "running without locks".to_string()),
+                )
+                .fix("make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700 (bottle is correct without locks; racing processes may do extra work)"),
+            ),
         }
     } else {
         checks.push(Check::new(
@@ -317,6 +326,7 @@ pub fn doctor(
                 let status = match c.status {
                     Status::Ok => "ok  ",
                     Status::Skip => "skip",
+                    Status::Warn => "warn",
                     Status::Fail => "FAIL",
                 };
                 writeln!(out, "{status}  {:<9}{}", c.name, c.detail)?;
