@@ -155,7 +155,8 @@ Examples:
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
 BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
-Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+Values are POSIX-quoted; --json prints one object. The same endpoints as `bottle port`, or the
+same failure: exit 1 if the bottle does not exist or its bundle is missing or stopped.
 
 Examples:
   eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
@@ -693,6 +694,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = slug_for(&prefix, &a.slug)?;
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
+            // The endpoints `port` prints, or its error: a stopped or missing bundle publishes
+            // nothing, and empty values would look like an answer.
+            lifecycle::published(&bottle, None)?;
             match g.json {
                 true => writeln!(out, "{}", render::env_json(&bottle))?,
                 false => write!(out, "{}", render::env_lines(&bottle))?,
