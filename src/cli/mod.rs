@@ -194,7 +194,9 @@ Examples:
     /// Check what bottle needs, and say how to fix each failure
     #[command(after_help = "\
 Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
-networks or host routes), the lock directory, and the default publish address (127.0.0.1).
+networks or host routes), the lock directory, the default publish address (127.0.0.1), and (a
+warning) host TCP sockets on every address (0.0.0.0:PORT), which answer on each bottle's loopback
+address too, so a VM allowed one bottle's address reaches them.
 Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
 
 Examples:
@@ -326,7 +328,8 @@ pub struct SpecArgs {
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
     #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
-    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8: the lowest one no
+    /// container publishes on and no host socket listens on specifically [default: 127.0.0.16/28]
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails

@@ -317,6 +317,13 @@ pub fn doctor(
             "the engine is remote: its host publishes the ports",
         ));
     }
+    // Host services bound to every address answer on each loopback address too, so a VM launcher
+    // that allows a guest one bottle's address (`--publish-ip auto`) lets it reach them as well.
+    if local {
+        checks.push(wildcard_check(&crate::host::wildcard(
+            &crate::host::tcp_listeners(),
+        )));
+    }
     if !quiet {
         if json {
             let v = serde_json::json!({"checks": checks, "exit_code": code});
@@ -341,6 +348,34 @@ pub fn doctor(
         0 => Ok(()),
         code => Err(Reported(code).into()),
     }
+}
+
+/// `doctor`'s warning about the host's TCP listeners on every address (`0.0.0.0:PORT`,
+/// `[::]:PORT`), from what [`crate::host::wildcard`] found. A warning, never a failure: bottle works,
+/// but an allow-list of one loopback address is wider than it looks.
+fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
+    if listeners.is_empty() {
+        return Check::new(
+            "sockets",
+            Status::Ok,
+            "no TCP socket on this host listens on every address",
+        );
+    }
+    let mut ports: Vec<u16> = listeners.iter().map(|a| a.port()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let shown: Vec<String> = listeners.iter().map(|a| a.to_string()).collect();
+    Check::new(
+        "sockets",
+        Status::Warn,
+        format!(
+            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's address (`--publish-ip auto`) reaches port{} {} too",
+            shown.join(", "),
+            if ports.len() == 1 { "" } else { "s" },
+            ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .fix("if a VM launcher allows its guest a bottle's address, bind those services to one address (e.g. 127.0.0.1) or block their ports in the guest's policy")
 }
 
 /// Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.

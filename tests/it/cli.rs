@@ -735,6 +735,37 @@ fn version_shows_bottle_and_engine_versions() {
     assert!(stdout(&out).contains("server   unreachable"));
 }
 
+/// Issue 14, item 10: a socket on `0.0.0.0:PORT` answers on every loopback address, so a VM
+/// allowed one bottle's address reaches it too. `doctor` (local engine) names such listeners as a
+/// warning, and still exits 0.
+#[test]
+fn doctor_warns_about_wildcard_listeners() {
+    let mut fake = Fake::new();
+    fake.on("version --format*", 0, &format!("{VERSION_JSON}\n"), "");
+    // Bound, never connected to: no traffic leaves the host.
+    let wild = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = wild.local_addr().unwrap().port();
+    let out = fake
+        .command(&["doctor", "--json"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sockets")
+        .unwrap_or_else(|| panic!("no sockets check: {v}"))
+        .clone();
+    assert_eq!(check["status"], "warn", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("0.0.0.0:{port}")), "{detail}");
+    assert!(detail.contains("every loopback address"), "{detail}");
+    drop(wild);
+}
+
 #[test]
 fn doctor_exit_codes() {
     let mut fake = Fake::new();

@@ -72,3 +72,58 @@ fn a_stopped_bundle_keeps_its_facts_and_env_agrees_with_port() {
         );
     }
 }
+
+/// Issue 14, item 10: a foreign container publishing on 127.0.4.32 and `up fa ... --publish-ip auto
+/// --loopback-pool 127.0.4.32/30` gave `fa` 127.0.4.32 too: only bottles' bundles were looked at.
+/// Now every container's bindings count (a running one, and one created but never started, whose
+/// address is in its `PortBindings` only), and on a local engine so does a host socket bound to
+/// one address of the pool. On every engine path; the host socket on the local ones.
+#[test]
+fn publish_ip_auto_skips_foreign_containers_and_host_listeners() {
+    let Some(paths) = clis() else { return };
+    for (i, path) in paths.iter().enumerate() {
+        let b = Bottles::new(path, &format!("fa{i}"));
+        let local = path
+            .env
+            .iter()
+            .all(|(k, v)| k != "DOCKER_HOST" || v.starts_with("unix://"));
+        // Named with the test's prefix, so the guard removes them whatever happens.
+        let running = format!("{}-foreign-run", b.prefix);
+        let created = format!("{}-foreign-new", b.prefix);
+        for (verb, name, ip) in [
+            ("run", &running, "127.0.4.32"),
+            ("create", &created, "127.0.4.33"),
+        ] {
+            let mut args = vec![verb];
+            if verb == "run" {
+                args.push("--detach");
+            }
+            let publish = format!("{ip}::80");
+            args.extend(["--name", name, "--publish", &publish, &path.image]);
+            let out = b.docker(&args);
+            assert!(out.status.success(), "{path}: {args:?}: {out:?}");
+        }
+        // A host service on 127.0.4.34 (any port): the address is held.
+        let held = std::net::TcpListener::bind("127.0.4.34:0").unwrap();
+        let pool = format!("10.{}.112.0/20", 100 + std::process::id() % 100);
+        let up = json(&b.ok(&[
+            "up",
+            "fa",
+            "--image",
+            &path.image,
+            "--pool",
+            &pool,
+            "-p",
+            "8080",
+            "--publish-ip",
+            "auto",
+            "--loopback-pool",
+            "127.0.4.32/30",
+            "--json",
+        ]));
+        let want = if local { "127.0.4.35" } else { "127.0.4.34" };
+        assert_eq!(up["host_ip"], want, "{path}: {up}");
+        assert_eq!(up["ports"][0]["host_ip"], want, "{path}: {up}");
+        drop(held);
+    }
+}
