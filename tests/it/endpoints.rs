@@ -5,9 +5,9 @@
 use crate::real::{Bottles, clis, json};
 
 /// Issue 14, item 11: after `docker stop` of the bundle, `status --json` gave `bundle.ip: null`
-/// and `bottle env` exited 0 with `BOTTLE_HOST_IP=''` and no port line, while `bottle port` exited
-/// 1. Now the address is the pinned one, `env` and `port` both fail saying the bundle is stopped,
-/// and once it runs again they print the same endpoints. On every engine path.
+/// and `bottle env` exited 0 with `BOTTLE_HOST_IP=''` and no port line, while `bottle port`
+/// exited 1. Now the address is the pinned one, `env` and `port` both fail saying the bundle is
+/// stopped, and once it runs again they print the same endpoints. On every engine path.
 #[test]
 fn a_stopped_bundle_keeps_its_facts_and_env_agrees_with_port() {
     let Some(paths) = clis() else { return };
