@@ -155,7 +155,8 @@ Examples:
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
 BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
-Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+Values are POSIX-quoted; --json prints one object. The same endpoints as `bottle port`, or the
+same failure: exit 1 if the bottle does not exist or its bundle is missing or stopped.
 
 Examples:
   eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
@@ -196,7 +197,9 @@ Examples:
     /// Check what bottle needs, and say how to fix each failure
     #[command(after_help = "\
 Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
-networks or host routes), the lock directory, and the default publish address (127.0.0.1).
+networks or host routes), the lock directory, the default publish address (127.0.0.1), and (a
+warning) host TCP sockets on every address (0.0.0.0:PORT), which answer on each bottle's loopback
+address too, so a VM allowed one bottle's address reaches them.
 Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
 
 Examples:
@@ -328,7 +331,8 @@ pub struct SpecArgs {
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
     #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
-    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8: the lowest one no
+    /// container publishes on and no host socket listens on specifically [default: 127.0.0.16/28]
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
@@ -696,6 +700,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = slug_for(&prefix, &a.slug)?;
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
+            // The endpoints `port` prints, or its error: a stopped or missing bundle publishes
+            // nothing, and empty values would look like an answer.
+            lifecycle::published(&bottle, None)?;
             match g.json {
                 true => writeln!(out, "{}", render::env_json(&bottle))?,
                 false => write!(out, "{}", render::env_lines(&bottle))?,

@@ -459,7 +459,7 @@ mod tests {
         check_port(
             &bottle("demo", "exited", &[]),
             Some(8080),
-            Err("is not running (state: exited)"),
+            Err("is stopped (state: exited)"),
         );
         check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
     }

@@ -103,6 +103,8 @@ pub fn version(
 enum Status {
     Ok,
     Skip,
+    /// Bottle works, but something may surprise its user: exit 0.
+    Warn,
     Fail,
 }
 
@@ -256,25 +258,32 @@ pub fn doctor(
             }
         },
     }
-    // The lock directory, used only with a local engine.
+    // The lock directory, used only with a local engine. Without one bottle still works (locks only
+    // spare the engine some work), so this is a warning, never a failure.
     if local {
-        match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
-            Ok(Some(_)) => checks.push(Check::new(
+        let why = std::cell::RefCell::new(None);
+        let lock = crate::lock::acquire(
+            "doctor",
+            std::time::Duration::from_secs(2),
+            &|| false,
+            &|m| {
+                why.borrow_mut().get_or_insert_with(|| m.to_string());
+            },
+        );
+        match (lock, why.into_inner()) {
+            (Ok(Some(_)), _) => checks.push(Check::new(
                 "locks",
                 Status::Ok,
                 "the lock directory is usable",
             )),
-            Ok(None) => checks.push(Check::new(
-                "locks",
-                Status::Ok,
-                "no usable lock directory: bottle runs without locks (correct, but racing processes may do extra work)",
-            )),
-            Err(e) => {
-                checks.push(Check::new("locks", Status::Fail, e.message()).fix(
-                    "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700",
-                ));
-                code = code.max(1);
-            }
+            (_, why) => checks.push(
+                Check::new(
+                    "locks",
+                    Status::Warn,
+                    why.unwrap_or_else(|| "running without locks".to_string()),
+                )
+                .fix("make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700 (bottle is correct without locks; racing processes may do extra work)"),
+            ),
         }
     } else {
         checks.push(Check::new(
@@ -308,6 +317,13 @@ pub fn doctor(
             "the engine is remote: its host publishes the ports",
         ));
     }
+    // Host services bound to every address answer on each loopback address too, so a VM launcher
+    // that allows a guest one bottle's address (`--publish-ip auto`) lets it reach them as well.
+    if local {
+        checks.push(wildcard_check(&crate::host::wildcard(
+            &crate::host::tcp_listeners(),
+        )));
+    }
     if !quiet {
         if json {
             let v = serde_json::json!({"checks": checks, "exit_code": code});
@@ -317,6 +333,7 @@ pub fn doctor(
                 let status = match c.status {
                     Status::Ok => "ok  ",
                     Status::Skip => "skip",
+                    Status::Warn => "warn",
                     Status::Fail => "FAIL",
                 };
                 writeln!(out, "{status}  {:<9}{}", c.name, c.detail)?;
@@ -331,6 +348,34 @@ pub fn doctor(
         0 => Ok(()),
         code => Err(Reported(code).into()),
     }
+}
+
+/// `doctor`'s warning about the host's TCP listeners on every address (`0.0.0.0:PORT`,
+/// `[::]:PORT`), from what [`crate::host::wildcard`] found. A warning, never a failure: bottle works,
+/// but an allow-list of one loopback address is wider than it looks.
+fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
+    if listeners.is_empty() {
+        return Check::new(
+            "sockets",
+            Status::Ok,
+            "no TCP socket on this host listens on every address",
+        );
+    }
+    let mut ports: Vec<u16> = listeners.iter().map(|a| a.port()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let shown: Vec<String> = listeners.iter().map(|a| a.to_string()).collect();
+    Check::new(
+        "sockets",
+        Status::Warn,
+        format!(
+            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's address (`--publish-ip auto`) reaches port{} {} too",
+            shown.join(", "),
+            if ports.len() == 1 { "" } else { "s" },
+            ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .fix("if a VM launcher allows its guest a bottle's address, bind those services to one address (e.g. 127.0.0.1) or block their ports in the guest's policy")
 }
 
 /// Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.

@@ -4,6 +4,7 @@
 mod attack;
 mod attack2;
 mod cli;
+mod endpoints;
 mod exec;
 mod exec_real;
 mod fake;
