@@ -5,7 +5,7 @@
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Observed, Removed, many, read};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{Names, Slug};
 
 /// Remove leftovers, or with `dry_run` only say what would go, one bottle at a time. See
@@ -37,9 +37,17 @@ pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed>
         }
     }
     match failed {
-        Some(e) => Err(e),
+        // What the other bottles had removed stays known: the error carries it.
+        Some(e) => Err(keep_removed(e, &removed)),
         None => Ok(removed),
     }
+}
+
+/// `e`, with `removed` added to what it says was removed ([`Error::removed`]).
+fn keep_removed(e: Error, removed: &Removed) -> Error {
+    let mut all = e.removed().to_vec();
+    all.extend(removed.containers.iter().chain(&removed.networks).cloned());
+    e.with_removed(all)
 }
 
 /// One bottle of `gc`: what it removed (or would remove).
@@ -71,7 +79,13 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
         removed.containers.push(b.name.clone());
     }
     for n in networks.iter().map(|&i| &obs.networks[i]) {
-        if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
+        let kept = match dry_run {
+            true => false,
+            false => !finishing
+                .remove_leftover_network(n, &names.bundle)
+                .map_err(|e| keep_removed(e, &removed))?,
+        };
+        if kept {
             break;
         }
         removed.networks.push(n.name.clone());

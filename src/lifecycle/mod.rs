@@ -87,7 +87,16 @@ impl Ctx {
     /// The per-slug lock, for a local engine. Locks only spare the engine some work: every race
     /// they prevent is also handled from what the engine shows.
     fn lock_slug(&self, slug: &Slug) -> Result<Option<Lock>> {
+        // `up`, `down` and `gc` take it before they change anything, so a wait for it that a
+        // signal ends has changed nothing (a later lock's caller says what it had done).
         self.lock(&format!("{}-{slug}", self.prefix.as_str()))
+            .map_err(|e| match e.kind() {
+                ErrorKind::Interrupted => {
+                    let msg = format!("{}; nothing was changed", e.message());
+                    e.with_message(msg)
+                }
+                _ => e,
+            })
     }
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {

@@ -15,6 +15,7 @@ mod props;
 mod races;
 mod ready;
 mod real;
+mod round3;
 mod transcripts;
 mod vm;
 mod wait;

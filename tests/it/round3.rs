@@ -1,0 +1,345 @@
+//! Issue 14, item 12: the small holes of the third adversarial round, each with its test, against
+//! the fake engine (and, where the engine's own behaviour matters, the real one).
+
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::fake::{Fake, network_json};
+use crate::transcripts::{BUNDLE, NET, network};
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn spawn(fake: &Fake, args: &[&str]) -> Child {
+    fake.command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn sigint(child: &Child) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+}
+
+/// A leftover network of slug `slug` (no bundle).
+fn leftover(slug: &str, id: &str, third: u8) -> String {
+    let subnet = format!("10.213.{third}.0/24");
+    network_json(
+        &format!("bot-bottle-bundle-{slug}"),
+        id,
+        &subnet,
+        &[
+            ("bottle.role", "network"),
+            ("bottle.slug", slug),
+            ("bottle.subnet", &subnet),
+        ],
+        &[],
+    )
+}
+
+/// A fake engine with three leftover networks, whose `network rm` takes half a second.
+fn three_leftovers() -> Fake {
+    let mut fake = Fake::new();
+    fake.on("ps *", 0, "", "");
+    fake.on(
+        "network ls *",
+        0,
+        "n1\tbot-bottle-bundle-a\nn2\tbot-bottle-bundle-b\nn3\tbot-bottle-bundle-c\n",
+        "",
+    );
+    fake.on(
+        "inspect*",
+        0,
+        &(leftover("a", "n1", 1) + &leftover("b", "n2", 2) + &leftover("c", "n3", 3)),
+        "",
+    );
+    fake.on_sh("network rm *", ": > \"$D/started\"; sleep 0.5");
+    fake
+}
+
+/// An interrupted `gc` finishes the removals it began and says what it removed: on stdout as
+/// usual, in the error's message, and in `--json`'s `removed` (it said nothing, and `[]`).
+#[test]
+fn an_interrupted_gc_reports_what_it_removed() {
+    for json in [false, true] {
+        let fake = three_leftovers();
+        let mut args = vec!["gc", "--parallel", "3"];
+        if json {
+            args.push("--json");
+        }
+        let child = spawn(&fake, &args);
+        wait_for(&fake.state_dir().join("started"));
+        sigint(&child);
+        let out = child.wait_with_output().unwrap();
+        let (out_text, err) = (stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(130), "{err}");
+        let names = [
+            "bot-bottle-bundle-a",
+            "bot-bottle-bundle-b",
+            "bot-bottle-bundle-c",
+        ];
+        for name in names {
+            assert!(err.contains(name), "{err}");
+        }
+        if json {
+            let v: serde_json::Value = serde_json::from_str(out_text.trim()).unwrap();
+            assert_eq!(v["error"]["kind"], "interrupted", "{v}");
+            assert_eq!(v["error"]["removed"], serde_json::json!(names), "{v}");
+        } else {
+            for name in names {
+                assert!(
+                    out_text.contains(&format!("removed network {name}")),
+                    "{out_text}"
+                );
+            }
+        }
+    }
+}
+
+/// SIGINT while `up` removes the bundle it replaces: the removal finishes, and the message says
+/// the bottle's previous bundle is gone (it said only "rolled back what this run had created").
+#[test]
+fn an_interrupted_replace_says_the_previous_bundle_is_gone() {
+    let mut fake = Fake::new();
+    fake.once(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
+    );
+    let old = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "0ld"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, 49153)],
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(old + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on_sh("rm *", ": > \"$D/started\"; sleep 0.5; : > \"$D/removed\"");
+    let child = spawn(&fake, &["up", "demo", "--image", "img", "-p", "8080"]);
+    wait_for(&fake.state_dir().join("started"));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        fake.state_dir().join("removed").exists(),
+        "the removal was cut: {err}"
+    );
+    assert!(err.contains("previous bundle"), "{err}");
+    assert!(
+        !err.contains("rolled back"),
+        "nothing of this run was there: {err}"
+    );
+}
+
+/// A second SIGINT while the replaced bundle's removal runs: bottle cannot know whether it went,
+/// and says so, naming `bottle status`.
+#[test]
+fn a_second_signal_during_a_replace_says_the_previous_bundle_may_be_gone() {
+    let mut fake = Fake::new();
+    fake.once(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
+    );
+    let old = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "0ld"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, 49153)],
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(old + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on_sh("rm *", ": > \"$D/started\"; sleep 30");
+    let child = spawn(&fake, &["up", "demo", "--image", "img", "-p", "8080"]);
+    wait_for(&fake.state_dir().join("started"));
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("previous bundle") && err.contains("bottle status demo"),
+        "{err}"
+    );
+}
+
+/// Malformed image references are refused up front, exit 2, before any engine command (they ran
+/// four commands and exited 1).
+#[test]
+fn malformed_image_references_are_refused_up_front() {
+    let fake = Fake::new();
+    for bad in ["BARS-BB", "x@sha256:zzz", "x:", ":latest", "/x"] {
+        for cmd in ["up", "plan"] {
+            let out = fake.bottle(&[cmd, "demo", "--image", bad]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {bad}: {err}");
+            assert!(err.contains("invalid image reference"), "{err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+/// `-v /:/` (or any host path over the container's `/`) is refused, exit 2, nothing run.
+#[test]
+fn a_volume_over_the_containers_root_is_refused() {
+    let fake = Fake::new();
+    for bad in ["/:/", "/tmp://", "/tmp:/.:ro"] {
+        let out = fake.bottle(&["up", "demo", "--image", "img", "-v", bad]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("root"), "{err}");
+    }
+    assert!(fake.calls().is_empty());
+}
+
+/// `--loopback-pool` without `--publish-ip auto` did nothing, silently: refused, exit 2.
+#[test]
+fn a_loopback_pool_without_auto_is_refused() {
+    let fake = Fake::new();
+    for extra in [&[][..], &["--publish-ip", "127.0.0.5"]] {
+        let mut args = vec![
+            "up",
+            "demo",
+            "--image",
+            "img",
+            "--loopback-pool",
+            "127.0.4.0/30",
+        ];
+        args.extend(extra);
+        let out = fake.bottle(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("--publish-ip auto"), "{err}");
+    }
+    assert!(fake.calls().is_empty());
+}
+
+/// `BOTTLE_ENGINE=""` means unset, as in the library: the default engine, not "engine `` not
+/// found".
+#[test]
+fn an_empty_bottle_engine_means_unset() {
+    let fake = Fake::new();
+    let out = fake
+        .command(&["status", "demo"])
+        .env("BOTTLE_ENGINE", "")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("engine ``"), "{err}");
+    // The fake (as `docker` on PATH) was run.
+    assert_eq!(fake.calls().len(), 1, "{err}");
+}
+
+/// `port s 8080/TCP` is TCP (it said "publishes TCP ports only, not TCP").
+#[test]
+fn a_port_given_as_tcp_in_capitals_is_tcp() {
+    let mut fake = Fake::new();
+    let bundle = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "d"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, 49153)],
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    let out = fake.bottle(&["port", "demo", "8080/TCP"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "127.0.0.1:49153\n");
+}
+
+/// A signal while `up` waits for another process's subnet or loopback lock: one true sentence.
+/// It said "nothing was changed; rolled back what this run had created" for the subnet lock; now
+/// it says this run had created nothing, or names what it rolled back (the network, when the
+/// wait was for the loopback lock).
+#[test]
+fn an_interrupted_lock_wait_says_one_true_thing() {
+    for (lock, want) in [
+        ("subnets", "this run had created nothing"),
+        (
+            "loopback",
+            "rolled back what this run had created: network `bot-bottle-bundle-demo`",
+        ),
+    ] {
+        let mut fake = Fake::new();
+        fake.on("network create*", 0, &format!("{}\n", "7".repeat(64)), "");
+        let runtime = tempfile::tempdir().unwrap();
+        let lock_dir = runtime.path().join("bottle");
+        std::fs::create_dir(&lock_dir).unwrap();
+        let held = std::fs::File::create(lock_dir.join(format!("{lock}.lock"))).unwrap();
+        held.lock().unwrap();
+        let mut cmd = fake.command(&["up", "demo", "--image", "img", "--publish-ip", "auto"]);
+        // A local engine (the fake ignores DOCKER_HOST), so bottle takes its locks.
+        cmd.env_remove("DOCKER_HOST")
+            .env("XDG_RUNTIME_DIR", runtime.path());
+        let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(130), "{lock}: {err}");
+        assert!(
+            err.contains(&format!("({lock})")) && err.contains(want),
+            "{lock}: {err}"
+        );
+        assert!(!err.contains("nothing was changed"), "{lock}: {err}");
+    }
+}
