@@ -343,3 +343,195 @@ fn an_interrupted_lock_wait_says_one_true_thing() {
         assert!(!err.contains("nothing was changed"), "{lock}: {err}");
     }
 }
+
+/// A script that runs the fake engine, with `comment` in it, as `docker` in its own directory.
+fn wrapper(fake: &Fake, comment: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker");
+    let target = fake.state_dir().parent().unwrap().join("docker");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\n# {comment}\nexec {} \"$@\"\n", target.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, path)
+}
+
+const DOCKER_VERSION: &str = r#"{"Client":{"Version":"28.2.2","ApiVersion":"1.41","DefaultAPIVersion":"1.50","Os":"linux","Arch":"amd64","Context":"default"},"Server":{"Version":"20.10.24"}}"#;
+const PODMAN_VERSION: &str =
+    r#"{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","OsArch":"linux/amd64","Os":"linux"}}"#;
+
+/// A docker wrapper script whose comment mentions podman was taken for podman, so `down` ran
+/// `rm --time 0` and failed on docker. The flavor is what the engine answers to `version`:
+/// asked once, and only for a script that names podman (the fake itself, a plain script, is
+/// never asked, so every budget holds).
+#[test]
+fn a_docker_wrapper_that_mentions_podman_is_docker() {
+    for (answer, podman) in [(DOCKER_VERSION, false), (PODMAN_VERSION, true)] {
+        let mut fake = Fake::new();
+        fake.on("version *", 0, &format!("{answer}\n"), "");
+        let bundle = crate::fake::container_json(
+            BUNDLE,
+            "c1",
+            "exited",
+            &[
+                ("bottle.role", "bundle"),
+                ("bottle.slug", "demo"),
+                ("bottle.spec", "d"),
+            ],
+            NET,
+            "10.213.150.2",
+            &[],
+        );
+        fake.on(
+            "inspect --format*",
+            0,
+            &(bundle + &network(&[("c1", BUNDLE)])),
+            "",
+        );
+        let (_dir, path) = wrapper(&fake, "podman users: install podman-docker instead");
+        let out = fake
+            .command(&["down", "demo"])
+            .env("BOTTLE_ENGINE", &path)
+            .output()
+            .unwrap();
+        let calls = fake.calls();
+        let err = stderr(&out);
+        assert_eq!(calls[0][0], "version", "{}", fake.transcript());
+        let versions = calls.iter().filter(|c| c[0] == "version").count();
+        assert_eq!(versions, 1, "asked once: {}", fake.transcript());
+        if podman {
+            // Native podman is observed with typed inspects.
+            assert_eq!(
+                calls[1][..2],
+                ["container", "inspect"],
+                "{}",
+                fake.transcript()
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{err}");
+            assert_eq!(calls[1][0], "inspect", "{}", fake.transcript());
+            let rm = calls.iter().find(|c| c[0] == "rm").expect("an rm");
+            assert!(!rm.contains(&"--time".to_string()), "{}", fake.transcript());
+        }
+    }
+    // The fake engine (a plain script) is never asked.
+    let fake = Fake::new();
+    fake.bottle(&["status", "demo"]);
+    assert!(
+        fake.calls().iter().all(|c| c[0] != "version"),
+        "{}",
+        fake.transcript()
+    );
+}
+
+/// `kill -9` of `bottle logs -f` left `docker logs --follow` running under init: the engine CLI
+/// now dies with bottle.
+#[test]
+fn the_followed_logs_die_with_bottle() {
+    let mut fake = Fake::new();
+    let bundle = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "d"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[],
+    );
+    fake.on("container inspect*", 0, &bundle, "");
+    fake.on_sh(
+        "logs *",
+        "echo $$ > \"$D/logs.pid.tmp\"; mv \"$D/logs.pid.tmp\" \"$D/logs.pid\"; exec sleep 30",
+    );
+    let mut child = spawn(&fake, &["logs", "demo", "-f"]);
+    let pid_file = fake.state_dir().join("logs.pid");
+    wait_for(&pid_file);
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+            !s.lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let still = alive();
+    if still {
+        // SAFETY: kill(2) of the engine process this test made, so nothing is left behind.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(!still, "`logs --follow` (pid {pid}) outlived bottle");
+}
+
+/// `bottle logs` of a bundle with over 64 MiB of logs exited 1 and printed nothing of use: it now
+/// says the logs are too long to print at once, and that `--tail N` prints the last N lines.
+#[test]
+fn logs_over_64_mib_suggest_tail() {
+    let mut fake = Fake::new();
+    let bundle = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "d"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[],
+    );
+    fake.on("container inspect*", 0, &bundle, "");
+    fake.on_sh("logs *", "head -c 70000000 /dev/zero | tr '\\0' x; exit 0");
+    let out = fake.bottle(&["logs", "demo"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("64 MiB") && err.contains("--tail N"), "{err}");
+}
+
+/// `doctor` called a socket this user may not open "its daemon does not answer" and advised
+/// starting it: it now says permission denied, and how to get access.
+#[test]
+fn doctor_says_permission_denied() {
+    let mut fake = Fake::new();
+    fake.on(
+        "version *",
+        1,
+        "{\"Client\":{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\"},\"Server\":null}\n",
+        "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/version\": dial unix /var/run/docker.sock: connect: permission denied\n",
+    );
+    let out = fake.bottle(&["doctor"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(69), "{text}{}", stderr(&out));
+    assert!(text.contains("permission denied"), "{text}");
+    assert!(text.contains("usermod -aG docker"), "{text}");
+    assert!(
+        !text.contains("does not answer") && !text.contains("does not\n"),
+        "{text}"
+    );
+    // Not answering at all is still said so.
+    let mut fake = Fake::new();
+    fake.on(
+        "version *",
+        1,
+        "{\"Client\":{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\"},\"Server\":null}\n",
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+    );
+    let text = stdout(&fake.bottle(&["doctor"]));
+    assert!(text.contains("its daemon does not"), "{text}");
+}
