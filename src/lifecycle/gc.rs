@@ -52,6 +52,20 @@ fn keep_removed(e: Error, removed: &Removed) -> Error {
 
 /// One bottle of `gc`: what it removed (or would remove).
 fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Removed> {
+    // A second signal stops it at once: the error names what is left of this bottle.
+    let mut left = None;
+    gc_one_noting(ctx, slug, listed, dry_run, &mut left)
+        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref(), "bottle gc"))
+}
+
+/// [`gc_one`], noting in `left` what of the bottle it still meant to remove.
+fn gc_one_noting(
+    ctx: &Ctx,
+    slug: &Slug,
+    listed: &Observed,
+    dry_run: bool,
+    left: &mut Option<Vec<String>>,
+) -> Result<Removed> {
     // Under the slug's lock, look again: an `up` may have finished since the listing.
     let _lock = ctx.lock_slug(slug)?;
     let finishing = ctx.finishing();
@@ -60,6 +74,7 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
         true => finishing.observe(&names)?,
         false => listed.clone(),
     };
+    *left = Some(obs.names());
     let mut removed = Removed::default();
     let GcStep::Remove { bundle, networks } = decide::gc_step(
         slug.as_str(),
@@ -77,6 +92,7 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
             return Ok(removed);
         }
         removed.containers.push(b.name.clone());
+        forget(left, &format!("container `{}`", b.name));
     }
     for n in networks.iter().map(|&i| &obs.networks[i]) {
         let kept = match dry_run {
@@ -89,6 +105,14 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
             break;
         }
         removed.networks.push(n.name.clone());
+        forget(left, &format!("network `{}`", n.name));
     }
     Ok(removed)
+}
+
+/// `what` is gone: no longer left.
+fn forget(left: &mut Option<Vec<String>>, what: &str) {
+    if let Some(left) = left {
+        left.retain(|l| l != what);
+    }
 }

@@ -74,6 +74,21 @@ pub struct Observed {
     pub networks: Vec<Network>,
 }
 
+impl Observed {
+    /// What was seen, as `container `NAME`` / `network `NAME``, for a message about what is left.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let bundle = self
+            .bundle
+            .iter()
+            .map(|b| format!("container `{}`", b.name));
+        let networks = self
+            .networks
+            .iter()
+            .map(|n| format!("network `{}`", n.name));
+        bundle.chain(networks).collect()
+    }
+}
+
 impl Ctx {
     /// The same context, for work that must run to the end: its commands ignore the first
     /// cancel, and a second one stops them (rollback, `down`, `gc`).

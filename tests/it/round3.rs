@@ -535,3 +535,44 @@ fn doctor_says_permission_denied() {
     let text = stdout(&fake.bottle(&["doctor"]));
     assert!(text.contains("its daemon does not"), "{text}");
 }
+
+/// A second signal stops `down` or `gc` at once; the error now names what is left (it named only
+/// the killed command), in the message and in `--json`'s `left`.
+#[test]
+fn a_second_signal_names_what_is_left() {
+    let old = crate::fake::container_json(
+        BUNDLE,
+        "c1",
+        "exited",
+        &[("bottle.role", "bundle"), ("bottle.slug", "demo"), ("bottle.spec", "0ld")],
+        NET,
+        "10.213.150.2",
+        &[],
+    );
+    let both = ["container `bot-bottle-sidecars-demo`", "network `bot-bottle-bundle-demo`"];
+    for (args, hang, left, again) in [
+        (&["down", "demo", "--json"][..], "rm *", &both[..], "bottle down demo"),
+        (&["down", "demo", "--json"], "network rm *", &both[1..], "bottle down demo"),
+        (&["gc", "--json"], "rm *", &both[..], "bottle gc"),
+    ] {
+        let mut fake = Fake::new();
+        fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
+        fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
+        fake.on_sh(hang, ": > \"$D/started\"; sleep 30");
+        fake.on("inspect*", 0, &(old.clone() + &network(&[("c1", BUNDLE)])), "");
+        let child = spawn(&fake, args);
+        wait_for(&fake.state_dir().join("started"));
+        sigint(&child);
+        std::thread::sleep(Duration::from_millis(300));
+        sigint(&child);
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
+        let want = format!("not seen removed: {} (`{again}` removes what is left)", left.join(", "));
+        assert!(err.contains(&want), "{args:?} {hang}: {err}");
+        // The error object is the last line (`down` prints its report array first).
+        let text = stdout(&out);
+        let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(v["error"]["left"], serde_json::json!(left), "{v}");
+    }
+}
