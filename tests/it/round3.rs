@@ -544,22 +544,44 @@ fn a_second_signal_names_what_is_left() {
         BUNDLE,
         "c1",
         "exited",
-        &[("bottle.role", "bundle"), ("bottle.slug", "demo"), ("bottle.spec", "0ld")],
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", "0ld"),
+        ],
         NET,
         "10.213.150.2",
         &[],
     );
-    let both = ["container `bot-bottle-sidecars-demo`", "network `bot-bottle-bundle-demo`"];
+    let both = [
+        "container `bot-bottle-sidecars-demo`",
+        "network `bot-bottle-bundle-demo`",
+    ];
     for (args, hang, left, again) in [
-        (&["down", "demo", "--json"][..], "rm *", &both[..], "bottle down demo"),
-        (&["down", "demo", "--json"], "network rm *", &both[1..], "bottle down demo"),
+        (
+            &["down", "demo", "--json"][..],
+            "rm *",
+            &both[..],
+            "bottle down demo",
+        ),
+        (
+            &["down", "demo", "--json"],
+            "network rm *",
+            &both[1..],
+            "bottle down demo",
+        ),
         (&["gc", "--json"], "rm *", &both[..], "bottle gc"),
     ] {
         let mut fake = Fake::new();
         fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
         fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
         fake.on_sh(hang, ": > \"$D/started\"; sleep 30");
-        fake.on("inspect*", 0, &(old.clone() + &network(&[("c1", BUNDLE)])), "");
+        fake.on(
+            "inspect*",
+            0,
+            &(old.clone() + &network(&[("c1", BUNDLE)])),
+            "",
+        );
         let child = spawn(&fake, args);
         wait_for(&fake.state_dir().join("started"));
         sigint(&child);
@@ -568,11 +590,46 @@ fn a_second_signal_names_what_is_left() {
         let out = child.wait_with_output().unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
-        let want = format!("not seen removed: {} (`{again}` removes what is left)", left.join(", "));
+        let want = format!(
+            "not seen removed: {} (`{again}` removes what is left)",
+            left.join(", ")
+        );
         assert!(err.contains(&want), "{args:?} {hang}: {err}");
         // The error object is the last line (`down` prints its report array first).
         let text = stdout(&out);
         let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(v["error"]["left"], serde_json::json!(left), "{v}");
+    }
+}
+
+/// On every engine path: a wrapper script around the path's CLI whose comment mentions podman is
+/// the flavor its engine says. On the docker paths it was taken for podman, so `down` ran `rm
+/// --time 0` (and typed podman-style lookups) against docker, and failed.
+#[test]
+fn a_wrapper_that_mentions_podman_works_on_every_engine() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for (i, path) in paths.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapper = dir.path().join("docker");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\n# A wrapper for the docker CLI (podman users: install podman-docker).\nexec '{}' \"$@\"\n",
+                path.program
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut b = crate::real::Bottles::new(path, &format!("wrap{i}"));
+        b.cli = wrapper.display().to_string();
+        let img = path.image.clone();
+        b.ok(&["up", "w", "--image", &img, "-p", "8080"]);
+        b.ok(&["status", "w"]);
+        let out = b.bottle(&["down", "w"]);
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
     }
 }
