@@ -21,7 +21,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
@@ -96,7 +96,9 @@ pub struct Engine {
     /// How the engine is shown to people: what the user typed, e.g. `docker`.
     shown: String,
     context: Option<String>,
-    flavor: Flavor,
+    /// Which CLI this is: known from the program file, or learnt once from its `version` answer
+    /// (shared by the clones of this value, so it costs one command at most).
+    flavor: Arc<OnceLock<Flavor>>,
     timeout: Duration,
     cancel: CancelToken,
     /// Commands run to the end through the first cancel (rollback, `down`, `gc`).
@@ -111,7 +113,7 @@ impl std::fmt::Debug for Engine {
             .field("program", &self.program)
             .field("shown", &self.shown)
             .field("context", &self.context)
-            .field("flavor", &self.flavor)
+            .field("flavor", &self.flavor.get())
             .field("timeout", &self.timeout)
             .field("cancel", &self.cancel)
             .field("finishing", &self.finishing)
@@ -285,7 +287,10 @@ impl Engine {
                 ),
             )
         })?;
-        let flavor = flavor_of(&program);
+        let flavor = Arc::new(OnceLock::new());
+        if let Some(known) = flavor_of(&program) {
+            let _ = flavor.set(known);
+        }
         Ok(Engine {
             program,
             shown,
@@ -327,15 +332,28 @@ impl Engine {
     /// table, and other bottle processes that use it share our lock directory. Reads files and the
     /// environment only; runs nothing.
     pub fn is_local(&self) -> bool {
-        match self.flavor {
+        match self.flavor() {
             Flavor::Podman => crate::host::podman_is_local(&self.program),
             Flavor::Docker => crate::host::engine_is_local(self.context.as_deref()),
         }
     }
 
-    /// Which CLI this is, from its program file (podman is called differently in places).
+    /// Which CLI this is (podman is called differently in places): from its program file when
+    /// that says it plainly, otherwise from what the engine answers to `version`, asked once per
+    /// [`Engine`] value (see `flavor_of`). An engine that does not answer is taken for docker,
+    /// and asked again next time.
     pub fn flavor(&self) -> Flavor {
-        self.flavor
+        if let Some(known) = self.flavor.get() {
+            return *known;
+        }
+        let answer = self
+            .run(Verb::Version, crate::argv::version())
+            .ok()
+            .and_then(|r| flavor_from_version(&r.stdout));
+        match answer {
+            Some(f) => *self.flavor.get_or_init(|| f),
+            None => Flavor::Docker,
+        }
     }
 
     /// The engine as it was named (`docker`, or the path given), for messages.
@@ -502,6 +520,7 @@ impl Engine {
             Capture::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
             Capture::Keep | Capture::Stream => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
         };
+        die_with_bottle(&mut cmd);
         if let Some(fd) = &memfd {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only dup2(2), which is async-signal-safe, runs. `raw` is
@@ -597,7 +616,7 @@ impl Engine {
                 kill_group(pgid);
                 // SIGKILL cannot be refused; reap it so nothing of it runs when we return.
                 let _ = status_rx.recv_timeout(Duration::from_secs(1));
-                return Err(self.stopped(stop, line));
+                return Err(self.stopped(stop, verb, line));
             }
         };
 
@@ -613,7 +632,7 @@ impl Engine {
             }
         }
         if overflow.load(Ordering::SeqCst) {
-            return Err(self.stopped(Stop::TooLarge, line));
+            return Err(self.stopped(Stop::TooLarge, verb, line));
         }
         let take =
             |b: &Mutex<Vec<u8>>| std::mem::take(&mut *b.lock().unwrap_or_else(|e| e.into_inner()));
@@ -653,7 +672,7 @@ impl Engine {
         None
     }
 
-    fn stopped(&self, stop: Stop, line: &str) -> Error {
+    fn stopped(&self, stop: Stop, verb: Verb, line: &str) -> Error {
         match stop {
             Stop::Cancel => Error::new(
                 ErrorKind::Interrupted,
@@ -665,6 +684,13 @@ impl Engine {
                     "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, raise --timeout (or BOTTLE_TIMEOUT), otherwise check that the engine answers (`{} version`)",
                     format_duration(self.timeout),
                     self.shown
+                ),
+            ),
+            // A bundle's logs grow without bound: say how to get at them (it printed nothing).
+            Stop::TooLarge if verb == Verb::Logs => Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "`{line}` printed more than 64 MiB: the bundle's logs are too long to print at once; `bottle logs SLUG --tail N` prints the last N lines"
                 ),
             ),
             Stop::TooLarge => Error::new(
@@ -682,6 +708,28 @@ impl Engine {
                 self.shown
             ),
         )
+    }
+}
+
+/// The engine CLI dies with bottle: a `kill -9` of `bottle logs -f` left `docker logs --follow`
+/// running under init. Linux sends the child SIGKILL when the thread that started it ends; every
+/// engine command is started, waited for and reaped by one thread of `execute`, so that is
+/// bottle's end. A bottle that died before `prctl` ran is caught by comparing the parent.
+fn die_with_bottle(cmd: &mut std::process::Command) {
+    // SAFETY: getpid(2) has no preconditions.
+    let bottle = unsafe { libc::getpid() };
+    // SAFETY: between fork and exec only prctl(2), getppid(2) and kill(2) run; all are
+    // async-signal-safe and touch no memory of ours.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != bottle {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            Ok(())
+        });
     }
 }
 
@@ -811,11 +859,14 @@ fn env_memfd(bytes: &[u8]) -> Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
-/// Which CLI `program` is, from the file alone (no command runs): podman if its name, or the name
-/// it links to, starts with `podman`, or if it is a small script that runs podman (podman's own
-/// `podman-docker` shim installs `docker` as such a script; so do test wrappers). Anything else is
-/// taken for the docker CLI, which is also right for the docker CLI against podman's socket.
-fn flavor_of(program: &std::path::Path) -> Flavor {
+/// Which CLI `program` is, when its file says so plainly (no command runs): podman if its name,
+/// or the name it links to, starts with `podman`; the docker CLI if it is a binary, or a script
+/// that never names podman (a wrapper of docker). `None` for a script that names podman: podman's
+/// own `podman-docker` shim installs `docker` as one, but so does a docker wrapper whose comment
+/// mentions podman; only the engine's `version` answer tells them apart ([`flavor_from_version`]).
+/// Anything that is not podman is taken for the docker CLI, which is also right for the docker
+/// CLI against podman's socket.
+fn flavor_of(program: &std::path::Path) -> Option<Flavor> {
     use std::io::Read;
     let named_podman = |p: &std::path::Path| {
         p.file_name()
@@ -823,15 +874,27 @@ fn flavor_of(program: &std::path::Path) -> Flavor {
     };
     let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
     if named_podman(program) || named_podman(&real) {
-        return Flavor::Podman;
+        return Some(Flavor::Podman);
     }
     let mut head = Vec::new();
     let read = std::fs::File::open(&real).and_then(|f| f.take(4096).read_to_end(&mut head));
-    let script_runs_podman =
+    let script_names_podman =
         read.is_ok() && head.starts_with(b"#!") && head.windows(6).any(|w| w == b"podman");
-    match script_runs_podman {
-        true => Flavor::Podman,
-        false => Flavor::Docker,
+    match script_names_podman {
+        true => None,
+        false => Some(Flavor::Docker),
+    }
+}
+
+/// The flavor from `version --format '{{json .}}'`: podman's client reports `APIVersion` and
+/// `OsArch`, the docker CLI's `ApiVersion` (and, from 20.10, `Context`). `None` if the answer has
+/// no client part. The client part is printed even when the daemon does not answer.
+fn flavor_from_version(stdout: &str) -> Option<Flavor> {
+    let v: serde_json::Value = stdout.lines().find_map(|l| serde_json::from_str(l).ok())?;
+    let client = v.get("Client")?.as_object()?;
+    match client.contains_key("OsArch") || client.contains_key("APIVersion") {
+        true => Some(Flavor::Podman),
+        false => Some(Flavor::Docker),
     }
 }
 
@@ -906,23 +969,56 @@ mod tests {
             std::fs::write(&p, text).unwrap();
             p
         };
-        let check = |p: &std::path::Path, want: Flavor| assert_eq!(flavor_of(p), want, "{p:?}");
-        check(&file("podman", ""), Flavor::Podman);
-        check(&file("podman-remote", ""), Flavor::Podman);
-        check(&file("docker", "\x7fELF..."), Flavor::Docker);
-        // podman-docker's shim, and wrappers, are scripts that run podman.
+        let check =
+            |p: &std::path::Path, want: Option<Flavor>| assert_eq!(flavor_of(p), want, "{p:?}");
+        check(&file("podman", ""), Some(Flavor::Podman));
+        check(&file("podman-remote", ""), Some(Flavor::Podman));
+        check(&file("docker", "\x7fELF..."), Some(Flavor::Docker));
+        // podman-docker's shim, and wrappers that name podman: the engine's answer decides.
         check(
             &file("docker-shim", "#!/bin/sh\nexec /usr/bin/podman \"$@\"\n"),
-            Flavor::Podman,
+            None,
+        );
+        check(
+            &file(
+                "commented",
+                "#!/bin/sh\n# podman users: see podman-docker\nexec /usr/bin/docker \"$@\"\n",
+            ),
+            None,
         );
         check(
             &file("slow-docker", "#!/bin/sh\nexec /usr/bin/docker \"$@\"\n"),
-            Flavor::Docker,
+            Some(Flavor::Docker),
         );
         // A link named `docker` to podman.
         let link = dir.path().join("docker-link");
         symlink(dir.path().join("podman"), &link).unwrap();
-        check(&link, Flavor::Podman);
+        check(&link, Some(Flavor::Podman));
+    }
+
+    /// A docker wrapper whose comment mentions podman was taken for podman (issue 14), so `rm`
+    /// got podman's `--time` and failed: the flavor is what `version` answers. (Captured from
+    /// docker CLI 20.10 and 28.2, daemon up and down, and podman 4.3.)
+    #[test]
+    fn flavor_from_the_engines_version_answer() {
+        let check = |stdout: &str, want: Option<Flavor>| {
+            assert_eq!(flavor_from_version(stdout), want, "{stdout}")
+        };
+        check(
+            r#"{"Client":{"Platform":{"Name":""},"Version":"20.10.24+dfsg1","ApiVersion":"1.41","DefaultAPIVersion":"1.41","GitCommit":"297e128","GoVersion":"go1.19.8","Os":"linux","Arch":"amd64","BuildTime":"Thu May  7 21:09:36 2026","Context":"default","Experimental":true},"Server":{"Version":"20.10.24+dfsg1"}}"#,
+            Some(Flavor::Docker),
+        );
+        check(
+            r#"{"Client":{"Version":"28.2.2","ApiVersion":"1.41","DefaultAPIVersion":"1.50","GitCommit":"e6534b4","GoVersion":"go1.24.3","Os":"linux","Arch":"amd64","BuildTime":"Fri May 30 12:07:14 2025","Context":"default"},"Server":null}"#,
+            Some(Flavor::Docker),
+        );
+        check(
+            r#"{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8","GitCommit":"","BuiltTime":"Thu Jan  1 00:00:00 1970","Built":0,"OsArch":"linux/amd64","Os":"linux"}}"#,
+            Some(Flavor::Podman),
+        );
+        check("", None);
+        check("Cannot connect to the Docker daemon", None);
+        check(r#"{"Server":{"Version":"1"}}"#, None);
     }
 
     use super::*;

@@ -138,9 +138,7 @@ fn acquire_at(
         if cancelled() {
             return Err(Error::new(
                 ErrorKind::Interrupted,
-                format!(
-                    "interrupted while waiting for another bottle process ({name}); nothing was changed"
-                ),
+                format!("interrupted while waiting for another bottle process ({name})"),
             ));
         }
         // A lock only spares the engine some work, so waiting for it is bounded: a process that

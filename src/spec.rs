@@ -316,13 +316,20 @@ impl RawSpec {
                 ));
             }
         }
-        let loopback_pool = match self.publish_ip.as_deref() {
-            Some("auto") => Some(parse_loopback_pool(
-                self.loopback_pool
-                    .as_deref()
-                    .unwrap_or(DEFAULT_LOOPBACK_POOL),
+        let loopback_pool = match (self.publish_ip.as_deref(), &self.loopback_pool) {
+            (Some("auto"), pool) => Some(parse_loopback_pool(
+                pool.as_deref().unwrap_or(DEFAULT_LOOPBACK_POOL),
             )?),
-            _ => None,
+            // A pool that nothing would use: refused, not silently ignored.
+            (_, Some(pool)) => {
+                return Err(Error::invalid(
+                    Invalid::PublishIp,
+                    format!(
+                        "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
+                    ),
+                ));
+            }
+            (_, None) => None,
         };
         let publish_ip = match loopback_pool {
             // What `plan` shows: the address `up` takes on an engine with no other bottle.
@@ -926,13 +933,12 @@ mod tests {
         assert_ne!(auto.digest(), fixed.digest());
         let other_pool = spec(Some("auto"), Some("127.1.0.0/28"), None).unwrap();
         assert_ne!(auto.digest(), other_pool.digest());
-        // The pool alone does nothing without `auto`.
-        assert_eq!(
-            spec(None, Some("127.1.0.0/28"), None)
-                .unwrap()
-                .loopback_pool,
-            None
-        );
+        // a_loopback_pool_without_auto_is_refused (issue 14): it did nothing, silently.
+        for ip in [None, Some("127.0.0.5")] {
+            let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::PublishIp), "{e}");
+            assert!(e.message().contains("--publish-ip auto"), "{e}");
+        }
 
         let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();
         assert_eq!(waiting.wait, Some(std::time::Duration::from_secs(4)));

@@ -353,6 +353,13 @@ pub struct SpecArgs {
     pub pull: Option<Pull>,
 }
 
+impl Global {
+    /// `--engine` / `BOTTLE_ENGINE`; an empty value means unset, as `Engine::detect` reads it.
+    fn engine(&self) -> Option<&OsStr> {
+        self.engine.as_deref().filter(|e| !e.is_empty())
+    }
+}
+
 /// Global options that do nothing for a subcommand, hidden from its `--help` (still accepted, so a
 /// script that sets them everywhere keeps working).
 fn unused_globals(sub: &str) -> &'static [&'static str] {
@@ -728,15 +735,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Gc(a) => {
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            let removed = lifecycle::gc_parallel(&ctx, a.dry_run, g.parallel.into())?;
-            interrupted_after(&token, "the removals it had begun were finished")?;
-            if g.json {
+            let removed = match lifecycle::gc_parallel(&ctx, a.dry_run, g.parallel.into()) {
+                Ok(removed) => removed,
+                // What it had removed before it failed is said too (`--json`: in the error).
+                Err(e) => {
+                    if !g.json {
+                        for name in e.removed() {
+                            writeln!(out, "removed {name}")?;
+                        }
+                        out.flush()?;
+                    }
+                    return Err(e.into());
+                }
+            };
+            let interrupted = token.is_cancelled();
+            if g.json && !interrupted {
                 writeln!(
                     out,
                     "{}",
                     serde_json::json!({"dry_run": a.dry_run, "removed": removed})
                 )?;
-            } else {
+            } else if !g.json {
                 let verb = if a.dry_run { "would remove" } else { "removed" };
                 for c in &removed.containers {
                     writeln!(out, "{verb} container {c}")?;
@@ -744,9 +763,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 for n in &removed.networks {
                     writeln!(out, "{verb} network {n}")?;
                 }
-                if removed.containers.is_empty() && removed.networks.is_empty() {
+                if removed.is_empty() && !interrupted {
                     note_nothing(tty, "nothing to remove");
                 }
+            }
+            if interrupted {
+                // What it removed before the signal is reported, not lost with the exit code.
+                return Err(gc_interrupted(&removed).into());
             }
         }
         Command::Logs(a) => {
@@ -774,6 +797,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(out.flush()?)
+}
+
+/// The error of a `gc` that a signal interrupted: it names what it had removed, and carries it.
+fn gc_interrupted(removed: &lifecycle::Removed) -> Error {
+    let all: Vec<String> = removed
+        .containers
+        .iter()
+        .chain(&removed.networks)
+        .cloned()
+        .collect();
+    let what = match all.is_empty() {
+        true => "nothing was removed".to_string(),
+        false => format!(
+            "the removals it had begun were finished: removed {}",
+            all.join(", ")
+        ),
+    };
+    Error::new(ErrorKind::Interrupted, format!("interrupted; {what}")).with_removed(all)
 }
 
 /// After a command that finishes what it began: exit 130 if a signal arrived meanwhile.
@@ -823,8 +864,7 @@ fn slug_for(prefix: &Prefix, slug: &str) -> Result<Slug> {
 
 /// The engine as the user named it, for `plan`, `version` and `doctor`.
 fn shown_engine(g: &Global) -> String {
-    g.engine
-        .as_deref()
+    g.engine()
         .unwrap_or(OsStr::new("docker"))
         .to_string_lossy()
         .into_owned()
@@ -846,13 +886,11 @@ struct Runtime<'a> {
 
 impl Runtime<'_> {
     fn engine(&self, masker: Masker) -> Result<Engine> {
-        Ok(
-            Engine::resolve(self.g.engine.as_deref(), self.g.context.clone())?
-                .with_secrets(masker)
-                .with_cancel(self.token.clone())
-                .with_timeout(self.timeout)
-                .with_events(events(self.g.verbose)),
-        )
+        Ok(Engine::resolve(self.g.engine(), self.g.context.clone())?
+            .with_secrets(masker)
+            .with_cancel(self.token.clone())
+            .with_timeout(self.timeout)
+            .with_events(events(self.g.verbose)))
     }
 
     fn ctx(&self, prefix: Prefix, pool: Pool, masker: Masker) -> Result<Ctx> {

@@ -101,7 +101,8 @@ pub fn ls_tsv(bottles: &[Bottle]) -> String {
 pub fn parse_port_arg(s: &str) -> Result<u16> {
     match s.split_once('/') {
         None => crate::input::parse_port(s),
-        Some((p, "tcp")) => crate::input::parse_port(p),
+        // `docker port` takes `8080/TCP` too.
+        Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => crate::input::parse_port(p),
         Some((_, proto)) => Err(Error::invalid(
             Invalid::Port,
             format!(
@@ -468,6 +469,9 @@ mod tests {
     fn port_args() {
         assert_eq!(parse_port_arg("8080").unwrap(), 8080);
         assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        // a_port_given_as_tcp_in_capitals_is_tcp (issue 14): "TCP ports only, not TCP".
+        assert_eq!(parse_port_arg("8080/TCP").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), 8080);
         assert!(
             parse_port_arg("53/udp")
                 .unwrap_err()

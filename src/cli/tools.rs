@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Reported;
 use crate::argv;
-use crate::classify::Verb;
+use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Engine;
@@ -193,18 +193,8 @@ pub fn doctor(
                 code = 69;
                 None
             }
-            Ok((v, Some(_))) => {
-                checks.push(
-                    Check::new(
-                        "engine",
-                        Status::Fail,
-                        format!(
-                            "`{shown}` {} ({where_}) answers, but its daemon does not",
-                            v.client.as_deref().unwrap_or("?")
-                        ),
-                    )
-                    .fix("start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error"),
-                );
+            Ok((v, Some(e))) => {
+                checks.push(unreachable_check(shown, v.client.as_deref(), where_, &e));
                 code = 69;
                 None
             }
@@ -236,17 +226,7 @@ pub fn doctor(
                 } else {
                     Vec::new()
                 };
-                let by_nets = taken_slots(pool, &nets);
-                let by_routes = taken_slots(pool, &routes);
-                let all: Vec<Ipv4Network> = nets.iter().chain(&routes).copied().collect();
-                let taken = taken_slots(pool, &all);
-                let free = pool.slots() - taken;
-                let detail = format!(
-                    "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {by_routes} by host routes)",
-                    pool.slots(),
-                    pool.block(),
-                    pool.net()
-                );
+                let (free, detail) = pool_detail(pool, &nets, &routes);
                 if free == 0 {
                     checks.push(Check::new("pool", Status::Fail, detail).fix(
                         "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)",
@@ -378,6 +358,47 @@ fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
     .fix("if a VM launcher allows its guest a bottle's address, bind those services to one address (e.g. 127.0.0.1) or block their ports in the guest's policy")
 }
 
+/// The failed engine check when the CLI runs but its daemon does not serve us: refused for want of
+/// permission on its socket (it said "does not answer", and to start it), or not answering.
+fn unreachable_check(shown: &str, client: Option<&str>, where_: &str, e: &Error) -> Check {
+    let client = client.unwrap_or("?");
+    let denied = e.command().is_some_and(|c| {
+        classify(Verb::Version, c.exit_code(), c.stderr()) == Class::PermissionDenied
+    });
+    match denied {
+        true => Check::new(
+            "engine",
+            Status::Fail,
+            format!("`{shown}` {client} ({where_}) answers, but its daemon refuses this user: permission denied on its socket"),
+        )
+        .fix("add this user to the socket's group (`sudo usermod -aG docker \"$USER\"`, then log in again), or use an engine this user may reach (rootless docker or podman, --context, DOCKER_HOST)"),
+        false => Check::new(
+            "engine",
+            Status::Fail,
+            format!("`{shown}` {client} ({where_}) answers, but its daemon does not"),
+        )
+        .fix("start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error"),
+    }
+}
+
+/// What the pool check says: free slots, and what takes the others. A bottle's own bridge is both
+/// an engine network and (locally) a host route; each slot is counted once, by the first that
+/// takes it (it counted bottle bridges twice).
+pub fn pool_detail(pool: &Pool, nets: &[Ipv4Network], routes: &[Ipv4Network]) -> (u64, String) {
+    let all: Vec<Ipv4Network> = nets.iter().chain(routes).copied().collect();
+    let taken = taken_slots(pool, &all);
+    let by_nets = taken_slots(pool, nets);
+    let free = pool.slots() - taken;
+    let detail = format!(
+        "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {} more by other host routes)",
+        pool.slots(),
+        pool.block(),
+        pool.net(),
+        taken - by_nets
+    );
+    (free, detail)
+}
+
 /// Every subnet of the engine's networks: one listing, one inspect, as `up` learns them.
 fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
     let ctx = Ctx {
@@ -461,6 +482,24 @@ mod tests {
         check_taken("10.213.0.0/16", 24, &["10.0.0.0/8"], 256);
         check_taken("10.213.0.0/16", 24, &["172.17.0.0/16"], 0);
         check_taken("10.213.0.0/16", 26, &["10.213.0.0/24"], 4);
+    }
+
+    /// `doctor` counted a bottle's bridge twice, as an engine network and as a host route.
+    #[test]
+    fn doctor_counts_each_taken_slot_once() {
+        let pool = Pool::parse("10.213.0.0/16", 24).unwrap();
+        let nets: Vec<Ipv4Network> = vec!["10.213.5.0/24".parse().unwrap()];
+        let routes: Vec<Ipv4Network> = vec![
+            "10.213.5.0/24".parse().unwrap(),
+            "10.213.9.0/24".parse().unwrap(),
+            "192.168.1.0/24".parse().unwrap(),
+        ];
+        let (free, detail) = pool_detail(&pool, &nets, &routes);
+        assert_eq!(free, 254);
+        assert_eq!(
+            detail,
+            "254 of 256 /24 slots in 10.213.0.0/16 free (1 taken by engine networks, 1 more by other host routes)"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod props;
 mod races;
 mod ready;
 mod real;
+mod round3;
 mod strays;
 mod transcripts;
 mod vm;
