@@ -300,7 +300,8 @@ pub struct CompletionsArgs {
 }
 
 /// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
-#[derive(Debug, Args)]
+/// `Debug` shows `-e` entries by key only ([`crate::spec::env_debug`]).
+#[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
     /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
@@ -344,6 +345,24 @@ pub struct SpecArgs {
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
     #[arg(long, value_enum)]
     pub pull: Option<Pull>,
+}
+
+impl std::fmt::Debug for SpecArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpecArgs")
+            .field("config", &self.config)
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &crate::spec::env_debug(&self.env))
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("loopback_pool", &self.loopback_pool)
+            .field("wait", &self.wait)
+            .field("allow_nonloopback", &self.allow_nonloopback)
+            .field("pull", &self.pull)
+            .finish()
+    }
 }
 
 /// Global options that do nothing for a subcommand, hidden from its `--help` (still accepted, so a
