@@ -29,7 +29,7 @@ use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Invalid, Result};
 
-/// Where a child started by [`Engine::run_with_env`] reads its env-file: an in-memory file at fd 3.
+/// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
 
 /// How long one engine command may run unless told otherwise.
@@ -420,8 +420,9 @@ impl Engine {
     }
 
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
-    /// [`ENV_FILE_PATH`]: an in-memory file (`memfd_create`), so nothing reaches any filesystem, even
-    /// if bottle is killed at any moment.
+    /// [`ENV_FILE_PATH`]: a pipe filled before the engine starts (see `env_pipe`), so nothing
+    /// reaches any filesystem, even if bottle is killed at any moment, and what the engine has read
+    /// is not there for the processes it starts.
     pub(crate) fn run_with_env(
         &self,
         verb: Verb,
@@ -441,7 +442,12 @@ impl Engine {
             code,
             stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
             class: classify(verb, code, &stderr),
-            stderr: self.masker.mask(&stderr),
+            // Classified, and the engine's `--help` advice stripped, before masking: a value that
+            // occurs in the engine's words must change neither what bottle decides nor what it
+            // recognises in the text.
+            stderr: self
+                .masker
+                .mask(&crate::display::strip_help_advice(&stderr)),
         })
     }
 
@@ -493,7 +499,7 @@ impl Engine {
     ) -> Result<Finished> {
         self.check_cancel()?;
         self.emit(&Event::Command { line });
-        let memfd = env.map(env_memfd).transpose()?;
+        let env_fd = env.map(env_pipe).transpose()?;
         let mut cmd = std::process::Command::new(&self.program);
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
@@ -502,10 +508,10 @@ impl Engine {
             Capture::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
             Capture::Keep | Capture::Stream => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
         };
-        if let Some(fd) = &memfd {
+        if let Some(fd) = &env_fd {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only dup2(2), which is async-signal-safe, runs. `raw` is
-            // at least 10 (see `env_memfd`), so it is neither a stdio fd nor 3; dup2 clears
+            // at least 10 (see `env_pipe`), so it is neither a stdio fd nor 3; dup2 clears
             // close-on-exec on the copy, so the engine inherits fd 3 and nothing else of ours.
             unsafe {
                 cmd.pre_exec(move || {
@@ -518,7 +524,7 @@ impl Engine {
         }
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| self.could_not_execute(line, e))?;
-        drop(memfd);
+        drop(env_fd);
         let pgid = child.id() as i32;
 
         let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -768,47 +774,56 @@ fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>)
     }
 }
 
-/// An in-memory, sealed file holding `bytes`, at an fd of 10 or more (close-on-exec).
-fn env_memfd(bytes: &[u8]) -> Result<OwnedFd> {
+/// The read end of a pipe that already holds all of `bytes`, its write end closed, at an fd of 10
+/// or more (close-on-exec).
+///
+/// A pipe rather than a file: what the engine reads is gone from it, so the processes the engine
+/// starts in turn and that inherit fd 3 (the `ssh` of `DOCKER_HOST=ssh://…`, which may stay up as
+/// a control master) find nothing there. An in-memory file (`memfd`) could be reopened from the
+/// start by any of them for as long as they live. The pipe is filled before the engine starts,
+/// so no thread writes while it runs, and a write end that nobody holds gives the reader a clean
+/// end of file. It lives in memory only, like the file did.
+fn env_pipe(bytes: &[u8]) -> Result<OwnedFd> {
     let err = |what: &str| {
         Error::io(
             format!("cannot {what} the in-memory env-file"),
             std::io::Error::last_os_error(),
         )
     };
-    // SAFETY: memfd_create(2) takes a NUL-terminated name and flags; it returns a new fd or -1.
-    let fd = unsafe {
-        libc::memfd_create(
-            c"bottle-env".as_ptr(),
-            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-        )
-    };
-    if fd < 0 {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) writes two new fds into the array it is given, or returns -1.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
         return Err(err("create"));
     }
-    // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
-    let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: both fds were just returned by pipe2 and are owned by nobody else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fcntl(2) F_GETPIPE_SZ / F_SETPIPE_SZ on a pipe we own return a size or -1.
+    let capacity = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    if capacity < 0 || (capacity as usize) < bytes.len() {
+        let want = libc::c_int::try_from(bytes.len()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: as above; the kernel rounds the size up, or refuses past pipe-max-size.
+        if unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) } < 0 {
+            return Err(Error::io(
+                format!(
+                    "the env-file of {} bytes does not fit a pipe (see /proc/sys/fs/pipe-max-size): pass the longest values as bare `-e KEY` instead",
+                    bytes.len()
+                ),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    // The pipe holds it all now, so this never blocks.
+    std::fs::File::from(write)
+        .write_all(bytes)
+        .map_err(|e| Error::io("cannot write the in-memory env-file", e))?;
     // Move it above the stdio fds and fd 3, so the child's dup2 onto 3 always copies.
     // SAFETY: fcntl(2) F_DUPFD_CLOEXEC on an fd we own returns a new fd or -1.
-    let high = unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
+    let high = unsafe { libc::fcntl(read.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
     if high < 0 {
         return Err(err("move"));
     }
-    drop(memfd);
     // SAFETY: `high` is a fresh fd owned by nobody else.
-    let memfd = unsafe { OwnedFd::from_raw_fd(high) };
-    let mut file = std::fs::File::from(memfd);
-    file.write_all(bytes)
-        .map_err(|e| Error::io("cannot write the in-memory env-file", e))?;
-    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: fcntl(2) F_ADD_SEALS on an fd we own; the file has no writable mapping.
-    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(err("seal"));
-    }
-    // Readers that use fd 3 itself (rather than reopening /dev/fd/3) start at the beginning.
-    std::io::Seek::rewind(&mut file)
-        .map_err(|e| Error::io("cannot rewind the in-memory env-file", e))?;
-    Ok(OwnedFd::from(file))
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
 /// Which CLI `program` is, from the file alone (no command runs): podman if its name, or the name

@@ -15,6 +15,7 @@ mod props;
 mod races;
 mod ready;
 mod real;
+mod secrets;
 mod transcripts;
 mod vm;
 mod wait;
