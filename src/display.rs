@@ -110,7 +110,7 @@ impl Masker {
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
         // A match of a (UTF-8) value in UTF-8 text starts and ends on character boundaries.
-        self.each_match(text.as_bytes(), |start, end| {
+        self.each_match(text.as_bytes(), 0, |start, end| {
             out.push_str(&text[copied..start]);
             out.push_str(MASK);
             copied = end;
@@ -119,28 +119,22 @@ impl Masker {
         out
     }
 
-    /// [`Masker::mask`] for bytes that need not be UTF-8 (a followed log).
+    /// [`Masker::mask`] for bytes that need not be UTF-8.
     pub fn mask_bytes(&self, text: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text.len());
-        let mut copied = 0;
-        self.each_match(text, |start, end| {
-            out.extend_from_slice(&text[copied..start]);
-            out.extend_from_slice(MASK.as_bytes());
-            copied = end;
-        });
-        out.extend_from_slice(&text[copied..]);
-        out
+        let mut spans = Vec::new();
+        self.each_match(text, 0, |start, end| spans.push((start, end)));
+        splice(text, 0, text.len(), &spans)
     }
 
     /// Call `found` for each value to mask in `text`, in order: leftmost-longest, a short value
     /// only where it is a whole word. A short match that is not one is skipped, and the search
     /// goes on one byte further, so a value that starts inside it is still found. Linear in
     /// `text`: a new search starts only past a rejected match, at most one value's length back.
-    fn each_match(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
+    fn each_match(&self, text: &[u8], from: usize, mut found: impl FnMut(usize, usize)) {
         let Some(m) = &self.matcher else {
             return;
         };
-        let mut at = 0;
+        let mut at = from;
         // One leftmost-longest pass; only a rejected short match starts a new one past it.
         'search: while at < text.len() {
             for hit in m.find_iter(aho_corasick::Input::new(text).span(at..text.len())) {
@@ -179,6 +173,81 @@ impl Masker {
     /// would garble it. Kept so existing call sites compile; new code calls [`render`].
     pub fn render(&self, argv: &[OsString]) -> String {
         render(argv)
+    }
+}
+
+/// `text[from..to]` with each of `spans` (inside it, in order) replaced by [`MASK`].
+fn splice(text: &[u8], from: usize, to: usize, spans: &[(usize, usize)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(to - from);
+    let mut copied = from;
+    for &(start, end) in spans {
+        out.extend_from_slice(&text[copied..start]);
+        out.extend_from_slice(MASK.as_bytes());
+        copied = end;
+    }
+    out.extend_from_slice(&text[copied..to]);
+    out
+}
+
+/// Masks a stream (a followed log) as it comes, with the same matches as [`Masker::mask`] over
+/// the whole of it.
+///
+/// What [`MaskStream::push`] returns is final: everything up to the last line end (no value holds
+/// a newline), and anything further than the longest value (plus the one character that decides
+/// whether a short value is a whole word) from the end of what has come so far. Only the end of
+/// an unfinished line waits for more, at most as many bytes as the longest value, and only when
+/// there is a value to mask.
+#[derive(Debug)]
+pub struct MaskStream {
+    masker: Masker,
+    /// What has not been handed out yet, after `context` bytes that have (the byte before it,
+    /// which decides whether a short value right there is a whole word).
+    held: Vec<u8>,
+    context: usize,
+}
+
+impl MaskStream {
+    pub fn new(masker: Masker) -> MaskStream {
+        MaskStream {
+            masker,
+            held: Vec::new(),
+            context: 0,
+        }
+    }
+
+    /// Take the next bytes of the stream; returns what can be shown now, masked.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.masker.is_empty() {
+            return chunk.to_vec();
+        }
+        self.held.extend_from_slice(chunk);
+        let buf = &self.held;
+        let after_line = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let decided = buf.len().saturating_sub(self.masker.longest());
+        let mut cut = after_line.max(decided).max(self.context);
+        let mut spans = Vec::new();
+        self.masker.each_match(buf, self.context, |start, end| {
+            if start < cut {
+                spans.push((start, end));
+            }
+        });
+        // A value that starts before the cut is decided; the cut moves past it.
+        cut = cut.max(spans.last().map_or(0, |&(_, end)| end));
+        let out = splice(buf, self.context, cut, &spans);
+        let keep_from = cut.saturating_sub(1);
+        self.held.drain(..keep_from);
+        self.context = cut - keep_from;
+        out
+    }
+
+    /// The end of the stream: the rest, masked.
+    pub fn finish(self) -> Vec<u8> {
+        let mut spans = Vec::new();
+        self.masker
+            .each_match(&self.held, self.context, |start, end| {
+                spans.push((start, end))
+            });
+        splice(&self.held, self.context, self.held.len(), &spans)
     }
 }
 
@@ -301,6 +370,40 @@ mod tests {
         // A short value inside a rejected one is still found; long values are masked anywhere.
         check_mask(&["x1", "1"], "x1y 1", "x1y ***");
         check_mask(&["t", "hunter2"], "xhunter2x t", "x***x ***");
+    }
+
+    /// Issue 14: `logs -f` printed values in clear. A stream cut anywhere is masked as the whole
+    /// text is, and every complete line is handed out at once.
+    #[test]
+    fn a_stream_is_masked_as_the_whole_text_is() {
+        let secrets = ["hunter2secret", "x", "ab", "hunter"];
+        let text = "tok=hunter2secret x\nxy ab abc hunter2\n(x) hunter2secre".as_bytes();
+        let whole = Masker::new(secrets).mask_bytes(text);
+        for size in 1..=text.len() {
+            let mut stream = MaskStream::new(Masker::new(secrets));
+            let mut out = Vec::new();
+            for chunk in text.chunks(size) {
+                let shown = stream.push(chunk);
+                out.extend_from_slice(&shown);
+                // What was shown so far is a prefix of the masked whole, and reaches at least
+                // the last line end.
+                assert!(whole.starts_with(&out), "size {size}");
+            }
+            out.extend(stream.finish());
+            assert_eq!(out, whole, "size {size}");
+        }
+        assert_eq!(
+            String::from_utf8(whole).unwrap(),
+            "tok=*** ***\nxy *** abc ***2\n(***) ***2secre"
+        );
+        // A finished line is shown whole, at once.
+        let mut stream = MaskStream::new(Masker::new(["hunter2secret"]));
+        assert_eq!(stream.push(b"a hunter2secret b\n"), b"a *** b\n");
+        assert_eq!(stream.push(b"prompt: "), b"");
+        assert_eq!(stream.finish(), b"prompt: ");
+        // Nothing to mask: everything passes at once.
+        let mut stream = MaskStream::new(Masker::default());
+        assert_eq!(stream.push(b"partial"), b"partial");
     }
 
     #[test]

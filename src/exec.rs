@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
-use crate::display::Masker;
+use crate::display::{MaskStream, Masker};
 use crate::error::{Error, ErrorKind, Invalid, Result};
 
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
@@ -232,15 +232,26 @@ struct Finished {
 }
 
 /// What the readers do with the child's output.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 enum Capture {
     /// Keep it for a [`Reply`].
     Keep,
     /// Hand it out line by line as [`Event::Output`].
     Stream,
-    /// Pass it straight through to bottle's own stdout and stderr (`logs --follow`).
-    Inherit,
+    /// Hand it to the sink as it comes, secrets masked (`logs --follow`).
+    Follow(Sink),
 }
+
+/// Which of the engine's output streams some bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where [`Engine::run_follow`] hands the engine's output as it comes, secrets masked. An error
+/// (the reader went away) stops reading that stream; the engine then finds its pipe closed.
+pub(crate) type Sink = Arc<dyn Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync>;
 
 impl Engine {
     /// The engine a launcher means by default: `BOTTLE_ENGINE` if it is set (a name on `PATH` or a
@@ -451,11 +462,11 @@ impl Engine {
         })
     }
 
-    /// Run one engine command with its stdout and stderr passed straight through (`logs
-    /// --follow`, which streams until cancelled; no timeout). Nothing is captured, so nothing is
-    /// masked.
-    pub(crate) fn run_passthrough(&self, verb: Verb, argv: Vec<OsString>) -> Result<()> {
-        self.run_shown(verb, argv, Capture::Inherit)
+    /// Run one engine command that streams until it is cancelled (`logs --follow`; no timeout),
+    /// handing its stdout and stderr to `sink` as they come, every secret value of this engine's
+    /// masked (see [`crate::display::MaskStream`]).
+    pub(crate) fn run_follow(&self, verb: Verb, argv: Vec<OsString>, sink: Sink) -> Result<()> {
+        self.run_shown(verb, argv, Capture::Follow(sink))
     }
 
     /// Run one engine command with its output (stdout and stderr) handed out line by line as
@@ -504,10 +515,7 @@ impl Engine {
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
             .process_group(0);
-        match capture {
-            Capture::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
-            Capture::Keep | Capture::Stream => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
-        };
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         if let Some(fd) = &env_fd {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only dup2(2), which is async-signal-safe, runs. `raw` is
@@ -560,6 +568,7 @@ impl Engine {
             let buf = Arc::clone(buf);
             let overflow = Arc::clone(&overflow);
             let engine = self.clone();
+            let capture = capture.clone();
             std::thread::spawn(move || {
                 match capture {
                     Capture::Keep => {
@@ -567,8 +576,15 @@ impl Engine {
                         read_capped(pipe, &buf, keep, flag);
                     }
                     // What a streamed stderr said is kept too (its end), for the error.
-                    Capture::Stream | Capture::Inherit => {
+                    Capture::Stream => {
                         stream_lines(pipe, &engine, (!is_stdout).then_some(&*buf));
+                    }
+                    Capture::Follow(sink) => {
+                        let stream = match is_stdout {
+                            true => Stream::Stdout,
+                            false => Stream::Stderr,
+                        };
+                        follow(pipe, &engine.masker, stream, &sink);
                     }
                 }
                 let _ = done_tx.send(());
@@ -591,7 +607,7 @@ impl Engine {
             }
             // A followed log streams until the user stops it: no timeout.
             let clock = match capture {
-                Capture::Inherit => Instant::now(),
+                Capture::Follow(_) => Instant::now(),
                 Capture::Keep | Capture::Stream => started,
             };
             let stop = self.why_stop(verb, clock, &mut first_cancel, &overflow);
@@ -772,6 +788,26 @@ fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>)
             }
         }
     }
+}
+
+/// Hand `pipe` to `sink` as it comes, masked by `masker` (see [`MaskStream`]). Stops when the
+/// pipe ends or the sink fails.
+fn follow(mut pipe: impl Read, masker: &Masker, stream: Stream, sink: &Sink) {
+    let mut masked = MaskStream::new(masker.clone());
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let shown = masked.push(&chunk[..n]);
+        if !shown.is_empty() && sink(stream, &shown).is_err() {
+            return;
+        }
+    }
+    let _ = sink(stream, &masked.finish());
 }
 
 /// The read end of a pipe that already holds all of `bytes`, its write end closed, at an fd of 10

@@ -761,7 +761,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            tools::logs(&ctx, &slug, a.follow, a.tail, &mut out)?;
+            if a.follow {
+                // The followed log is written by the threads that read the engine's output,
+                // which need stdout's lock.
+                drop(out);
+                return tools::follow_logs(&ctx, &slug, a.tail);
+            }
+            tools::logs(&ctx, &slug, a.tail, &mut out)?;
         }
         Command::Version => {
             let engine = rt.engine(Masker::default());

@@ -77,3 +77,68 @@ fn the_engines_children_inherited_the_env_file() {
     let (_, content) = fake.env_file_seen(run + 1).expect("run had an env-file");
     assert_eq!(content, "TOK=inherited-secret\n");
 }
+
+/// A fake whose bundle `c1` got `TOK=hunter2secret` from `up` (its image sets only PATH), and
+/// whose followed log prints `follow_sh`'s output.
+fn bundle_with_secret(follow_sh: &str) -> Fake {
+    use crate::fake::{container_json, with_env};
+    let mut fake = Fake::new();
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "lg")];
+    let json = container_json(
+        "bot-bottle-sidecars-lg",
+        "c1",
+        "running",
+        &labels,
+        "bot-bottle-bundle-lg",
+        "10.213.7.2",
+        &[],
+    );
+    let json = with_env(&json, &["PATH=/bin", "TOK=hunter2secret"]);
+    fake.on("container inspect*", 0, &json, "");
+    fake.on("image inspect*", 0, "[\"PATH=/bin\"]\n", "");
+    fake.on_sh("logs --follow c1", follow_sh);
+    fake
+}
+
+/// Issue 14, item 2: `bottle logs lg --tail 1` showed `tok=***` but `bottle logs lg -f` showed
+/// `tok=hunter2secret`: `-f` passed the engine's output through. Followed logs are masked like
+/// captured ones, on stdout and stderr alike.
+#[test]
+fn logs_follow_printed_secrets_in_clear() {
+    let fake = bundle_with_secret(
+        "echo 'tok=hunter2secret on /bin'; echo 'err hunter2secret' >&2; printf 'no newline hunter2secret'",
+    );
+    let out = fake.bottle(&["logs", "lg", "-f"]);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(stdout, "tok=*** on /bin\nno newline ***");
+    assert_eq!(err, "err ***\n");
+}
+
+/// The masking does not hold a followed log back: each line shows as soon as it ends, while
+/// the engine goes on streaming.
+#[test]
+fn a_followed_log_is_masked_line_by_line_as_it_streams() {
+    use std::io::BufRead;
+    let fake = bundle_with_secret("echo 'first hunter2secret'; sleep 20; echo late");
+    let mut child = fake
+        .command(&["logs", "lg", "-f"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(10));
+    // SIGINT ends `-f`, as Ctrl-C does; the fake's sleep goes with its process group.
+    // SAFETY: kill(2) on the pid of a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(line.as_deref(), Ok("first ***\n"));
+    assert_eq!(status.code(), Some(130));
+}
