@@ -264,8 +264,11 @@ fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
 /// information", "See 'docker run --help'."): the user ran bottle, not the engine. Done before
 /// masking, which could cut into the advice and keep it from being recognised.
 pub fn strip_help_advice(text: &str) -> String {
-    let kept: Vec<&str> = text.lines().filter(|l| !is_help_advice(l)).collect();
-    let mut text = kept.join("\n");
+    // Every other line is kept as it is, line ending included.
+    let mut text: String = text
+        .split_inclusive('\n')
+        .filter(|l| !is_help_advice(l))
+        .collect();
     // "… See 'docker run --help'." can end a line that also holds the real message.
     for marker in [" See '", "See '"] {
         while let Some(at) = text.find(marker) {
@@ -410,12 +413,12 @@ mod tests {
     fn the_help_advice_is_stripped() {
         for (text, want) in [
             (
-                "docker: Error response from daemon: boom.\nSee 'docker run --help'.",
-                "docker: Error response from daemon: boom.",
+                "docker: Error response from daemon: boom.\nSee 'docker run --help'.\n",
+                "docker: Error response from daemon: boom.\n",
             ),
             (
                 "unknown flag: --x\nRun 'docker network create --help' for more information",
-                "unknown flag: --x",
+                "unknown flag: --x\n",
             ),
             ("a. See 'docker run --help'.\nb", "a.\nb"),
             ("nothing to strip", "nothing to strip"),

@@ -456,9 +456,13 @@ impl Engine {
             // Classified, and the engine's `--help` advice stripped, before masking: a value that
             // occurs in the engine's words must change neither what bottle decides nor what it
             // recognises in the text.
-            stderr: self
-                .masker
-                .mask(&crate::display::strip_help_advice(&stderr)),
+            // (A command that succeeded gave no advice; its stderr, e.g. a bundle's, stays whole.)
+            stderr: match code {
+                0 => self.masker.mask(&stderr),
+                _ => self
+                    .masker
+                    .mask(&crate::display::strip_help_advice(&stderr)),
+            },
         })
     }
 
