@@ -6,6 +6,7 @@
 
 mod many;
 mod render;
+pub mod scrub;
 mod tools;
 
 use std::ffi::{OsStr, OsString};

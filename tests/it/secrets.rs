@@ -142,3 +142,61 @@ fn a_followed_log_is_masked_line_by_line_as_it_streams() {
     assert_eq!(line.as_deref(), Ok("first ***\n"));
     assert_eq!(status.code(), Some(130));
 }
+
+/// Issue 14, item 1: `bottle up s … -e TOK=VisibleInPs123 --wait=30s` kept the value in bottle's
+/// argv for the whole run, where another user reads it in `/proc/PID/cmdline`. bottle overwrites
+/// it there before any engine command, in each form `-e` takes, and warns once naming the safe
+/// forms.
+#[test]
+fn a_value_on_bottles_command_line_stayed_in_its_argv() {
+    let mut fake = Fake::new();
+    fake.on_sh("network create*", ": > \"$D/started\"; sleep 5");
+    let mut child = fake
+        .command(&[
+            "up",
+            "s",
+            "--image",
+            "img",
+            "-e",
+            "TOK=VisibleInPs123",
+            "--env=TOK2=AlsoVisible456",
+            "-eTOK3=Attached789",
+            "-e",
+            "HOME",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = fake.state_dir().join("started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !started.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.exists(), "the engine was called: {}", stderr(&out));
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    for value in ["VisibleInPs123", "AlsoVisible456", "Attached789"] {
+        assert!(!cmdline.contains(value), "{cmdline}");
+    }
+    for shown in ["-e TOK=*** ", "--env=TOK2=*** ", "-eTOK3=*** ", "-e HOME"] {
+        assert!(cmdline.contains(shown), "{shown}: {cmdline}");
+    }
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning: `-e KEY=VALUE`").count(), 1, "{err}");
+    assert!(
+        err.contains("`-e KEY`") && err.contains("--config"),
+        "{err}"
+    );
+}
+
+/// Bare `-e KEY` and the config file put no value on the command line: no warning.
+#[test]
+fn bare_keys_get_no_warning() {
+    let fake = Fake::new();
+    let out = fake.bottle(&["plan", "s", "-e", "HOME"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+}
