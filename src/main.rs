@@ -9,12 +9,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
     };
-    // `-e KEY=VALUE` values off bottle's own argv, before any thread or engine command starts.
-    if let Some(warning) = bottle::cli::scrub::hide_env_values(&cli, &args) {
-        eprintln!("bottle: {warning}");
-    }
+    // `-e KEY=VALUE` values off bottle's own argv, before any thread or engine command starts;
+    // `run` says so once the input is known to be valid (a refusal stays one line).
+    let warning = bottle::cli::scrub::hide_env_values(&cli, &args);
     let (verbose, json) = (cli.global.verbose, cli.global.json);
-    match bottle::cli::run(cli) {
+    match bottle::cli::run(cli, warning.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => ExitCode::from(bottle::cli::report(&err, verbose, json)),
     }

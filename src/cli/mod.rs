@@ -1,7 +1,7 @@
 //! The command line: clap definitions, and `run`, which turns parsed arguments into library calls
 //! and output.
 //!
-//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
+//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`scrub::hide_env_values`], [`run`] and
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
 mod many;
@@ -563,8 +563,14 @@ fn note_nothing(tty: Tty, text: &str) {
     }
 }
 
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Run a parsed command line. `argv_warning` (from [`scrub::hide_env_values`]) is printed once
+/// the spec of `up` or `plan` is known to be valid, before any engine command.
+pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
+    let warn_argv = || {
+        if let Some(w) = argv_warning {
+            eprintln!("bottle: {w}");
+        }
+    };
     let g = &cli.global;
     let tty = Tty {
         stdout: std::io::stdout().is_terminal(),
@@ -622,6 +628,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = Slug::parse(&a.slug)?;
             let spec = a.spec.spec()?;
             let names = Names::new(&prefix, &slug)?;
+            warn_argv();
             let cmds = plan(&slug, &names, &spec, &pool);
             let shown = shown_engine(g);
             let context = g.context.as_deref();
@@ -647,6 +654,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => {
             let slugs = distinct_slugs(&prefix, &a.slugs)?;
             let spec = a.spec.spec()?;
+            warn_argv();
             let ctx = rt.ctx(prefix, pool, secrets_of(&spec))?;
             let [slug] = slugs.as_slice() else {
                 return many::up_each(&ctx, &slugs, &spec, g.parallel.into(), g, &mut out);

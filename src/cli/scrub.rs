@@ -127,11 +127,11 @@ pub fn hide_env_values(cli: &Cli, args: &[OsString]) -> Option<String> {
         return None;
     }
     let done = match scrub_own_argv(args, &entries) {
-        Ok(_) => "bottle has overwritten it in its own argv, but it was readable before that and may be in your shell's history".to_string(),
-        Err(e) => format!("bottle could not overwrite it in its own argv ({e}), so it stays readable while bottle runs"),
+        Ok(_) => "bottle overwrote it in its own argv, but not before it started, nor in your shell's history".to_string(),
+        Err(e) => format!("bottle could not overwrite it in its own argv ({e})"),
     };
     Some(format!(
-        "warning: `-e KEY=VALUE` puts the value on bottle's command line, where other local users can read it (`ps`); {done}; pass the bare name `-e KEY` with the value in bottle's environment, or set `env` in the --config file"
+        "warning: `-e KEY=VALUE` puts the value on the command line, where any local user can read it (`ps`); {done}; pass `-e KEY` with the value in bottle's environment, or `env` in the --config file"
     ))
 }
 
