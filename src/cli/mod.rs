@@ -126,8 +126,8 @@ Examples:
     Down(DownArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(after_help = "\
-KEY=VALUE values never appear: `up` hands them to the engine in an in-memory file at
-`--env-file /dev/fd/3`, which exists only while that command runs.
+KEY=VALUE values never appear: `up` hands them to the engine in a pipe at `--env-file /dev/fd/3`,
+which the engine drains.
 `<run-id>` stands for the `bottle.run` label, new for every `up`.
 
 Examples:
@@ -178,8 +178,8 @@ Examples:
     Gc(GcArgs),
     /// Print the bundle's logs, through the engine
     #[command(after_help = "\
-Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs. With -f the engine's
-output is passed through as it comes, unmasked.
+Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs, with -f too (each line
+as soon as it ends).
 
 Examples:
   bottle logs demo --tail 20
@@ -279,7 +279,7 @@ pub struct GcArgs {
 pub struct LogsArgs {
     /// The bottle's slug
     pub slug: String,
-    /// Follow the logs as they come (passed through unmasked)
+    /// Follow the logs as they come (masked too)
     #[arg(short, long)]
     pub follow: bool,
     /// Only the last N lines
@@ -314,7 +314,9 @@ pub struct SpecArgs {
     /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
     #[arg(long, value_name = "CSV")]
     pub daemons: Option<String>,
-    /// KEY=VALUE (sent through a private env-file) or KEY (value taken from this environment)
+    /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
+    /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
+    /// values in --config's `env` instead
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
