@@ -168,6 +168,20 @@ mod tests {
         check("T=", "T=", None);
     }
 
+    /// Issue 14, item 3: the parsed command line's `Debug` shows no value either.
+    #[test]
+    fn the_parsed_command_line_shows_no_value() {
+        let cli =
+            crate::cli::parse(["bottle", "up", "s", "-e", "TOK=s3cretDBG", "-e", "HOME"]).unwrap();
+        assert_eq!(literal_env(&cli), ["TOK=s3cretDBG"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s3cretDBG"), "{shown}");
+        assert!(
+            shown.contains("TOK=***") && shown.contains("HOME"),
+            "{shown}"
+        );
+    }
+
     #[test]
     fn only_arguments_that_hold_a_value_change() {
         let args: Vec<Vec<u8>> = [
