@@ -588,7 +588,8 @@ impl Engine {
                             true => Stream::Stdout,
                             false => Stream::Stderr,
                         };
-                        follow(pipe, &engine.masker, stream, &sink);
+                        let keep = (!is_stdout).then_some(&*buf);
+                        follow(pipe, &engine.masker, stream, &sink, keep);
                     }
                 }
                 let _ = done_tx.send(());
@@ -781,24 +782,30 @@ fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>)
         let text = engine.masker.mask(text.trim_end_matches(['\n', '\r']));
         engine.emit(&Event::Output { text: &text });
         if let Some(keep) = keep {
-            // The end of what it said, masked (the end of a failing pull says why): at least the
-            // last STDERR_KEEP bytes, cut back only at twice that, so a long build stays linear.
-            let mut kept = keep.lock().unwrap_or_else(|e| e.into_inner());
-            kept.extend_from_slice(text.as_bytes());
-            kept.push(b'\n');
-            if kept.len() > 2 * STDERR_KEEP {
-                let cut = kept.len() - STDERR_KEEP;
-                kept.drain(..cut);
-            }
+            // The end of what it said, masked (the end of a failing pull says why).
+            keep_end(keep, format!("{text}\n").as_bytes());
         }
     }
 }
 
-/// Hand `pipe` to `sink` as it comes, masked by `masker` (see [`MaskStream`]). Stops when the
-/// pipe ends or the sink fails.
-fn follow(mut pipe: impl Read, masker: &Masker, stream: Stream, sink: &Sink) {
+/// Hand `pipe` to `sink` as it comes, masked by `masker` (see [`MaskStream`]), and keep the end
+/// of what it said in `keep` (for the error, should the command fail). Stops when the pipe ends
+/// or the sink fails.
+fn follow(
+    mut pipe: impl Read,
+    masker: &Masker,
+    stream: Stream,
+    sink: &Sink,
+    keep: Option<&Mutex<Vec<u8>>>,
+) {
     let mut masked = MaskStream::new(masker.clone());
     let mut chunk = vec![0u8; 64 << 10];
+    let hand_out = |shown: &[u8]| {
+        if let Some(keep) = keep {
+            keep_end(keep, shown);
+        }
+        shown.is_empty() || sink(stream, shown).is_ok()
+    };
     loop {
         let n = match pipe.read(&mut chunk) {
             Ok(0) => break,
@@ -806,12 +813,22 @@ fn follow(mut pipe: impl Read, masker: &Masker, stream: Stream, sink: &Sink) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        let shown = masked.push(&chunk[..n]);
-        if !shown.is_empty() && sink(stream, &shown).is_err() {
+        if !hand_out(&masked.push(&chunk[..n])) {
             return;
         }
     }
-    let _ = sink(stream, &masked.finish());
+    hand_out(&masked.finish());
+}
+
+/// Append `bytes` to `kept`, keeping at least its last [`STDERR_KEEP`] bytes, cut back only at
+/// twice that, so keeping stays linear.
+fn keep_end(kept: &Mutex<Vec<u8>>, bytes: &[u8]) {
+    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+    kept.extend_from_slice(bytes);
+    if kept.len() > 2 * STDERR_KEEP {
+        let cut = kept.len() - STDERR_KEEP;
+        kept.drain(..cut);
+    }
 }
 
 /// The read end of a pipe that already holds all of `bytes`, its write end closed, at an fd of 10

@@ -200,3 +200,18 @@ fn bare_keys_get_no_warning() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stderr(&out), "");
 }
+
+/// A followed log whose engine command fails: the error quotes the end of its stderr, masked,
+/// as for any other command.
+#[test]
+fn a_failed_follow_quotes_its_stderr_masked() {
+    let fake = bundle_with_secret("echo 'Error: no such container hunter2secret' >&2; exit 1");
+    let out = fake.bottle(&["logs", "lg", "-f"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("hunter2secret"), "{err}");
+    assert!(
+        err.contains("failed (exit status: 1): Error: no such container ***"),
+        "{err}"
+    );
+}
