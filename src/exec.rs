@@ -1180,9 +1180,10 @@ mod tests {
         let start = Instant::now();
         let q = reply(&stderr).quote_stderr();
         assert!(q.len() < 2100, "{}", q.len());
-        // Quadratic (a Vec for the repeated-line check), this takes minutes.
+        // Quadratic (a Vec for the repeated-line check), this takes minutes; linear, well under a
+        // second on a quiet machine. The bound is loose so that a loaded CI machine never trips it.
         assert!(
-            start.elapsed() < Duration::from_secs(2),
+            start.elapsed() < Duration::from_secs(20),
             "{:?}",
             start.elapsed()
         );
