@@ -36,7 +36,7 @@ use crate::classify::Verb;
 use crate::display::Masker;
 use crate::doctor::EngineVersions;
 use crate::error::{Error, Result};
-use crate::exec::{self, Engine, Event};
+use crate::exec::{self, Engine, Event, Stream};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 use crate::lifecycle::{self, Ctx, Removed, UpOutcome};
@@ -284,23 +284,19 @@ impl Bottles {
     /// then the call fails with [`crate::ErrorKind::Interrupted`].
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
         let removed = lifecycle::gc_parallel(&self.ctx, dry_run, self.parallel)?;
-        self.interrupted()?;
-        Ok(removed)
+        match self.ctx.engine.cancel_token().is_cancelled() {
+            true => Err(gc_interrupted(&removed)),
+            false => Ok(removed),
+        }
     }
 
     /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
     /// masked.
     pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
-        let engine = &self.ctx.engine;
-        let bundle = lifecycle::bundle(&self.ctx, slug)?;
-        let image_env: Vec<String> = engine
-            .run(Verb::Inspect, argv::image_env(&bundle.image))
-            .ok()
-            .filter(|r| r.success())
-            .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
-            .unwrap_or_default();
-        let masker = crate::doctor::log_secrets(&bundle.env, &image_env);
-        let reply = engine
+        let (bundle, masker) = self.bundle_and_secrets(slug)?;
+        let reply = self
+            .ctx
+            .engine
             .run(Verb::Logs, argv::logs_of(&bundle.id, false, tail))?
             .check()?;
         Ok(Logs {
@@ -309,15 +305,36 @@ impl Bottles {
         })
     }
 
-    /// Follow the bundle's logs: the engine's output goes straight to this process's stdout and
-    /// stderr, unmasked, until the bundle stops or the token is cancelled
-    /// ([`crate::ErrorKind::Interrupted`]). The one call through which the library writes to
-    /// stdout, and only because the caller asks it to.
-    pub fn follow_logs(&self, slug: &Slug, tail: Option<u32>) -> Result<()> {
+    /// Follow the bundle's logs: `sink` gets the engine's output as it comes, from the threads
+    /// that read it, each line masked as soon as it ends, until the bundle stops or the token is
+    /// cancelled ([`crate::ErrorKind::Interrupted`]). An error from `sink` (its reader went away)
+    /// stops reading that stream.
+    pub fn follow_logs(
+        &self,
+        slug: &Slug,
+        tail: Option<u32>,
+        sink: impl Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let (bundle, masker) = self.bundle_and_secrets(slug)?;
+        let engine = self.ctx.engine.clone().with_secrets(masker);
+        let argv = argv::logs_of(&bundle.id, true, tail);
+        engine.run_follow(Verb::Logs, argv, Arc::new(sink))
+    }
+
+    /// The bundle of `slug`, and a masker for what it logs: every env value it has that its
+    /// image does not set itself (those came from `up`).
+    fn bundle_and_secrets(&self, slug: &Slug) -> Result<(crate::model::Container, Masker)> {
         let bundle = lifecycle::bundle(&self.ctx, slug)?;
-        self.ctx
+        let image_env: Vec<String> = self
+            .ctx
             .engine
-            .run_passthrough(Verb::Logs, argv::logs_of(&bundle.id, true, tail))
+            .run(Verb::Inspect, argv::image_env(&bundle.image))
+            .ok()
+            .filter(|r| r.success())
+            .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
+            .unwrap_or_default();
+        let masker = crate::doctor::log_secrets(&bundle.env, &image_env);
+        Ok((bundle, masker))
     }
 
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;
@@ -349,6 +366,24 @@ impl Bottles {
             .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
             .collect())
     }
+}
+
+/// The error of a `gc` that a cancel interrupted: it names what it had removed, and carries it.
+fn gc_interrupted(removed: &Removed) -> Error {
+    let all: Vec<String> = removed
+        .containers
+        .iter()
+        .chain(&removed.networks)
+        .cloned()
+        .collect();
+    let what = match all.is_empty() {
+        true => "nothing was removed".to_string(),
+        false => format!(
+            "the removals it had begun were finished: removed {}",
+            all.join(", ")
+        ),
+    };
+    Error::new(crate::ErrorKind::Interrupted, format!("interrupted; {what}")).with_removed(all)
 }
 
 /// A bottle the queue never started, because a cancel came first, is a failure of its own.

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::argv;
 use crate::bottles::Bottles;
-use crate::classify::Verb;
+use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Engine;
@@ -77,6 +77,8 @@ pub enum CheckStatus {
     Ok,
     /// Not checked: it needs something that failed, or does not apply (a remote engine).
     Skip,
+    /// bottle works, but something may surprise its user: exit 0.
+    Warn,
     /// bottle cannot work (or not fully) until it is fixed.
     Fail,
 }
@@ -92,10 +94,17 @@ pub enum Fix {
     CheckEngine,
     /// The engine CLI runs but its daemon does not answer: start it, or check its context.
     StartDaemon,
+    /// The daemon refuses this user (permission denied on its socket): join the socket's group,
+    /// or use an engine this user may reach.
+    JoinSocketGroup,
     /// Every subnet slot of the pool is taken: remove unused networks, or use another pool.
     FreePool,
-    /// The lock directory is unusable: make it a private directory of this user's.
+    /// The lock directory is unusable: make it a private directory of this user's (bottle is
+    /// correct without locks; racing processes may do extra work).
     LockDirectory,
+    /// Host TCP sockets listen on every address, so each bottle's loopback address reaches them:
+    /// bind them to one address, or block their ports in a guest's policy.
+    BindOneAddress,
     /// This loopback address cannot be bound: add it to the loopback interface.
     AddLoopback(Ipv4Addr),
 }
@@ -104,7 +113,7 @@ pub enum Fix {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Check {
-    /// `engine`, `pool`, `locks` or `loopback`.
+    /// `engine`, `pool`, `locks`, `loopback` or `sockets`.
     pub name: &'static str,
     /// How it came out.
     pub status: CheckStatus,
@@ -163,6 +172,13 @@ pub fn doctor(config: DoctorConfig) -> Doctor {
     checks.push(pool_check(ctx.as_ref(), &config.pool, local));
     checks.push(lock_check(local));
     checks.push(loopback_check(local));
+    // Host services bound to every address answer on each loopback address too, so a VM launcher
+    // that allows a guest one bottle's address (`--publish-ip auto`) lets it reach them as well.
+    if local {
+        checks.push(wildcard_check(&crate::host::wildcard(
+            &crate::host::tcp_listeners(),
+        )));
+    }
     let exit_code = match checks.first() {
         Some(c) if c.status == CheckStatus::Fail => 69,
         _ if checks.iter().any(|c| c.status == CheckStatus::Fail) => 1,
@@ -187,18 +203,12 @@ fn engine_check(config: &DoctorConfig, local: bool, checks: &mut Vec<Check>) -> 
             checks.push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::CheckEngine));
             None
         }
-        Ok(v) if v.unreachable.is_some() => {
-            checks.push(
-                Check::new(
-                    "engine",
-                    CheckStatus::Fail,
-                    format!(
-                        "`{shown}` {} ({where_}) answers, but its daemon does not",
-                        v.client.as_deref().unwrap_or("?")
-                    ),
-                )
-                .fix(Fix::StartDaemon),
-            );
+        Ok(EngineVersions {
+            client,
+            unreachable: Some(e),
+            ..
+        }) => {
+            checks.push(unreachable_check(shown, client.as_deref(), where_, &e));
             None
         }
         Ok(v) => {
@@ -231,35 +241,36 @@ fn pool_check(ctx: Option<&Ctx>, pool: &Pool, local: bool) -> Check {
         Ok((nets, _)) => nets,
     };
     let routes = if local { crate::host::routes() } else { Vec::new() };
-    let by_nets = taken_slots(pool, &nets);
-    let by_routes = taken_slots(pool, &routes);
-    let all: Vec<Ipv4Network> = nets.iter().chain(&routes).copied().collect();
-    let free = pool.slots() - taken_slots(pool, &all);
-    let detail = format!(
-        "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {by_routes} by host routes)",
-        pool.slots(),
-        pool.block(),
-        pool.net()
-    );
+    let (free, detail) = pool_detail(pool, &nets, &routes);
     match free {
         0 => Check::new("pool", CheckStatus::Fail, detail).fix(Fix::FreePool),
         _ => Check::new("pool", CheckStatus::Ok, detail),
     }
 }
 
-/// The lock directory, used only with a local engine.
+/// The lock directory, used only with a local engine. Without one bottle still works (locks only
+/// spare the engine some work), so this is a warning, never a failure.
 fn lock_check(local: bool) -> Check {
     if !local {
         return Check::new("locks", CheckStatus::Skip, "the engine is remote: bottle takes no locks");
     }
-    match crate::lock::acquire("doctor", std::time::Duration::from_secs(2), &|| false, &|_| {}) {
-        Ok(Some(_)) => Check::new("locks", CheckStatus::Ok, "the lock directory is usable"),
-        Ok(None) => Check::new(
+    let why = std::cell::RefCell::new(None);
+    let lock = crate::lock::acquire(
+        "doctor",
+        std::time::Duration::from_secs(2),
+        &|| false,
+        &|m| {
+            why.borrow_mut().get_or_insert_with(|| m.to_string());
+        },
+    );
+    match (lock, why.into_inner()) {
+        (Ok(Some(_)), _) => Check::new("locks", CheckStatus::Ok, "the lock directory is usable"),
+        (_, why) => Check::new(
             "locks",
-            CheckStatus::Ok,
-            "no usable lock directory: bottle runs without locks (correct, but racing processes may do extra work)",
-        ),
-        Err(e) => Check::new("locks", CheckStatus::Fail, e.message()).fix(Fix::LockDirectory),
+            CheckStatus::Warn,
+            why.unwrap_or_else(|| "running without locks".to_string()),
+        )
+        .fix(Fix::LockDirectory),
     }
 }
 
@@ -278,6 +289,75 @@ fn loopback_check(local: bool) -> Check {
         Err(e) => Check::new("loopback", CheckStatus::Fail, format!("cannot bind {ip}: {e}"))
             .fix(Fix::AddLoopback(ip)),
     }
+}
+
+/// `doctor`'s warning about the host's TCP listeners on every address (`0.0.0.0:PORT`,
+/// `[::]:PORT`), from what [`crate::host::wildcard`] found. A warning, never a failure: bottle works,
+/// but an allow-list of one loopback address is wider than it looks.
+fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
+    if listeners.is_empty() {
+        return Check::new(
+            "sockets",
+            CheckStatus::Ok,
+            "no TCP socket on this host listens on every address",
+        );
+    }
+    let mut ports: Vec<u16> = listeners.iter().map(|a| a.port()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let shown: Vec<String> = listeners.iter().map(|a| a.to_string()).collect();
+    Check::new(
+        "sockets",
+        CheckStatus::Warn,
+        format!(
+            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's address (`--publish-ip auto`) reaches port{} {} too",
+            shown.join(", "),
+            if ports.len() == 1 { "" } else { "s" },
+            ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .fix(Fix::BindOneAddress)
+}
+
+/// The failed engine check when the CLI runs but its daemon does not serve us: refused for want of
+/// permission on its socket, or not answering.
+fn unreachable_check(shown: &str, client: Option<&str>, where_: &str, e: &Error) -> Check {
+    let client = client.unwrap_or("?");
+    let denied = e.command().is_some_and(|c| {
+        classify(Verb::Version, c.exit_code(), c.stderr()) == Class::PermissionDenied
+    });
+    match denied {
+        true => Check::new(
+            "engine",
+            CheckStatus::Fail,
+            format!("`{shown}` {client} ({where_}) answers, but its daemon refuses this user: permission denied on its socket"),
+        )
+        .fix(Fix::JoinSocketGroup),
+        false => Check::new(
+            "engine",
+            CheckStatus::Fail,
+            format!("`{shown}` {client} ({where_}) answers, but its daemon does not"),
+        )
+        .fix(Fix::StartDaemon),
+    }
+}
+
+/// What the pool check says: free slots, and what takes the others. A bottle's own bridge is both
+/// an engine network and (locally) a host route; each slot is counted once, by the first that
+/// takes it (it counted bottle bridges twice).
+fn pool_detail(pool: &Pool, nets: &[Ipv4Network], routes: &[Ipv4Network]) -> (u64, String) {
+    let all: Vec<Ipv4Network> = nets.iter().chain(routes).copied().collect();
+    let taken = taken_slots(pool, &all);
+    let by_nets = taken_slots(pool, nets);
+    let free = pool.slots() - taken;
+    let detail = format!(
+        "{free} of {} /{} slots in {} free ({by_nets} taken by engine networks, {} more by other host routes)",
+        pool.slots(),
+        pool.block(),
+        pool.net(),
+        taken - by_nets
+    );
+    (free, detail)
 }
 
 /// How many of the pool's slots the `taken` subnets (engine networks, host routes) overlap.
@@ -344,6 +424,24 @@ mod tests {
         check_taken("10.213.0.0/16", 24, &["10.0.0.0/8"], 256);
         check_taken("10.213.0.0/16", 24, &["172.17.0.0/16"], 0);
         check_taken("10.213.0.0/16", 26, &["10.213.0.0/24"], 4);
+    }
+
+    /// `doctor` counted a bottle's bridge twice, as an engine network and as a host route.
+    #[test]
+    fn doctor_counts_each_taken_slot_once() {
+        let pool = Pool::parse("10.213.0.0/16", 24).unwrap();
+        let nets: Vec<Ipv4Network> = vec!["10.213.5.0/24".parse().unwrap()];
+        let routes: Vec<Ipv4Network> = vec![
+            "10.213.5.0/24".parse().unwrap(),
+            "10.213.9.0/24".parse().unwrap(),
+            "192.168.1.0/24".parse().unwrap(),
+        ];
+        let (free, detail) = pool_detail(&pool, &nets, &routes);
+        assert_eq!(free, 254);
+        assert_eq!(
+            detail,
+            "254 of 256 /24 slots in 10.213.0.0/16 free (1 taken by engine networks, 1 more by other host routes)"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! What this host knows without asking the engine: its IPv4 routes, so a local engine's bottle
-//! subnet never shadows a route the host uses, and whether the engine is local at all.
+//! subnet never shadows a route the host uses; its listening TCP sockets, so `--publish-ip auto`
+//! never hands out an address a host service holds (and `doctor` can name the wildcard ones);
+//! and whether the engine is local at all.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnetwork::Ipv4Network;
 
@@ -11,6 +13,75 @@ pub fn routes() -> Vec<Ipv4Network> {
     std::fs::read_to_string("/proc/net/route")
         .map(|t| parse_proc_net_route(&t))
         .unwrap_or_default()
+}
+
+/// The host's listening TCP sockets, from `/proc/net/tcp` and `/proc/net/tcp6`. Empty where those
+/// files do not exist (not Linux).
+pub fn tcp_listeners() -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            out.extend(parse_proc_net_tcp(&text));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The IPv4 addresses that a listener is bound to specifically (not `0.0.0.0` or `::`), an
+/// IPv4-mapped IPv6 one included: another program holds those, whatever the port.
+pub fn specific_v4(listeners: &[SocketAddr]) -> std::collections::BTreeSet<Ipv4Addr> {
+    listeners
+        .iter()
+        .filter_map(|a| match a.ip() {
+            IpAddr::V4(ip) => Some(ip),
+            IpAddr::V6(ip) => ip.to_ipv4_mapped(),
+        })
+        .filter(|ip| !ip.is_unspecified())
+        .collect()
+}
+
+/// The listeners bound to every address (`0.0.0.0:PORT`, `[::]:PORT`): reachable on each loopback
+/// address too, so an allow-list of one bottle's address admits them.
+pub fn wildcard(listeners: &[SocketAddr]) -> Vec<SocketAddr> {
+    listeners
+        .iter()
+        .filter(|a| a.ip().is_unspecified())
+        .copied()
+        .collect()
+}
+
+/// Parse `/proc/net/tcp` or `/proc/net/tcp6`: the local addresses of the sockets in state `0A`
+/// (LISTEN). The kernel prints an address as the hex of each 32-bit word in memory order, read as
+/// a native integer (`0100007F` is 127.0.0.1 on little-endian machines), and the port as plain
+/// hex. A line that does not parse is skipped.
+pub fn parse_proc_net_tcp(text: &str) -> Vec<SocketAddr> {
+    const LISTEN: &str = "0A";
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if *f.get(3)? != LISTEN {
+                return None;
+            }
+            let (ip, port) = f.get(1)?.split_once(':')?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            let word = |hex: &str| u32::from_str_radix(hex, 16).ok().map(u32::to_ne_bytes);
+            let ip = match ip.len() {
+                8 => IpAddr::V4(Ipv4Addr::from(word(ip)?)),
+                32 => {
+                    let mut bytes = [0u8; 16];
+                    for (i, chunk) in bytes.chunks_mut(4).enumerate() {
+                        chunk.copy_from_slice(&word(ip.get(i * 8..i * 8 + 8)?)?);
+                    }
+                    IpAddr::V6(Ipv6Addr::from(bytes))
+                }
+                _ => return None,
+            };
+            Some(SocketAddr::new(ip, port))
+        })
+        .collect()
 }
 
 /// Whether podman runs its containers on this host. Podman ignores `DOCKER_HOST` and a default
@@ -103,5 +174,55 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
             "192.0.2.0/24".parse().unwrap(),
         ];
         assert_eq!(parse_proc_net_route(text), want);
+    }
+
+    #[track_caller]
+    fn check_tcp(text: &str, want: &[&str]) {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let got: Vec<String> = parse_proc_net_tcp(&(header.to_string() + text))
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    /// Lines in the kernel's format as a little-endian machine prints them (`ss -ltn` agrees).
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn parses_the_kernels_tcp_tables() {
+        let v4 = "\
+   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 2004007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
+   3: 0100007F:0277 0100007F:D3C2 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1
+   4: garbage
+";
+        check_tcp(v4, &["127.0.0.1:631", "127.0.4.32:8080", "0.0.0.0:22"]);
+        let v6 = "\
+   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5 1 0 100 0 0 10 0
+   1: 00000000000000000000000001000000:0277 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 6 1 0 100 0 0 10 0
+   2: 0000000000000000FFFF00002104007F:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7 1 0 100 0 0 10 0
+   3: 0000000000000000FFFF00002104007F:0051 00000000000000000000000000000000:0000 06 00000000:00000000 00:00000000 00000000     0        0 8 1 0 100 0 0 10 0
+";
+        check_tcp(v6, &["[::]:22", "[::1]:631", "[::ffff:127.0.4.33]:80"]);
+    }
+
+    #[test]
+    fn specific_and_wildcard_listeners() {
+        let all: Vec<SocketAddr> = [
+            "127.0.0.1:631",
+            "0.0.0.0:22",
+            "[::]:22",
+            "[::1]:631",
+            "[::ffff:127.0.4.33]:80",
+            "127.0.4.32:8080",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let specific: Vec<String> = specific_v4(&all).iter().map(Ipv4Addr::to_string).collect();
+        assert_eq!(specific, ["127.0.0.1", "127.0.4.32", "127.0.4.33"]);
+        let wild: Vec<String> = wildcard(&all).iter().map(SocketAddr::to_string).collect();
+        assert_eq!(wild, ["0.0.0.0:22", "[::]:22"]);
     }
 }

@@ -134,8 +134,9 @@ impl Names {
     }
 }
 
-/// An image reference. bottle leaves the grammar to the engine and refuses only what could be
-/// misread as a flag or split by anything downstream.
+/// An image reference, checked against the docker reference grammar (`[domain/]path[:tag][@digest]`,
+/// see distribution's `reference/regexp.go`), so a malformed one is refused before any engine
+/// command runs instead of costing a `network create`, a `run` and a rollback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef(String);
 
@@ -148,7 +149,7 @@ impl ImageRef {
         } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             Some("it holds whitespace or a control character")
         } else {
-            None
+            reference_error(s)
         };
         match why {
             Some(why) => Err(Error::invalid(
@@ -165,6 +166,128 @@ impl ImageRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why `s` is not a reference by the docker grammar, or `None` if it is one:
+/// `[domain/]path-component[/path-component...][:tag][@algorithm:hex]`. The first component is a
+/// domain when there are more and it holds `.` or `:`, is `localhost`, or has an upper-case
+/// letter (as the docker CLI splits it); path components are lower-case.
+fn reference_error(s: &str) -> Option<&'static str> {
+    let (rest, digest) = match s.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (s, None),
+    };
+    if let Some(d) = digest
+        && let Some(why) = digest_error(d)
+    {
+        return Some(why);
+    }
+    // A tag is the part after the last `:` that has no `/` after it (`host:5000/x` has none).
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+        _ => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let ok = tag.len() <= 128
+            && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Some("its tag must be 1-128 of [A-Za-z0-9_.-], not starting with `.` or `-`");
+        }
+    }
+    if name.is_empty() {
+        return Some("it has no name before its tag or digest");
+    }
+    if name.len() > 255 {
+        return Some("its name is longer than 255 characters");
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let first = parts[0];
+    let is_domain = parts.len() > 1
+        && (first.contains(['.', ':'])
+            || first == "localhost"
+            || first.chars().any(|c| c.is_ascii_uppercase()));
+    if is_domain {
+        if !is_domain_ok(first) {
+            return Some("its registry must be a host name or address, with an optional `:PORT`");
+        }
+        parts.remove(0);
+    }
+    if parts.iter().any(|p| p.is_empty()) {
+        return Some("it has an empty path component (a leading, trailing or doubled `/`)");
+    }
+    if parts
+        .iter()
+        .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        return Some("repository names must be lower-case");
+    }
+    if !parts.iter().all(|p| is_path_component(p)) {
+        return Some(
+            "each path component must be [a-z0-9] words joined by `.`, `_`, `__` or dashes",
+        );
+    }
+    None
+}
+
+/// `algorithm:hex`, the hex at least 32 digits (64 for sha256, 128 for sha512).
+fn digest_error(d: &str) -> Option<&'static str> {
+    let why = Some("its digest must be ALGORITHM:HEX, such as `sha256:` and 64 hex digits");
+    let Some((algo, hex)) = d.split_once(':') else {
+        return why;
+    };
+    let algo_ok = algo.starts_with(|c: char| c.is_ascii_alphabetic())
+        && algo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-_".contains(c));
+    let len_ok = match algo {
+        "sha256" => hex.len() == 64,
+        "sha512" => hex.len() == 128,
+        _ => hex.len() >= 32,
+    };
+    match algo_ok && len_ok && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        true => None,
+        false => why,
+    }
+}
+
+/// `host[:port]`: dot-separated `[A-Za-z0-9-]` labels not starting or ending with `-`, or a
+/// bracketed IPv6 address.
+fn is_domain_ok(domain: &str) -> bool {
+    let digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    if let Some(v6) = domain.strip_prefix('[') {
+        return match v6.split_once(']') {
+            Some((addr, rest)) => {
+                addr.parse::<std::net::Ipv6Addr>().is_ok()
+                    && (rest.is_empty() || rest.strip_prefix(':').is_some_and(digits))
+            }
+            None => false,
+        };
+    }
+    let (host, port_ok) = match domain.split_once(':') {
+        Some((h, p)) => (h, digits(p)),
+        None => (domain, true),
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    port_ok && host.split('.').all(label_ok)
+}
+
+/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__` or one or more `-`.
+fn is_path_component(p: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !p.starts_with(alnum) || !p.ends_with(alnum) {
+        return false;
+    }
+    p.split(alnum)
+        .filter(|sep| !sep.is_empty())
+        .all(|sep| matches!(sep, "." | "_" | "__") || sep.chars().all(|c| c == '-'))
 }
 
 /// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
@@ -336,6 +459,20 @@ impl Volume {
                 ));
             }
         }
+        // The engine cleans the path (`//`, `/.`, `/..` are `/`); a mount there would hide the
+        // bundle's whole filesystem under the host directory.
+        let is_root = !Path::new(container)
+            .components()
+            .any(|c| matches!(c, std::path::Component::Normal(_)));
+        if is_root {
+            return Err(Error::invalid(
+                Invalid::Volume,
+                format!(
+                    "invalid volume {}: it would be mounted over the bundle's root `/`; mount it at a directory such as `/data`",
+                    quoted(s)
+                ),
+            ));
+        }
         Ok(Volume {
             host: host.to_string(),
             container: container.to_string(),
@@ -495,10 +632,58 @@ mod tests {
 
     #[test]
     fn images() {
-        ImageRef::parse("registry.example:5000/a/b:tag@sha256:abc").unwrap();
-        for bad in ["", "-x", "a b", "a\tb", "a\nb", "a\u{7}"] {
+        let hex = "a".repeat(64);
+        for good in [
+            "img".to_string(),
+            "bot-bottle-sidecars:latest".into(),
+            format!("registry.example:5000/a/b:tag@sha256:{hex}"),
+            format!("x@sha256:{hex}"),
+            "localhost/x".into(),
+            "localhost:5000/x:1.0".into(),
+            "Registry.Example/x".into(),
+            "[::1]:5000/x".into(),
+            "x/a.b_c__d---e/f:_T-1.x".into(),
+            "docker.io/library/alpine:3.19".into(),
+            "x:".to_string() + &"t".repeat(128),
+        ] {
+            ImageRef::parse(&good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            "-x",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\u{7}",
+            // malformed_image_references_are_refused_up_front (issue 14): each of these cost 4
+            // engine commands and exit 1 before.
+            "BARS-BB",
+            "x@sha256:zzz",
+            "x:",
+            ":latest",
+            "/x",
+            "x/",
+            "x//y",
+            "x@",
+            "x@sha256:abc",
+            "x:-t",
+            "x:.t",
+            "a..b",
+            "-a/b",
+            "a-/b",
+            "reg:port/x",
+            "[::1/x",
+            "x:t@",
+            "@sha256:abc",
+        ] {
             check_invalid(ImageRef::parse(bad), Invalid::Image);
         }
+        check_invalid(
+            ImageRef::parse(&format!("x:{}", "t".repeat(129))),
+            Invalid::Image,
+        );
+        let e = ImageRef::parse("BARS-BB").unwrap_err();
+        assert!(e.message().contains("lower-case"), "{e}");
     }
 
     #[test]
@@ -544,6 +729,13 @@ mod tests {
             "/a\n:/b",
             ":/b",
             "/a:/b:",
+            // a_volume_over_the_containers_root_is_refused (issue 14).
+            "/:/",
+            "/a:/",
+            "/a://",
+            "/a:/.",
+            "/a:/../",
+            "/a:/:ro",
         ] {
             let e = Volume::parse(bad).unwrap_err();
             assert!(

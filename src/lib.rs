@@ -61,10 +61,10 @@ mod ready_tests;
 
 pub use bottles::{Bottles, Logs, SpecBuilder};
 pub use cancel::CancelToken;
-pub use display::render as quote_argv;
+pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, EngineVersions, Fix, VERSION, doctor};
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
-pub use exec::{Engine, Event, Flavor, parse_timeout};
+pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 /// The IPv4 network type of [`Pool`], [`Candidate`] and [`NetworkView::subnet`], re-exported so
 /// that an embedder can name it without depending on `ipnetwork` itself.

@@ -578,14 +578,17 @@ impl Bottle {
             },
             bundle: BundleView {
                 name: names.bundle.clone(),
-                ip: match bundle {
-                    Some(b) => b
-                        .networks
-                        .get(&names.network)
-                        .filter(|ip| !ip.is_empty())
-                        .cloned(),
-                    None => host(2).map(|ip| ip.to_string()),
-                },
+                // Always the pinned address, from the subnet: a stopped bundle shows no address on
+                // its network, but it gets the same one when it starts (issue 14). The engine's own
+                // view only where no subnet is known (the network is gone).
+                ip: host(2).map(|ip| ip.to_string()).or_else(|| {
+                    bundle.and_then(|b| {
+                        b.networks
+                            .get(&names.network)
+                            .filter(|ip| !ip.is_empty())
+                            .cloned()
+                    })
+                }),
                 image: bundle.map(|b| b.image.clone()),
                 state: bundle.map_or_else(|| "missing".to_string(), |b| b.state.clone()),
             },

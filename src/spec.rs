@@ -60,8 +60,9 @@ pub struct Build {
 /// The spec as text, exported as [`crate::SpecText`]: its keys as a TOML file
 /// ([`RawSpec::from_file`]) or the command line spells them, each `None` when not given. It holds
 /// no checked value; [`RawSpec::validate`] turns it into a [`Spec`] with the same rules and errors
-/// as [`Spec::builder`], which is the typed way to make one.
-#[derive(Debug, Clone, Default)]
+/// as [`Spec::builder`], which is the typed way to make one. `Debug` shows each env entry's key
+/// only (see [`env_debug`]): a `KEY=VALUE` value is a secret.
+#[derive(Clone, Default)]
 pub struct RawSpec {
     /// The bundle image reference (`image`, `--image`).
     pub image: Option<String>,
@@ -84,6 +85,34 @@ pub struct RawSpec {
     pub wait: Option<Option<String>>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+}
+
+impl std::fmt::Debug for RawSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSpec")
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &self.env.as_deref().map(env_debug))
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("pull", &self.pull)
+            .field("build", &self.build)
+            .field("wait", &self.wait)
+            .field("loopback_pool", &self.loopback_pool)
+            .finish()
+    }
+}
+
+/// `-e` entries as `Debug` may show them: `KEY=***` for a `KEY=VALUE`, a bare `KEY` as it is.
+pub fn env_debug(entries: &[String]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((key, _)) => format!("{key}={}", crate::display::MASK),
+            None => e.clone(),
+        })
+        .collect()
 }
 
 /// The largest config file bottle reads. A spec is a few hundred bytes; the cap keeps a mistaken
@@ -323,13 +352,20 @@ impl RawSpec {
                 ));
             }
         }
-        let loopback_pool = match self.publish_ip.as_deref() {
-            Some("auto") => Some(parse_loopback_pool(
-                self.loopback_pool
-                    .as_deref()
-                    .unwrap_or(DEFAULT_LOOPBACK_POOL),
+        let loopback_pool = match (self.publish_ip.as_deref(), &self.loopback_pool) {
+            (Some("auto"), pool) => Some(parse_loopback_pool(
+                pool.as_deref().unwrap_or(DEFAULT_LOOPBACK_POOL),
             )?),
-            _ => None,
+            // A pool that nothing would use: refused, not silently ignored.
+            (_, Some(pool)) => {
+                return Err(Error::invalid(
+                    Invalid::PublishIp,
+                    format!(
+                        "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
+                    ),
+                ));
+            }
+            (_, None) => None,
         };
         let publish_ip = match loopback_pool {
             // What `plan` shows: the address `up` takes on an engine with no other bottle.
@@ -933,13 +969,12 @@ mod tests {
         assert_ne!(auto.digest(), fixed.digest());
         let other_pool = spec(Some("auto"), Some("127.1.0.0/28"), None).unwrap();
         assert_ne!(auto.digest(), other_pool.digest());
-        // The pool alone does nothing without `auto`.
-        assert_eq!(
-            spec(None, Some("127.1.0.0/28"), None)
-                .unwrap()
-                .loopback_pool,
-            None
-        );
+        // a_loopback_pool_without_auto_is_refused (issue 14): it did nothing, silently.
+        for ip in [None, Some("127.0.0.5")] {
+            let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::PublishIp), "{e}");
+            assert!(e.message().contains("--publish-ip auto"), "{e}");
+        }
 
         let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();
         assert_eq!(waiting.wait, Some(std::time::Duration::from_secs(4)));

@@ -1,13 +1,14 @@
 //! The command line: clap definitions, and `run`, which turns parsed arguments into library calls
 //! and output.
 //!
-//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
-//! [`report`]. It is a client of the `bottle` library's public API and of nothing else: it parses,
+//! This is the only module that prints to stdout. `main.rs` only calls [`parse`],
+//! [`scrub::hide_env_values`], [`run`] and [`report`]. It is a client of the `bottle` library's public API and of nothing else: it parses,
 //! calls a [`Bottles`] method, and renders. Pure formatting lives in [`render`]; `version`,
 //! `doctor` and `logs` output in [`tools`]; several bottles at once in [`many`].
 
 mod many;
 mod render;
+pub mod scrub;
 mod signals;
 mod tools;
 
@@ -16,7 +17,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use bottle::{
-    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error,
+    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, ErrorKind,
     Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -123,8 +124,8 @@ Examples:
     Down(DownArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(after_help = "\
-KEY=VALUE values never appear: `up` hands them to the engine in an in-memory file at
-`--env-file /dev/fd/3`, which exists only while that command runs.
+KEY=VALUE values never appear: `up` hands them to the engine in a pipe at `--env-file /dev/fd/3`,
+which the engine drains.
 `<run-id>` stands for the `bottle.run` label, new for every `up`.
 
 Examples:
@@ -153,7 +154,8 @@ Examples:
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
 BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
-Values are POSIX-quoted; --json prints one object. Exit 1 if the bottle does not exist.
+Values are POSIX-quoted; --json prints one object. The same endpoints as `bottle port`, or the
+same failure: exit 1 if the bottle does not exist or its bundle is missing or stopped.
 
 Examples:
   eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
@@ -178,8 +180,8 @@ Examples:
     Gc(GcArgs),
     /// Print the bundle's logs, through the engine
     #[command(after_help = "\
-Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs. With -f the engine's
-output is passed through as it comes, unmasked.
+Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs, with -f too (each line
+as soon as it ends).
 
 Examples:
   bottle logs demo --tail 20
@@ -194,7 +196,9 @@ Examples:
     /// Check what bottle needs, and say how to fix each failure
     #[command(after_help = "\
 Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
-networks or host routes), the lock directory, and the default publish address (127.0.0.1).
+networks or host routes), the lock directory, the default publish address (127.0.0.1), and (a
+warning) host TCP sockets on every address (0.0.0.0:PORT), which answer on each bottle's loopback
+address too, so a VM allowed one bottle's address reaches them.
 Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
 
 Examples:
@@ -279,7 +283,7 @@ pub struct GcArgs {
 pub struct LogsArgs {
     /// The bottle's slug
     pub slug: String,
-    /// Follow the logs as they come (passed through unmasked)
+    /// Follow the logs as they come (masked too)
     #[arg(short, long)]
     pub follow: bool,
     /// Only the last N lines
@@ -301,7 +305,8 @@ pub struct CompletionsArgs {
 }
 
 /// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
-#[derive(Debug, Args)]
+/// `Debug` shows `-e` entries by key only (`KEY=***`).
+#[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
     /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
@@ -313,7 +318,9 @@ pub struct SpecArgs {
     /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
     #[arg(long, value_name = "CSV")]
     pub daemons: Option<String>,
-    /// KEY=VALUE (sent through a private env-file) or KEY (value taken from this environment)
+    /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
+    /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
+    /// values in --config's `env` instead
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
@@ -326,7 +333,8 @@ pub struct SpecArgs {
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
     #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
-    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8 [default: 127.0.0.16/28]
+    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8: the lowest one no
+    /// container publishes on and no host socket listens on specifically [default: 127.0.0.16/28]
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
@@ -345,6 +353,39 @@ pub struct SpecArgs {
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
+}
+
+impl Global {
+    /// `--engine` / `BOTTLE_ENGINE`; an empty value means unset, as `Engine::detect` reads it.
+    fn engine(&self) -> Option<&std::ffi::OsStr> {
+        self.engine.as_deref().filter(|e| !e.is_empty())
+    }
+}
+
+impl std::fmt::Debug for SpecArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((key, _)) => format!("{key}={}", bottle::MASK),
+                None => e.clone(),
+            })
+            .collect();
+        f.debug_struct("SpecArgs")
+            .field("config", &self.config)
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &env)
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("loopback_pool", &self.loopback_pool)
+            .field("wait", &self.wait)
+            .field("allow_nonloopback", &self.allow_nonloopback)
+            .field("pull", &self.pull)
+            .finish()
+    }
 }
 
 /// `--pull`'s values, from the library's [`Pull`] (which has no command-line derive of its own).
@@ -559,6 +600,9 @@ fn note_nothing(tty: Tty, text: &str) {
 /// What every command shares: the global options, checked, and where output goes.
 struct Run<'a, W: Write> {
     g: &'a Global,
+    /// From [`scrub::hide_env_values`]: said once the spec of `up` or `plan` is known to be valid,
+    /// before any engine command.
+    argv_warning: Option<&'a str>,
     prefix: Prefix,
     pool: Pool,
     timeout: std::time::Duration,
@@ -567,10 +611,12 @@ struct Run<'a, W: Write> {
     out: W,
 }
 
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Run a parsed command line. `argv_warning` (from [`scrub::hide_env_values`]) is printed once
+/// the spec of `up` or `plan` is known to be valid, before any engine command.
+pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
     let g = &cli.global;
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole run: `logs -f` writes from the engine's reader threads.
+    let mut out = std::io::stdout();
     // Commands that need no prefix, pool or engine.
     match &cli.command {
         Command::Completions(a) => {
@@ -585,6 +631,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let mut r = Run {
         g,
+        argv_warning,
         prefix: Prefix::parse(&g.prefix)?,
         pool: Pool::parse(&g.pool, g.block)?,
         timeout: bottle::parse_timeout(&g.timeout)?,
@@ -643,7 +690,8 @@ impl<W: Write> Run<'_, W> {
     fn plan(&mut self, a: &UpArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let spec = a.spec.spec()?;
-        let mut engine = Engine::named(self.g.engine.as_deref().unwrap_or("docker".as_ref()));
+        self.warn_argv();
+        let mut engine = Engine::named(self.g.engine().unwrap_or("docker".as_ref()));
         if let Some(c) = &self.g.context {
             engine = engine.with_context(c);
         }
@@ -666,6 +714,7 @@ impl<W: Write> Run<'_, W> {
     fn up(&mut self, a: &UpSlugsArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let spec = a.spec.spec()?;
+        self.warn_argv();
         let bottles = self.bottles()?;
         let [slug] = slugs.as_slice() else {
             let results = bottles.up_many(&slugs, &spec);
@@ -735,6 +784,9 @@ impl<W: Write> Run<'_, W> {
     fn env(&mut self, a: &SlugArg) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let bottle = self.bottles()?.status(&slug)?;
+        // The endpoints `port` prints, or its error: a stopped or missing bundle publishes
+        // nothing, and empty values would look like an answer.
+        bottle.published(None)?;
         match self.g.json {
             true => writeln!(self.out, "{}", render::env_json(&bottle))?,
             false => write!(self.out, "{}", render::env_lines(&bottle))?,
@@ -762,7 +814,20 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn gc(&mut self, a: &GcArgs) -> anyhow::Result<()> {
-        let removed = self.bottles()?.gc(a.dry_run)?;
+        let removed = match self.bottles()?.gc(a.dry_run) {
+            Ok(removed) => removed,
+            // What it had removed before it failed (or a signal stopped it) is said too
+            // (`--json`: in the error).
+            Err(e) => {
+                if !self.g.json && *e.kind() != ErrorKind::Interrupted {
+                    for name in e.removed() {
+                        writeln!(self.out, "removed {name}")?;
+                    }
+                    self.out.flush()?;
+                }
+                return Err(e.into());
+            }
+        };
         if self.g.json {
             let v = serde_json::json!({"dry_run": a.dry_run, "removed": removed});
             writeln!(self.out, "{v}")?;
@@ -784,7 +849,13 @@ impl<W: Write> Run<'_, W> {
     fn logs(&mut self, a: &LogsArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let bottles = self.bottles()?;
-        tools::logs(&bottles, &slug, a.follow, a.tail, &mut self.out)
+        if a.follow {
+            // The followed log is written by the threads that read the engine's output, which
+            // need stdout's lock: this command writes nothing else.
+            self.out.flush()?;
+            return tools::follow_logs(&bottles, &slug, a.tail);
+        }
+        tools::logs(&bottles, &slug, a.tail, &mut self.out)
     }
 
     fn version(&mut self) -> anyhow::Result<()> {
@@ -799,6 +870,12 @@ impl<W: Write> Run<'_, W> {
             pool: self.pool,
         };
         tools::doctor(config, a.quiet, self.g.json, &mut self.out)
+    }
+
+    fn warn_argv(&self) {
+        if let Some(w) = self.argv_warning {
+            eprintln!("bottle: {w}");
+        }
     }
 
     /// A slug whose resource names fit, checked before the engine is even resolved, so invalid
@@ -825,7 +902,7 @@ impl<W: Write> Run<'_, W> {
     /// The engine: `--engine` / `BOTTLE_ENGINE` as given, else the library's detection (docker,
     /// then podman), with `--context`.
     fn engine(&self) -> Result<Engine> {
-        let engine = match &self.g.engine {
+        let engine = match self.g.engine() {
             Some(program) => Engine::new(program)?,
             None => Engine::detect()?,
         };
@@ -854,7 +931,7 @@ impl<W: Write> Run<'_, W> {
     /// The engine as the user named it, for `version` and `doctor`: what was detected, or
     /// `docker` when nothing was.
     fn shown_engine(&self) -> String {
-        match (&self.g.engine, self.engine()) {
+        match (self.g.engine(), self.engine()) {
             (Some(given), _) => given.to_string_lossy().into_owned(),
             (None, Ok(e)) => e.shown().to_string(),
             (None, Err(_)) => "docker".to_string(),

@@ -114,7 +114,8 @@ fn parse_port(s: &str) -> Result<u16> {
 pub fn parse_port_arg(s: &str) -> Result<u16> {
     match s.split_once('/') {
         None => parse_port(s),
-        Some((p, "tcp")) => parse_port(p),
+        // `docker port` takes `8080/TCP` too.
+        Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => parse_port(p),
         Some((_, proto)) => Err(Error::invalid(
             Invalid::Port,
             format!(
@@ -254,18 +255,7 @@ const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
 /// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
 /// prints the lines in full.
 pub fn engine_error(message: &str, verbose: bool) -> String {
-    let kept: Vec<&str> = message.lines().filter(|l| !is_help_advice(l)).collect();
-    let mut text = kept.join("\n");
-    // "… See 'docker run --help'." can end a line that also holds the real message.
-    for marker in [" See '", "See '"] {
-        while let Some(at) = text.find(marker) {
-            let rest = &text[at + marker.len()..];
-            let Some(end) = rest.find("--help'.") else {
-                break;
-            };
-            text.replace_range(at..at + marker.len() + end + "--help'.".len(), "");
-        }
-    }
+    let text = bottle::strip_help_advice(message);
     if verbose {
         return text.trim_end().to_string();
     }
@@ -296,12 +286,6 @@ pub fn engine_error(message: &str, verbose: bool) -> String {
     }
     out.push_str(rest);
     out.trim_end().to_string()
-}
-
-fn is_help_advice(line: &str) -> bool {
-    let l = line.trim();
-    l.starts_with("Run '") && l.ends_with("for more information")
-        || l.starts_with("See '") && l.ends_with("--help'.")
 }
 
 /// `docker --context x network create --driver bridge … NAME` → `docker network create`. Text that
@@ -473,7 +457,7 @@ mod tests {
         check_port(
             &bottle("demo", "exited", &[]),
             Some(8080),
-            Err("is not running (state: exited)"),
+            Err("is stopped (state: exited)"),
         );
         check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
     }
@@ -482,6 +466,9 @@ mod tests {
     fn port_args() {
         assert_eq!(parse_port_arg("8080").unwrap(), 8080);
         assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        // a_port_given_as_tcp_in_capitals_is_tcp (issue 14): "TCP ports only, not TCP".
+        assert_eq!(parse_port_arg("8080/TCP").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), 8080);
         assert!(
             parse_port_arg("53/udp")
                 .unwrap_err()

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use bottle::{Bottles, CheckStatus, DoctorConfig, ErrorKind, Fix, Result, Slug};
+use bottle::{Bottles, CheckStatus, DoctorConfig, ErrorKind, Fix, Result, Slug, Stream};
 
 use super::Reported;
 
@@ -51,8 +51,10 @@ fn fix_text(fix: &Fix) -> String {
         Fix::InstallEngine => "install docker or podman, or pass --engine PATH (BOTTLE_ENGINE)".into(),
         Fix::CheckEngine => "check --engine (BOTTLE_ENGINE)".into(),
         Fix::StartDaemon => "start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error".into(),
+        Fix::JoinSocketGroup => "add this user to the socket's group (`sudo usermod -aG docker \"$USER\"`, then log in again), or use an engine this user may reach (rootless docker or podman, --context, DOCKER_HOST)".into(),
+        Fix::BindOneAddress => "if a VM launcher allows its guest a bottle's address, bind those services to one address (e.g. 127.0.0.1) or block their ports in the guest's policy".into(),
         Fix::FreePool => "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)".into(),
-        Fix::LockDirectory => "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700".into(),
+        Fix::LockDirectory => "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700 (bottle is correct without locks; racing processes may do extra work)".into(),
         Fix::AddLoopback(ip) => format!("add the address: `ip addr add {ip}/8 dev lo` (Linux) or `sudo ifconfig lo0 alias {ip}` (macOS)"),
         _ => "see `bottle doctor --help`".into(),
     }
@@ -86,6 +88,7 @@ pub fn doctor(
             let status = match c.status {
                 CheckStatus::Ok => "ok  ",
                 CheckStatus::Skip => "skip",
+                CheckStatus::Warn => "warn",
                 _ => "FAIL",
             };
             writeln!(out, "{status}  {:<9}{}", c.name, c.detail)?;
@@ -101,26 +104,41 @@ pub fn doctor(
     }
 }
 
-/// `bottle logs`: the bundle's logs, through the engine. Captured logs are masked; `-f` streams
-/// them through as they come, unmasked (documented in `--help`).
+/// `bottle logs`: the bundle's logs, through the engine, masked.
 pub fn logs(
     bottles: &Bottles,
     slug: &Slug,
-    follow: bool,
     tail: Option<u32>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    if follow {
-        out.flush()?;
-        return match bottles.follow_logs(slug, tail) {
-            // Ctrl-C is how `-f` ends.
-            Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
-            r => Ok(r?),
-        };
-    }
     let logs = bottles.logs(slug, tail)?;
     write!(out, "{}", logs.stdout)?;
     out.flush()?;
     eprint!("{}", logs.stderr);
     Ok(())
+}
+
+/// `bottle logs -f`: the bundle's logs as they come, masked, each line as soon as it ends. They
+/// are written from the engine's reader threads, so the caller must not hold stdout's lock.
+pub fn follow_logs(bottles: &Bottles, slug: &Slug, tail: Option<u32>) -> anyhow::Result<()> {
+    match bottles.follow_logs(slug, tail, write_stream) {
+        // Ctrl-C is how `-f` ends.
+        Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
+        r => Ok(r?),
+    }
+}
+
+/// Where a followed log goes: the engine's stdout to bottle's, its stderr to bottle's, each
+/// piece flushed at once.
+fn write_stream(stream: Stream, bytes: &[u8]) -> std::io::Result<()> {
+    match stream {
+        Stream::Stderr => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(bytes).and_then(|()| err.flush())
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush())
+        }
+    }
 }

@@ -439,9 +439,9 @@ pub fn pick_loopback(
     pool.iter().find(|ip| !taken.contains(ip))
 }
 
-/// After start, with bundles of other bottles found on the same loopback address (a race another
-/// process ran without our lock): whether ours keeps the address. The bundle created first keeps
-/// it, ties broken by the lower ID, so every racer reaches the same verdict and exactly one stays.
+/// After start, with other containers found on the same loopback address (a race another process
+/// ran without our lock, or a foreign container started since the choice): whether ours keeps the
+/// address. The container created first keeps it, ties broken by the lower ID, so every racer reaches the same verdict and exactly one stays.
 /// Each bundle is `(Created, ID)` as the engine shows them.
 pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
     // An unreadable time sorts last: such a bundle never wins against a readable one.

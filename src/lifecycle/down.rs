@@ -41,15 +41,59 @@ pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Remov
     let _lock = ctx.lock_slug(slug)?;
     let ctx = &ctx.finishing();
     let mut removed = Removed::default();
-    match remove(ctx, slug, &names, seen, &mut removed) {
+    let mut left = None;
+    match remove(ctx, slug, &names, seen, &mut removed, &mut left) {
         Ok(()) => Ok(removed),
-        // Keep what was already gone in the error, for a caller that must know.
-        Err(e) if removed.is_empty() => Err(e),
         Err(e) => {
-            let gone = removed.containers.iter().chain(&removed.networks).cloned();
-            Err(e.with_removed(gone.collect()))
+            let again = format!("bottle down {slug}");
+            let e = name_what_is_left(e, slug, left.as_deref(), &again);
+            // Keep what was already gone in the error, for a caller that must know.
+            let gone: Vec<String> = removed
+                .containers
+                .iter()
+                .chain(&removed.networks)
+                .cloned()
+                .collect();
+            match gone.is_empty() {
+                true => Err(e),
+                false => Err(e.with_removed(gone)),
+            }
         }
     }
+}
+
+/// A second signal stops a removal at once; the error then names what is left (`left`: what the
+/// last look showed and was not yet removed; `None`: the look itself was stopped), in its message
+/// and in [`crate::Error::left`]. Other errors are returned as they are.
+pub(super) fn name_what_is_left(
+    e: Error,
+    slug: &Slug,
+    left: Option<&[String]>,
+    again: &str,
+) -> Error {
+    if *e.kind() != ErrorKind::Interrupted {
+        return e;
+    }
+    // The removal that was killed may still finish in the daemon: "not seen removed", not "left".
+    let (what, list) = match left {
+        None => (
+            format!(
+                "; bottle `{slug}` was not looked at: `bottle status {slug}` shows what is left"
+            ),
+            Vec::new(),
+        ),
+        Some([]) => (format!("; nothing of bottle `{slug}` is left"), Vec::new()),
+        Some(left) => (
+            format!(
+                "; not seen removed: {} (`{again}` removes what is left)",
+                left.join(", ")
+            ),
+            left.to_vec(),
+        ),
+    };
+    let msg = format!("{}{what}", e.message());
+    let rolled_back = e.rolled_back().to_vec();
+    e.with_message(msg).with_rollback(rolled_back, list)
 }
 
 /// The removal itself, noting in `removed` what is gone.
@@ -59,12 +103,14 @@ fn remove(
     names: &Names,
     mut seen: Option<Observed>,
     removed: &mut Removed,
+    left: &mut Option<Vec<String>>,
 ) -> Result<()> {
     for _ in 0..ROUNDS {
         let obs = match seen.take() {
             Some(obs) => obs,
             None => ctx.observe(names)?,
         };
+        *left = Some(obs.names());
         if let Some(b) = &obs.bundle {
             check_bundle_is_ours(slug, names, b)?;
         }
@@ -85,6 +131,7 @@ fn remove(
             // By ID, so a container that took the name meanwhile is not the one removed.
             ctx.remove_container(&b.id)?;
             push_once(&mut removed.containers, &b.name);
+            forget(left, &format!("container `{}`", b.name));
         }
         // The strays a listing found (`down --all`), and those on the network, each once.
         let mut ours: Vec<(&str, &str)> = Vec::new();
@@ -105,7 +152,10 @@ fn remove(
         let mut again = false;
         for n in &obs.networks {
             match ctx.remove_network(&n.name, &n.id) {
-                Ok(()) => push_once(&mut removed.networks, &n.name),
+                Ok(()) => {
+                    push_once(&mut removed.networks, &n.name);
+                    forget(left, &format!("network `{}`", n.name));
+                }
                 // A concurrent `up` ran the bundle on it after the look above: look again (the
                 // next round checks that bundle's labels before removing it).
                 Err(e) if *e.kind() == ErrorKind::Refused && bundle_on(ctx, n, names)? => {
@@ -132,6 +182,13 @@ fn bundle_on(ctx: &Ctx, n: &Network, names: &Names) -> Result<bool> {
     Ok(now
         .iter()
         .any(|n| n.containers.values().any(|c| *c == names.bundle)))
+}
+
+/// `what` is gone: no longer left.
+fn forget(left: &mut Option<Vec<String>>, what: &str) {
+    if let Some(left) = left {
+        left.retain(|l| l != what);
+    }
 }
 
 fn push_once(list: &mut Vec<String>, name: &str) {

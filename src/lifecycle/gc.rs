@@ -6,7 +6,7 @@
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Observed, Removed, many, read};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{Names, Slug};
 
 /// Remove leftovers, working on at most `parallel` bottles at once. A first signal lets the
@@ -32,13 +32,35 @@ pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed>
         }
     }
     match failed {
-        Some(e) => Err(e),
+        // What the other bottles had removed stays known: the error carries it.
+        Some(e) => Err(keep_removed(e, &removed)),
         None => Ok(removed),
     }
 }
 
+/// `e`, with `removed` added to what it says was removed ([`Error::removed`]).
+fn keep_removed(e: Error, removed: &Removed) -> Error {
+    let mut all = e.removed().to_vec();
+    all.extend(removed.containers.iter().chain(&removed.networks).cloned());
+    e.with_removed(all)
+}
+
 /// One bottle of `gc`: what it removed (or would remove).
 fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Removed> {
+    // A second signal stops it at once: the error names what is left of this bottle.
+    let mut left = None;
+    gc_one_noting(ctx, slug, listed, dry_run, &mut left)
+        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref(), "bottle gc"))
+}
+
+/// [`gc_one`], noting in `left` what of the bottle it still meant to remove.
+fn gc_one_noting(
+    ctx: &Ctx,
+    slug: &Slug,
+    listed: &Observed,
+    dry_run: bool,
+    left: &mut Option<Vec<String>>,
+) -> Result<Removed> {
     // Under the slug's lock, look again: an `up` may have finished since the listing.
     let _lock = ctx.lock_slug(slug)?;
     let finishing = ctx.finishing();
@@ -50,6 +72,7 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     // Only the listing finds strays (by their labels); removing one is by ID, and one gone
     // meanwhile counts as removed.
     obs.strays = listed.strays.clone();
+    *left = Some(obs.names());
     let mut removed = Removed::default();
     let GcStep::Remove {
         bundle,
@@ -80,12 +103,27 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
             return Ok(removed);
         }
         removed.containers.push(b.name.clone());
+        forget(left, &format!("container `{}`", b.name));
     }
     for n in networks.iter().map(|&i| &obs.networks[i]) {
-        if !dry_run && !finishing.remove_leftover_network(n, &names.bundle)? {
+        let kept = match dry_run {
+            true => false,
+            false => !finishing
+                .remove_leftover_network(n, &names.bundle)
+                .map_err(|e| keep_removed(e, &removed))?,
+        };
+        if kept {
             break;
         }
         removed.networks.push(n.name.clone());
+        forget(left, &format!("network `{}`", n.name));
     }
     Ok(removed)
+}
+
+/// `what` is gone: no longer left.
+fn forget(left: &mut Option<Vec<String>>, what: &str) {
+    if let Some(left) = left {
+        left.retain(|l| l != what);
+    }
 }

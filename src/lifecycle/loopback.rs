@@ -1,13 +1,17 @@
 //! `--publish-ip auto`: a loopback address of the bottle's own, and the check that no other
-//! bottle's bundle publishes on it.
+//! container publishes on it.
 //!
-//! The engine's port bindings are the record; there is no state file. Every bundle of every prefix
-//! carries `bottle.role=bundle`, so one `ps --filter label=bottle.role=bundle` and one `container
-//! inspect` of what it lists show every address bottles publish on (`HostConfig.PortBindings`
-//! included, so a stopped bundle keeps its address for its next start). The choice itself is
-//! [`decide::pick_loopback`]; locally it is made under the `loopback` lock, held until the
-//! bundle publishes. The lock only spares work: after start, [`conflict`] looks again, and of
-//! two bundles on one address the one created later moves on ([`decide::keeps_loopback`]).
+//! The engine's port bindings are the record; there is no state file. One `ps --all` (every
+//! container, not only bottles': a foreign container's address is as taken as a bottle's) and one
+//! `container inspect` of what it lists show every address the engine publishes on
+//! (`HostConfig.PortBindings` included, so a stopped container keeps its address for its next
+//! start). On a local engine the host's own listeners count too: a socket bound to one loopback
+//! address (`127.0.4.32:5432`) holds it, read from `/proc/net/tcp` and `tcp6` at no engine
+//! command. Sockets bound to every address (`0.0.0.0:PORT`) are on every loopback address alike,
+//! so they rule none out (`doctor` names them). The choice itself is [`decide::pick_loopback`];
+//! locally it is made under the `loopback` lock, held until the bundle publishes. The lock only
+//! spares work: after start, [`conflict`] looks again, and of two containers on one address the
+//! one created later moves on ([`decide::keeps_loopback`]).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -16,19 +20,15 @@ use ipnetwork::Ipv4Network;
 
 use super::Ctx;
 use super::decide;
-use crate::argv::{self, Filter, LABEL_ROLE, ROLE_BUNDLE};
+use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Container, Object};
 
-/// Every bundle of any bottle (any prefix) except the one named `ours`, as one inspect shows them.
-pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
-    let reply = ctx
-        .run(
-            Verb::Ps,
-            argv::ps(&[Filter::Label(LABEL_ROLE, ROLE_BUNDLE)]),
-        )?
-        .check()?;
+/// Every container on the engine (any prefix, bottle's or not) except the one named `ours`, as
+/// one inspect shows them. The inspect grows with the number of containers, but stays one command.
+pub(super) fn other_containers(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
+    let reply = ctx.run(Verb::Ps, argv::ps(&[]))?.check()?;
     let ids: Vec<String> = ctx
         .id_names(&reply)?
         .into_iter()
@@ -48,9 +48,7 @@ pub(super) fn other_bundles(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> {
         .objects(&reply)?
         .into_iter()
         .filter_map(Object::into_container)
-        .filter(|c| {
-            c.name != ours && c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_BUNDLE)
-        })
+        .filter(|c| c.name != ours)
         .collect())
 }
 
@@ -70,7 +68,10 @@ pub(super) fn choose(
     keep: Option<Ipv4Addr>,
     skip: &BTreeSet<Ipv4Addr>,
 ) -> Result<Ipv4Addr> {
-    let mut taken: BTreeSet<Ipv4Addr> = other_bundles(ctx, ours)?.iter().flat_map(v4s).collect();
+    let mut taken: BTreeSet<Ipv4Addr> = other_containers(ctx, ours)?.iter().flat_map(v4s).collect();
+    if ctx.local {
+        taken.extend(crate::host::specific_v4(&crate::host::tcp_listeners()));
+    }
     taken.extend(skip);
     decide::pick_loopback(pool, &taken, keep).ok_or_else(|| exhausted(pool))
 }
@@ -83,16 +84,16 @@ fn exhausted(pool: Ipv4Network) -> Error {
     Error::new(
         ErrorKind::PoolExhausted,
         format!(
-            "loopback pool {pool} exhausted: other bottles' bundles publish on all {} of its addresses; bring one down, or give a wider pool (e.g. `--loopback-pool {wider}`)",
+            "loopback pool {pool} exhausted: other containers publish on (or host sockets listen on) all {} of its addresses; bring a bottle down, or give a wider pool (e.g. `--loopback-pool {wider}`)",
             pool.size()
         ),
     )
 }
 
-/// After `ours` started on `ip`: whether it must give the address up, because a bundle of another
-/// bottle that was created first publishes on it too.
+/// After `ours` started on `ip`: whether it must give the address up, because another container
+/// (a bottle's or not) that was created first publishes on it too.
 pub(super) fn conflict(ctx: &Ctx, ours: &Container, ip: Ipv4Addr) -> Result<bool> {
-    let others = other_bundles(ctx, &ours.name)?;
+    let others = other_containers(ctx, &ours.name)?;
     let same: Vec<(&str, &str)> = others
         .iter()
         .filter(|c| v4s(c).any(|a| a == ip))

@@ -78,6 +78,22 @@ pub struct Observed {
     pub strays: Vec<Container>,
 }
 
+impl Observed {
+    /// What was seen, as `container `NAME`` / `network `NAME``, for a message about what is left.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let bundle = self
+            .bundle
+            .iter()
+            .map(|b| format!("container `{}`", b.name));
+        let strays = self.strays.iter().map(|s| format!("container `{}`", s.name));
+        let networks = self
+            .networks
+            .iter()
+            .map(|n| format!("network `{}`", n.name));
+        bundle.chain(strays).chain(networks).collect()
+    }
+}
+
 impl Ctx {
     /// The same context, for work that must run to the end: its commands ignore the first
     /// cancel, and a second one stops them (rollback, `down`, `gc`).
@@ -91,7 +107,16 @@ impl Ctx {
     /// The per-slug lock, for a local engine. Locks only spare the engine some work: every race
     /// they prevent is also handled from what the engine shows.
     fn lock_slug(&self, slug: &Slug) -> Result<Option<Lock>> {
+        // `up`, `down` and `gc` take it before they change anything, so a wait for it that a
+        // signal ends has changed nothing (a later lock's caller says what it had done).
         self.lock(&format!("{}-{slug}", self.prefix.as_str()))
+            .map_err(|e| match e.kind() {
+                ErrorKind::Interrupted => {
+                    let msg = format!("{}; nothing was changed", e.message());
+                    e.with_message(msg)
+                }
+                _ => e,
+            })
     }
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {

@@ -52,7 +52,8 @@ pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
 }
 
 /// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
-/// an unpublished port each get their own message.
+/// an unpublished port each get their own message. `env` prints the same endpoints (all of them),
+/// or fails with the same message, so the two never disagree about a bottle.
 pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
     let slug = &b.slug;
     match b.bundle.state.as_str() {
@@ -70,7 +71,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "the bundle of bottle `{slug}` is not running (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
+                    "the bundle of bottle `{slug}` is stopped (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
                 ),
             ));
         }

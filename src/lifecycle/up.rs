@@ -67,6 +67,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         journal: Journal::new(run_id()),
         names,
         replaced: None,
+        replacing: false,
         started: false,
         keep_ip: None,
         lost_ips: BTreeSet::new(),
@@ -106,6 +107,8 @@ struct Up<'a> {
     journal: Journal,
     /// Why an earlier bundle (another spec) was removed, once it was.
     replaced: Option<String>,
+    /// The removal of an earlier bundle began and was not seen to end.
+    replacing: bool,
     /// A stopped or paused bundle of the same spec was started.
     started: bool,
     /// `--publish-ip auto`: the address the replaced bundle had, which the new one keeps if free.
@@ -200,7 +203,12 @@ impl Up<'_> {
                     }
                     // Only once the new bundle is known to be able to run does the old one go.
                     self.ensure_image(&mut fetched)?;
-                    self.ctx.remove_container(&found.id)?;
+                    // A first signal lets the removal finish (like `down`'s), so bottle knows the
+                    // old bundle is gone and says so; if a second one cuts it, `replacing` says it
+                    // may be.
+                    self.replacing = true;
+                    self.ctx.finishing().remove_container(&found.id)?;
+                    self.replacing = false;
                     self.replaced = Some(reason);
                 }
             }
@@ -713,6 +721,11 @@ impl Up<'_> {
                 "; its previous bundle (another spec) had already been removed, so bottle `{}` has none now",
                 self.slug
             ));
+        } else if self.replacing {
+            msg.push_str(&format!(
+                "; its previous bundle (another spec) was being removed and may be gone: `bottle status {}` shows what is left",
+                self.slug
+            ));
         }
         if !rollback.left.is_empty() {
             msg.push_str(&format!(
@@ -726,8 +739,16 @@ impl Up<'_> {
                 rollback.unconfirmed.join(" and ")
             ));
         }
+        // Only what was there to roll back is said to be: "rolled back" after a cancel that came
+        // before anything was created contradicted "nothing was changed" (a lock wait).
         if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
-            msg.push_str("; rolled back what this run had created");
+            match rollback.removed.is_empty() {
+                true => msg.push_str("; this run had created nothing"),
+                false => msg.push_str(&format!(
+                    "; rolled back what this run had created: {}",
+                    rollback.removed.join(", ")
+                )),
+            }
         }
         let left = rollback
             .left

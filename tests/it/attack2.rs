@@ -84,6 +84,12 @@ fn a_kept_auto_bundle_on_an_older_bundles_address_moves_on() {
         };
         let ip = |v: &serde_json::Value| v["ports"][0]["host_ip"].as_str().unwrap().to_string();
         let a = up("a");
+        // Stopped while `b` crashes, so that no host socket holds `a`'s address either (a local
+        // `auto` also skips addresses host sockets are bound to, which `a`'s port proxy is): the
+        // wrapper below hides `a` from the listing only.
+        let a_bundle = format!("{}-sidecars-a", guard.prefix);
+        let stopped = guard.docker(&["stop", "-t", "0", &a_bundle]);
+        assert!(stopped.status.success(), "{path}: {stopped:?}");
 
         let dir = tempfile::tempdir().unwrap();
         let wrapper = dir.path().join("engine");
@@ -101,6 +107,9 @@ fn a_kept_auto_bundle_on_an_older_bundles_address_moves_on() {
             .output()
             .unwrap();
         assert_eq!(crashed.status.code(), None, "killed: {crashed:?}");
+        // `a` runs again, on its address (the host port is the engine's pick again).
+        let started = guard.docker(&["start", &a_bundle]);
+        assert!(started.status.success(), "{path}: {started:?}");
 
         let b = up("b");
         assert_ne!(ip(&b), ip(&a), "{path}: b serves on a's address: {b}");

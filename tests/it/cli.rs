@@ -518,29 +518,67 @@ fn env_prints_the_bottles_addresses_for_the_agent() {
             "BOTTLE_PORT_9000": "127.0.0.1:49154",
         })
     );
-    // A bottle with only its network: no host address, quoted empty for the shell, null in JSON.
-    let out = fake.bottle(&["env", "gone"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("BOTTLE_HOST_IP=''\n"),
-        "{}",
-        stdout(&out)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&fake.bottle(&["env", "gone", "--json"]).stdout).unwrap();
-    assert_eq!(v["BOTTLE_HOST_IP"], serde_json::Value::Null);
+    // A bottle with only its network: `env` fails as `port` does (issue 14), never empty values.
+    for args in [
+        &["env", "gone"][..],
+        &["env", "gone", "--json"],
+        &["port", "gone"],
+    ] {
+        let out = fake.bottle(args);
+        assert_eq!(code(&out), 1, "{args:?}");
+        assert!(stderr(&out).contains("has no bundle"), "{}", stderr(&out));
+        assert!(
+            !stdout(&out).contains("BOTTLE_"),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+    }
     assert_eq!(code(&fake.bottle(&["env", "nothing-here"])), 1);
 }
 
+/// Issue 14, item 11: with the bundle stopped, `status --json` gave `bundle.ip: null` and `env`
+/// exited 0 with empty values while `port` exited 1. The address is the pinned one, and `env` and
+/// `port` both fail saying the bundle is stopped.
 #[test]
-fn port_of_a_stopped_bundle_says_it_is_not_running() {
+fn a_stopped_bundle_keeps_its_address_and_env_fails_like_port() {
+    let mut fake = Fake::new();
+    // A stopped bundle shows no address on its network.
+    let stopped = container_json(
+        BUNDLE,
+        "c1",
+        "exited",
+        &[("bottle.role", "bundle"), ("bottle.slug", "demo")],
+        NET,
+        "",
+        &[],
+    );
+    fake.on("inspect*", 0, &(stopped + &network()), "");
+    let status: serde_json::Value =
+        serde_json::from_slice(&fake.bottle(&["status", "demo", "--json"]).stdout).unwrap();
+    assert_eq!(status["bundle"]["ip"], "10.213.150.2", "{status}");
+    assert_eq!(status["bundle"]["state"], "exited", "{status}");
+    let want = "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `bottle up demo` and the same spec\n";
+    for args in [
+        &["env", "demo"][..],
+        &["env", "demo", "--json"],
+        &["port", "demo"],
+        &["port", "demo", "8080"],
+    ] {
+        let out = fake.bottle(args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stdout(&out));
+        assert_eq!(stderr(&out), want, "{args:?}");
+    }
+}
+
+#[test]
+fn port_of_a_stopped_bundle_says_it_is_stopped() {
     let mut fake = Fake::new();
     fake.on("inspect*", 0, &(bundle("exited", &[]) + &network()), "");
     let out = fake.bottle(&["port", "demo", "8080"]);
     assert_eq!(code(&out), 1);
     assert_eq!(
         stderr(&out),
-        "bottle: the bundle of bottle `demo` is not running (state: exited), so it publishes no port; start it again with `bottle up demo` and the same spec\n"
+        "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `bottle up demo` and the same spec\n"
     );
 }
 
@@ -708,6 +746,37 @@ fn version_shows_bottle_and_engine_versions() {
     assert!(stdout(&out).contains("server   unreachable"));
 }
 
+/// Issue 14, item 10: a socket on `0.0.0.0:PORT` answers on every loopback address, so a VM
+/// allowed one bottle's address reaches it too. `doctor` (local engine) names such listeners as a
+/// warning, and still exits 0.
+#[test]
+fn doctor_warns_about_wildcard_listeners() {
+    let mut fake = Fake::new();
+    fake.on("version --format*", 0, &format!("{VERSION_JSON}\n"), "");
+    // Bound, never connected to: no traffic leaves the host.
+    let wild = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = wild.local_addr().unwrap().port();
+    let out = fake
+        .command(&["doctor", "--json"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sockets")
+        .unwrap_or_else(|| panic!("no sockets check: {v}"))
+        .clone();
+    assert_eq!(check["status"], "warn", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("0.0.0.0:{port}")), "{detail}");
+    assert!(detail.contains("every loopback address"), "{detail}");
+    drop(wild);
+}
+
 #[test]
 fn doctor_exit_codes() {
     let mut fake = Fake::new();
@@ -778,7 +847,7 @@ fn logs_mask_the_values_up_gave() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "token is *** on /bin\n");
     assert_eq!(stderr(&out), "err ***\n");
-    // -f passes the stream through.
+    // -f streams it (masked too: see `secrets::logs_follow_printed_secrets_in_clear`).
     fake.on("logs --follow c1", 0, "streamed\n", "");
     let out = fake.bottle(&["logs", "demo", "-f"]);
     assert_eq!((code(&out), stdout(&out)), (0, "streamed\n".to_string()));

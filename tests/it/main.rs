@@ -4,6 +4,7 @@
 mod attack;
 mod attack2;
 mod cli;
+mod endpoints;
 mod exec;
 mod exec_real;
 mod fake;
@@ -13,6 +14,8 @@ mod library;
 mod many;
 mod races;
 mod real;
+mod round3;
+mod secrets;
 mod strays;
 mod transcripts;
 mod vm;
