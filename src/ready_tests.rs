@@ -109,10 +109,11 @@ fn probe_tells_the_service_from_the_engines_proxy() {
         cli,
         names: Vec::new(),
     };
-    let started = Instant::now();
-    let (late, late_addr) = c.run("late", &["sh", "-c", "sleep 4; httpd -f -p 8080 -h /www"]);
+    // `late` runs last, so the early probe follows its start closely even on a loaded machine.
     let (never, never_addr) = c.run("never", &["sleep", "3600"]);
     let (exits, exits_addr) = c.run("exits", &["sh", "-c", "sleep 1; exit 3"]);
+    let started = Instant::now();
+    let (late, late_addr) = c.run("late", &["sh", "-c", "sleep 4; httpd -f -p 8080 -h /www"]);
 
     // Before the server listens, a plain connect succeeds (docker-proxy accepts) but the probe
     // does not call it answered.
