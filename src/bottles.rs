@@ -383,7 +383,11 @@ fn gc_interrupted(removed: &Removed) -> Error {
             all.join(", ")
         ),
     };
-    Error::new(crate::ErrorKind::Interrupted, format!("interrupted; {what}")).with_removed(all)
+    Error::new(
+        crate::ErrorKind::Interrupted,
+        format!("interrupted; {what}"),
+    )
+    .with_removed_by_kind(removed.clone())
 }
 
 /// A bottle the queue never started, because a cancel came first, is a failure of its own.

@@ -193,7 +193,8 @@ fn engine_check(config: &DoctorConfig, local: bool, checks: &mut Vec<Check>) -> 
     let where_ = if local { "local" } else { "remote" };
     let bottles = match &config.bottles {
         Err(e) => {
-            checks.push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::InstallEngine));
+            checks
+                .push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::InstallEngine));
             return None;
         }
         Ok(b) => b,
@@ -240,7 +241,11 @@ fn pool_check(ctx: Option<&Ctx>, pool: &Pool, local: bool) -> Check {
         Err(e) => return Check::new("pool", CheckStatus::Fail, e.message()),
         Ok((nets, _)) => nets,
     };
-    let routes = if local { crate::host::routes() } else { Vec::new() };
+    let routes = if local {
+        crate::host::routes()
+    } else {
+        Vec::new()
+    };
     let (free, detail) = pool_detail(pool, &nets, &routes);
     match free {
         0 => Check::new("pool", CheckStatus::Fail, detail).fix(Fix::FreePool),
@@ -252,7 +257,11 @@ fn pool_check(ctx: Option<&Ctx>, pool: &Pool, local: bool) -> Check {
 /// spare the engine some work), so this is a warning, never a failure.
 fn lock_check(local: bool) -> Check {
     if !local {
-        return Check::new("locks", CheckStatus::Skip, "the engine is remote: bottle takes no locks");
+        return Check::new(
+            "locks",
+            CheckStatus::Skip,
+            "the engine is remote: bottle takes no locks",
+        );
     }
     let why = std::cell::RefCell::new(None);
     let lock = crate::lock::acquire(
@@ -285,9 +294,17 @@ fn loopback_check(local: bool) -> Check {
     }
     let ip = Ipv4Addr::LOCALHOST;
     match TcpListener::bind((ip, 0)) {
-        Ok(_) => Check::new("loopback", CheckStatus::Ok, format!("{ip} can be published on")),
-        Err(e) => Check::new("loopback", CheckStatus::Fail, format!("cannot bind {ip}: {e}"))
-            .fix(Fix::AddLoopback(ip)),
+        Ok(_) => Check::new(
+            "loopback",
+            CheckStatus::Ok,
+            format!("{ip} can be published on"),
+        ),
+        Err(e) => Check::new(
+            "loopback",
+            CheckStatus::Fail,
+            format!("cannot bind {ip}: {e}"),
+        )
+        .fix(Fix::AddLoopback(ip)),
     }
 }
 

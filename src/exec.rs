@@ -288,7 +288,11 @@ impl Engine {
     /// missing program it may be.
     pub fn named(program: impl AsRef<OsStr>) -> Engine {
         let given = program.as_ref();
-        Engine::at(PathBuf::from(given), given.to_string_lossy().into_owned(), None)
+        Engine::at(
+            PathBuf::from(given),
+            given.to_string_lossy().into_owned(),
+            None,
+        )
     }
 
     /// The same engine, called with `--context NAME` before every command (docker contexts).

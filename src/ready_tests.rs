@@ -24,11 +24,16 @@ fn engine() -> Option<String> {
     if answers {
         return Some(cli);
     }
-    let problem = format!("`{cli}` does not answer or lacks the image `{}`", test_image());
+    let problem = format!(
+        "`{cli}` does not answer or lacks the image `{}`",
+        test_image()
+    );
     if std::env::var("BOTTLE_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
         panic!("BOTTLE_REQUIRE_DOCKER=1, but {problem}");
     }
-    eprintln!("skipping a real-engine test: {problem}; set BOTTLE_REQUIRE_DOCKER=1 to make this fail");
+    eprintln!(
+        "skipping a real-engine test: {problem}; set BOTTLE_REQUIRE_DOCKER=1 to make this fail"
+    );
     None
 }
 

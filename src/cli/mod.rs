@@ -17,8 +17,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use bottle::{
-    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, ErrorKind,
-    Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, Event,
+    Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -699,7 +699,11 @@ impl<W: Write> Run<'_, W> {
         if self.g.json {
             let arrays: Vec<Vec<String>> = cmds
                 .iter()
-                .map(|argv| argv.iter().map(|a| a.to_string_lossy().into_owned()).collect())
+                .map(|argv| {
+                    argv.iter()
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect()
+                })
                 .collect();
             writeln!(self.out, "{}", serde_json::to_string(&arrays)?)?;
         } else {
@@ -819,9 +823,14 @@ impl<W: Write> Run<'_, W> {
             // What it had removed before it failed (or a signal stopped it) is said too
             // (`--json`: in the error).
             Err(e) => {
-                if !self.g.json && *e.kind() != ErrorKind::Interrupted {
-                    for name in e.removed() {
-                        writeln!(self.out, "removed {name}")?;
+                if !self.g.json {
+                    match e.removed_by_kind() {
+                        Some(removed) => self.gc_lines(removed, a.dry_run)?,
+                        None => {
+                            for name in e.removed() {
+                                writeln!(self.out, "removed {name}")?;
+                            }
+                        }
                     }
                     self.out.flush()?;
                 }
@@ -833,15 +842,21 @@ impl<W: Write> Run<'_, W> {
             writeln!(self.out, "{v}")?;
             return Ok(());
         }
-        let verb = if a.dry_run { "would remove" } else { "removed" };
+        self.gc_lines(&removed, a.dry_run)?;
+        if removed.is_empty() {
+            note_nothing(self.tty, "nothing to remove");
+        }
+        Ok(())
+    }
+
+    /// `gc`'s text: one line per container, then per network.
+    fn gc_lines(&mut self, removed: &bottle::Removed, dry_run: bool) -> anyhow::Result<()> {
+        let verb = if dry_run { "would remove" } else { "removed" };
         for c in &removed.containers {
             writeln!(self.out, "{verb} container {c}")?;
         }
         for n in &removed.networks {
             writeln!(self.out, "{verb} network {n}")?;
-        }
-        if removed.is_empty() {
-            note_nothing(self.tty, "nothing to remove");
         }
         Ok(())
     }
@@ -977,8 +992,20 @@ mod tests {
         assert_eq!(
             names,
             [
-                "up", "down", "plan", "subnet", "port", "status", "env", "ls", "gc", "logs",
-                "version", "doctor", "completions", "man",
+                "up",
+                "down",
+                "plan",
+                "subnet",
+                "port",
+                "status",
+                "env",
+                "ls",
+                "gc",
+                "logs",
+                "version",
+                "doctor",
+                "completions",
+                "man",
             ]
         );
     }

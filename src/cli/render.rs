@@ -29,11 +29,7 @@ pub fn summary(b: &Bottle) -> String {
 
 /// `8080/tcp -> 127.0.0.1:49153`, as `docker port` prints a mapping.
 pub fn port_line(p: &PortView) -> String {
-    format!(
-        "{}/tcp -> {}",
-        p.container_port,
-        p.host_address()
-    )
+    format!("{}/tcp -> {}", p.container_port, p.host_address())
 }
 
 const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
@@ -42,13 +38,7 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
     let ports: Vec<String> = b
         .ports
         .iter()
-        .map(|p| {
-            format!(
-                "{}->{}",
-                p.container_port,
-                p.host_address()
-            )
-        })
+        .map(|p| format!("{}->{}", p.container_port, p.host_address()))
         .collect();
     let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
     [

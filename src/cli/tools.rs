@@ -74,7 +74,8 @@ pub fn doctor(
             .checks
             .iter()
             .map(|c| {
-                let mut v = serde_json::json!({"name": c.name, "status": c.status, "detail": c.detail});
+                let mut v =
+                    serde_json::json!({"name": c.name, "status": c.status, "detail": c.detail});
                 if let Some(fix) = &c.fix {
                     v["fix"] = fix_text(fix).into();
                 }

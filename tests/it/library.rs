@@ -373,7 +373,13 @@ fn embedder_pulls_no_command_line_crate() {
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "embedder")
         .collect();
-    for cli_crate in ["clap", "clap_complete", "clap_mangen", "anyhow", "signal-hook"] {
+    for cli_crate in [
+        "clap",
+        "clap_complete",
+        "clap_mangen",
+        "anyhow",
+        "signal-hook",
+    ] {
         assert!(!crates.contains(cli_crate), "{cli_crate} in {crates:?}");
     }
     assert!(crates.contains("bottle"), "{crates:?}");
@@ -410,7 +416,12 @@ fn a_cancelled_down_is_interrupted_in_the_library_too() {
     assert_eq!(err.kind(), &ErrorKind::Interrupted, "{err}");
     assert_eq!(err.exit_code(), 130);
     assert!(err.removed().is_empty(), "{err:?}");
-    assert_eq!(fake.calls().len(), 1, "the look finished: {:?}", fake.calls());
+    assert_eq!(
+        fake.calls().len(),
+        1,
+        "the look finished: {:?}",
+        fake.calls()
+    );
 }
 
 /// Issue 15: on a machine with podman and no docker, the CLI finds podman as the library does
