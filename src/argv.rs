@@ -14,10 +14,19 @@ use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use crate::exec::Flavor;
 use crate::input::EnvValue;
 use crate::spec::{DAEMONS_ENV, Pull, Spec};
 use crate::subnet::Candidate;
+
+/// Which engine CLI this is, from its program file (see `flavor_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flavor {
+    /// The docker CLI, or any CLI that is not podman.
+    Docker,
+    /// The podman CLI (natively, or remotely through its socket).
+    Podman,
+}
 
 pub const LABEL_SLUG: &str = "bottle.slug";
 pub const LABEL_ROLE: &str = "bottle.role";

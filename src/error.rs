@@ -110,7 +110,7 @@ struct Details {
     removed: Vec<String>,
     /// The same as `removed`, containers apart from networks, where the call knew which is which
     /// (`gc`).
-    removed_by_kind: Option<crate::lifecycle::Removed>,
+    removed_by_kind: Option<crate::model::Removed>,
 }
 
 /// An engine command that ran to an exit code other than 0: what was run, how it exited, and
@@ -197,14 +197,14 @@ impl Error {
     }
 
     /// For a cancelled `gc`: what it had removed, containers apart from networks.
-    pub fn removed_by_kind(&self) -> Option<&crate::Removed> {
+    pub fn removed_by_kind(&self) -> Option<&crate::model::Removed> {
         self.details
             .as_ref()
             .and_then(|d| d.removed_by_kind.as_ref())
     }
 
     /// The same error, recording what was removed, by kind (and by name, as [`Error::removed`]).
-    pub(crate) fn with_removed_by_kind(mut self, removed: crate::lifecycle::Removed) -> Error {
+    pub(crate) fn with_removed_by_kind(mut self, removed: crate::model::Removed) -> Error {
         let names = removed.containers.iter().chain(&removed.networks).cloned();
         self.details_mut().removed = names.collect();
         self.details_mut().removed_by_kind = Some(removed);

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::{MaskStream, Masker};
-use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
@@ -50,15 +50,8 @@ const POLL: Duration = Duration::from_millis(5);
 /// The longest line [`Engine::run_streaming`] hands out in one [`Event::Output`].
 const LINE_MAX: u64 = 64 << 10;
 
-/// Which engine CLI this is, from its program file (see `flavor_of`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Flavor {
-    /// The docker CLI, or any CLI that is not podman.
-    Docker,
-    /// The podman CLI (natively, or remotely through its socket).
-    Podman,
-}
+pub use crate::argv::Flavor;
+pub use crate::input::{format_duration, parse_timeout};
 
 /// Something a caller may want to show while commands run.
 #[derive(Debug, Clone, Copy)]
@@ -1012,44 +1005,6 @@ fn exit_code(line: &str, status: ExitStatus) -> Result<i32> {
     }
 }
 
-/// Parse a `--timeout` / `BOTTLE_TIMEOUT` value: a positive whole number with an optional unit,
-/// `ms`, `s`, `m` or `h` (`90s`, `10m`, `1h`, `500ms`; a plain number is seconds).
-pub fn parse_timeout(text: &str) -> Result<Duration> {
-    let refuse = || {
-        Error::invalid(
-            Invalid::Timeout,
-            format!(
-                "invalid timeout `{text}` (--timeout / BOTTLE_TIMEOUT): expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
-            ),
-        )
-    };
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = text.split_at(digits);
-    let n: u64 = number.parse().map_err(|_| refuse())?;
-    let ms_per = match unit {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(refuse()),
-    };
-    match n.checked_mul(ms_per) {
-        Some(ms) if ms > 0 && ms <= 366 * 24 * 3_600_000 => Ok(Duration::from_millis(ms)),
-        _ => Err(refuse()),
-    }
-}
-
-/// A duration as [`parse_timeout`] reads it back: `500ms`, `90s`, `10m`, `1h`.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        ms if ms % 1000 != 0 => format!("{ms}ms"),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms => format!("{}s", ms / 1000),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1114,6 +1069,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::error::Invalid;
 
     #[track_caller]
     fn check(text: &str, want: Option<u64>) {

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::error::{Error, Invalid, Result};
 
@@ -572,6 +573,44 @@ pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
         "a file"
     } else {
         "something else"
+    }
+}
+
+/// Parse a `--timeout` / `BOTTLE_TIMEOUT` value: a positive whole number with an optional unit,
+/// `ms`, `s`, `m` or `h` (`90s`, `10m`, `1h`, `500ms`; a plain number is seconds).
+pub fn parse_timeout(text: &str) -> Result<Duration> {
+    let refuse = || {
+        Error::invalid(
+            Invalid::Timeout,
+            format!(
+                "invalid timeout `{text}` (--timeout / BOTTLE_TIMEOUT): expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
+            ),
+        )
+    };
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let n: u64 = number.parse().map_err(|_| refuse())?;
+    let ms_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(refuse()),
+    };
+    match n.checked_mul(ms_per) {
+        Some(ms) if ms > 0 && ms <= 366 * 24 * 3_600_000 => Ok(Duration::from_millis(ms)),
+        _ => Err(refuse()),
+    }
+}
+
+/// A duration as [`parse_timeout`] reads it back: `500ms`, `90s`, `10m`, `1h`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms % 1000 != 0 => format!("{ms}ms"),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms => format!("{}s", ms / 1000),
     }
 }
 

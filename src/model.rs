@@ -283,6 +283,22 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
 }
 
 /// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
+/// What `down` (or `gc`) removed: resource names, containers before networks.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Removed {
+    /// The names of the containers removed (at most one bundle per bottle).
+    pub containers: Vec<String>,
+    /// The names of the networks removed.
+    pub networks: Vec<String>,
+}
+
+impl Removed {
+    /// Nothing was removed: the bottle was already gone.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty()
+    }
+}
+
 #[cfg(test)]
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
     parse_json_objects("inspect", stdout, Empty::Allowed)

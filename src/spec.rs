@@ -419,7 +419,7 @@ pub struct Spec {
 
 /// Parse a `--wait` duration: as `--timeout` takes it (`60s`, `2m`, `500ms`, plain seconds).
 pub fn parse_wait(text: &str) -> Result<Duration> {
-    crate::exec::parse_timeout(text).map_err(|_| {
+    crate::input::parse_timeout(text).map_err(|_| {
         Error::invalid(
             Invalid::Timeout,
             "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
@@ -729,7 +729,7 @@ impl Toml<'_> {
     fn check<T>(&self, at: usize, res: Result<T>) -> Result<T> {
         res.map_err(|e| {
             let kind = match e.kind() {
-                crate::ErrorKind::Invalid(k) => *k,
+                crate::error::ErrorKind::Invalid(k) => *k,
                 _ => Invalid::Config,
             };
             self.error(kind, at, e.message())

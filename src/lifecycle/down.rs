@@ -3,23 +3,7 @@
 use super::{Ctx, Observed, attached_error, check_bundle_is_ours, check_network_is_ours};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
-use crate::model::Network;
-
-/// What `down` (or `gc`) removed: resource names, containers before networks.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Removed {
-    /// The names of the containers removed (at most one bundle per bottle).
-    pub containers: Vec<String>,
-    /// The names of the networks removed.
-    pub networks: Vec<String>,
-}
-
-impl Removed {
-    /// Nothing was removed: the bottle was already gone.
-    pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty()
-    }
-}
+use crate::model::{Network, Removed};
 
 /// How many times `down` looks again when an `up` ran the bundle on the network after `down`
 /// looked (there are no locks on a remote engine).

@@ -32,8 +32,9 @@ use crate::model::{self, Container, Network, Object};
 use crate::spec::Spec;
 use crate::subnet::Pool;
 
+pub use crate::model::Removed;
 pub use decide::Action;
-pub use down::{Removed, down, down_seen};
+pub use down::{down, down_seen};
 pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
 pub use read::{list, ls, status};
