@@ -351,11 +351,6 @@ impl Bottles {
         lifecycle::up::wait_ready(&self.ctx, slug, within)
     }
 
-    /// Whether the resource names of `slug` fit under this prefix (see [`Prefix::check`]).
-    pub fn check_slug(&self, slug: &Slug) -> Result<()> {
-        self.ctx.prefix.check(slug)
-    }
-
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,
     /// each a full argv (the engine program first). Runs nothing.
     pub fn plan(&self, slug: &Slug, spec: &Spec) -> Result<Vec<Vec<OsString>>> {

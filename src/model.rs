@@ -282,7 +282,6 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
     Ok(objects)
 }
 
-/// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
 /// What `down` (or `gc`) removed: resource names, containers before networks.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Removed {
@@ -299,6 +298,7 @@ impl Removed {
     }
 }
 
+/// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
 #[cfg(test)]
 pub fn parse_objects(stdout: &str) -> Result<Vec<Object>> {
     parse_json_objects("inspect", stdout, Empty::Allowed)

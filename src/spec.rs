@@ -61,7 +61,7 @@ pub struct Build {
 /// ([`RawSpec::from_file`]) or the command line spells them, each `None` when not given. It holds
 /// no checked value; [`RawSpec::validate`] turns it into a [`Spec`] with the same rules and errors
 /// as [`Spec::builder`], which is the typed way to make one. `Debug` shows each env entry's key
-/// only (see [`env_debug`]): a `KEY=VALUE` value is a secret.
+/// only: a `KEY=VALUE` value is a secret.
 #[derive(Clone, Default)]
 pub struct RawSpec {
     /// The bundle image reference (`image`, `--image`).
@@ -129,7 +129,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 pub const DEFAULT_LOOPBACK_POOL: &str = "127.0.0.16/28";
 
 impl RawSpec {
-    /// Read a TOML spec file: a regular file of at most [`MAX_CONFIG_BYTES`]. Unknown keys are
+    /// Read a TOML spec file: a regular file of at most 1 MiB. Unknown keys are
     /// refused. Relative `[build]` paths, and volume host paths that start with `./` or `../`, are
     /// taken relative to the file's directory, as a user writing the file would expect.
     ///
