@@ -4,6 +4,7 @@
 mod attack;
 mod attack2;
 mod cli;
+mod engine_setup;
 mod exec;
 mod exec_real;
 mod fake;
