@@ -101,8 +101,9 @@ die() {
 state_dir_ready=0
 ensure_state_dir() {
     ((state_dir_ready)) && return 0
-    mkdir -p -m 0700 "$STATE_DIR"
-    [[ -d "$STATE_DIR" && ! -L "$STATE_DIR" ]] || die "$STATE_DIR is not a directory; remove it or set BOTTLE_ENGINE_STATE"
+    mkdir -p "$(dirname "$STATE_DIR")"
+    mkdir -m 0700 "$STATE_DIR" 2>/dev/null || true
+    [[ -d "$STATE_DIR" && ! -L "$STATE_DIR" ]] || die "$STATE_DIR is a symlink or not a directory; remove it or set BOTTLE_ENGINE_STATE"
     local owner
     owner="$(stat -c %u "$STATE_DIR")"
     [[ "$owner" == "$(id -u)" ]] ||
@@ -124,8 +125,9 @@ check_switches() {
         value="${!name:-1}"
         [[ "$value" == 0 || "$value" == 1 ]] || die "$name must be 0 or 1, not '$value'"
     done
-    [[ "$REMOTE_PORT" =~ ^[0-9]+$ ]] && ((REMOTE_PORT > 0 && REMOTE_PORT < 65536)) ||
+    if [[ ! "$REMOTE_PORT" =~ ^[0-9]+$ ]] || ((REMOTE_PORT < 1 || REMOTE_PORT > 65535)); then
         die "BOTTLE_REMOTE_PORT must be a port number, not '$REMOTE_PORT'"
+    fi
 }
 
 # Prints the server version and succeeds only if a daemon answers.

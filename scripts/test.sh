@@ -16,7 +16,10 @@
 #   DOCKER              docker client for setup and the leak check (default: docker)
 #   BOTTLE_TEST_IMAGE   test image (default: bottle-test-bundle:latest)
 #   BOTTLE_TEST_PATHS   engine paths to test on (default: all of the above that
-#                       exist here); BOTTLE_SETUP_PODMAN=0 drops the podman ones
+#                       exist here); BOTTLE_SETUP_PODMAN=0 drops the podman ones,
+#                       BOTTLE_SETUP_REMOTE=0 the remote one
+#   BOTTLE_TEST_CERT_PATH  the remote path's client certificates (default: the ones
+#                       setup-engine.sh made)
 #   BOTTLE_KEEP_ENGINE  1 = leave the daemons that setup-engine.sh started running
 set -euo pipefail
 
