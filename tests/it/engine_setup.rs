@@ -530,3 +530,57 @@ fn demo_sets_up_neither_podman_nor_the_remote_path() {
         "engine\nimage\nremote\npodman\n"
     );
 }
+
+/// Issue 14 item 4: `stop-engine.sh` stops exactly what the setup started, by marker: the daemon
+/// behind `started-by-bottle` (dockerd, with its TLS endpoint) goes; a process whose marker names
+/// another program (a reused pid) and one without a marker stay. Stand-ins named apart from any
+/// real daemon, in a state dir of the test's own, so no engine is touched.
+#[test]
+fn stop_engine_stops_only_what_setup_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let spawn = |name: &str| {
+        let program = dir.path().join(name);
+        std::fs::copy("/bin/sleep", &program).unwrap();
+        Command::new(&program).arg("600").spawn().unwrap()
+    };
+    let mut ours = spawn("bottle-fake-d");
+    let mut reused = spawn("bottle-fake-p");
+    let mut unmarked = spawn("bottle-fake-u");
+    let marker = |file: &str, pid: u32| {
+        std::fs::write(
+            state.join(file),
+            format!("pid={pid}\ndaemon=/usr/sbin/bottle-fake-d\n"),
+        )
+        .unwrap();
+    };
+    marker("started-by-bottle", ours.id());
+    std::fs::write(state.join("dockerd.pid"), ours.id().to_string()).unwrap();
+    marker("podman-service.started-by-bottle", reused.id());
+
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stop-engine.sh"))
+        .env("BOTTLE_ENGINE_STATE", &state)
+        .env("BOTTLE_ENGINE_STOP_WAIT", "10")
+        .output()
+        .unwrap();
+    let stopped = ours.try_wait().unwrap();
+    let (reused_alive, unmarked_alive) = (
+        reused.try_wait().unwrap().is_none(),
+        unmarked.try_wait().unwrap().is_none(),
+    );
+    for child in [&mut ours, &mut reused, &mut unmarked] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stopped.is_some(),
+        "the marked daemon still runs: {}",
+        text(&out)
+    );
+    assert!(reused_alive && unmarked_alive, "{}", text(&out));
+    assert!(!state.join("started-by-bottle").exists());
+    assert!(!state.join("podman-service.started-by-bottle").exists());
+}

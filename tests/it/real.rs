@@ -742,7 +742,7 @@ fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, Stri
     );
     std::fs::write(&wrapper, script).unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let child = b
+    let mut child = b
         .command(i.args)
         .env("BOTTLE_ENGINE", &wrapper)
         .stdout(std::process::Stdio::piped())
@@ -752,7 +752,22 @@ fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, Stri
     // Generous: another test may be flooding the same engine (the race tests run ten `up`s at once).
     let deadline = Instant::now() + Duration::from_secs(60);
     while !log.exists() || i.appeared.is_some_and(|list| b.docker_out(list).is_empty()) {
-        assert!(Instant::now() < deadline, "the lingering command never ran");
+        // A bottle that ended before the command lingered says why, rather than a timeout.
+        if !log.exists() && child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{}: bottle {:?} exited {:?} before the lingering command ran: {}",
+                b.path,
+                i.args,
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: the lingering command never ran",
+            b.path
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
