@@ -726,15 +726,19 @@ struct Interrupt<'a> {
 }
 
 /// Run bottle through a wrapper around the real engine that lingers after the command `when`
-/// selects; once that command has run (and `appeared` shows the object), send the signal. Returns
+/// selects has succeeded; once it has (and `appeared` shows the object), send the signal. Returns
 /// bottle's exit code and stderr, and the argv the wrapper saw for the lingering command.
+///
+/// Only a success lingers: on the remote path bottle takes no locks, so a `network create` may be
+/// refused because a bottle of another test on the same engine holds the subnet; bottle then tries
+/// the next one, which must not wait out the linger (the test timed out that way under load).
 fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("argv");
     let wrapper = dir.path().join("slow-docker");
     let script = format!(
-        "#!/bin/sh\nif {when}; then '{cli}' \"$@\"; rc=$?; printf '%s\\n' \"$@\" > '{log}'; sleep {linger}; exit $rc; fi\nexec '{cli}' \"$@\"\n",
+        "#!/bin/sh\nif {when}; then '{cli}' \"$@\"; rc=$?; [ $rc -ne 0 ] && exit $rc; printf '%s\\n' \"$@\" > '{log}'; sleep {linger}; exit $rc; fi\nexec '{cli}' \"$@\"\n",
         when = i.when,
         linger = i.linger_secs,
         log = log.display(),
