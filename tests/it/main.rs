@@ -5,6 +5,7 @@ mod attack;
 mod attack2;
 mod cli;
 mod endpoints;
+mod engine_setup;
 mod exec;
 mod exec_real;
 mod fake;
