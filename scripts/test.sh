@@ -78,6 +78,10 @@ cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+# The library alone, as an embedder builds it: no command-line crate, and no warning either.
+step "cargo clippy --lib --no-default-features -- -D warnings"
+cargo clippy --lib --no-default-features -- -D warnings
+
 if command -v python3 >/dev/null 2>&1; then
     step "subnet test vectors are up to date"
     python3 scripts/subnet_vectors.py --check fixtures/subnet-vectors.json
