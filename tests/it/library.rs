@@ -131,6 +131,47 @@ fn the_contract_example_runs_through_the_library() {
     }
 }
 
+/// Issue 15: a launcher can wait for a bottle that already exists (the VM test called the hidden
+/// `ready::wait_until`): ready when its bundle answers, a failure when it is stopped, not found
+/// when there is no such bottle.
+#[test]
+fn waiting_for_an_existing_bottle() {
+    use bottle::{Bottles, Engine, ErrorKind, Slug, Spec};
+    use std::time::Duration;
+    let Some(paths) = local_paths() else { return };
+    for path in paths {
+        let guard = real::Bottles::new(&path, "wait");
+        let bottles = Bottles::new(Engine::new(&path.program).unwrap())
+            .prefix(&guard.prefix)
+            .unwrap()
+            .pool(&pool(96), 24)
+            .unwrap();
+        let spec = Spec::builder(path.image.clone())
+            .publish(8080)
+            .build()
+            .unwrap();
+        let slug: Slug = "w".parse().unwrap();
+        let none: Slug = "none".parse().unwrap();
+        let err = bottles
+            .wait_ready(&none, Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::NotFound, "{path}: {err}");
+        bottles.up(&slug, &spec).unwrap();
+        bottles
+            .wait_ready(&slug, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let bundle = format!("{}-sidecars-w", guard.prefix);
+        assert!(guard.docker(&["stop", "-t", "0", &bundle]).status.success());
+        let err = bottles
+            .wait_ready(&slug, Duration::from_secs(5))
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::EngineFailed, "{path}: {err}");
+        assert!(err.message().contains("is not ready"), "{path}: {err}");
+        bottles.down(&slug).unwrap();
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
+    }
+}
+
 /// The compiled `examples/embed` (built by `cargo build --example embed`, which scripts/test.sh
 /// runs before `cargo test`), on its own prefix and pool.
 #[test]
