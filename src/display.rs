@@ -21,7 +21,7 @@ pub const MASK: &str = "***";
 /// ```
 /// use std::ffi::OsString;
 /// let argv: Vec<OsString> = ["docker", "run", "a b", "it's"].map(OsString::from).into();
-/// assert_eq!(bottle::display::render(&argv), r#"docker run 'a b' "it's""#);
+/// assert_eq!(bottle::quote_argv(&argv), r#"docker run 'a b' "it's""#);
 /// ```
 pub fn render(argv: &[OsString]) -> String {
     argv.iter()

@@ -232,17 +232,7 @@ pub enum Empty {
 /// (docker), one (pretty-printed) array of objects (podman), or several of either. `[]` and blank
 /// output contribute nothing.
 ///
-/// ```
-/// use bottle::model::{Empty, Object, parse_json_objects};
-/// let docker = "{\"Id\":\"c\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}\n";
-/// let podman = "[\n  {\n    \"Id\": \"c\",\n    \"Name\": \"x\",\n    \"State\": {\"Status\": \"running\"}\n  }\n]\n";
-/// for out in [docker, podman] {
-///     let objs = parse_json_objects("docker inspect x", out, Empty::Error).unwrap();
-///     assert!(matches!(&objs[..], [Object::Container(c)] if c.name == "x"));
-/// }
-/// assert!(parse_json_objects("docker inspect x", "", Empty::Error).is_err());
-/// assert!(parse_json_objects("docker inspect x", "[]\n", Empty::Allowed).unwrap().is_empty());
-/// ```
+/// (`reads_docker_lines_and_podman_arrays` below shows both.)
 pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<Vec<Object>> {
     let fail = |why: String| {
         Error::new(
@@ -797,5 +787,22 @@ mod tests {
         assert_eq!(parse_created("c", "fxpod-new\n").unwrap(), "fxpod-new");
         assert!(parse_created("c", "").is_err());
         assert!(parse_created("c", "a b\n").is_err());
+    }
+
+    /// The output shapes `parse_json_objects` reads (it was a doctest; the module is private).
+    #[test]
+    fn reads_docker_lines_and_podman_arrays() {
+        let docker = "{\"Id\":\"c\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}\n";
+        let podman = "[\n  {\n    \"Id\": \"c\",\n    \"Name\": \"x\",\n    \"State\": {\"Status\": \"running\"}\n  }\n]\n";
+        for out in [docker, podman] {
+            let objs = parse_json_objects("docker inspect x", out, Empty::Error).unwrap();
+            assert!(matches!(&objs[..], [Object::Container(c)] if c.name == "x"));
+        }
+        assert!(parse_json_objects("docker inspect x", "", Empty::Error).is_err());
+        assert!(
+            parse_json_objects("docker inspect x", "[]\n", Empty::Allowed)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

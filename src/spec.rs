@@ -515,8 +515,7 @@ impl Spec {
     }
 
     /// The `KEY=VALUE` entries, which travel through the env-file.
-    #[doc(hidden)]
-    pub fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
+    pub(crate) fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {
             EnvValue::Literal(s) => Some((k, s)),
             EnvValue::Inherit => None,
