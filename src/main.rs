@@ -3,13 +3,17 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match bottle::cli::parse(std::env::args_os()) {
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = match bottle::cli::parse(&args) {
         Ok(cli) => cli,
-        Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
+        Err(err) => {
+            let json = bottle::cli::wants_json(&args);
+            return ExitCode::from(bottle::cli::usage_error(&err, json));
+        }
     };
-    let (verbose, json) = (cli.global.verbose, cli.global.json);
+    let reporting = bottle::cli::Reporting::of(&cli);
     match bottle::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => ExitCode::from(bottle::cli::report(&err, verbose, json)),
+        Err(err) => ExitCode::from(bottle::cli::report(&err, &reporting)),
     }
 }

@@ -17,6 +17,7 @@ mod races;
 mod ready;
 mod real;
 mod round3;
+mod schema;
 mod strays;
 mod transcripts;
 mod vm;
