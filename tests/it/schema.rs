@@ -496,3 +496,18 @@ fn json_message_is_the_sentence_stderr_shows() {
     let command = e["error"]["command"].as_str().unwrap();
     assert!(command.starts_with("docker run "), "{command}");
 }
+
+/// `version --json` with the daemon down printed the versions and then the error object: two
+/// documents (issue 15). A failure prints only the error object.
+#[test]
+fn a_failed_version_json_is_one_error_object() {
+    let mut fake = Fake::new();
+    fake.on(
+        "version*",
+        1,
+        "{\"Client\":{\"Version\":\"20.10.24\"},\"Server\":null}\n",
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+    );
+    let e = check("error", &run(&fake, &["version", "--json"], 69));
+    assert_eq!(e["error"]["kind"], "engine_unavailable");
+}
