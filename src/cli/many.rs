@@ -64,6 +64,19 @@ pub fn down_each(
         lifecycle::down_seen(ctx, slug, seen.cloned())
     });
     let results = not_started(results, "nothing was removed");
+    if g.json && token.is_cancelled() && results.iter().all(Result::is_ok) {
+        // Every removal finished, but a signal came: under `--json` the one document is the
+        // error object (exit 130), which names what was removed. (A bottle that failed is
+        // reported as any failure is, its error naming what it left.)
+        let removed: Vec<String> = results
+            .iter()
+            .flatten()
+            .flat_map(|r| r.containers.iter().chain(&r.networks).cloned())
+            .collect();
+        let what = "the removals it had begun were finished";
+        let e = interrupted_after(token, what).expect_err("cancelled");
+        return Err(e.with_removed(removed).into());
+    }
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {

@@ -511,3 +511,35 @@ fn a_failed_version_json_is_one_error_object() {
     let e = check("error", &run(&fake, &["version", "--json"], 69));
     assert_eq!(e["error"]["kind"], "engine_unavailable");
 }
+
+/// A signal during `down SLUG --json` whose removal then finished printed the bottle's object and
+/// then the error object: two documents (issue 15). The one document is the error object (exit
+/// 130), naming what was removed.
+#[test]
+fn an_interrupted_down_json_prints_one_document() {
+    let mut fake = Fake::new();
+    fake.on("inspect*", 0, &network("a", false), "");
+    fake.on_sh("network rm *", ": > \"$D/started\"; sleep 0.5");
+    let child = fake
+        .command(&["down", "a", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = fake.state_dir().join("started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`network rm` never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let e = check("error", &stdout(&out));
+    assert_eq!(e["error"]["kind"], "interrupted");
+    assert_eq!(e["error"]["removed"], json!(["bot-bottle-bundle-a"]));
+}

@@ -196,9 +196,10 @@ exec "$real" "$@"
             "{path}: the racing up: {raced}"
         );
         assert!(out.status.success(), "{path}: down: {err}");
-        let removed = json(&String::from_utf8_lossy(&out.stdout));
+        // One slug: one object.
+        let removed = crate::schema::check("down", &String::from_utf8_lossy(&out.stdout));
         assert_eq!(
-            removed[0]["removed"]["containers"],
+            removed["removed"]["containers"],
             serde_json::json!([bundle]),
             "{path}: {removed}"
         );
