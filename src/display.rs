@@ -154,10 +154,21 @@ mod tests {
         );
         check(
             &["A", "run"],
-            &["docker", "run", "--env", "A", "--name", "bot-bottle-sidecars-a b"],
+            &[
+                "docker",
+                "run",
+                "--env",
+                "A",
+                "--name",
+                "bot-bottle-sidecars-a b",
+            ],
             "docker run --env A --name 'bot-bottle-sidecars-a b'",
         );
-        check(&["'"], &["docker", "inspect", "it's"], r#"docker inspect "it's""#);
+        check(
+            &["'"],
+            &["docker", "inspect", "it's"],
+            r#"docker inspect "it's""#,
+        );
     }
 
     #[test]

@@ -85,7 +85,10 @@ impl Observed {
             .bundle
             .iter()
             .map(|b| format!("container `{}`", b.name));
-        let strays = self.strays.iter().map(|s| format!("container `{}`", s.name));
+        let strays = self
+            .strays
+            .iter()
+            .map(|s| format!("container `{}`", s.name));
         let networks = self
             .networks
             .iter()
