@@ -195,14 +195,11 @@ fn inspect_ids(ctx: &Ctx, containers: &[String], networks: &[String]) -> Result<
         }
     }
     let mut objects = Vec::new();
-    if !containers.is_empty() {
-        let ids: Vec<&str> = containers.iter().map(String::as_str).collect();
-        let reply = ctx.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
-        if !reply.success() && reply.class() != Class::NotFound {
-            return Err(reply.into_error());
-        }
-        objects.extend(ctx.objects(&reply)?);
-    }
+    objects.extend(
+        ctx.inspect_containers(containers)?
+            .into_iter()
+            .map(Object::Container),
+    );
     objects.extend(
         ctx.inspect_networks(networks)?
             .into_iter()
