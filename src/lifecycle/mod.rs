@@ -95,6 +95,19 @@ impl Observed {
             .map(|n| format!("network `{}`", n.name));
         bundle.chain(strays).chain(networks).collect()
     }
+
+    /// Refuse, before anything is touched, a bottle whose bundle or any of whose networks lacks
+    /// bottle's labels for `slug`: bottle never removes or adopts what is not its own. Every
+    /// command that works on an observed bottle (`up`, `down`, `status`) checks through here.
+    fn check_ours(&self, slug: &Slug, names: &Names) -> Result<()> {
+        if let Some(b) = &self.bundle {
+            check_bundle_is_ours(slug, names, b)?;
+        }
+        for n in &self.networks {
+            check_network_is_ours(slug, n)?;
+        }
+        Ok(())
+    }
 }
 
 impl Ctx {
@@ -546,16 +559,6 @@ fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
             "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle down` again"
         ),
     )
-}
-
-/// The bottle's network among `obs.networks`, all of which must be ours (see
-/// [`decide::choose_network`]).
-fn our_network<'a>(slug: &Slug, obs: &'a Observed) -> Result<Option<&'a Network>> {
-    for n in &obs.networks {
-        check_network_is_ours(slug, n)?;
-    }
-    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
-    Ok(decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Observed, check_bundle_is_ours, decide, our_network};
+use super::{Ctx, Observed, check_bundle_is_ours, decide};
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -23,10 +23,9 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
             ),
         ));
     }
-    if let Some(b) = &obs.bundle {
-        check_bundle_is_ours(slug, &names, b)?;
-    }
-    let network = our_network(slug, &obs)?;
+    obs.check_ours(slug, &names)?;
+    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+    let network = decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]);
     Ok(Bottle::from_observed(
         slug.as_str(),
         &names,
