@@ -72,11 +72,21 @@ pub struct RawSpec {
     pub publish_ip: Option<String>,
     pub pull: Option<Pull>,
     pub build: Option<Build>,
-    /// `--wait[=DURATION]` / `wait`: `Some(None)` is "do not wait" (`wait = false`),
-    /// `Some(Some(text))` a duration to parse.
-    pub wait: Option<Option<String>>,
+    /// `--wait[=DURATION]` / `wait`.
+    pub wait: Option<RawWait>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+}
+
+/// Whether `up` waits for the bundle to be ready, as given (`--wait[=DURATION]`, `wait`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawWait {
+    /// `wait = false`: return as soon as the bundle runs.
+    No,
+    /// `--wait` given bare, or `wait = true`: wait at most [`DEFAULT_WAIT`].
+    Default,
+    /// `--wait=DURATION`, `wait = "DURATION"`: a duration to parse.
+    Within(String),
 }
 
 /// The largest config file bottle reads. A spec is a few hundred bytes; the cap keeps a mistaken
@@ -208,11 +218,11 @@ impl RawSpec {
                 }
                 "wait" => {
                     raw.wait = Some(match value.get_ref() {
-                        toml::de::DeValue::Boolean(true) => Some("60s".to_string()),
-                        toml::de::DeValue::Boolean(false) => None,
+                        toml::de::DeValue::Boolean(true) => RawWait::Default,
+                        toml::de::DeValue::Boolean(false) => RawWait::No,
                         toml::de::DeValue::String(s) => {
                             cx.check(at, parse_wait(s))?;
-                            Some(s.to_string())
+                            RawWait::Within(s.to_string())
                         }
                         _ => {
                             return Err(cx.error(
@@ -339,9 +349,10 @@ impl RawSpec {
                 allow_nonloopback,
             )?,
         };
-        let wait = match self.wait.flatten() {
-            Some(text) => Some(parse_wait(&text)?),
-            None => None,
+        let wait = match self.wait {
+            None | Some(RawWait::No) => None,
+            Some(RawWait::Default) => Some(DEFAULT_WAIT),
+            Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
         };
         Ok(Spec {
             image,
@@ -916,11 +927,11 @@ mod tests {
     /// stays out of it; the pool must be loopback.
     #[test]
     fn auto_publish_ip_and_wait() {
-        let spec = |ip: Option<&str>, pool: Option<&str>, wait: Option<Option<&str>>| {
+        let spec = |ip: Option<&str>, pool: Option<&str>, wait: Option<RawWait>| {
             RawSpec {
                 publish_ip: ip.map(str::to_string),
                 loopback_pool: pool.map(str::to_string),
-                wait: wait.map(|w| w.map(str::to_string)),
+                wait,
                 ..RawSpec::default()
             }
             .validate(false)
@@ -940,10 +951,12 @@ mod tests {
             assert!(e.message().contains("--publish-ip auto"), "{e}");
         }
 
-        let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();
+        let waiting = spec(Some("auto"), None, Some(RawWait::Within("4s".into()))).unwrap();
         assert_eq!(waiting.wait, Some(std::time::Duration::from_secs(4)));
         assert_eq!(waiting.digest(), auto.digest());
-        assert_eq!(spec(None, None, Some(None)).unwrap().wait, None);
+        assert_eq!(spec(None, None, Some(RawWait::No)).unwrap().wait, None);
+        let bare = spec(None, None, Some(RawWait::Default)).unwrap();
+        assert_eq!(bare.wait, Some(DEFAULT_WAIT));
 
         for bad in [
             "10.0.0.0/28",
@@ -959,7 +972,7 @@ mod tests {
                 "{bad}: {e}"
             );
         }
-        let e = spec(None, None, Some(Some("soon"))).unwrap_err();
+        let e = spec(None, None, Some(RawWait::Within("soon".into()))).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Timeout), "{e}");
 
         let file = RawSpec::from_toml(
