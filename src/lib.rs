@@ -62,5 +62,5 @@ pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
 pub use exec::{Engine, Event, Flavor};
 pub use input::{Slug, Volume};
 pub use lifecycle::{Action, Removed, UpOutcome};
-pub use model::{Bottle, BundleView, NetworkView, PortView};
+pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol};
 pub use spec::{Pull, Spec};

@@ -71,7 +71,7 @@ impl RawSpec {
             // A pool that nothing would use: refused, not silently ignored.
             (_, Some(pool)) => {
                 return Err(Error::invalid(
-                    Invalid::PublishIp,
+                    Invalid::LoopbackPool,
                     format!(
                         "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
                     ),
@@ -111,7 +111,7 @@ impl RawSpec {
 pub fn parse_wait(text: &str) -> Result<Duration> {
     crate::exec::parse_timeout(text).map_err(|_| {
         Error::invalid(
-            Invalid::Timeout,
+            Invalid::Wait,
             "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
         )
     })
@@ -121,7 +121,7 @@ pub fn parse_wait(text: &str) -> Result<Duration> {
 pub fn parse_loopback_pool(text: &str) -> Result<Ipv4Network> {
     let refuse = |why: &str| {
         Error::invalid(
-            Invalid::PublishIp,
+            Invalid::LoopbackPool,
             format!("invalid --loopback-pool {}: {why}", input::quoted(text)),
         )
     };
@@ -168,7 +168,7 @@ mod tests {
         // a_loopback_pool_without_auto_is_refused (issue 14): it did nothing, silently.
         for ip in [None, Some("127.0.0.5")] {
             let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::PublishIp), "{e}");
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
             assert!(e.message().contains("--publish-ip auto"), "{e}");
         }
 
@@ -189,12 +189,12 @@ mod tests {
             let e = spec(Some("auto"), Some(bad), None).unwrap_err();
             assert_eq!(
                 e.kind(),
-                &ErrorKind::Invalid(Invalid::PublishIp),
+                &ErrorKind::Invalid(Invalid::LoopbackPool),
                 "{bad}: {e}"
             );
         }
         let e = spec(None, None, Some(RawWait::Within("soon".into()))).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Timeout), "{e}");
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Wait), "{e}");
 
         let file = RawSpec::from_toml(
             "publish_ip = \"auto\"\nloopback_pool = \"127.9.0.0/28\"\nwait = true\n",
