@@ -528,7 +528,10 @@ impl SpecBuilder {
     /// healthcheck, every published port answered by the service itself), or fails after `within`
     /// and rolls back what it created. The CLI's `--wait=DURATION`.
     pub fn wait(mut self, within: std::time::Duration) -> SpecBuilder {
-        self.raw.wait = Some(Some(format!("{}ms", within.as_millis())));
+        self.raw.wait = Some(crate::spec::RawWait::Within(format!(
+            "{}ms",
+            within.as_millis()
+        )));
         self
     }
 
@@ -585,7 +588,10 @@ mod tests {
                 .wait(std::time::Duration::from_secs(5)),
             Ok(()),
         );
-        check(b().publish_ip_auto("10.0.0.0/28"), Err(Invalid::PublishIp));
+        check(
+            b().publish_ip_auto("10.0.0.0/28"),
+            Err(Invalid::LoopbackPool),
+        );
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
         check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));
@@ -642,7 +648,7 @@ mod tests {
 
     #[test]
     fn port_is_a_socket_address() {
-        use crate::model::{BundleView, NetworkView, PortView};
+        use crate::model::{BundleView, NetworkView, PortView, Protocol};
         let bottle = Bottle {
             slug: "s".into(),
             network: NetworkView {
@@ -661,13 +667,18 @@ mod tests {
                     container_port: 8080,
                     host_ip: "127.0.0.1".into(),
                     host_port: 49153,
+                    protocol: Protocol::Tcp,
                 },
                 PortView {
                     container_port: 9090,
                     host_ip: "::1".into(),
                     host_port: 49154,
+                    protocol: Protocol::Tcp,
                 },
             ],
+            host_ip: Some("127.0.0.1".into()),
+            created: None,
+            run: None,
         };
         assert_eq!(bottle.port(8080), Some("127.0.0.1:49153".parse().unwrap()));
         assert_eq!(bottle.port(9090), Some("[::1]:49154".parse().unwrap()));

@@ -32,6 +32,9 @@ pub enum Invalid {
     DuplicatePort,
     /// A publish IP that is not an address, or not a loopback one without permission.
     PublishIp,
+    /// A loopback pool that is not an IPv4 CIDR inside 127.0.0.0/8, or one given without
+    /// `auto` publish addresses to take from it.
+    LoopbackPool,
     /// A subnet pool that is not an IPv4 CIDR bottle can carve.
     Pool,
     /// A subnet prefix length outside the pool's length to 29.
@@ -44,6 +47,8 @@ pub enum Invalid {
     Config,
     /// A timeout that is not a positive duration.
     Timeout,
+    /// A readiness wait that is not a positive duration.
+    Wait,
 }
 
 /// What went wrong, in terms a caller can act on.
@@ -208,6 +213,17 @@ impl Error {
         let names = removed.containers.iter().chain(&removed.networks).cloned();
         self.details_mut().removed = names.collect();
         self.details_mut().removed_by_kind = Some(removed);
+        self
+    }
+
+    /// The same error, recording what each of several removals removed (their names, as
+    /// [`Error::removed`] gives them): for code that reports a cancel after the removals it let
+    /// finish, as the CLI's `down --json` does.
+    pub fn with_removed_of(mut self, removed: &[crate::model::Removed]) -> Error {
+        let names = removed
+            .iter()
+            .flat_map(|r| r.containers.iter().chain(&r.networks).cloned());
+        self.details_mut().removed = names.collect();
         self
     }
 

@@ -71,6 +71,6 @@ pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use ipnetwork::Ipv4Network;
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 pub use lifecycle::{Action, Removed, UpOutcome};
-pub use model::{Bottle, BundleView, NetworkView, PortView};
-pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, Spec};
+pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol};
+pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec};
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, Pool};

@@ -10,14 +10,17 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match cli::parse(args.iter().cloned()) {
         Ok(cli) => cli,
-        Err(err) => return ExitCode::from(cli::usage_error(&err)),
+        Err(err) => {
+            let json = cli::wants_json(&args);
+            return ExitCode::from(cli::usage_error(&err, json));
+        }
     };
     // `-e KEY=VALUE` values off bottle's own argv, before any thread or engine command starts;
     // `run` says so once the input is known to be valid (a refusal stays one line).
     let warning = cli::scrub::hide_env_values(&cli, &args);
-    let (verbose, json) = (cli.global.verbose, cli.global.json);
+    let reporting = cli::Reporting::of(&cli);
     match cli::run(cli, warning.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => ExitCode::from(cli::report(&err, verbose, json)),
+        Err(err) => ExitCode::from(cli::report(&err, &reporting)),
     }
 }

@@ -5,8 +5,8 @@
 
 use std::io::Write;
 
-use super::{Global, Reported, render};
-use bottle::{Error, Removed, Slug, UpOutcome};
+use super::{Global, Reported, json, render};
+use bottle::{Bottles, Error, Removed, Slug, UpOutcome};
 
 /// `up` of several slugs with one spec, reported. Text: one line per bottle; `--json`: an array
 /// of bottle objects (with `action`), or `{"slug", "error"}` for a bottle that failed.
@@ -19,43 +19,58 @@ pub fn up_each(
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
-            Ok(up) if g.json => report.push(up_json(up)?),
+            Ok(up) if g.json => report.push(json::up(up)?),
             Ok(up) => writeln!(out, "{}", up_line(up))?,
-            Err(e) => report.push(error_json(slug, e)),
+            Err(e) => report.push(failed_json(slug, e, g.verbose)),
         }
     }
     if g.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        writeln!(out, "{}", json::line(&report)?)?;
     }
     out.flush()?;
-    failures(slugs, results, g.verbose)
+    failures(slugs, results, false, g.verbose)
 }
 
-/// `down` of each slug, reported. Text: one line per bottle; `--json`: an array of `{"slug",
-/// "removed"}`, or `{"slug", "error"}` for a bottle that failed. A single bottle's failure is
-/// returned as the error itself (printed by `report`, as for any other command).
+/// `down` of each slug, reported. Text: one line per bottle; `--json`: with `one` (one slug
+/// given), one `{"slug", "removed"}` object, or nothing when it failed (its failure is returned as
+/// the error itself, which `report` prints as for any other command); otherwise an array of those
+/// objects, or `{"slug", "error"}` for a bottle that failed.
 pub fn down_each(
     slugs: &[Slug],
     results: Vec<Result<Removed, Error>>,
+    one: bool,
+    bottles: &Bottles,
     g: &Global,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    if g.json
+        && results.iter().all(Result::is_ok)
+        && let Err(e) = bottles.interrupted()
+    {
+        // Every removal finished, but a signal came: under `--json` the one document is the
+        // error object (exit 130), which names what was removed. (A bottle that failed is
+        // reported as any failure is, its error naming what it left.)
+        let removed: Vec<Removed> = results.into_iter().flatten().collect();
+        return Err(e.with_removed_of(&removed).into());
+    }
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
-            Ok(removed) if g.json => {
-                report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
-            }
+            Ok(removed) if g.json => report.push(json::down(slug, removed)),
             Ok(removed) => writeln!(out, "{}", down_line(slug, removed))?,
-            Err(e) if slugs.len() > 1 => report.push(error_json(slug, e)),
-            Err(_) => {}
+            Err(_) if one => {}
+            Err(e) => report.push(failed_json(slug, e, g.verbose)),
         }
     }
-    if g.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    match (g.json, one, report.as_slice()) {
+        (false, ..) => {}
+        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        // The one bottle failed: `report` prints its error object.
+        (true, true, _) => {}
+        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
     }
     out.flush()?;
-    failures(slugs, results, g.verbose)
+    failures(slugs, results, one, g.verbose)
 }
 
 fn down_line(slug: &Slug, removed: &Removed) -> String {
@@ -71,11 +86,13 @@ fn down_line(slug: &Slug, removed: &Removed) -> String {
     }
 }
 
-/// With one bottle, its error is the error. With several, each failure is printed here, once, as
-/// `bottle: SLUG: MESSAGE`, and the exit code is the first one's.
+/// With `one` bottle, its error is the error. Otherwise each failure is printed here, once, as
+/// `bottle: SLUG: MESSAGE` (the message [`failed_json`] gives too), and the exit code is the first
+/// one's.
 fn failures<R>(
     slugs: &[Slug],
     results: Vec<Result<R, Error>>,
+    one: bool,
     verbose: bool,
 ) -> anyhow::Result<()> {
     let mut failed: Vec<(&Slug, Error)> = slugs
@@ -86,7 +103,7 @@ fn failures<R>(
     if failed.is_empty() {
         return Ok(());
     }
-    if slugs.len() == 1 {
+    if one {
         return Err(failed.remove(0).1.into());
     }
     for (slug, e) in &failed {
@@ -94,17 +111,6 @@ fn failures<R>(
         eprintln!("bottle: {slug}: {msg}");
     }
     Err(Reported(failed[0].1.exit_code()).into())
-}
-
-/// The bottle object with `action` (and `reason`), as `up --json` prints it.
-pub fn up_json(up: &UpOutcome) -> anyhow::Result<serde_json::Value> {
-    let mut v = serde_json::to_value(&up.bottle)?;
-    v["action"] = serde_json::to_value(up.action)?;
-    v["host_ip"] = up.bottle.host_ip().into();
-    if let Some(reason) = &up.reason {
-        v["reason"] = serde_json::Value::from(reason.as_str());
-    }
-    Ok(v)
 }
 
 /// How `up` came out: `created`, or `replaced (image changed)`.
@@ -129,17 +135,18 @@ fn up_line(up: &UpOutcome) -> String {
     line
 }
 
-/// A failed bottle in a `--json` array: its slug and the contract's error object.
-fn error_json(slug: &Slug, e: &Error) -> serde_json::Value {
-    serde_json::json!({
-        "slug": slug.as_str(),
-        "error": {
-            "kind": e.kind_name(),
-            "message": e.message(),
-            "exit_code": e.exit_code(),
-            "rolled_back": e.rolled_back(),
-            "left": e.left(),
-            "removed": e.removed(),
+/// A failed bottle in a `--json` array: its slug and the contract's error object, whose message
+/// is the one [`failures`] prints.
+fn failed_json(slug: &Slug, e: &Error, verbose: bool) -> serde_json::Value {
+    let message = render::engine_error(e.message(), verbose);
+    json::failed(
+        slug,
+        &json::Failure {
+            error: Some(e),
+            message: &message,
+            exit_code: e.exit_code(),
+            // Each slug was checked before any bottle was worked on.
+            input: json::invalid_input(e.kind(), ""),
         },
-    })
+    )
 }

@@ -6,6 +6,7 @@
 //! calls a [`Bottles`] method, and renders. Pure formatting lives in [`render`]; `version`,
 //! `doctor` and `logs` output in [`tools`]; several bottles at once in [`many`].
 
+mod json;
 mod many;
 mod render;
 pub mod scrub;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 
 use bottle::{
     Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, Event,
-    Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+    Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText, WaitText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -102,6 +103,28 @@ pub struct Global {
         value_parser = clap::value_parser!(u8).range(1..=MAX_PARALLEL as i64)
     )]
     pub parallel: u8,
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Plan(_) => "plan",
+            Command::Subnet(_) => "subnet",
+            Command::Port(_) => "port",
+            Command::Status(_) => "status",
+            Command::Env(_) => "env",
+            Command::Ls(_) => "ls",
+            Command::Gc(_) => "gc",
+            Command::Logs(_) => "logs",
+            Command::Version => "version",
+            Command::Doctor(_) => "doctor",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,14 +362,8 @@ pub struct SpecArgs {
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
     /// after this long [default when given bare: 60s]
-    #[arg(
-        long,
-        value_name = "DURATION",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "60s"
-    )]
-    pub wait: Option<String>,
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true)]
+    pub wait: Option<Option<String>>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -460,8 +477,9 @@ where
 }
 
 /// Print a clap error the contract's way and return the exit code: `--help` and `--version` as
-/// clap prints them; every usage error as ONE line on stderr, exit 2.
-pub fn usage_error(err: &clap::Error) -> u8 {
+/// clap prints them; every usage error as ONE line on stderr, exit 2, and with `json` (`--json`
+/// anywhere on the command line) the error object on stdout too, naming the input at fault.
+pub fn usage_error(err: &clap::Error, json: bool) -> u8 {
     use clap::error::ErrorKind as K;
     match err.kind() {
         K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -469,9 +487,41 @@ pub fn usage_error(err: &clap::Error) -> u8 {
             err.exit_code() as u8
         }
         _ => {
-            eprintln!("bottle: {}", usage_line(err));
+            let message = usage_line(err);
+            eprintln!("bottle: {message}");
+            if json {
+                let input = render::usage_input(err);
+                let failure = json::Failure {
+                    error: None,
+                    message: &message,
+                    exit_code: 2,
+                    input: input.as_deref(),
+                };
+                let mut v = json::error(&failure);
+                // Clap's errors are invalid input, whatever clap calls them.
+                v["error"]["kind"] = "invalid".into();
+                print_json(&v);
+            }
             2
         }
+    }
+}
+
+/// Whether `--json` is on a command line clap refused: the usage error is then reported as JSON
+/// too. Only what precedes `--` counts.
+pub fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// One JSON document on stdout, for an error being reported (a closed stdout is not a second
+/// error).
+fn print_json(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    if let Ok(text) = json::line(v) {
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     }
 }
 
@@ -488,39 +538,52 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
-/// head -c0`) is not an error: exit 0, quietly. With `json`, the error object also goes to stdout.
-pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
+/// head -c0`) is not an error: exit 0, quietly. With `--json`, the error object also goes to
+/// stdout, with the same message as the line on stderr.
+pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    eprintln!(
-        "bottle: {}",
-        render::engine_error(&format!("{err:#}"), verbose)
-    );
-    if json {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
+    let message = render::engine_error(&format!("{err:#}"), cli.verbose);
+    eprintln!("bottle: {message}");
+    if cli.json {
+        print_json(&error_json(err, &message, cli.command));
     }
     exit_code(err)
 }
 
-/// The contract's `--json` error object: `{"error": {"kind", "message", "exit_code",
-/// "rolled_back", "left", "removed"}}`. The message is the full one (stderr shortens engine errors
-/// unless `--verbose`).
-pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
+/// What [`report`] needs of the command line that [`run`] consumed.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporting {
+    pub verbose: bool,
+    pub json: bool,
+    /// The subcommand's name, which tells what an invalid input was (`port`'s PORT or `-p`).
+    pub command: &'static str,
+}
+
+impl Reporting {
+    pub fn of(cli: &Cli) -> Reporting {
+        Reporting {
+            verbose: cli.global.verbose,
+            json: cli.global.json,
+            command: cli.command.name(),
+        }
+    }
+}
+
+/// The contract's `--json` error object (`error` in `docs/bottle.schema.json`), with `message`,
+/// the line the text mode prints.
+fn error_json(err: &anyhow::Error, message: &str, command: &str) -> serde_json::Value {
     let ours = err.downcast_ref::<Error>();
-    let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
-    serde_json::json!({"error": {
-        "kind": ours.map_or("io", Error::kind_name),
-        "message": format!("{err:#}"),
-        "exit_code": exit_code(err),
-        "rolled_back": list(Error::rolled_back),
-        "left": list(Error::left),
-        "removed": list(Error::removed),
-    }})
+    json::error(&json::Failure {
+        error: ours,
+        message,
+        exit_code: exit_code(err),
+        input: ours.and_then(|e| json::invalid_input(e.kind(), command)),
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -553,7 +616,11 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
-            wait: self.wait.clone().map(Some),
+            wait: self.wait.clone().map(|w| match w {
+                // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
+                None => WaitText::Default,
+                Some(text) => WaitText::Within(text),
+            }),
             loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
@@ -679,7 +746,7 @@ impl<W: Write> Run<'_, W> {
                 "bundle_ip": c.bundle_ip,
                 "ip_range": c.ip_range,
             });
-            writeln!(self.out, "{v}")?;
+            writeln!(self.out, "{}", json::line(&v)?)?;
         } else {
             writeln!(self.out, "{}", c.subnet)?;
         }
@@ -705,7 +772,7 @@ impl<W: Write> Run<'_, W> {
                         .collect()
                 })
                 .collect();
-            writeln!(self.out, "{}", serde_json::to_string(&arrays)?)?;
+            writeln!(self.out, "{}", json::line(&arrays)?)?;
         } else {
             // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
             for argv in &cmds {
@@ -726,7 +793,7 @@ impl<W: Write> Run<'_, W> {
         };
         let up = bottles.up(slug, &spec)?;
         if self.g.json {
-            writeln!(self.out, "{}", many::up_json(&up)?)?;
+            writeln!(self.out, "{}", json::line(&json::up(&up)?)?)?;
         } else {
             let text = summary(&up.bottle);
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
@@ -749,7 +816,9 @@ impl<W: Write> Run<'_, W> {
             let prefix = self.prefix.as_str();
             note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
         }
-        many::down_each(&slugs, results, self.g, &mut self.out)?;
+        // One slug gives one object, several (or `--all`, a listing) an array.
+        let one = !a.all && slugs.len() == 1;
+        many::down_each(&slugs, results, one, &bottles, self.g, &mut self.out)?;
         Ok(bottles.interrupted()?)
     }
 
@@ -759,8 +828,8 @@ impl<W: Write> Run<'_, W> {
         let bottle = self.bottles()?.status(&slug)?;
         let ports = bottle.published(port)?;
         match (self.g.json, port) {
-            (true, Some(_)) => writeln!(self.out, "{}", serde_json::to_string(&ports[0])?)?,
-            (true, None) => writeln!(self.out, "{}", serde_json::to_string(&ports)?)?,
+            (true, Some(_)) => writeln!(self.out, "{}", json::line(&ports[0])?)?,
+            (true, None) => writeln!(self.out, "{}", json::line(&ports)?)?,
             (false, Some(_)) => {
                 for p in &ports {
                     writeln!(self.out, "{}", p.host_address())?;
@@ -779,7 +848,7 @@ impl<W: Write> Run<'_, W> {
         let slug = self.slug(&a.slug)?;
         let bottle = self.bottles()?.status(&slug)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", serde_json::to_string(&bottle)?)?,
+            true => writeln!(self.out, "{}", json::line(&bottle)?)?,
             false => write!(self.out, "{}", summary(&bottle))?,
         }
         Ok(())
@@ -792,7 +861,7 @@ impl<W: Write> Run<'_, W> {
         // nothing, and empty values would look like an answer.
         bottle.published(None)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", render::env_json(&bottle))?,
+            true => writeln!(self.out, "{}", json::line(&render::env_json(&bottle))?)?,
             false => write!(self.out, "{}", render::env_lines(&bottle))?,
         }
         Ok(())
@@ -804,7 +873,7 @@ impl<W: Write> Run<'_, W> {
             let prefix = self.prefix.as_str();
             note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
         } else if self.g.json {
-            writeln!(self.out, "{}", serde_json::to_string(&bottles)?)?;
+            writeln!(self.out, "{}", json::line(&bottles)?)?;
         } else if a.quiet {
             for b in &bottles {
                 writeln!(self.out, "{}", b.slug)?;
@@ -838,8 +907,7 @@ impl<W: Write> Run<'_, W> {
             }
         };
         if self.g.json {
-            let v = serde_json::json!({"dry_run": a.dry_run, "removed": removed});
-            writeln!(self.out, "{v}")?;
+            writeln!(self.out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;
             return Ok(());
         }
         self.gc_lines(&removed, a.dry_run)?;
@@ -1008,5 +1076,34 @@ mod tests {
                 "man",
             ]
         );
+    }
+
+    /// The spec `up ARGS` asks for.
+    fn up_spec(args: &[&str]) -> Spec {
+        let cli = Cli::try_parse_from(["bottle", "up", "demo"].iter().chain(args)).unwrap();
+        let Command::Up(up) = cli.command else {
+            unreachable!("parsed `up`")
+        };
+        up.spec.spec().unwrap()
+    }
+
+    /// The wait of a bare `--wait` (and of `wait = true`, see `spec`'s tests) is the one
+    /// `spec::DEFAULT_WAIT`, which `--help` names; it was written out as "60s" in three places.
+    #[test]
+    fn a_bare_wait_is_the_default_wait() {
+        use bottle::DEFAULT_WAIT;
+        assert_eq!(up_spec(&["--wait"]).wait(), Some(DEFAULT_WAIT));
+        assert_eq!(
+            up_spec(&["--wait=5s"]).wait(),
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(up_spec(&[]).wait(), None);
+        let help = Cli::command()
+            .find_subcommand_mut("up")
+            .unwrap()
+            .render_help()
+            .to_string();
+        let bare = format!("[default when given bare: {}s]", DEFAULT_WAIT.as_secs());
+        assert!(help.contains(&bare), "{help}");
     }
 }

@@ -20,13 +20,15 @@ pub fn version(
         Ok(b) => b.versions()?,
         Err(_) => Default::default(),
     };
-    if json {
+    // `--json` prints one document: the versions, or on failure only the error object.
+    let failed = bottles.is_err() || versions.unreachable.is_some();
+    if json && !failed {
         let v = serde_json::json!({
             "bottle": bottle::VERSION,
             "engine": {"program": shown, "local": local, "client": versions.client, "server": versions.server},
         });
-        writeln!(out, "{v}")?;
-    } else {
+        writeln!(out, "{}", super::json::line(&v)?)?;
+    } else if !json {
         let or = |v: &Option<String>, none: &str| v.clone().unwrap_or(none.to_string());
         writeln!(out, "bottle   {}", bottle::VERSION)?;
         writeln!(

@@ -16,6 +16,7 @@ mod many;
 mod races;
 mod real;
 mod round3;
+mod schema;
 mod secrets;
 mod strays;
 mod transcripts;
