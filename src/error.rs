@@ -115,7 +115,7 @@ struct Details {
     removed: Vec<String>,
     /// The same as `removed`, containers apart from networks, where the call knew which is which
     /// (`gc`).
-    removed_by_kind: Option<crate::model::Removed>,
+    removed_by_kind: Option<Removed>,
 }
 
 /// An engine command that ran to an exit code other than 0: what was run, how it exited, and
@@ -141,6 +141,22 @@ impl CommandFailure {
     /// The first 1 MiB of what the command wrote to stderr, secret values masked.
     pub fn stderr(&self) -> &str {
         &self.stderr
+    }
+}
+
+/// What `down` (or `gc`) removed: resource names, containers before networks.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Removed {
+    /// The names of the containers removed (at most one bundle per bottle).
+    pub containers: Vec<String>,
+    /// The names of the networks removed.
+    pub networks: Vec<String>,
+}
+
+impl Removed {
+    /// Nothing was removed: the bottle was already gone.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty()
     }
 }
 
@@ -202,14 +218,14 @@ impl Error {
     }
 
     /// For a cancelled `gc`: what it had removed, containers apart from networks.
-    pub fn removed_by_kind(&self) -> Option<&crate::model::Removed> {
+    pub fn removed_by_kind(&self) -> Option<&Removed> {
         self.details
             .as_ref()
             .and_then(|d| d.removed_by_kind.as_ref())
     }
 
     /// The same error, recording what was removed, by kind (and by name, as [`Error::removed`]).
-    pub(crate) fn with_removed_by_kind(mut self, removed: crate::model::Removed) -> Error {
+    pub(crate) fn with_removed_by_kind(mut self, removed: Removed) -> Error {
         let names = removed.containers.iter().chain(&removed.networks).cloned();
         self.details_mut().removed = names.collect();
         self.details_mut().removed_by_kind = Some(removed);
@@ -219,7 +235,7 @@ impl Error {
     /// The same error, recording what each of several removals removed (their names, as
     /// [`Error::removed`] gives them): for code that reports a cancel after the removals it let
     /// finish, as the CLI's `down --json` does.
-    pub fn with_removed_of(mut self, removed: &[crate::model::Removed]) -> Error {
+    pub fn with_removed_of(mut self, removed: &[Removed]) -> Error {
         let names = removed
             .iter()
             .flat_map(|r| r.containers.iter().chain(&r.networks).cloned());

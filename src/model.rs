@@ -10,6 +10,7 @@
 //! (see `fixtures/engine-stdout/`). Output it cannot read is an error naming the command, never an
 //! empty success.
 
+pub use crate::error::Removed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -270,22 +271,6 @@ pub fn parse_json_objects(command: &str, stdout: &str, empty: Empty) -> Result<V
         return Err(fail("no object".to_string()));
     }
     Ok(objects)
-}
-
-/// What `down` (or `gc`) removed: resource names, containers before networks.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Removed {
-    /// The names of the containers removed (at most one bundle per bottle).
-    pub containers: Vec<String>,
-    /// The names of the networks removed.
-    pub networks: Vec<String>,
-}
-
-impl Removed {
-    /// Nothing was removed: the bottle was already gone.
-    pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty()
-    }
 }
 
 /// [`parse_json_objects`] for callers that do not name the command; empty output is allowed.
