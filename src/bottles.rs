@@ -34,15 +34,15 @@ use crate::argv;
 use crate::cancel::CancelToken;
 use crate::classify::Verb;
 use crate::display::Masker;
-use crate::doctor::EngineVersions;
 use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event, Stream};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 use crate::lifecycle::{self, Ctx, Removed, UpOutcome};
 use crate::model::Bottle;
-use crate::spec::{Build, Pull, RawSpec, Spec};
+use crate::spec::{Build, DAEMONS_ENV, Pull, RawSpec, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+use crate::versions::EngineVersions;
 
 /// Bottles on one engine, under one name prefix and one subnet pool.
 ///
@@ -333,14 +333,14 @@ impl Bottles {
             .filter(|r| r.success())
             .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
             .unwrap_or_default();
-        let masker = crate::doctor::log_secrets(&bundle.env, &image_env);
+        let masker = log_secrets(&bundle.env, &image_env);
         Ok((bundle, masker))
     }
 
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;
     /// an unreachable daemon is [`EngineVersions::unreachable`].
     pub fn versions(&self) -> Result<EngineVersions> {
-        crate::doctor::engine_versions(&self.ctx.engine)
+        crate::versions::engine_versions(&self.ctx.engine)
     }
 
     /// Wait until the bundle of the existing bottle `slug` is ready, as [`SpecBuilder::wait`]
@@ -361,6 +361,19 @@ impl Bottles {
             .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
             .collect())
     }
+}
+
+/// The values to mask in the bundle's logs: every env value the bundle has that its image does not
+/// set itself (those came from `up`'s `-e`), except bottle's own daemon list.
+fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
+    Masker::new(
+        container_env
+            .iter()
+            .filter(|e| !image_env.contains(e))
+            .filter_map(|e| e.split_once('='))
+            .filter(|(k, _)| *k != DAEMONS_ENV)
+            .map(|(_, v)| v.to_string()),
+    )
 }
 
 /// The error of a `gc` that a cancel interrupted: it names what it had removed, and carries it.
@@ -683,5 +696,21 @@ mod tests {
         assert_eq!(bottle.port(8080), Some("127.0.0.1:49153".parse().unwrap()));
         assert_eq!(bottle.port(9090), Some("[::1]:49154".parse().unwrap()));
         assert_eq!(bottle.port(1), None);
+    }
+
+    #[test]
+    fn log_secrets_are_the_values_up_gave() {
+        let m = log_secrets(
+            &[
+                "PATH=/usr/bin".into(),
+                "TOKEN=hunter2".into(),
+                format!("{DAEMONS_ENV}=egress"),
+            ],
+            &["PATH=/usr/bin".into()],
+        );
+        assert_eq!(
+            m.mask("token hunter2 path /usr/bin daemons egress"),
+            "token *** path /usr/bin daemons egress"
+        );
     }
 }

@@ -1,78 +1,18 @@
 //! `doctor`'s checks and the engine's versions, as data: what bottle needs (an engine that
 //! answers, free subnet slots, a lock directory, the default publish address), each check with its
 //! status and, for a failure, what would fix it as a [`Fix`] (the CLI turns it into advice).
-//! Also the values `logs` masks, which only the bundle's own environment tells.
 
 use std::net::{Ipv4Addr, TcpListener};
 
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
-use crate::argv;
 use crate::bottles::Bottles;
 use crate::classify::{Class, Verb, classify};
-use crate::display::Masker;
-use crate::error::{Error, ErrorKind, Result};
-use crate::exec::Engine;
+use crate::error::{Error, Result};
 use crate::input::Prefix;
 use crate::lifecycle::Ctx;
-use crate::spec::DAEMONS_ENV;
 use crate::subnet::{Pool, overlaps};
-
-/// This library's version (the `bottle` binary's too: they are one package).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The engine's versions, from `version --format '{{json .}}'`.
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct EngineVersions {
-    /// The engine CLI's version, if it said.
-    pub client: Option<String>,
-    /// The daemon's version; `None` when the daemon did not answer.
-    pub server: Option<String>,
-    /// Why the daemon is unreachable ([`ErrorKind::EngineUnavailable`]), when it is.
-    pub unreachable: Option<Error>,
-}
-
-/// Read `{"Client":{"Version":…},"Server":{"Version":…}|null}` (docker and podman alike). Native
-/// podman has no daemon and prints no `Server` at all: the client is the engine, so its version is
-/// the server's too (an unreachable docker daemon is `"Server":null`, and a failed command).
-pub(crate) fn parse_versions(stdout: &str) -> EngineVersions {
-    let v: serde_json::Value = stdout
-        .lines()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_default();
-    let version = |part: &str| {
-        v.get(part)
-            .and_then(|p| p.get("Version"))
-            .and_then(|s| s.as_str())
-            .map(str::to_string)
-    };
-    let daemonless = v.get("Client").is_some() && v.get("Server").is_none();
-    EngineVersions {
-        client: version("Client"),
-        server: match daemonless {
-            true => version("Client"),
-            false => version("Server"),
-        },
-        unreachable: None,
-    }
-}
-
-/// Ask the engine for its versions. `Err` only when the engine could not be run at all.
-pub(crate) fn engine_versions(engine: &Engine) -> Result<EngineVersions> {
-    let reply = engine.run(Verb::Version, argv::version())?;
-    let mut versions = parse_versions(&reply.stdout);
-    versions.unreachable = (!reply.success() || versions.server.is_none()).then(|| {
-        let mut e = reply.into_error();
-        if *e.kind() != ErrorKind::EngineUnavailable {
-            // No server version is an unreachable server, whatever the wording.
-            e = Error::new(ErrorKind::EngineUnavailable, e.message());
-        }
-        e
-    });
-    Ok(versions)
-}
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,7 +86,7 @@ impl Check {
 }
 
 /// What `doctor` checks: the handle it would use (or why there is none, e.g.
-/// [`Engine::detect`]'s error), how the engine is named in the details, and the pool.
+/// [`crate::Engine::detect`]'s error), how the engine is named in the details, and the pool.
 #[derive(Debug)]
 pub struct DoctorConfig {
     /// The bottles handle whose engine is checked, or the error that kept the engine from being
@@ -205,12 +145,12 @@ fn engine_check(config: &DoctorConfig, local: bool, checks: &mut Vec<Check>) -> 
         }
         Ok(b) => b,
     };
-    match engine_versions(&bottles.ctx().engine) {
+    match crate::versions::engine_versions(&bottles.ctx().engine) {
         Err(e) => {
             checks.push(Check::new("engine", CheckStatus::Fail, e.message()).fix(Fix::CheckEngine));
             None
         }
-        Ok(EngineVersions {
+        Ok(crate::versions::EngineVersions {
             client,
             unreachable: Some(e),
             ..
@@ -410,19 +350,6 @@ pub(crate) fn taken_slots(pool: &Pool, taken: &[Ipv4Network]) -> u64 {
     count
 }
 
-/// The values to mask in the bundle's logs: every env value the bundle has that its image does not
-/// set itself (those came from `up`'s `-e`), except bottle's own daemon list.
-pub(crate) fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
-    Masker::new(
-        container_env
-            .iter()
-            .filter(|e| !image_env.contains(e))
-            .filter_map(|e| e.split_once('='))
-            .filter(|(k, _)| *k != DAEMONS_ENV)
-            .map(|(_, v)| v.to_string()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,45 +391,6 @@ mod tests {
         assert_eq!(
             detail,
             "254 of 256 /24 slots in 10.213.0.0/16 free (1 taken by engine networks, 1 more by other host routes)"
-        );
-    }
-
-    #[test]
-    fn reads_engine_versions() {
-        let v = parse_versions(
-            r#"{"Client":{"Version":"20.10.24","ApiVersion":"1.41"},"Server":{"Version":"20.10.24"}}"#,
-        );
-        assert_eq!(
-            (v.client.as_deref(), v.server.as_deref()),
-            (Some("20.10.24"), Some("20.10.24"))
-        );
-        let v = parse_versions(r#"{"Client":{"Version":"4.3.1"},"Server":null}"#);
-        assert_eq!((v.client.as_deref(), v.server), (Some("4.3.1"), None));
-        // native_podman_has_no_server_and_is_not_unreachable (issue 15): podman 4.3 runs
-        // containers itself, so `version` and `doctor` said its daemon did not answer (exit 69).
-        let v = parse_versions(
-            r#"{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","OsArch":"linux/amd64","Os":"linux"}}"#,
-        );
-        assert_eq!(
-            (v.client.as_deref(), v.server.as_deref()),
-            (Some("4.3.1"), Some("4.3.1"))
-        );
-        assert_eq!(parse_versions("").server, None);
-    }
-
-    #[test]
-    fn log_secrets_are_the_values_up_gave() {
-        let m = log_secrets(
-            &[
-                "PATH=/usr/bin".into(),
-                "TOKEN=hunter2".into(),
-                format!("{DAEMONS_ENV}=egress"),
-            ],
-            &["PATH=/usr/bin".into()],
-        );
-        assert_eq!(
-            m.mask("token hunter2 path /usr/bin daemons egress"),
-            "token *** path /usr/bin daemons egress"
         );
     }
 }

@@ -51,6 +51,7 @@ mod model;
 mod ready;
 mod spec;
 mod subnet;
+mod versions;
 
 #[cfg(test)]
 mod fixture_tests;
@@ -62,7 +63,7 @@ mod ready_tests;
 pub use bottles::{Bottles, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
-pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, EngineVersions, Fix, VERSION, doctor};
+pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
@@ -74,3 +75,4 @@ pub use lifecycle::{Action, Removed, UpOutcome};
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol};
 pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec};
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+pub use versions::{EngineVersions, VERSION};
