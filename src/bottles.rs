@@ -14,7 +14,7 @@
 //! use bottle::{Bottles, Engine, Slug, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let token = "t";
-//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle".parse()?);
 //! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
 //! let slug: Slug = "demo".parse()?;
 //! let up = bottles.up(&slug, &spec)?;
@@ -34,11 +34,11 @@ use crate::cancel::CancelToken;
 use crate::display::Masker;
 use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event};
-use crate::input::{Names, Prefix, Slug};
-use crate::lifecycle::{self, Ctx, Removed, UpOutcome};
+use crate::input::{self, EnvEntry, ImageRef, Names, Prefix, Slug, Volume};
+use crate::lifecycle::{self, Ctx, Environment, Removed, UpOutcome};
 use crate::model::Bottle;
-use crate::spec::{Build, Pull, RawSpec, Spec};
-use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+use crate::spec::{Build, Parts, PublishIp, Pull, Spec};
+use crate::subnet::{LoopbackPool, Pool};
 
 /// Bottles on one engine, under one name prefix and one subnet pool.
 ///
@@ -61,9 +61,10 @@ const _: fn() = || {
 
 impl Bottles {
     /// Bottles on `engine`, with the CLI's defaults: prefix `bot-bottle`, pool `10.213.0.0/16`
-    /// in `/24` blocks, a 10-minute timeout per engine command, no events, and a fresh cancel
-    /// token. Whether the engine is local (which decides locking and the host-route check) is
-    /// worked out here; nothing is run.
+    /// in `/24` blocks, a 10-minute timeout per engine command, no events, a fresh cancel
+    /// token, and the process's environment as it is now for bare env keys (see
+    /// [`Bottles::environment`]). Whether the engine is local (which decides locking and the
+    /// host-route check) is worked out here; nothing is run.
     pub fn new(engine: Engine) -> Bottles {
         let local = engine.is_local();
         let engine = engine.with_cancel(CancelToken::new());
@@ -71,24 +72,40 @@ impl Bottles {
             ctx: Ctx {
                 engine,
                 prefix: Prefix::default(),
-                pool: Pool::parse(DEFAULT_POOL, DEFAULT_BLOCK).expect("the default pool is valid"),
+                pool: Pool::default(),
                 local,
+                environment: Environment::of_process(),
             },
         }
     }
 
-    /// Name resources `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`: 1-20 of
-    /// `[a-z0-9-]`. Fails as `--prefix` does.
-    pub fn prefix(mut self, prefix: &str) -> Result<Bottles> {
-        self.ctx.prefix = Prefix::parse(prefix)?;
-        Ok(self)
+    /// Name resources `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>` (e.g.
+    /// `"bot-bottle".parse()?`).
+    pub fn prefix(mut self, prefix: Prefix) -> Bottles {
+        self.ctx.prefix = prefix;
+        self
     }
 
-    /// Carve each bottle's subnet, a `/block`, from the IPv4 pool `cidr` (e.g. `10.213.0.0/16`,
-    /// 24). Fails as `--pool` and `--block` do.
-    pub fn pool(mut self, cidr: &str, block: u8) -> Result<Bottles> {
-        self.ctx.pool = Pool::parse(cidr, block)?;
-        Ok(self)
+    /// Carve each bottle's subnet from `pool` (e.g. `Pool::new("10.90.0.0/16".parse()?, 24)?`).
+    pub fn pool(mut self, pool: Pool) -> Bottles {
+        self.ctx.pool = pool;
+        self
+    }
+
+    /// The environment that a spec's bare env keys ([`SpecBuilder::env`]) take their values from,
+    /// instead of the process's as it was when this handle was made. `up` reads only this: the
+    /// engine's `run` gets exactly these values for those keys (a key missing here is unset for
+    /// it), and they are masked in messages like secret values. So a launcher never needs
+    /// `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
+    pub fn environment<I, K, V>(mut self, vars: I) -> Bottles
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        let vars = vars.into_iter().map(|(k, v)| (k.into(), v.into()));
+        self.ctx.environment = Environment::from_vars(vars);
+        self
     }
 
     /// Kill any engine command that runs longer than `timeout` (default 10 minutes); the call then
@@ -133,7 +150,8 @@ impl Bottles {
     /// error says what was rolled back ([`Error::rolled_back`]) and what was left
     /// ([`Error::left`]).
     pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
-        let masker = Masker::new(spec.secret_values(|k| std::env::var(k).ok()));
+        let environment = &self.ctx.environment;
+        let masker = Masker::new(spec.secret_values(|k| environment.get(k)));
         let ctx = Ctx {
             engine: self.ctx.engine.clone().with_secrets(masker),
             ..self.ctx.clone()
@@ -218,102 +236,136 @@ impl Bottle {
 
 /// Builds a [`Spec`]: start with [`Spec::builder`], add what the bundle needs, and
 /// [`SpecBuilder::build`] validates it all with the CLI's rules and errors.
+///
+/// Each method takes its value typed (a port is a `u16`, an address an [`IpAddr`], a pool a
+/// [`LoopbackPool`], a wait a [`Duration`]) and nothing goes through text. A value refused on its
+/// own (an env key holding `=`, a relative volume path) is remembered, and `build` returns the
+/// first such refusal.
 #[derive(Debug, Clone)]
 #[must_use = "a SpecBuilder does nothing until `build` is called"]
 pub struct SpecBuilder {
-    raw: RawSpec,
+    parts: Parts,
+    /// The first value refused on its own, returned by `build`.
+    refused: Option<Error>,
     allow_nonloopback: bool,
 }
 
 impl Spec {
     /// A spec that runs `image`, publishes nothing and starts the default daemons; add to it with
     /// the [`SpecBuilder`] methods.
-    pub fn builder(image: impl Into<String>) -> SpecBuilder {
+    pub fn builder(image: impl AsRef<str>) -> SpecBuilder {
+        let (image, refused) = match ImageRef::parse(image.as_ref()) {
+            Ok(image) => (image, None),
+            Err(e) => (ImageRef::default(), Some(e)),
+        };
         SpecBuilder {
-            raw: RawSpec {
-                image: Some(image.into()),
-                ..RawSpec::default()
-            },
+            parts: Parts::new(image),
+            refused,
             allow_nonloopback: false,
         }
     }
 }
 
 impl SpecBuilder {
+    /// Keep `value`, or remember its refusal (the first one wins).
+    fn take<T>(&mut self, value: Result<T>) -> Option<T> {
+        match value {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.refused.get_or_insert(e);
+                None
+            }
+        }
+    }
+
     /// Publish this container port on the publish IP (loopback by default), at a host port the
-    /// engine picks ([`Bottle::port`] tells which).
+    /// engine picks ([`Bottle::port`] tells which). Port 0 is refused ([`crate::Invalid::Port`]).
     pub fn publish(mut self, container_port: u16) -> SpecBuilder {
-        let ports = self.raw.publish.get_or_insert_with(Vec::new);
-        ports.push(container_port.to_string());
+        self.parts.publish.push(container_port);
         self
     }
 
-    /// Pass the env variable `key` with the value it has in this process's environment when `up`
-    /// runs (the engine reads it; the value never enters any argv).
-    pub fn env(mut self, key: impl Into<String>) -> SpecBuilder {
-        self.raw.env.get_or_insert_with(Vec::new).push(key.into());
+    /// Pass the env variable `key` with the value it has in the environment of the [`Bottles`]
+    /// that runs `up` ([`Bottles::environment`]; by default the process's, read when the
+    /// `Bottles` was made). The engine gets the value through its own environment; it never
+    /// enters any argv. A key that is not a shell-style name, such as `HOME=/tmp`, is refused
+    /// ([`crate::Invalid::EnvKey`]).
+    pub fn env(mut self, key: impl AsRef<str>) -> SpecBuilder {
+        if let Some(entry) = self.take(EnvEntry::inherit(key.as_ref())) {
+            self.parts.env.push(entry);
+        }
         self
     }
 
     /// Pass the env variable `key` with `value`. The value travels through an in-memory env-file,
-    /// never an argv, and is masked in every message and error.
+    /// never an argv, and is masked in every message and error. A key that is not a shell-style
+    /// name (`A=B` included) is refused ([`crate::Invalid::EnvKey`]), as is a value an env-file
+    /// cannot carry ([`crate::Invalid::EnvValue`]).
     pub fn secret_env(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> SpecBuilder {
-        let entry = format!("{}={}", key.as_ref(), value.as_ref());
-        self.raw.env.get_or_insert_with(Vec::new).push(entry);
+        if let Some(entry) = self.take(EnvEntry::literal(key.as_ref(), value.as_ref())) {
+            self.parts.env.push(entry);
+        }
         self
     }
 
     /// Bind-mount the absolute host path `host` at the absolute container path `container`,
-    /// read-only if `read_only`.
+    /// read-only if `read_only`. Refused ([`crate::Invalid::Volume`]) unless both are absolute,
+    /// UTF-8, and free of `:`, `,` and control characters.
     pub fn volume(
         mut self,
         host: impl AsRef<Path>,
         container: impl AsRef<Path>,
         read_only: bool,
     ) -> SpecBuilder {
-        let mode = if read_only { "ro" } else { "rw" };
-        let entry = format!(
-            "{}:{}:{mode}",
-            host.as_ref().to_string_lossy(),
-            container.as_ref().to_string_lossy()
-        );
-        self.raw.volumes.get_or_insert_with(Vec::new).push(entry);
+        let volume = Volume::new(host.as_ref(), container.as_ref(), read_only);
+        if let Some(v) = self.take(volume) {
+            self.parts.volumes.push(v);
+        }
         self
     }
 
     /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`), instead of the default
-    /// `egress` and `pipelock`; none at all with an empty list.
+    /// `egress` and `pipelock`; none at all with an empty list. Each is `[a-z0-9_-]+`
+    /// ([`crate::Invalid::Daemons`]).
     pub fn daemons<I, S>(mut self, daemons: I) -> SpecBuilder
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        self.raw.daemons = Some(daemons.into_iter().map(Into::into).collect());
+        let parsed: Result<Vec<String>> = daemons
+            .into_iter()
+            .map(|d| input::parse_daemon(d.as_ref()))
+            .collect();
+        if let Some(ds) = self.take(parsed) {
+            self.parts.daemons = Some(ds);
+        }
         self
     }
 
     /// Publish on this host address instead of `127.0.0.1`. A non-loopback address is refused
     /// unless [`SpecBuilder::allow_nonloopback`] is set.
     pub fn publish_ip(mut self, ip: IpAddr) -> SpecBuilder {
-        self.raw.publish_ip = Some(ip.to_string());
+        self.parts.publish_ip = Some(PublishIp::Addr(ip));
+        self.parts.loopback_pool = None;
         self
     }
 
-    /// Publish on a loopback address of the bottle's own, the lowest one of `pool` (a CIDR inside
-    /// 127.0.0.0/8, e.g. `127.0.0.16/28`) that no other bottle publishes on; kept across `up`s. The
-    /// CLI's `--publish-ip auto --loopback-pool POOL`. The address is in the result's
-    /// [`Bottle::host_ip`](crate::Bottle::host_ip).
-    pub fn publish_ip_auto(mut self, pool: &str) -> SpecBuilder {
-        self.raw.publish_ip = Some("auto".to_string());
-        self.raw.loopback_pool = Some(pool.to_string());
+    /// Publish on a loopback address of the bottle's own, the lowest one of `pool` (e.g.
+    /// `"127.0.0.16/28".parse()?`, or [`LoopbackPool::default`]) that no other bottle publishes
+    /// on; kept across `up`s. The CLI's `--publish-ip auto --loopback-pool POOL`. The address is
+    /// in the result's [`Bottle::host_ip`](crate::Bottle::host_ip).
+    pub fn publish_ip_auto(mut self, pool: LoopbackPool) -> SpecBuilder {
+        self.parts.publish_ip = Some(PublishIp::Auto);
+        self.parts.loopback_pool = Some(pool);
         self
     }
 
     /// `up` returns only once the bundle is ready (running, healthy if its image has a
     /// healthcheck, every published port answered by the service itself), or fails after `within`
-    /// and rolls back what it created. The CLI's `--wait=DURATION`.
-    pub fn wait(mut self, within: std::time::Duration) -> SpecBuilder {
-        self.raw.wait = Some(Some(format!("{}ms", within.as_millis())));
+    /// and rolls back what it created. Any duration is taken as it is; a zero one looks once. The
+    /// CLI's `--wait=DURATION`.
+    pub fn wait(mut self, within: Duration) -> SpecBuilder {
+        self.parts.wait = Some(within);
         self
     }
 
@@ -326,23 +378,27 @@ impl SpecBuilder {
 
     /// The engine's pull policy for the image (default [`Pull::Missing`]).
     pub fn pull(mut self, pull: Pull) -> SpecBuilder {
-        self.raw.pull = Some(pull);
+        self.parts.pull = Some(pull);
         self
     }
 
     /// Build the image from this directory (its `Dockerfile`) when the engine does not have it,
     /// instead of pulling it.
     pub fn build_context(mut self, context: impl Into<PathBuf>) -> SpecBuilder {
-        self.raw.build = Some(Build {
+        self.parts.build = Some(Build {
             context: context.into(),
             dockerfile: None,
         });
         self
     }
 
-    /// Validate everything given, with the CLI's rules and error kinds ([`crate::Invalid`]).
+    /// The first value refused on its own, or else the checks across values, with the CLI's
+    /// rules and error kinds ([`crate::Invalid`]).
     pub fn build(self) -> Result<Spec> {
-        self.raw.validate(self.allow_nonloopback)
+        match self.refused {
+            Some(e) => Err(e),
+            None => self.parts.validate(self.allow_nonloopback),
+        }
     }
 }
 
@@ -366,11 +422,10 @@ mod tests {
         check(b().publish(8080).env("HOME").secret_env("T", "v"), Ok(()));
         check(b().publish(0), Err(Invalid::Port));
         check(
-            b().publish_ip_auto("127.0.0.16/28")
-                .wait(std::time::Duration::from_secs(5)),
+            b().publish_ip_auto("127.0.0.16/28".parse().unwrap())
+                .wait(Duration::from_secs(5)),
             Ok(()),
         );
-        check(b().publish_ip_auto("10.0.0.0/28"), Err(Invalid::PublishIp));
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
         check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));
@@ -390,6 +445,47 @@ mod tests {
                 .allow_nonloopback(true),
             Ok(()),
         );
+    }
+
+    // Regression (issue 15): the builder went through the CLI's text, so `secret_env("A=B", "c")`
+    // set `A` to `B=c`, `env("HOME=/tmp")` became a literal value, and a wait under a millisecond
+    // failed as "invalid --wait duration".
+    #[test]
+    fn builder_takes_typed_values_and_refuses_keys_with_equals() {
+        let b = || Spec::builder("bundle:1");
+        check(b().secret_env("A=B", "c"), Err(Invalid::EnvKey));
+        check(b().env("HOME=/tmp"), Err(Invalid::EnvKey));
+        check(b().env(""), Err(Invalid::EnvKey));
+        // The first refusal is the one `build` returns, whatever follows it.
+        check(b().env("A=B").publish(80).publish(80), Err(Invalid::EnvKey));
+        for within in [
+            Duration::from_micros(500),
+            Duration::ZERO,
+            Duration::from_nanos(1),
+        ] {
+            let spec = b().wait(within).build().unwrap();
+            assert_eq!(spec.wait, Some(within));
+        }
+        // A path with `:` cannot be carried by `-v`: refused, not split.
+        check(b().volume("/a:b", "/c", true), Err(Invalid::Volume));
+        let spec = b().volume("/h", "/c", false).build().unwrap();
+        assert_eq!(spec.volumes()[0].to_arg(), "/h:/c:rw");
+    }
+
+    #[test]
+    fn a_bad_loopback_pool_is_its_own_kind() {
+        for bad in ["10.0.0.0/28", "x", "127.0.0.0/7"] {
+            let e = bad.parse::<LoopbackPool>().unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
+        }
+        let subnet: crate::Subnet = "10.0.0.0/28".parse().unwrap();
+        let e = LoopbackPool::new(subnet).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
+        let spec = Spec::builder("bundle:1")
+            .publish_ip_auto(LoopbackPool::default())
+            .build()
+            .unwrap();
+        assert_eq!(spec.publish_ip().to_string(), "127.0.0.16");
     }
 
     #[test]

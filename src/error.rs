@@ -32,8 +32,13 @@ pub enum Invalid {
     DuplicatePort,
     /// A publish IP that is not an address, or not a loopback one without permission.
     PublishIp,
+    /// A subnet that is not IPv4 CIDR text, or has host bits set.
+    Subnet,
     /// A subnet pool that is not an IPv4 CIDR bottle can carve.
     Pool,
+    /// A loopback pool (`--publish-ip auto`) that is not an IPv4 CIDR inside `127.0.0.0/8`, or
+    /// one given without `auto`.
+    LoopbackPool,
     /// A subnet prefix length outside the pool's length to 29.
     Block,
     /// A daemon name that is not `[a-z0-9_-]+`.
@@ -93,7 +98,7 @@ impl ErrorKind {
 /// engine command that failed ([`Error::command`]), what a failed `up` rolled back and what it
 /// could not ([`Error::rolled_back`], [`Error::left`]), and what a failed `down` had already
 /// removed ([`Error::removed`]). Each is empty where it does not apply.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,

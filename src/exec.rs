@@ -434,24 +434,32 @@ impl Engine {
     /// if a cancel arrived meanwhile (call [`Engine::check_cancel`] after recording what it made).
     /// Past the engine's timeout the command is killed and the error is [`ErrorKind::Timeout`].
     pub(crate) fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
-        self.run_inner(verb, argv, None)
+        self.run_inner(verb, argv, None, &[])
     }
 
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
     /// [`ENV_FILE_PATH`]: an in-memory file (`memfd_create`), so nothing reaches any filesystem, even
-    /// if bottle is killed at any moment.
+    /// if bottle is killed at any moment. `vars` are set (or, with `None`, unset) in the child's
+    /// own environment: the values a bare `-e KEY` makes the engine read.
     pub(crate) fn run_with_env(
         &self,
         verb: Verb,
         argv: Vec<OsString>,
         env: &[u8],
+        vars: &[(OsString, Option<OsString>)],
     ) -> Result<Reply> {
-        self.run_inner(verb, argv, Some(env))
+        self.run_inner(verb, argv, (!env.is_empty()).then_some(env), vars)
     }
 
-    fn run_inner(&self, verb: Verb, argv: Vec<OsString>, env: Option<&[u8]>) -> Result<Reply> {
+    fn run_inner(
+        &self,
+        verb: Verb,
+        argv: Vec<OsString>,
+        env: Option<&[u8]>,
+        vars: &[(OsString, Option<OsString>)],
+    ) -> Result<Reply> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
+        let done = self.execute(verb, &line, argv, (env, vars), Capture::Keep)?;
         let code = exit_code(&line, done.status)?;
         let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
@@ -480,7 +488,7 @@ impl Engine {
     /// A command whose output the user sees as it comes, so an error points at it.
     fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, None, capture)?;
+        let done = self.execute(verb, &line, argv, (None, &[]), capture)?;
         match exit_code(&line, done.status)? {
             0 => Ok(()),
             // Its output was streamed as it came; the error keeps stderr's end too, so a library
@@ -506,7 +514,7 @@ impl Engine {
         verb: Verb,
         line: &str,
         argv: Vec<OsString>,
-        env: Option<&[u8]>,
+        (env, vars): (Option<&[u8]>, &[(OsString, Option<OsString>)]),
         capture: Capture,
     ) -> Result<Finished> {
         self.check_cancel()?;
@@ -516,6 +524,12 @@ impl Engine {
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
             .process_group(0);
+        for (key, value) in vars {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
         match capture {
             Capture::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
             Capture::Keep | Capture::Stream => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),

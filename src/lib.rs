@@ -11,7 +11,7 @@
 //! use bottle::{Bottles, Engine, Slug, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let token = std::env::var("API_TOKEN").unwrap_or_default();
-//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle".parse()?);
 //! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
 //! let slug: Slug = "demo".parse()?;
 //! let up = bottles.up(&slug, &spec)?;                      // up.action: Created | Kept | Replaced | Started
@@ -31,6 +31,7 @@
 
 mod bottles;
 mod cancel;
+mod environment;
 mod error;
 mod exec;
 mod host;
@@ -60,7 +61,8 @@ pub use bottles::{Bottles, SpecBuilder};
 pub use cancel::CancelToken;
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
 pub use exec::{Engine, Event, Flavor};
-pub use input::{Slug, Volume};
+pub use input::{Prefix, Slug, Volume};
 pub use lifecycle::{Action, Removed, UpOutcome};
 pub use model::{Bottle, BundleView, NetworkView, PortView};
 pub use spec::{Pull, Spec};
+pub use subnet::{LoopbackPool, Pool, Subnet};

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, EnvKey, EnvValue, ImageRef, Volume};
+use crate::subnet::LoopbackPool;
 
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
@@ -88,9 +89,6 @@ const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_
 
 /// What `--wait` given bare waits for at most.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
-
-/// Where `--publish-ip auto` takes a bottle's own loopback address from, by default.
-pub const DEFAULT_LOOPBACK_POOL: &str = "127.0.0.16/28";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most [`MAX_CONFIG_BYTES`]. Unknown keys are
@@ -203,7 +201,7 @@ impl RawSpec {
                 "publish_ip" => raw.publish_ip = Some(cx.string(name, value)?),
                 "loopback_pool" => {
                     let pool = cx.string(name, value)?;
-                    cx.check(at, parse_loopback_pool(&pool))?;
+                    cx.check(at, pool.parse::<LoopbackPool>())?;
                     raw.loopback_pool = Some(pool);
                 }
                 "wait" => {
@@ -268,19 +266,113 @@ impl RawSpec {
         }
     }
 
-    /// Validate into a [`Spec`].
+    /// Validate into a [`Spec`]: parse each value into its type ([`Parts`]), then check them
+    /// together.
     pub fn validate(self, allow_nonloopback: bool) -> Result<Spec> {
+        self.parts()?.validate(allow_nonloopback)
+    }
+
+    fn parts(self) -> Result<Parts> {
         let image = ImageRef::parse(self.image.as_deref().unwrap_or(DEFAULT_IMAGE))?;
         let daemons = match self.daemons {
+            None => None,
+            Some(ds) => Some(
+                ds.iter()
+                    .map(|d| input::parse_daemon(d))
+                    .collect::<Result<_>>()?,
+            ),
+        };
+        let env = (self.env.unwrap_or_default().iter())
+            .map(|raw| EnvEntry::parse(raw))
+            .collect::<Result<_>>()?;
+        let volumes = (self.volumes.unwrap_or_default().iter())
+            .map(|raw| Volume::parse(raw))
+            .collect::<Result<_>>()?;
+        let publish = (self.publish.unwrap_or_default().iter())
+            .map(|raw| input::parse_port(raw))
+            .collect::<Result<_>>()?;
+        let publish_ip = match self.publish_ip.as_deref() {
+            None => None,
+            Some("auto") => Some(PublishIp::Auto),
+            Some(text) => Some(PublishIp::Addr(input::parse_ip(text)?)),
+        };
+        let loopback_pool = match self.loopback_pool {
+            Some(text) => Some(text.parse::<LoopbackPool>()?),
+            None => None,
+        };
+        let wait = match self.wait.flatten() {
+            Some(text) => Some(parse_wait(&text)?),
+            None => None,
+        };
+        Ok(Parts {
+            image,
+            daemons,
+            env,
+            volumes,
+            publish,
+            publish_ip,
+            loopback_pool,
+            pull: self.pull,
+            build: self.build,
+            wait,
+        })
+    }
+}
+
+/// Where the ports are published, as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishIp {
+    /// On this address.
+    Addr(IpAddr),
+    /// `--publish-ip auto`: on an address of the bottle's own, from the loopback pool.
+    Auto,
+}
+
+/// The spec's values, each already of its own type, before the checks that look at several of
+/// them (defaults, repeats, the loopback rule). [`crate::SpecBuilder`] fills it directly and
+/// [`RawSpec::validate`] parses text into it, so a typed value never goes through text.
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub image: ImageRef,
+    /// `None`: the default daemons.
+    pub daemons: Option<Vec<String>>,
+    /// In the order given; a later entry for a key wins.
+    pub env: Vec<EnvEntry>,
+    pub volumes: Vec<Volume>,
+    pub publish: Vec<u16>,
+    /// `None`: `127.0.0.1`.
+    pub publish_ip: Option<PublishIp>,
+    pub loopback_pool: Option<LoopbackPool>,
+    pub pull: Option<Pull>,
+    pub build: Option<Build>,
+    pub wait: Option<Duration>,
+}
+
+impl Parts {
+    /// The parts of a spec that runs `image` and asks for nothing else.
+    pub(crate) fn new(image: ImageRef) -> Parts {
+        Parts {
+            image,
+            daemons: None,
+            env: Vec::new(),
+            volumes: Vec::new(),
+            publish: Vec::new(),
+            publish_ip: None,
+            loopback_pool: None,
+            pull: None,
+            build: None,
+            wait: None,
+        }
+    }
+
+    /// Check the parts together into a [`Spec`].
+    pub(crate) fn validate(self, allow_nonloopback: bool) -> Result<Spec> {
+        let daemons = match self.daemons {
             None => DEFAULT_DAEMONS.iter().map(|d| d.to_string()).collect(),
-            Some(ds) => ds
-                .iter()
-                .map(|d| input::parse_daemon(d))
-                .collect::<Result<_>>()?,
+            Some(ds) => ds,
         };
         let mut env = BTreeMap::new();
-        for raw in self.env.unwrap_or_default() {
-            let EnvEntry { key, value } = EnvEntry::parse(&raw)?;
+        for EnvEntry { key, value } in self.env {
             if key.as_str() == DAEMONS_ENV {
                 return Err(Error::invalid(
                     Invalid::EnvKey,
@@ -293,8 +385,7 @@ impl RawSpec {
             env.insert(key, value);
         }
         let mut volumes = BTreeMap::new();
-        for raw in self.volumes.unwrap_or_default() {
-            let v = Volume::parse(&raw)?;
+        for v in self.volumes {
             if volumes.contains_key(&v.container) {
                 return Err(Error::invalid(
                     Invalid::Volume,
@@ -307,8 +398,10 @@ impl RawSpec {
             volumes.insert(v.container.clone(), v);
         }
         let mut publish = BTreeSet::new();
-        for raw in self.publish.unwrap_or_default() {
-            let port = input::parse_port(&raw)?;
+        for port in self.publish {
+            if port == 0 {
+                return Err(input::parse_port("0").unwrap_err());
+            }
             if !publish.insert(port) {
                 return Err(Error::invalid(
                     Invalid::DuplicatePort,
@@ -316,14 +409,12 @@ impl RawSpec {
                 ));
             }
         }
-        let loopback_pool = match (self.publish_ip.as_deref(), &self.loopback_pool) {
-            (Some("auto"), pool) => Some(parse_loopback_pool(
-                pool.as_deref().unwrap_or(DEFAULT_LOOPBACK_POOL),
-            )?),
+        let loopback_pool = match (self.publish_ip, self.loopback_pool) {
+            (Some(PublishIp::Auto), pool) => Some(pool.unwrap_or_default()),
             // A pool that nothing would use: refused, not silently ignored.
             (_, Some(pool)) => {
                 return Err(Error::invalid(
-                    Invalid::PublishIp,
+                    Invalid::LoopbackPool,
                     format!(
                         "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
                     ),
@@ -331,20 +422,14 @@ impl RawSpec {
             }
             (_, None) => None,
         };
-        let publish_ip = match loopback_pool {
+        let publish_ip = match (loopback_pool, self.publish_ip) {
             // What `plan` shows: the address `up` takes on an engine with no other bottle.
-            Some(pool) => IpAddr::V4(pool.network()),
-            None => input::parse_publish_ip(
-                self.publish_ip.as_deref().unwrap_or("127.0.0.1"),
-                allow_nonloopback,
-            )?,
-        };
-        let wait = match self.wait.flatten() {
-            Some(text) => Some(parse_wait(&text)?),
-            None => None,
+            (Some(pool), _) => IpAddr::V4(pool.subnet().network()),
+            (None, Some(PublishIp::Addr(ip))) => input::check_publish_ip(ip, allow_nonloopback)?,
+            (None, _) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         };
         Ok(Spec {
-            image,
+            image: self.image,
             daemons,
             env,
             volumes: volumes.into_values().collect(),
@@ -352,8 +437,8 @@ impl RawSpec {
             publish_ip,
             pull: self.pull.unwrap_or_default(),
             build: self.build,
-            wait,
-            loopback_pool,
+            wait: self.wait,
+            loopback_pool: loopback_pool.map(|p| p.subnet().net()),
         })
     }
 }
@@ -389,26 +474,6 @@ pub fn parse_wait(text: &str) -> Result<Duration> {
             "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
         )
     })
-}
-
-/// Parse a `--loopback-pool`: an IPv4 CIDR inside 127.0.0.0/8 (its network address is used).
-pub fn parse_loopback_pool(text: &str) -> Result<Ipv4Network> {
-    let refuse = |why: &str| {
-        Error::invalid(
-            Invalid::PublishIp,
-            format!("invalid --loopback-pool {}: {why}", input::quoted(text)),
-        )
-    };
-    let net: Ipv4Network = text
-        .parse()
-        .map_err(|_| refuse("expected an IPv4 CIDR such as 127.0.0.16/28"))?;
-    // A prefix of 8 or more keeps the whole block inside 127.0.0.0/8 once its first address is.
-    if !net.network().is_loopback() || net.prefix() < 8 {
-        return Err(refuse(
-            "it must lie inside 127.0.0.0/8, such as 127.0.0.16/28",
-        ));
-    }
-    Ipv4Network::new(net.network(), net.prefix()).map_err(|_| refuse("not a valid CIDR"))
 }
 
 impl Spec {
@@ -936,7 +1001,7 @@ mod tests {
         // a_loopback_pool_without_auto_is_refused (issue 14): it did nothing, silently.
         for ip in [None, Some("127.0.0.5")] {
             let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::PublishIp), "{e}");
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
             assert!(e.message().contains("--publish-ip auto"), "{e}");
         }
 
@@ -955,7 +1020,7 @@ mod tests {
             let e = spec(Some("auto"), Some(bad), None).unwrap_err();
             assert_eq!(
                 e.kind(),
-                &ErrorKind::Invalid(Invalid::PublishIp),
+                &ErrorKind::Invalid(Invalid::LoopbackPool),
                 "{bad}: {e}"
             );
         }

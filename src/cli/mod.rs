@@ -900,6 +900,8 @@ impl Runtime<'_> {
             engine,
             prefix,
             pool,
+            // Read once, here, as the library reads it when a `Bottles` is made.
+            environment: crate::lifecycle::Environment::of_process(),
         })
     }
 }

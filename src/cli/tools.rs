@@ -406,6 +406,7 @@ fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
         prefix: Prefix::default(),
         pool: *pool,
         local: engine.is_local(),
+        environment: Default::default(),
     };
     Ok(ctx.taken_subnets("")?.0)
 }

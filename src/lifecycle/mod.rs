@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
+pub(crate) use crate::environment::Environment;
+
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_RUN, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -64,6 +66,8 @@ pub struct Ctx {
     /// The engine runs on this host: its networks share our routing table, and other bottle
     /// processes that use it share our lock directory.
     pub local: bool,
+    /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
+    pub environment: Environment,
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -85,7 +89,10 @@ impl Observed {
             .bundle
             .iter()
             .map(|b| format!("container `{}`", b.name));
-        let strays = self.strays.iter().map(|s| format!("container `{}`", s.name));
+        let strays = self
+            .strays
+            .iter()
+            .map(|s| format!("container `{}`", s.name));
         let networks = self
             .networks
             .iter()

@@ -158,7 +158,8 @@ impl Up<'_> {
                 }
                 continue;
             };
-            let env_matches = self.spec.env_matches(&found.env, |k| std::env::var(k).ok());
+            let environment = &self.ctx.environment;
+            let env_matches = self.spec.env_matches(&found.env, |k| environment.get(k));
             // A `created` bundle of long ago is a dead run's leftover, not a peer to wait for.
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
@@ -434,10 +435,8 @@ impl Up<'_> {
         };
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
-        let reply = match env.is_empty() {
-            true => ctx.run(Verb::Run, argv)?,
-            false => ctx.engine.run_with_env(Verb::Run, argv, &env)?,
-        };
+        let vars = ctx.environment.for_keys(spec.inherited_env());
+        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env, &vars)?;
         // `run --detach` prints the new container's ID once it exists, even when the start then
         // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
         // and this run's label.

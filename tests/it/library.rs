@@ -106,10 +106,8 @@ fn the_contract_example_runs_through_the_library() {
     for path in paths {
         let guard = real::Bottles::new(&path, "emb");
         let bottles = Bottles::new(Engine::new(&path.program).unwrap())
-            .prefix(&guard.prefix)
-            .unwrap()
-            .pool(&pool(48), 24)
-            .unwrap();
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(48).parse().unwrap(), 24).unwrap());
         let spec = Spec::builder(path.image.clone())
             .publish(8080)
             .secret_env("API_TOKEN", "t0ken-value")
@@ -189,10 +187,8 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
     for path in paths {
         let guard = real::Bottles::new(&path, "two");
         let base = Bottles::new(Engine::new(&path.program).unwrap())
-            .prefix(&guard.prefix)
-            .unwrap()
-            .pool(&pool(80), 24)
-            .unwrap();
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(80).parse().unwrap(), 24).unwrap());
         let spec = Arc::new(
             Spec::builder(path.image.clone())
                 .publish(8080)
@@ -261,9 +257,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
 /// of this test's own keeps its per-slug locks apart from every other test's.
 fn fake_bottles(fake: &Fake, prefix: &str) -> bottle::Bottles {
     let program = fake.state_dir().parent().unwrap().join("docker");
-    bottle::Bottles::new(bottle::Engine::new(program).unwrap())
-        .prefix(prefix)
-        .unwrap()
+    bottle::Bottles::new(bottle::Engine::new(program).unwrap()).prefix(prefix.parse().unwrap())
 }
 
 /// A failed `up` keeps the failed command (line, exit code, stderr) and what its rollback removed.
@@ -338,4 +332,32 @@ fn a_failed_down_says_what_it_had_removed() {
     assert_eq!(err.removed(), [bundle]);
     assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
     assert!(err.message().contains("the disk caught fire"), "{err}");
+}
+
+/// Regression (issue 15): a bare env key read the process environment at `up` time, so a
+/// multithreaded launcher had to call the unsafe `std::env::set_var` to hand a bottle a value.
+/// With `Bottles::environment`, the engine's `run` sees exactly the given values, and a key the
+/// given environment lacks is unset for it even when the process has it (`HOME`).
+#[test]
+fn bare_env_keys_read_the_environment_given_to_bottles() {
+    let mut fake = Fake::new();
+    fake.on_sh(
+        "run *",
+        r#"printf '%s' "${BOTTLE_T_TOKEN-unset}" > "$D/token"; printf '%s' "${HOME-unset}" > "$D/home""#,
+    );
+    assert!(
+        std::env::var_os("HOME").is_some(),
+        "the test needs HOME set"
+    );
+    let bottles = fake_bottles(&fake, "libenv").environment([("BOTTLE_T_TOKEN", "t0ken")]);
+    let spec = bottle::Spec::builder("bundle:1")
+        .env("BOTTLE_T_TOKEN")
+        .env("HOME")
+        .build()
+        .unwrap();
+    // The fake answers nothing useful after `run`; only what `run` saw matters here.
+    let _ = bottles.up(&"demo".parse().unwrap(), &spec);
+    let seen = |f: &str| std::fs::read_to_string(fake.state_dir().join(f)).unwrap();
+    assert_eq!(seen("token"), "t0ken");
+    assert_eq!(seen("home"), "unset");
 }
