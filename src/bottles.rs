@@ -227,10 +227,8 @@ impl Bottle {
         self.ports
             .iter()
             .filter(|p| p.container_port == container_port)
-            .find_map(|p| {
-                let ip: IpAddr = p.host_ip.trim_matches(['[', ']']).parse().ok()?;
-                Some(SocketAddr::new(ip, p.host_port))
-            })
+            .map(|p| SocketAddr::new(p.host_ip, p.host_port))
+            .next()
     }
 }
 
@@ -523,9 +521,9 @@ mod tests {
 
     #[test]
     fn port_is_a_socket_address() {
-        use crate::model::{BundleView, NetworkView, PortView};
+        use crate::model::{BundleView, NetworkView, PortView, State};
         let bottle = Bottle {
-            slug: "s".into(),
+            slug: "s".parse().unwrap(),
             network: NetworkView {
                 name: "n".into(),
                 subnet: None,
@@ -535,17 +533,17 @@ mod tests {
                 name: "b".into(),
                 ip: None,
                 image: None,
-                state: "running".into(),
+                state: State::Running,
             },
             ports: vec![
                 PortView {
                     container_port: 8080,
-                    host_ip: "127.0.0.1".into(),
+                    host_ip: "127.0.0.1".parse().unwrap(),
                     host_port: 49153,
                 },
                 PortView {
                     container_port: 9090,
-                    host_ip: "::1".into(),
+                    host_ip: "::1".parse().unwrap(),
                     host_port: 49154,
                 },
             ],

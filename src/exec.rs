@@ -28,6 +28,7 @@ use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::input::Slug;
 
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: an in-memory file at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
@@ -60,25 +61,49 @@ pub enum Flavor {
     Podman,
 }
 
-/// Something a caller may want to show while commands run.
+/// Something a caller may want to show while commands run. Each carries the bottle it is about
+/// (`slug`), so a launcher with several bottles at once can tell whose it sees; `None` for work
+/// on the whole engine (`ls`, `gc`, finding the engine's flavor).
+///
+/// The variants are `#[non_exhaustive]`: match them with `..`.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// An engine command is about to run: its argv, quoted, exactly as run (what `--verbose` prints).
+    #[non_exhaustive]
     Command {
         /// The command line, POSIX-quoted.
         line: &'a str,
+        /// The bottle it runs for.
+        slug: Option<&'a Slug>,
     },
     /// One line of progress from an image build or pull, engine text with secrets masked.
+    #[non_exhaustive]
     Output {
         /// One line, without its line ending.
         text: &'a str,
+        /// The bottle it runs for.
+        slug: Option<&'a Slug>,
     },
     /// bottle is waiting for something, e.g. another bottle process's lock.
+    #[non_exhaustive]
     Waiting {
         /// What bottle waits for, as a sentence.
         what: &'a str,
+        /// The bottle that waits.
+        slug: Option<&'a Slug>,
     },
+}
+
+impl<'a> Event<'a> {
+    /// The bottle this event is about; `None` for work on the whole engine.
+    pub fn slug(&self) -> Option<&'a Slug> {
+        match *self {
+            Event::Command { slug, .. }
+            | Event::Output { slug, .. }
+            | Event::Waiting { slug, .. } => slug,
+        }
+    }
 }
 
 /// The callback that receives [`Event`]s. It may be called from several threads.
@@ -105,6 +130,8 @@ pub struct Engine {
     finishing: bool,
     events: Option<Events>,
     masker: Masker,
+    /// The bottle the commands run for, named in each [`Event`].
+    slug: Option<Slug>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -301,6 +328,7 @@ impl Engine {
             finishing: false,
             events: None,
             masker: Masker::default(),
+            slug: None,
         })
     }
 
@@ -398,6 +426,17 @@ impl Engine {
 
     fn cancel_threshold(&self) -> u32 {
         if self.finishing { 2 } else { 1 }
+    }
+
+    /// The same engine, naming `slug` in its events.
+    pub(crate) fn with_slug(mut self, slug: &Slug) -> Engine {
+        self.slug = Some(slug.clone());
+        self
+    }
+
+    /// The bottle named in this engine's events.
+    pub(crate) fn slug(&self) -> Option<&Slug> {
+        self.slug.as_ref()
     }
 
     /// Hand `e` to the events callback, if there is one.
@@ -518,7 +557,10 @@ impl Engine {
         capture: Capture,
     ) -> Result<Finished> {
         self.check_cancel()?;
-        self.emit(&Event::Command { line });
+        self.emit(&Event::Command {
+            line,
+            slug: self.slug.as_ref(),
+        });
         let memfd = env.map(env_memfd).transpose()?;
         let mut cmd = std::process::Command::new(&self.program);
         cmd.args(Engine::args(self.context.as_deref(), argv))
@@ -815,7 +857,10 @@ fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>)
         }
         let text = String::from_utf8_lossy(&line);
         let text = engine.masker.mask(text.trim_end_matches(['\n', '\r']));
-        engine.emit(&Event::Output { text: &text });
+        engine.emit(&Event::Output {
+            text: &text,
+            slug: engine.slug(),
+        });
         if let Some(keep) = keep {
             // The end of what it said, masked (the end of a failing pull says why): at least the
             // last STDERR_KEEP bytes, cut back only at twice that, so a long build stays linear.

@@ -126,9 +126,9 @@ fn failures<R>(
 pub fn up_json(up: &UpOutcome) -> anyhow::Result<serde_json::Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
     v["action"] = serde_json::to_value(up.action)?;
-    v["host_ip"] = up.bottle.host_ip().into();
+    v["host_ip"] = serde_json::to_value(up.bottle.host_ip())?;
     if let Some(reason) = &up.reason {
-        v["reason"] = serde_json::Value::from(reason.as_str());
+        v["reason"] = serde_json::to_value(reason)?;
     }
     Ok(v)
 }

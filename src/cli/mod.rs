@@ -683,7 +683,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 (true, None) => writeln!(out, "{}", serde_json::to_string(&ports)?)?,
                 (false, Some(_)) => {
                     for p in &ports {
-                        writeln!(out, "{}", crate::model::host_port(&p.host_ip, p.host_port))?;
+                        writeln!(out, "{}", crate::model::host_port(p.host_ip, p.host_port))?;
                     }
                 }
                 (false, None) => {
@@ -912,9 +912,9 @@ impl Runtime<'_> {
 fn events(verbose: bool) -> exec::Events {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
     std::sync::Arc::new(move |e: &Event<'_>| match e {
-        Event::Command { line } if verbose => eprintln!("+ {line}"),
-        Event::Output { text } => eprintln!("{text}"),
-        Event::Waiting { what } => {
+        Event::Command { line, .. } if verbose => eprintln!("+ {line}"),
+        Event::Output { text, .. } => eprintln!("{text}"),
+        Event::Waiting { what, .. } => {
             let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
             if said.insert(what.to_string()) {
                 eprintln!("bottle: {what}");

@@ -36,6 +36,7 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
 /// one inspect per bottle. A stale listing is safe: removals are by ID, and when the engine refuses
 /// to remove the network because a bundle is on it now, `down` looks again.
 pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Removed> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     ctx.engine.check_cancel()?;
     let _lock = ctx.lock_slug(slug)?;

@@ -34,7 +34,7 @@ use crate::model::{self, Container, Network, Object};
 use crate::spec::Spec;
 use crate::subnet::Pool;
 
-pub use decide::Action;
+pub use decide::{Action, ReplaceReason};
 pub use down::{Removed, down, down_seen};
 pub use gc::{gc, gc_parallel};
 pub(crate) use read::{bundle, published};
@@ -102,6 +102,14 @@ impl Observed {
 }
 
 impl Ctx {
+    /// The same context, for work on the bottle `slug`: its events name it.
+    pub fn for_slug(&self, slug: &Slug) -> Ctx {
+        Ctx {
+            engine: self.engine.clone().with_slug(slug),
+            ..self.clone()
+        }
+    }
+
     /// The same context, for work that must run to the end: its commands ignore the first
     /// cancel, and a second one stops them (rollback, `down`, `gc`).
     pub fn finishing(&self) -> Ctx {
@@ -133,7 +141,10 @@ impl Ctx {
         let token = self.engine.cancel_token();
         let cancelled = || token.is_cancelled();
         let on_wait = |what: &str| {
-            self.engine.emit(&crate::exec::Event::Waiting { what });
+            self.engine.emit(&crate::exec::Event::Waiting {
+                what,
+                slug: self.engine.slug(),
+            });
         };
         // `--timeout` bounds a wait for a lock as it bounds a command, and so does
         // [`LOCK_PATIENCE`]: the lock only spares the engine some work.

@@ -12,6 +12,7 @@ use crate::model::{Bottle, Container, Object, PortView};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     let obs = ctx.observe(&names)?;
     if obs.bundle.is_none() && obs.networks.is_empty() {
@@ -28,7 +29,7 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
     }
     let network = our_network(slug, &obs)?;
     Ok(Bottle::from_observed(
-        slug.as_str(),
+        slug,
         &names,
         network,
         obs.bundle.as_ref(),
@@ -90,7 +91,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
     }
     let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
     published.dedup();
-    Err(not_published(slug, port, &published))
+    Err(not_published(b.slug.as_str(), port, &published))
 }
 
 /// A container port the bundle does not publish, and how to publish it: `up` again with the
@@ -235,7 +236,7 @@ pub fn ls(ctx: &Ctx) -> Result<Vec<Bottle>> {
                 obs.bundle.as_ref().map(|b| b.id.as_str()),
             )
             .map(|c| &obs.networks[c.keep]);
-            Bottle::from_observed(slug.as_str(), &names, network, obs.bundle.as_ref())
+            Bottle::from_observed(slug, &names, network, obs.bundle.as_ref())
         })
         .collect())
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
-use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
+use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
 use super::journal::Journal;
 use super::{Ctx, check_bundle_is_ours, check_network_is_ours, loopback, not_ours};
 use crate::argv;
@@ -48,8 +48,9 @@ pub struct UpOutcome {
     /// What `up` had to do: create the bottle, keep it as it was, replace a bundle of another
     /// spec, or start a stopped one.
     pub action: Action,
-    /// For [`Action::Replaced`]: which part of the spec changed, e.g. `image` or `env`.
-    pub reason: Option<String>,
+    /// For [`Action::Replaced`]: which part of the spec changed, or what was wrong with the old
+    /// bundle.
+    pub reason: Option<ReplaceReason>,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
@@ -57,6 +58,7 @@ pub struct UpOutcome {
 /// On failure, and on cancel, what this run created is removed again: by the ID the engine
 /// printed, or by name and this run's `bottle.run` label, and never anything else.
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     let _lock = ctx.lock_slug(slug)?;
     let mut up = Up {
@@ -106,7 +108,7 @@ struct Up<'a> {
     digest: String,
     journal: Journal,
     /// Why an earlier bundle (another spec) was removed, once it was.
-    replaced: Option<String>,
+    replaced: Option<ReplaceReason>,
     /// The removal of an earlier bundle began and was not seen to end.
     replacing: bool,
     /// A stopped or paused bundle of the same spec was started.
@@ -170,10 +172,7 @@ impl Up<'_> {
                     // between `run` and the check) may sit on an older bundle's address; keeping it
                     // would exit 0 serving on another bottle's address.
                     if self.lost_loopback(&found)? {
-                        self.replaced = Some(
-                            "its loopback address was published by an older bottle's bundle"
-                                .to_string(),
-                        );
+                        self.replaced = Some(ReplaceReason::LoopbackTaken);
                         continue;
                     }
                     return Ok(self.outcome(&found, subnet, Action::Kept));
@@ -244,7 +243,7 @@ impl Up<'_> {
             (None, false) => action,
         };
         UpOutcome {
-            bottle: Bottle::from_observed(self.slug.as_str(), &self.names, None, Some(b))
+            bottle: Bottle::from_observed(self.slug, &self.names, None, Some(b))
                 .with_subnet(subnet),
             action,
             reason: self.replaced.clone(),

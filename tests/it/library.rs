@@ -120,7 +120,10 @@ fn the_contract_example_runs_through_the_library() {
         assert!(addr.ip().is_loopback(), "{addr}");
         assert!(real::http_get(&addr.to_string()).contains("bottle test bundle"));
         assert_eq!(bottles.port(&slug, 8080).unwrap(), addr);
-        assert_eq!(bottles.status(&slug).unwrap().bundle.state, "running");
+        assert_eq!(
+            bottles.status(&slug).unwrap().bundle.state,
+            bottle::State::Running
+        );
         let again = bottles.up(&slug, &spec).unwrap();
         assert_eq!(again.action, Action::Kept);
         let removed = bottles.down(&slug).unwrap();
@@ -199,13 +202,13 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         let cancelled_at_run = Arc::new(AtomicBool::new(false));
         let a = {
             let (token, seen) = (a_token.clone(), Arc::clone(&cancelled_at_run));
-            let bundle_a = format!("{}-sidecars-a ", guard.prefix);
             base.clone()
                 .with_cancel_token(a_token.clone())
                 .on_event(move |e| {
-                    if let Event::Command { line } = e
+                    // The event names its bottle: no need to find `a` in the command line.
+                    if let Event::Command { line, .. } = e
                         && line.contains(" run ")
-                        && line.contains(&bundle_a)
+                        && e.slug().is_some_and(|s| s.as_str() == "a")
                     {
                         seen.store(true, Ordering::SeqCst);
                         token.cancel();
@@ -233,7 +236,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
             "the network existed and was rolled back: {rolled:?}"
         );
         let b_up = rb.expect("b is unaffected");
-        assert_eq!(b_up.bottle.bundle.state, "running");
+        assert_eq!(b_up.bottle.bundle.state, bottle::State::Running);
         // Nothing of a is left; b's network and bundle are all there is.
         let mut left = guard.leftovers();
         left.sort();
@@ -243,7 +246,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         ];
         assert_eq!(left, want);
         let status = base.status(&slug_b).unwrap();
-        assert_eq!(status.bundle.state, "running");
+        assert_eq!(status.bundle.state, bottle::State::Running);
         assert_eq!(
             base.status(&slug_a).unwrap_err().kind(),
             &ErrorKind::NotFound
@@ -360,4 +363,38 @@ fn bare_env_keys_read_the_environment_given_to_bottles() {
     let seen = |f: &str| std::fs::read_to_string(fake.state_dir().join(f)).unwrap();
     assert_eq!(seen("token"), "t0ken");
     assert_eq!(seen("home"), "unset");
+}
+
+/// Regression (issue 15): an `Event` did not say whose it was, so a launcher with several bottles
+/// could not tell them apart. Commands of `up`, `down` and `status` name their slug; `ls` and
+/// `gc`, which work on the whole engine, name none.
+#[test]
+fn events_name_their_bottle() {
+    use std::sync::Mutex;
+    let fake = Fake::new();
+    let seen: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let bottles = fake_bottles(&fake, "libev").on_event(move |e| {
+        if let bottle::Event::Command { line, .. } = e {
+            let slug = e.slug().map(|s| s.to_string());
+            log.lock().unwrap().push((slug, line.to_string()));
+        }
+    });
+    let demo: bottle::Slug = "demo".parse().unwrap();
+    let spec = bottle::Spec::builder("bundle:1").build().unwrap();
+    let _ = bottles.up(&demo, &spec);
+    let _ = bottles.down(&demo);
+    let _ = bottles.status(&demo);
+    let per_bottle = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(!per_bottle.is_empty());
+    for (slug, line) in &per_bottle {
+        assert_eq!(slug.as_deref(), Some("demo"), "{line}");
+    }
+    let _ = bottles.ls();
+    let _ = bottles.gc(true);
+    let engine_wide = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(!engine_wide.is_empty());
+    for (slug, line) in &engine_wide {
+        assert_eq!(slug, &None, "{line}");
+    }
 }
