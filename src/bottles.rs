@@ -123,11 +123,13 @@ impl Bottles {
         self
     }
 
-    /// The token this handle's calls watch. Cancelling it (from any thread) stops them: `up`
-    /// stops its engine command (a creating one gets 2 s so its ID is learnt), rolls back what it
-    /// had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc` finish the
-    /// removal they began, and a second cancel stops them too. A token stays cancelled: give the
-    /// handle a fresh one ([`Bottles::with_cancel_token`]) for later calls.
+    /// The token this handle's calls watch. Cancelling it (from any thread) stops the calls in
+    /// flight: `up` stops its engine command (a creating one gets 2 s so its ID is learnt), rolls
+    /// back what it had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc`
+    /// finish the removal they began, and a second cancel stops them too.
+    ///
+    /// A cancel never poisons the handle: each call counts only the cancels made while it runs,
+    /// so a `down` after a cancelled `up` tears the bottle down with the same handle and token.
     pub fn cancel_token(&self) -> CancelToken {
         self.ctx.engine.cancel_token().clone()
     }
@@ -152,23 +154,34 @@ impl Bottles {
     pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         let environment = &self.ctx.environment;
         let masker = Masker::new(spec.secret_values(|k| environment.get(k)));
+        let ctx = self.call();
         let ctx = Ctx {
-            engine: self.ctx.engine.clone().with_secrets(masker),
-            ..self.ctx.clone()
+            engine: ctx.engine.with_secrets(masker),
+            ..ctx
         };
         lifecycle::up(&ctx, slug, spec)
+    }
+
+    /// The context of one call: it watches the token from now on (see
+    /// [`Bottles::cancel_token`]).
+    fn call(&self) -> Ctx {
+        let token = self.ctx.engine.cancel_token().from_now();
+        Ctx {
+            engine: self.ctx.engine.clone().with_cancel(token),
+            ..self.ctx.clone()
+        }
     }
 
     /// Take the bottle `slug` down: its bundle, then its network. A bottle that is already gone
     /// (or half-built) is success; [`Removed`] says what was there. A failure part-way says what
     /// was already removed ([`Error::removed`]).
     pub fn down(&self, slug: &Slug) -> Result<Removed> {
-        lifecycle::down(&self.ctx, slug)
+        lifecycle::down(&self.call(), slug)
     }
 
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
     pub fn status(&self, slug: &Slug) -> Result<Bottle> {
-        lifecycle::status(&self.ctx, slug)
+        lifecycle::status(&self.call(), slug)
     }
 
     /// The host address of the bundle's published `container_port`, with the CLI's errors when
@@ -189,13 +202,13 @@ impl Bottles {
 
     /// Every bottle of this prefix, by slug.
     pub fn ls(&self) -> Result<Vec<Bottle>> {
-        lifecycle::ls(&self.ctx)
+        lifecycle::ls(&self.call())
     }
 
     /// Remove the leftovers that carry bottle's labels: bundles that are not live, and networks
     /// with no live bundle. With `dry_run`, only say what would go.
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
-        lifecycle::gc(&self.ctx, dry_run)
+        lifecycle::gc(&self.call(), dry_run)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,

@@ -398,3 +398,37 @@ fn events_name_their_bottle() {
         assert_eq!(slug, &None, "{line}");
     }
 }
+
+/// Regression (issue 15): a cancelled handle was poisoned, its `down()` failing `interrupted` at
+/// once, so a launcher could not tear down what a cancelled `up` left without a new handle. A
+/// call counts only the cancels made while it runs.
+#[test]
+fn a_cancelled_handle_still_tears_down() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libcx-bundle-demo", "libcx-sidecars-demo");
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let objects = container_json(
+        bundle,
+        "c1",
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(
+        net,
+        "net1",
+        "10.213.150.0/24",
+        &labels("network"),
+        &[("c1", bundle)],
+    );
+    fake.on("inspect*", 0, &objects, "");
+    let bottles = fake_bottles(&fake, "libcx");
+    bottles.cancel_token().cancel();
+    let removed = bottles.down(&"demo".parse().unwrap()).unwrap();
+    assert_eq!(removed.containers, [bundle]);
+    assert_eq!(removed.networks, [net]);
+    let calls = fake.transcript();
+    assert!(calls.contains("docker rm "), "{calls}");
+}
