@@ -741,7 +741,8 @@ impl Engine {
                     format_duration(self.timeout),
                     self.shown
                 ),
-            ),
+            )
+            .with_deadline(self.timeout),
             // A bundle's logs grow without bound: say how to get at them (it printed nothing).
             Stop::TooLarge if verb == Verb::Logs => Error::new(
                 ErrorKind::EngineFailed,

@@ -59,7 +59,7 @@ pub mod subnet;
 
 pub use bottles::{Bottles, SpecBuilder};
 pub use cancel::CancelToken;
-pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
+pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor};
 pub use input::{Prefix, Slug, Volume};
 pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};

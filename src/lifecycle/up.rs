@@ -580,15 +580,19 @@ impl Up<'_> {
                 self.ctx.engine.check_cancel()?;
                 Err(Error::new(ErrorKind::Interrupted, "interrupted"))
             }
-            crate::ready::Waited::Failed { why } => {
+            crate::ready::Waited::Failed { why, kind } => {
                 let tail = self.last_output(&id)?;
-                Err(Error::new(
-                    ErrorKind::EngineFailed,
+                let err = Error::new(
+                    ErrorKind::NotReady(kind),
                     format!("bundle `{name}` is not ready: {why}; its last output:\n{tail}"),
-                ))
+                );
+                Err(match kind {
+                    crate::ready::NotReady::Deadline => err.with_deadline(deadline),
+                    _ => err,
+                })
             }
-            crate::ready::Waited::Gone { why } => {
-                let err = Error::new(ErrorKind::EngineFailed, format!("bundle `{name}` {why}"));
+            crate::ready::Waited::Gone { why, kind } => {
+                let err = Error::new(ErrorKind::NotReady(kind), format!("bundle `{name}` {why}"));
                 // Whoever removed the bundle (another `up`, or `down`) owns the bottle now: its
                 // network may already carry that run's bundle, so this run rolls back nothing.
                 self.journal.bundle = Made::Nothing;
@@ -664,8 +668,14 @@ impl Up<'_> {
         }
         if b.state != "running" {
             let tail = self.last_output(&b.id)?;
+            // A bundle that ran and stopped failed on its own; one that never ran (`created`,
+            // left by a failed start on engines up to 24) is the engine's failure.
+            let kind = match b.state.as_str() {
+                "exited" | "dead" => ErrorKind::NotReady(crate::ready::NotReady::Exited),
+                _ => ErrorKind::EngineFailed,
+            };
             return Err(Error::new(
-                ErrorKind::EngineFailed,
+                kind,
                 format!(
                     "bundle `{}` was `{}` right after start; its last output:\n{tail}",
                     self.names.bundle, b.state,

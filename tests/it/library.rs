@@ -432,3 +432,39 @@ fn a_cancelled_handle_still_tears_down() {
     let calls = fake.transcript();
     assert!(calls.contains("docker rm "), "{calls}");
 }
+
+/// Regression (issue 15): a bundle that exited while `up` waited for it failed as
+/// `EngineFailed` with no command, like an engine failure. It is `NotReady(Exited)` now, still
+/// exit code 1, and `up` rolls back what it made.
+#[test]
+fn a_bundle_that_exits_while_up_waits_is_not_ready() {
+    use crate::fake::container_json;
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libnr-bundle-demo", "libnr-sidecars-demo");
+    let id = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once("run *", 0, &format!("{id}\n"), "");
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let running = container_json(bundle, id, "running", &labels, net, "10.213.150.2", &[]);
+    let exited = container_json(bundle, id, "exited", &labels, net, "", &[]);
+    // Running when `up` reads it back after `run`, exited when it looks while waiting.
+    fake.once("*inspect*", 0, &running, "");
+    fake.on("*inspect*", 0, &exited, "");
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .wait(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = fake_bottles(&fake, "libnr")
+        .up(&"demo".parse().unwrap(), &spec)
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &bottle::ErrorKind::NotReady(bottle::NotReady::Exited),
+        "{err}"
+    );
+    assert_eq!(err.kind_name(), "not_ready");
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.deadline(), None);
+    assert!(err.message().contains("is not ready"), "{err}");
+}
