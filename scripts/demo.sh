@@ -3,13 +3,20 @@
 # from its bundle through the published loopback port, and tear it down twice
 # to show that teardown is idempotent.
 #
+# It sets up only what it uses: nothing when docker answers and has the image;
+# otherwise dockerd (on its local socket only) and the image, through
+# setup-engine.sh with BOTTLE_SETUP_PODMAN=0 BOTTLE_SETUP_REMOTE=0: never podman,
+# never a TCP endpoint. `demo.sh --plan` prints the parts it would ask
+# setup-engine.sh for (nothing, or `engine` and `image`) and does nothing else.
+#
 # Everything it creates is removed on exit, also on failure or Ctrl-C, and a
-# daemon that setup-engine.sh started for it is stopped again.
+# dockerd that its own setup started is stopped again.
 #
 # Environment:
 #   DOCKER              docker client (default: docker); bottle uses the same
 #   BOTTLE_TEST_IMAGE   bundle image (default: bottle-test-bundle:latest)
-#   BOTTLE_KEEP_ENGINE  1 = leave a daemon that setup-engine.sh started running
+#   BOTTLE_ENGINE_STATE setup-engine.sh's state dir (default: /tmp/bottle-engine)
+#   BOTTLE_KEEP_ENGINE  1 = leave a dockerd that the demo's setup started running
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,10 +33,32 @@ BOTTLE="${CARGO_TARGET_DIR:-target}/release/bottle"
 export BOTTLE_PREFIX=bottle-demo
 SLUG=demo
 CONTAINER_PORT=8080
+MARKER="${BOTTLE_ENGINE_STATE:-/tmp/bottle-engine}/started-by-bottle"
+
+# The demo needs an engine that answers and has the image, and nothing else.
+ready() {
+    "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1 &&
+        "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1
+}
+setup() { BOTTLE_SETUP_PODMAN=0 BOTTLE_SETUP_REMOTE=0 ./scripts/setup-engine.sh "$@"; }
+
+case "$*" in
+    --plan)
+        ready || setup --plan
+        exit 0
+        ;;
+    "") ;;
+    *)
+        printf 'usage: demo.sh [--plan]\n' >&2
+        exit 2
+        ;;
+esac
 
 step() { printf '==> %s\n' "$*"; }
 
 need_down=0
+ran_setup=0
+marker_before=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -37,10 +66,14 @@ cleanup() {
         step "cleaning up: $BOTTLE down $SLUG"
         "$BOTTLE" down "$SLUG" || printf "warning: \`bottle down %s\` failed; remove it by hand\n" "$SLUG" >&2
     fi
-    if [[ "${BOTTLE_KEEP_ENGINE:-0}" == 1 ]]; then
-        step "leaving the engine running (BOTTLE_KEEP_ENGINE=1)"
-    else
-        ./scripts/stop-engine.sh || true
+    # A marker that this run's setup wrote means it started dockerd, also when
+    # setup failed half-way: stop that daemon again, and nothing else.
+    if ((ran_setup)) && [[ -e "$MARKER" && "$(cat "$MARKER" 2>/dev/null)" != "$marker_before" ]]; then
+        if [[ "${BOTTLE_KEEP_ENGINE:-0}" == 1 ]]; then
+            step "leaving the dockerd that setup started running (BOTTLE_KEEP_ENGINE=1)"
+        else
+            BOTTLE_STOP_PARTS=dockerd ./scripts/stop-engine.sh || true
+        fi
     fi
     if ((status != 0)); then
         printf 'demo failed (exit status %s)\n' "$status" >&2
@@ -67,8 +100,14 @@ fetch() {
     fi
 }
 
-step "setting up the engine and the test image ($IMAGE)"
-./scripts/setup-engine.sh
+if ready; then
+    step "the engine answers and has $IMAGE: nothing to set up"
+else
+    step "setting up dockerd and the test image ($IMAGE), nothing else"
+    marker_before="$(cat "$MARKER" 2>/dev/null || true)"
+    ran_setup=1
+    setup >/dev/null
+fi
 
 step "cargo build --release"
 cargo build --release

@@ -15,24 +15,41 @@
 #    $BOTTLE_PODMAN_CONF that lets podman 4.3 run containers in an unprivileged
 #    sandbox (see PODMAN-NOTES.md); copy the test image into podman's store
 #    (`docker save | podman load`, else import it from the same busybox); start
-#    `podman system service` on $BOTTLE_PODMAN_SOCKET for the docker CLI.
-# 5. The remote path (unless BOTTLE_SETUP_REMOTE=0): a socat forward from
-#    127.0.0.1:$BOTTLE_REMOTE_PORT to the docker socket, so that
-#    DOCKER_HOST=tcp://127.0.0.1:PORT exercises the docker CLI's TCP transport.
+#    `podman system service` on $BOTTLE_PODMAN_SOCKET for the docker CLI, and
+#    check that the socket is ours alone (mode 0600, or 0660 with our group) in
+#    a directory that is not world-writable.
+# 5. The remote path (unless BOTTLE_SETUP_REMOTE=0): dockerd's own TLS endpoint
+#    on 127.0.0.1:$BOTTLE_REMOTE_PORT, with `--tlsverify`, so that the docker CLI
+#    reaches it over TCP only with a client certificate. openssl makes a CA, a
+#    server certificate (SAN IP:127.0.0.1) and a client certificate in
+#    $BOTTLE_ENGINE_STATE/tls (mode 0700); the client's ca.pem, cert.pem and
+#    key.pem are in $BOTTLE_ENGINE_STATE/tls/client, the DOCKER_CERT_PATH. The
+#    dockerd this tooling starts listens there; one it started earlier without
+#    the endpoint is restarted with it. A dockerd that this tooling did not
+#    start is never touched: the remote path is then left out. An engine socket
+#    on TCP without TLS client authentication is never left behind (an older
+#    setup's socat forward is stopped), and setup fails if the endpoint answers
+#    a client that has no certificate.
 #
-# Daemons it starts (podman service, socat) get a pidfile and a marker in
-# $BOTTLE_ENGINE_STATE, like dockerd, so scripts/stop-engine.sh stops exactly them.
-# A part that cannot be set up fails the script. On success it prints, on
-# stdout, the engine endpoints it set up, for scripts/test.sh:
-#   BOTTLE_REMOTE_HOST=tcp://127.0.0.1:23750
+# Daemons it starts (dockerd, podman service) get a pidfile and a marker in
+# $BOTTLE_ENGINE_STATE (mode 0700, ours), so scripts/stop-engine.sh stops exactly
+# them. A part that cannot be set up fails the script. On success it prints, on
+# stdout, the engine endpoints it set up, for scripts/test.sh: the remote
+# path's DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and podman's socket:
+#   BOTTLE_REMOTE_HOST=tcp://127.0.0.1:23760
+#   BOTTLE_REMOTE_TLS_VERIFY=1
+#   BOTTLE_REMOTE_CERT_PATH=/tmp/bottle-engine/tls/client
 #   BOTTLE_PODMAN_SOCKET=unix:///run/bottle-podman.sock
 #
 # Idempotent: rerunning it with an engine up and the image present changes nothing.
 #
+# `setup-engine.sh --plan` prints the parts this environment asks for (engine,
+# image, remote, podman), one a line, and does nothing else.
+#
 # Environment:
 #   DOCKER               docker client to run (default: docker)
 #   DOCKERD              daemon to start (default: dockerd)
-#   BOTTLE_ENGINE_STATE  state dir for dockerd.log, dockerd.pid and the marker
+#   BOTTLE_ENGINE_STATE  state dir for logs, pidfiles, markers and certificates
 #                        (default: /tmp/bottle-engine)
 #   BOTTLE_ENGINE_WAIT   seconds to wait for a started daemon (default: 60)
 #   BOTTLE_TEST_IMAGE    image to import (default: bottle-test-bundle:latest)
@@ -46,8 +63,8 @@
 #                        bottle's pool 10.213.0.0/16 (default: 10.87.0.0/24)
 #   BOTTLE_PODMAN_SOCKET podman's docker-compatible socket
 #                        (default: unix:///run/bottle-podman.sock)
-#   BOTTLE_SETUP_REMOTE  0 = no TCP forward (default: 1)
-#   BOTTLE_REMOTE_PORT   loopback port of the forward (default: 23750)
+#   BOTTLE_SETUP_REMOTE  0 = no TLS endpoint (default: 1)
+#   BOTTLE_REMOTE_PORT   loopback port of the TLS endpoint (default: 23760)
 set -euo pipefail
 
 DOCKER="${DOCKER:-docker}"
@@ -61,6 +78,13 @@ MARKER="$STATE_DIR/started-by-bottle"
 PIDFILE="$STATE_DIR/dockerd.pid"
 LOGFILE="$STATE_DIR/dockerd.log"
 
+SETUP_PODMAN="${BOTTLE_SETUP_PODMAN:-1}"
+SETUP_REMOTE="${BOTTLE_SETUP_REMOTE:-1}"
+REMOTE_PORT="${BOTTLE_REMOTE_PORT:-23760}"
+REMOTE_HOST="tcp://127.0.0.1:$REMOTE_PORT"
+TLS_DIR="$STATE_DIR/tls"
+CLIENT_CERT_DIR="$TLS_DIR/client"
+
 # Applets the test image links to busybox. The first eight are what the tests
 # rely on; the rest make debugging a bundle by hand less painful.
 APPLETS=(sh httpd sleep cat env nc ls echo wget true false mkdir rm ps id printf test)
@@ -69,6 +93,41 @@ log() { printf 'setup-engine: %s\n' "$*" >&2; }
 die() {
     log "error: $*"
     exit 1
+}
+
+# The state dir holds the TLS keys and the pidfiles that stop-engine.sh kills
+# by: it must be ours, a real directory, and closed to everyone else. It lives
+# in /tmp by default, where anyone could have made it first.
+state_dir_ready=0
+ensure_state_dir() {
+    ((state_dir_ready)) && return 0
+    mkdir -p "$(dirname "$STATE_DIR")"
+    mkdir -m 0700 "$STATE_DIR" 2>/dev/null || true
+    [[ -d "$STATE_DIR" && ! -L "$STATE_DIR" ]] || die "$STATE_DIR is a symlink or not a directory; remove it or set BOTTLE_ENGINE_STATE"
+    local owner
+    owner="$(stat -c %u "$STATE_DIR")"
+    [[ "$owner" == "$(id -u)" ]] ||
+        die "$STATE_DIR belongs to uid $owner, not to this user; remove it or set BOTTLE_ENGINE_STATE"
+    chmod 0700 "$STATE_DIR"
+    state_dir_ready=1
+}
+
+# The parts this environment asks for, one a line: what `--plan` prints.
+planned_parts() {
+    printf 'engine\nimage\n'
+    [[ "$SETUP_REMOTE" == 0 ]] || printf 'remote\n'
+    [[ "$SETUP_PODMAN" == 0 ]] || printf 'podman\n'
+}
+
+check_switches() {
+    local name value
+    for name in BOTTLE_SETUP_PODMAN BOTTLE_SETUP_REMOTE; do
+        value="${!name:-1}"
+        [[ "$value" == 0 || "$value" == 1 ]] || die "$name must be 0 or 1, not '$value'"
+    done
+    if [[ ! "$REMOTE_PORT" =~ ^[0-9]+$ ]] || ((REMOTE_PORT < 1 || REMOTE_PORT > 65535)); then
+        die "BOTTLE_REMOTE_PORT must be a port number, not '$REMOTE_PORT'"
+    fi
 }
 
 # Prints the server version and succeeds only if a daemon answers.
@@ -180,6 +239,13 @@ start_engine() {
         host_args=(-H "$DOCKER_HOST")
         mkdir -p "$(dirname "${DOCKER_HOST#unix://}")"
     fi
+    if [[ "$SETUP_REMOTE" == 1 ]]; then
+        ensure_certs
+        # With any -H, dockerd listens only where told: keep the local socket.
+        ((${#host_args[@]})) || host_args=(-H unix:///var/run/docker.sock)
+        host_args+=(-H "$REMOTE_HOST" --tlsverify
+            --tlscacert "$TLS_DIR/ca.pem" --tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem")
+    fi
 
     local pid
     if pid="$(our_dockerd_pid)"; then
@@ -193,9 +259,10 @@ start_engine() {
             explain_no_engine "a dockerd is already running (pid ${others% }) but does not answer here; point DOCKER_HOST at its socket, or stop it"
         fi
 
-        mkdir -p "$STATE_DIR"
+        ensure_state_dir
         rm -f "$PIDFILE"
         log "starting $DOCKERD in the background (log: $LOGFILE)"
+        [[ "$SETUP_REMOTE" != 1 ]] || log "with its TLS endpoint $REMOTE_HOST (client certificates only)"
         # A background job of a non-interactive shell is not a process-group
         # leader, so setsid execs without forking and $! is dockerd itself.
         setsid "$DOCKERD" --pidfile "$PIDFILE" ${host_args[@]+"${host_args[@]}"} \
@@ -205,6 +272,8 @@ start_engine() {
         # can still find and stop this daemon.
         printf 'pid=%s\ndaemon=%s\nstarted=%s\n' \
             "$pid" "$DOCKERD" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$MARKER"
+        # This daemon loads the certificates as they are now.
+        certs_changed=0
     fi
 
     local deadline=$((SECONDS + WAIT_SECS)) version
@@ -340,7 +409,6 @@ IMPORT_CHANGES=(-c 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' -c 'EXPOSE 
 # ---------------------------------------------------------------------------
 # Podman
 
-SETUP_PODMAN="${BOTTLE_SETUP_PODMAN:-1}"
 PODMAN="${PODMAN:-podman}"
 PODMAN_CONF="${BOTTLE_PODMAN_CONF:-/etc/containers/containers.conf.d/50-bottle.conf}"
 PODMAN_SUBNET="${BOTTLE_PODMAN_SUBNET:-10.87.0.0/24}"
@@ -448,7 +516,8 @@ ensure_podman_service() {
     if pid="$(live_pid_of "$PODMAN_PIDFILE" podman)"; then
         log "podman system service started earlier (pid $pid) is running; waiting for it"
     else
-        mkdir -p "$STATE_DIR" "$(dirname "${PODMAN_SOCKET#unix://}")"
+        ensure_state_dir
+        mkdir -p "$(dirname "${PODMAN_SOCKET#unix://}")"
         rm -f "${PODMAN_SOCKET#unix://}"
         log "starting podman system service on $PODMAN_SOCKET (log: $PODMAN_LOG)"
         setsid "$PODMAN" system service --time=0 "$PODMAN_SOCKET" </dev/null >>"$PODMAN_LOG" 2>&1 &
@@ -469,65 +538,181 @@ ensure_podman_service() {
     log "podman system service (pid $pid) answers on $PODMAN_SOCKET"
 }
 
-# ---------------------------------------------------------------------------
-# The remote path: the docker CLI over TCP, to a loopback forward of the socket.
 
-SETUP_REMOTE="${BOTTLE_SETUP_REMOTE:-1}"
-REMOTE_PORT="${BOTTLE_REMOTE_PORT:-23750}"
-SOCAT_MARKER="$STATE_DIR/socat.started-by-bottle"
-SOCAT_PIDFILE="$STATE_DIR/socat.pid"
-SOCAT_LOG="$STATE_DIR/socat.log"
+# Podman's socket drives the engine as whoever owns it: it must be ours alone,
+# in a directory where nobody else can swap it for a socket of their own.
+check_podman_socket_private() {
+    local path="${PODMAN_SOCKET#unix://}" mode owner group dir dir_mode
+    read -r mode owner group < <(stat -Lc '%a %u %g' "$path") || die "cannot stat podman's socket $path"
+    if [[ "$owner" != "$(id -u)" ]] || { [[ "$mode" != 600 ]] && [[ "$mode" != 660 || "$group" != "$(id -g)" ]]; }; then
+        die "podman's socket $path has mode $mode, uid $owner, gid $group: it must be ours alone (0600, or 0660 with our group)"
+    fi
+    dir="$(dirname "$path")"
+    dir_mode="$(stat -Lc '%a' "$dir")"
+    (((8#$dir_mode & 8#002) == 0)) || die "$dir is world-writable (mode $dir_mode): put podman's socket elsewhere (BOTTLE_PODMAN_SOCKET)"
+    log "podman's socket $path is private (mode $mode) in $dir (mode $dir_mode)"
+}
+
+# ---------------------------------------------------------------------------
+# The remote path: the docker CLI over TCP to dockerd's own TLS endpoint, which
+# serves only clients with a certificate from this tooling's CA.
+
+# The docker CLI with the remote path's settings and none of the caller's.
+remote_docker() {
+    env -u DOCKER_CONTEXT DOCKER_HOST="$REMOTE_HOST" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$CLIENT_CERT_DIR" \
+        "$DOCKER" "$@"
+}
 
 remote_answers() {
-    DOCKER_HOST="tcp://127.0.0.1:$REMOTE_PORT" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1
+    remote_docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
-ensure_remote() {
-    local target="${DOCKER_HOST:-unix:///var/run/docker.sock}"
-    [[ "$target" == unix://* ]] || die "the TCP forward needs the engine on a unix socket, not DOCKER_HOST=$target"
-    local pid
-    if pid="$(live_pid_of "$SOCAT_PIDFILE" socat)"; then
-        log "socat forward started earlier (pid $pid) is running"
-    else
-        if ! have socat; then
-            can_install || die "the remote path needs socat (apt-get install -y socat) or BOTTLE_SETUP_REMOTE=0"
-            apt_install socat
-        fi
-        if remote_answers; then
-            log "an engine already answers on 127.0.0.1:$REMOTE_PORT, not started by this tooling; using it"
-            return 0
-        fi
-        mkdir -p "$STATE_DIR"
-        log "forwarding 127.0.0.1:$REMOTE_PORT to ${target#unix://} with socat (log: $SOCAT_LOG)"
-        setsid socat "TCP-LISTEN:$REMOTE_PORT,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:${target#unix://}" \
-            </dev/null >>"$SOCAT_LOG" 2>&1 &
-        pid=$!
-        printf '%s\n' "$pid" >"$SOCAT_PIDFILE"
-        printf 'pid=%s\ndaemon=socat\nport=%s\nstarted=%s\n' \
-            "$pid" "$REMOTE_PORT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$SOCAT_MARKER"
+# Succeeds if the endpoint refuses both a plain client and a TLS client that
+# trusts our CA but has no certificate of its own (a cert dir with ca.pem only).
+# An empty DOCKER_CONFIG keeps the caller's ~/.docker certificates out.
+remote_refuses_strangers() {
+    local tmp status=0
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/bottle-noauth.XXXXXX")"
+    mkdir "$tmp/config" "$tmp/ca-only"
+    cp "$CLIENT_CERT_DIR/ca.pem" "$tmp/ca-only/ca.pem"
+    local -a stranger=(env -u DOCKER_CONTEXT -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH -u DOCKER_TLS
+        DOCKER_CONFIG="$tmp/config" DOCKER_HOST="$REMOTE_HOST")
+    if "${stranger[@]}" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+        log "error: $REMOTE_HOST answers a client that does not speak TLS"
+        status=1
     fi
-    local deadline=$((SECONDS + 10))
+    if "${stranger[@]}" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$tmp/ca-only" \
+        "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+        log "error: $REMOTE_HOST answers a TLS client that has no certificate"
+        status=1
+    fi
+    rm -rf "$tmp"
+    return "$status"
+}
+
+# Succeeds if the certificates exist, chain to our CA and stay valid for a day.
+certs_ok() {
+    local f
+    for f in "$TLS_DIR"/{ca.pem,ca-key.pem,server-cert.pem,server-key.pem} "$CLIENT_CERT_DIR"/{ca.pem,cert.pem,key.pem}; do
+        [[ -s "$f" ]] || return 1
+    done
+    for f in "$TLS_DIR/ca.pem" "$TLS_DIR/server-cert.pem" "$CLIENT_CERT_DIR/cert.pem"; do
+        openssl x509 -noout -checkend 86400 -in "$f" >/dev/null 2>&1 || return 1
+    done
+    openssl verify -CAfile "$TLS_DIR/ca.pem" "$TLS_DIR/server-cert.pem" "$CLIENT_CERT_DIR/cert.pem" >/dev/null 2>&1 &&
+        cmp -s "$TLS_DIR/ca.pem" "$CLIENT_CERT_DIR/ca.pem"
+}
+
+# Makes a CA, a server certificate for 127.0.0.1 and a client certificate, with
+# EC P-256 keys, unless valid ones are there. Sets certs_changed when it made new
+# ones: a running dockerd keeps the CA it loaded until it restarts.
+certs_changed=0
+make_cert() { # NAME CN EXTENSION...: NAME-key.pem and NAME-cert.pem, signed by ca.pem
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1-key.pem"
+    openssl req -new -key "$1-key.pem" -subj "/CN=$2" -out "$1.csr"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 \
+        -out "$1-cert.pem" -extfile <(printf '%s\n' "${@:3}")
+    rm -f "$1.csr"
+}
+ensure_certs() {
+    ensure_state_dir
+    if have openssl && certs_ok; then
+        return 0
+    fi
+    if ! have openssl; then
+        can_install || die "the remote path needs openssl (apt-get install -y openssl) or BOTTLE_SETUP_REMOTE=0"
+        apt_install openssl
+    fi
+    log "making a CA, a server certificate (IP:127.0.0.1) and a client certificate in $TLS_DIR"
+    rm -rf "$TLS_DIR"
+    (
+        umask 077
+        mkdir -p "$CLIENT_CERT_DIR"
+        cd "$TLS_DIR"
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca-key.pem
+        openssl req -x509 -new -key ca-key.pem -out ca.pem -days 825 -subj "/CN=bottle test CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+        make_cert server 127.0.0.1 subjectAltName=IP:127.0.0.1 extendedKeyUsage=serverAuth \
+            keyUsage=critical,digitalSignature
+        make_cert client "bottle test client" extendedKeyUsage=clientAuth keyUsage=critical,digitalSignature
+        mv client-key.pem client/key.pem
+        mv client-cert.pem client/cert.pem
+        cp ca.pem client/ca.pem
+        rm -f ca.srl
+    ) >&2 2>"$STATE_DIR/openssl.log" || {
+        cat "$STATE_DIR/openssl.log" >&2
+        die "openssl could not make the certificates"
+    }
+    certs_ok || die "the certificates in $TLS_DIR do not verify against their CA"
+    certs_changed=1
+}
+
+# Succeeds if dockerd pid $1 was started with this tooling's TLS endpoint.
+dockerd_serves_tls() {
+    local -a argv
+    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null || return 1
+    local joined=" ${argv[*]} "
+    [[ "$joined" == *" --tlsverify "* && "$joined" == *" -H $REMOTE_HOST "* &&
+        "$joined" == *" --tlscacert $TLS_DIR/ca.pem "* ]]
+}
+
+# The TLS endpoint, on the dockerd this tooling started. Fails, saying so in
+# one line, when dockerd is not ours: the user's daemon is never restarted.
+ensure_remote() {
+    local pid
+    if ! pid="$(our_dockerd_pid)"; then
+        log "the running dockerd was not started by this tooling: leaving it alone, and the remote path out"
+        return 1
+    fi
+    ensure_certs
+    if ((certs_changed)) || ! dockerd_serves_tls "$pid"; then
+        log "restarting dockerd (pid $pid), which this tooling started, with the TLS endpoint $REMOTE_HOST"
+        BOTTLE_ENGINE_STATE="$STATE_DIR" BOTTLE_STOP_PARTS=dockerd "$SCRIPT_DIR/stop-engine.sh"
+        start_engine
+        pid="$(our_dockerd_pid)" || die "dockerd did not come back"
+    fi
+    local deadline=$((SECONDS + WAIT_SECS))
     until remote_answers; do
-        if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then
-            tail -n 5 "$SOCAT_LOG" >&2 || true
-            die "socat (pid $pid) exited; is port $REMOTE_PORT taken? (set BOTTLE_REMOTE_PORT)"
-        fi
-        ((SECONDS < deadline)) || die "the engine does not answer through tcp://127.0.0.1:$REMOTE_PORT"
+        ((SECONDS < deadline)) || die "dockerd (pid $pid) does not answer on $REMOTE_HOST with the client certificate"
         sleep 0.2
     done
-    log "the engine answers on tcp://127.0.0.1:$REMOTE_PORT (socat pid $pid)"
+    if ! remote_refuses_strangers; then
+        BOTTLE_ENGINE_STATE="$STATE_DIR" BOTTLE_STOP_PARTS=dockerd "$SCRIPT_DIR/stop-engine.sh" || true
+        die "stopped dockerd (pid $pid): its TCP endpoint must refuse clients without a certificate"
+    fi
+    log "dockerd (pid $pid) answers on $REMOTE_HOST only to clients with a certificate of $TLS_DIR/ca.pem"
 }
 
+# An older version of this script forwarded 127.0.0.1:23750 to the docker socket
+# with socat, open to every local user: stop such a forward if one is left.
+stop_legacy_forward() {
+    [[ -e "$STATE_DIR/socat.started-by-bottle" ]] || return 0
+    log "stopping the unauthenticated socat forward that an older setup started"
+    BOTTLE_ENGINE_STATE="$STATE_DIR" BOTTLE_STOP_PARTS=socat "$SCRIPT_DIR/stop-engine.sh" ||
+        die "could not stop the socat forward; stop it by hand (pid in $STATE_DIR/socat.pid)"
+}
+
+case "$*" in
+    --plan)
+        check_switches
+        planned_parts
+        exit 0
+        ;;
+    "") ;;
+    *) die "usage: setup-engine.sh [--plan]" ;;
+esac
+check_switches
+stop_legacy_forward
 ensure_engine
 ensure_image
-if [[ "$SETUP_REMOTE" != 0 ]]; then
-    ensure_remote
-    printf 'BOTTLE_REMOTE_HOST=tcp://127.0.0.1:%s\n' "$REMOTE_PORT"
+if [[ "$SETUP_REMOTE" == 1 ]] && ensure_remote; then
+    printf 'BOTTLE_REMOTE_HOST=%s\nBOTTLE_REMOTE_TLS_VERIFY=1\nBOTTLE_REMOTE_CERT_PATH=%s\n' "$REMOTE_HOST" "$CLIENT_CERT_DIR"
 fi
-if [[ "$SETUP_PODMAN" != 0 ]]; then
+if [[ "$SETUP_PODMAN" == 1 ]]; then
     ensure_podman_installed
     ensure_podman_conf
     ensure_podman_image
     ensure_podman_service
+    check_podman_socket_private
     printf 'BOTTLE_PODMAN_SOCKET=%s\n' "$PODMAN_SOCKET"
 fi

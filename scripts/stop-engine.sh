@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Stop what scripts/setup-engine.sh started, and only that: the socat forward of
-# the remote path, podman's docker-compatible service, and dockerd.
+# Stop what scripts/setup-engine.sh started, and only that: podman's
+# docker-compatible service, and dockerd (with its TLS endpoint, the remote path:
+# stopping dockerd closes it). `socat` stops the unauthenticated TCP forward that
+# older versions of setup-engine.sh started, if one is left.
 #
 # setup-engine.sh leaves a marker in $BOTTLE_ENGINE_STATE for each daemon it
-# starts (`started-by-bottle` for dockerd, `socat.started-by-bottle`,
-# `podman-service.started-by-bottle`). Without its marker a daemon is left alone,
-# so an engine the user runs is never touched. Safe to run any number of times.
+# starts (`started-by-bottle` for dockerd, `podman-service.started-by-bottle`;
+# older versions `socat.started-by-bottle`). Without its marker a daemon is left
+# alone, so an engine the user runs is never touched. The certificates stay in
+# the state dir for the next setup. Safe to run any number of times.
 #
 # Environment:
 #   BOTTLE_ENGINE_STATE      state dir (default: /tmp/bottle-engine)
@@ -85,7 +88,12 @@ stop_marked() {
 status=0
 for part in $PARTS; do
     case "$part" in
-        socat) stop_marked "the socat forward" "$STATE_DIR/socat.started-by-bottle" "$STATE_DIR/socat.pid" socat || status=1 ;;
+        socat)
+            # Only older setups started one: no marker, nothing to say.
+            if [[ -e "$STATE_DIR/socat.started-by-bottle" ]]; then
+                stop_marked "the socat forward" "$STATE_DIR/socat.started-by-bottle" "$STATE_DIR/socat.pid" socat || status=1
+            fi
+            ;;
         podman) stop_marked "podman system service" "$STATE_DIR/podman-service.started-by-bottle" "$STATE_DIR/podman-service.pid" podman || status=1 ;;
         dockerd) stop_marked dockerd "$STATE_DIR/started-by-bottle" "$STATE_DIR/dockerd.pid" dockerd || status=1 ;;
         *)

@@ -5,7 +5,8 @@
 # Engine paths (see tests/it/real.rs), each running every real-engine test:
 #   docker:/usr/bin/docker          docker CLI 20.10 -> the local engine
 #   docker:/usr/local/bin/docker    docker CLI 28 -> the local engine
-#   remote:tcp://127.0.0.1:PORT     docker CLI 28 over TCP (socat forward)
+#   remote:tcp://127.0.0.1:PORT     docker CLI 28 over TCP to dockerd's TLS endpoint,
+#                                   with the client certificate of BOTTLE_TEST_CERT_PATH
 #   podman:podman                   native podman
 #   podman-socket:unix:///...       docker CLI 28 -> podman's compatible socket
 #
@@ -15,7 +16,10 @@
 #   DOCKER              docker client for setup and the leak check (default: docker)
 #   BOTTLE_TEST_IMAGE   test image (default: bottle-test-bundle:latest)
 #   BOTTLE_TEST_PATHS   engine paths to test on (default: all of the above that
-#                       exist here); BOTTLE_SETUP_PODMAN=0 drops the podman ones
+#                       exist here); BOTTLE_SETUP_PODMAN=0 drops the podman ones,
+#                       BOTTLE_SETUP_REMOTE=0 the remote one
+#   BOTTLE_TEST_CERT_PATH  the remote path's client certificates (default: the ones
+#                       setup-engine.sh made)
 #   BOTTLE_KEEP_ENGINE  1 = leave the daemons that setup-engine.sh started running
 set -euo pipefail
 
@@ -43,6 +47,7 @@ trap 'exit 143' TERM
 step "setting up the engines and the test image"
 setup_out="$(./scripts/setup-engine.sh)"
 remote_host="$(sed -n 's/^BOTTLE_REMOTE_HOST=//p' <<<"$setup_out")"
+remote_cert_path="$(sed -n 's/^BOTTLE_REMOTE_CERT_PATH=//p' <<<"$setup_out")"
 podman_socket="$(sed -n 's/^BOTTLE_PODMAN_SOCKET=//p' <<<"$setup_out")"
 if [[ -n "$podman_socket" ]]; then PODMAN="${PODMAN:-podman}"; else PODMAN=""; fi
 
@@ -102,7 +107,11 @@ if [[ -z "${BOTTLE_TEST_DOCKER:-}" ]]; then
     if [[ -x /usr/local/bin/docker ]]; then BOTTLE_TEST_DOCKER=/usr/local/bin/docker; fi
 fi
 export BOTTLE_TEST_PATHS BOTTLE_TEST_DOCKER
-step "real-engine tests run on: $BOTTLE_TEST_PATHS (remote CLI: $BOTTLE_TEST_DOCKER)"
+# The remote path's client certificate (DOCKER_CERT_PATH, with DOCKER_TLS_VERIFY=1).
+if [[ -z "${BOTTLE_TEST_CERT_PATH:-}" && -n "$remote_cert_path" ]]; then
+    export BOTTLE_TEST_CERT_PATH="$remote_cert_path"
+fi
+step "real-engine tests run on: $BOTTLE_TEST_PATHS (remote CLI: $BOTTLE_TEST_DOCKER${BOTTLE_TEST_CERT_PATH:+, certificates: $BOTTLE_TEST_CERT_PATH})"
 
 # The contract's embedding example runs in tests/it/library.rs as a built binary.
 step "cargo build --example embed"

@@ -1,14 +1,19 @@
-//! The `bottle` binary: parse, run, map the error to an exit code.
+//! The `bottle` binary: parse, take `-e KEY=VALUE` values off its own argv, run, map the error
+//! to an exit code.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match bottle::cli::parse(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match bottle::cli::parse(args.iter().cloned()) {
         Ok(cli) => cli,
         Err(err) => return ExitCode::from(bottle::cli::usage_error(&err)),
     };
+    // `-e KEY=VALUE` values off bottle's own argv, before any thread or engine command starts;
+    // `run` says so once the input is known to be valid (a refusal stays one line).
+    let warning = bottle::cli::scrub::hide_env_values(&cli, &args);
     let (verbose, json) = (cli.global.verbose, cli.global.json);
-    match bottle::cli::run(cli) {
+    match bottle::cli::run(cli, warning.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => ExitCode::from(bottle::cli::report(&err, verbose, json)),
     }

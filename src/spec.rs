@@ -63,7 +63,8 @@ pub struct Build {
 }
 
 /// The spec keys as they arrive, from flags or from the TOML file. `None` means "not given".
-#[derive(Debug, Clone, Default)]
+/// `Debug` shows each env entry's key only (see [`env_debug`]): a `KEY=VALUE` value is a secret.
+#[derive(Clone, Default)]
 pub struct RawSpec {
     pub image: Option<String>,
     pub daemons: Option<Vec<String>>,
@@ -78,6 +79,34 @@ pub struct RawSpec {
     pub wait: Option<Option<String>>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+}
+
+impl std::fmt::Debug for RawSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSpec")
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &self.env.as_deref().map(env_debug))
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("pull", &self.pull)
+            .field("build", &self.build)
+            .field("wait", &self.wait)
+            .field("loopback_pool", &self.loopback_pool)
+            .finish()
+    }
+}
+
+/// `-e` entries as `Debug` may show them: `KEY=***` for a `KEY=VALUE`, a bare `KEY` as it is.
+pub fn env_debug(entries: &[String]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((key, _)) => format!("{key}={}", crate::display::MASK),
+            None => e.clone(),
+        })
+        .collect()
 }
 
 /// The largest config file bottle reads. A spec is a few hundred bytes; the cap keeps a mistaken

@@ -1,11 +1,12 @@
 //! The command line: clap definitions, and `run`, which turns parsed arguments into library calls
 //! and output.
 //!
-//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`run`] and
+//! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`scrub::hide_env_values`], [`run`] and
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
 mod many;
 mod render;
+pub mod scrub;
 mod tools;
 
 use std::ffi::{OsStr, OsString};
@@ -125,8 +126,8 @@ Examples:
     Down(DownArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(after_help = "\
-KEY=VALUE values never appear: `up` hands them to the engine in an in-memory file at
-`--env-file /dev/fd/3`, which exists only while that command runs.
+KEY=VALUE values never appear: `up` hands them to the engine in a pipe at `--env-file /dev/fd/3`,
+which the engine drains.
 `<run-id>` stands for the `bottle.run` label, new for every `up`.
 
 Examples:
@@ -181,8 +182,8 @@ Examples:
     Gc(GcArgs),
     /// Print the bundle's logs, through the engine
     #[command(after_help = "\
-Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs. With -f the engine's
-output is passed through as it comes, unmasked.
+Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs, with -f too (each line
+as soon as it ends).
 
 Examples:
   bottle logs demo --tail 20
@@ -284,7 +285,7 @@ pub struct GcArgs {
 pub struct LogsArgs {
     /// The bottle's slug
     pub slug: String,
-    /// Follow the logs as they come (passed through unmasked)
+    /// Follow the logs as they come (masked too)
     #[arg(short, long)]
     pub follow: bool,
     /// Only the last N lines
@@ -306,7 +307,8 @@ pub struct CompletionsArgs {
 }
 
 /// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
-#[derive(Debug, Args)]
+/// `Debug` shows `-e` entries by key only ([`crate::spec::env_debug`]).
+#[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
     /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
@@ -318,7 +320,9 @@ pub struct SpecArgs {
     /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
     #[arg(long, value_name = "CSV")]
     pub daemons: Option<String>,
-    /// KEY=VALUE (sent through a private env-file) or KEY (value taken from this environment)
+    /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
+    /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
+    /// values in --config's `env` instead
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
@@ -357,6 +361,24 @@ impl Global {
     /// `--engine` / `BOTTLE_ENGINE`; an empty value means unset, as `Engine::detect` reads it.
     fn engine(&self) -> Option<&OsStr> {
         self.engine.as_deref().filter(|e| !e.is_empty())
+    }
+}
+
+impl std::fmt::Debug for SpecArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpecArgs")
+            .field("config", &self.config)
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &crate::spec::env_debug(&self.env))
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("loopback_pool", &self.loopback_pool)
+            .field("wait", &self.wait)
+            .field("allow_nonloopback", &self.allow_nonloopback)
+            .field("pull", &self.pull)
+            .finish()
     }
 }
 
@@ -557,8 +579,14 @@ fn note_nothing(tty: Tty, text: &str) {
     }
 }
 
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Run a parsed command line. `argv_warning` (from [`scrub::hide_env_values`]) is printed once
+/// the spec of `up` or `plan` is known to be valid, before any engine command.
+pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
+    let warn_argv = || {
+        if let Some(w) = argv_warning {
+            eprintln!("bottle: {w}");
+        }
+    };
     let g = &cli.global;
     let tty = Tty {
         stdout: std::io::stdout().is_terminal(),
@@ -616,6 +644,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = Slug::parse(&a.slug)?;
             let spec = a.spec.spec()?;
             let names = Names::new(&prefix, &slug)?;
+            warn_argv();
             let cmds = plan(&slug, &names, &spec, &pool);
             let shown = shown_engine(g);
             let context = g.context.as_deref();
@@ -641,6 +670,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => {
             let slugs = distinct_slugs(&prefix, &a.slugs)?;
             let spec = a.spec.spec()?;
+            warn_argv();
             let ctx = rt.ctx(prefix, pool, secrets_of(&spec))?;
             let [slug] = slugs.as_slice() else {
                 return many::up_each(&ctx, &slugs, &spec, g.parallel.into(), g, &mut out);
@@ -775,7 +805,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
-            tools::logs(&ctx, &slug, a.follow, a.tail, &mut out)?;
+            if a.follow {
+                // The followed log is written by the threads that read the engine's output,
+                // which need stdout's lock.
+                drop(out);
+                return tools::follow_logs(&ctx, &slug, a.tail);
+            }
+            tools::logs(&ctx, &slug, a.tail, &mut out)?;
         }
         Command::Version => {
             let engine = rt.engine(Masker::default());

@@ -242,18 +242,7 @@ const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
 /// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
 /// prints the lines in full.
 pub fn engine_error(message: &str, verbose: bool) -> String {
-    let kept: Vec<&str> = message.lines().filter(|l| !is_help_advice(l)).collect();
-    let mut text = kept.join("\n");
-    // "… See 'docker run --help'." can end a line that also holds the real message.
-    for marker in [" See '", "See '"] {
-        while let Some(at) = text.find(marker) {
-            let rest = &text[at + marker.len()..];
-            let Some(end) = rest.find("--help'.") else {
-                break;
-            };
-            text.replace_range(at..at + marker.len() + end + "--help'.".len(), "");
-        }
-    }
+    let text = crate::display::strip_help_advice(message);
     if verbose {
         return text.trim_end().to_string();
     }
@@ -284,12 +273,6 @@ pub fn engine_error(message: &str, verbose: bool) -> String {
     }
     out.push_str(rest);
     out.trim_end().to_string()
-}
-
-fn is_help_advice(line: &str) -> bool {
-    let l = line.trim();
-    l.starts_with("Run '") && l.ends_with("for more information")
-        || l.starts_with("See '") && l.ends_with("--help'.")
 }
 
 /// `docker --context x network create --driver bridge … NAME` → `docker network create`. Text that

@@ -13,7 +13,7 @@ use crate::argv;
 use crate::classify::{Class, Verb, classify};
 use crate::display::Masker;
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::Engine;
+use crate::exec::{Engine, Stream};
 use crate::input::{Prefix, Slug};
 use crate::lifecycle::{self, Ctx};
 use crate::spec::DAEMONS_ENV;
@@ -424,39 +424,59 @@ pub fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
     )
 }
 
-/// `bottle logs`: the bundle's logs, through the engine. Captured logs are masked; `-f` streams
-/// them through as they come, unmasked (documented in `--help`).
-pub fn logs(
-    ctx: &Ctx,
-    slug: &Slug,
-    follow: bool,
-    tail: Option<u32>,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let engine = &ctx.engine;
+/// The bundle of `slug`, and a masker for what it logs.
+fn bundle_and_secrets(ctx: &Ctx, slug: &Slug) -> Result<(crate::model::Container, Masker)> {
     let bundle = lifecycle::bundle(ctx, slug)?;
-    if follow {
-        out.flush()?;
-        return match engine.run_passthrough(Verb::Logs, argv::logs_of(&bundle.id, true, tail)) {
-            // Ctrl-C is how `-f` ends.
-            Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
-            r => Ok(r?),
-        };
-    }
-    let image_env: Vec<String> = engine
+    let image_env: Vec<String> = ctx
+        .engine
         .run(Verb::Inspect, argv::image_env(&bundle.image))
         .ok()
         .filter(|r| r.success())
         .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
         .unwrap_or_default();
     let masker = log_secrets(&bundle.env, &image_env);
-    let reply = engine
+    Ok((bundle, masker))
+}
+
+/// `bottle logs`: the bundle's logs, through the engine, masked.
+pub fn logs(ctx: &Ctx, slug: &Slug, tail: Option<u32>, out: &mut impl Write) -> anyhow::Result<()> {
+    let (bundle, masker) = bundle_and_secrets(ctx, slug)?;
+    let reply = ctx
+        .engine
         .run(Verb::Logs, argv::logs_of(&bundle.id, false, tail))?
         .check()?;
     write!(out, "{}", masker.mask(&reply.stdout))?;
     out.flush()?;
     eprint!("{}", masker.mask(&reply.stderr));
     Ok(())
+}
+
+/// `bottle logs -f`: the bundle's logs as they come, masked, each line as soon as it ends. They
+/// are written from the engine's reader threads, so the caller must not hold stdout's lock.
+pub fn follow_logs(ctx: &Ctx, slug: &Slug, tail: Option<u32>) -> anyhow::Result<()> {
+    let (bundle, masker) = bundle_and_secrets(ctx, slug)?;
+    let engine = ctx.engine.clone().with_secrets(masker);
+    let argv = argv::logs_of(&bundle.id, true, tail);
+    match engine.run_follow(Verb::Logs, argv, std::sync::Arc::new(write_stream)) {
+        // Ctrl-C is how `-f` ends.
+        Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
+        r => Ok(r?),
+    }
+}
+
+/// Where a followed log goes: the engine's stdout to bottle's, its stderr to bottle's, each
+/// piece flushed at once.
+fn write_stream(stream: Stream, bytes: &[u8]) -> std::io::Result<()> {
+    match stream {
+        Stream::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush())
+        }
+        Stream::Stderr => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(bytes).and_then(|()| err.flush())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -836,7 +836,7 @@ fn logs_mask_the_values_up_gave() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "token is *** on /bin\n");
     assert_eq!(stderr(&out), "err ***\n");
-    // -f passes the stream through.
+    // -f streams it (masked too: see `secrets::logs_follow_printed_secrets_in_clear`).
     fake.on("logs --follow c1", 0, "streamed\n", "");
     let out = fake.bottle(&["logs", "demo", "-f"]);
     assert_eq!((code(&out), stdout(&out)), (0, "streamed\n".to_string()));

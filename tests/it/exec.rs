@@ -261,7 +261,7 @@ fn the_env_file_is_in_memory_at_fd_3() {
         .position(|c| c.first().is_some_and(|w| w == "run"))
         .expect("a run");
     let (link, content) = fake.env_file_seen(run + 1).expect("run had an env-file");
-    assert!(link.starts_with("/memfd:bottle-env"), "{link}");
+    assert!(link.starts_with("pipe:["), "{link}");
     assert_eq!(content, "A=1\nB=x y=z\n");
     assert!(
         err.contains("+ docker run ") && err.contains(" --env-file /dev/fd/3 "),

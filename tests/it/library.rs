@@ -468,3 +468,62 @@ fn a_bundle_that_exits_while_up_waits_is_not_ready() {
     assert_eq!(err.deadline(), None);
     assert!(err.message().contains("is not ready"), "{err}");
 }
+
+/// Issue 14, item 3: `println!("{:?}", Spec::builder("img").secret_env("API_TOKEN", "s3cretDBG"))`
+/// printed `env: Some(["API_TOKEN=s3cretDBG"])`. No `Debug` or `Display` of a public type shows a
+/// value: the builder, the spec, errors (from validation and from a failed `up` whose engine echoes
+/// the value), the failed command, and every event.
+#[test]
+fn spec_builder_debug_printed_the_secret() {
+    const SECRET: &str = "s3cretDBG";
+    let builder = bottle::Spec::builder("bundle:1")
+        .publish(8080)
+        .env("HOME")
+        .secret_env("API_TOKEN", SECRET);
+    let mut shown = vec![format!("{builder:?}")];
+    // The key shows, its value is masked (the builder holds typed entries, not `KEY=VALUE` text).
+    assert!(
+        shown[0].contains("API_TOKEN") && shown[0].contains("Secret(***)"),
+        "{}",
+        shown[0]
+    );
+    let invalid = builder.clone().publish(0).build().unwrap_err();
+    shown.extend([format!("{invalid:?}"), format!("{invalid}")]);
+    let spec = builder.build().unwrap();
+    shown.push(format!("{spec:?}"));
+
+    // A failed `up`: the image is missing and the pull fails, each engine answer quoting the value.
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once(
+        "run *",
+        125,
+        "",
+        &format!("docker: Error response from daemon: No such image: bundle:1 {SECRET}.\n"),
+    );
+    fake.on(
+        "pull *",
+        1,
+        &format!("pulling with {SECRET}\n"),
+        &format!("Error response from daemon: denied {SECRET}\n"),
+    );
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let bottles = fake_bottles(&fake, "libdbg").on_event(move |e| {
+        seen.lock().unwrap().push(format!("{e:?}"));
+    });
+    shown.push(format!("{bottles:?}"));
+    let err = bottles.up(&"demo".parse().unwrap(), &spec).unwrap_err();
+    shown.extend([format!("{err:?}"), format!("{err}")]);
+    let cmd = err.command().expect("the failed command");
+    shown.extend([format!("{cmd:?}"), cmd.stderr().to_string()]);
+    let events = events.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.contains("pulling with ***")),
+        "the pull's output is an event: {events:?}"
+    );
+    shown.extend(events);
+    for text in &shown {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+}

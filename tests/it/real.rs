@@ -5,12 +5,17 @@
 //! commas or newlines):
 //!
 //! - `docker:PROGRAM`: a docker CLI against the engine it finds itself, e.g. `docker:/usr/bin/docker`
-//! - `remote:URL`: the docker CLI with `DOCKER_HOST=URL`, e.g. `remote:tcp://127.0.0.1:23750`
+//! - `remote:URL`: the docker CLI with `DOCKER_HOST=URL`, e.g. `remote:tcp://127.0.0.1:23760`; a
+//!   `tcp://` URL is dockerd's TLS endpoint, reached with `DOCKER_TLS_VERIFY=1` and
+//!   `DOCKER_CERT_PATH=$BOTTLE_TEST_CERT_PATH` (the client's `ca.pem`, `cert.pem`, `key.pem`, which
+//!   `scripts/setup-engine.sh` makes), and is refused without them: an engine on TCP that answers
+//!   without a client certificate is not a setup to test on
 //! - `podman:PROGRAM`: native podman, e.g. `podman:podman`
 //! - `podman-socket:URL`: the docker CLI against podman's docker-compatible socket, e.g.
 //!   `podman-socket:unix:///run/bottle-podman.sock`
 //!
-//! The docker CLI of `remote` and `podman-socket` is `BOTTLE_TEST_DOCKER` (default `docker`).
+//! The docker CLI of `remote` and `podman-socket` is `BOTTLE_TEST_DOCKER` (default `docker`). Every
+//! command a test runs on a path, bottle's and the test's own checks, carries the path's `env`.
 //! Without `BOTTLE_TEST_PATHS`, the colon-separated `BOTTLE_TEST_CLIS` (e.g.
 //! `/usr/bin/docker:/usr/local/bin/docker`) lists `docker:` paths, and the default is `docker:docker`.
 //! `BOTTLE_TEST_IMAGE` names the offline test image (`scripts/setup-engine.sh` imports it into
@@ -39,7 +44,8 @@ pub struct EnginePath {
     pub spec: String,
     /// `BOTTLE_ENGINE`: the CLI bottle (and the test's own checks) run.
     pub program: String,
-    /// Set for every command of this path (`DOCKER_HOST`).
+    /// Set for every command of this path (`DOCKER_HOST`, and for TLS `DOCKER_TLS_VERIFY` and
+    /// `DOCKER_CERT_PATH`).
     pub env: Vec<(String, String)>,
     pub podman: bool,
     /// The test image's name on this path.
@@ -47,8 +53,13 @@ pub struct EnginePath {
 }
 
 impl EnginePath {
-    /// Parse one `KIND:VALUE` entry; `docker_cli` is the CLI of the `remote` and `podman-socket` kinds.
-    pub fn parse(spec: &str, docker_cli: &str) -> Result<EnginePath, String> {
+    /// Parse one `KIND:VALUE` entry; `docker_cli` is the CLI of the `remote` and `podman-socket`
+    /// kinds, `cert_path` the client certificates of a `remote:tcp://` path.
+    pub fn parse(
+        spec: &str,
+        docker_cli: &str,
+        cert_path: Option<&str>,
+    ) -> Result<EnginePath, String> {
         let (kind, value) = spec
             .split_once(':')
             .filter(|(_, v)| !v.is_empty())
@@ -69,6 +80,20 @@ impl EnginePath {
                 env: Vec::new(),
                 ..host(value, true)
             },
+            "remote" if value.starts_with("tcp://") => {
+                let certs = cert_path.filter(|c| !c.is_empty()).ok_or_else(|| {
+                    format!(
+                        "engine path `{spec}` needs BOTTLE_TEST_CERT_PATH: a TCP engine is tested only \
+                         through its TLS endpoint, with a client certificate"
+                    )
+                })?;
+                let mut path = host(docker_cli, false);
+                path.env
+                    .push(("DOCKER_TLS_VERIFY".to_string(), "1".to_string()));
+                path.env
+                    .push(("DOCKER_CERT_PATH".to_string(), certs.to_string()));
+                path
+            }
             "remote" => host(docker_cli, false),
             "podman-socket" => host(docker_cli, true),
             _ => {
@@ -150,9 +175,10 @@ fn path_specs() -> Vec<String> {
 /// that cannot be used skips the test, or fails it under `BOTTLE_REQUIRE_DOCKER=1`.
 pub fn clis() -> Option<Vec<EnginePath>> {
     let docker_cli = std::env::var("BOTTLE_TEST_DOCKER").unwrap_or_else(|_| "docker".to_string());
+    let cert_path = std::env::var("BOTTLE_TEST_CERT_PATH").ok();
     let mut paths = Vec::new();
     for spec in path_specs() {
-        let problem = match EnginePath::parse(&spec, &docker_cli) {
+        let problem = match EnginePath::parse(&spec, &docker_cli, cert_path.as_deref()) {
             Ok(path) => {
                 let problem = path.problem();
                 paths.push(path);
@@ -274,27 +300,42 @@ impl Drop for Bottles {
     }
 }
 
-/// The `BOTTLE_TEST_PATHS` entries: each kind gives the program and `DOCKER_HOST` it should.
+/// The `BOTTLE_TEST_PATHS` entries: each kind gives the program and environment it should; a TCP
+/// remote carries its TLS settings, and is refused without a client certificate.
 #[test]
 fn engine_paths_parse() {
     let d = "/usr/local/bin/docker";
-    let p = EnginePath::parse("docker:/usr/bin/docker", d).unwrap();
+    let parse = |spec: &str| EnginePath::parse(spec, d, None);
+    let p = parse("docker:/usr/bin/docker").unwrap();
     assert_eq!(
         (p.program.as_str(), p.env.len(), p.podman),
         ("/usr/bin/docker", 0, false)
     );
-    let p = EnginePath::parse("remote:tcp://127.0.0.1:23750", d).unwrap();
+    let p = EnginePath::parse("remote:tcp://127.0.0.1:23760", d, Some("/certs")).unwrap();
     assert_eq!(p.program, d);
     assert_eq!(
         p.env,
-        vec![("DOCKER_HOST".into(), "tcp://127.0.0.1:23750".into())]
+        vec![
+            ("DOCKER_HOST".into(), "tcp://127.0.0.1:23760".into()),
+            ("DOCKER_TLS_VERIFY".into(), "1".into()),
+            ("DOCKER_CERT_PATH".into(), "/certs".into()),
+        ]
     );
-    let p = EnginePath::parse("podman:podman", d).unwrap();
+    for certs in [None, Some("")] {
+        let e = EnginePath::parse("remote:tcp://127.0.0.1:23760", d, certs).unwrap_err();
+        assert!(e.contains("BOTTLE_TEST_CERT_PATH"), "{e}");
+    }
+    let p = parse("remote:ssh://me@127.0.0.1").unwrap();
+    assert_eq!(
+        p.env,
+        vec![("DOCKER_HOST".into(), "ssh://me@127.0.0.1".into())]
+    );
+    let p = parse("podman:podman").unwrap();
     assert_eq!(
         (p.program.as_str(), p.env.len(), p.podman),
         ("podman", 0, true)
     );
-    let p = EnginePath::parse("podman-socket:unix:///run/bottle-podman.sock", d).unwrap();
+    let p = parse("podman-socket:unix:///run/bottle-podman.sock").unwrap();
     assert_eq!((p.program.as_str(), p.podman), (d, true));
     assert_eq!(p.env[0].1, "unix:///run/bottle-podman.sock");
     assert_eq!(
@@ -302,7 +343,7 @@ fn engine_paths_parse() {
         "podman-socket:unix:///run/bottle-podman.sock"
     );
     for bad in ["docker", "docker:", "nerdctl:x"] {
-        assert!(EnginePath::parse(bad, d).is_err(), "{bad}");
+        assert!(parse(bad).is_err(), "{bad}");
     }
 }
 
@@ -685,15 +726,19 @@ struct Interrupt<'a> {
 }
 
 /// Run bottle through a wrapper around the real engine that lingers after the command `when`
-/// selects; once that command has run (and `appeared` shows the object), send the signal. Returns
+/// selects has succeeded; once it has (and `appeared` shows the object), send the signal. Returns
 /// bottle's exit code and stderr, and the argv the wrapper saw for the lingering command.
+///
+/// Only a success lingers: on the remote path bottle takes no locks, so a `network create` may be
+/// refused because a bottle of another test on the same engine holds the subnet; bottle then tries
+/// the next one, which must not wait out the linger (the test timed out that way under load).
 fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("argv");
     let wrapper = dir.path().join("slow-docker");
     let script = format!(
-        "#!/bin/sh\nif {when}; then '{cli}' \"$@\"; rc=$?; printf '%s\\n' \"$@\" > '{log}'; sleep {linger}; exit $rc; fi\nexec '{cli}' \"$@\"\n",
+        "#!/bin/sh\nif {when}; then '{cli}' \"$@\"; rc=$?; [ $rc -ne 0 ] && exit $rc; printf '%s\\n' \"$@\" > '{log}'; sleep {linger}; exit $rc; fi\nexec '{cli}' \"$@\"\n",
         when = i.when,
         linger = i.linger_secs,
         log = log.display(),
@@ -701,7 +746,7 @@ fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, Stri
     );
     std::fs::write(&wrapper, script).unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let child = b
+    let mut child = b
         .command(i.args)
         .env("BOTTLE_ENGINE", &wrapper)
         .stdout(std::process::Stdio::piped())
@@ -711,7 +756,22 @@ fn interrupt_during(b: &Bottles, i: Interrupt<'_>) -> (Option<i32>, String, Stri
     // Generous: another test may be flooding the same engine (the race tests run ten `up`s at once).
     let deadline = Instant::now() + Duration::from_secs(60);
     while !log.exists() || i.appeared.is_some_and(|list| b.docker_out(list).is_empty()) {
-        assert!(Instant::now() < deadline, "the lingering command never ran");
+        // A bottle that ended before the command lingered says why, rather than a timeout.
+        if !log.exists() && child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{}: bottle {:?} exited {:?} before the lingering command ran: {}",
+                b.path,
+                i.args,
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: the lingering command never ran",
+            b.path
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
