@@ -321,7 +321,7 @@ impl Engine {
             Error::new(
                 ErrorKind::EngineUnavailable,
                 format!(
-                    "engine `{shown}` was not found or is not executable: install docker (or a docker-compatible CLI) or pass --engine PATH"
+                    "engine `{shown}` was not found or is not executable: install docker (or a docker-compatible CLI), or name the engine by its path"
                 ),
             )
         })?;
@@ -764,7 +764,7 @@ impl Engine {
             Stop::Timeout => Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, raise --timeout (or BOTTLE_TIMEOUT), otherwise check that the engine answers (`{} version`)",
+                    "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, give it a longer timeout, otherwise check that the engine answers (`{} version`)",
                     format_duration(self.timeout),
                     self.shown
                 ),
@@ -788,7 +788,7 @@ impl Engine {
         Error::new(
             ErrorKind::EngineUnavailable,
             format!(
-                "could not execute `{line}`: {err}; check --engine (now `{}`)",
+                "could not execute `{line}`: {err}; check the engine (now `{}`)",
                 self.shown
             ),
         )

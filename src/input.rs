@@ -581,7 +581,7 @@ pub fn check_publish_ip(ip: IpAddr, allow_nonloopback: bool) -> Result<IpAddr> {
         return Err(Error::invalid(
             Invalid::PublishIp,
             format!(
-                "publish IP `{ip}` is not a loopback address: use 127.0.0.1 (or another 127.x.y.z or ::1), or pass --allow-nonloopback to expose the bundle beyond this host"
+                "publish IP `{ip}` is not a loopback address: use 127.0.0.1 (or another 127.x.y.z or ::1), or allow a non-loopback address to expose the bundle beyond this host"
             ),
         ));
     }

@@ -291,14 +291,14 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
 fn gone(successor: Option<&Successor>) -> String {
     match successor {
         Some(Successor { id, by_bottle: true }) => format!(
-            "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `{}`, which this run leaves alone",
+            "was replaced by another `up` while `up` waited for it to be ready: the bottle now runs container `{}`, which this run leaves alone",
             short_id(id)
         ),
         Some(Successor { id, .. }) => format!(
-            "was removed while `up --wait` waited for it, and container `{}`, which bottle did not start, now has its name",
+            "was removed while `up` waited for it to be ready, and container `{}`, which bottle did not start, now has its name",
             short_id(id)
         ),
-        None => "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)".to_string(),
+        None => "was removed while `up` waited for it to be ready (by a `down`, or by another `up` of the bottle)".to_string(),
     }
 }
 
@@ -695,18 +695,18 @@ mod tests {
             );
         }
         let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let replaced = "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `0123456789ab`, which this run leaves alone";
+        let replaced = "was replaced by another `up` while `up` waited for it to be ready: the bottle now runs container `0123456789ab`, which this run leaves alone";
         check(Some((id, true)), 1, replaced);
         check(Some((id, true)), 30, replaced);
         check(
             Some(("abc", false)),
             1,
-            "was removed while `up --wait` waited for it, and container `abc`, which bottle did not start, now has its name",
+            "was removed while `up` waited for it to be ready, and container `abc`, which bottle did not start, now has its name",
         );
         check(
             None,
             1,
-            "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)",
+            "was removed while `up` waited for it to be ready (by a `down`, or by another `up` of the bottle)",
         );
     }
 

@@ -406,7 +406,7 @@ impl Parts {
                 return Err(Error::invalid(
                     Invalid::EnvKey,
                     format!(
-                        "env `{DAEMONS_ENV}` is set by bottle: use --daemons (or `daemons` in the config) instead"
+                        "env `{DAEMONS_ENV}` is set by bottle from the spec's daemons: list them as daemons instead"
                     ),
                 ));
             }
@@ -445,7 +445,7 @@ impl Parts {
                 return Err(Error::invalid(
                     Invalid::LoopbackPool,
                     format!(
-                        "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
+                        "loopback pool `{pool}` is used only with the publish IP `auto`: ask for `auto`, or drop the pool"
                     ),
                 ));
             }
@@ -1031,7 +1031,7 @@ mod tests {
         for ip in [None, Some("127.0.0.5")] {
             let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
             assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
-            assert!(e.message().contains("--publish-ip auto"), "{e}");
+            assert!(e.message().contains("publish IP `auto`"), "{e}");
         }
 
         let waiting = spec(Some("auto"), None, Some(Some("4s"))).unwrap();

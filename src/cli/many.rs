@@ -116,7 +116,8 @@ fn failures<R>(
         return Err(failed.remove(0).1.into());
     }
     for (slug, e) in &failed {
-        let msg = render::engine_error(e.message(), verbose);
+        let msg = super::advice::with_advice(e.message(), Some(e));
+        let msg = render::engine_error(&msg, verbose);
         eprintln!("bottle: {slug}: {msg}");
     }
     Err(Reported(failed[0].1.exit_code()).into())
@@ -161,7 +162,7 @@ fn error_json(slug: &Slug, e: &Error) -> serde_json::Value {
         "slug": slug.as_str(),
         "error": {
             "kind": e.kind_name(),
-            "message": e.message(),
+            "message": super::advice::with_advice(e.message(), Some(e)),
             "exit_code": e.exit_code(),
             "rolled_back": e.rolled_back(),
             "left": e.left(),

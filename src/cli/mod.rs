@@ -4,6 +4,7 @@
 //! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`scrub::hide_env_values`], [`run`] and
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
+mod advice;
 mod many;
 mod render;
 pub mod scrub;
@@ -478,10 +479,8 @@ pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    eprintln!(
-        "bottle: {}",
-        render::engine_error(&format!("{err:#}"), verbose)
-    );
+    let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
+    eprintln!("bottle: {}", render::engine_error(&message, verbose));
     if json {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
@@ -497,7 +496,7 @@ pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
     let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
     serde_json::json!({"error": {
         "kind": ours.map_or("io", Error::kind_name),
-        "message": format!("{err:#}"),
+        "message": advice::with_advice(&format!("{err:#}"), ours),
         "exit_code": exit_code(err),
         "rolled_back": list(Error::rolled_back),
         "left": list(Error::left),

@@ -442,7 +442,7 @@ mod tests {
             &up,
             Some(1234),
             Err(
-                "run `bottle up demo` again with its full spec (the same --image, -e, -v and --config) plus `-p 1234`",
+                "run `up` again with its full spec (the same image, env, volumes and config) plus port 1234",
             ),
         );
         check_port(&up, Some(1234), Err("(published: 8080, 9000)"));

@@ -78,9 +78,7 @@ pub(super) fn name_what_is_left(
     // The removal that was killed may still finish in the daemon: "not seen removed", not "left".
     let (what, list) = match left {
         None => (
-            format!(
-                "; bottle `{slug}` was not looked at: `bottle status {slug}` shows what is left"
-            ),
+            format!("; bottle `{slug}` was not looked at: a `status` of it shows what is left"),
             Vec::new(),
         ),
         Some([]) => (format!("; nothing of bottle `{slug}` is left"), Vec::new()),
@@ -172,7 +170,7 @@ fn remove(
     Err(Error::new(
         ErrorKind::EngineFailed,
         format!(
-            "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is a `bottle up {slug}` running in a loop?"
+            "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is an `up` of it running in a loop?"
         ),
     ))
 }

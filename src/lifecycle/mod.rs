@@ -511,7 +511,7 @@ fn not_ours(slug: &Slug, names: &Names) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another prefix",
             names.bundle
         ),
     )
@@ -524,7 +524,7 @@ fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
     Err(Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another prefix",
             n.name
         ),
     ))
@@ -547,7 +547,7 @@ fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle down` again"
+            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `down` again"
         ),
     )
 }

@@ -43,7 +43,7 @@ pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
         Error::new(
             ErrorKind::NotFound,
             format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
                 names.bundle
             ),
         )
@@ -62,7 +62,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
                     b.bundle.name
                 ),
             ));
@@ -72,7 +72,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "the bundle of bottle `{slug}` is stopped (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
+                    "the bundle of bottle `{slug}` is stopped (state: {state}), so it publishes no port; start it again with `up` and the same spec"
                 ),
             ));
         }
@@ -111,7 +111,7 @@ fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!(
-            "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `bottle up {slug}` again with its full spec (the same --image, -e, -v and --config) plus `-p {port}`"
+            "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `up` again with its full spec (the same image, env, volumes and config) plus port {port}"
         ),
     )
 }

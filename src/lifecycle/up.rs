@@ -216,7 +216,7 @@ impl Up<'_> {
         Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
-                "bottle `{}` kept changing while `up` converged it ({MAX_ROUNDS} rounds); is another `bottle up` or `bottle down` of it running with another spec?",
+                "bottle `{}` kept changing while `up` converged it ({MAX_ROUNDS} rounds); is another `up` or `down` of it running with another spec?",
                 self.slug
             ),
         ))
@@ -266,7 +266,7 @@ impl Up<'_> {
         Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
-                "network `{}` vanished each time `up` found it; is `bottle down {}` running?",
+                "network `{}` vanished each time `up` found it; is a `down` of `{}` running?",
                 self.names.network, self.slug
             ),
         ))
@@ -322,7 +322,7 @@ impl Up<'_> {
         let kept = &obs.networks[choice.keep];
         let subnet = decide::network_subnet(kept).ok_or_else(|| {
             let msg = format!(
-                "network `{}` has no IPv4 subnet; remove it with `bottle down {}`",
+                "network `{}` has no IPv4 subnet; a `down` of `{}` removes it",
                 self.names.network, self.slug
             );
             Error::new(ErrorKind::Refused, msg)
@@ -486,7 +486,7 @@ impl Up<'_> {
             }),
             (None, Pull::Missing | Pull::Always) => argv::pull(image),
             (None, Pull::Never) => {
-                let msg = format!("image `{image}` is not present and --pull is `never`");
+                let msg = format!("image `{image}` is not present and the pull policy is `never`");
                 return Err(Error::new(ErrorKind::EngineFailed, msg));
             }
         };
@@ -649,7 +649,7 @@ impl Up<'_> {
             Error::new(
                 ErrorKind::EngineFailed,
                 format!(
-                    "bundle `{}` was gone right after it started; is another `bottle up` or `bottle down` of `{}` running?",
+                    "bundle `{}` was gone right after it started; is another `up` or `down` of `{}` running?",
                     self.names.bundle, self.slug
                 ),
             )
@@ -731,7 +731,7 @@ impl Up<'_> {
             ));
         } else if self.replacing {
             msg.push_str(&format!(
-                "; its previous bundle (another spec) was being removed and may be gone: `bottle status {}` shows what is left",
+                "; its previous bundle (another spec) was being removed and may be gone: a `status` of `{}` shows what is left",
                 self.slug
             ));
         }
@@ -743,7 +743,7 @@ impl Up<'_> {
         }
         if !rollback.unconfirmed.is_empty() {
             msg.push_str(&format!(
-                "; the engine had not shown whether the cut-short create of {} had happened; if it did, `bottle gc` removes it",
+                "; the engine had not shown whether the cut-short create of {} had happened; if it did, `gc` removes it",
                 rollback.unconfirmed.join(" and ")
             ));
         }

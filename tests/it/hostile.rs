@@ -53,7 +53,10 @@ fn cases(config_dir: &std::path::Path) -> Vec<(Vec<String>, &'static str)> {
         (up(&["-e", "KEY\n=1"]), "invalid env key"),
         (up(&["-e", "TOKEN=line1\nline2"]), "bare name"),
         (up(&["-e", "TOKEN=a\rb"]), "bare name"),
-        (up(&["-e", "BOT_BOTTLE_SIDECAR_DAEMONS=x"]), "--daemons"),
+        (
+            up(&["-e", "BOT_BOTTLE_SIDECAR_DAEMONS=x"]),
+            "list them as daemons instead",
+        ),
         // Volumes.
         (up(&["--volume=-v:/x"]), "invalid volume"),
         (up(&["-v", "/a:/b,readonly"]), "invalid volume"),
