@@ -172,6 +172,20 @@ impl Bottles {
         }
     }
 
+    /// [`Bottles::up`], and a guard that takes the bottle down again when it is dropped (as a
+    /// testcontainers container does): for tests, and for launchers whose bottle lives exactly as
+    /// long as one value. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it, or
+    /// [`BottleGuard::keep`] to leave the bottle up. A cancel of this handle's token does not stop
+    /// the drop's `down` (see [`Bottles::cancel_token`]).
+    pub fn up_guarded(&self, slug: &Slug, spec: &Spec) -> Result<BottleGuard> {
+        let outcome = self.up(slug, spec)?;
+        Ok(BottleGuard {
+            bottles: self.clone(),
+            slug: slug.clone(),
+            outcome: Some(outcome),
+        })
+    }
+
     /// Take the bottle `slug` down: its bundle, then its network. A bottle that is already gone
     /// (or half-built) is success; [`Removed`] says what was there. A failure part-way says what
     /// was already removed ([`Error::removed`]).
@@ -188,16 +202,9 @@ impl Bottles {
     /// the bottle, its bundle or that port is missing ([`crate::ErrorKind::NotFound`]).
     pub fn port(&self, slug: &Slug, container_port: u16) -> Result<SocketAddr> {
         let bottle = self.status(slug)?;
+        // `published` fails unless the port has a binding, and a binding's address is typed.
         let found = lifecycle::published(&bottle, Some(container_port))?;
-        bottle.port(container_port).ok_or_else(|| {
-            Error::new(
-                crate::ErrorKind::EngineFailed,
-                format!(
-                    "the engine published container port {container_port} of `{slug}` at `{}`, which is not an address",
-                    found[0].host_ip
-                ),
-            )
-        })
+        Ok(SocketAddr::new(found[0].host_ip, found[0].host_port))
     }
 
     /// Every bottle of this prefix, by slug.
@@ -220,6 +227,62 @@ impl Bottles {
             .iter()
             .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
             .collect())
+    }
+}
+
+/// A bottle that [`Bottles::up_guarded`] brought up, taken down when this value is dropped.
+///
+/// ```no_run
+/// # fn main() -> bottle::Result<()> {
+/// let bottles = bottle::Bottles::new(bottle::Engine::detect()?);
+/// let spec = bottle::Spec::builder("bot-bottle-sidecars:latest").publish(8080).build()?;
+/// {
+///     let guard = bottles.up_guarded(&"demo".parse()?, &spec)?;
+///     let addr = guard.bottle().port(8080);
+///     // ... use the bottle ...
+/// } // taken down here
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping a BottleGuard takes the bottle down at once"]
+pub struct BottleGuard {
+    bottles: Bottles,
+    slug: Slug,
+    /// `None` once taken down or kept: the drop then does nothing.
+    outcome: Option<UpOutcome>,
+}
+
+impl BottleGuard {
+    /// What `up` did, and the bottle as it ran then.
+    pub fn outcome(&self) -> &UpOutcome {
+        self.outcome
+            .as_ref()
+            .expect("a live guard holds its outcome")
+    }
+
+    /// The bottle as `up` left it ([`UpOutcome::bottle`]).
+    pub fn bottle(&self) -> &Bottle {
+        &self.outcome().bottle
+    }
+
+    /// Take the bottle down now, and say how that went.
+    pub fn down(mut self) -> Result<Removed> {
+        self.outcome = None;
+        self.bottles.down(&self.slug)
+    }
+
+    /// Leave the bottle up: the guard lets go of it, and returns what `up` did.
+    pub fn keep(mut self) -> UpOutcome {
+        self.outcome.take().expect("a live guard holds its outcome")
+    }
+}
+
+impl Drop for BottleGuard {
+    fn drop(&mut self) {
+        if self.outcome.take().is_some() {
+            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it.
+            let _ = self.bottles.down(&self.slug);
+        }
     }
 }
 

@@ -57,7 +57,7 @@ pub mod spec;
 #[doc(hidden)]
 pub mod subnet;
 
-pub use bottles::{Bottles, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, SpecBuilder};
 pub use cancel::CancelToken;
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor};

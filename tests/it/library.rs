@@ -527,3 +527,46 @@ fn spec_builder_debug_printed_the_secret() {
         assert!(!text.contains(SECRET), "{text}");
     }
 }
+
+/// A guard from `up_guarded` takes its bottle down when dropped; `keep` lets go of it.
+#[test]
+fn a_dropped_guard_takes_its_bottle_down() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libgd-bundle-demo", "libgd-sidecars-demo");
+    let id = "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1";
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let running = container_json(
+        bundle,
+        id,
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    );
+    let both = running.clone()
+        + &network_json(
+            net,
+            "net1",
+            "10.213.150.0/24",
+            &labels("network"),
+            &[(id, bundle)],
+        );
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once("run *", 0, &format!("{id}\n"), "");
+    fake.once("*inspect*", 0, &running, "");
+    fake.on("*inspect*", 0, &both, "");
+    let bottles = fake_bottles(&fake, "libgd");
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .build()
+        .unwrap();
+    let guard = bottles.up_guarded(&"demo".parse().unwrap(), &spec).unwrap();
+    assert_eq!(guard.outcome().action, bottle::Action::Created);
+    assert!(!fake.transcript().contains("docker rm "));
+    drop(guard);
+    let calls = fake.transcript();
+    assert!(calls.contains("docker rm "), "{calls}");
+    assert!(calls.contains("docker network rm "), "{calls}");
+}
