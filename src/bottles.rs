@@ -7,8 +7,9 @@
 //!
 //! The library writes nothing to stdout or stderr, installs no signal handler and keeps no
 //! process-wide state: what a caller wants to show arrives through [`Bottles::on_event`], and a
-//! [`CancelToken`] stops the calls that use it. A `Bottles` is `Send + Sync` and cheap to clone,
-//! so several threads can bring up different bottles at once.
+//! [`CancelToken`] stops the calls in flight. A `Bottles` is `Send + Sync` and cheap to clone,
+//! so several threads can bring up different bottles at once. Its calls block; from async code,
+//! run them on a blocking pool (`spawn_blocking`).
 //!
 //! ```no_run
 //! use bottle::{Bottles, Engine, Slug, Spec};
@@ -165,7 +166,7 @@ impl Bottles {
     /// The context of one call: it watches the token from now on (see
     /// [`Bottles::cancel_token`]).
     fn call(&self) -> Ctx {
-        let token = self.ctx.engine.cancel_token().from_now();
+        let token = self.ctx.engine.cancel_token().since_now();
         Ctx {
             engine: self.ctx.engine.clone().with_cancel(token),
             ..self.ctx.clone()

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// ignore it), the second stops everything.
 ///
 /// A [`crate::Bottles`] call counts only the requests made while it runs (it watches the token
-/// [`CancelToken::from_now`]), so a cancel stops the calls in flight and never poisons the handle:
+/// `CancelToken::since_now`), so a cancel stops the calls in flight and never poisons the handle:
 /// a `down` after a cancelled `up` runs, with the same handle and token.
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken {
@@ -44,7 +44,7 @@ impl CancelToken {
     }
 
     /// How many cancel requests have arrived (since this view was taken, for one made by
-    /// [`CancelToken::from_now`]).
+    /// `CancelToken::since_now`).
     pub fn count(&self) -> u32 {
         self.inner
             .count
@@ -54,7 +54,7 @@ impl CancelToken {
 
     /// The same token, counting only the requests made from now on: a request reaches it and
     /// every other clone, but the ones made before do not count for it.
-    pub(crate) fn from_now(&self) -> CancelToken {
+    pub(crate) fn since_now(&self) -> CancelToken {
         CancelToken {
             inner: Arc::clone(&self.inner),
             base: self.inner.count.load(Ordering::SeqCst),
@@ -97,10 +97,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_view_from_now_counts_only_later_cancels() {
+    fn a_view_since_now_counts_only_later_cancels() {
         let t = CancelToken::new();
         t.cancel();
-        let view = t.from_now();
+        let view = t.since_now();
         assert!(!view.is_cancelled());
         t.cancel();
         assert_eq!((t.count(), view.count()), (2, 1));

@@ -106,6 +106,9 @@ impl<'a> Event<'a> {
     }
 }
 
+/// A variable for an engine command's own environment: its value, or `None` to unset it.
+pub(crate) type EnvVar = (OsString, Option<OsString>);
+
 /// The callback that receives [`Event`]s. It may be called from several threads.
 pub type Events = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
@@ -497,7 +500,7 @@ impl Engine {
         verb: Verb,
         argv: Vec<OsString>,
         env: &[u8],
-        vars: &[(OsString, Option<OsString>)],
+        vars: &[EnvVar],
     ) -> Result<Reply> {
         self.run_inner(verb, argv, (!env.is_empty()).then_some(env), vars)
     }
@@ -507,7 +510,7 @@ impl Engine {
         verb: Verb,
         argv: Vec<OsString>,
         env: Option<&[u8]>,
-        vars: &[(OsString, Option<OsString>)],
+        vars: &[EnvVar],
     ) -> Result<Reply> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, (env, vars), Capture::Keep)?;
@@ -574,7 +577,7 @@ impl Engine {
         verb: Verb,
         line: &str,
         argv: Vec<OsString>,
-        (env, vars): (Option<&[u8]>, &[(OsString, Option<OsString>)]),
+        (env, vars): (Option<&[u8]>, &[EnvVar]),
         capture: Capture,
     ) -> Result<Finished> {
         self.check_cancel()?;

@@ -20,10 +20,23 @@
 //! # let _ = addr; Ok(()) }
 //! ```
 //!
-//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`]),
-//! installs no signal handler and keeps no process-wide state (a [`CancelToken`] stops the calls
-//! that use it). Errors keep their data behind accessors ([`Error::kind`], [`Error::command`],
+//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`], each
+//! [`Event`] naming its bottle), installs no signal handler and keeps no process-wide state (a
+//! [`CancelToken`] stops the calls in flight, and never poisons the handle). Errors keep their
+//! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
+//!
+//! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
+//! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
+//! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
+//! bare env keys take their values from is the process's, read once by [`Bottles::new`], or the
+//! one given to [`Bottles::environment`]; nothing reads the process environment later.
+//!
+//! The API is blocking: each call runs engine commands and waits for them, for seconds (minutes
+//! for a pull). An async launcher calls it through its runtime's blocking pool (e.g. tokio's
+//! `spawn_blocking`; a [`Bottles`] is `Send + Sync` and cheap to clone) and cancels from the async
+//! side through [`Bottles::cancel_token`]. [`Bottles::up_guarded`] gives a [`BottleGuard`] that
+//! takes the bottle down when dropped.
 //!
 //! The modules marked hidden are the CLI's and the test suite's; they are not part of the API.
 

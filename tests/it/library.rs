@@ -372,7 +372,8 @@ fn bare_env_keys_read_the_environment_given_to_bottles() {
 fn events_name_their_bottle() {
     use std::sync::Mutex;
     let fake = Fake::new();
-    let seen: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    type Seen = Vec<(Option<String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let log = Arc::clone(&seen);
     let bottles = fake_bottles(&fake, "libev").on_event(move |e| {
         if let bottle::Event::Command { line, .. } = e {
