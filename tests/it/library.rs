@@ -571,3 +571,44 @@ fn a_dropped_guard_takes_its_bottle_down() {
     assert!(calls.contains("docker rm "), "{calls}");
     assert!(calls.contains("docker network rm "), "{calls}");
 }
+
+/// On each real engine: a bare env key gets its value from `Bottles::environment`, not from the
+/// process; `up` compares against that value, so the same environment keeps the bundle and
+/// another value replaces it, naming `EnvValues`.
+#[test]
+fn the_given_environment_reaches_the_bundle_and_decides_kept_or_replaced() {
+    use bottle::{Action, Bottles, Engine, ReplaceReason, Slug, Spec};
+    let Some(paths) = local_paths() else { return };
+    for path in paths {
+        let guard = real::Bottles::new(&path, "envg");
+        let base = Bottles::new(Engine::new(&path.program).unwrap())
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(96).parse().unwrap(), 24).unwrap());
+        let spec = Spec::builder(path.image.clone())
+            .env("BOTTLE_T_GIVEN")
+            .build()
+            .unwrap();
+        let slug: Slug = "demo".parse().unwrap();
+        let with = |v: &str| base.clone().environment([("BOTTLE_T_GIVEN", v)]);
+        let up = with("one").up(&slug, &spec).unwrap();
+        assert_eq!(up.action, Action::Created);
+        let env = std::process::Command::new(&path.program)
+            .args(["inspect", "--format", "{{json .Config.Env}}"])
+            .arg(&up.bottle.bundle.name)
+            .envs(path.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        let env = String::from_utf8_lossy(&env.stdout);
+        assert!(
+            env.contains("\"BOTTLE_T_GIVEN=one\""),
+            "{}: {env}",
+            path.spec
+        );
+        assert_eq!(with("one").up(&slug, &spec).unwrap().action, Action::Kept);
+        let replaced = with("two").up(&slug, &spec).unwrap();
+        assert_eq!(replaced.action, Action::Replaced);
+        assert_eq!(replaced.reason, Some(ReplaceReason::EnvValues));
+        base.down(&slug).unwrap();
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
+    }
+}
