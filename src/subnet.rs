@@ -8,7 +8,7 @@
 //! No arithmetic here wraps: [`Pool::new`] keeps `prefix <= block <= 29` and refuses pools in
 //! loopback, link-local, multicast, reserved and `0.0.0.0/8` space, and every address is computed in
 //! `u64` with checked operations, then narrowed. (FNV-1a's multiplication is modulo 2^64 by
-//! definition, so it is the one `wrapping_mul`.) Every `--pool`/`--block` a message suggests is one
+//! definition, so it is the one `wrapping_mul`.) Every pool and block a message suggests is one
 //! the validator accepts.
 
 use std::net::Ipv4Addr;
@@ -243,8 +243,8 @@ const FORBIDDEN: &[(&str, [u8; 4], u8)] = &[
 /// too when `block` does not fit it.
 fn example_for(block: u8) -> String {
     match (16..=MAX_BLOCK).contains(&block) {
-        true => format!("--pool {DEFAULT_POOL}"),
-        false => format!("--pool {DEFAULT_POOL} --block {DEFAULT_BLOCK}"),
+        true => format!("`{DEFAULT_POOL}`"),
+        false => format!("`{DEFAULT_POOL}` in `/{DEFAULT_BLOCK}` blocks"),
     }
 }
 
@@ -262,7 +262,7 @@ impl Pool {
             Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "invalid pool {}: use an IPv4 CIDR such as `{}` (IPv6 pools are not supported)",
+                    "invalid pool {}: use an IPv4 CIDR such as {} (IPv6 pools are not supported)",
                     crate::input::quoted(pool),
                     example_for(block)
                 ),
@@ -272,8 +272,8 @@ impl Pool {
             // Suggest the network the user probably meant only if it would be accepted.
             let meant = Ipv4Network::new(net.network(), net.prefix()).ok();
             let hint = match meant.filter(|m| Pool::checked(*m, block).is_ok()) {
-                Some(m) => format!("did you mean `--pool {m}`?"),
-                None => format!("use a network address, e.g. `{}`", example_for(block)),
+                Some(m) => format!("did you mean `{m}`?"),
+                None => format!("use a network address, e.g. {}", example_for(block)),
             };
             return Err(Error::invalid(
                 Invalid::Pool,
@@ -301,7 +301,7 @@ impl Pool {
             return Err(Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "pool `{net}` is too small: it must hold at least one /{MAX_BLOCK} (8 addresses); use e.g. `{}`",
+                    "pool `{net}` is too small: it must hold at least one /{MAX_BLOCK} (8 addresses); use e.g. {}",
                     example_for(block)
                 ),
             ));
@@ -312,7 +312,7 @@ impl Pool {
                 return Err(Error::invalid(
                     Invalid::Pool,
                     format!(
-                        "pool `{net}` overlaps {what} ({bad}), which a bridge network cannot use: use private space, e.g. `{}`",
+                        "pool `{net}` overlaps {what} ({bad}), which a bridge network cannot use: use private space, e.g. {}",
                         example_for(block)
                     ),
                 ));
@@ -322,7 +322,7 @@ impl Pool {
             return Err(Error::invalid(
                 Invalid::Block,
                 format!(
-                    "invalid block /{block}: use a prefix length from the pool's /{p} up to /{MAX_BLOCK}, e.g. `--block {}`",
+                    "invalid block /{block}: use a prefix length from the pool's /{p} up to /{MAX_BLOCK}, e.g. `/{}`",
                     DEFAULT_BLOCK.max(p)
                 ),
             ));
@@ -331,7 +331,7 @@ impl Pool {
             return Err(Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "pool `{net}` is too small for /{block} blocks: use a block from /{p} up to /{MAX_BLOCK}, e.g. `--block {}`, or a wider pool",
+                    "pool `{net}` is too small for /{block} blocks: use a block from /{p} up to /{MAX_BLOCK}, e.g. `/{}`, or a wider pool",
                     DEFAULT_BLOCK.max(p)
                 ),
             ));
@@ -419,16 +419,16 @@ impl Pool {
             .and_then(|p| Ipv4Network::new(self.net.network(), p).ok())
             .and_then(|w| Ipv4Network::new(w.network(), w.prefix()).ok())
             .filter(|w| Pool::checked(*w, self.block).is_ok())
-            .map(|w| format!("widen it with `--pool {w}`"));
+            .map(|w| format!("widen it to `{w}`"));
         let smaller = self
             .block
             .checked_add(1)
             .filter(|b| Pool::checked(self.net, *b).is_ok())
-            .map(|b| format!("use smaller subnets with `--block {b}`"));
+            .map(|b| format!("use smaller subnets of `/{b}`"));
         let hints: Vec<String> = wider
             .into_iter()
             .chain(smaller)
-            .chain(["remove unused bottles with `bottle gc`".to_string()])
+            .chain(["remove unused bottles (`gc`)".to_string()])
             .collect();
         let hint = match hints.as_slice() {
             [one] => one.clone(),
@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(err.kind(), &ErrorKind::PoolExhausted);
         assert_eq!(
             err.to_string(),
-            "pool 10.9.0.0/23 is exhausted: all 2 /24 subnets overlap existing networks or host routes; widen it with `--pool 10.9.0.0/22`, use smaller subnets with `--block 25`, or remove unused bottles with `bottle gc`"
+            "pool 10.9.0.0/23 is exhausted: all 2 /24 subnets overlap existing networks or host routes; widen it to `10.9.0.0/22`, use smaller subnets of `/25`, or remove unused bottles (`gc`)"
         );
         assert_eq!(p.pick("s", 1, &[]).unwrap(), c1);
     }
@@ -575,25 +575,35 @@ mod tests {
         }
     }
 
-    /// Every `--pool X` and `--block N` a message suggests (in backticks) is accepted by the
-    /// validator, with the other value as the user gave it.
+    /// Every pool (`CIDR`) and block (`/N`) a message suggests, in backticks after the message's
+    /// first `: ` (before it, the message names what was given), is accepted by the validator,
+    /// with the other value as the user gave it; `P` in `/N` blocks suggests both.
     #[track_caller]
     fn check_suggestions(pool: &str, block: u8, message: &str) {
-        let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-        for q in quoted.iter().filter(|q| q.starts_with("--")) {
-            let words: Vec<&str> = q.split_whitespace().collect();
-            let mut p = pool.to_string();
-            let mut b = block;
-            for w in words.chunks(2) {
-                match w {
-                    ["--pool", v] => p = v.to_string(),
-                    ["--block", v] => b = v.parse().unwrap_or_else(|_| panic!("{q} in {message}")),
-                    _ => panic!("unexpected suggestion `{q}` in {message}"),
+        let advice = message.split_once(": ").map_or("", |(_, a)| a);
+        // Alternating text and quoted parts: the quoted ones are the odd ones.
+        let parts: Vec<&str> = advice.split('`').collect();
+        let mut i = 1;
+        while i < parts.len() {
+            let q = parts[i];
+            let (mut p, mut b) = (pool.to_string(), block);
+            let as_block = |t: &str| t.strip_prefix('/').and_then(|n| n.parse::<u8>().ok());
+            if let Some(n) = as_block(q) {
+                b = n;
+            } else if q.parse::<Ipv4Network>().is_ok() {
+                p = q.to_string();
+                if parts.get(i + 1) == Some(&" in ") {
+                    b = parts.get(i + 2).and_then(|t| as_block(t)).expect(message);
+                    i += 2;
                 }
+            } else {
+                i += 2;
+                continue;
             }
             if let Err(e) = Pool::parse(&p, b) {
                 panic!("suggestion `{q}` in {message:?} is refused: {e}");
             }
+            i += 2;
         }
     }
 

@@ -18,6 +18,12 @@ pub fn advice(err: &Error) -> Option<&'static str> {
         ErrorKind::Invalid(Invalid::PublishIp) => {
             "`--allow-nonloopback` allows a publish IP that is not loopback"
         }
+        ErrorKind::Invalid(Invalid::Pool | Invalid::Block) => {
+            "`--pool` and `--block` set the pool and the length of each bottle's subnet"
+        }
+        ErrorKind::PoolExhausted => {
+            "`--pool` and `--block` (or `--loopback-pool`) set the pools, and `bottle gc` removes unused bottles"
+        }
         ErrorKind::Invalid(Invalid::LoopbackPool) => {
             "`--loopback-pool` (`loopback_pool`) goes with `--publish-ip auto`"
         }
