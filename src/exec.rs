@@ -1063,7 +1063,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
         Error::invalid(
             Invalid::Timeout,
             format!(
-                "invalid timeout `{text}` (--timeout / BOTTLE_TIMEOUT): expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
+                "invalid timeout `{text}`: expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
             ),
         )
     };

@@ -24,6 +24,9 @@ pub fn advice(err: &Error) -> Option<&'static str> {
         ErrorKind::PoolExhausted => {
             "`--pool` and `--block` (or `--loopback-pool`) set the pools, and `bottle gc` removes unused bottles"
         }
+        ErrorKind::Invalid(Invalid::Timeout) => {
+            "`--timeout` (or `BOTTLE_TIMEOUT`) and `--wait` take such durations"
+        }
         ErrorKind::Invalid(Invalid::LoopbackPool) => {
             "`--loopback-pool` (`loopback_pool`) goes with `--publish-ip auto`"
         }

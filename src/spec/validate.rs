@@ -198,7 +198,7 @@ pub fn parse_wait(text: &str) -> Result<Duration> {
     crate::exec::parse_timeout(text).map_err(|_| {
         Error::invalid(
             Invalid::Timeout,
-            "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
+            "invalid wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
         )
     })
 }
