@@ -598,7 +598,7 @@ mod tests {
 
     #[test]
     fn port_is_a_socket_address() {
-        use crate::model::{BundleView, NetworkView, PortView, State};
+        use crate::model::{BundleView, NetworkView, PortView, Protocol, State};
         let bottle = Bottle {
             slug: "s".parse().unwrap(),
             network: NetworkView {
@@ -617,13 +617,18 @@ mod tests {
                     container_port: 8080,
                     host_ip: "127.0.0.1".parse().unwrap(),
                     host_port: 49153,
+                    protocol: Protocol::Tcp,
                 },
                 PortView {
                     container_port: 9090,
                     host_ip: "::1".parse().unwrap(),
                     host_port: 49154,
+                    protocol: Protocol::Tcp,
                 },
             ],
+            host_ip: Some("127.0.0.1".parse().unwrap()),
+            created: None,
+            run: None,
         };
         assert_eq!(bottle.port(8080), Some("127.0.0.1:49153".parse().unwrap()));
         assert_eq!(bottle.port(9090), Some("[::1]:49154".parse().unwrap()));

@@ -50,6 +50,8 @@ pub enum Invalid {
     Config,
     /// A timeout that is not a positive duration.
     Timeout,
+    /// A readiness wait that is not a positive duration.
+    Wait,
 }
 
 /// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.

@@ -76,6 +76,6 @@ pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor};
 pub use input::{Prefix, Slug, Volume};
 pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
-pub use model::{Bottle, BundleView, NetworkView, PortView, State};
+pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use spec::{Pull, Spec};
 pub use subnet::{LoopbackPool, Pool, Subnet};

@@ -504,7 +504,8 @@ fn label_is(labels: &BTreeMap<String, String>, key: &str, want: &str) -> bool {
     labels.get(key).is_some_and(|v| v == want)
 }
 
-/// The bottle object of `up --json`, `status --json` and `ls --json`.
+/// The bottle object of `up --json`, `status --json` and `ls --json`: its `Serialize` is the
+/// `bottle` of `docs/bottle.schema.json`, so every command shows the same object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bottle {
     /// The bottle's slug.
@@ -515,6 +516,13 @@ pub struct Bottle {
     pub bundle: BundleView,
     /// Every published port binding, by container port ([`Bottle::port`] gives one as an address).
     pub ports: Vec<PortView>,
+    /// The address every port is published on (the first port's), or `None` when none is.
+    pub host_ip: Option<IpAddr>,
+    /// When the bundle was created, as the engine reports it (RFC 3339); `None` when it is
+    /// missing.
+    pub created: Option<String>,
+    /// The bundle's `bottle.run` label: which `up` created it. `None` when it is missing.
+    pub run: Option<String>,
 }
 
 /// A bottle's network, as the bottle object shows it.
@@ -619,6 +627,33 @@ pub struct PortView {
     pub host_ip: IpAddr,
     /// The host port the engine picked.
     pub host_port: u16,
+    /// The port's protocol: bottle publishes TCP only, and says so, so that a reader never has to
+    /// assume it.
+    pub protocol: Protocol,
+}
+
+/// A published port's protocol, `tcp` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Protocol {
+    /// TCP, the only protocol bottle publishes.
+    Tcp,
+}
+
+impl Protocol {
+    /// `tcp`, as `docker port` and the JSON write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The host address of a binding as the engine reports it: an address, perhaps in brackets;
@@ -641,7 +676,7 @@ impl Bottle {
         let subnet =
             network.and_then(|n| n.recorded_subnet().or_else(|| n.subnets.first().copied()));
         let host = |k: u32| subnet.map(|s| Ipv4Addr::from(u32::from(s.network()) + k));
-        let ports = bundle
+        let ports: Vec<PortView> = bundle
             .map(|b| {
                 b.ports
                     .iter()
@@ -651,12 +686,14 @@ impl Bottle {
                                 container_port: *port,
                                 host_ip: binding_ip(&bd.host_ip)?,
                                 host_port: bd.host_port,
+                                protocol: Protocol::Tcp,
                             })
                         })
                     })
                     .collect()
             })
             .unwrap_or_default();
+        let host_ip = host_ip_of(&ports);
         Bottle {
             slug: slug.clone(),
             network: NetworkView {
@@ -675,8 +712,17 @@ impl Bottle {
                 state: bundle.map_or(State::Missing, |b| State::from_engine(&b.state)),
             },
             ports,
+            host_ip,
+            created: bundle.map(|b| b.created.clone()).filter(|c| !c.is_empty()),
+            run: bundle.and_then(|b| b.labels.get(LABEL_RUN).cloned()),
         }
     }
+}
+
+/// The address a bundle's ports are published on: the first port's, as bottle publishes every
+/// port on one address.
+fn host_ip_of(ports: &[PortView]) -> Option<IpAddr> {
+    ports.first().map(|p| p.host_ip)
 }
 
 /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address.
@@ -688,7 +734,7 @@ impl Bottle {
     /// The address the bundle's ports are published on (the first port's; bottle publishes every
     /// port on one address), or `None` when it publishes none.
     pub fn host_ip(&self) -> Option<IpAddr> {
-        self.ports.first().map(|p| p.host_ip)
+        self.host_ip
     }
 
     /// The bottle object with the subnet `up` used (and its gateway), where the network itself

@@ -24,7 +24,7 @@ pub fn advice(err: &Error) -> Option<&'static str> {
         ErrorKind::PoolExhausted => {
             "`--pool` and `--block` (or `--loopback-pool`) set the pools, and `bottle gc` removes unused bottles"
         }
-        ErrorKind::Invalid(Invalid::Timeout) => {
+        ErrorKind::Invalid(Invalid::Timeout | Invalid::Wait) => {
             "`--timeout` (or `BOTTLE_TIMEOUT`) and `--wait` take such durations"
         }
         ErrorKind::Invalid(Invalid::LoopbackPool) => {

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use super::{Global, Reported, down_line, interrupted_after, render};
+use super::{Global, Reported, down_line, interrupted_after, json, render};
 use crate::error::{Error, ErrorKind};
 use crate::input::Slug;
 use crate::lifecycle::{self, Ctx, UpOutcome};
@@ -29,29 +29,31 @@ pub fn up_each(
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
-            Ok(up) if g.json => report.push(up_json(up)?),
+            Ok(up) if g.json => report.push(json::up(up)?),
             Ok(up) => writeln!(out, "{}", up_line(up))?,
-            Err(e) => report.push(error_json(slug, e)),
+            Err(e) => report.push(failed_json(slug, e, g.verbose)),
         }
     }
     if g.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        writeln!(out, "{}", json::line(&report)?)?;
     }
     out.flush()?;
-    failures(slugs, results, g.verbose)
+    failures(slugs, results, false, g.verbose)
 }
 
-/// `down` of each slug, at most `parallel` at once. Text: one line per bottle; `--json`: an array
-/// of `{"slug", "removed"}`, or `{"slug", "error"}` for a bottle that failed. A single bottle's
-/// failure is returned as the error itself (printed by `report`, as for any other command).
+/// `down` of each slug, at most `--parallel` at once. Text: one line per bottle; `--json`: with
+/// `one` (one slug given), one `{"slug", "removed"}` object, or nothing when it failed (its
+/// failure is returned as the error itself, which `report` prints as for any other command);
+/// otherwise an array of those objects, or `{"slug", "error"}` for a bottle that failed.
 pub fn down_each(
     ctx: &Ctx,
     slugs: &[Slug],
     seen: &[Option<lifecycle::Observed>],
-    parallel: usize,
+    one: bool,
     g: &Global,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let parallel = g.parallel.into();
     let token = ctx.engine.cancel_token();
     let work: Vec<(&Slug, Option<&lifecycle::Observed>)> = slugs
         .iter()
@@ -62,22 +64,37 @@ pub fn down_each(
         lifecycle::down_seen(ctx, slug, seen.cloned())
     });
     let results = not_started(results, "nothing was removed");
+    if g.json && token.is_cancelled() && results.iter().all(Result::is_ok) {
+        // Every removal finished, but a signal came: under `--json` the one document is the
+        // error object (exit 130), which names what was removed. (A bottle that failed is
+        // reported as any failure is, its error naming what it left.)
+        let removed: Vec<String> = results
+            .iter()
+            .flatten()
+            .flat_map(|r| r.containers.iter().chain(&r.networks).cloned())
+            .collect();
+        let what = "the removals it had begun were finished";
+        let e = interrupted_after(token, what).expect_err("cancelled");
+        return Err(e.with_removed(removed).into());
+    }
     let mut report = Vec::new();
     for (slug, result) in slugs.iter().zip(&results) {
         match result {
-            Ok(removed) if g.json => {
-                report.push(serde_json::json!({"slug": slug.as_str(), "removed": removed}));
-            }
+            Ok(removed) if g.json => report.push(json::down(slug, removed)),
             Ok(removed) => writeln!(out, "{}", down_line(slug, removed))?,
-            Err(e) if slugs.len() > 1 => report.push(error_json(slug, e)),
-            Err(_) => {}
+            Err(_) if one => {}
+            Err(e) => report.push(failed_json(slug, e, g.verbose)),
         }
     }
-    if g.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    match (g.json, one, report.as_slice()) {
+        (false, ..) => {}
+        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        // The one bottle failed: `report` prints its error object.
+        (true, true, _) => {}
+        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
     }
     out.flush()?;
-    failures(slugs, results, g.verbose)?;
+    failures(slugs, results, one, g.verbose)?;
     interrupted_after(token, "the removals it had begun were finished")?;
     Ok(())
 }
@@ -97,11 +114,13 @@ fn not_started<R>(results: Vec<Option<Result<R, Error>>>, what: &str) -> Vec<Res
         .collect()
 }
 
-/// With one bottle, its error is the error. With several, each failure is printed here, once, as
-/// `bottle: SLUG: MESSAGE`, and the exit code is the first one's.
+/// With `one` bottle, its error is the error. Otherwise each failure is printed here, once, as
+/// `bottle: SLUG: MESSAGE` (the message [`failed_json`] gives too), and the exit code is the first
+/// one's.
 fn failures<R>(
     slugs: &[Slug],
     results: Vec<Result<R, Error>>,
+    one: bool,
     verbose: bool,
 ) -> anyhow::Result<()> {
     let mut failed: Vec<(&Slug, Error)> = slugs
@@ -112,7 +131,7 @@ fn failures<R>(
     if failed.is_empty() {
         return Ok(());
     }
-    if slugs.len() == 1 {
+    if one {
         return Err(failed.remove(0).1.into());
     }
     for (slug, e) in &failed {
@@ -121,17 +140,6 @@ fn failures<R>(
         eprintln!("bottle: {slug}: {msg}");
     }
     Err(Reported(failed[0].1.exit_code()).into())
-}
-
-/// The bottle object with `action` (and `reason`), as `up --json` prints it.
-pub fn up_json(up: &UpOutcome) -> anyhow::Result<serde_json::Value> {
-    let mut v = serde_json::to_value(&up.bottle)?;
-    v["action"] = serde_json::to_value(up.action)?;
-    v["host_ip"] = serde_json::to_value(up.bottle.host_ip())?;
-    if let Some(reason) = &up.reason {
-        v["reason"] = serde_json::to_value(reason)?;
-    }
-    Ok(v)
 }
 
 /// How `up` came out: `created`, or `replaced (image changed)`.
@@ -156,17 +164,19 @@ fn up_line(up: &UpOutcome) -> String {
     line
 }
 
-/// A failed bottle in a `--json` array: its slug and the contract's error object.
-fn error_json(slug: &Slug, e: &Error) -> serde_json::Value {
-    serde_json::json!({
-        "slug": slug.as_str(),
-        "error": {
-            "kind": e.kind_name(),
-            "message": super::advice::with_advice(e.message(), Some(e)),
-            "exit_code": e.exit_code(),
-            "rolled_back": e.rolled_back(),
-            "left": e.left(),
-            "removed": e.removed(),
+/// A failed bottle in a `--json` array: its slug and the contract's error object, whose message
+/// is the one [`failures`] prints.
+fn failed_json(slug: &Slug, e: &Error, verbose: bool) -> serde_json::Value {
+    let message = super::advice::with_advice(e.message(), Some(e));
+    let message = render::engine_error(&message, verbose);
+    json::failed(
+        slug,
+        &json::Failure {
+            error: Some(e),
+            message: &message,
+            exit_code: e.exit_code(),
+            // Each slug was checked before any bottle was worked on.
+            input: json::invalid_input(e.kind(), ""),
         },
-    })
+    )
 }

@@ -5,6 +5,7 @@
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
 mod advice;
+mod json;
 mod many;
 mod render;
 pub mod scrub;
@@ -105,6 +106,28 @@ pub struct Global {
         value_parser = clap::value_parser!(u8).range(1..=lifecycle::many::MAX_PARALLEL as i64)
     )]
     pub parallel: u8,
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Plan(_) => "plan",
+            Command::Subnet(_) => "subnet",
+            Command::Port(_) => "port",
+            Command::Status(_) => "status",
+            Command::Env(_) => "env",
+            Command::Ls(_) => "ls",
+            Command::Gc(_) => "gc",
+            Command::Logs(_) => "logs",
+            Command::Version => "version",
+            Command::Doctor(_) => "doctor",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -437,8 +460,9 @@ where
 }
 
 /// Print a clap error the contract's way and return the exit code: `--help` and `--version` as
-/// clap prints them; every usage error as ONE line on stderr, exit 2.
-pub fn usage_error(err: &clap::Error) -> u8 {
+/// clap prints them; every usage error as ONE line on stderr, exit 2, and with `json` (`--json`
+/// anywhere on the command line) the error object on stdout too, naming the input at fault.
+pub fn usage_error(err: &clap::Error, json: bool) -> u8 {
     use clap::error::ErrorKind as K;
     match err.kind() {
         K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -446,9 +470,41 @@ pub fn usage_error(err: &clap::Error) -> u8 {
             err.exit_code() as u8
         }
         _ => {
-            eprintln!("bottle: {}", usage_line(err));
+            let message = usage_line(err);
+            eprintln!("bottle: {message}");
+            if json {
+                let input = render::usage_input(err);
+                let failure = json::Failure {
+                    error: None,
+                    message: &message,
+                    exit_code: 2,
+                    input: input.as_deref(),
+                };
+                let mut v = json::error(&failure);
+                // Clap's errors are invalid input, whatever clap calls them.
+                v["error"]["kind"] = "invalid".into();
+                print_json(&v);
+            }
             2
         }
+    }
+}
+
+/// Whether `--json` is on a command line clap refused: the usage error is then reported as JSON
+/// too. Only what precedes `--` counts.
+pub fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// One JSON document on stdout, for an error being reported (a closed stdout is not a second
+/// error).
+fn print_json(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    if let Ok(text) = json::line(v) {
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     }
 }
 
@@ -465,8 +521,9 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Print an error from [`run`] once and return its exit code. A closed stdout (`bottle plan |
-/// head -c0`) is not an error: exit 0, quietly. With `json`, the error object also goes to stdout.
-pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
+/// head -c0`) is not an error: exit 0, quietly. With `--json`, the error object also goes to
+/// stdout, with the same message as the line on stderr.
+pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
@@ -474,28 +531,43 @@ pub fn report(err: &anyhow::Error, verbose: bool, json: bool) -> u8 {
         return *code;
     }
     let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
-    eprintln!("bottle: {}", render::engine_error(&message, verbose));
-    if json {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", error_json(err)).and_then(|()| out.flush());
+    let message = render::engine_error(&message, cli.verbose);
+    eprintln!("bottle: {message}");
+    if cli.json {
+        print_json(&error_json(err, &message, cli.command));
     }
     exit_code(err)
 }
 
-/// The contract's `--json` error object: `{"error": {"kind", "message", "exit_code",
-/// "rolled_back", "left", "removed"}}`. The message is the full one (stderr shortens engine errors
-/// unless `--verbose`).
-pub fn error_json(err: &anyhow::Error) -> serde_json::Value {
+/// What [`report`] needs of the command line that [`run`] consumed.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporting {
+    pub verbose: bool,
+    pub json: bool,
+    /// The subcommand's name, which tells what an invalid input was (`port`'s PORT or `-p`).
+    pub command: &'static str,
+}
+
+impl Reporting {
+    pub fn of(cli: &Cli) -> Reporting {
+        Reporting {
+            verbose: cli.global.verbose,
+            json: cli.global.json,
+            command: cli.command.name(),
+        }
+    }
+}
+
+/// The contract's `--json` error object (`error` in `docs/bottle.schema.json`), with `message`,
+/// the line the text mode prints.
+fn error_json(err: &anyhow::Error, message: &str, command: &str) -> serde_json::Value {
     let ours = err.downcast_ref::<Error>();
-    let list = |f: fn(&Error) -> &[String]| ours.map_or(&[][..], f);
-    serde_json::json!({"error": {
-        "kind": ours.map_or("io", Error::kind_name),
-        "message": advice::with_advice(&format!("{err:#}"), ours),
-        "exit_code": exit_code(err),
-        "rolled_back": list(Error::rolled_back),
-        "left": list(Error::left),
-        "removed": list(Error::removed),
-    }})
+    json::error(&json::Failure {
+        error: ours,
+        message,
+        exit_code: exit_code(err),
+        input: ours.and_then(|e| json::invalid_input(e.kind(), command)),
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -632,7 +704,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                     "bundle_ip": c.bundle_ip,
                     "ip_range": c.ip_range,
                 });
-                writeln!(out, "{v}")?;
+                writeln!(out, "{}", json::line(&v)?)?;
             } else {
                 writeln!(out, "{}", c.subnet)?;
             }
@@ -655,7 +727,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                             .collect()
                     })
                     .collect();
-                writeln!(out, "{}", serde_json::to_string(&arrays)?)?;
+                writeln!(out, "{}", json::line(&arrays)?)?;
             } else {
                 // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
                 for argv in &cmds {
@@ -674,7 +746,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             };
             let up = lifecycle::up(&ctx, slug, &spec)?;
             if g.json {
-                writeln!(out, "{}", many::up_json(&up)?)?;
+                writeln!(out, "{}", json::line(&json::up(&up)?)?)?;
             } else {
                 let text = summary(&up.bottle);
                 let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
@@ -697,7 +769,9 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                 note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
             }
             let seen: Vec<_> = slugs.iter().map(|s| seen.remove(s)).collect();
-            many::down_each(&ctx, &slugs, &seen, g.parallel.into(), g, &mut out)?;
+            // One slug gives one object, several (or `--all`, a listing) an array.
+            let one = !a.all && slugs.len() == 1;
+            many::down_each(&ctx, &slugs, &seen, one, g, &mut out)?;
         }
         Command::Port(a) => {
             let slug = slug_for(&prefix, &a.slug)?;
@@ -706,8 +780,8 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             let bottle = lifecycle::status(&ctx, &slug)?;
             let ports = lifecycle::published(&bottle, port)?;
             match (g.json, port) {
-                (true, Some(_)) => writeln!(out, "{}", serde_json::to_string(&ports[0])?)?,
-                (true, None) => writeln!(out, "{}", serde_json::to_string(&ports)?)?,
+                (true, Some(_)) => writeln!(out, "{}", json::line(&ports[0])?)?,
+                (true, None) => writeln!(out, "{}", json::line(&ports)?)?,
                 (false, Some(_)) => {
                     for p in &ports {
                         writeln!(out, "{}", crate::model::host_port(p.host_ip, p.host_port))?;
@@ -725,7 +799,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             let ctx = rt.ctx(prefix, pool, Masker::default())?;
             let bottle = lifecycle::status(&ctx, &slug)?;
             if g.json {
-                writeln!(out, "{}", serde_json::to_string(&bottle)?)?;
+                writeln!(out, "{}", json::line(&bottle)?)?;
             } else {
                 write!(out, "{}", summary(&bottle))?;
             }
@@ -738,7 +812,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             // nothing, and empty values would look like an answer.
             lifecycle::published(&bottle, None)?;
             match g.json {
-                true => writeln!(out, "{}", render::env_json(&bottle))?,
+                true => writeln!(out, "{}", json::line(&render::env_json(&bottle))?)?,
                 false => write!(out, "{}", render::env_lines(&bottle))?,
             }
         }
@@ -749,7 +823,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             if bottles.is_empty() && !g.json {
                 note_nothing(tty, &format!("no bottles with prefix `{shown_prefix}`"));
             } else if g.json {
-                writeln!(out, "{}", serde_json::to_string(&bottles)?)?;
+                writeln!(out, "{}", json::line(&bottles)?)?;
             } else if a.quiet {
                 for b in &bottles {
                     writeln!(out, "{}", b.slug)?;
@@ -777,11 +851,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             };
             let interrupted = token.is_cancelled();
             if g.json && !interrupted {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"dry_run": a.dry_run, "removed": removed})
-                )?;
+                writeln!(out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;
             } else if !g.json {
                 let verb = if a.dry_run { "would remove" } else { "removed" };
                 for c in &removed.containers {

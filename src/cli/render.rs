@@ -31,8 +31,9 @@ pub fn summary(b: &Bottle) -> String {
 /// `8080/tcp -> 127.0.0.1:49153`, as `docker port` prints a mapping.
 pub fn port_line(p: &PortView) -> String {
     format!(
-        "{}/tcp -> {}",
+        "{}/{} -> {}",
         p.container_port,
+        p.protocol,
         host_port(p.host_ip, p.host_port)
     )
 }
@@ -205,6 +206,21 @@ pub fn usage_line(err: &clap::Error) -> String {
             format!("{first}; {tips}{help}")
         }
     }
+}
+
+/// The input a clap usage error is about, as the user typed it (`--bogus`, `--pull`), or as `--help`
+/// names it (`SLUG` for a missing slug, the unknown subcommand's word).
+pub fn usage_input(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind as C, ContextValue as V};
+    let text = |kind| match err.get(kind) {
+        Some(V::String(s)) => Some(s.clone()),
+        Some(V::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let arg = text(C::InvalidArg).or_else(|| text(C::InvalidSubcommand))?;
+    // `--pull <PULL>` → `--pull`; `<SLUG>` → `SLUG`.
+    let word = arg.split([' ', '=']).next().unwrap_or_default();
+    Some(word.trim_matches(['<', '>', '.']).to_string()).filter(|w| !w.is_empty())
 }
 
 fn tip_text(s: &str) -> String {
@@ -391,8 +407,12 @@ mod tests {
                     container_port: c,
                     host_ip: "127.0.0.1".parse().unwrap(),
                     host_port: h,
+                    protocol: crate::model::Protocol::Tcp,
                 })
                 .collect(),
+            host_ip: (!ports.is_empty()).then(|| "127.0.0.1".parse().unwrap()),
+            created: None,
+            run: None,
         }
     }
 

@@ -27,7 +27,9 @@ pub struct EngineVersions {
     pub server: Option<String>,
 }
 
-/// Read `{"Client":{"Version":…},"Server":{"Version":…}|null}` (docker and podman alike).
+/// Read `{"Client":{"Version":…},"Server":{"Version":…}|null}` (docker and podman alike). Native
+/// podman has no daemon and prints no `Server` at all: the client is the engine, so its version is
+/// the server's too (an unreachable docker daemon is `"Server":null`, and a failed command).
 pub fn parse_versions(stdout: &str) -> EngineVersions {
     let v: serde_json::Value = stdout
         .lines()
@@ -39,9 +41,13 @@ pub fn parse_versions(stdout: &str) -> EngineVersions {
             .and_then(|s| s.as_str())
             .map(str::to_string)
     };
+    let daemonless = v.get("Client").is_some() && v.get("Server").is_none();
     EngineVersions {
         client: version("Client"),
-        server: version("Server"),
+        server: match daemonless {
+            true => version("Client"),
+            false => version("Server"),
+        },
     }
 }
 
@@ -73,13 +79,15 @@ pub fn version(
         Ok(e) => engine_versions(e)?,
         Err(_) => (EngineVersions::default(), None),
     };
-    if json {
+    // `--json` prints one document: the versions, or on failure only the error object.
+    let failed = engine.is_err() || err.is_some();
+    if json && !failed {
         let v = serde_json::json!({
             "bottle": bottle,
             "engine": {"program": shown, "local": local, "client": versions.client, "server": versions.server},
         });
-        writeln!(out, "{v}")?;
-    } else {
+        writeln!(out, "{}", super::json::line(&v)?)?;
+    } else if !json {
         let or = |v: &Option<String>, none: &str| v.clone().unwrap_or(none.to_string());
         writeln!(out, "bottle   {bottle}")?;
         writeln!(
@@ -534,6 +542,16 @@ mod tests {
         );
         let v = parse_versions(r#"{"Client":{"Version":"4.3.1"},"Server":null}"#);
         assert_eq!((v.client.as_deref(), v.server), (Some("4.3.1"), None));
+        // native_podman_has_no_server_and_is_not_unreachable (issue 15): podman 4.3 runs
+        // containers itself, so `version` and `doctor` said its daemon did not answer (exit 69).
+        let v = parse_versions(
+            r#"{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","OsArch":"linux/amd64","Os":"linux"}}"#,
+        );
+        assert_eq!(
+            (v.client.as_deref(), v.server.as_deref()),
+            (Some("4.3.1"), Some("4.3.1"))
+        );
+        assert_eq!(parse_versions("").server, None);
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl Parts {
 pub fn parse_wait(text: &str) -> Result<Duration> {
     crate::exec::parse_timeout(text).map_err(|_| {
         Error::invalid(
-            Invalid::Timeout,
+            Invalid::Wait,
             "invalid wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
         )
     })
@@ -260,7 +260,7 @@ mod tests {
             );
         }
         let e = spec(None, None, Some(RawWait::Within("soon".into()))).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Timeout), "{e}");
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Wait), "{e}");
 
         let file = RawSpec::from_toml(
             "publish_ip = \"auto\"\nloopback_pool = \"127.9.0.0/28\"\nwait = true\n",

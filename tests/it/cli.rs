@@ -470,7 +470,7 @@ fn port_lists_every_mapping_like_docker_port() {
         serde_json::from_slice(&fake.bottle(&["port", "demo", "8080", "--json"]).stdout).unwrap();
     assert_eq!(
         one,
-        serde_json::json!({"container_port": 8080, "host_ip": "127.0.0.1", "host_port": 49153})
+        serde_json::json!({"container_port": 8080, "host_ip": "127.0.0.1", "host_port": 49153, "protocol": "tcp"})
     );
     let all: serde_json::Value =
         serde_json::from_slice(&fake.bottle(&["port", "demo", "--json"]).stdout).unwrap();

@@ -18,6 +18,7 @@ mod races;
 mod ready;
 mod real;
 mod round3;
+mod schema;
 mod secrets;
 mod strays;
 mod transcripts;

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::fake::bottle_cmd;
+use crate::schema;
 
 pub fn image() -> String {
     std::env::var("BOTTLE_TEST_IMAGE").unwrap_or_else(|_| "bottle-test-bundle:latest".to_string())
@@ -376,7 +377,8 @@ pub fn json(text: &str) -> serde_json::Value {
 }
 
 /// up, the pinned IP by the engine's own inspect, the port answering, re-up keeping the container,
-/// status, ls, port, down twice, nothing left: once through each CLI.
+/// status, ls, port, env, version, down twice, nothing left: once through each CLI. Every `--json`
+/// output on the way follows `docs/bottle.schema.json`.
 #[test]
 fn lifecycle_through_each_cli() {
     let Some(clis) = clis() else { return };
@@ -394,11 +396,30 @@ fn lifecycle_through_each_cli() {
             "SECRET_VALUE=s3cr3t v@lue",
             "--json",
         ];
-        let up = json(&b.ok(&up_args));
+        let up = schema::check("up", &b.ok(&up_args));
         let net = format!("{}-bundle-web", b.prefix);
         let bundle = format!("{}-sidecars-web", b.prefix);
         assert_eq!(up["network"]["name"], net.as_str());
         assert_eq!(up["bundle"]["state"], "running");
+        // The bundle's creation time (RFC 3339) and the `bottle.run` label of the `up` that made it.
+        let created = up["created"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{cli}: {up}"));
+        assert!(
+            created.len() >= 20 && created.as_bytes()[10] == b'T' && created.starts_with("20"),
+            "{cli}: {created}"
+        );
+        let run = up["run"].as_str().unwrap_or_else(|| panic!("{cli}: {up}"));
+        assert_eq!(
+            b.docker_out(&[
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"bottle.run\"}}",
+                &bundle
+            ]),
+            run,
+            "{cli}"
+        );
 
         // The engine's own view: the pinned .2 on the recorded subnet, and our labels.
         let subnet: ipnetwork::Ipv4Network =
@@ -434,7 +455,7 @@ fn lifecycle_through_each_cli() {
 
         // Re-up with the same spec keeps the very same container.
         let id = b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]);
-        let again = json(&b.ok(&up_args));
+        let again = schema::check("up", &b.ok(&up_args));
         assert_eq!(
             b.docker_out(&["inspect", "--format", "{{.Id}}", &bundle]),
             id,
@@ -442,22 +463,28 @@ fn lifecycle_through_each_cli() {
         );
         assert_eq!(up["action"], "created", "{cli}");
         assert_eq!(again["action"], "kept", "{cli}");
-        // `up --json` adds `action` and the top-level `host_ip` to the bottle object.
+        assert_eq!(up["host_ip"], "127.0.0.1", "{cli}");
+        // `up --json` is the bottle object with `action`: the same object as `status` and `ls`.
         let mut up = up;
         up.as_object_mut().unwrap().remove("action");
-        assert_eq!(
-            up.as_object_mut().unwrap().remove("host_ip"),
-            Some("127.0.0.1".into())
-        );
         let mut again = again;
         again.as_object_mut().unwrap().remove("action");
-        again.as_object_mut().unwrap().remove("host_ip");
         assert_eq!(again, up);
 
-        let status = json(&b.ok(&["status", "web", "--json"]));
+        let status = schema::check("status", &b.ok(&["status", "web", "--json"]));
         assert_eq!(status, up);
-        let ls = json(&b.ok(&["ls", "--json"]));
+        let ls = schema::check("ls", &b.ok(&["ls", "--json"]));
         assert_eq!(ls, serde_json::json!([up]));
+        let ports = schema::check("port", &b.ok(&["port", "web", "--json"]));
+        assert_eq!(ports, up["ports"], "{cli}");
+        schema::check("port", &b.ok(&["port", "web", "8080", "--json"]));
+        let env = schema::check("env", &b.ok(&["env", "web", "--json"]));
+        assert_eq!(env["BOTTLE_PORT_8080"], addr.as_str(), "{cli}");
+        schema::check("version", &b.ok(&["version", "--json"]));
+        schema::check(
+            "doctor",
+            &String::from_utf8_lossy(&b.bottle(&["doctor", "--json"]).stdout),
+        );
 
         // A changed spec replaces it.
         b.ok(&["up", "web", "--image", &image(), "-p", "8080", "-p", "8081"]);
@@ -466,11 +493,18 @@ fn lifecycle_through_each_cli() {
             id
         );
 
-        b.ok(&["down", "web"]);
+        let down = schema::check("down", &b.ok(&["down", "web", "--json"]));
+        assert_eq!(
+            down["removed"]["containers"],
+            serde_json::json!([bundle]),
+            "{cli}"
+        );
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{cli}");
-        b.ok(&["down", "web"]);
-        let out = b.bottle(&["status", "web"]);
+        let again = schema::check("down", &b.ok(&["down", "web", "--json"]));
+        assert_eq!(again["removed"]["networks"], serde_json::json!([]), "{cli}");
+        let out = b.bottle(&["status", "web", "--json"]);
         assert_eq!(out.status.code(), Some(1));
+        schema::check("error", &String::from_utf8_lossy(&out.stdout));
     }
 }
 
@@ -489,8 +523,16 @@ fn half_built_bottles_and_gc() {
         let status = json(&b.ok(&["status", "a", "--json"]));
         assert_eq!(status["bundle"]["state"], "missing");
 
-        let dry = b.ok(&["gc", "--dry-run"]);
+        let dry = schema::check("gc", &b.ok(&["gc", "--dry-run", "--json"]));
         assert_eq!(b.leftovers().len(), 5, "dry run removed something: {dry}");
+        assert_eq!(
+            dry["would_remove"],
+            serde_json::json!({
+                "containers": [format!("{}-sidecars-b", b.prefix)],
+                "networks": [format!("{}-bundle-a", b.prefix), format!("{}-bundle-b", b.prefix)],
+            }),
+            "{cli}"
+        );
         let gc = b.ok(&["gc"]);
         assert!(
             gc.contains(&format!("removed network {}-bundle-a", b.prefix)),
@@ -509,6 +551,13 @@ fn half_built_bottles_and_gc() {
                 format!("{}-bundle-c", b.prefix),
                 format!("{}-sidecars-c", b.prefix)
             ]
+        );
+
+        let nothing = schema::check("gc", &b.ok(&["gc", "--json"]));
+        assert_eq!(
+            nothing["removed"]["networks"],
+            serde_json::json!([]),
+            "{cli}"
         );
 
         // A half-built bottle (network only) comes down, twice.

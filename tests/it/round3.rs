@@ -598,7 +598,7 @@ fn a_second_signal_names_what_is_left() {
             left.join(", ")
         );
         assert!(err.contains(&want), "{args:?} {hang}: {err}");
-        // The error object is the last line (`down` prints its report array first).
+        // The error object is the only line.
         let text = stdout(&out);
         let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(v["error"]["left"], serde_json::json!(left), "{v}");

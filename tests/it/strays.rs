@@ -99,14 +99,14 @@ fn a_renamed_bundle_is_seen_by_gc_and_removed_by_down() {
         // `gc --dry-run` lists it, running as it is, and `gc` removes it and the empty network.
         b.ok(&up_args(path, "s"));
         rename(&b, &bundle, &moved);
-        let dry = json(&b.ok(&["gc", "--dry-run", "--json"]));
+        let dry = crate::schema::check("gc", &b.ok(&["gc", "--dry-run", "--json"]));
         assert_eq!(
-            dry["removed"]["containers"],
+            dry["would_remove"]["containers"],
             serde_json::json!([moved]),
             "{path}: {dry}"
         );
         assert_eq!(
-            dry["removed"]["networks"],
+            dry["would_remove"]["networks"],
             serde_json::json!([network]),
             "{path}: {dry}"
         );
@@ -114,7 +114,7 @@ fn a_renamed_bundle_is_seen_by_gc_and_removed_by_down() {
         let ls = json(&b.ok(&["ls", "--json"]));
         assert_eq!(ls[0]["bundle"]["state"], "missing", "{path}: {ls}");
         let done = json(&b.ok(&["gc", "--json"]));
-        assert_eq!(done["removed"], dry["removed"], "{path}");
+        assert_eq!(done["removed"], dry["would_remove"], "{path}");
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
 
         // `down --all` finds a stray by its labels too, next to a live bundle. (Stopped, so that it
@@ -196,9 +196,10 @@ exec "$real" "$@"
             "{path}: the racing up: {raced}"
         );
         assert!(out.status.success(), "{path}: down: {err}");
-        let removed = json(&String::from_utf8_lossy(&out.stdout));
+        // One slug: one object.
+        let removed = crate::schema::check("down", &String::from_utf8_lossy(&out.stdout));
         assert_eq!(
-            removed[0]["removed"]["containers"],
+            removed["removed"]["containers"],
             serde_json::json!([bundle]),
             "{path}: {removed}"
         );
