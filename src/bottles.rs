@@ -76,6 +76,7 @@ impl Bottles {
                 pool: Pool::default(),
                 local,
                 environment: Environment::of_process(),
+                locks: crate::lock::Location::from_env(),
             },
         }
     }

@@ -1005,6 +1005,7 @@ impl Runtime<'_> {
             pool,
             // Read once, here, as the library reads it when a `Bottles` is made.
             environment: crate::lifecycle::Environment::of_process(),
+            locks: crate::lock::Location::from_env(),
         })
     }
 }

@@ -415,6 +415,7 @@ fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
         pool: *pool,
         local: engine.is_local(),
         environment: Default::default(),
+        locks: crate::lock::Location::from_env(),
     };
     Ok(ctx.taken_subnets("")?.0)
 }

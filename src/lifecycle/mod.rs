@@ -68,6 +68,8 @@ pub struct Ctx {
     pub local: bool,
     /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
     pub environment: Environment,
+    /// Where the lock files go, found when the context was made.
+    pub locks: lock::Location,
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -162,7 +164,7 @@ impl Ctx {
         // `--timeout` bounds a wait for a lock as it bounds a command, and so does
         // [`LOCK_PATIENCE`]: the lock only spares the engine some work.
         let patience = LOCK_PATIENCE.min(self.engine.timeout());
-        lock::acquire(name, patience, &cancelled, &on_wait)
+        lock::acquire_at(&self.locks, name, patience, &cancelled, &on_wait)
     }
 
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
