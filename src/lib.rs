@@ -11,7 +11,7 @@
 //! use bottle::{Bottles, Engine, Slug, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let token = std::env::var("API_TOKEN").unwrap_or_default();
-//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle".parse()?);
 //! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
 //! let slug: Slug = "demo".parse()?;
 //! let up = bottles.up(&slug, &spec)?;                      // up.action: Created | Kept | Replaced | Started
@@ -20,10 +20,23 @@
 //! # let _ = addr; Ok(()) }
 //! ```
 //!
-//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`]),
-//! installs no signal handler and keeps no process-wide state (a [`CancelToken`] stops the calls
-//! that use it). Errors keep their data behind accessors ([`Error::kind`], [`Error::command`],
+//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`], each
+//! [`Event`] naming its bottle), installs no signal handler and keeps no process-wide state (a
+//! [`CancelToken`] stops the calls in flight, and never poisons the handle). Errors keep their
+//! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
+//!
+//! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
+//! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
+//! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
+//! bare env keys take their values from is the process's, read once by [`Bottles::new`], or the
+//! one given to [`Bottles::environment`]; nothing reads the process environment later.
+//!
+//! The API is blocking: each call runs engine commands and waits for them, for seconds (minutes
+//! for a pull). An async launcher calls it through its runtime's blocking pool (e.g. tokio's
+//! `spawn_blocking`; a [`Bottles`] is `Send + Sync` and cheap to clone) and cancels from the async
+//! side through [`Bottles::cancel_token`]. [`Bottles::up_guarded`] gives a [`BottleGuard`] that
+//! takes the bottle down when dropped.
 //!
 //! The modules marked hidden are the CLI's and the test suite's; they are not part of the API.
 
@@ -31,6 +44,7 @@
 
 mod bottles;
 mod cancel;
+mod environment;
 mod error;
 mod exec;
 mod host;
@@ -56,11 +70,12 @@ pub mod spec;
 #[doc(hidden)]
 pub mod subnet;
 
-pub use bottles::{Bottles, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, SpecBuilder};
 pub use cancel::CancelToken;
-pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
+pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor};
-pub use input::{Slug, Volume};
-pub use lifecycle::{Action, Removed, UpOutcome};
-pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol};
+pub use input::{Prefix, Slug, Volume};
+pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
+pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use spec::{Pull, Spec};
+pub use subnet::{LoopbackPool, Pool, Subnet};

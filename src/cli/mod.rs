@@ -4,6 +4,7 @@
 //! This is the only module that prints to stdout. `main.rs` only calls [`parse`], [`scrub::hide_env_values`], [`run`] and
 //! [`report`]. Pure formatting lives in [`render`]; `version`, `doctor` and `logs` in [`tools`].
 
+mod advice;
 mod json;
 mod many;
 mod render;
@@ -529,7 +530,8 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    let message = render::engine_error(&format!("{err:#}"), cli.verbose);
+    let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
+    let message = render::engine_error(&message, cli.verbose);
     eprintln!("bottle: {message}");
     if cli.json {
         print_json(&error_json(err, &message, cli.command));
@@ -782,7 +784,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                 (true, None) => writeln!(out, "{}", json::line(&ports)?)?,
                 (false, Some(_)) => {
                     for p in &ports {
-                        writeln!(out, "{}", crate::model::host_port(&p.host_ip, p.host_port))?;
+                        writeln!(out, "{}", crate::model::host_port(p.host_ip, p.host_port))?;
                     }
                 }
                 (false, None) => {
@@ -1001,6 +1003,9 @@ impl Runtime<'_> {
             engine,
             prefix,
             pool,
+            // Read once, here, as the library reads it when a `Bottles` is made.
+            environment: crate::lifecycle::Environment::of_process(),
+            locks: crate::lock::Location::from_env(),
         })
     }
 }
@@ -1011,9 +1016,9 @@ impl Runtime<'_> {
 fn events(verbose: bool) -> exec::Events {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
     std::sync::Arc::new(move |e: &Event<'_>| match e {
-        Event::Command { line } if verbose => eprintln!("+ {line}"),
-        Event::Output { text } => eprintln!("{text}"),
-        Event::Waiting { what } => {
+        Event::Command { line, .. } if verbose => eprintln!("+ {line}"),
+        Event::Output { text, .. } => eprintln!("{text}"),
+        Event::Waiting { what, .. } => {
             let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
             if said.insert(what.to_string()) {
                 eprintln!("bottle: {what}");

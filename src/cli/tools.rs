@@ -414,6 +414,8 @@ fn engine_subnets(engine: &Engine, pool: &Pool) -> Result<Vec<Ipv4Network>> {
         prefix: Prefix::default(),
         pool: *pool,
         local: engine.is_local(),
+        environment: Default::default(),
+        locks: crate::lock::Location::from_env(),
     };
     Ok(ctx.taken_subnets("")?.0)
 }

@@ -373,7 +373,7 @@ fn down_refuses_a_network_with_foreign_containers_before_removing_anything() {
     let (code, _, err) = run(&fake, &["down", "demo"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: network `bot-bottle-bundle-demo` still has containers that bottle did not start: `someone-else`; detach them (e.g. `docker network disconnect bot-bottle-bundle-demo someone-else`) and run `bottle down` again");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: network `bot-bottle-bundle-demo` still has containers that bottle did not start: `someone-else`; detach them (e.g. `docker network disconnect bot-bottle-bundle-demo someone-else`) and run `down` again");
 }
 
 #[test]
