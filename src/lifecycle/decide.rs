@@ -250,6 +250,9 @@ pub enum AfterRefusal {
     /// The engine said "overlap" but no listed network explains it: a racer's network may not be
     /// listed yet. Look the name up again before moving on.
     LookAgain,
+    /// The engine tripped over a passing host state (podman: an interface that vanished while it
+    /// listed the host's addresses): try the same candidate once more.
+    Retry,
     /// A real error: report the engine's answer.
     Fail,
 }
@@ -270,6 +273,7 @@ pub fn after_refusal(
     match (class, looked_again) {
         (Class::SubnetOverlap, false) => AfterRefusal::LookAgain,
         (Class::SubnetOverlap, true) => AfterRefusal::Next,
+        (Class::InterfaceVanished, false) => AfterRefusal::Retry,
         _ => AfterRefusal::Fail,
     }
 }
@@ -819,6 +823,9 @@ mod tests {
         check_refusal(Class::SubnetOverlap, &[], false, true, Next);
         check_refusal(Class::Other, &["10.1.0.0/24"], false, false, Fail);
         check_refusal(Class::AddressInUse, &[], false, true, Fail);
+        // podman's host-address scan raced a teardown: the same candidate once more, then fail.
+        check_refusal(Class::InterfaceVanished, &[], false, false, Retry);
+        check_refusal(Class::InterfaceVanished, &[], false, true, Fail);
     }
 
     #[test]

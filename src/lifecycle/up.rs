@@ -387,6 +387,11 @@ impl Up<'_> {
                         return Ok(NetStep::Exists);
                     }
                 }
+                AfterRefusal::Retry => {
+                    looked_again = true;
+                    self.sleep(LOOK_AGAIN)?;
+                    continue;
+                }
                 AfterRefusal::Next => {}
             }
             excluded.extend(taken);
