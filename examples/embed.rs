@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 
-use bottle::{Bottles, Engine, Slug, Spec};
+use bottle::{Bottles, Engine, Pool, Slug, Spec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image = std::env::var("BOTTLE_TEST_IMAGE")
@@ -17,9 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prefix = std::env::var("BOTTLE_PREFIX").unwrap_or_else(|_| "bot-bottle".to_string());
 
     // The contract's example, with the image and the prefix read above.
-    let mut bottles = Bottles::new(Engine::detect()?).prefix(&prefix)?;
+    let mut bottles = Bottles::new(Engine::detect()?).prefix(prefix.parse()?);
     if let Ok(pool) = std::env::var("BOTTLE_POOL") {
-        bottles = bottles.pool(&pool, 24)?;
+        bottles = bottles.pool(Pool::new(pool.parse()?, 24)?);
     }
     let spec = Spec::builder(image)
         .publish(8080)

@@ -7,14 +7,15 @@
 //!
 //! The library writes nothing to stdout or stderr, installs no signal handler and keeps no
 //! process-wide state: what a caller wants to show arrives through [`Bottles::on_event`], and a
-//! [`CancelToken`] stops the calls that use it. A `Bottles` is `Send + Sync` and cheap to clone,
-//! so several threads can bring up different bottles at once.
+//! [`CancelToken`] stops the calls in flight. A `Bottles` is `Send + Sync` and cheap to clone,
+//! so several threads can bring up different bottles at once. Its calls block; from async code,
+//! run them on a blocking pool (`spawn_blocking`).
 //!
 //! ```no_run
 //! use bottle::{Bottles, Engine, Slug, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let token = "t";
-//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle".parse()?);
 //! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
 //! let slug: Slug = "demo".parse()?;
 //! let up = bottles.up(&slug, &spec)?;
@@ -36,12 +37,12 @@ use crate::classify::Verb;
 use crate::display::Masker;
 use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event, Stream};
-use crate::input::{Names, Prefix, Slug};
+use crate::input::{self, EnvEntry, ImageRef, Names, Prefix, Slug, Volume};
 use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
-use crate::lifecycle::{self, Ctx, Removed, UpOutcome};
+use crate::lifecycle::{self, Ctx, Environment, Removed, UpOutcome};
 use crate::model::Bottle;
-use crate::spec::{Build, DAEMONS_ENV, Pull, RawSpec, Spec};
-use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+use crate::spec::{Build, DAEMONS_ENV, Parts, PublishIp, Pull, Spec};
+use crate::subnet::{LoopbackPool, Pool};
 use crate::versions::EngineVersions;
 
 /// Bottles on one engine, under one name prefix and one subnet pool.
@@ -77,9 +78,10 @@ const _: fn() = || {
 
 impl Bottles {
     /// Bottles on `engine`, with the CLI's defaults: prefix `bot-bottle`, pool `10.213.0.0/16`
-    /// in `/24` blocks, a 10-minute timeout per engine command, no events, and a fresh cancel
-    /// token. Whether the engine is local (which decides locking and the host-route check) is
-    /// worked out here; nothing is run.
+    /// in `/24` blocks, a 10-minute timeout per engine command, no events, a fresh cancel
+    /// token, and the process's environment as it is now for bare env keys (see
+    /// [`Bottles::environment`]). Whether the engine is local (which decides locking and the
+    /// host-route check) is worked out here; nothing is run.
     pub fn new(engine: Engine) -> Bottles {
         let local = engine.is_local();
         let engine = engine.with_cancel(CancelToken::new());
@@ -87,8 +89,10 @@ impl Bottles {
             ctx: Ctx {
                 engine,
                 prefix: Prefix::default(),
-                pool: Pool::parse(DEFAULT_POOL, DEFAULT_BLOCK).expect("the default pool is valid"),
+                pool: Pool::default(),
                 local,
+                environment: Environment::of_process(),
+                locks: crate::lock::Location::from_env(),
             },
             parallel: DEFAULT_PARALLEL,
         }
@@ -99,18 +103,6 @@ impl Bottles {
         &self.ctx
     }
 
-    /// Name resources with this already validated prefix (see [`Bottles::prefix`]).
-    pub fn with_prefix(mut self, prefix: Prefix) -> Bottles {
-        self.ctx.prefix = prefix;
-        self
-    }
-
-    /// Carve subnets from this already validated pool (see [`Bottles::pool`]).
-    pub fn with_pool(mut self, pool: Pool) -> Bottles {
-        self.ctx.pool = pool;
-        self
-    }
-
     /// Work on at most `n` bottles at once in [`Bottles::up_many`], [`Bottles::down_many`],
     /// [`Bottles::down_all`] and [`Bottles::gc`] (default [`DEFAULT_PARALLEL`]; clamped to
     /// 1..=[`MAX_PARALLEL`]).
@@ -119,18 +111,33 @@ impl Bottles {
         self
     }
 
-    /// Name resources `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`: 1-20 of
-    /// `[a-z0-9-]`. Fails as `--prefix` does.
-    pub fn prefix(mut self, prefix: &str) -> Result<Bottles> {
-        self.ctx.prefix = Prefix::parse(prefix)?;
-        Ok(self)
+    /// Name resources `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>` (e.g.
+    /// `"bot-bottle".parse()?`).
+    pub fn prefix(mut self, prefix: Prefix) -> Bottles {
+        self.ctx.prefix = prefix;
+        self
     }
 
-    /// Carve each bottle's subnet, a `/block`, from the IPv4 pool `cidr` (e.g. `10.213.0.0/16`,
-    /// 24). Fails as `--pool` and `--block` do.
-    pub fn pool(mut self, cidr: &str, block: u8) -> Result<Bottles> {
-        self.ctx.pool = Pool::parse(cidr, block)?;
-        Ok(self)
+    /// Carve each bottle's subnet from `pool` (e.g. `Pool::new("10.90.0.0/16".parse()?, 24)?`).
+    pub fn pool(mut self, pool: Pool) -> Bottles {
+        self.ctx.pool = pool;
+        self
+    }
+
+    /// The environment that a spec's bare env keys ([`SpecBuilder::env`]) take their values from,
+    /// instead of the process's as it was when this handle was made. `up` reads only this: the
+    /// engine's `run` gets exactly these values for those keys (a key missing here is unset for
+    /// it), and they are masked in messages like secret values. So a launcher never needs
+    /// `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
+    pub fn environment<I, K, V>(mut self, vars: I) -> Bottles
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        let vars = vars.into_iter().map(|(k, v)| (k.into(), v.into()));
+        self.ctx.environment = Environment::from_vars(vars);
+        self
     }
 
     /// Kill any engine command that runs longer than `timeout` (default 10 minutes); the call then
@@ -148,11 +155,13 @@ impl Bottles {
         self
     }
 
-    /// The token this handle's calls watch. Cancelling it (from any thread) stops them: `up`
-    /// stops its engine command (a creating one gets 2 s so its ID is learnt), rolls back what it
-    /// had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc` finish the
-    /// removal they began, and a second cancel stops them too. A token stays cancelled: give the
-    /// handle a fresh one ([`Bottles::with_cancel_token`]) for later calls.
+    /// The token this handle's calls watch. Cancelling it (from any thread) stops the calls in
+    /// flight: `up` stops its engine command (a creating one gets 2 s so its ID is learnt), rolls
+    /// back what it had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc`
+    /// finish the removal they began, and a second cancel stops them too.
+    ///
+    /// A cancel never poisons the handle: each call counts only the cancels made while it runs,
+    /// so a `down` after a cancelled `up` tears the bottle down with the same handle and token.
     pub fn cancel_token(&self) -> CancelToken {
         self.ctx.engine.cancel_token().clone()
     }
@@ -190,14 +199,41 @@ impl Bottles {
         not_started(results, "nothing was created")
     }
 
-    /// This context, with the spec's secret values (and the inherited values of its bare keys)
-    /// masked in whatever engine text it reports.
+    /// The context of one call ([`Bottles::call`]), with the spec's secret values (and the
+    /// values its bare keys take from this handle's environment) masked in whatever engine text
+    /// it reports.
     fn masking(&self, spec: &Spec) -> Ctx {
-        let masker = Masker::new(spec.secret_values(|k| std::env::var(k).ok()));
+        let environment = &self.ctx.environment;
+        let masker = Masker::new(spec.secret_values(|k| environment.get(k)));
+        let ctx = self.call();
         Ctx {
-            engine: self.ctx.engine.clone().with_secrets(masker),
+            engine: ctx.engine.with_secrets(masker),
+            ..ctx
+        }
+    }
+
+    /// The context of one call: it watches the token from now on (see
+    /// [`Bottles::cancel_token`]).
+    fn call(&self) -> Ctx {
+        let token = self.ctx.engine.cancel_token().since_now();
+        Ctx {
+            engine: self.ctx.engine.clone().with_cancel(token),
             ..self.ctx.clone()
         }
+    }
+
+    /// [`Bottles::up`], and a guard that takes the bottle down again when it is dropped (as a
+    /// testcontainers container does): for tests, and for launchers whose bottle lives exactly as
+    /// long as one value. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it, or
+    /// [`BottleGuard::keep`] to leave the bottle up. A cancel of this handle's token does not stop
+    /// the drop's `down` (see [`Bottles::cancel_token`]).
+    pub fn up_guarded(&self, slug: &Slug, spec: &Spec) -> Result<BottleGuard> {
+        let outcome = self.up(slug, spec)?;
+        Ok(BottleGuard {
+            bottles: self.clone(),
+            slug: slug.clone(),
+            outcome: Some(outcome),
+        })
     }
 
     /// Take the bottle `slug` down: its bundle, then its network. A bottle that is already gone
@@ -206,8 +242,9 @@ impl Bottles {
     /// fails with [`crate::ErrorKind::Interrupted`], the removal in [`Error::removed`] (as the
     /// CLI exits 130).
     pub fn down(&self, slug: &Slug) -> Result<Removed> {
-        let removed = lifecycle::down(&self.ctx, slug)?;
-        match self.interrupted() {
+        let ctx = self.call();
+        let removed = lifecycle::down(&ctx, slug)?;
+        match interrupted(&ctx) {
             Err(e) => {
                 let gone = removed.containers.iter().chain(&removed.networks).cloned();
                 Err(e.with_removed(gone.collect()))
@@ -221,9 +258,10 @@ impl Bottles {
     /// out; a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`]. After a
     /// cancel, [`Bottles::interrupted`] says so.
     pub fn down_many(&self, slugs: &[Slug]) -> Vec<Result<Removed>> {
-        let token = self.ctx.engine.cancel_token();
+        let ctx = self.call();
+        let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
-            lifecycle::down(&self.ctx, slug)
+            lifecycle::down(&ctx, slug)
         });
         not_started(results, "nothing was removed")
     }
@@ -231,51 +269,41 @@ impl Bottles {
     /// Every bottle of this prefix taken down, as [`Bottles::down_many`] does, in slug order. The
     /// listing is each bottle's first look.
     pub fn down_all(&self) -> Result<Vec<(Slug, Result<Removed>)>> {
-        let listed: Vec<_> = lifecycle::list(&self.ctx)?.into_iter().collect();
-        let token = self.ctx.engine.cancel_token();
+        let ctx = self.call();
+        let listed: Vec<_> = lifecycle::list(&ctx)?.into_iter().collect();
+        let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(&listed, self.parallel, token, |(slug, seen)| {
-            lifecycle::down_seen(&self.ctx, slug, Some(seen.clone()))
+            lifecycle::down_seen(&ctx, slug, Some(seen.clone()))
         });
         let results = not_started(results, "nothing was removed");
         Ok(listed.into_iter().map(|(s, _)| s).zip(results).collect())
     }
 
-    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once this handle's token was cancelled: after
-    /// `down` or `gc`, which finish the removals they began, this says that they stopped early.
+    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once this handle's token was cancelled at all:
+    /// after [`Bottles::down_many`] or [`Bottles::down_all`], which finish the removals they
+    /// began and report each bottle as it came out, this says that they stopped early. (A cancel
+    /// does not poison the handle: later calls run; this only reports that one came.)
     pub fn interrupted(&self) -> Result<()> {
-        match self.ctx.engine.cancel_token().is_cancelled() {
-            true => Err(Error::new(
-                crate::ErrorKind::Interrupted,
-                "interrupted; the removals it had begun were finished",
-            )),
-            false => Ok(()),
-        }
+        interrupted(&self.ctx)
     }
 
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
     pub fn status(&self, slug: &Slug) -> Result<Bottle> {
-        lifecycle::status(&self.ctx, slug)
+        lifecycle::status(&self.call(), slug)
     }
 
     /// The host address of the bundle's published `container_port`, with the CLI's errors when
     /// the bottle, its bundle or that port is missing ([`crate::ErrorKind::NotFound`]).
     pub fn port(&self, slug: &Slug, container_port: u16) -> Result<SocketAddr> {
         let bottle = self.status(slug)?;
+        // `published` fails unless the port has a binding, and a binding's address is typed.
         let found = lifecycle::published(&bottle, Some(container_port))?;
-        bottle.port(container_port).ok_or_else(|| {
-            Error::new(
-                crate::ErrorKind::EngineFailed,
-                format!(
-                    "the engine published container port {container_port} of `{slug}` at `{}`, which is not an address",
-                    found[0].host_ip
-                ),
-            )
-        })
+        Ok(SocketAddr::new(found[0].host_ip, found[0].host_port))
     }
 
     /// Every bottle of this prefix, by slug.
     pub fn ls(&self) -> Result<Vec<Bottle>> {
-        lifecycle::ls(&self.ctx)
+        lifecycle::ls(&self.call())
     }
 
     /// Remove the leftovers that carry bottle's labels: bundles that are not live, and networks
@@ -283,8 +311,9 @@ impl Bottles {
     /// say what would go. A cancel lets the removals in hand finish and starts no further one;
     /// then the call fails with [`crate::ErrorKind::Interrupted`].
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
-        let removed = lifecycle::gc_parallel(&self.ctx, dry_run, self.parallel)?;
-        match self.ctx.engine.cancel_token().is_cancelled() {
+        let ctx = self.call();
+        let removed = lifecycle::gc_parallel(&ctx, dry_run, self.parallel)?;
+        match ctx.engine.cancel_token().is_cancelled() {
             true => Err(gc_interrupted(&removed)),
             false => Ok(removed),
         }
@@ -293,9 +322,9 @@ impl Bottles {
     /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
     /// masked.
     pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
-        let (bundle, masker) = self.bundle_and_secrets(slug)?;
-        let reply = self
-            .ctx
+        let ctx = self.call();
+        let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
+        let reply = ctx
             .engine
             .run(Verb::Logs, argv::logs_of(&bundle.id, false, tail))?
             .check()?;
@@ -315,40 +344,26 @@ impl Bottles {
         tail: Option<u32>,
         sink: impl Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        let (bundle, masker) = self.bundle_and_secrets(slug)?;
-        let engine = self.ctx.engine.clone().with_secrets(masker);
+        let ctx = self.call();
+        let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
+        let engine = ctx.engine.with_secrets(masker);
         let argv = argv::logs_of(&bundle.id, true, tail);
         engine.run_follow(Verb::Logs, argv, Arc::new(sink))
-    }
-
-    /// The bundle of `slug`, and a masker for what it logs: every env value it has that its
-    /// image does not set itself (those came from `up`).
-    fn bundle_and_secrets(&self, slug: &Slug) -> Result<(crate::model::Container, Masker)> {
-        let bundle = lifecycle::bundle(&self.ctx, slug)?;
-        let image_env: Vec<String> = self
-            .ctx
-            .engine
-            .run(Verb::Inspect, argv::image_env(&bundle.image))
-            .ok()
-            .filter(|r| r.success())
-            .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
-            .unwrap_or_default();
-        let masker = log_secrets(&bundle.env, &image_env);
-        Ok((bundle, masker))
     }
 
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;
     /// an unreachable daemon is [`EngineVersions::unreachable`].
     pub fn versions(&self) -> Result<EngineVersions> {
-        crate::versions::engine_versions(&self.ctx.engine)
+        crate::versions::engine_versions(&self.call().engine)
     }
 
     /// Wait until the bundle of the existing bottle `slug` is ready, as [`SpecBuilder::wait`]
     /// makes `up` wait (running, healthy if its image has a healthcheck, every published port
     /// answered by the service itself), for at most `within`. Not ready in time, exited or
-    /// removed meanwhile is [`crate::ErrorKind::EngineFailed`]; nothing is removed.
+    /// removed meanwhile is [`crate::ErrorKind::NotReady`] (with [`Error::deadline`] for a wait
+    /// that ran out); nothing is removed.
     pub fn wait_ready(&self, slug: &Slug, within: Duration) -> Result<()> {
-        lifecycle::up::wait_ready(&self.ctx, slug, within)
+        lifecycle::up::wait_ready(&self.call(), slug, within)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,
@@ -360,6 +375,32 @@ impl Bottles {
             .iter()
             .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
             .collect())
+    }
+}
+
+/// The bundle of `slug`, and a masker for what it logs: every env value it has that its image
+/// does not set itself (those came from `up`).
+fn bundle_and_secrets(ctx: &Ctx, slug: &Slug) -> Result<(crate::model::Container, Masker)> {
+    let bundle = lifecycle::bundle(ctx, slug)?;
+    let image_env: Vec<String> = ctx
+        .engine
+        .run(Verb::Inspect, argv::image_env(&bundle.image))
+        .ok()
+        .filter(|r| r.success())
+        .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
+        .unwrap_or_default();
+    let masker = log_secrets(&bundle.env, &image_env);
+    Ok((bundle, masker))
+}
+
+/// `Err(`[`crate::ErrorKind::Interrupted`]`)` once the token `ctx` watches was cancelled.
+fn interrupted(ctx: &Ctx) -> Result<()> {
+    match ctx.engine.cancel_token().is_cancelled() {
+        true => Err(Error::new(
+            crate::ErrorKind::Interrupted,
+            "interrupted; the removals it had begun were finished",
+        )),
+        false => Ok(()),
     }
 }
 
@@ -413,6 +454,62 @@ fn not_started<R>(results: Vec<Option<Result<R>>>, what: &str) -> Vec<Result<R>>
         .collect()
 }
 
+/// A bottle that [`Bottles::up_guarded`] brought up, taken down when this value is dropped.
+///
+/// ```no_run
+/// # fn main() -> bottle::Result<()> {
+/// let bottles = bottle::Bottles::new(bottle::Engine::detect()?);
+/// let spec = bottle::Spec::builder("bot-bottle-sidecars:latest").publish(8080).build()?;
+/// {
+///     let guard = bottles.up_guarded(&"demo".parse()?, &spec)?;
+///     let addr = guard.bottle().port(8080);
+///     // ... use the bottle ...
+/// } // taken down here
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping a BottleGuard takes the bottle down at once"]
+pub struct BottleGuard {
+    bottles: Bottles,
+    slug: Slug,
+    /// `None` once taken down or kept: the drop then does nothing.
+    outcome: Option<UpOutcome>,
+}
+
+impl BottleGuard {
+    /// What `up` did, and the bottle as it ran then.
+    pub fn outcome(&self) -> &UpOutcome {
+        self.outcome
+            .as_ref()
+            .expect("a live guard holds its outcome")
+    }
+
+    /// The bottle as `up` left it ([`UpOutcome::bottle`]).
+    pub fn bottle(&self) -> &Bottle {
+        &self.outcome().bottle
+    }
+
+    /// Take the bottle down now, and say how that went.
+    pub fn down(mut self) -> Result<Removed> {
+        self.outcome = None;
+        self.bottles.down(&self.slug)
+    }
+
+    /// Leave the bottle up: the guard lets go of it, and returns what `up` did.
+    pub fn keep(mut self) -> UpOutcome {
+        self.outcome.take().expect("a live guard holds its outcome")
+    }
+}
+
+impl Drop for BottleGuard {
+    fn drop(&mut self) {
+        if self.outcome.take().is_some() {
+            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it.
+            let _ = self.bottles.down(&self.slug);
+        }
+    }
+}
+
 impl FromStr for Slug {
     type Err = Error;
 
@@ -437,114 +534,143 @@ impl Bottle {
         self.ports
             .iter()
             .filter(|p| p.container_port == container_port)
-            .find_map(|p| {
-                let ip: IpAddr = p.host_ip.trim_matches(['[', ']']).parse().ok()?;
-                Some(SocketAddr::new(ip, p.host_port))
-            })
+            .map(|p| SocketAddr::new(p.host_ip, p.host_port))
+            .next()
     }
 }
 
 /// Builds a [`Spec`]: start with [`Spec::builder`], add what the bundle needs, and
 /// [`SpecBuilder::build`] validates it all with the CLI's rules and errors.
+///
+/// Each method takes its value typed (a port is a `u16`, an address an [`IpAddr`], a pool a
+/// [`LoopbackPool`], a wait a [`Duration`]) and nothing goes through text. A value refused on its
+/// own (an env key holding `=`, a relative volume path) is remembered, and `build` returns the
+/// first such refusal.
 #[derive(Debug, Clone)]
 #[must_use = "a SpecBuilder does nothing until `build` is called"]
 pub struct SpecBuilder {
-    raw: RawSpec,
+    parts: Parts,
+    /// The first value refused on its own, returned by `build`.
+    refused: Option<Error>,
     allow_nonloopback: bool,
 }
 
 impl Spec {
     /// A spec that runs `image`, publishes nothing and starts the default daemons; add to it with
     /// the [`SpecBuilder`] methods.
-    pub fn builder(image: impl Into<String>) -> SpecBuilder {
+    pub fn builder(image: impl AsRef<str>) -> SpecBuilder {
+        let (image, refused) = match ImageRef::parse(image.as_ref()) {
+            Ok(image) => (image, None),
+            Err(e) => (ImageRef::default(), Some(e)),
+        };
         SpecBuilder {
-            raw: RawSpec {
-                image: Some(image.into()),
-                ..RawSpec::default()
-            },
+            parts: Parts::new(image),
+            refused,
             allow_nonloopback: false,
         }
     }
 }
 
 impl SpecBuilder {
+    /// Keep `value`, or remember its refusal (the first one wins).
+    fn take<T>(&mut self, value: Result<T>) -> Option<T> {
+        match value {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.refused.get_or_insert(e);
+                None
+            }
+        }
+    }
+
     /// Publish this container port on the publish IP (loopback by default), at a host port the
-    /// engine picks ([`Bottle::port`] tells which).
+    /// engine picks ([`Bottle::port`] tells which). Port 0 is refused ([`crate::Invalid::Port`]).
     pub fn publish(mut self, container_port: u16) -> SpecBuilder {
-        let ports = self.raw.publish.get_or_insert_with(Vec::new);
-        ports.push(container_port.to_string());
+        self.parts.publish.push(container_port);
         self
     }
 
-    /// Pass the env variable `key` with the value it has in this process's environment when `up`
-    /// runs (the engine reads it; the value never enters any argv).
-    pub fn env(mut self, key: impl Into<String>) -> SpecBuilder {
-        self.raw.env.get_or_insert_with(Vec::new).push(key.into());
+    /// Pass the env variable `key` with the value it has in the environment of the [`Bottles`]
+    /// that runs `up` ([`Bottles::environment`]; by default the process's, read when the
+    /// `Bottles` was made). The engine gets the value through its own environment; it never
+    /// enters any argv. A key that is not a shell-style name, such as `HOME=/tmp`, is refused
+    /// ([`crate::Invalid::EnvKey`]).
+    pub fn env(mut self, key: impl AsRef<str>) -> SpecBuilder {
+        if let Some(entry) = self.take(EnvEntry::inherit(key.as_ref())) {
+            self.parts.env.push(entry);
+        }
         self
     }
 
     /// Pass the env variable `key` with `value`. The value travels through an in-memory env-file,
-    /// never an argv, and is masked in every message and error.
+    /// never an argv, and is masked in every message and error. A key that is not a shell-style
+    /// name (`A=B` included) is refused ([`crate::Invalid::EnvKey`]), as is a value an env-file
+    /// cannot carry ([`crate::Invalid::EnvValue`]).
     pub fn secret_env(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> SpecBuilder {
-        let entry = format!("{}={}", key.as_ref(), value.as_ref());
-        self.raw.env.get_or_insert_with(Vec::new).push(entry);
+        if let Some(entry) = self.take(EnvEntry::literal(key.as_ref(), value.as_ref())) {
+            self.parts.env.push(entry);
+        }
         self
     }
 
     /// Bind-mount the absolute host path `host` at the absolute container path `container`,
-    /// read-only if `read_only`.
+    /// read-only if `read_only`. Refused ([`crate::Invalid::Volume`]) unless both are absolute,
+    /// UTF-8, and free of `:`, `,` and control characters.
     pub fn volume(
         mut self,
         host: impl AsRef<Path>,
         container: impl AsRef<Path>,
         read_only: bool,
     ) -> SpecBuilder {
-        let mode = if read_only { "ro" } else { "rw" };
-        let entry = format!(
-            "{}:{}:{mode}",
-            host.as_ref().to_string_lossy(),
-            container.as_ref().to_string_lossy()
-        );
-        self.raw.volumes.get_or_insert_with(Vec::new).push(entry);
+        let volume = Volume::new(host.as_ref(), container.as_ref(), read_only);
+        if let Some(v) = self.take(volume) {
+            self.parts.volumes.push(v);
+        }
         self
     }
 
     /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`), instead of the default
-    /// `egress` and `pipelock`; none at all with an empty list.
+    /// `egress` and `pipelock`; none at all with an empty list. Each is `[a-z0-9_-]+`
+    /// ([`crate::Invalid::Daemons`]).
     pub fn daemons<I, S>(mut self, daemons: I) -> SpecBuilder
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        self.raw.daemons = Some(daemons.into_iter().map(Into::into).collect());
+        let parsed: Result<Vec<String>> = daemons
+            .into_iter()
+            .map(|d| input::parse_daemon(d.as_ref()))
+            .collect();
+        if let Some(ds) = self.take(parsed) {
+            self.parts.daemons = Some(ds);
+        }
         self
     }
 
     /// Publish on this host address instead of `127.0.0.1`. A non-loopback address is refused
     /// unless [`SpecBuilder::allow_nonloopback`] is set.
     pub fn publish_ip(mut self, ip: IpAddr) -> SpecBuilder {
-        self.raw.publish_ip = Some(ip.to_string());
+        self.parts.publish_ip = Some(PublishIp::Addr(ip));
+        self.parts.loopback_pool = None;
         self
     }
 
-    /// Publish on a loopback address of the bottle's own, the lowest one of `pool` (a CIDR inside
-    /// 127.0.0.0/8, e.g. `127.0.0.16/28`) that no other bottle publishes on; kept across `up`s. The
-    /// CLI's `--publish-ip auto --loopback-pool POOL`. The address is in the result's
-    /// [`Bottle::host_ip`](crate::Bottle::host_ip).
-    pub fn publish_ip_auto(mut self, pool: &str) -> SpecBuilder {
-        self.raw.publish_ip = Some("auto".to_string());
-        self.raw.loopback_pool = Some(pool.to_string());
+    /// Publish on a loopback address of the bottle's own, the lowest one of `pool` (e.g.
+    /// `"127.0.0.16/28".parse()?`, or [`LoopbackPool::default`]) that no other bottle publishes
+    /// on; kept across `up`s. The CLI's `--publish-ip auto --loopback-pool POOL`. The address is
+    /// in the result's [`Bottle::host_ip`](crate::Bottle::host_ip).
+    pub fn publish_ip_auto(mut self, pool: LoopbackPool) -> SpecBuilder {
+        self.parts.publish_ip = Some(PublishIp::Auto);
+        self.parts.loopback_pool = Some(pool);
         self
     }
 
     /// `up` returns only once the bundle is ready (running, healthy if its image has a
     /// healthcheck, every published port answered by the service itself), or fails after `within`
-    /// and rolls back what it created. The CLI's `--wait=DURATION`.
-    pub fn wait(mut self, within: std::time::Duration) -> SpecBuilder {
-        self.raw.wait = Some(crate::spec::RawWait::Within(format!(
-            "{}ms",
-            within.as_millis()
-        )));
+    /// and rolls back what it created. Any duration is taken as it is; a zero one looks once. The
+    /// CLI's `--wait=DURATION`.
+    pub fn wait(mut self, within: Duration) -> SpecBuilder {
+        self.parts.wait = Some(within);
         self
     }
 
@@ -557,23 +683,27 @@ impl SpecBuilder {
 
     /// The engine's pull policy for the image (default [`Pull::Missing`]).
     pub fn pull(mut self, pull: Pull) -> SpecBuilder {
-        self.raw.pull = Some(pull);
+        self.parts.pull = Some(pull);
         self
     }
 
     /// Build the image from this directory (its `Dockerfile`) when the engine does not have it,
     /// instead of pulling it.
     pub fn build_context(mut self, context: impl Into<PathBuf>) -> SpecBuilder {
-        self.raw.build = Some(Build {
+        self.parts.build = Some(Build {
             context: context.into(),
             dockerfile: None,
         });
         self
     }
 
-    /// Validate everything given, with the CLI's rules and error kinds ([`crate::Invalid`]).
+    /// The first value refused on its own, or else the checks across values, with the CLI's
+    /// rules and error kinds ([`crate::Invalid`]).
     pub fn build(self) -> Result<Spec> {
-        self.raw.validate(self.allow_nonloopback)
+        match self.refused {
+            Some(e) => Err(e),
+            None => self.parts.validate(self.allow_nonloopback),
+        }
     }
 }
 
@@ -597,13 +727,9 @@ mod tests {
         check(b().publish(8080).env("HOME").secret_env("T", "v"), Ok(()));
         check(b().publish(0), Err(Invalid::Port));
         check(
-            b().publish_ip_auto("127.0.0.16/28")
-                .wait(std::time::Duration::from_secs(5)),
+            b().publish_ip_auto("127.0.0.16/28".parse().unwrap())
+                .wait(Duration::from_secs(5)),
             Ok(()),
-        );
-        check(
-            b().publish_ip_auto("10.0.0.0/28"),
-            Err(Invalid::LoopbackPool),
         );
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
         check(Spec::builder("a b"), Err(Invalid::Image));
@@ -624,6 +750,47 @@ mod tests {
                 .allow_nonloopback(true),
             Ok(()),
         );
+    }
+
+    // Regression (issue 15): the builder went through the CLI's text, so `secret_env("A=B", "c")`
+    // set `A` to `B=c`, `env("HOME=/tmp")` became a literal value, and a wait under a millisecond
+    // failed as "invalid --wait duration".
+    #[test]
+    fn builder_takes_typed_values_and_refuses_keys_with_equals() {
+        let b = || Spec::builder("bundle:1");
+        check(b().secret_env("A=B", "c"), Err(Invalid::EnvKey));
+        check(b().env("HOME=/tmp"), Err(Invalid::EnvKey));
+        check(b().env(""), Err(Invalid::EnvKey));
+        // The first refusal is the one `build` returns, whatever follows it.
+        check(b().env("A=B").publish(80).publish(80), Err(Invalid::EnvKey));
+        for within in [
+            Duration::from_micros(500),
+            Duration::ZERO,
+            Duration::from_nanos(1),
+        ] {
+            let spec = b().wait(within).build().unwrap();
+            assert_eq!(spec.wait, Some(within));
+        }
+        // A path with `:` cannot be carried by `-v`: refused, not split.
+        check(b().volume("/a:b", "/c", true), Err(Invalid::Volume));
+        let spec = b().volume("/h", "/c", false).build().unwrap();
+        assert_eq!(spec.volumes()[0].to_arg(), "/h:/c:rw");
+    }
+
+    #[test]
+    fn a_bad_loopback_pool_is_its_own_kind() {
+        for bad in ["10.0.0.0/28", "x", "127.0.0.0/7"] {
+            let e = bad.parse::<LoopbackPool>().unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
+        }
+        let subnet: crate::Subnet = "10.0.0.0/28".parse().unwrap();
+        let e = LoopbackPool::new(subnet).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
+        let spec = Spec::builder("bundle:1")
+            .publish_ip_auto(LoopbackPool::default())
+            .build()
+            .unwrap();
+        assert_eq!(spec.publish_ip().to_string(), "127.0.0.16");
     }
 
     #[test]
@@ -661,9 +828,9 @@ mod tests {
 
     #[test]
     fn port_is_a_socket_address() {
-        use crate::model::{BundleView, NetworkView, PortView, Protocol};
+        use crate::model::{BundleView, NetworkView, PortView, Protocol, State};
         let bottle = Bottle {
-            slug: "s".into(),
+            slug: "s".parse().unwrap(),
             network: NetworkView {
                 name: "n".into(),
                 subnet: None,
@@ -673,23 +840,23 @@ mod tests {
                 name: "b".into(),
                 ip: None,
                 image: None,
-                state: "running".into(),
+                state: State::Running,
             },
             ports: vec![
                 PortView {
                     container_port: 8080,
-                    host_ip: "127.0.0.1".into(),
+                    host_ip: "127.0.0.1".parse().unwrap(),
                     host_port: 49153,
                     protocol: Protocol::Tcp,
                 },
                 PortView {
                     container_port: 9090,
-                    host_ip: "::1".into(),
+                    host_ip: "::1".parse().unwrap(),
                     host_port: 49154,
                     protocol: Protocol::Tcp,
                 },
             ],
-            host_ip: Some("127.0.0.1".into()),
+            host_ip: Some("127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
         };

@@ -8,9 +8,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A shared count of cancel requests: the first asks commands to stop (those that must finish
 /// ignore it), the second stops everything.
+///
+/// A [`crate::Bottles`] call counts only the requests made while it runs (it watches the token
+/// `CancelToken::since_now`), so a cancel stops the calls in flight and never poisons the handle:
+/// a `down` after a cancelled `up` runs, with the same handle and token.
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken {
     inner: Arc<Inner>,
+    /// Requests made before this view was taken, which it does not count.
+    base: u32,
 }
 
 #[derive(Debug, Default)]
@@ -33,9 +39,22 @@ impl CancelToken {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_add(1));
     }
 
-    /// How many cancel requests have arrived.
+    /// How many cancel requests have arrived (since this view was taken, for one made by
+    /// `CancelToken::since_now`).
     pub fn count(&self) -> u32 {
-        self.inner.count.load(Ordering::SeqCst)
+        self.inner
+            .count
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.base)
+    }
+
+    /// The same token, counting only the requests made from now on: a request reaches it and
+    /// every other clone, but the ones made before do not count for it.
+    pub(crate) fn since_now(&self) -> CancelToken {
+        CancelToken {
+            inner: Arc::clone(&self.inner),
+            base: self.inner.count.load(Ordering::SeqCst),
+        }
     }
 
     /// `count() >= 1`.
@@ -47,6 +66,19 @@ impl CancelToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_since_now_counts_only_later_cancels() {
+        let t = CancelToken::new();
+        t.cancel();
+        let view = t.since_now();
+        assert!(!view.is_cancelled());
+        t.cancel();
+        assert_eq!((t.count(), view.count()), (2, 1));
+        // A cancel through the view reaches the token too.
+        view.cancel();
+        assert_eq!((t.count(), view.count()), (3, 2));
+    }
 
     #[test]
     fn counts_every_cancel_across_clones() {

@@ -92,6 +92,10 @@ pub enum Class {
     InUse,
     /// `network create`: the subnet overlaps another network (a pool overlap).
     SubnetOverlap,
+    /// `network create` (podman): a host interface vanished while podman listed the host's
+    /// addresses to check the subnet against them, a race with another container's teardown.
+    /// Nothing was created; the same create may be tried again.
+    InterfaceVanished,
     /// `run`: the pinned `--ip` is taken.
     AddressInUse,
     /// `run --pull never`: the image is not present.
@@ -117,6 +121,7 @@ impl Class {
             Class::NameConflict => "name-conflict",
             Class::InUse => "in-use",
             Class::SubnetOverlap => "subnet-overlap",
+            Class::InterfaceVanished => "interface-vanished",
             Class::AddressInUse => "address-in-use",
             Class::ImageNotFound => "image-not-found",
             Class::Ambiguous => "ambiguous",
@@ -133,6 +138,7 @@ impl Class {
         Class::NameConflict,
         Class::InUse,
         Class::SubnetOverlap,
+        Class::InterfaceVanished,
         Class::AddressInUse,
         Class::ImageNotFound,
         Class::Ambiguous,
@@ -224,6 +230,8 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 || line_has("failed to allocate gateway", "address already in use")
             {
                 Class::SubnetOverlap
+            } else if has("route ip+net: no such network interface") {
+                Class::InterfaceVanished
             } else {
                 Class::Other
             }

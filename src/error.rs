@@ -4,6 +4,7 @@
 //! exactly one place ([`Error::exit_code`]), so the contract's exit-code table lives here.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Which input was refused. Each class of invalid input in the contract has its own variant, so
 /// callers and tests can tell them apart without reading the message.
@@ -32,11 +33,13 @@ pub enum Invalid {
     DuplicatePort,
     /// A publish IP that is not an address, or not a loopback one without permission.
     PublishIp,
-    /// A loopback pool that is not an IPv4 CIDR inside 127.0.0.0/8, or one given without
-    /// `auto` publish addresses to take from it.
-    LoopbackPool,
+    /// A subnet that is not IPv4 CIDR text, or has host bits set.
+    Subnet,
     /// A subnet pool that is not an IPv4 CIDR bottle can carve.
     Pool,
+    /// A loopback pool (`--publish-ip auto`) that is not an IPv4 CIDR inside `127.0.0.0/8`, or
+    /// one given without `auto`.
+    LoopbackPool,
     /// A subnet prefix length outside the pool's length to 29.
     Block,
     /// A daemon name that is not `[a-z0-9_-]+`.
@@ -49,6 +52,33 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+}
+
+/// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotReady {
+    /// The wait ran out first ([`Error::deadline`] says how long it was).
+    Deadline,
+    /// The bundle exited (or died) while `up` waited; the message quotes its last output.
+    Exited,
+    /// Another `up` of the bottle replaced the bundle while this one waited: the bottle is that
+    /// run's now, and this one rolled nothing back.
+    Replaced,
+    /// The bundle was removed while `up` waited (by `down`, or something that is not bottle).
+    Removed,
+}
+
+impl NotReady {
+    /// As one `snake_case` word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotReady::Deadline => "deadline",
+            NotReady::Exited => "exited",
+            NotReady::Replaced => "replaced",
+            NotReady::Removed => "removed",
+        }
+    }
 }
 
 /// What went wrong, in terms a caller can act on.
@@ -71,8 +101,11 @@ pub enum ErrorKind {
     Interrupted,
     /// Local I/O failed: the env-file, the lock, the config file (exit 1).
     Io,
-    /// An engine command ran longer than `--timeout` and was killed (exit 1).
+    /// An engine command ran longer than the engine's timeout and was killed (exit 1);
+    /// [`Error::deadline`] is that timeout.
     Timeout,
+    /// The bundle did not become ready within the wait `up` was asked for, and why (exit 1).
+    NotReady(NotReady),
 }
 
 impl ErrorKind {
@@ -88,6 +121,7 @@ impl ErrorKind {
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Io => "io",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::NotReady(_) => "not_ready",
         }
     }
 }
@@ -98,7 +132,7 @@ impl ErrorKind {
 /// engine command that failed ([`Error::command`]), what a failed `up` rolled back and what it
 /// could not ([`Error::rolled_back`], [`Error::left`]), and what a failed `down` had already
 /// removed ([`Error::removed`]). Each is empty where it does not apply.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -116,6 +150,7 @@ struct Details {
     /// The same as `removed`, containers apart from networks, where the call knew which is which
     /// (`gc`).
     removed_by_kind: Option<Removed>,
+    deadline: Option<Duration>,
 }
 
 /// An engine command that ran to an exit code other than 0: what was run, how it exited, and
@@ -243,6 +278,18 @@ impl Error {
         self
     }
 
+    /// For [`ErrorKind::Timeout`], the timeout the command ran past; for
+    /// [`NotReady::Deadline`], the wait that ran out.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.details.as_ref()?.deadline
+    }
+
+    /// The same error, recording the time limit it ran past.
+    pub(crate) fn with_deadline(mut self, deadline: Duration) -> Error {
+        self.details_mut().deadline = Some(deadline);
+        self
+    }
+
     fn details_mut(&mut self) -> &mut Details {
         self.details.get_or_insert_with(Box::default)
     }
@@ -275,7 +322,7 @@ impl Error {
 
     /// The kind as one `snake_case` word, as the CLI's `--json` error object names it:
     /// `invalid`, `engine_unavailable`, `engine_failed`, `refused`, `not_found`, `pool_exhausted`,
-    /// `interrupted`, `io` or `timeout`.
+    /// `interrupted`, `io`, `timeout` or `not_ready`.
     pub fn kind_name(&self) -> &'static str {
         self.kind.as_str()
     }
@@ -291,7 +338,8 @@ impl Error {
             | ErrorKind::NotFound
             | ErrorKind::PoolExhausted
             | ErrorKind::Io
-            | ErrorKind::Timeout => 1,
+            | ErrorKind::Timeout
+            | ErrorKind::NotReady(_) => 1,
         }
     }
 }

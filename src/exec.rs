@@ -29,6 +29,7 @@ use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::{MaskStream, Masker};
 use crate::error::{Error, ErrorKind, Result};
+use crate::input::Slug;
 
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
@@ -54,26 +55,53 @@ const LINE_MAX: u64 = 64 << 10;
 pub use crate::argv::Flavor;
 pub use crate::input::{format_duration, parse_timeout};
 
-/// Something a caller may want to show while commands run.
+/// Something a caller may want to show while commands run. Each carries the bottle it is about
+/// (`slug`), so a launcher with several bottles at once can tell whose it sees; `None` for work
+/// on the whole engine (`ls`, `gc`, finding the engine's flavor).
+///
+/// The variants are `#[non_exhaustive]`: match them with `..`.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// An engine command is about to run: its argv, quoted, exactly as run (what `--verbose` prints).
+    #[non_exhaustive]
     Command {
         /// The command line, POSIX-quoted.
         line: &'a str,
+        /// The bottle it runs for.
+        slug: Option<&'a Slug>,
     },
     /// One line of progress from an image build or pull, engine text with secrets masked.
+    #[non_exhaustive]
     Output {
         /// One line, without its line ending.
         text: &'a str,
+        /// The bottle it runs for.
+        slug: Option<&'a Slug>,
     },
     /// bottle is waiting for something, e.g. another bottle process's lock.
+    #[non_exhaustive]
     Waiting {
         /// What bottle waits for, as a sentence.
         what: &'a str,
+        /// The bottle that waits.
+        slug: Option<&'a Slug>,
     },
 }
+
+impl<'a> Event<'a> {
+    /// The bottle this event is about; `None` for work on the whole engine.
+    pub fn slug(&self) -> Option<&'a Slug> {
+        match *self {
+            Event::Command { slug, .. }
+            | Event::Output { slug, .. }
+            | Event::Waiting { slug, .. } => slug,
+        }
+    }
+}
+
+/// A variable for an engine command's own environment: its value, or `None` to unset it.
+pub(crate) type EnvVar = (OsString, Option<OsString>);
 
 /// The callback that receives [`Event`]s. It may be called from several threads.
 pub type Events = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
@@ -99,6 +127,8 @@ pub struct Engine {
     finishing: bool,
     events: Option<Events>,
     masker: Masker,
+    /// The bottle the commands run for, named in each [`Event`].
+    slug: Option<Slug>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -304,7 +334,7 @@ impl Engine {
             Error::new(
                 ErrorKind::EngineUnavailable,
                 format!(
-                    "engine `{shown}` was not found or is not executable: install docker (or a docker-compatible CLI) or pass --engine PATH"
+                    "engine `{shown}` was not found or is not executable: install docker (or a docker-compatible CLI), or name the engine by its path"
                 ),
             )
         })?;
@@ -326,6 +356,7 @@ impl Engine {
             finishing: false,
             events: None,
             masker: Masker::default(),
+            slug: None,
         }
     }
 
@@ -425,6 +456,17 @@ impl Engine {
         if self.finishing { 2 } else { 1 }
     }
 
+    /// The same engine, naming `slug` in its events.
+    pub(crate) fn with_slug(mut self, slug: &Slug) -> Engine {
+        self.slug = Some(slug.clone());
+        self
+    }
+
+    /// The bottle named in this engine's events.
+    pub(crate) fn slug(&self) -> Option<&Slug> {
+        self.slug.as_ref()
+    }
+
     /// Hand `e` to the events callback, if there is one.
     pub(crate) fn emit(&self, e: &Event<'_>) {
         if let Some(events) = &self.events {
@@ -459,25 +501,33 @@ impl Engine {
     /// if a cancel arrived meanwhile (call [`Engine::check_cancel`] after recording what it made).
     /// Past the engine's timeout the command is killed and the error is [`ErrorKind::Timeout`].
     pub(crate) fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
-        self.run_inner(verb, argv, None)
+        self.run_inner(verb, argv, None, &[])
     }
 
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
     /// [`ENV_FILE_PATH`]: a pipe filled before the engine starts (see `env_pipe`), so nothing
     /// reaches any filesystem, even if bottle is killed at any moment, and what the engine has read
-    /// is not there for the processes it starts.
+    /// is not there for the processes it starts. `vars` are set (or, with `None`, unset) in the child's
+    /// own environment: the values a bare `-e KEY` makes the engine read.
     pub(crate) fn run_with_env(
         &self,
         verb: Verb,
         argv: Vec<OsString>,
         env: &[u8],
+        vars: &[EnvVar],
     ) -> Result<Reply> {
-        self.run_inner(verb, argv, Some(env))
+        self.run_inner(verb, argv, (!env.is_empty()).then_some(env), vars)
     }
 
-    fn run_inner(&self, verb: Verb, argv: Vec<OsString>, env: Option<&[u8]>) -> Result<Reply> {
+    fn run_inner(
+        &self,
+        verb: Verb,
+        argv: Vec<OsString>,
+        env: Option<&[u8]>,
+        vars: &[EnvVar],
+    ) -> Result<Reply> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
+        let done = self.execute(verb, &line, argv, (env, vars), Capture::Keep)?;
         let code = exit_code(&line, done.status)?;
         let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
@@ -515,7 +565,7 @@ impl Engine {
     /// A command whose output the user sees as it comes, so an error points at it.
     fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, None, capture)?;
+        let done = self.execute(verb, &line, argv, (None, &[]), capture)?;
         match exit_code(&line, done.status)? {
             0 => Ok(()),
             // Its output was streamed as it came; the error keeps stderr's end too, so a library
@@ -541,16 +591,25 @@ impl Engine {
         verb: Verb,
         line: &str,
         argv: Vec<OsString>,
-        env: Option<&[u8]>,
+        (env, vars): (Option<&[u8]>, &[EnvVar]),
         capture: Capture,
     ) -> Result<Finished> {
         self.check_cancel()?;
-        self.emit(&Event::Command { line });
+        self.emit(&Event::Command {
+            line,
+            slug: self.slug.as_ref(),
+        });
         let env_fd = env.map(env_pipe).transpose()?;
         let mut cmd = std::process::Command::new(&self.program);
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
             .process_group(0);
+        for (key, value) in vars {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         die_with_bottle(&mut cmd);
         if let Some(fd) = &env_fd {
@@ -722,11 +781,12 @@ impl Engine {
             Stop::Timeout => Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, raise --timeout (or BOTTLE_TIMEOUT), otherwise check that the engine answers (`{} version`)",
+                    "`{line}` did not finish within the timeout of {} and was killed; if the engine is only slow, give it a longer timeout, otherwise check that the engine answers (`{} version`)",
                     format_duration(self.timeout),
                     self.shown
                 ),
-            ),
+            )
+            .with_deadline(self.timeout),
             // A bundle's logs grow without bound: say how to get at them (it printed nothing).
             Stop::TooLarge if verb == Verb::Logs => Error::new(
                 ErrorKind::EngineFailed,
@@ -745,7 +805,7 @@ impl Engine {
         Error::new(
             ErrorKind::EngineUnavailable,
             format!(
-                "could not execute `{line}`: {err}; check --engine (now `{}`)",
+                "could not execute `{line}`: {err}; check the engine (now `{}`)",
                 self.shown
             ),
         )
@@ -842,7 +902,10 @@ fn stream_lines(pipe: impl Read, engine: &Engine, keep: Option<&Mutex<Vec<u8>>>)
         }
         let text = String::from_utf8_lossy(&line);
         let text = engine.masker.mask(text.trim_end_matches(['\n', '\r']));
-        engine.emit(&Event::Output { text: &text });
+        engine.emit(&Event::Output {
+            text: &text,
+            slug: engine.slug(),
+        });
         if let Some(keep) = keep {
             // The end of what it said, masked (the end of a failing pull says why).
             keep_end(keep, format!("{text}\n").as_bytes());

@@ -56,13 +56,20 @@ impl Slug {
     }
 }
 
+/// As its text, the string the bottle object has always carried.
+impl serde::Serialize for Slug {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-/// The resource-name prefix: 1–20 of `[a-z0-9-]`.
+/// The resource-name prefix: 1–20 of `[a-z0-9-]` (`"bot-bottle".parse::<Prefix>()`).
 ///
 /// The contract allows any of those characters; we also refuse a leading `-`, because the engine
 /// would read the resulting names as flags and docker refuses names that do not start with a letter
@@ -71,8 +78,8 @@ impl fmt::Display for Slug {
 pub struct Prefix(String);
 
 impl Prefix {
-    /// A prefix: 1-20 of `[a-z0-9-]`, starting with a letter or digit; else
-    /// [`crate::Invalid::Prefix`].
+    /// A prefix: 1-20 of `[a-z0-9-]`, starting with a letter or digit (also
+    /// `str::parse::<Prefix>`); else [`crate::Invalid::Prefix`].
     pub fn parse(s: &str) -> Result<Prefix> {
         let ok = (1..=MAX_PREFIX_LEN).contains(&s.len())
             && s.chars().all(is_name_char)
@@ -102,6 +109,21 @@ impl Prefix {
     }
 }
 
+impl std::str::FromStr for Prefix {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Prefix> {
+        Prefix::parse(s)
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `bot-bottle`, the CLI's `--prefix` default.
 impl Default for Prefix {
     fn default() -> Prefix {
         Prefix(DEFAULT_PREFIX.to_string())
@@ -140,6 +162,13 @@ impl Names {
 /// before any engine command runs instead of costing a `network create`, a `run` and a rollback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef(String);
+
+/// The default bundle image, `bot-bottle-sidecars:latest`.
+impl Default for ImageRef {
+    fn default() -> ImageRef {
+        ImageRef(crate::spec::DEFAULT_IMAGE.to_string())
+    }
+}
 
 impl ImageRef {
     pub fn parse(s: &str) -> Result<ImageRef> {
@@ -353,47 +382,57 @@ pub struct EnvEntry {
 }
 
 impl EnvEntry {
+    /// Parse `KEY=VALUE` (split at the first `=`) or a bare `KEY`, as `-e` takes it.
     pub fn parse(s: &str) -> Result<EnvEntry> {
         match s.split_once('=') {
-            None => Ok(EnvEntry {
-                key: EnvKey::parse(s)?,
-                value: EnvValue::Inherit,
-            }),
-            Some((key, value)) => {
-                let key = EnvKey::parse(key)?;
-                // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and
-                // cannot carry NUL, so such a value would arrive altered or not at all.
-                if value.contains(['\n', '\r', '\0']) {
-                    return Err(Error::invalid(
-                        Invalid::EnvValue,
-                        format!(
-                            "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
-                            key.as_str(),
-                            key.as_str()
-                        ),
-                    ));
-                }
-                // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose
-                // longest line is 64 KiB including its newline; a longer one fails the whole
-                // `run` with `bufio.Scanner: token too long`, after the network was made.
-                let line = key.as_str().len() + 1 + value.len();
-                if line > MAX_ENV_FILE_LINE {
-                    return Err(Error::invalid(
-                        Invalid::EnvValue,
-                        format!(
-                            "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`): export it and pass the bare name `-e {}` instead",
-                            key.as_str(),
-                            value.len(),
-                            key.as_str()
-                        ),
-                    ));
-                }
-                Ok(EnvEntry {
-                    key,
-                    value: EnvValue::Literal(Secret(value.to_string())),
-                })
-            }
+            None => EnvEntry::inherit(s),
+            Some((key, value)) => EnvEntry::literal(key, value),
         }
+    }
+
+    /// `key`, whose value the engine takes from the environment bottle gives it.
+    pub fn inherit(key: &str) -> Result<EnvEntry> {
+        Ok(EnvEntry {
+            key: EnvKey::parse(key)?,
+            value: EnvValue::Inherit,
+        })
+    }
+
+    /// `key` with `value`, which travels through the env-file. A key holding `=` is refused as
+    /// any other bad key is: it is never split into another key and value.
+    pub fn literal(key: &str, value: &str) -> Result<EnvEntry> {
+        let key = EnvKey::parse(key)?;
+        // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and
+        // cannot carry NUL, so such a value would arrive altered or not at all.
+        if value.contains(['\n', '\r', '\0']) {
+            return Err(Error::invalid(
+                Invalid::EnvValue,
+                format!(
+                    "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
+                    key.as_str(),
+                    key.as_str()
+                ),
+            ));
+        }
+        // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose
+        // longest line is 64 KiB including its newline; a longer one fails the whole
+        // `run` with `bufio.Scanner: token too long`, after the network was made.
+        let line = key.as_str().len() + 1 + value.len();
+        if line > MAX_ENV_FILE_LINE {
+            return Err(Error::invalid(
+                Invalid::EnvValue,
+                format!(
+                    "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`): export it and pass the bare name `-e {}` instead",
+                    key.as_str(),
+                    value.len(),
+                    key.as_str()
+                ),
+            ));
+        }
+        Ok(EnvEntry {
+            key,
+            value: EnvValue::Literal(Secret(value.to_string())),
+        })
     }
 }
 
@@ -439,6 +478,32 @@ impl Volume {
                 ));
             }
         };
+        Volume::checked(host, container, read_only, s)
+    }
+
+    /// The bind mount of `host` at `container`, both absolute, as [`crate::SpecBuilder::volume`]
+    /// takes it; refused with [`Invalid::Volume`] where `-v` would refuse it, and where a path is
+    /// not UTF-8 or holds `:` (the engine's `-v` syntax cannot carry it).
+    pub fn new<'a>(host: &'a Path, container: &'a Path, read_only: bool) -> Result<Volume> {
+        let mode = if read_only { "ro" } else { "rw" };
+        let shown = format!("{}:{}:{mode}", host.display(), container.display());
+        let text = |p: &'a Path| -> Result<&'a str> {
+            p.to_str().filter(|t| !t.contains(':')).ok_or_else(|| {
+                Error::invalid(
+                    Invalid::Volume,
+                    format!(
+                        "invalid volume {}: path {} is not UTF-8 or holds `:`",
+                        quoted(&shown),
+                        quoted(&p.to_string_lossy())
+                    ),
+                )
+            })
+        };
+        Volume::checked(text(host)?, text(container)?, read_only, &shown)
+    }
+
+    /// Check both paths; `s` is the volume as given, for messages.
+    fn checked(host: &str, container: &str, read_only: bool, s: &str) -> Result<Volume> {
         for path in [host, container] {
             let bad = if !Path::new(path).is_absolute() {
                 Some("is not absolute")
@@ -502,9 +567,9 @@ pub fn parse_port(s: &str) -> Result<u16> {
     }
 }
 
-/// The address ports are published on. Loopback unless `allow_nonloopback`.
-pub fn parse_publish_ip(s: &str, allow_nonloopback: bool) -> Result<IpAddr> {
-    let ip: IpAddr = s.parse().map_err(|_| {
+/// A publish IP as text: an IPv4 or IPv6 address.
+pub fn parse_ip(s: &str) -> Result<IpAddr> {
+    s.parse().map_err(|_| {
         Error::invalid(
             Invalid::PublishIp,
             format!(
@@ -512,12 +577,16 @@ pub fn parse_publish_ip(s: &str, allow_nonloopback: bool) -> Result<IpAddr> {
                 quoted(s)
             ),
         )
-    })?;
+    })
+}
+
+/// `ip` as the publish IP: loopback, unless `allow_nonloopback`.
+pub fn check_publish_ip(ip: IpAddr, allow_nonloopback: bool) -> Result<IpAddr> {
     if !ip.is_loopback() && !allow_nonloopback {
         return Err(Error::invalid(
             Invalid::PublishIp,
             format!(
-                "publish IP `{ip}` is not a loopback address: use 127.0.0.1 (or another 127.x.y.z or ::1), or pass --allow-nonloopback to expose the bundle beyond this host"
+                "publish IP `{ip}` is not a loopback address: use 127.0.0.1 (or another 127.x.y.z or ::1), or allow a non-loopback address to expose the bundle beyond this host"
             ),
         ));
     }
@@ -583,7 +652,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
         Error::invalid(
             Invalid::Timeout,
             format!(
-                "invalid timeout `{text}` (--timeout / BOTTLE_TIMEOUT): expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
+                "invalid timeout `{text}`: expected a positive duration such as 90s, 10m, 1h, 500ms or plain seconds"
             ),
         )
     };
@@ -617,6 +686,11 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A publish IP as the spec reads it: parsed, then checked.
+    fn parse_publish_ip(s: &str, allow_nonloopback: bool) -> Result<IpAddr> {
+        check_publish_ip(parse_ip(s)?, allow_nonloopback)
+    }
     use crate::error::ErrorKind;
 
     #[track_caller]

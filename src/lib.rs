@@ -11,7 +11,7 @@
 //! use bottle::{Bottles, Engine, Slug, Spec};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let token = std::env::var("API_TOKEN").unwrap_or_default();
-//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle")?;
+//! let bottles = Bottles::new(Engine::detect()?).prefix("bot-bottle".parse()?);
 //! let spec = Spec::builder("bot-bottle-sidecars:latest").publish(8080).secret_env("API_TOKEN", token).build()?;
 //! let slug: Slug = "demo".parse()?;
 //! let up = bottles.up(&slug, &spec)?;                      // up.action: Created | Kept | Replaced | Started
@@ -20,18 +20,27 @@
 //! # let _ = addr; Ok(()) }
 //! ```
 //!
-//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`]),
-//! installs no signal handler and keeps no process-wide state (a [`CancelToken`] stops the calls
-//! that use it). Errors keep their data behind accessors ([`Error::kind`], [`Error::command`],
+//! The library writes nothing to stdout or stderr (progress goes to [`Bottles::on_event`], each
+//! [`Event`] naming its bottle), installs no signal handler and keeps no process-wide state (a
+//! [`CancelToken`] stops the calls in flight, and never poisons the handle). Errors keep their
+//! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
+//!
+//! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
+//! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
+//! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
+//! bare env keys take their values from is the process's, read once by [`Bottles::new`], or the
+//! one given to [`Bottles::environment`]; nothing reads the process environment later.
+//!
+//! The API is blocking: each call runs engine commands and waits for them, for seconds (minutes
+//! for a pull). An async launcher calls it through its runtime's blocking pool (e.g. tokio's
+//! `spawn_blocking`; a [`Bottles`] is `Send + Sync` and cheap to clone) and cancels from the async
+//! side through [`Bottles::cancel_token`]. [`Bottles::up_guarded`] gives a [`BottleGuard`] that
+//! takes the bottle down when dropped.
 //!
 //! The `bottle` binary is a client of this API and of nothing else: it builds with the `cli`
 //! feature (on by default), which adds its command-line crates; an embedder that does not want
 //! them depends on `bottle` with `default-features = false`.
-//!
-//! The API is blocking: each call runs engine commands to completion on the calling thread (and,
-//! for several bottles, on scoped threads of its own). An async launcher calls it from
-//! `spawn_blocking` and cancels it through a [`CancelToken`].
 
 #![deny(missing_docs)]
 
@@ -41,6 +50,7 @@ mod cancel;
 mod classify;
 mod display;
 mod doctor;
+mod environment;
 mod error;
 mod exec;
 mod host;
@@ -60,19 +70,16 @@ mod props_tests;
 #[cfg(test)]
 mod ready_tests;
 
-pub use bottles::{Bottles, Logs, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
-pub use error::{CommandFailure, Error, ErrorKind, Invalid, Result};
+pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
-/// The IPv4 network type of [`Pool`], [`Candidate`] and [`NetworkView::subnet`], re-exported so
-/// that an embedder can name it without depending on `ipnetwork` itself.
-pub use ipnetwork::Ipv4Network;
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
-pub use lifecycle::{Action, Removed, UpOutcome};
-pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol};
+pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
+pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec};
-pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, Pool};
+pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, LoopbackPool, Pool, Subnet};
 pub use versions::{EngineVersions, VERSION};

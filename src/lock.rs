@@ -38,9 +38,10 @@ pub struct Lock {
     _file: File,
 }
 
-/// Where the lock directory lives.
-#[derive(Debug, Clone)]
-struct Location {
+/// Where the lock directory lives: found once, when a [`crate::Bottles`] (or the CLI's context)
+/// is made, so nothing reads the process environment when a lock is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Location {
     /// The directory bottle's own directory goes in; bottle never creates it.
     parent: PathBuf,
     /// How to name `parent` in messages, e.g. `$XDG_RUNTIME_DIR`.
@@ -51,7 +52,7 @@ struct Location {
 
 impl Location {
     /// `$XDG_RUNTIME_DIR/bottle`, else `<tmp>/bottle-<euid>`.
-    fn from_env() -> Location {
+    pub(crate) fn from_env() -> Location {
         match std::env::var_os("XDG_RUNTIME_DIR") {
             Some(d) if !d.is_empty() => Location {
                 dir: Path::new(&d).join("bottle"),
@@ -105,7 +106,7 @@ pub fn acquire(
 /// The suffix of every "running without locks" line.
 const WHY_NOT_NEEDED: &str = "they only spare the engine some work; bottle is correct without them";
 
-fn acquire_at(
+pub(crate) fn acquire_at(
     at: &Location,
     name: &str,
     patience: Duration,

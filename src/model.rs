@@ -21,7 +21,8 @@ use crate::argv::{
     LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET, ROLE_BUNDLE, ROLE_NETWORK,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::Names;
+use crate::input::{Names, Slug};
+use crate::subnet::Subnet;
 
 /// A container as `inspect --format '{{json .}}'` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -492,7 +493,7 @@ fn label_is(labels: &BTreeMap<String, String>, key: &str, want: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bottle {
     /// The bottle's slug.
-    pub slug: String,
+    pub slug: Slug,
     /// Its bridge network.
     pub network: NetworkView,
     /// Its sidecar bundle container.
@@ -500,7 +501,7 @@ pub struct Bottle {
     /// Every published port binding, by container port ([`Bottle::port`] gives one as an address).
     pub ports: Vec<PortView>,
     /// The address every port is published on (the first port's), or `None` when none is.
-    pub host_ip: Option<String>,
+    pub host_ip: Option<IpAddr>,
     /// When the bundle was created, as the engine reports it (RFC 3339); `None` when it is
     /// missing.
     pub created: Option<String>,
@@ -514,7 +515,7 @@ pub struct NetworkView {
     /// The network's name, `<prefix>-bundle-<slug>`.
     pub name: String,
     /// The subnet; `null` when the network is missing.
-    pub subnet: Option<Ipv4Network>,
+    pub subnet: Option<Subnet>,
     /// The subnet's first address, the bridge's; `null` when the network is missing.
     pub gateway: Option<Ipv4Addr>,
 }
@@ -525,11 +526,80 @@ pub struct BundleView {
     /// The container's name, `<prefix>-sidecars-<slug>`.
     pub name: String,
     /// Its address on the bottle's network: always the subnet's second address.
-    pub ip: Option<String>,
+    pub ip: Option<Ipv4Addr>,
     /// The image it runs; `None` only when it is missing.
     pub image: Option<String>,
-    /// The engine's state (`running`, `exited`, …), or `missing`.
-    pub state: String,
+    /// The engine's state of the bundle, or [`State::Missing`].
+    pub state: State,
+}
+
+/// The state of a bottle's bundle container, as the engine reports it. It serializes (and
+/// displays) as the engine's word, `running`, `exited`, …, or `missing` when there is no bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Running.
+    Running,
+    /// Made but not started (or started and failed before running, on engines up to 24).
+    Created,
+    /// Restarting under its restart policy.
+    Restarting,
+    /// Paused.
+    Paused,
+    /// Stopped.
+    Exited,
+    /// Failed in a way the engine could not clean up.
+    Dead,
+    /// Being removed.
+    Removing,
+    /// There is no bundle container.
+    Missing,
+    /// A state this version of bottle does not know, as the engine spelled it (podman has a few
+    /// of its own, such as `stopped` or `configured`).
+    Other(String),
+}
+
+impl State {
+    /// The state from the engine's word (`State.Status`).
+    pub(crate) fn from_engine(word: &str) -> State {
+        match word {
+            "running" => State::Running,
+            "created" => State::Created,
+            "restarting" => State::Restarting,
+            "paused" => State::Paused,
+            "exited" => State::Exited,
+            "dead" => State::Dead,
+            "removing" => State::Removing,
+            other => State::Other(other.to_string()),
+        }
+    }
+
+    /// The engine's word for it, or `missing`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            State::Running => "running",
+            State::Created => "created",
+            State::Restarting => "restarting",
+            State::Paused => "paused",
+            State::Exited => "exited",
+            State::Dead => "dead",
+            State::Removing => "removing",
+            State::Missing => "missing",
+            State::Other(word) => word,
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One published port binding of a bundle.
@@ -537,8 +607,8 @@ pub struct BundleView {
 pub struct PortView {
     /// The port inside the bundle.
     pub container_port: u16,
-    /// The host address it is published on, as the engine reports it.
-    pub host_ip: String,
+    /// The host address it is published on.
+    pub host_ip: IpAddr,
     /// The host port the engine picked.
     pub host_port: u16,
     /// The port's protocol: bottle publishes TCP only, and says so, so that a reader never has to
@@ -570,10 +640,19 @@ impl std::fmt::Display for Protocol {
     }
 }
 
+/// The host address of a binding as the engine reports it: an address, perhaps in brackets;
+/// empty means every address. `None` for anything else.
+fn binding_ip(text: &str) -> Option<IpAddr> {
+    match text {
+        "" => Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        text => text.trim_matches(['[', ']']).parse().ok(),
+    }
+}
+
 impl Bottle {
     /// Assemble the bottle object from what the engine showed.
     pub(crate) fn from_observed(
-        slug: &str,
+        slug: &Slug,
         names: &Names,
         network: Option<&Network>,
         bundle: Option<&Container>,
@@ -586,11 +665,13 @@ impl Bottle {
                 b.ports
                     .iter()
                     .flat_map(|(port, bindings)| {
-                        bindings.iter().map(|bd| PortView {
-                            container_port: *port,
-                            host_ip: bd.host_ip.clone(),
-                            host_port: bd.host_port,
-                            protocol: Protocol::Tcp,
+                        bindings.iter().filter_map(|bd| {
+                            Some(PortView {
+                                container_port: *port,
+                                host_ip: binding_ip(&bd.host_ip)?,
+                                host_port: bd.host_port,
+                                protocol: Protocol::Tcp,
+                            })
                         })
                     })
                     .collect()
@@ -598,10 +679,10 @@ impl Bottle {
             .unwrap_or_default();
         let host_ip = host_ip_of(&ports);
         Bottle {
-            slug: slug.to_string(),
+            slug: slug.clone(),
             network: NetworkView {
                 name: names.network.clone(),
-                subnet,
+                subnet: subnet.map(Subnet::from_net),
                 gateway: host(1),
             },
             bundle: BundleView {
@@ -609,16 +690,10 @@ impl Bottle {
                 // Always the pinned address, from the subnet: a stopped bundle shows no address on
                 // its network, but it gets the same one when it starts (issue 14). The engine's own
                 // view only where no subnet is known (the network is gone).
-                ip: host(2).map(|ip| ip.to_string()).or_else(|| {
-                    bundle.and_then(|b| {
-                        b.networks
-                            .get(&names.network)
-                            .filter(|ip| !ip.is_empty())
-                            .cloned()
-                    })
-                }),
+                ip: host(2)
+                    .or_else(|| bundle.and_then(|b| b.networks.get(&names.network)?.parse().ok())),
                 image: bundle.map(|b| b.image.clone()),
-                state: bundle.map_or_else(|| "missing".to_string(), |b| b.state.clone()),
+                state: bundle.map_or(State::Missing, |b| State::from_engine(&b.state)),
             },
             ports,
             host_ip,
@@ -631,36 +706,32 @@ impl Bottle {
 impl PortView {
     /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address (what `bottle port` prints).
     pub fn host_address(&self) -> String {
-        host_port(&self.host_ip, self.host_port)
+        host_port(self.host_ip, self.host_port)
     }
 }
 
 /// The address a bundle's ports are published on: the first port's, as bottle publishes every
 /// port on one address.
-fn host_ip_of(ports: &[PortView]) -> Option<String> {
-    ports.first().map(|p| p.host_ip.clone())
+fn host_ip_of(ports: &[PortView]) -> Option<IpAddr> {
+    ports.first().map(|p| p.host_ip)
 }
 
 /// `HOST_IP:HOST_PORT`, with brackets around an IPv6 address.
-pub(crate) fn host_port(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    }
+pub fn host_port(ip: IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(ip, port).to_string()
 }
 
 impl Bottle {
     /// The address the bundle's ports are published on (the first port's; bottle publishes every
     /// port on one address), or `None` when it publishes none.
-    pub fn host_ip(&self) -> Option<&str> {
-        self.host_ip.as_deref()
+    pub fn host_ip(&self) -> Option<IpAddr> {
+        self.host_ip
     }
 
     /// The bottle object with the subnet `up` used (and its gateway), where the network itself
     /// was not inspected.
     pub(crate) fn with_subnet(mut self, subnet: Ipv4Network) -> Bottle {
-        self.network.subnet = Some(subnet);
+        self.network.subnet = Some(Subnet::from_net(subnet));
         self.network.gateway = Some(Ipv4Addr::from(u32::from(subnet.network()) + 1));
         self
     }

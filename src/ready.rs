@@ -41,6 +41,8 @@ use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+pub use crate::error::NotReady;
+
 /// How long [`probe`] waits, by default, for the connection to be closed on it. The proxy closes a
 /// connection it cannot forward in well under a millisecond locally; this leaves room for a loaded
 /// machine without making each probe round slow.
@@ -77,12 +79,16 @@ pub enum Readiness {
     Failed {
         /// One line, for humans.
         why: String,
+        /// Which: [`NotReady::Exited`] or [`NotReady::Deadline`].
+        kind: NotReady,
     },
     /// The bundle that was waited for is no longer there: removed, and perhaps replaced by another
     /// run's bundle, which is not this run's to judge or to roll back.
     Gone {
         /// One line, for humans, to follow the bundle's name.
         why: String,
+        /// Which: [`NotReady::Replaced`] or [`NotReady::Removed`].
+        kind: NotReady,
     },
 }
 
@@ -98,11 +104,15 @@ pub enum Waited {
     Failed {
         /// One line, for humans.
         why: String,
+        /// Which: [`NotReady::Exited`] or [`NotReady::Deadline`].
+        kind: NotReady,
     },
     /// The bundle waited for is no longer there; see [`Readiness::Gone`].
     Gone {
         /// One line, for humans, to follow the bundle's name.
         why: String,
+        /// Which: [`NotReady::Replaced`] or [`NotReady::Removed`].
+        kind: NotReady,
     },
     /// `cancelled()` returned true before the bundle was ready.
     Cancelled,
@@ -239,8 +249,15 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
     let seen = match seen {
         Seen::There(seen) => seen,
         Seen::Gone { successor } => {
+            let kind = match successor {
+                Some(Successor {
+                    by_bottle: true, ..
+                }) => NotReady::Replaced,
+                _ => NotReady::Removed,
+            };
             return Readiness::Gone {
                 why: gone(successor.as_ref()),
+                kind,
             };
         }
     };
@@ -255,6 +272,7 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
         "exited" | "dead" => {
             return Readiness::Failed {
                 why: format!("the bundle is {state}"),
+                kind: NotReady::Exited,
             };
         }
         _ => {}
@@ -263,6 +281,7 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
         None => Readiness::Ready,
         Some(reason) if elapsed >= deadline => Readiness::Failed {
             why: format!("not ready within {}: {reason}", seconds(deadline)),
+            kind: NotReady::Deadline,
         },
         Some(_) => Readiness::Wait,
     }
@@ -272,14 +291,14 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
 fn gone(successor: Option<&Successor>) -> String {
     match successor {
         Some(Successor { id, by_bottle: true }) => format!(
-            "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `{}`, which this run leaves alone",
+            "was replaced by another `up` while `up` waited for it to be ready: the bottle now runs container `{}`, which this run leaves alone",
             short_id(id)
         ),
         Some(Successor { id, .. }) => format!(
-            "was removed while `up --wait` waited for it, and container `{}`, which bottle did not start, now has its name",
+            "was removed while `up` waited for it to be ready, and container `{}`, which bottle did not start, now has its name",
             short_id(id)
         ),
-        None => "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)".to_string(),
+        None => "was removed while `up` waited for it to be ready (by a `down`, or by another `up` of the bottle)".to_string(),
     }
 }
 
@@ -450,8 +469,8 @@ pub fn wait_until<S: Into<Seen>, E>(
                 ready_after = Some(elapsed);
                 continue;
             }
-            Readiness::Failed { why } => return Ok(Waited::Failed { why }),
-            Readiness::Gone { why } => return Ok(Waited::Gone { why }),
+            Readiness::Failed { why, kind } => return Ok(Waited::Failed { why, kind }),
+            Readiness::Gone { why, kind } => return Ok(Waited::Gone { why, kind }),
             Readiness::Wait => {}
         }
         // Sleep in slices, so that a cancellation is seen within 50 ms.
@@ -496,6 +515,10 @@ mod tests {
             Err(None) => Readiness::Wait,
             Err(Some(why)) => Readiness::Failed {
                 why: why.to_string(),
+                kind: match state {
+                    "exited" | "dead" => NotReady::Exited,
+                    _ => NotReady::Deadline,
+                },
             },
         };
         assert_eq!(got, want, "{state} {health:?} {probes:?} at {elapsed}s");
@@ -616,6 +639,7 @@ mod tests {
             let got = decide(&seen, &[probe], 10 * S, 10 * S);
             let want = Readiness::Failed {
                 why: format!("not ready within 10s: port 1 of 1: {said}"),
+                kind: NotReady::Deadline,
             };
             assert_eq!(got, want, "{probe:?} {listens:?}");
         }
@@ -657,27 +681,32 @@ mod tests {
                 }),
             };
             let got = decide(&seen, &[], Duration::from_secs(elapsed), 10 * S);
+            let kind = match successor {
+                Some((_, true)) => NotReady::Replaced,
+                _ => NotReady::Removed,
+            };
             assert_eq!(
                 got,
                 Readiness::Gone {
-                    why: why.to_string()
+                    why: why.to_string(),
+                    kind,
                 },
                 "{successor:?}"
             );
         }
         let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let replaced = "was replaced by another `up` while `up --wait` waited for it: the bottle now runs container `0123456789ab`, which this run leaves alone";
+        let replaced = "was replaced by another `up` while `up` waited for it to be ready: the bottle now runs container `0123456789ab`, which this run leaves alone";
         check(Some((id, true)), 1, replaced);
         check(Some((id, true)), 30, replaced);
         check(
             Some(("abc", false)),
             1,
-            "was removed while `up --wait` waited for it, and container `abc`, which bottle did not start, now has its name",
+            "was removed while `up` waited for it to be ready, and container `abc`, which bottle did not start, now has its name",
         );
         check(
             None,
             1,
-            "was removed while `up --wait` waited for it (by `bottle down`, or by another `up` of the bottle)",
+            "was removed while `up` waited for it to be ready (by a `down`, or by another `up` of the bottle)",
         );
     }
 
@@ -867,7 +896,7 @@ mod tests {
         let start = Instant::now();
         let got = wait_until(S, T, &mut inspect, &|| false).unwrap();
         assert!(
-            matches!(&got, Waited::Failed { why } if why.contains("accepted and closed without a reply")),
+            matches!(&got, Waited::Failed { why, kind: NotReady::Deadline } if why.contains("accepted and closed without a reply")),
             "{got:?}"
         );
         assert!(start.elapsed() < 2 * S, "{:?}", start.elapsed());
@@ -889,7 +918,8 @@ mod tests {
         assert_eq!(
             got,
             Waited::Failed {
-                why: "the bundle is exited".to_string()
+                why: "the bundle is exited".to_string(),
+                kind: NotReady::Exited,
             }
         );
     }
@@ -931,7 +961,7 @@ mod tests {
         let start = Instant::now();
         let got = wait_until(60 * S, T, &mut inspect, &|| false).unwrap();
         assert!(
-            matches!(&got, Waited::Gone { why } if why.starts_with("was replaced by another `up`")),
+            matches!(&got, Waited::Gone { why, kind: NotReady::Replaced } if why.starts_with("was replaced by another `up`")),
             "{got:?}"
         );
         assert!(start.elapsed() < 5 * S, "{:?}", start.elapsed());

@@ -156,13 +156,14 @@ fn probe_tells_the_service_from_the_engines_proxy() {
         "ready after {late_at:?}, before it listened"
     );
     assert!(
-        matches!(&never_w, Waited::Failed { why } if why.starts_with("not ready within 4s: port 1 of 1: ")),
+        matches!(&never_w, Waited::Failed { why, kind: crate::NotReady::Deadline } if why.starts_with("not ready within 4s: port 1 of 1: ")),
         "never: {never_w:?}"
     );
     assert_eq!(
         exits_w,
         Waited::Failed {
-            why: "the bundle is exited".to_string()
+            why: "the bundle is exited".to_string(),
+            kind: crate::NotReady::Exited,
         }
     );
     assert_eq!(ready::probe(late_addr, ready::HOLD), Probe::Answered);

@@ -8,7 +8,7 @@
 //! No arithmetic here wraps: [`Pool::new`] keeps `prefix <= block <= 29` and refuses pools in
 //! loopback, link-local, multicast, reserved and `0.0.0.0/8` space, and every address is computed in
 //! `u64` with checked operations, then narrowed. (FNV-1a's multiplication is modulo 2^64 by
-//! definition, so it is the one `wrapping_mul`.) Every `--pool`/`--block` a message suggests is one
+//! definition, so it is the one `wrapping_mul`.) Every pool and block a message suggests is one
 //! the validator accepts.
 
 use std::net::Ipv4Addr;
@@ -34,8 +34,182 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         .fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
-/// A validated pool and block length: where bottle subnets come from (the contract's subnet
-/// rule).
+/// An IPv4 subnet: a network address and a prefix length, with no host bits set, such as
+/// `10.213.45.0/24`.
+///
+/// bottle's own type, so the public API names no third-party one. It parses from and displays as
+/// CIDR text, and serializes as that string.
+///
+/// ```
+/// let subnet: bottle::Subnet = "10.213.45.0/24".parse()?;
+/// assert_eq!(subnet.network(), std::net::Ipv4Addr::new(10, 213, 45, 0));
+/// assert_eq!(subnet.prefix(), 24);
+/// assert!("10.213.45.1/24".parse::<bottle::Subnet>().is_err()); // host bits set
+/// # Ok::<(), bottle::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Subnet(Ipv4Network);
+
+impl Subnet {
+    /// The subnet `network/prefix`; fails with [`Invalid::Subnet`] when `prefix` is over 32 or
+    /// `network` has host bits set.
+    pub fn new(network: Ipv4Addr, prefix: u8) -> Result<Subnet> {
+        let refuse = |why: &str| {
+            Error::invalid(
+                Invalid::Subnet,
+                format!("invalid subnet `{network}/{prefix}`: {why}"),
+            )
+        };
+        let net = Ipv4Network::new(network, prefix)
+            .map_err(|_| refuse("the prefix length is over 32"))?;
+        if net.network() != network {
+            return Err(refuse(&format!(
+                "it has host bits set; the network address is `{}`",
+                net.network()
+            )));
+        }
+        Ok(Subnet(net))
+    }
+
+    /// Its first address, the network address.
+    pub fn network(&self) -> Ipv4Addr {
+        self.0.network()
+    }
+
+    /// Its prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.0.prefix()
+    }
+
+    /// The `k`-th address from its network address (the gateway is 1, the bundle 2), or `None`
+    /// past its end.
+    pub fn nth(&self, k: u32) -> Option<Ipv4Addr> {
+        self.0.nth(k)
+    }
+
+    /// Whether `ip` lies in it.
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        self.0.contains(ip)
+    }
+
+    pub(crate) fn from_net(net: Ipv4Network) -> Subnet {
+        Subnet(Ipv4Network::new(net.network(), net.prefix()).expect("a prefix the network had"))
+    }
+
+    pub(crate) fn net(self) -> Ipv4Network {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0.network(), self.0.prefix())
+    }
+}
+
+impl std::str::FromStr for Subnet {
+    type Err = Error;
+
+    /// CIDR text, `A.B.C.D/N`, with no host bits set; [`Invalid::Subnet`] otherwise.
+    fn from_str(s: &str) -> Result<Subnet> {
+        let net: Ipv4Network = s.parse().map_err(|_| {
+            Error::invalid(
+                Invalid::Subnet,
+                format!(
+                    "invalid subnet {}: expected an IPv4 CIDR such as `10.213.0.0/16`",
+                    crate::input::quoted(s)
+                ),
+            )
+        })?;
+        Subnet::new(net.ip(), net.prefix())
+    }
+}
+
+impl Serialize for Subnet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where `--publish-ip auto` takes a bottle's own loopback address from: a [`Subnet`] inside
+/// `127.0.0.0/8`, by default `127.0.0.16/28`. Refusals are [`Invalid::LoopbackPool`].
+///
+/// ```
+/// let pool: bottle::LoopbackPool = "127.0.0.32/28".parse()?;
+/// assert_eq!(pool.subnet().to_string(), "127.0.0.32/28");
+/// assert!("10.0.0.0/28".parse::<bottle::LoopbackPool>().is_err());
+/// # Ok::<(), bottle::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoopbackPool(Subnet);
+
+impl LoopbackPool {
+    /// `subnet` as a loopback pool: it must lie inside `127.0.0.0/8`.
+    pub fn new(subnet: Subnet) -> Result<LoopbackPool> {
+        // A prefix of 8 or more keeps the whole block inside 127.0.0.0/8 once its first address is.
+        if !subnet.network().is_loopback() || subnet.prefix() < 8 {
+            return Err(Error::invalid(
+                Invalid::LoopbackPool,
+                format!(
+                    "invalid loopback pool `{subnet}`: it must lie inside 127.0.0.0/8, such as 127.0.0.16/28"
+                ),
+            ));
+        }
+        Ok(LoopbackPool(subnet))
+    }
+
+    /// The subnet the addresses are taken from.
+    pub fn subnet(&self) -> Subnet {
+        self.0
+    }
+}
+
+impl Default for LoopbackPool {
+    fn default() -> LoopbackPool {
+        LoopbackPool(Subnet::from_net(
+            Ipv4Network::new(Ipv4Addr::new(127, 0, 0, 16), 28).expect("a valid constant"),
+        ))
+    }
+}
+
+impl std::str::FromStr for LoopbackPool {
+    type Err = Error;
+
+    /// An IPv4 CIDR inside `127.0.0.0/8` (its network address is used, as `--loopback-pool`
+    /// takes it).
+    fn from_str(text: &str) -> Result<LoopbackPool> {
+        let net: Ipv4Network = text.parse().map_err(|_| {
+            Error::invalid(
+                Invalid::LoopbackPool,
+                format!(
+                    "invalid loopback pool {}: expected an IPv4 CIDR such as 127.0.0.16/28",
+                    crate::input::quoted(text)
+                ),
+            )
+        })?;
+        LoopbackPool::new(Subnet::from_net(net)).map_err(|e| {
+            let shown = crate::input::quoted(text);
+            e.with_message(format!(
+                "invalid loopback pool {shown}: it must lie inside 127.0.0.0/8, such as 127.0.0.16/28"
+            ))
+        })
+    }
+}
+
+impl std::fmt::Display for LoopbackPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The IPv4 space bottle carves each bottle's subnet from, and the length of those subnets: by
+/// default `10.213.0.0/16` in `/24` blocks ([`Pool::default`]).
+///
+/// ```
+/// let pool = bottle::Pool::new("10.90.0.0/16".parse()?, 26)?;
+/// assert_eq!(pool.block(), 26);
+/// # Ok::<(), bottle::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool {
     net: Ipv4Network,
@@ -50,13 +224,13 @@ pub struct Candidate {
     /// The block's index in the pool.
     pub slot: u64,
     /// The block.
-    pub subnet: Ipv4Network,
+    pub subnet: Subnet,
     /// The block's first host address.
     pub gateway: Ipv4Addr,
     /// The block's second host address, pinned with `--ip`.
     pub bundle_ip: Ipv4Addr,
     /// The upper half of the block, the only range the engine may hand out dynamically.
-    pub ip_range: Ipv4Network,
+    pub ip_range: Subnet,
 }
 
 /// Address space a pool must not touch: the engine cannot route it as a bridge network, or the
@@ -73,8 +247,15 @@ const FORBIDDEN: &[(&str, [u8; 4], u8)] = &[
 /// too when `block` does not fit it.
 fn example_for(block: u8) -> String {
     match (16..=MAX_BLOCK).contains(&block) {
-        true => format!("--pool {DEFAULT_POOL}"),
-        false => format!("--pool {DEFAULT_POOL} --block {DEFAULT_BLOCK}"),
+        true => format!("`{DEFAULT_POOL}`"),
+        false => format!("`{DEFAULT_POOL}` in `/{DEFAULT_BLOCK}` blocks"),
+    }
+}
+
+impl Default for Pool {
+    /// `10.213.0.0/16` in `/24` blocks, the CLI's `--pool` and `--block` defaults.
+    fn default() -> Pool {
+        Pool::parse(DEFAULT_POOL, DEFAULT_BLOCK).expect("the default pool is valid")
     }
 }
 
@@ -85,7 +266,7 @@ impl Pool {
             Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "invalid pool {}: use an IPv4 CIDR such as `{}` (IPv6 pools are not supported)",
+                    "invalid pool {}: use an IPv4 CIDR such as {} (IPv6 pools are not supported)",
                     crate::input::quoted(pool),
                     example_for(block)
                 ),
@@ -94,27 +275,37 @@ impl Pool {
         if net.network() != net.ip() {
             // Suggest the network the user probably meant only if it would be accepted.
             let meant = Ipv4Network::new(net.network(), net.prefix()).ok();
-            let hint = match meant.filter(|m| Pool::new(*m, block).is_ok()) {
-                Some(m) => format!("did you mean `--pool {m}`?"),
-                None => format!("use a network address, e.g. `{}`", example_for(block)),
+            let hint = match meant.filter(|m| Pool::checked(*m, block).is_ok()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => format!("use a network address, e.g. {}", example_for(block)),
             };
             return Err(Error::invalid(
                 Invalid::Pool,
                 format!("invalid pool `{pool}`: it has host bits set; {hint}"),
             ));
         }
-        Pool::new(net, block)
+        Pool::checked(net, block)
     }
 
-    /// A pool of `net` carved into `/block` subnets: `net` outside loopback, link-local, multicast,
-    /// reserved and `0.0.0.0/8` space, and `net.prefix() <= block <= 29`.
-    pub fn new(net: Ipv4Network, block: u8) -> Result<Pool> {
+    /// A pool of `subnet` carved into `/block` subnets: `subnet` outside loopback, link-local,
+    /// multicast, reserved and `0.0.0.0/8` space, and its prefix `<= block <= 29`. Refusals are
+    /// [`Invalid::Pool`] and [`Invalid::Block`].
+    pub fn new(subnet: Subnet, block: u8) -> Result<Pool> {
+        Pool::checked(subnet.net(), block)
+    }
+
+    /// The pool's space.
+    pub fn subnet(&self) -> Subnet {
+        Subnet(self.net)
+    }
+
+    pub(crate) fn checked(net: Ipv4Network, block: u8) -> Result<Pool> {
         let p = net.prefix();
         if p > MAX_BLOCK {
             return Err(Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "pool `{net}` is too small: it must hold at least one /{MAX_BLOCK} (8 addresses); use e.g. `{}`",
+                    "pool `{net}` is too small: it must hold at least one /{MAX_BLOCK} (8 addresses); use e.g. {}",
                     example_for(block)
                 ),
             ));
@@ -125,7 +316,7 @@ impl Pool {
                 return Err(Error::invalid(
                     Invalid::Pool,
                     format!(
-                        "pool `{net}` overlaps {what} ({bad}), which a bridge network cannot use: use private space, e.g. `{}`",
+                        "pool `{net}` overlaps {what} ({bad}), which a bridge network cannot use: use private space, e.g. {}",
                         example_for(block)
                     ),
                 ));
@@ -135,7 +326,7 @@ impl Pool {
             return Err(Error::invalid(
                 Invalid::Block,
                 format!(
-                    "invalid block /{block}: use a prefix length from the pool's /{p} up to /{MAX_BLOCK}, e.g. `--block {}`",
+                    "invalid block /{block}: use a prefix length from the pool's /{p} up to /{MAX_BLOCK}, e.g. `/{}`",
                     DEFAULT_BLOCK.max(p)
                 ),
             ));
@@ -144,7 +335,7 @@ impl Pool {
             return Err(Error::invalid(
                 Invalid::Pool,
                 format!(
-                    "pool `{net}` is too small for /{block} blocks: use a block from /{p} up to /{MAX_BLOCK}, e.g. `--block {}`, or a wider pool",
+                    "pool `{net}` is too small for /{block} blocks: use a block from /{p} up to /{MAX_BLOCK}, e.g. `/{}`, or a wider pool",
                     DEFAULT_BLOCK.max(p)
                 ),
             ));
@@ -152,8 +343,7 @@ impl Pool {
         Ok(Pool { net, block })
     }
 
-    /// The pool's network.
-    pub fn net(&self) -> Ipv4Network {
+    pub(crate) fn net(&self) -> Ipv4Network {
         self.net
     }
 
@@ -204,10 +394,10 @@ impl Pool {
         Candidate {
             k,
             slot,
-            subnet,
+            subnet: Subnet::from_net(subnet),
             gateway: addr(1),
             bundle_ip: addr(2),
-            ip_range,
+            ip_range: Subnet::from_net(ip_range),
         }
     }
 
@@ -220,7 +410,7 @@ impl Pool {
     pub fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
         (from..self.slots())
             .map(|k| self.candidate(slug, k))
-            .find(|c| !taken.iter().any(|t| overlaps(c.subnet, *t)))
+            .find(|c| !taken.iter().any(|t| overlaps(c.subnet.net(), *t)))
             .ok_or_else(|| self.exhausted())
     }
 
@@ -232,17 +422,17 @@ impl Pool {
             .checked_sub(1)
             .and_then(|p| Ipv4Network::new(self.net.network(), p).ok())
             .and_then(|w| Ipv4Network::new(w.network(), w.prefix()).ok())
-            .filter(|w| Pool::new(*w, self.block).is_ok())
-            .map(|w| format!("widen it with `--pool {w}`"));
+            .filter(|w| Pool::checked(*w, self.block).is_ok())
+            .map(|w| format!("widen it to `{w}`"));
         let smaller = self
             .block
             .checked_add(1)
-            .filter(|b| Pool::new(self.net, *b).is_ok())
-            .map(|b| format!("use smaller subnets with `--block {b}`"));
+            .filter(|b| Pool::checked(self.net, *b).is_ok())
+            .map(|b| format!("use smaller subnets of `/{b}`"));
         let hints: Vec<String> = wider
             .into_iter()
             .chain(smaller)
-            .chain(["remove unused bottles with `bottle gc`".to_string()])
+            .chain(["remove unused bottles (`gc`)".to_string()])
             .collect();
         let hint = match hints.as_slice() {
             [one] => one.clone(),
@@ -301,7 +491,7 @@ mod tests {
             u32::from(c.subnet.network()) + 128
         );
         let tiny = pool("10.0.0.0/29", 29).candidate("x", 0);
-        assert_eq!(tiny.ip_range, net("10.0.0.4/30"));
+        assert_eq!(tiny.ip_range.net(), net("10.0.0.4/30"));
     }
 
     #[test]
@@ -322,14 +512,15 @@ mod tests {
         // A wider foreign network that covers candidate 0 counts as overlap.
         let wide = Ipv4Network::new(c0.subnet.network(), 23).unwrap();
         assert_eq!(
-            p.pick("s", 0, &[net("172.17.0.0/16"), c0.subnet]).unwrap(),
+            p.pick("s", 0, &[net("172.17.0.0/16"), c0.subnet.net()])
+                .unwrap(),
             c1
         );
         let err = p.pick("s", 0, &[wide]).unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::PoolExhausted);
         assert_eq!(
             err.to_string(),
-            "pool 10.9.0.0/23 is exhausted: all 2 /24 subnets overlap existing networks or host routes; widen it with `--pool 10.9.0.0/22`, use smaller subnets with `--block 25`, or remove unused bottles with `bottle gc`"
+            "pool 10.9.0.0/23 is exhausted: all 2 /24 subnets overlap existing networks or host routes; widen it to `10.9.0.0/22`, use smaller subnets of `/25`, or remove unused bottles (`gc`)"
         );
         assert_eq!(p.pick("s", 1, &[]).unwrap(), c1);
     }
@@ -382,32 +573,42 @@ mod tests {
             for k in [0, pool.slots() - 1] {
                 let c = pool.candidate("x", k);
                 assert!(pool.net().contains(c.subnet.network()), "{p}/{b}");
-                assert!(pool.net().contains(c.subnet.broadcast()), "{p}/{b}");
+                assert!(pool.net().contains(c.subnet.net().broadcast()), "{p}/{b}");
                 assert!(c.subnet.contains(c.ip_range.network()), "{p}/{b}");
                 assert!(c.subnet.contains(c.bundle_ip), "{p}/{b}");
             }
         }
     }
 
-    /// Every `--pool X` and `--block N` a message suggests (in backticks) is accepted by the
-    /// validator, with the other value as the user gave it.
+    /// Every pool (`CIDR`) and block (`/N`) a message suggests, in backticks after the message's
+    /// first `: ` (before it, the message names what was given), is accepted by the validator,
+    /// with the other value as the user gave it; `P` in `/N` blocks suggests both.
     #[track_caller]
     fn check_suggestions(pool: &str, block: u8, message: &str) {
-        let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-        for q in quoted.iter().filter(|q| q.starts_with("--")) {
-            let words: Vec<&str> = q.split_whitespace().collect();
-            let mut p = pool.to_string();
-            let mut b = block;
-            for w in words.chunks(2) {
-                match w {
-                    ["--pool", v] => p = v.to_string(),
-                    ["--block", v] => b = v.parse().unwrap_or_else(|_| panic!("{q} in {message}")),
-                    _ => panic!("unexpected suggestion `{q}` in {message}"),
+        let advice = message.split_once(": ").map_or("", |(_, a)| a);
+        // Alternating text and quoted parts: the quoted ones are the odd ones.
+        let parts: Vec<&str> = advice.split('`').collect();
+        let mut i = 1;
+        while i < parts.len() {
+            let q = parts[i];
+            let (mut p, mut b) = (pool.to_string(), block);
+            let as_block = |t: &str| t.strip_prefix('/').and_then(|n| n.parse::<u8>().ok());
+            if let Some(n) = as_block(q) {
+                b = n;
+            } else if q.parse::<Ipv4Network>().is_ok() {
+                p = q.to_string();
+                if parts.get(i + 1) == Some(&" in ") {
+                    b = parts.get(i + 2).and_then(|t| as_block(t)).expect(message);
+                    i += 2;
                 }
+            } else {
+                i += 2;
+                continue;
             }
             if let Err(e) = Pool::parse(&p, b) {
                 panic!("suggestion `{q}` in {message:?} is refused: {e}");
             }
+            i += 2;
         }
     }
 

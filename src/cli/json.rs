@@ -21,7 +21,7 @@ pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
     v["action"] = serde_json::to_value(up.action)?;
     if let Some(reason) = &up.reason {
-        v["reason"] = Value::from(reason.as_str());
+        v["reason"] = serde_json::to_value(reason)?;
     }
     Ok(v)
 }
@@ -92,7 +92,7 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::Port | Invalid::DuplicatePort => "--publish",
         Invalid::PublishIp => "--publish-ip",
         Invalid::LoopbackPool => "--loopback-pool",
-        Invalid::Pool => "--pool",
+        Invalid::Pool | Invalid::Subnet => "--pool",
         Invalid::Block => "--block",
         Invalid::Daemons => "--daemons",
         Invalid::ConfigKey | Invalid::Config => "--config",

@@ -107,7 +107,8 @@ fn failures<R>(
         return Err(failed.remove(0).1.into());
     }
     for (slug, e) in &failed {
-        let msg = render::engine_error(e.message(), verbose);
+        let msg = super::advice::with_advice(e.message(), Some(e));
+        let msg = render::engine_error(&msg, verbose);
         eprintln!("bottle: {slug}: {msg}");
     }
     Err(Reported(failed[0].1.exit_code()).into())
@@ -138,7 +139,8 @@ fn up_line(up: &UpOutcome) -> String {
 /// A failed bottle in a `--json` array: its slug and the contract's error object, whose message
 /// is the one [`failures`] prints.
 fn failed_json(slug: &Slug, e: &Error, verbose: bool) -> serde_json::Value {
-    let message = render::engine_error(e.message(), verbose);
+    let message = super::advice::with_advice(e.message(), Some(e));
+    let message = render::engine_error(&message, verbose);
     json::failed(
         slug,
         &json::Failure {

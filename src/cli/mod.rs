@@ -4,8 +4,10 @@
 //! This is the only module that prints to stdout. `main.rs` only calls [`parse`],
 //! [`scrub::hide_env_values`], [`run`] and [`report`]. It is a client of the `bottle` library's public API and of nothing else: it parses,
 //! calls a [`Bottles`] method, and renders. Pure formatting lives in [`render`]; `version`,
-//! `doctor` and `logs` output in [`tools`]; several bottles at once in [`many`].
+//! `doctor` and `logs` output in [`tools`]; several bottles at once in [`many`]; what the CLI adds
+//! to a library error (its flags and commands) in [`advice`].
 
+mod advice;
 mod json;
 mod many;
 mod render;
@@ -547,7 +549,8 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    let message = render::engine_error(&format!("{err:#}"), cli.verbose);
+    let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
+    let message = render::engine_error(&message, cli.verbose);
     eprintln!("bottle: {message}");
     if cli.json {
         print_json(&error_json(err, &message, cli.command));
@@ -1003,8 +1006,8 @@ impl<W: Write> Run<'_, W> {
     /// cancel token the signals feed, and the events callback.
     fn bottles_on(&self, engine: Engine) -> Bottles {
         Bottles::new(engine)
-            .with_prefix(self.prefix.clone())
-            .with_pool(self.pool)
+            .prefix(self.prefix.clone())
+            .pool(self.pool)
             .timeout(self.timeout)
             .parallel(self.g.parallel.into())
             .with_cancel_token(self.token.clone())
@@ -1028,9 +1031,9 @@ impl<W: Write> Run<'_, W> {
 fn events(verbose: bool) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
     move |e: &Event<'_>| match e {
-        Event::Command { line } if verbose => eprintln!("+ {line}"),
-        Event::Output { text } => eprintln!("{text}"),
-        Event::Waiting { what } => {
+        Event::Command { line, .. } if verbose => eprintln!("+ {line}"),
+        Event::Output { text, .. } => eprintln!("{text}"),
+        Event::Waiting { what, .. } => {
             let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
             if said.insert(what.to_string()) {
                 eprintln!("bottle: {what}");

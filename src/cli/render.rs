@@ -18,7 +18,7 @@ pub fn summary(b: &Bottle) -> String {
         b.bundle.state,
         b.network.name,
         b.bundle.name,
-        b.bundle.ip.as_deref().unwrap_or(NONE),
+        b.bundle.ip.map_or(NONE.to_string(), |ip| ip.to_string()),
         b.bundle.image.as_deref().unwrap_or(NONE),
     );
     for p in &b.ports {
@@ -47,10 +47,10 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
         .collect();
     let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
     [
-        b.slug.clone(),
-        b.bundle.state.clone(),
+        b.slug.to_string(),
+        b.bundle.state.to_string(),
         or_none(b.network.subnet.map(|s| s.to_string())),
-        or_none(b.bundle.ip.clone()),
+        or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
         or_none(Some(ports.join(","))),
     ]
@@ -336,12 +336,15 @@ fn short_command(quoted: &str) -> String {
 /// such value (no published port gives no host IP).
 pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
     let mut vars = vec![
-        ("BOTTLE_SLUG".to_string(), Some(b.slug.clone())),
+        ("BOTTLE_SLUG".to_string(), Some(b.slug.to_string())),
         (
             "BOTTLE_HOST_IP".to_string(),
-            b.host_ip().map(str::to_string),
+            b.host_ip().map(|ip| ip.to_string()),
         ),
-        ("BOTTLE_BUNDLE_IP".to_string(), b.bundle.ip.clone()),
+        (
+            "BOTTLE_BUNDLE_IP".to_string(),
+            b.bundle.ip.map(|ip| ip.to_string()),
+        ),
         (
             "BOTTLE_SUBNET".to_string(),
             b.network.subnet.map(|s| s.to_string()),
@@ -390,7 +393,7 @@ mod tests {
 
     fn bottle(slug: &str, state: &str, ports: &[(u16, u16)]) -> Bottle {
         Bottle {
-            slug: slug.into(),
+            slug: slug.parse().unwrap(),
             network: NetworkView {
                 name: format!("bot-bottle-bundle-{slug}"),
                 subnet: Some("10.213.150.0/24".parse().unwrap()),
@@ -398,20 +401,25 @@ mod tests {
             },
             bundle: BundleView {
                 name: format!("bot-bottle-sidecars-{slug}"),
-                ip: Some("10.213.150.2".into()),
+                ip: Some("10.213.150.2".parse().unwrap()),
                 image: (state != "missing").then(|| "img:latest".into()),
-                state: state.into(),
+                state: match state {
+                    "missing" => bottle::State::Missing,
+                    "running" => bottle::State::Running,
+                    "exited" => bottle::State::Exited,
+                    other => bottle::State::Other(other.to_string()),
+                },
             },
             ports: ports
                 .iter()
                 .map(|&(c, h)| PortView {
                     container_port: c,
-                    host_ip: "127.0.0.1".into(),
+                    host_ip: "127.0.0.1".parse().unwrap(),
                     host_port: h,
                     protocol: bottle::Protocol::Tcp,
                 })
                 .collect(),
-            host_ip: (!ports.is_empty()).then(|| "127.0.0.1".into()),
+            host_ip: (!ports.is_empty()).then(|| "127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
         }
@@ -464,7 +472,7 @@ mod tests {
             &up,
             Some(1234),
             Err(
-                "run `bottle up demo` again with its full spec (the same --image, -e, -v and --config) plus `-p 1234`",
+                "run `up` again with its full spec (the same image, env, volumes and config) plus port 1234",
             ),
         );
         check_port(&up, Some(1234), Err("(published: 8080, 9000)"));

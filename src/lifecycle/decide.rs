@@ -71,9 +71,67 @@ pub enum BundleStep {
     /// The engine is removing it: wait until it is gone, then run ours.
     AwaitRemoval,
     /// Another spec: make sure the new bundle can run, then remove this one and run ours.
-    Replace { reason: String },
+    Replace { reason: ReplaceReason },
     /// Not bottle's: refuse, touch nothing.
     Refuse,
+}
+
+/// Why `up` replaced a bundle: the part of the spec that changed, or what was wrong with the
+/// bundle. Its `Display` (and its JSON, `up --json`'s `reason`) is the CLI's phrase, e.g.
+/// `image (was `old:1`)` or `published ports`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplaceReason {
+    /// Another image; `was` is the one the old bundle ran, as the engine reported it.
+    Image {
+        /// The old bundle's image.
+        was: String,
+    },
+    /// The old bundle carried no `bottle.spec` label, so nothing says what it runs.
+    Unlabelled,
+    /// Other published ports.
+    Ports,
+    /// The network was re-created on another subnet, so the bundle's pinned address changed.
+    Address,
+    /// The same keys, other values for some env variables.
+    EnvValues,
+    /// Something else in the spec: env keys, volumes, daemons, publish IP or ports.
+    Spec,
+    /// The bundle was in a state bottle does not restart, such as `dead`.
+    State {
+        /// The engine's state.
+        state: String,
+    },
+    /// `--publish-ip auto`: its loopback address was published by an older bottle's bundle.
+    LoopbackTaken,
+}
+
+impl std::fmt::Display for ReplaceReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplaceReason::Image { was } => write!(f, "image (was `{was}`)"),
+            ReplaceReason::Unlabelled => f.write_str("spec (the bundle has no spec label)"),
+            ReplaceReason::Ports => f.write_str("published ports"),
+            ReplaceReason::Address => {
+                f.write_str("address (the network was re-created on another subnet)")
+            }
+            ReplaceReason::EnvValues => f.write_str("environment values"),
+            ReplaceReason::Spec => {
+                f.write_str("spec (env keys, volumes, daemons, publish IP or ports)")
+            }
+            ReplaceReason::State { state } => write!(f, "the bundle is `{state}`"),
+            ReplaceReason::LoopbackTaken => {
+                f.write_str("its loopback address was published by an older bottle's bundle")
+            }
+        }
+    }
+}
+
+/// As its phrase, the string `up --json` has always printed.
+impl serde::Serialize for ReplaceReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Decide what to do with `found`. `env_matches` is whether its environment holds the values the
@@ -101,7 +159,9 @@ pub fn bundle_step(
         "created" | "exited" => BundleStep::Start,
         // `dead`, or a state this version does not know: a new bundle is the safe way back.
         state => BundleStep::Replace {
-            reason: format!("the bundle is `{state}`"),
+            reason: ReplaceReason::State {
+                state: state.to_string(),
+            },
         },
     }
 }
@@ -110,7 +170,7 @@ pub fn bundle_step(
 ///
 /// The `bottle.spec` digest decides; the other comparisons only name the part that changed, from
 /// what the engine shows of the bundle.
-pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Option<String> {
+pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Option<ReplaceReason> {
     // A bundle that has not started (or has stopped) shows no address yet: not a difference.
     let at_ip = found
         .networks
@@ -127,17 +187,19 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         .map(|(port, _)| *port)
         .collect();
     let reason = if short_image(&found.image) != short_image(w.image) {
-        format!("image (was `{}`)", found.image)
+        ReplaceReason::Image {
+            was: found.image.clone(),
+        }
     } else if found.spec_digest().is_none() {
-        "spec (the bundle has no spec label)".to_string()
+        ReplaceReason::Unlabelled
     } else if found_ports != *w.ports && found.state == "running" {
-        "published ports".to_string()
+        ReplaceReason::Ports
     } else if !at_ip {
-        "address (the network was re-created on another subnet)".to_string()
+        ReplaceReason::Address
     } else if found.spec_digest() == Some(w.digest) {
-        "environment values".to_string()
+        ReplaceReason::EnvValues
     } else {
-        "spec (env keys, volumes, daemons, publish IP or ports)".to_string()
+        ReplaceReason::Spec
     };
     Some(reason)
 }
@@ -188,6 +250,9 @@ pub enum AfterRefusal {
     /// The engine said "overlap" but no listed network explains it: a racer's network may not be
     /// listed yet. Look the name up again before moving on.
     LookAgain,
+    /// The engine tripped over a passing host state (podman: an interface that vanished while it
+    /// listed the host's addresses): try the same candidate once more.
+    Retry,
     /// A real error: report the engine's answer.
     Fail,
 }
@@ -208,6 +273,7 @@ pub fn after_refusal(
     match (class, looked_again) {
         (Class::SubnetOverlap, false) => AfterRefusal::LookAgain,
         (Class::SubnetOverlap, true) => AfterRefusal::Next,
+        (Class::InterfaceVanished, false) => AfterRefusal::Retry,
         _ => AfterRefusal::Fail,
     }
 }
@@ -518,9 +584,46 @@ mod tests {
         );
     }
 
-    fn replace(reason: &str) -> BundleStep {
-        BundleStep::Replace {
-            reason: reason.into(),
+    fn replace(reason: ReplaceReason) -> BundleStep {
+        BundleStep::Replace { reason }
+    }
+
+    #[test]
+    fn replace_reasons_read_as_before() {
+        // `up --json`'s `reason` and the text line keep the strings they had as plain text.
+        let table = [
+            (
+                ReplaceReason::Image { was: "old".into() },
+                "image (was `old`)",
+            ),
+            (
+                ReplaceReason::Unlabelled,
+                "spec (the bundle has no spec label)",
+            ),
+            (ReplaceReason::Ports, "published ports"),
+            (
+                ReplaceReason::Address,
+                "address (the network was re-created on another subnet)",
+            ),
+            (ReplaceReason::EnvValues, "environment values"),
+            (
+                ReplaceReason::Spec,
+                "spec (env keys, volumes, daemons, publish IP or ports)",
+            ),
+            (
+                ReplaceReason::State {
+                    state: "dead".into(),
+                },
+                "the bundle is `dead`",
+            ),
+            (
+                ReplaceReason::LoopbackTaken,
+                "its loopback address was published by an older bottle's bundle",
+            ),
+        ];
+        for (reason, text) in table {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(serde_json::to_value(&reason).unwrap(), text);
         }
     }
 
@@ -593,46 +696,43 @@ mod tests {
             bundle("dead", "d1", "peer", "img", ip),
             true,
             false,
-            replace("the bundle is `dead`"),
+            replace(ReplaceReason::State {
+                state: "dead".into(),
+            }),
         );
         // Another spec, whatever the state or owner: replaced, with the part that changed.
         check_bundle(
             bundle("created", "d0", "peer", "old", ip),
             true,
             false,
-            replace("image (was `old`)"),
+            replace(ReplaceReason::Image { was: "old".into() }),
         );
         check_bundle(
             bundle("running", "d1", "peer", "img", ip),
             false,
             false,
-            replace("environment values"),
+            replace(ReplaceReason::EnvValues),
         );
         check_bundle(
             bundle("running", "d1", "peer", "img", "10.9.9.2"),
             true,
             false,
-            replace("address (the network was re-created on another subnet)"),
+            replace(ReplaceReason::Address),
         );
         check_bundle(
             bundle("running", "d0", "peer", "img", ip),
             true,
             false,
-            replace("spec (env keys, volumes, daemons, publish IP or ports)"),
+            replace(ReplaceReason::Spec),
         );
         let mut other_ports = bundle("running", "d0", "peer", "img", ip);
         other_ports.ports = BTreeMap::from([(9090, vec![binding()])]);
-        check_bundle(other_ports, true, false, replace("published ports"));
+        check_bundle(other_ports, true, false, replace(ReplaceReason::Ports));
         // A port the image only EXPOSEs (no binding) is not a published one: the reason is
         // elsewhere in the spec (here, say, the publish IP).
         let mut exposed = bundle("running", "d0", "peer", "img", ip);
         exposed.ports.insert(9999, vec![]);
-        check_bundle(
-            exposed,
-            true,
-            false,
-            replace("spec (env keys, volumes, daemons, publish IP or ports)"),
-        );
+        check_bundle(exposed, true, false, replace(ReplaceReason::Spec));
         // Not bottle's: refused, even with a matching digest.
         let mut foreign = bundle("running", "d1", "peer", "img", ip);
         foreign.labels.remove(LABEL_ROLE);
@@ -723,6 +823,9 @@ mod tests {
         check_refusal(Class::SubnetOverlap, &[], false, true, Next);
         check_refusal(Class::Other, &["10.1.0.0/24"], false, false, Fail);
         check_refusal(Class::AddressInUse, &[], false, true, Fail);
+        // podman's host-address scan raced a teardown: the same candidate once more, then fail.
+        check_refusal(Class::InterfaceVanished, &[], false, false, Retry);
+        check_refusal(Class::InterfaceVanished, &[], false, true, Fail);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
 /// one inspect per bottle. A stale listing is safe: removals are by ID, and when the engine refuses
 /// to remove the network because a bundle is on it now, `down` looks again.
 pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Removed> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     ctx.engine.check_cancel()?;
     let _lock = ctx.lock_slug(slug)?;
@@ -61,9 +62,7 @@ pub(super) fn name_what_is_left(
     // The removal that was killed may still finish in the daemon: "not seen removed", not "left".
     let (what, list) = match left {
         None => (
-            format!(
-                "; bottle `{slug}` was not looked at: `bottle status {slug}` shows what is left"
-            ),
+            format!("; bottle `{slug}` was not looked at: a `status` of it shows what is left"),
             Vec::new(),
         ),
         Some([]) => (format!("; nothing of bottle `{slug}` is left"), Vec::new()),
@@ -150,7 +149,7 @@ fn remove(
     Err(Error::new(
         ErrorKind::EngineFailed,
         format!(
-            "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is a `bottle up {slug}` running in a loop?"
+            "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is an `up` of it running in a loop?"
         ),
     ))
 }

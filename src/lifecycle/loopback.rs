@@ -74,7 +74,7 @@ fn exhausted(pool: Ipv4Network) -> Error {
     Error::new(
         ErrorKind::PoolExhausted,
         format!(
-            "loopback pool {pool} exhausted: other containers publish on (or host sockets listen on) all {} of its addresses; bring a bottle down, or give a wider pool (e.g. `--loopback-pool {wider}`)",
+            "loopback pool {pool} exhausted: other containers publish on (or host sockets listen on) all {} of its addresses; bring a bottle down, or use a wider loopback pool (e.g. `{wider}`)",
             pool.size()
         ),
     )
@@ -107,7 +107,7 @@ pub(super) fn check_alias(ip: Ipv4Addr) -> Result<()> {
         Err(_) => Err(Error::new(
             ErrorKind::Refused,
             format!(
-                "loopback address {ip} is not configured on this Mac; add it with `sudo ifconfig lo0 alias {ip} up` and run `bottle up` again"
+                "loopback address {ip} is not configured on this Mac; add it with `sudo ifconfig lo0 alias {ip} up` and run `up` again"
             ),
         )),
     }

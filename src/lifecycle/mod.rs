@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
+pub(crate) use crate::environment::Environment;
+
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_RUN, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,7 +35,7 @@ use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use crate::model::Removed;
-pub use decide::Action;
+pub use decide::{Action, ReplaceReason};
 pub use down::{down, down_seen};
 pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
@@ -65,6 +67,10 @@ pub struct Ctx {
     /// The engine runs on this host: its networks share our routing table, and other bottle
     /// processes that use it share our lock directory.
     pub local: bool,
+    /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
+    pub environment: Environment,
+    /// Where the lock files go, found when the context was made.
+    pub locks: lock::Location,
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -112,6 +118,14 @@ impl Observed {
 }
 
 impl Ctx {
+    /// The same context, for work on the bottle `slug`: its events name it.
+    pub fn for_slug(&self, slug: &Slug) -> Ctx {
+        Ctx {
+            engine: self.engine.clone().with_slug(slug),
+            ..self.clone()
+        }
+    }
+
     /// The same context, for work that must run to the end: its commands ignore the first
     /// cancel, and a second one stops them (rollback, `down`, `gc`).
     pub fn finishing(&self) -> Ctx {
@@ -143,12 +157,15 @@ impl Ctx {
         let token = self.engine.cancel_token();
         let cancelled = || token.is_cancelled();
         let on_wait = |what: &str| {
-            self.engine.emit(&crate::exec::Event::Waiting { what });
+            self.engine.emit(&crate::exec::Event::Waiting {
+                what,
+                slug: self.engine.slug(),
+            });
         };
         // `--timeout` bounds a wait for a lock as it bounds a command, and so does
         // [`LOCK_PATIENCE`]: the lock only spares the engine some work.
         let patience = LOCK_PATIENCE.min(self.engine.timeout());
-        lock::acquire(name, patience, &cancelled, &on_wait)
+        lock::acquire_at(&self.locks, name, patience, &cancelled, &on_wait)
     }
 
     fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
@@ -521,7 +538,7 @@ fn not_ours(slug: &Slug, names: &Names) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            "container `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_BUNDLE}); bottle will not touch it: remove or rename it yourself, or use another prefix",
             names.bundle
         ),
     )
@@ -534,7 +551,7 @@ fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
     Err(Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another --prefix",
+            "network `{}` exists but lacks bottle's labels ({LABEL_SLUG}={slug}, {LABEL_ROLE}={ROLE_NETWORK}); bottle will not touch it: remove or rename it yourself, or use another prefix",
             n.name
         ),
     ))
@@ -557,7 +574,7 @@ fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle down` again"
+            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `down` again"
         ),
     )
 }

@@ -12,6 +12,7 @@ use crate::model::{Bottle, Container, Object, PortView};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     let obs = ctx.observe(&names)?;
     if obs.bundle.is_none() && obs.networks.is_empty() {
@@ -27,7 +28,7 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
     let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
     let network = decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]);
     Ok(Bottle::from_observed(
-        slug.as_str(),
+        slug,
         &names,
         network,
         obs.bundle.as_ref(),
@@ -41,7 +42,7 @@ pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
         Error::new(
             ErrorKind::NotFound,
             format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
                 names.bundle
             ),
         )
@@ -60,7 +61,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `bottle up {slug}` and its spec",
+                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
                     b.bundle.name
                 ),
             ));
@@ -70,7 +71,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "the bundle of bottle `{slug}` is stopped (state: {state}), so it publishes no port; start it again with `bottle up {slug}` and the same spec"
+                    "the bundle of bottle `{slug}` is stopped (state: {state}), so it publishes no port; start it again with `up` and the same spec"
                 ),
             ));
         }
@@ -89,7 +90,7 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
     }
     let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
     published.dedup();
-    Err(not_published(slug, port, &published))
+    Err(not_published(b.slug.as_str(), port, &published))
 }
 
 /// A container port the bundle does not publish, and how to publish it: `up` again with the
@@ -109,7 +110,7 @@ fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!(
-            "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `bottle up {slug}` again with its full spec (the same --image, -e, -v and --config) plus `-p {port}`"
+            "container port {port} of bottle `{slug}` is not published ({published}); to publish it, run `up` again with its full spec (the same image, env, volumes and config) plus port {port}"
         ),
     )
 }
@@ -231,7 +232,7 @@ pub fn ls(ctx: &Ctx) -> Result<Vec<Bottle>> {
                 obs.bundle.as_ref().map(|b| b.id.as_str()),
             )
             .map(|c| &obs.networks[c.keep]);
-            Bottle::from_observed(slug.as_str(), &names, network, obs.bundle.as_ref())
+            Bottle::from_observed(slug, &names, network, obs.bundle.as_ref())
         })
         .collect())
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
-use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
+use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
 use super::journal::Journal;
 use super::{Ctx, loopback, not_ours};
 use crate::argv;
@@ -48,8 +48,9 @@ pub struct UpOutcome {
     /// What `up` had to do: create the bottle, keep it as it was, replace a bundle of another
     /// spec, or start a stopped one.
     pub action: Action,
-    /// For [`Action::Replaced`]: which part of the spec changed, e.g. `image` or `env`.
-    pub reason: Option<String>,
+    /// For [`Action::Replaced`]: which part of the spec changed, or what was wrong with the old
+    /// bundle.
+    pub reason: Option<ReplaceReason>,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
@@ -57,6 +58,7 @@ pub struct UpOutcome {
 /// On failure, and on cancel, what this run created is removed again: by the ID the engine
 /// printed, or by name and this run's `bottle.run` label, and never anything else.
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
+    let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     let _lock = ctx.lock_slug(slug)?;
     let mut up = Up {
@@ -106,7 +108,7 @@ struct Up<'a> {
     digest: String,
     journal: Journal,
     /// Why an earlier bundle (another spec) was removed, once it was.
-    replaced: Option<String>,
+    replaced: Option<ReplaceReason>,
     /// The removal of an earlier bundle began and was not seen to end.
     replacing: bool,
     /// A stopped or paused bundle of the same spec was started.
@@ -158,7 +160,8 @@ impl Up<'_> {
                 }
                 continue;
             };
-            let env_matches = self.spec.env_matches(&found.env, |k| std::env::var(k).ok());
+            let environment = &self.ctx.environment;
+            let env_matches = self.spec.env_matches(&found.env, |k| environment.get(k));
             // A `created` bundle of long ago is a dead run's leftover, not a peer to wait for.
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
@@ -169,10 +172,7 @@ impl Up<'_> {
                     // between `run` and the check) may sit on an older bundle's address; keeping it
                     // would exit 0 serving on another bottle's address.
                     if self.lost_loopback(&found)? {
-                        self.replaced = Some(
-                            "its loopback address was published by an older bottle's bundle"
-                                .to_string(),
-                        );
+                        self.replaced = Some(ReplaceReason::LoopbackTaken);
                         continue;
                     }
                     return Ok(self.outcome(&found, subnet, Action::Kept));
@@ -216,7 +216,7 @@ impl Up<'_> {
         Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
-                "bottle `{}` kept changing while `up` converged it ({MAX_ROUNDS} rounds); is another `bottle up` or `bottle down` of it running with another spec?",
+                "bottle `{}` kept changing while `up` converged it ({MAX_ROUNDS} rounds); is another `up` or `down` of it running with another spec?",
                 self.slug
             ),
         ))
@@ -243,7 +243,7 @@ impl Up<'_> {
             (None, false) => action,
         };
         UpOutcome {
-            bottle: Bottle::from_observed(self.slug.as_str(), &self.names, None, Some(b))
+            bottle: Bottle::from_observed(self.slug, &self.names, None, Some(b))
                 .with_subnet(subnet),
             action,
             reason: self.replaced.clone(),
@@ -266,7 +266,7 @@ impl Up<'_> {
         Err(Error::new(
             ErrorKind::EngineFailed,
             format!(
-                "network `{}` vanished each time `up` found it; is `bottle down {}` running?",
+                "network `{}` vanished each time `up` found it; is a `down` of `{}` running?",
                 self.names.network, self.slug
             ),
         ))
@@ -317,7 +317,7 @@ impl Up<'_> {
         let kept = &obs.networks[choice.keep];
         let subnet = decide::network_subnet(kept).ok_or_else(|| {
             let msg = format!(
-                "network `{}` has no IPv4 subnet; remove it with `bottle down {}`",
+                "network `{}` has no IPv4 subnet; a `down` of `{}` removes it",
                 self.names.network, self.slug
             );
             Error::new(ErrorKind::Refused, msg)
@@ -368,7 +368,7 @@ impl Up<'_> {
             };
             ctx.engine.check_cancel()?;
             match class {
-                Class::Ok => return Ok(NetStep::Created(candidate.subnet)),
+                Class::Ok => return Ok(NetStep::Created(candidate.subnet.net())),
                 Class::Exists => return Ok(NetStep::Exists),
                 Class::DaemonUnreachable | Class::PermissionDenied => {
                     return Err(reply.into_error());
@@ -376,8 +376,13 @@ impl Up<'_> {
                 _ => {}
             }
             let (taken, ours_listed) = ctx.taken_subnets(&self.names.network)?;
-            match decide::after_refusal(class, candidate.subnet, &taken, ours_listed, looked_again)
-            {
+            match decide::after_refusal(
+                class,
+                candidate.subnet.net(),
+                &taken,
+                ours_listed,
+                looked_again,
+            ) {
                 AfterRefusal::Exists => return Ok(NetStep::Exists),
                 AfterRefusal::Fail => return Err(reply.into_error()),
                 AfterRefusal::LookAgain => {
@@ -387,10 +392,15 @@ impl Up<'_> {
                         return Ok(NetStep::Exists);
                     }
                 }
+                AfterRefusal::Retry => {
+                    looked_again = true;
+                    self.sleep(LOOK_AGAIN)?;
+                    continue;
+                }
                 AfterRefusal::Next => {}
             }
             excluded.extend(taken);
-            excluded.push(candidate.subnet);
+            excluded.push(candidate.subnet.net());
             from = candidate.k + 1;
             last = Some(reply);
         }
@@ -429,10 +439,8 @@ impl Up<'_> {
         };
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
-        let reply = match env.is_empty() {
-            true => ctx.run(Verb::Run, argv)?,
-            false => ctx.engine.run_with_env(Verb::Run, argv, &env)?,
-        };
+        let vars = ctx.environment.for_keys(spec.inherited_env());
+        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env, &vars)?;
         // `run --detach` prints the new container's ID once it exists, even when the start then
         // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
         // and this run's label.
@@ -483,7 +491,7 @@ impl Up<'_> {
             }),
             (None, Pull::Missing | Pull::Always) => argv::pull(image),
             (None, Pull::Never) => {
-                let msg = format!("image `{image}` is not present and --pull is `never`");
+                let msg = format!("image `{image}` is not present and the pull policy is `never`");
                 return Err(Error::new(ErrorKind::EngineFailed, msg));
             }
         };
@@ -577,15 +585,19 @@ impl Up<'_> {
                 self.ctx.engine.check_cancel()?;
                 Err(Error::new(ErrorKind::Interrupted, "interrupted"))
             }
-            crate::ready::Waited::Failed { why } => {
+            crate::ready::Waited::Failed { why, kind } => {
                 let tail = self.last_output(&id)?;
-                Err(Error::new(
-                    ErrorKind::EngineFailed,
+                let err = Error::new(
+                    ErrorKind::NotReady(kind),
                     format!("bundle `{name}` is not ready: {why}; its last output:\n{tail}"),
-                ))
+                );
+                Err(match kind {
+                    crate::ready::NotReady::Deadline => err.with_deadline(deadline),
+                    _ => err,
+                })
             }
-            crate::ready::Waited::Gone { why } => {
-                let err = Error::new(ErrorKind::EngineFailed, format!("bundle `{name}` {why}"));
+            crate::ready::Waited::Gone { why, kind } => {
+                let err = Error::new(ErrorKind::NotReady(kind), format!("bundle `{name}` {why}"));
                 // Whoever removed the bundle (another `up`, or `down`) owns the bottle now: its
                 // network may already carry that run's bundle, so this run rolls back nothing.
                 self.journal.bundle = Made::Nothing;
@@ -642,7 +654,7 @@ impl Up<'_> {
             Error::new(
                 ErrorKind::EngineFailed,
                 format!(
-                    "bundle `{}` was gone right after it started; is another `bottle up` or `bottle down` of `{}` running?",
+                    "bundle `{}` was gone right after it started; is another `up` or `down` of `{}` running?",
                     self.names.bundle, self.slug
                 ),
             )
@@ -661,8 +673,14 @@ impl Up<'_> {
         }
         if b.state != "running" {
             let tail = self.last_output(&b.id)?;
+            // A bundle that ran and stopped failed on its own; one that never ran (`created`,
+            // left by a failed start on engines up to 24) is the engine's failure.
+            let kind = match b.state.as_str() {
+                "exited" | "dead" => ErrorKind::NotReady(crate::ready::NotReady::Exited),
+                _ => ErrorKind::EngineFailed,
+            };
             return Err(Error::new(
-                ErrorKind::EngineFailed,
+                kind,
                 format!(
                     "bundle `{}` was `{}` right after start; its last output:\n{tail}",
                     self.names.bundle, b.state,
@@ -718,7 +736,7 @@ impl Up<'_> {
             ));
         } else if self.replacing {
             msg.push_str(&format!(
-                "; its previous bundle (another spec) was being removed and may be gone: `bottle status {}` shows what is left",
+                "; its previous bundle (another spec) was being removed and may be gone: a `status` of `{}` shows what is left",
                 self.slug
             ));
         }
@@ -730,7 +748,7 @@ impl Up<'_> {
         }
         if !rollback.unconfirmed.is_empty() {
             msg.push_str(&format!(
-                "; the engine had not shown whether the cut-short create of {} had happened; if it did, `bottle gc` removes it",
+                "; the engine had not shown whether the cut-short create of {} had happened; if it did, `gc` removes it",
                 rollback.unconfirmed.join(" and ")
             ));
         }
@@ -778,12 +796,18 @@ pub(crate) fn wait_ready(ctx: &Ctx, slug: &Slug, within: Duration) -> Result<()>
     match waited {
         Waited::Ready { .. } => Ok(()),
         Waited::Cancelled => Err(Error::new(ErrorKind::Interrupted, "interrupted")),
-        Waited::Failed { why } => Err(Error::new(
-            ErrorKind::EngineFailed,
-            format!("bundle `{name}` is not ready: {why}"),
-        )),
-        Waited::Gone { why } => Err(Error::new(
-            ErrorKind::EngineFailed,
+        Waited::Failed { why, kind } => {
+            let err = Error::new(
+                ErrorKind::NotReady(kind),
+                format!("bundle `{name}` is not ready: {why}"),
+            );
+            Err(match kind {
+                crate::ready::NotReady::Deadline => err.with_deadline(within),
+                _ => err,
+            })
+        }
+        Waited::Gone { why, kind } => Err(Error::new(
+            ErrorKind::NotReady(kind),
             format!("bundle `{name}` {why}"),
         )),
     }

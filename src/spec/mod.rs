@@ -25,7 +25,8 @@ mod parse;
 mod read;
 mod validate;
 
-pub use validate::{parse_loopback_pool, parse_wait};
+pub use validate::parse_wait;
+pub(crate) use validate::{Parts, PublishIp};
 
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
@@ -138,9 +139,6 @@ pub fn env_debug(entries: &[String]) -> Vec<String> {
 
 /// What `--wait` given bare waits for at most.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
-
-/// Where `--publish-ip auto` takes a bottle's own loopback address from, by default.
-pub const DEFAULT_LOOPBACK_POOL: &str = "127.0.0.16/28";
 
 impl RawSpec {
     /// Flags override the file, key by key. A flag given replaces the file's value for that key,

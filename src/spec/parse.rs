@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use super::read::read_config;
-use super::{Build, Pull, RawSpec, RawWait, parse_loopback_pool, parse_wait};
+use super::{Build, Pull, RawSpec, RawWait, parse_wait};
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
+use crate::subnet::LoopbackPool;
 
 /// The keys a config file may hold, for the "unknown field" message.
 const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull and [build] (context, dockerfile)";
@@ -125,7 +126,7 @@ impl RawSpec {
                 "publish_ip" => raw.publish_ip = Some(cx.string(name, value)?),
                 "loopback_pool" => {
                     let pool = cx.string(name, value)?;
-                    cx.check(at, parse_loopback_pool(&pool))?;
+                    cx.check(at, pool.parse::<LoopbackPool>())?;
                     raw.loopback_pool = Some(pool);
                 }
                 "wait" => {

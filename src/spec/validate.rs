@@ -1,39 +1,133 @@
 //! Validating a [`RawSpec`] into a [`Spec`]: defaults filled in, every value parsed by its
 //! validator in `input`, and what only the whole spec can tell refused (a reserved env key, a
-//! container path or a port given twice, a loopback pool without `auto`).
+//! container path or a port given twice, a loopback pool without `auto`). Text is parsed into
+//! typed [`Parts`] first, which is also what [`crate::SpecBuilder`] fills, then checked as a whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ipnetwork::Ipv4Network;
-
 use super::{
-    DAEMONS_ENV, DEFAULT_DAEMONS, DEFAULT_IMAGE, DEFAULT_LOOPBACK_POOL, DEFAULT_WAIT, RawSpec,
-    RawWait, Spec,
+    Build, DAEMONS_ENV, DEFAULT_DAEMONS, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec, RawWait, Spec,
 };
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
+use crate::subnet::LoopbackPool;
 
 impl RawSpec {
-    /// Validate into a [`Spec`].
+    /// Validate into a [`Spec`]: parse each value into its type (`Parts`), then check them
+    /// together.
     pub fn validate(self, allow_nonloopback: bool) -> Result<Spec> {
+        self.parts()?.validate(allow_nonloopback)
+    }
+
+    fn parts(self) -> Result<Parts> {
         let image = ImageRef::parse(self.image.as_deref().unwrap_or(DEFAULT_IMAGE))?;
         let daemons = match self.daemons {
+            None => None,
+            Some(ds) => Some(
+                ds.iter()
+                    .map(|d| input::parse_daemon(d))
+                    .collect::<Result<_>>()?,
+            ),
+        };
+        let env = (self.env.unwrap_or_default().iter())
+            .map(|raw| EnvEntry::parse(raw))
+            .collect::<Result<_>>()?;
+        let volumes = (self.volumes.unwrap_or_default().iter())
+            .map(|raw| Volume::parse(raw))
+            .collect::<Result<_>>()?;
+        let publish = (self.publish.unwrap_or_default().iter())
+            .map(|raw| input::parse_port(raw))
+            .collect::<Result<_>>()?;
+        let publish_ip = match self.publish_ip.as_deref() {
+            None => None,
+            Some("auto") => Some(PublishIp::Auto),
+            Some(text) => Some(PublishIp::Addr(input::parse_ip(text)?)),
+        };
+        let loopback_pool = match self.loopback_pool {
+            Some(text) => Some(text.parse::<LoopbackPool>()?),
+            None => None,
+        };
+        let wait = match self.wait {
+            None | Some(RawWait::No) => None,
+            Some(RawWait::Default) => Some(DEFAULT_WAIT),
+            Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
+        };
+        Ok(Parts {
+            image,
+            daemons,
+            env,
+            volumes,
+            publish,
+            publish_ip,
+            loopback_pool,
+            pull: self.pull,
+            build: self.build,
+            wait,
+        })
+    }
+}
+
+/// Where the ports are published, as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishIp {
+    /// On this address.
+    Addr(IpAddr),
+    /// `--publish-ip auto`: on an address of the bottle's own, from the loopback pool.
+    Auto,
+}
+
+/// The spec's values, each already of its own type, before the checks that look at several of
+/// them (defaults, repeats, the loopback rule). [`crate::SpecBuilder`] fills it directly and
+/// [`RawSpec::validate`] parses text into it, so a typed value never goes through text.
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub image: ImageRef,
+    /// `None`: the default daemons.
+    pub daemons: Option<Vec<String>>,
+    /// In the order given; a later entry for a key wins.
+    pub env: Vec<EnvEntry>,
+    pub volumes: Vec<Volume>,
+    pub publish: Vec<u16>,
+    /// `None`: `127.0.0.1`.
+    pub publish_ip: Option<PublishIp>,
+    pub loopback_pool: Option<LoopbackPool>,
+    pub pull: Option<Pull>,
+    pub build: Option<Build>,
+    pub wait: Option<Duration>,
+}
+
+impl Parts {
+    /// The parts of a spec that runs `image` and asks for nothing else.
+    pub(crate) fn new(image: ImageRef) -> Parts {
+        Parts {
+            image,
+            daemons: None,
+            env: Vec::new(),
+            volumes: Vec::new(),
+            publish: Vec::new(),
+            publish_ip: None,
+            loopback_pool: None,
+            pull: None,
+            build: None,
+            wait: None,
+        }
+    }
+
+    /// Check the parts together into a [`Spec`].
+    pub(crate) fn validate(self, allow_nonloopback: bool) -> Result<Spec> {
+        let daemons = match self.daemons {
             None => DEFAULT_DAEMONS.iter().map(|d| d.to_string()).collect(),
-            Some(ds) => ds
-                .iter()
-                .map(|d| input::parse_daemon(d))
-                .collect::<Result<_>>()?,
+            Some(ds) => ds,
         };
         let mut env = BTreeMap::new();
-        for raw in self.env.unwrap_or_default() {
-            let EnvEntry { key, value } = EnvEntry::parse(&raw)?;
+        for EnvEntry { key, value } in self.env {
             if key.as_str() == DAEMONS_ENV {
                 return Err(Error::invalid(
                     Invalid::EnvKey,
                     format!(
-                        "env `{DAEMONS_ENV}` is set by bottle: use --daemons (or `daemons` in the config) instead"
+                        "env `{DAEMONS_ENV}` is set by bottle from the spec's daemons: list them as daemons instead"
                     ),
                 ));
             }
@@ -41,8 +135,7 @@ impl RawSpec {
             env.insert(key, value);
         }
         let mut volumes = BTreeMap::new();
-        for raw in self.volumes.unwrap_or_default() {
-            let v = Volume::parse(&raw)?;
+        for v in self.volumes {
             if volumes.contains_key(&v.container) {
                 return Err(Error::invalid(
                     Invalid::Volume,
@@ -55,8 +148,10 @@ impl RawSpec {
             volumes.insert(v.container.clone(), v);
         }
         let mut publish = BTreeSet::new();
-        for raw in self.publish.unwrap_or_default() {
-            let port = input::parse_port(&raw)?;
+        for port in self.publish {
+            if port == 0 {
+                return Err(input::parse_port("0").unwrap_err());
+            }
             if !publish.insert(port) {
                 return Err(Error::invalid(
                     Invalid::DuplicatePort,
@@ -64,36 +159,27 @@ impl RawSpec {
                 ));
             }
         }
-        let loopback_pool = match (self.publish_ip.as_deref(), &self.loopback_pool) {
-            (Some("auto"), pool) => Some(parse_loopback_pool(
-                pool.as_deref().unwrap_or(DEFAULT_LOOPBACK_POOL),
-            )?),
+        let loopback_pool = match (self.publish_ip, self.loopback_pool) {
+            (Some(PublishIp::Auto), pool) => Some(pool.unwrap_or_default()),
             // A pool that nothing would use: refused, not silently ignored.
             (_, Some(pool)) => {
                 return Err(Error::invalid(
                     Invalid::LoopbackPool,
                     format!(
-                        "--loopback-pool `{pool}` (loopback_pool) is used only with `--publish-ip auto`: add `--publish-ip auto`, or drop the pool"
+                        "loopback pool `{pool}` is used only with the publish IP `auto`: ask for `auto`, or drop the pool"
                     ),
                 ));
             }
             (_, None) => None,
         };
-        let publish_ip = match loopback_pool {
+        let publish_ip = match (loopback_pool, self.publish_ip) {
             // What `plan` shows: the address `up` takes on an engine with no other bottle.
-            Some(pool) => IpAddr::V4(pool.network()),
-            None => input::parse_publish_ip(
-                self.publish_ip.as_deref().unwrap_or("127.0.0.1"),
-                allow_nonloopback,
-            )?,
-        };
-        let wait = match self.wait {
-            None | Some(RawWait::No) => None,
-            Some(RawWait::Default) => Some(DEFAULT_WAIT),
-            Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
+            (Some(pool), _) => IpAddr::V4(pool.subnet().network()),
+            (None, Some(PublishIp::Addr(ip))) => input::check_publish_ip(ip, allow_nonloopback)?,
+            (None, _) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         };
         Ok(Spec {
-            image,
+            image: self.image,
             daemons,
             env,
             volumes: volumes.into_values().collect(),
@@ -101,8 +187,8 @@ impl RawSpec {
             publish_ip,
             pull: self.pull.unwrap_or_default(),
             build: self.build,
-            wait,
-            loopback_pool,
+            wait: self.wait,
+            loopback_pool: loopback_pool.map(|p| p.subnet().net()),
         })
     }
 }
@@ -112,29 +198,9 @@ pub fn parse_wait(text: &str) -> Result<Duration> {
     crate::input::parse_timeout(text).map_err(|_| {
         Error::invalid(
             Invalid::Wait,
-            "invalid --wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
+            "invalid wait duration: expected a positive duration such as 60s, 2m, 500ms or plain seconds",
         )
     })
-}
-
-/// Parse a `--loopback-pool`: an IPv4 CIDR inside 127.0.0.0/8 (its network address is used).
-pub fn parse_loopback_pool(text: &str) -> Result<Ipv4Network> {
-    let refuse = |why: &str| {
-        Error::invalid(
-            Invalid::LoopbackPool,
-            format!("invalid --loopback-pool {}: {why}", input::quoted(text)),
-        )
-    };
-    let net: Ipv4Network = text
-        .parse()
-        .map_err(|_| refuse("expected an IPv4 CIDR such as 127.0.0.16/28"))?;
-    // A prefix of 8 or more keeps the whole block inside 127.0.0.0/8 once its first address is.
-    if !net.network().is_loopback() || net.prefix() < 8 {
-        return Err(refuse(
-            "it must lie inside 127.0.0.0/8, such as 127.0.0.16/28",
-        ));
-    }
-    Ipv4Network::new(net.network(), net.prefix()).map_err(|_| refuse("not a valid CIDR"))
 }
 
 #[cfg(test)]
@@ -169,7 +235,7 @@ mod tests {
         for ip in [None, Some("127.0.0.5")] {
             let e = spec(ip, Some("127.1.0.0/28"), None).unwrap_err();
             assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool), "{e}");
-            assert!(e.message().contains("--publish-ip auto"), "{e}");
+            assert!(e.message().contains("publish IP `auto`"), "{e}");
         }
 
         let waiting = spec(Some("auto"), None, Some(RawWait::Within("4s".into()))).unwrap();

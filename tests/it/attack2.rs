@@ -22,8 +22,7 @@ fn a_failed_pull_keeps_its_command_and_stderr() {
     fake.on("pull *", 1, "", NO_REGISTRY);
     let program = fake.state_dir().parent().unwrap().join("docker");
     let bottles = bottle::Bottles::new(bottle::Engine::new(program).unwrap())
-        .prefix("a2pull")
-        .unwrap();
+        .prefix("a2pull".parse().unwrap());
     let spec = bottle::Spec::builder("img").build().unwrap();
     let err = bottles.up(&"demo".parse().unwrap(), &spec).unwrap_err();
     assert!(err.message().contains("no such host"), "{err}");

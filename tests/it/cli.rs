@@ -489,7 +489,7 @@ fn port_lists_every_mapping_like_docker_port() {
     let out = fake.bottle(&["port", "demo", "1234"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("run `bottle up demo` again with its full spec (the same --image, -e, -v and --config) plus `-p 1234`"),
+        stderr(&out).contains("run `up` again with its full spec (the same image, env, volumes and config) plus port 1234; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up"),
         "{}",
         stderr(&out)
     );
@@ -557,7 +557,7 @@ fn a_stopped_bundle_keeps_its_address_and_env_fails_like_port() {
         serde_json::from_slice(&fake.bottle(&["status", "demo", "--json"]).stdout).unwrap();
     assert_eq!(status["bundle"]["ip"], "10.213.150.2", "{status}");
     assert_eq!(status["bundle"]["state"], "exited", "{status}");
-    let want = "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `bottle up demo` and the same spec\n";
+    let want = "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up\n";
     for args in [
         &["env", "demo"][..],
         &["env", "demo", "--json"],
@@ -578,7 +578,7 @@ fn port_of_a_stopped_bundle_says_it_is_stopped() {
     assert_eq!(code(&out), 1);
     assert_eq!(
         stderr(&out),
-        "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `bottle up demo` and the same spec\n"
+        "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up\n"
     );
 }
 

@@ -53,7 +53,10 @@ fn cases(config_dir: &std::path::Path) -> Vec<(Vec<String>, &'static str)> {
         (up(&["-e", "KEY\n=1"]), "invalid env key"),
         (up(&["-e", "TOKEN=line1\nline2"]), "bare name"),
         (up(&["-e", "TOKEN=a\rb"]), "bare name"),
-        (up(&["-e", "BOT_BOTTLE_SIDECAR_DAEMONS=x"]), "--daemons"),
+        (
+            up(&["-e", "BOT_BOTTLE_SIDECAR_DAEMONS=x"]),
+            "list them as daemons instead",
+        ),
         // Volumes.
         (up(&["--volume=-v:/x"]), "invalid volume"),
         (up(&["-v", "/a:/b,readonly"]), "invalid volume"),
@@ -447,6 +450,7 @@ fn an_env_value_an_env_file_cannot_carry_is_refused_before_any_command() {
 /// suggested a block "of /32 or longer"; loopback and multicast pools were accepted.
 #[test]
 fn pool_edge_cases_are_refused_with_an_accepted_suggestion() {
+    let mut suggested = 0;
     for (pool, block, needle) in [
         ("0.0.0.0/0", "0", "overlaps"),
         ("0.0.0.0/0", "24", "overlaps"),
@@ -469,34 +473,59 @@ fn pool_edge_cases_are_refused_with_an_accepted_suggestion() {
             );
             let what = format!("{cmd} --pool {pool} --block {block}");
             check(&what, &o, 2, needle, SEC);
-            // Every suggestion (a backticked `--pool`/`--block`) is itself accepted.
-            for q in o
-                .stderr
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .filter(|q| q.starts_with("--"))
-            {
-                let (mut p, mut b) = (pool, block);
-                let words: Vec<&str> = q.split_whitespace().collect();
-                for w in words.chunks(2) {
-                    match w {
-                        ["--pool", v] => p = v,
-                        ["--block", v] => b = v,
-                        _ => panic!("{what}: unexpected suggestion `{q}`"),
-                    }
-                }
-                let args = ["subnet", "demo", "--pool", p, "--block", b];
+            // Every suggestion is itself accepted: a backticked pool (`CIDR`) or block (`/N`)
+            // after the message's first `: `, both for `P` in `/N` blocks.
+            for (p, b) in suggestions(&o.stderr, pool, block) {
+                let args = ["subnet", "demo", "--pool", &p, "--block", &b];
                 let again = outcome(&args, false, &[], None);
                 assert_eq!(
                     again.code,
                     Some(0),
-                    "{what}: suggestion `{q}`: {}",
+                    "{what}: suggestion {p} /{b}: {}",
                     again.stderr
                 );
+                suggested += 1;
             }
         }
     }
+    assert!(suggested >= 11, "only {suggested} suggestions checked");
+}
+
+/// The pool and block each suggestion in `message` leads to, from `pool` and `block` as given.
+fn suggestions(message: &str, pool: &str, block: &str) -> Vec<(String, String)> {
+    let message = message.trim_start_matches("bottle: ");
+    let advice = message.split_once(": ").map_or("", |(_, a)| a);
+    let parts: Vec<&str> = advice.split('`').collect();
+    let as_block = |t: &str| {
+        t.strip_prefix('/')
+            .filter(|n| n.parse::<u8>().is_ok())
+            .map(str::to_string)
+    };
+    let is_cidr = |t: &str| {
+        t.contains('/')
+            && t.split('/')
+                .next()
+                .unwrap()
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok()
+    };
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < parts.len() {
+        let q = parts[i];
+        if let Some(b) = as_block(q) {
+            out.push((pool.to_string(), b));
+        } else if is_cidr(q) {
+            let mut b = block.to_string();
+            if parts.get(i + 1) == Some(&" in ") {
+                b = parts.get(i + 2).and_then(|t| as_block(t)).expect(message);
+                i += 2;
+            }
+            out.push((q.to_string(), b));
+        }
+        i += 2;
+    }
+    out
 }
 
 /// Issue 8: `env = "TOK=hunter2-secret"` printed `invalid type: string "TOK=hunter2-secret"`.

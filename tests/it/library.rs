@@ -106,10 +106,8 @@ fn the_contract_example_runs_through_the_library() {
     for path in paths {
         let guard = real::Bottles::new(&path, "emb");
         let bottles = Bottles::new(Engine::new(&path.program).unwrap())
-            .prefix(&guard.prefix)
-            .unwrap()
-            .pool(&pool(48), 24)
-            .unwrap();
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(48).parse().unwrap(), 24).unwrap());
         let spec = Spec::builder(path.image.clone())
             .publish(8080)
             .secret_env("API_TOKEN", "t0ken-value")
@@ -122,7 +120,10 @@ fn the_contract_example_runs_through_the_library() {
         assert!(addr.ip().is_loopback(), "{addr}");
         assert!(real::http_get(&addr.to_string()).contains("bottle test bundle"));
         assert_eq!(bottles.port(&slug, 8080).unwrap(), addr);
-        assert_eq!(bottles.status(&slug).unwrap().bundle.state, "running");
+        assert_eq!(
+            bottles.status(&slug).unwrap().bundle.state,
+            bottle::State::Running
+        );
         let again = bottles.up(&slug, &spec).unwrap();
         assert_eq!(again.action, Action::Kept);
         let removed = bottles.down(&slug).unwrap();
@@ -142,10 +143,8 @@ fn waiting_for_an_existing_bottle() {
     for path in paths {
         let guard = real::Bottles::new(&path, "wait");
         let bottles = Bottles::new(Engine::new(&path.program).unwrap())
-            .prefix(&guard.prefix)
-            .unwrap()
-            .pool(&pool(96), 24)
-            .unwrap();
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(96).parse().unwrap(), 24).unwrap());
         let spec = Spec::builder(path.image.clone())
             .publish(8080)
             .build()
@@ -165,7 +164,12 @@ fn waiting_for_an_existing_bottle() {
         let err = bottles
             .wait_ready(&slug, Duration::from_secs(5))
             .unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::EngineFailed, "{path}: {err}");
+        // A stopped bundle is not ready, and says why: the typed kind, not an engine failure.
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::NotReady(bottle::NotReady::Exited),
+            "{path}: {err}"
+        );
         assert!(err.message().contains("is not ready"), "{path}: {err}");
         bottles.down(&slug).unwrap();
         assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
@@ -230,10 +234,8 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
     for path in paths {
         let guard = real::Bottles::new(&path, "two");
         let base = Bottles::new(Engine::new(&path.program).unwrap())
-            .prefix(&guard.prefix)
-            .unwrap()
-            .pool(&pool(80), 24)
-            .unwrap();
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(80).parse().unwrap(), 24).unwrap());
         let spec = Arc::new(
             Spec::builder(path.image.clone())
                 .publish(8080)
@@ -244,13 +246,13 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         let cancelled_at_run = Arc::new(AtomicBool::new(false));
         let a = {
             let (token, seen) = (a_token.clone(), Arc::clone(&cancelled_at_run));
-            let bundle_a = format!("{}-sidecars-a ", guard.prefix);
             base.clone()
                 .with_cancel_token(a_token.clone())
                 .on_event(move |e| {
-                    if let Event::Command { line } = e
+                    // The event names its bottle: no need to find `a` in the command line.
+                    if let Event::Command { line, .. } = e
                         && line.contains(" run ")
-                        && line.contains(&bundle_a)
+                        && e.slug().is_some_and(|s| s.as_str() == "a")
                     {
                         seen.store(true, Ordering::SeqCst);
                         token.cancel();
@@ -278,7 +280,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
             "the network existed and was rolled back: {rolled:?}"
         );
         let b_up = rb.expect("b is unaffected");
-        assert_eq!(b_up.bottle.bundle.state, "running");
+        assert_eq!(b_up.bottle.bundle.state, bottle::State::Running);
         // Nothing of a is left; b's network and bundle are all there is.
         let mut left = guard.leftovers();
         left.sort();
@@ -288,7 +290,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
         ];
         assert_eq!(left, want);
         let status = base.status(&slug_b).unwrap();
-        assert_eq!(status.bundle.state, "running");
+        assert_eq!(status.bundle.state, bottle::State::Running);
         assert_eq!(
             base.status(&slug_a).unwrap_err().kind(),
             &ErrorKind::NotFound
@@ -302,9 +304,7 @@ fn one_of_two_concurrent_ups_is_cancelled_and_rolls_back_alone() {
 /// of this test's own keeps its per-slug locks apart from every other test's.
 fn fake_bottles(fake: &Fake, prefix: &str) -> bottle::Bottles {
     let program = fake.state_dir().parent().unwrap().join("docker");
-    bottle::Bottles::new(bottle::Engine::new(program).unwrap())
-        .prefix(prefix)
-        .unwrap()
+    bottle::Bottles::new(bottle::Engine::new(program).unwrap()).prefix(prefix.parse().unwrap())
 }
 
 /// A failed `up` keeps the failed command (line, exit code, stderr) and what its rollback removed.
@@ -508,6 +508,139 @@ fn the_cli_finds_podman_when_docker_is_missing() {
     assert_eq!(v["engine"]["server"], "4.3.1", "{v}");
 }
 
+/// Regression (issue 15): a bare env key read the process environment at `up` time, so a
+/// multithreaded launcher had to call the unsafe `std::env::set_var` to hand a bottle a value.
+/// With `Bottles::environment`, the engine's `run` sees exactly the given values, and a key the
+/// given environment lacks is unset for it even when the process has it (`HOME`).
+#[test]
+fn bare_env_keys_read_the_environment_given_to_bottles() {
+    let mut fake = Fake::new();
+    fake.on_sh(
+        "run *",
+        r#"printf '%s' "${BOTTLE_T_TOKEN-unset}" > "$D/token"; printf '%s' "${HOME-unset}" > "$D/home""#,
+    );
+    assert!(
+        std::env::var_os("HOME").is_some(),
+        "the test needs HOME set"
+    );
+    let bottles = fake_bottles(&fake, "libenv").environment([("BOTTLE_T_TOKEN", "t0ken")]);
+    let spec = bottle::Spec::builder("bundle:1")
+        .env("BOTTLE_T_TOKEN")
+        .env("HOME")
+        .build()
+        .unwrap();
+    // The fake answers nothing useful after `run`; only what `run` saw matters here.
+    let _ = bottles.up(&"demo".parse().unwrap(), &spec);
+    let seen = |f: &str| std::fs::read_to_string(fake.state_dir().join(f)).unwrap();
+    assert_eq!(seen("token"), "t0ken");
+    assert_eq!(seen("home"), "unset");
+}
+
+/// Regression (issue 15): an `Event` did not say whose it was, so a launcher with several bottles
+/// could not tell them apart. Commands of `up`, `down` and `status` name their slug; `ls` and
+/// `gc`, which work on the whole engine, name none.
+#[test]
+fn events_name_their_bottle() {
+    use std::sync::Mutex;
+    let fake = Fake::new();
+    type Seen = Vec<(Option<String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let bottles = fake_bottles(&fake, "libev").on_event(move |e| {
+        if let bottle::Event::Command { line, .. } = e {
+            let slug = e.slug().map(|s| s.to_string());
+            log.lock().unwrap().push((slug, line.to_string()));
+        }
+    });
+    let demo: bottle::Slug = "demo".parse().unwrap();
+    let spec = bottle::Spec::builder("bundle:1").build().unwrap();
+    let _ = bottles.up(&demo, &spec);
+    let _ = bottles.down(&demo);
+    let _ = bottles.status(&demo);
+    let per_bottle = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(!per_bottle.is_empty());
+    for (slug, line) in &per_bottle {
+        assert_eq!(slug.as_deref(), Some("demo"), "{line}");
+    }
+    let _ = bottles.ls();
+    let _ = bottles.gc(true);
+    let engine_wide = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(!engine_wide.is_empty());
+    for (slug, line) in &engine_wide {
+        assert_eq!(slug, &None, "{line}");
+    }
+}
+
+/// Regression (issue 15): a cancelled handle was poisoned, its `down()` failing `interrupted` at
+/// once, so a launcher could not tear down what a cancelled `up` left without a new handle. A
+/// call counts only the cancels made while it runs.
+#[test]
+fn a_cancelled_handle_still_tears_down() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libcx-bundle-demo", "libcx-sidecars-demo");
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let objects = container_json(
+        bundle,
+        "c1",
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(
+        net,
+        "net1",
+        "10.213.150.0/24",
+        &labels("network"),
+        &[("c1", bundle)],
+    );
+    fake.on("inspect*", 0, &objects, "");
+    let bottles = fake_bottles(&fake, "libcx");
+    bottles.cancel_token().cancel();
+    let removed = bottles.down(&"demo".parse().unwrap()).unwrap();
+    assert_eq!(removed.containers, [bundle]);
+    assert_eq!(removed.networks, [net]);
+    let calls = fake.transcript();
+    assert!(calls.contains("docker rm "), "{calls}");
+}
+
+/// Regression (issue 15): a bundle that exited while `up` waited for it failed as
+/// `EngineFailed` with no command, like an engine failure. It is `NotReady(Exited)` now, still
+/// exit code 1, and `up` rolls back what it made.
+#[test]
+fn a_bundle_that_exits_while_up_waits_is_not_ready() {
+    use crate::fake::container_json;
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libnr-bundle-demo", "libnr-sidecars-demo");
+    let id = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once("run *", 0, &format!("{id}\n"), "");
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let running = container_json(bundle, id, "running", &labels, net, "10.213.150.2", &[]);
+    let exited = container_json(bundle, id, "exited", &labels, net, "", &[]);
+    // Running when `up` reads it back after `run`, exited when it looks while waiting.
+    fake.once("*inspect*", 0, &running, "");
+    fake.on("*inspect*", 0, &exited, "");
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .wait(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = fake_bottles(&fake, "libnr")
+        .up(&"demo".parse().unwrap(), &spec)
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &bottle::ErrorKind::NotReady(bottle::NotReady::Exited),
+        "{err}"
+    );
+    assert_eq!(err.kind_name(), "not_ready");
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.deadline(), None);
+    assert!(err.message().contains("is not ready"), "{err}");
+}
+
 /// Issue 14, item 3: `println!("{:?}", Spec::builder("img").secret_env("API_TOKEN", "s3cretDBG"))`
 /// printed `env: Some(["API_TOKEN=s3cretDBG"])`. No `Debug` or `Display` of a public type shows a
 /// value: the builder, the spec, errors (from validation and from a failed `up` whose engine echoes
@@ -520,7 +653,12 @@ fn spec_builder_debug_printed_the_secret() {
         .env("HOME")
         .secret_env("API_TOKEN", SECRET);
     let mut shown = vec![format!("{builder:?}")];
-    assert!(shown[0].contains("API_TOKEN=***"), "{}", shown[0]);
+    // The key shows, its value is masked (the builder holds typed entries, not `KEY=VALUE` text).
+    assert!(
+        shown[0].contains("API_TOKEN") && shown[0].contains("Secret(***)"),
+        "{}",
+        shown[0]
+    );
     let invalid = builder.clone().publish(0).build().unwrap_err();
     shown.extend([format!("{invalid:?}"), format!("{invalid}")]);
     let spec = builder.build().unwrap();
@@ -559,5 +697,89 @@ fn spec_builder_debug_printed_the_secret() {
     shown.extend(events);
     for text in &shown {
         assert!(!text.contains(SECRET), "{text}");
+    }
+}
+
+/// A guard from `up_guarded` takes its bottle down when dropped; `keep` lets go of it.
+#[test]
+fn a_dropped_guard_takes_its_bottle_down() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libgd-bundle-demo", "libgd-sidecars-demo");
+    let id = "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1";
+    let labels = |role| [("bottle.role", role), ("bottle.slug", "demo")];
+    let running = container_json(
+        bundle,
+        id,
+        "running",
+        &labels("bundle"),
+        net,
+        "10.213.150.2",
+        &[],
+    );
+    let both = running.clone()
+        + &network_json(
+            net,
+            "net1",
+            "10.213.150.0/24",
+            &labels("network"),
+            &[(id, bundle)],
+        );
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once("run *", 0, &format!("{id}\n"), "");
+    fake.once("*inspect*", 0, &running, "");
+    fake.on("*inspect*", 0, &both, "");
+    let bottles = fake_bottles(&fake, "libgd");
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .build()
+        .unwrap();
+    let guard = bottles.up_guarded(&"demo".parse().unwrap(), &spec).unwrap();
+    assert_eq!(guard.outcome().action, bottle::Action::Created);
+    assert!(!fake.transcript().contains("docker rm "));
+    drop(guard);
+    let calls = fake.transcript();
+    assert!(calls.contains("docker rm "), "{calls}");
+    assert!(calls.contains("docker network rm "), "{calls}");
+}
+
+/// On each real engine: a bare env key gets its value from `Bottles::environment`, not from the
+/// process; `up` compares against that value, so the same environment keeps the bundle and
+/// another value replaces it, naming `EnvValues`.
+#[test]
+fn the_given_environment_reaches_the_bundle_and_decides_kept_or_replaced() {
+    use bottle::{Action, Bottles, Engine, ReplaceReason, Slug, Spec};
+    let Some(paths) = local_paths() else { return };
+    for path in paths {
+        let guard = real::Bottles::new(&path, "envg");
+        let base = Bottles::new(Engine::new(&path.program).unwrap())
+            .prefix(guard.prefix.parse().unwrap())
+            .pool(bottle::Pool::new(pool(144).parse().unwrap(), 24).unwrap());
+        let spec = Spec::builder(path.image.clone())
+            .env("BOTTLE_T_GIVEN")
+            .build()
+            .unwrap();
+        let slug: Slug = "demo".parse().unwrap();
+        let with = |v: &str| base.clone().environment([("BOTTLE_T_GIVEN", v)]);
+        let up = with("one").up(&slug, &spec).unwrap();
+        assert_eq!(up.action, Action::Created);
+        let env = std::process::Command::new(&path.program)
+            .args(["inspect", "--format", "{{json .Config.Env}}"])
+            .arg(&up.bottle.bundle.name)
+            .envs(path.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        let env = String::from_utf8_lossy(&env.stdout);
+        assert!(
+            env.contains("\"BOTTLE_T_GIVEN=one\""),
+            "{}: {env}",
+            path.spec
+        );
+        assert_eq!(with("one").up(&slug, &spec).unwrap().action, Action::Kept);
+        let replaced = with("two").up(&slug, &spec).unwrap();
+        assert_eq!(replaced.action, Action::Replaced);
+        assert_eq!(replaced.reason, Some(ReplaceReason::EnvValues));
+        base.down(&slug).unwrap();
+        assert!(guard.leftovers().is_empty(), "{:?}", guard.leftovers());
     }
 }

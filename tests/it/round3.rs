@@ -204,7 +204,7 @@ fn a_second_signal_during_a_replace_says_the_previous_bundle_may_be_gone() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(
-        err.contains("previous bundle") && err.contains("bottle status demo"),
+        err.contains("previous bundle") && err.contains("a `status` of `demo` shows what is left"),
         "{err}"
     );
 }

@@ -373,7 +373,7 @@ fn down_refuses_a_network_with_foreign_containers_before_removing_anything() {
     let (code, _, err) = run(&fake, &["down", "demo"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(fake.transcript());
-    insta::assert_snapshot!(err.trim_end(), @"bottle: network `bot-bottle-bundle-demo` still has containers that bottle did not start: `someone-else`; detach them (e.g. `docker network disconnect bot-bottle-bundle-demo someone-else`) and run `bottle down` again");
+    insta::assert_snapshot!(err.trim_end(), @"bottle: network `bot-bottle-bundle-demo` still has containers that bottle did not start: `someone-else`; detach them (e.g. `docker network disconnect bot-bottle-bundle-demo someone-else`) and run `down` again");
 }
 
 #[test]
@@ -831,4 +831,32 @@ fn an_inspect_that_exits_0_with_nothing_is_an_error() {
         }
         assert!(!fake.transcript().contains(" rm "), "{}", fake.transcript());
     }
+}
+
+/// podman's `network create` lists the host's interfaces and then each one's addresses; an
+/// interface torn down in between (another container's network going away) fails the create
+/// with "route ip+net: no such network interface". Seen in the suite on native podman 4.3: `up`
+/// failed. Nothing was created, so the same candidate is tried once more, and the bottle keeps
+/// its preferred subnet.
+#[test]
+fn podmans_vanished_interface_during_network_create_is_tried_again() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once(
+        "network create*",
+        125,
+        "",
+        "Error: route ip+net: no such network interface\n",
+    );
+    fake.on("network ls*", 0, "", "");
+    fake.on("container inspect*", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10.213.150.0/24"), "{out}");
+    let creates = fake
+        .calls()
+        .iter()
+        .filter(|c| c.len() > 1 && c[0] == "network" && c[1] == "create")
+        .count();
+    assert_eq!(creates, 2, "{}", fake.transcript());
 }

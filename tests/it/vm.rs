@@ -268,9 +268,8 @@ fn vm_guest_reaches_only_its_bundle() {
     let slug: bottle::Slug = "guest".parse().unwrap();
 
     // `--wait` promised this already: the library's wait for an existing bottle must agree at once.
-    let launcher = bottle::Bottles::new(bottle::Engine::new(&cli).unwrap())
-        .prefix(&b.prefix)
-        .unwrap();
+    let launcher =
+        bottle::Bottles::new(bottle::Engine::new(&cli).unwrap()).prefix(b.prefix.parse().unwrap());
     launcher
         .wait_ready(&slug, Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("not ready after `up --wait`: {e}"));
