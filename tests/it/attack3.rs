@@ -134,3 +134,28 @@ fn a_long_repetitive_secret_hangs_up_before_any_engine_command() {
         "bottle up with one 16 000-byte `0000…` value still ran after 30 s without reaching the engine"
     );
 }
+
+/// Issue 14 item 12 refused `-v /:/`, `HOST:/`, `HOST://` and `HOST:/.`, but not a container path
+/// that only cleans to `/` past a `..`: `-v /tmp/d:/x/..` is accepted, docker then fails `run`
+/// ("destination can't be '/'", after the network was made and rolled back), and native podman
+/// 4.3 mounts the host directory over the bundle's root, runc creating `dev`, `etc`, `proc`, `run`
+/// and `sys` in the host directory (`-v /:/x/..` gives the bundle the host's root). The check must
+/// resolve `..` the way the engine cleans the path, and refuse up front (exit 2).
+#[test]
+fn a_volume_whose_container_path_cleans_to_root_is_accepted() {
+    for target in ["/x/..", "/x/../", "/a/b/../..", "/./x/..", "/x/../."] {
+        let volume = format!("/tmp:{target}");
+        let out = bottle_cmd()
+            .args(["plan", "s", "-v", &volume])
+            .env("BOTTLE_PREFIX", "atkv")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "-v {volume} mounts over the bundle's root, but plan exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
