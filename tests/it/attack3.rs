@@ -159,3 +159,37 @@ fn a_volume_whose_container_path_cleans_to_root_is_accepted() {
         );
     }
 }
+
+/// The env-file is now a pipe: what one reader takes is gone. An engine wrapper (or an engine)
+/// that reads `/dev/fd/3` before the engine proper does (here: a wrapper that validates it with
+/// `cat`) makes `up` exit 0 with a bundle that lacks every `KEY=VALUE`; the next `up` finds
+/// "environment values changed" and replaces it, so bottle can tell, but the run that created it
+/// reported success. (With the memfd, `/dev/fd/3` reopened from the start.) `up` must check the
+/// values it sent against the bundle's environment after `run`, as it does on the next `up`.
+#[test]
+fn an_env_file_read_before_the_engine_gives_a_bundle_without_its_values() {
+    let Some(paths) = crate::real::clis() else { return };
+    for path in paths.iter().filter(|p| !p.podman) {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapper = dir.path().join("docker-wrapper");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\ncase \"$*\" in *env-file*) cat /dev/fd/3 >/dev/null;; esac\nexec {} \"$@\"\n",
+                path.program
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut b = Bottles::new(path, "eat");
+        b.cli = wrapper.to_string_lossy().into_owned();
+        let up = b.bottle(&["up", "s", "--image", &path.image, "--pull", "never", "-e", "L=Lit12345"]);
+        let env = b.docker_out(&["exec", &format!("{}-sidecars-s", b.prefix), "env"]);
+        assert!(
+            !up.status.success() || env.contains("L=Lit12345"),
+            "{}: up exited 0 but the bundle has no L: {env}",
+            path.spec
+        );
+    }
+}
