@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build what the VM-guest test (tests/it/vm.rs) boots: a guest kernel and a busybox initramfs for
-# QEMU under TCG (no KVM needed), after reference/vm-guest-recipe.sh.
+# QEMU under TCG (no KVM needed).
 #
 # 1. As root with apt-get, install qemu-system-x86, cpio and busybox-static when missing.
 # 2. Download Debian's cloud kernel package (`apt-get download`, the package that

@@ -73,7 +73,7 @@ pub struct Build<'a> {
 pub enum Filter<'a> {
     /// Exactly this name. The engine's `name` filter is an unanchored regular expression, so
     /// `name=foo` also matches `foo-2`; anchoring makes it exact. Callers still compare the
-    /// returned names, as the reference recommends.
+    /// returned names: the filter narrows the listing, the comparison decides.
     Name(&'a str),
     /// Names that start with this prefix.
     NamePrefix(&'a str),

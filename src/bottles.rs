@@ -313,7 +313,10 @@ impl SpecBuilder {
     /// healthcheck, every published port answered by the service itself), or fails after `within`
     /// and rolls back what it created. The CLI's `--wait=DURATION`.
     pub fn wait(mut self, within: std::time::Duration) -> SpecBuilder {
-        self.raw.wait = Some(Some(format!("{}ms", within.as_millis())));
+        self.raw.wait = Some(crate::spec::RawWait::Within(format!(
+            "{}ms",
+            within.as_millis()
+        )));
         self
     }
 

@@ -1,10 +1,10 @@
 //! One pure classifier for engine failures: `(verb, exit code, stderr) → Class`.
 //!
 //! Engine wording differs between docker CLI 20.10, 23+, 28.0.1+, 29 and podman (see
-//! `shared/reference/docker-errors.md` and `fixtures/engine-stderr/`), so the text is normalised
-//! first and each pattern is scoped to the verb that can produce it. The class is a hint: where a
-//! wrong answer would lose data or leak a resource, the lifecycle confirms it with an exact-name
-//! query before acting on it.
+//! `fixtures/engine-stderr/`, whose README says where each wording comes from), so the text is
+//! normalised first and each pattern is scoped to the verb that can produce it. The class is a
+//! hint: where a wrong answer would lose data or leak a resource, the lifecycle confirms it with an
+//! exact-name query before acting on it.
 
 /// The engine verbs bottle runs, as far as classification cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

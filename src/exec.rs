@@ -7,8 +7,9 @@
 //! execute (an [`Error`] of kind [`ErrorKind::EngineUnavailable`]), exited non-zero (a [`Reply`] the
 //! caller classifies), and killed by a signal (an [`Error`]).
 //!
-//! Every command is bounded. It runs in its own process group, so a terminal's Ctrl-C reaches bottle
-//! only; the [`CancelToken`] it was given decides when that group is killed (see [`Engine::run`]), and
+//! Every command but `logs -f` is bounded by the engine's timeout (a followed log streams until it
+//! is stopped). Each runs in its own process group, so a terminal's Ctrl-C reaches bottle only;
+//! the [`CancelToken`] it was given decides when that group is killed (see [`Engine::run`]), and
 //! so does the engine's timeout. Output is bounded too (64 MiB of stdout, the first 1 MiB of stderr),
 //! and after the engine exits bottle waits at most 200 ms for its pipes to close, so a grandchild
 //! that keeps them open (ssh ControlPersist) costs nothing. There is no process-wide state here and

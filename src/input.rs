@@ -124,8 +124,8 @@ impl Names {
 }
 
 /// An image reference, checked against the docker reference grammar (`[domain/]path[:tag][@digest]`,
-/// see distribution's `reference/regexp.go`), so a malformed one is refused before any engine
-/// command runs instead of costing a `network create`, a `run` and a rollback.
+/// see `regexp.go` in <https://github.com/distribution/reference>), so a malformed one is refused
+/// before any engine command runs instead of costing a `network create`, a `run` and a rollback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef(String);
 

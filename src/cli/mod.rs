@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind, Invalid, Result};
 use crate::exec::{self, Engine, Event};
 use crate::input::{Names, Prefix, Slug};
 use crate::lifecycle::{self, Ctx, plan};
-use crate::spec::{Pull, RawSpec, Spec};
+use crate::spec::{Pull, RawSpec, RawWait, Spec};
 use crate::subnet::{DEFAULT_BLOCK, DEFAULT_POOL, Pool};
 
 pub use render::{ls_table, ls_tsv, port_line, summary, usage_line};
@@ -341,14 +341,8 @@ pub struct SpecArgs {
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
     /// after this long [default when given bare: 60s]
-    #[arg(
-        long,
-        value_name = "DURATION",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "60s"
-    )]
-    pub wait: Option<String>,
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true)]
+    pub wait: Option<Option<String>>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -535,7 +529,11 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
-            wait: self.wait.clone().map(Some),
+            wait: self.wait.clone().map(|w| match w {
+                // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
+                None => RawWait::Default,
+                Some(text) => RawWait::Within(text),
+            }),
             loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
@@ -956,4 +954,38 @@ fn events(verbose: bool) -> exec::Events {
         }
         _ => {}
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spec `up ARGS` asks for.
+    fn up_spec(args: &[&str]) -> Spec {
+        let cli = Cli::try_parse_from(["bottle", "up", "demo"].iter().chain(args)).unwrap();
+        let Command::Up(up) = cli.command else {
+            unreachable!("parsed `up`")
+        };
+        up.spec.spec().unwrap()
+    }
+
+    /// The wait of a bare `--wait` (and of `wait = true`, see `spec`'s tests) is the one
+    /// `spec::DEFAULT_WAIT`, which `--help` names; it was written out as "60s" in three places.
+    #[test]
+    fn a_bare_wait_is_the_default_wait() {
+        use crate::spec::DEFAULT_WAIT;
+        assert_eq!(up_spec(&["--wait"]).wait, Some(DEFAULT_WAIT));
+        assert_eq!(
+            up_spec(&["--wait=5s"]).wait,
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(up_spec(&[]).wait, None);
+        let help = Cli::command()
+            .find_subcommand_mut("up")
+            .unwrap()
+            .render_help()
+            .to_string();
+        let bare = format!("[default when given bare: {}s]", DEFAULT_WAIT.as_secs());
+        assert!(help.contains(&bare), "{help}");
+    }
 }

@@ -1,6 +1,6 @@
 //! `down`: remove a bottle, the bundle first, then the network. Gone or half-built is success.
 
-use super::{Ctx, Observed, attached_error, check_bundle_is_ours, check_network_is_ours};
+use super::{Ctx, Observed, attached_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
 use crate::model::Network;
@@ -111,12 +111,7 @@ fn remove(
             None => ctx.observe(names)?,
         };
         *left = Some(obs.names());
-        if let Some(b) = &obs.bundle {
-            check_bundle_is_ours(slug, names, b)?;
-        }
-        for n in &obs.networks {
-            check_network_is_ours(slug, n)?;
-        }
+        obs.check_ours(slug, names)?;
         // Refuse before touching anything, so a refusal never leaves a half-built bottle. What is
         // on the network is judged by its labels: a bundle of this slug that `down` did not see
         // when it looked (a racing `up` ran it since), or one renamed by something else, is

@@ -21,9 +21,9 @@ use ipnetwork::Ipv4Network;
 use super::Ctx;
 use super::decide;
 use crate::argv;
-use crate::classify::{Class, Verb};
+use crate::classify::Verb;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Container, Object};
+use crate::model::Container;
 
 /// Every container on the engine (any prefix, bottle's or not) except the one named `ours`, as
 /// one inspect shows them. The inspect grows with the number of containers, but stays one command.
@@ -35,19 +35,9 @@ pub(super) fn other_containers(ctx: &Ctx, ours: &str) -> Result<Vec<Container>> 
         .filter(|(_, names)| !names.split(',').any(|n| n == ours))
         .map(|(id, _)| id)
         .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let reply = ctx.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
-    // One removed between the two commands is simply not there; the others are still printed.
-    if !reply.success() && reply.class() != Class::NotFound {
-        return Err(reply.into_error());
-    }
     Ok(ctx
-        .objects(&reply)?
+        .inspect_containers(&ids)?
         .into_iter()
-        .filter_map(Object::into_container)
         .filter(|c| c.name != ours)
         .collect())
 }

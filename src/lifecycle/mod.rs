@@ -85,12 +85,28 @@ impl Observed {
             .bundle
             .iter()
             .map(|b| format!("container `{}`", b.name));
-        let strays = self.strays.iter().map(|s| format!("container `{}`", s.name));
+        let strays = self
+            .strays
+            .iter()
+            .map(|s| format!("container `{}`", s.name));
         let networks = self
             .networks
             .iter()
             .map(|n| format!("network `{}`", n.name));
         bundle.chain(strays).chain(networks).collect()
+    }
+
+    /// Refuse, before anything is touched, a bottle whose bundle or any of whose networks lacks
+    /// bottle's labels for `slug`: bottle never removes or adopts what is not its own. Every
+    /// command that works on an observed bottle (`up`, `down`, `status`) checks through here.
+    fn check_ours(&self, slug: &Slug, names: &Names) -> Result<()> {
+        if let Some(b) = &self.bundle {
+            check_bundle_is_ours(slug, names, b)?;
+        }
+        for n in &self.networks {
+            check_network_is_ours(slug, n)?;
+        }
+        Ok(())
     }
 }
 
@@ -246,17 +262,8 @@ impl Ctx {
         if on.is_empty() {
             return Ok(decide::Attached::default());
         }
-        let ids: Vec<&str> = on.keys().map(String::as_str).collect();
-        let reply = self.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
-        // One removed since the listing is simply not there.
-        if !reply.success() && reply.class() != Class::NotFound {
-            return Err(reply.into_error());
-        }
-        let inspected: Vec<Container> = self
-            .objects(&reply)?
-            .into_iter()
-            .filter_map(Object::into_container)
-            .collect();
+        let ids: Vec<String> = on.keys().cloned().collect();
+        let inspected = self.inspect_containers(&ids)?;
         Ok(decide::sort_attached(
             slug.as_str(),
             bundle_id,
@@ -307,20 +314,40 @@ impl Ctx {
     /// The networks with these IDs (or names) as `network inspect` shows them: on native podman
     /// without their attached containers, which cost a command each (see [`Ctx::fill_attached`]).
     fn inspect_networks_only(&self, ids: &[String]) -> Result<Vec<Network>> {
+        let objects = self.inspect_listed(Verb::NetworkInspect, ids, argv::network_inspect)?;
+        Ok(objects
+            .into_iter()
+            .filter_map(Object::into_network)
+            .collect())
+    }
+
+    /// The containers with these IDs (or names), by one typed `container inspect`.
+    fn inspect_containers(&self, ids: &[String]) -> Result<Vec<Container>> {
+        let objects = self.inspect_listed(Verb::ContainerInspect, ids, argv::containers_inspect)?;
+        Ok(objects
+            .into_iter()
+            .filter_map(Object::into_container)
+            .collect())
+    }
+
+    /// The objects behind IDs (or names) that a listing gave, by one inspect: no command when
+    /// there are none. One removed since it was listed is simply not there: the engine prints the
+    /// others and fails with "not found", which is no error here; any other failure is.
+    fn inspect_listed(
+        &self,
+        verb: Verb,
+        ids: &[String],
+        argv: fn(&[&str]) -> Vec<OsString>,
+    ) -> Result<Vec<Object>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let reply = self.run(Verb::NetworkInspect, argv::network_inspect(&ids))?;
-        // A network removed between listing and inspecting is simply not there.
+        let reply = self.run(verb, argv(&ids))?;
         if !reply.success() && reply.class() != Class::NotFound {
             return Err(reply.into_error());
         }
-        Ok(self
-            .objects(&reply)?
-            .into_iter()
-            .filter_map(Object::into_network)
-            .collect())
+        self.objects(&reply)
     }
 
     /// [`Ctx::fill_attached`] for the networks among `objects`.
@@ -532,16 +559,6 @@ fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
             "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle down` again"
         ),
     )
-}
-
-/// The bottle's network among `obs.networks`, all of which must be ours (see
-/// [`decide::choose_network`]).
-fn our_network<'a>(slug: &Slug, obs: &'a Observed) -> Result<Option<&'a Network>> {
-    for n in &obs.networks {
-        check_network_is_ours(slug, n)?;
-    }
-    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
-    Ok(decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]))
 }
 
 #[cfg(test)]

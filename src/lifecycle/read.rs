@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Observed, check_bundle_is_ours, decide, our_network};
+use super::{Ctx, Observed, check_bundle_is_ours, decide};
 use crate::argv::{self, Filter, LABEL_ROLE, LABEL_SLUG, ROLE_BUNDLE, ROLE_NETWORK};
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -23,10 +23,9 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
             ),
         ));
     }
-    if let Some(b) = &obs.bundle {
-        check_bundle_is_ours(slug, &names, b)?;
-    }
-    let network = our_network(slug, &obs)?;
+    obs.check_ours(slug, &names)?;
+    let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
+    let network = decide::choose_network(&obs.networks, bundle_id).map(|c| &obs.networks[c.keep]);
     Ok(Bottle::from_observed(
         slug.as_str(),
         &names,
@@ -195,14 +194,11 @@ fn inspect_ids(ctx: &Ctx, containers: &[String], networks: &[String]) -> Result<
         }
     }
     let mut objects = Vec::new();
-    if !containers.is_empty() {
-        let ids: Vec<&str> = containers.iter().map(String::as_str).collect();
-        let reply = ctx.run(Verb::ContainerInspect, argv::containers_inspect(&ids))?;
-        if !reply.success() && reply.class() != Class::NotFound {
-            return Err(reply.into_error());
-        }
-        objects.extend(ctx.objects(&reply)?);
-    }
+    objects.extend(
+        ctx.inspect_containers(containers)?
+            .into_iter()
+            .map(Object::Container),
+    );
     objects.extend(
         ctx.inspect_networks(networks)?
             .into_iter()

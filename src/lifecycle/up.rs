@@ -16,7 +16,7 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, Wanted};
 use super::journal::Journal;
-use super::{Ctx, check_bundle_is_ours, check_network_is_ours, loopback, not_ours};
+use super::{Ctx, loopback, not_ours};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
@@ -304,12 +304,7 @@ impl Up<'_> {
         &mut self,
         obs: super::Observed,
     ) -> Result<Option<(Ipv4Network, Option<Container>)>> {
-        for n in &obs.networks {
-            check_network_is_ours(self.slug, n)?;
-        }
-        if let Some(b) = &obs.bundle {
-            check_bundle_is_ours(self.slug, &self.names, b)?;
-        }
+        obs.check_ours(self.slug, &self.names)?;
         let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
         let Some(choice) = decide::choose_network(&obs.networks, bundle_id) else {
             return Ok(None);
@@ -613,7 +608,7 @@ impl Up<'_> {
         let until = Instant::now() + SUCCESSOR_WAIT;
         loop {
             if let Some(b) = ctx.inspect_container(&self.names.bundle)? {
-                let by_bottle = check_bundle_is_ours(self.slug, &self.names, &b).is_ok();
+                let by_bottle = b.is_bundle_of(self.slug.as_str());
                 let successor = Successor {
                     id: b.id,
                     by_bottle,

@@ -10,7 +10,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 use tempfile::TempDir;
 
@@ -178,6 +178,41 @@ pub fn redact_run_id(text: &str) -> String {
         from = start;
     }
     out
+}
+
+/// A child's piped stderr, read up to the line a test waits for.
+pub struct Stderr {
+    reader: std::io::BufReader<std::process::ChildStderr>,
+    seen: String,
+}
+
+impl Stderr {
+    /// Read `child`'s stderr (piped) until a line holds `needle`: a test that must act while the
+    /// child is at a certain point (e.g. waiting for a lock, which bottle says on stderr) waits for
+    /// the child to say so rather than sleeping and hoping. Fails if stderr ends first.
+    pub fn until(child: &mut Child, needle: &str) -> Stderr {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let mut seen = String::new();
+        loop {
+            let from = seen.len();
+            let read = reader.read_line(&mut seen).unwrap();
+            assert!(
+                read > 0,
+                "stderr ended before a line with {needle:?}: {seen}"
+            );
+            if seen[from..].contains(needle) {
+                return Stderr { reader, seen };
+            }
+        }
+    }
+
+    /// Everything the child wrote to stderr, once it has closed it.
+    pub fn all(mut self) -> String {
+        use std::io::Read;
+        self.reader.read_to_string(&mut self.seen).unwrap();
+        self.seen
+    }
 }
 
 pub fn bottle_cmd() -> Command {

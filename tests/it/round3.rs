@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fake::{Fake, network_json};
+use crate::fake::{Fake, Stderr, network_json};
 use crate::transcripts::{BUNDLE, NET, network};
 
 fn stderr(out: &Output) -> String {
@@ -329,12 +329,15 @@ fn an_interrupted_lock_wait_says_one_true_thing() {
         // A local engine (the fake ignores DOCKER_HOST), so bottle takes its locks.
         cmd.env_remove("DOCKER_HOST")
             .env("XDG_RUNTIME_DIR", runtime.path());
-        let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+        let waiting = Stderr::until(
+            &mut child,
+            &format!("waiting for another bottle process ({lock})"),
+        );
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let out = child.wait_with_output().unwrap();
-        let err = stderr(&out);
+        let err = waiting.all();
         assert_eq!(out.status.code(), Some(130), "{lock}: {err}");
         assert!(
             err.contains(&format!("({lock})")) && err.contains(want),

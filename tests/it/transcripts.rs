@@ -1,7 +1,7 @@
 //! Whole command sequences against the fake engine, snapshotted, for every lifecycle case: what
 //! bottle runs, in which order, and how many commands each path costs.
 
-use crate::fake::{Fake, container_json, network_json, redact_run_id, with_env};
+use crate::fake::{Fake, Stderr, container_json, network_json, redact_run_id, with_env};
 
 pub(crate) const NET: &str = "bot-bottle-bundle-demo";
 pub(crate) const BUNDLE: &str = "bot-bottle-sidecars-demo";
@@ -613,12 +613,15 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
         // A local engine (the fake ignores DOCKER_HOST), so bottle takes the per-slug lock.
         cmd.env_remove("DOCKER_HOST")
             .env("XDG_RUNTIME_DIR", runtime.path());
-        let child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let waiting = Stderr::until(
+            &mut child,
+            "waiting for another bottle process (bot-bottle-demo)",
+        );
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = waiting.all();
         assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
         assert!(err.contains("nothing was changed"), "{err}");
     }

@@ -1,0 +1,459 @@
+//! The bundle spec: what `up` runs, from flags and an optional TOML file, validated and merged.
+//!
+//! Three steps, each in its own module, each a function of the one before:
+//! - `read`: the config file's text, read bounded (a regular file of at most
+//!   [`MAX_CONFIG_BYTES`], never blocking on a FIFO). The only step that touches a file.
+//! - `parse`: TOML text to a [`RawSpec`], the keys as given, each value checked where it stands
+//!   so an error names its line and column (and never quotes a value); unknown keys are refused.
+//! - `validate`: a [`RawSpec`] (the file's, overridden key by key by the flags) to a [`Spec`].
+//!
+//! Also the spec digest that goes into the `bottle.spec` label. The digest is how `up` tells
+//! "already up as asked" from "up with a different spec"; see [`Spec::digest`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnetwork::Ipv4Network;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
+
+mod parse;
+mod read;
+mod validate;
+
+pub use read::MAX_CONFIG_BYTES;
+pub use validate::{parse_loopback_pool, parse_wait};
+
+pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
+pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
+pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
+
+/// When the bundle image is pulled: `missing` (bottle pulls it when absent, with its progress shown), `never`, or `always` (the engine pulls on every run).
+///
+/// The variants' docs exist for rustdoc only (`cfg_attr(doc)`): as doc comments, clap would make
+/// them `--pull`'s help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Pull {
+    #[cfg_attr(
+        doc,
+        doc = "Pull the image only when the engine does not have it (the default)."
+    )]
+    #[default]
+    Missing,
+    #[cfg_attr(
+        doc,
+        doc = "Never pull: a missing image is an error (or is built, with a build context)."
+    )]
+    Never,
+    #[cfg_attr(doc, doc = "Pull before every `up` that runs a bundle.")]
+    Always,
+}
+
+impl Pull {
+    /// The policy as the engine's `--pull` flag spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pull::Missing => "missing",
+            Pull::Never => "never",
+            Pull::Always => "always",
+        }
+    }
+}
+
+/// `[build]`: build the image from here when it is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    pub context: PathBuf,
+    pub dockerfile: Option<PathBuf>,
+}
+
+/// The spec keys as they arrive, from flags or from the TOML file. `None` means "not given".
+/// `Debug` shows each env entry's key only (see [`env_debug`]): a `KEY=VALUE` value is a secret.
+#[derive(Clone, Default)]
+pub struct RawSpec {
+    pub image: Option<String>,
+    pub daemons: Option<Vec<String>>,
+    pub env: Option<Vec<String>>,
+    pub volumes: Option<Vec<String>>,
+    pub publish: Option<Vec<String>>,
+    pub publish_ip: Option<String>,
+    pub pull: Option<Pull>,
+    pub build: Option<Build>,
+    /// `--wait[=DURATION]` / `wait`.
+    pub wait: Option<RawWait>,
+    /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
+    pub loopback_pool: Option<String>,
+}
+
+/// Whether `up` waits for the bundle to be ready, as given (`--wait[=DURATION]`, `wait`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawWait {
+    /// `wait = false`: return as soon as the bundle runs.
+    No,
+    /// `--wait` given bare, or `wait = true`: wait at most [`DEFAULT_WAIT`].
+    Default,
+    /// `--wait=DURATION`, `wait = "DURATION"`: a duration to parse.
+    Within(String),
+}
+
+impl std::fmt::Debug for RawSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSpec")
+            .field("image", &self.image)
+            .field("daemons", &self.daemons)
+            .field("env", &self.env.as_deref().map(env_debug))
+            .field("volumes", &self.volumes)
+            .field("publish", &self.publish)
+            .field("publish_ip", &self.publish_ip)
+            .field("pull", &self.pull)
+            .field("build", &self.build)
+            .field("wait", &self.wait)
+            .field("loopback_pool", &self.loopback_pool)
+            .finish()
+    }
+}
+
+/// `-e` entries as `Debug` may show them: `KEY=***` for a `KEY=VALUE`, a bare `KEY` as it is.
+pub fn env_debug(entries: &[String]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((key, _)) => format!("{key}={}", crate::display::MASK),
+            None => e.clone(),
+        })
+        .collect()
+}
+
+/// What `--wait` given bare waits for at most.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// Where `--publish-ip auto` takes a bottle's own loopback address from, by default.
+pub const DEFAULT_LOOPBACK_POOL: &str = "127.0.0.16/28";
+
+impl RawSpec {
+    /// Flags override the file, key by key. A flag given replaces the file's value for that key,
+    /// arrays included.
+    pub fn overridden_by(self, flags: RawSpec) -> RawSpec {
+        RawSpec {
+            image: flags.image.or(self.image),
+            daemons: flags.daemons.or(self.daemons),
+            env: flags.env.or(self.env),
+            volumes: flags.volumes.or(self.volumes),
+            publish: flags.publish.or(self.publish),
+            publish_ip: flags.publish_ip.or(self.publish_ip),
+            pull: flags.pull.or(self.pull),
+            build: flags.build.or(self.build),
+            wait: flags.wait.or(self.wait),
+            loopback_pool: flags.loopback_pool.or(self.loopback_pool),
+        }
+    }
+}
+
+/// A validated, effective bundle spec: what `up` runs. Made by [`Spec::builder`] (or from flags
+/// and a config file by the CLI), so it never holds an invalid value; its fields are read through
+/// accessors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub(crate) image: ImageRef,
+    pub(crate) daemons: Vec<String>,
+    pub(crate) env: BTreeMap<EnvKey, EnvValue>,
+    /// Sorted by container path, each container path once.
+    pub(crate) volumes: Vec<Volume>,
+    pub(crate) publish: BTreeSet<u16>,
+    pub(crate) publish_ip: IpAddr,
+    pub(crate) pull: Pull,
+    pub(crate) build: Option<Build>,
+    /// `up --wait`: how long `up` waits for the bundle to be ready (see [`crate::ready`]); `None`
+    /// returns as soon as it runs. Not part of the [`Spec::digest`]: it is not part of what runs.
+    pub(crate) wait: Option<Duration>,
+    /// `--publish-ip auto`: `up` publishes on the lowest address of this pool (inside
+    /// 127.0.0.0/8) that no other bottle's bundle publishes on, and `publish_ip` only holds the
+    /// pool's first address (what `plan` shows). `None`: publish on `publish_ip`.
+    pub(crate) loopback_pool: Option<Ipv4Network>,
+}
+
+impl Spec {
+    /// The bundle image reference.
+    pub fn image(&self) -> &str {
+        self.image.as_str()
+    }
+
+    /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`).
+    pub fn daemons(&self) -> &[String] {
+        &self.daemons
+    }
+
+    /// The container ports published on [`Spec::publish_ip`], each once, in order.
+    pub fn publish(&self) -> &BTreeSet<u16> {
+        &self.publish
+    }
+
+    /// The host address the ports are published on (loopback unless allowed otherwise).
+    pub fn publish_ip(&self) -> IpAddr {
+        self.publish_ip
+    }
+
+    /// The bind mounts, sorted by container path, each container path once.
+    pub fn volumes(&self) -> &[Volume] {
+        &self.volumes
+    }
+
+    /// The pull policy for the image.
+    pub fn pull(&self) -> Pull {
+        self.pull
+    }
+
+    /// Every env key the bundle gets, in order (values are never exposed here).
+    pub fn env_keys(&self) -> impl Iterator<Item = &str> {
+        self.env.keys().map(EnvKey::as_str)
+    }
+
+    /// The bare env keys, whose values the engine takes from bottle's own environment.
+    pub fn inherited_env(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().filter_map(|(k, v)| match v {
+            EnvValue::Inherit => Some(k.as_str()),
+            EnvValue::Literal(_) => None,
+        })
+    }
+
+    /// The directory an image missing from the engine is built from, if any.
+    pub fn build_context(&self) -> Option<&Path> {
+        self.build.as_ref().map(|b| b.context.as_path())
+    }
+
+    /// The pull policy `run` gets. A missing image is fetched by bottle itself, not inside `run`:
+    /// with `[build]` it builds it, with `--pull missing` it runs `pull` (so the engine's progress
+    /// reaches the user, where `run` keeps a pull's progress in its captured output), and then
+    /// runs again. With the image present, as on the budgeted path, this costs nothing. `always`
+    /// stays the engine's own policy.
+    pub(crate) fn run_pull(&self) -> Pull {
+        match self.fetches_missing_image() {
+            true => Pull::Never,
+            false => self.pull,
+        }
+    }
+
+    /// Whether bottle itself makes a missing image present (builds it from `[build]`, or pulls
+    /// it under `--pull missing`) rather than leaving that to `run`.
+    pub(crate) fn fetches_missing_image(&self) -> bool {
+        self.build.is_some() || self.pull == Pull::Missing
+    }
+
+    /// The `KEY=VALUE` entries, which travel through the env-file.
+    #[doc(hidden)]
+    pub fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
+        self.env.iter().filter_map(|(k, v)| match v {
+            EnvValue::Literal(s) => Some((k, s)),
+            EnvValue::Inherit => None,
+        })
+    }
+
+    /// Every value to mask in foreign text (engine stderr, the bundle's logs): the `KEY=VALUE`
+    /// values, and the values `lookup` gives for the bare `KEY`s, which reach the bundle through
+    /// the environment and can be echoed back just the same. Empty values are left out.
+    pub(crate) fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        self.env
+            .iter()
+            .filter_map(|(k, v)| match v {
+                EnvValue::Literal(s) => Some(s.expose().to_string()),
+                EnvValue::Inherit => lookup(k.as_str()),
+            })
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// The hex SHA-256 digest of the effective spec, for the `bottle.spec` label.
+    ///
+    /// It covers everything that shapes the running bundle: image, daemons (in order: the bundle
+    /// may care), the env keys and whether each is `KEY=VALUE` or a bare `KEY`, volumes, publish
+    /// IP and ports. Env, volumes and ports are canonicalised by sorting, so the order they were
+    /// given in does not matter. The pull policy and `[build]` say how to get the image, not what
+    /// runs, so they are left out.
+    ///
+    /// Env *values* are left out on purpose: the label travels in `docker run`'s argv, which every
+    /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
+    /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
+    pub fn digest(&self) -> String {
+        let env: BTreeMap<&str, &str> = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let kind = match v {
+                    EnvValue::Literal(_) => "value",
+                    EnvValue::Inherit => "inherit",
+                };
+                (k.as_str(), kind)
+            })
+            .collect();
+        let canonical = serde_json::json!({
+            "v": 1,
+            "image": self.image.as_str(),
+            "daemons": self.daemons,
+            "env": env,
+            "volumes": self.volumes.iter().map(Volume::to_arg).collect::<Vec<_>>(),
+            // `auto` is recorded as such (not the address `up` chose), so a re-`up` is `kept`.
+            "publish_ip": match self.loopback_pool {
+                Some(pool) => format!("auto {pool}"),
+                None => self.publish_ip.to_string(),
+            },
+            "publish": self.publish,
+        });
+        sha256_hex(canonical.to_string().as_bytes())
+    }
+
+    /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds
+    /// the values this spec asks for: each `KEY=VALUE` exactly, and for a bare `KEY` the value
+    /// `inherited` gives (or no such variable, if it gives none).
+    pub(crate) fn env_matches(
+        &self,
+        container_env: &[String],
+        inherited: impl Fn(&str) -> Option<String>,
+    ) -> bool {
+        let value_of = |key: &str| {
+            container_env
+                .iter()
+                .find_map(|e| e.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        };
+        self.env.iter().all(|(k, v)| {
+            let want = match v {
+                EnvValue::Literal(s) => Some(s.expose().to_string()),
+                EnvValue::Inherit => inherited(k.as_str()),
+            };
+            value_of(k.as_str()) == want.as_deref()
+        })
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn raw(env: &[&str], vols: &[&str], ports: &[&str]) -> RawSpec {
+        let v = |xs: &[&str]| Some(xs.iter().map(|s| s.to_string()).collect());
+        RawSpec {
+            env: v(env),
+            volumes: v(vols),
+            publish: v(ports),
+            ..RawSpec::default()
+        }
+    }
+
+    /// Who fetches a missing image: bottle (with the progress shown), or `run` itself.
+    #[test]
+    fn missing_images_are_fetched_by_bottle_where_the_spec_lets_it() {
+        let spec = |build: bool, pull: Pull| {
+            RawSpec {
+                pull: Some(pull),
+                build: build.then(|| Build {
+                    context: "/ctx".into(),
+                    dockerfile: None,
+                }),
+                ..RawSpec::default()
+            }
+            .validate(false)
+            .unwrap()
+        };
+        for (build, pull, fetches, run_pull) in [
+            (false, Pull::Missing, true, Pull::Never),
+            (false, Pull::Never, false, Pull::Never),
+            (false, Pull::Always, false, Pull::Always),
+            (true, Pull::Missing, true, Pull::Never),
+            (true, Pull::Never, true, Pull::Never),
+            (true, Pull::Always, true, Pull::Never),
+        ] {
+            let s = spec(build, pull);
+            assert_eq!(s.fetches_missing_image(), fetches, "{build} {pull:?}");
+            assert_eq!(s.run_pull(), run_pull, "{build} {pull:?}");
+        }
+    }
+
+    fn digest(r: RawSpec) -> String {
+        r.validate(false).unwrap().digest()
+    }
+
+    #[test]
+    fn digest_is_order_independent_and_sensitive() {
+        let a = digest(raw(&["A=1", "B=2"], &["/a:/a", "/b:/b:ro"], &["80", "443"]));
+        let b = digest(raw(&["B=2", "A=1"], &["/b:/b:ro", "/a:/a"], &["443", "80"]));
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        for changed in [
+            raw(&["A=1", "B"], &["/a:/a", "/b:/b:ro"], &["80", "443"]),
+            raw(&["A=1", "B=2"], &["/a:/a", "/b:/b"], &["80", "443"]),
+            raw(&["A=1", "B=2"], &["/a:/a", "/b:/b:ro"], &["80"]),
+            raw(
+                &["A=1", "B=2", "HOME_VAR"],
+                &["/a:/a", "/b:/b:ro"],
+                &["80", "443"],
+            ),
+        ] {
+            assert_ne!(digest(changed), a);
+        }
+    }
+
+    /// Values stay out of the digest (it travels in argv); `env_matches` compares them instead.
+    #[test]
+    fn env_values_are_compared_not_hashed() {
+        let spec = |env: &[&str]| raw(env, &[], &[]).validate(false).unwrap();
+        assert_eq!(
+            spec(&["TOKEN=hunter2"]).digest(),
+            spec(&["TOKEN=other"]).digest()
+        );
+        assert!(!format!("{:?}", spec(&["TOKEN=hunter2"])).contains("hunter2"));
+        let env = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let running = env(&["PATH=/bin", "TOKEN=hunter2", "HOME_VAR=x", "EMPTY="]);
+        let from_env = |k: &str| (k == "HOME_VAR").then(|| "x".to_string());
+        assert!(spec(&["TOKEN=hunter2", "HOME_VAR", "EMPTY="]).env_matches(&running, from_env));
+        assert!(!spec(&["TOKEN=other"]).env_matches(&running, from_env));
+        assert!(
+            !spec(&["TOKEN=hunter"]).env_matches(&running, from_env),
+            "a prefix is not a match"
+        );
+        assert!(!spec(&["HOME_VAR"]).env_matches(&running, |_| Some("y".into())));
+        assert!(!spec(&["UNSET_HERE"]).env_matches(&env(&["UNSET_HERE=1"]), |_| None));
+        assert!(spec(&["UNSET_HERE"]).env_matches(&running, |_| None));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let file = RawSpec::from_toml(
+            "image = \"a\"\nenv = [\"X=1\"]\npublish = [\"80\"]\n",
+            Path::new("f.toml"),
+        )
+        .unwrap();
+        let flags = RawSpec {
+            image: Some("b".into()),
+            env: Some(vec![]),
+            ..RawSpec::default()
+        };
+        let spec = file.overridden_by(flags).validate(false).unwrap();
+        assert_eq!(spec.image.as_str(), "b");
+        assert!(spec.env.is_empty());
+        assert_eq!(spec.publish, BTreeSet::from([80]));
+    }
+
+    #[test]
+    fn secret_values_include_inherited_ones() {
+        let spec = raw(&["A=lit", "B", "C", "EMPTY="], &[], &[])
+            .validate(false)
+            .unwrap();
+        let values = spec.secret_values(|k| match k {
+            "B" => Some("from-env".into()),
+            _ => None,
+        });
+        assert_eq!(values, ["lit", "from-env"]);
+    }
+}
