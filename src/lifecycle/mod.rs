@@ -485,7 +485,7 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,

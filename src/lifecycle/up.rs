@@ -416,7 +416,7 @@ impl Up<'_> {
             }
             None => self.spec,
         };
-        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, &self.journal.run);
+        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
         let env = env_file(spec);
         let req = argv::Run {
             name: &self.names.bundle,

@@ -32,7 +32,7 @@ fn plan_of_the_issue_example() {
     let text = stdout(&first);
     insta::assert_snapshot!(text, @"
     docker network create --driver bridge --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
-    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
+    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
     docker container inspect --format '{{json .}}' bot-bottle-sidecars-demo
     ");
     // Deterministic, secret-free, and it ran nothing.
@@ -814,6 +814,49 @@ fn doctor_exit_codes() {
         .unwrap();
     assert_eq!(code(&out), 69);
     assert!(stdout(&out).contains("FAIL  engine"));
+}
+
+/// logs_on_podman_mask_the_engines_own_env_entries (attack round 4): a bundle with the `bottle.env`
+/// label has the values of exactly those keys masked, not the entries the engine added (podman's
+/// `TERM`, `container`, `HOME`, `HOSTNAME`), and costs no `image inspect`.
+#[test]
+fn logs_mask_only_the_keys_in_the_env_label() {
+    let mut fake = Fake::new();
+    let json = container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.env", "TOKEN"),
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[],
+    );
+    let env = [
+        "TERM=xterm",
+        "container=podman",
+        "HOME=/",
+        "HOSTNAME=abc123",
+        "TOKEN=hunter2",
+    ];
+    fake.on("container inspect*", 0, &with_env(&json, &env), "");
+    fake.on(
+        "logs --tail 5 c1",
+        0,
+        "podman xterm abc123 home=/ tok=hunter2\n",
+        "",
+    );
+    let out = fake.bottle(&["logs", "demo", "--tail", "5"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "podman xterm abc123 home=/ tok=***\n");
+    assert!(
+        fake.calls().iter().all(|c| c.first().map(String::as_str) != Some("image")),
+        "{:?}",
+        fake.calls()
+    );
 }
 
 #[test]
