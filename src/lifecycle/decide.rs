@@ -387,6 +387,25 @@ pub fn gc_step(
     }
 }
 
+/// The keys of the `KEY=VALUE` entries `sent` through the env-file that the bundle's environment
+/// (`KEY=VALUE` strings, as the engine records them) does not hold with that value. Non-empty
+/// means the engine never read them: something (a wrapper) drained the pipe before it did.
+pub fn unsent_env<'a>(
+    sent: impl IntoIterator<Item = (&'a str, &'a str)>,
+    env: &[String],
+) -> Vec<&'a str> {
+    sent.into_iter()
+        .filter(|(key, value)| {
+            !env.iter().any(|e| {
+                e.strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    == Some(value)
+            })
+        })
+        .map(|(key, _)| key)
+        .collect()
+}
+
 /// A stray: a container that carries the bundle labels of bottle `slug` and sits on its network
 /// `network`, but is not named `bundle` (something other than bottle renamed it). It is still
 /// bottle's: `down` and `gc` remove it, and `up` that finds its own bundle renamed fails.
@@ -455,6 +474,24 @@ pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// an_env_file_read_before_the_engine_gives_a_bundle_without_its_values (attack round 4).
+    #[test]
+    fn unsent_env_is_what_the_bundle_lacks() {
+        #[track_caller]
+        fn check(sent: &[(&str, &str)], env: &[&str], want: &[&str]) {
+            let env: Vec<String> = env.iter().map(|e| e.to_string()).collect();
+            assert_eq!(unsent_env(sent.iter().copied(), &env), want);
+        }
+        check(&[], &[], &[]);
+        check(&[("L", "Lit")], &["PATH=/bin", "L=Lit"], &[]);
+        check(&[("L", "Lit")], &["PATH=/bin"], &["L"]);
+        check(&[("L", "Lit")], &["L=Lit2"], &["L"]);
+        check(&[("L", "Lit")], &["LL=Lit", "XL=Lit"], &["L"]);
+        check(&[("E", "")], &["E="], &[]);
+        check(&[("E", "")], &[], &["E"]);
+        check(&[("A", "1"), ("B", "2")], &["B=2"], &["A"]);
+    }
     use crate::argv::{LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET};
 
     const NET: &str = "bot-bottle-bundle-demo";

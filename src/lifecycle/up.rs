@@ -659,6 +659,29 @@ impl Up<'_> {
                 ),
             ));
         }
+        // The env-file is a pipe: what another reader (a wrapper that reads `/dev/fd/3` first)
+        // takes, the engine never sees, and the bundle runs without those values. Checked from
+        // the bundle's own environment, as the next `up` would.
+        let sent = self
+            .spec
+            .literal_env()
+            .map(|(k, v)| (k.as_str(), v.expose()));
+        let unsent = decide::unsent_env(sent, &b.env);
+        if !unsent.is_empty() {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "the engine did not receive the env-file's values: bundle `{}` lacks {}; does something read `{}` before the engine does (a wrapper script)?",
+                    self.names.bundle,
+                    unsent
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    exec::ENV_FILE_PATH
+                ),
+            ));
+        }
         if b.state != "running" {
             let tail = self.last_output(&b.id)?;
             return Err(Error::new(
