@@ -884,3 +884,28 @@ fn logs_mask_the_values_up_gave() {
     let out = fake.bottle(&["logs", "demo", "-f"]);
     assert_eq!((code(&out), stdout(&out)), (0, "streamed\n".to_string()));
 }
+
+/// env_flags_dropped_the_files_env (attack round 4): `-e` with `--config` replaced the file's
+/// whole `env` list; now they merge per key, a flag overriding the file's entry of its key.
+#[test]
+fn env_flags_merge_with_the_config_files_env() {
+    let fake = Fake::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bottle.toml");
+    std::fs::write(&config, "image = \"img\"\nenv = [\"A=file1\", \"B=file2\"]\n").unwrap();
+    let out = fake.bottle(&[
+        "plan",
+        "demo",
+        "--config",
+        config.to_str().unwrap(),
+        "-e",
+        "B",
+        "-e",
+        "C",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("--label 'bottle.env=A,B,C'"), "{text}");
+    // A stays a `KEY=VALUE` (through the env-file); B, given bare, overrides the file's `B=file2`.
+    assert!(text.contains("--env-file /dev/fd/3 --env B --env C "), "{text}");
+}
