@@ -779,7 +779,10 @@ mod tests {
         let e = Volume::parse("/a:/x/..").unwrap_err();
         assert!(e.message().contains("root `/`"), "{e}");
         // `..` in the host path is the user's own business: the engine resolves it on the host.
-        assert_eq!(Volume::parse("/a/../b:/c").unwrap().to_arg(), "/a/../b:/c:rw");
+        assert_eq!(
+            Volume::parse("/a/../b:/c").unwrap().to_arg(),
+            "/a/../b:/c:rw"
+        );
     }
 
     #[test]

@@ -778,6 +778,10 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                     return Err(e.into());
                 }
             };
+            // A network kept for a foreign container is said, not kept silently (dry run too).
+            for line in &removed.kept {
+                eprintln!("bottle: {line}");
+            }
             let interrupted = token.is_cancelled();
             if g.json && !interrupted {
                 writeln!(

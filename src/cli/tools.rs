@@ -583,12 +583,24 @@ mod tests {
         let want = "token *** podman xterm abc123 home / daemons egress";
         check(&podman, Some("TOKEN"), &["PATH=/usr/bin"], text, want);
         // A passed key the image also sets holds the passed value.
-        check(&["PATH=/opt/secretpath"], Some("PATH"), &["PATH=/usr/bin"], "/opt/secretpath", "***");
+        check(
+            &["PATH=/opt/secretpath"],
+            Some("PATH"),
+            &["PATH=/usr/bin"],
+            "/opt/secretpath",
+            "***",
+        );
         // No keys passed: nothing is masked.
         check(&podman, Some(""), &[], text, text);
         // Without the label (an older bottle's bundle): what the image does not set, except what
         // engines add and the daemon list.
         check(&podman, None, &["PATH=/usr/bin"], text, want);
-        check(&["PATH=/x", "HOSTNAME=h1", "HOME=/root", "T=hunter2"], None, &[], "hunter2 /x h1", "*** /x h1");
+        check(
+            &["PATH=/x", "HOSTNAME=h1", "HOME=/root", "T=hunter2"],
+            None,
+            &[],
+            "hunter2 /x h1",
+            "*** /x h1",
+        );
     }
 }

@@ -46,7 +46,9 @@ fn build(path: &EnginePath, name: &str, cmd: &[&str]) -> String {
 /// Only the values `up` passed are secrets.
 #[test]
 fn logs_on_podman_mask_the_engines_own_env_entries() {
-    let Some(paths) = crate::real::clis() else { return };
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
     for path in &paths {
         let b = Bottles::new(path, "lgenv");
         let tag = build(
@@ -63,7 +65,12 @@ fn logs_on_podman_mask_the_engines_own_env_entries() {
             .env("TOK", "hunter2secret")
             .output()
             .unwrap();
-        assert!(up.status.success(), "{}: {}", path.spec, String::from_utf8_lossy(&up.stderr));
+        assert!(
+            up.status.success(),
+            "{}: {}",
+            path.spec,
+            String::from_utf8_lossy(&up.stderr)
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         let line = loop {
             let out = b.ok(&["logs", "s", "--tail", "1"]);
@@ -94,7 +101,11 @@ fn logs_on_podman_mask_the_engines_own_env_entries() {
 fn a_long_repetitive_secret_hangs_up_before_any_engine_command() {
     let dir = tempfile::tempdir().unwrap();
     let engine = dir.path().join("docker");
-    std::fs::write(&engine, "#!/bin/sh\necho 'engine unreachable' >&2\nexit 1\n").unwrap();
+    std::fs::write(
+        &engine,
+        "#!/bin/sh\necho 'engine unreachable' >&2\nexit 1\n",
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&engine, std::fs::Permissions::from_mode(0o755)).unwrap();
     let config = dir.path().join("bottle.toml");
@@ -168,7 +179,9 @@ fn a_volume_whose_container_path_cleans_to_root_is_accepted() {
 /// values it sent against the bundle's environment after `run`, as it does on the next `up`.
 #[test]
 fn an_env_file_read_before_the_engine_gives_a_bundle_without_its_values() {
-    let Some(paths) = crate::real::clis() else { return };
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
     for path in paths.iter().filter(|p| !p.podman) {
         let dir = tempfile::tempdir().unwrap();
         let wrapper = dir.path().join("docker-wrapper");
@@ -184,7 +197,16 @@ fn an_env_file_read_before_the_engine_gives_a_bundle_without_its_values() {
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut b = Bottles::new(path, "eat");
         b.cli = wrapper.to_string_lossy().into_owned();
-        let up = b.bottle(&["up", "s", "--image", &path.image, "--pull", "never", "-e", "L=Lit12345"]);
+        let up = b.bottle(&[
+            "up",
+            "s",
+            "--image",
+            &path.image,
+            "--pull",
+            "never",
+            "-e",
+            "L=Lit12345",
+        ]);
         let env = b.docker_out(&["exec", &format!("{}-sidecars-s", b.prefix), "env"]);
         assert!(
             !up.status.success() || env.contains("L=Lit12345"),

@@ -853,7 +853,9 @@ fn logs_mask_only_the_keys_in_the_env_label() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "podman xterm abc123 home=/ tok=***\n");
     assert!(
-        fake.calls().iter().all(|c| c.first().map(String::as_str) != Some("image")),
+        fake.calls()
+            .iter()
+            .all(|c| c.first().map(String::as_str) != Some("image")),
         "{:?}",
         fake.calls()
     );
@@ -892,7 +894,11 @@ fn env_flags_merge_with_the_config_files_env() {
     let fake = Fake::new();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bottle.toml");
-    std::fs::write(&config, "image = \"img\"\nenv = [\"A=file1\", \"B=file2\"]\n").unwrap();
+    std::fs::write(
+        &config,
+        "image = \"img\"\nenv = [\"A=file1\", \"B=file2\"]\n",
+    )
+    .unwrap();
     let out = fake.bottle(&[
         "plan",
         "demo",
@@ -907,5 +913,8 @@ fn env_flags_merge_with_the_config_files_env() {
     let text = stdout(&out);
     assert!(text.contains("--label 'bottle.env=A,B,C'"), "{text}");
     // A stays a `KEY=VALUE` (through the env-file); B, given bare, overrides the file's `B=file2`.
-    assert!(text.contains("--env-file /dev/fd/3 --env B --env C "), "{text}");
+    assert!(
+        text.contains("--env-file /dev/fd/3 --env B --env C "),
+        "{text}"
+    );
 }
