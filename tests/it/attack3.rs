@@ -45,7 +45,7 @@ fn build(path: &EnginePath, name: &str, cmd: &[&str]) -> String {
 /// hostname and a lone `/` in the bundle's logs ("running under *** with *** on *** home=***").
 /// Only the values `up` passed are secrets.
 #[test]
-fn logs_on_podman_mask_the_engines_own_env_entries() {
+fn logs_mask_only_the_values_up_passed_not_the_engines_own_env() {
     let Some(paths) = crate::real::clis() else {
         return;
     };
@@ -98,7 +98,7 @@ fn logs_on_podman_mask_the_engines_own_env_entries() {
 /// values for over ten) before it ran a single engine command, ignoring SIGINT and SIGTERM all
 /// along (the cancel flag is never looked at). The same value in random bytes takes under 2 s.
 #[test]
-fn a_long_repetitive_secret_hangs_up_before_any_engine_command() {
+fn a_long_repetitive_secret_no_longer_hangs_up() {
     let dir = tempfile::tempdir().unwrap();
     let engine = dir.path().join("docker");
     std::fs::write(
@@ -153,7 +153,7 @@ fn a_long_repetitive_secret_hangs_up_before_any_engine_command() {
 /// and `sys` in the host directory (`-v /:/x/..` gives the bundle the host's root). The check must
 /// resolve `..` the way the engine cleans the path, and refuse up front (exit 2).
 #[test]
-fn a_volume_whose_container_path_cleans_to_root_is_accepted() {
+fn a_volume_whose_container_path_cleans_to_root_is_refused() {
     for target in ["/x/..", "/x/../", "/a/b/../..", "/./x/..", "/x/../."] {
         let volume = format!("/tmp:{target}");
         let out = bottle_cmd()
@@ -178,7 +178,7 @@ fn a_volume_whose_container_path_cleans_to_root_is_accepted() {
 /// reported success. (With the memfd, `/dev/fd/3` reopened from the start.) `up` must check the
 /// values it sent against the bundle's environment after `run`, as it does on the next `up`.
 #[test]
-fn an_env_file_read_before_the_engine_gives_a_bundle_without_its_values() {
+fn an_env_file_drained_before_the_engine_fails_up() {
     let Some(paths) = crate::real::clis() else {
         return;
     };

@@ -816,7 +816,7 @@ fn doctor_exit_codes() {
     assert!(stdout(&out).contains("FAIL  engine"));
 }
 
-/// logs_on_podman_mask_the_engines_own_env_entries (attack round 4): a bundle with the `bottle.env`
+/// logs_mask_only_the_values_up_passed_not_the_engines_own_env (attack round 4): a bundle with the `bottle.env`
 /// label has the values of exactly those keys masked, not the entries the engine added (podman's
 /// `TERM`, `container`, `HOME`, `HOSTNAME`), and costs no `image inspect`.
 #[test]
