@@ -135,6 +135,7 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
+            kept: vec![],
         };
         assert_eq!(
             gc(true, &found),

@@ -330,7 +330,8 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
+/// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win
+/// (`-e` per env key: it is merged with the file's `env`).
 /// `Debug` shows `-e` entries by key only ([`crate::spec::env_debug`]).
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
@@ -346,7 +347,8 @@ pub struct SpecArgs {
     pub daemons: Option<String>,
     /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
     /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
-    /// values in --config's `env` instead
+    /// values in --config's `env` instead. Merged with --config's `env` per key: a flag overrides
+    /// the file's entry of the same key, and the file's other entries stay
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
@@ -849,6 +851,10 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
                     return Err(e.into());
                 }
             };
+            // A network kept for a foreign container is said, not kept silently (dry run too).
+            for line in &removed.kept {
+                eprintln!("bottle: {line}");
+            }
             let interrupted = token.is_cancelled();
             if g.json && !interrupted {
                 writeln!(out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;

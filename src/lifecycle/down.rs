@@ -12,6 +12,10 @@ pub struct Removed {
     pub containers: Vec<String>,
     /// The names of the networks removed.
     pub networks: Vec<String>,
+    /// `gc` only: one line per network kept because containers bottle did not start are attached,
+    /// naming them and how to detach them. Not part of the JSON: it is a note for stderr.
+    #[serde(skip)]
+    pub kept: Vec<String>,
 }
 
 impl Removed {
@@ -119,7 +123,12 @@ fn remove(
         if !attached.foreign.is_empty() {
             let foreign: Vec<&str> = attached.foreign.iter().map(String::as_str).collect();
             let network = obs.networks.first().map_or("", |n| n.name.as_str());
-            return Err(attached_error(ctx.engine.flavor(), network, &foreign));
+            return Err(attached_error(
+                ctx.engine.flavor(),
+                network,
+                &foreign,
+                "down",
+            ));
         }
         if let Some(b) = &obs.bundle {
             // By ID, so a container that took the name meanwhile is not the one removed.
