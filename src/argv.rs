@@ -32,6 +32,9 @@ pub const LABEL_SLUG: &str = "bottle.slug";
 pub const LABEL_ROLE: &str = "bottle.role";
 pub const LABEL_SUBNET: &str = "bottle.subnet";
 pub const LABEL_SPEC: &str = "bottle.spec";
+/// The env keys `up` passed to the bundle (comma-separated, never their values), so `bottle logs`
+/// masks the values of exactly those keys and not the entries the engine adds itself.
+pub const LABEL_ENV: &str = "bottle.env";
 /// Which `up` invocation created the object, so a rollback of a create that a signal cut short
 /// can tell its own object from one that was already there or that a racer made.
 pub const LABEL_RUN: &str = "bottle.run";
@@ -334,9 +337,12 @@ pub fn network_labels(slug: &str, candidate: &Candidate, run: &str) -> Labels {
     ])
 }
 
-/// The labels of a bottle's bundle. `run` is the creating invocation's ID.
-pub fn bundle_labels(slug: &str, spec_digest: &str, run: &str) -> Labels {
+/// The labels of a bottle's bundle. `run` is the creating invocation's ID. Of the env only the
+/// keys go in (bare and `KEY=VALUE` alike): a label is in argv, and a value never is.
+pub fn bundle_labels(slug: &str, spec_digest: &str, spec: &Spec, run: &str) -> Labels {
+    let keys: Vec<&str> = spec.env.keys().map(|k| k.as_str()).collect();
     Labels::from([
+        (LABEL_ENV.to_string(), keys.join(",")),
         (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
         (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_SLUG.to_string(), slug.to_string()),

@@ -378,18 +378,22 @@ impl Bottles {
     }
 }
 
-/// The bundle of `slug`, and a masker for what it logs: every env value it has that its image
-/// does not set itself (those came from `up`).
+/// The bundle of `slug`, and a masker for what it logs. The image's env is read only for a
+/// bundle without the `bottle.env` label.
 fn bundle_and_secrets(ctx: &Ctx, slug: &Slug) -> Result<(crate::model::Container, Masker)> {
     let bundle = lifecycle::bundle(ctx, slug)?;
-    let image_env: Vec<String> = ctx
-        .engine
-        .run(Verb::Inspect, argv::image_env(&bundle.image))
-        .ok()
-        .filter(|r| r.success())
-        .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
-        .unwrap_or_default();
-    let masker = log_secrets(&bundle.env, &image_env);
+    let passed = bundle.labels.get(argv::LABEL_ENV).map(String::as_str);
+    let image_env: Vec<String> = match passed {
+        Some(_) => Vec::new(),
+        None => ctx
+            .engine
+            .run(Verb::Inspect, argv::image_env(&bundle.image))
+            .ok()
+            .filter(|r| r.success())
+            .and_then(|r| serde_json::from_str(r.stdout.trim()).ok())
+            .unwrap_or_default(),
+    };
+    let masker = log_secrets(&bundle.env, passed, &image_env);
     Ok((bundle, masker))
 }
 
@@ -404,17 +408,36 @@ fn interrupted(ctx: &Ctx) -> Result<()> {
     }
 }
 
-/// The values to mask in the bundle's logs: every env value the bundle has that its image does not
-/// set itself (those came from `up`'s `-e`), except bottle's own daemon list.
-fn log_secrets(container_env: &[String], image_env: &[String]) -> Masker {
-    Masker::new(
-        container_env
-            .iter()
-            .filter(|e| !image_env.contains(e))
-            .filter_map(|e| e.split_once('='))
-            .filter(|(k, _)| *k != DAEMONS_ENV)
-            .map(|(_, v)| v.to_string()),
-    )
+/// Env keys the engines add to every container themselves, which a bundle made before the
+/// `bottle.env` label must not take for values given to `up`: podman (native or through its docker
+/// socket, where the CLI is docker's) adds `TERM`, `container`, `HOME` and `HOSTNAME`; docker adds
+/// `HOSTNAME`, `PATH` and `HOME`. One list for both, since the CLI does not tell a socket's engine.
+const ENGINE_ENV_KEYS: [&str; 5] = ["TERM", "container", "HOME", "HOSTNAME", "PATH"];
+
+/// The values to mask in the bundle's logs. With the `bottle.env` label (`passed`): the values of
+/// exactly the keys `up` passed. Without it (a bundle of an older bottle): every env value the
+/// bundle has that its image does not set itself, except the entries engines add themselves and
+/// bottle's own daemon list.
+fn log_secrets(container_env: &[String], passed: Option<&str>, image_env: &[String]) -> Masker {
+    let entries = container_env.iter().filter_map(|e| e.split_once('='));
+    match passed {
+        Some(keys) => {
+            let keys: Vec<&str> = keys.split(',').filter(|k| !k.is_empty()).collect();
+            Masker::new(
+                entries
+                    .filter(|(k, _)| keys.contains(k))
+                    .map(|(_, v)| v.to_string()),
+            )
+        }
+        None => Masker::new(
+            container_env
+                .iter()
+                .filter(|e| !image_env.contains(e))
+                .filter_map(|e| e.split_once('='))
+                .filter(|(k, _)| *k != DAEMONS_ENV && !ENGINE_ENV_KEYS.contains(k))
+                .map(|(_, v)| v.to_string()),
+        ),
+    }
 }
 
 /// The error of a `gc` that a cancel interrupted: it names what it had removed, and carries it.
@@ -867,17 +890,46 @@ mod tests {
 
     #[test]
     fn log_secrets_are_the_values_up_gave() {
-        let m = log_secrets(
-            &[
-                "PATH=/usr/bin".into(),
-                "TOKEN=hunter2".into(),
-                format!("{DAEMONS_ENV}=egress"),
-            ],
-            &["PATH=/usr/bin".into()],
+        #[track_caller]
+        fn check(env: &[&str], passed: Option<&str>, image: &[&str], text: &str, want: &str) {
+            let env: Vec<String> = env.iter().map(|e| e.to_string()).collect();
+            let image: Vec<String> = image.iter().map(|e| e.to_string()).collect();
+            assert_eq!(log_secrets(&env, passed, &image).mask(text), want);
+        }
+        let daemons = format!("{DAEMONS_ENV}=egress");
+        // logs_on_podman_mask_the_engines_own_env_entries (attack round 4): with the label, only
+        // the keys `up` passed, whatever else the engine added.
+        let podman = [
+            "PATH=/usr/bin",
+            "TERM=xterm",
+            "container=podman",
+            "HOME=/",
+            "HOSTNAME=abc123",
+            "TOKEN=hunter2",
+            daemons.as_str(),
+        ];
+        let text = "token hunter2 podman xterm abc123 home / daemons egress";
+        let want = "token *** podman xterm abc123 home / daemons egress";
+        check(&podman, Some("TOKEN"), &["PATH=/usr/bin"], text, want);
+        // A passed key the image also sets holds the passed value.
+        check(
+            &["PATH=/opt/secretpath"],
+            Some("PATH"),
+            &["PATH=/usr/bin"],
+            "/opt/secretpath",
+            "***",
         );
-        assert_eq!(
-            m.mask("token hunter2 path /usr/bin daemons egress"),
-            "token *** path /usr/bin daemons egress"
+        // No keys passed: nothing is masked.
+        check(&podman, Some(""), &[], text, text);
+        // Without the label (an older bottle's bundle): what the image does not set, except what
+        // engines add and the daemon list.
+        check(&podman, None, &["PATH=/usr/bin"], text, want);
+        check(
+            &["PATH=/x", "HOSTNAME=h1", "HOME=/root", "T=hunter2"],
+            None,
+            &[],
+            "hunter2 /x h1",
+            "*** /x h1",
         );
     }
 }

@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// What a masked secret is shown as.
 pub const MASK: &str = "***";
@@ -74,6 +74,11 @@ impl Masker {
         }
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // Never the DFA the builder picks by itself for a few patterns: its leftmost-longest
+            // build is quadratic in a value with a long run of one byte (a 16 000-byte `0000…`
+            // took minutes, before any engine command and deaf to signals). The contiguous NFA
+            // builds in linear time and searches in linear time too.
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&secrets)
             // Only a pattern set too large for the automaton's IDs fails; a handful of env values
             // never is. Masking nothing would leak, so refuse loudly instead.
@@ -373,6 +378,19 @@ mod tests {
 
     /// Issue 14: masking a one-character secret garbled every message ("d***cker: Err***r").
     /// Values of one or two characters are masked only where they stand as whole words.
+    /// a_long_repetitive_secret_hangs_up_before_any_engine_command (attack round 4): the
+    /// automatic DFA took minutes to build for this value; the bound is loose for a loaded machine.
+    #[test]
+    fn a_long_repetitive_secret_builds_the_masker_in_linear_time() {
+        let value = "0".repeat(60_000);
+        let started = std::time::Instant::now();
+        let masker = Masker::new([value.clone(), "0".repeat(59_999)]);
+        let text = format!("a{value}b{}", "0".repeat(100));
+        assert_eq!(masker.mask(&text), format!("a{MASK}b{}", "0".repeat(100)));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    }
+
     #[test]
     fn short_values_are_masked_only_as_whole_words() {
         check_mask(&["o"], "docker: Error response", "docker: Error response");

@@ -186,6 +186,10 @@ pub struct Removed {
     pub containers: Vec<String>,
     /// The names of the networks removed.
     pub networks: Vec<String>,
+    /// `gc` only: one line per network kept because containers bottle did not start are attached,
+    /// naming them and how to detach them. Not part of the JSON: it is a note for stderr.
+    #[serde(skip)]
+    pub kept: Vec<String>,
 }
 
 impl Removed {

@@ -525,17 +525,28 @@ impl Volume {
                 ));
             }
         }
-        // The engine cleans the path (`//`, `/.`, `/..` are `/`); a mount there would hide the
-        // bundle's whole filesystem under the host directory.
-        let is_root = !Path::new(container)
-            .components()
-            .any(|c| matches!(c, std::path::Component::Normal(_)));
-        if is_root {
+        // The engine cleans the path lexically (`//`, `.` and `..` go, as Go's `path.Clean`
+        // does), so `/x/..` is `/`: a mount there hides the bundle's whole filesystem under the
+        // host directory (native podman does mount it). Any `.` or `..` is refused, not only one
+        // that reaches `/`: what bottle checks must be the path the engine uses.
+        let clean = clean_path(container);
+        if clean == "/" {
             return Err(Error::invalid(
                 Invalid::Volume,
                 format!(
                     "invalid volume {}: it would be mounted over the bundle's root `/`; mount it at a directory such as `/data`",
                     quoted(s)
+                ),
+            ));
+        }
+        if container.split('/').any(|c| c == "." || c == "..") {
+            return Err(Error::invalid(
+                Invalid::Volume,
+                format!(
+                    "invalid volume {}: container path {} holds `.` or `..`; write it as {}",
+                    quoted(s),
+                    quoted(container),
+                    quoted(&clean)
                 ),
             ));
         }
@@ -551,6 +562,22 @@ impl Volume {
         let mode = if self.read_only { "ro" } else { "rw" };
         format!("{}:{}:{mode}", self.host, self.container)
     }
+}
+
+/// An absolute path cleaned lexically, as the engines' Go `path.Clean` does: empty and `.`
+/// components go, `..` drops the component before it (never past `/`).
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// A container TCP port, 1–65535.
@@ -849,6 +876,17 @@ mod tests {
             "/a:/.",
             "/a:/../",
             "/a:/:ro",
+            // a_volume_whose_container_path_cleans_to_root_is_refused (attack round 4).
+            "/a:/x/..",
+            "/a:/x/../",
+            "/a:/a/b/../..",
+            "/a:/./x/..",
+            "/a:/x/../.",
+            "/:/x/..",
+            // Any `.` or `..` in the container path: what is checked is what the engine uses.
+            "/a:/x/./y",
+            "/a:/x/../y",
+            "/a:/x/.",
         ] {
             let e = Volume::parse(bad).unwrap_err();
             assert!(
@@ -860,6 +898,36 @@ mod tests {
             );
         }
         check_invalid(Volume::parse("/a:/b:rx"), Invalid::VolumeMode);
+        let e = Volume::parse("/a:/x/../y").unwrap_err();
+        assert!(e.message().contains("write it as `/y`"), "{e}");
+        let e = Volume::parse("/a:/x/..").unwrap_err();
+        assert!(e.message().contains("root `/`"), "{e}");
+        // `..` in the host path is the user's own business: the engine resolves it on the host.
+        assert_eq!(
+            Volume::parse("/a/../b:/c").unwrap().to_arg(),
+            "/a/../b:/c:rw"
+        );
+    }
+
+    #[test]
+    fn clean_path_is_lexical() {
+        #[track_caller]
+        fn check(path: &str, want: &str) {
+            assert_eq!(clean_path(path), want, "{path}");
+        }
+        check("/", "/");
+        check("//", "/");
+        check("/.", "/");
+        check("/..", "/");
+        check("/x/..", "/");
+        check("/x/../", "/");
+        check("/a/b/../..", "/");
+        check("/./x/..", "/");
+        check("/x/../.", "/");
+        check("/../x", "/x");
+        check("/a//b/", "/a/b");
+        check("/a/./b/../c", "/a/c");
+        check("/data", "/data");
     }
 
     #[test]

@@ -133,6 +133,7 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
+            kept: vec![],
         };
         assert_eq!(
             gc(true, &found),

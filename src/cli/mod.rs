@@ -329,7 +329,8 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win.
+/// The spec options of `up` and `plan`. The same keys can come from `--config FILE`; flags win
+/// (`-e` per env key: it is merged with the file's `env`).
 /// `Debug` shows `-e` entries by key only (`KEY=***`).
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
@@ -345,7 +346,8 @@ pub struct SpecArgs {
     pub daemons: Option<String>,
     /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
     /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
-    /// values in --config's `env` instead
+    /// values in --config's `env` instead. Merged with --config's `env` per key: a flag overrides
+    /// the file's entry of the same key, and the file's other entries stay
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
@@ -895,6 +897,9 @@ impl<W: Write> Run<'_, W> {
             // What it had removed before it failed (or a signal stopped it) is said too
             // (`--json`: in the error).
             Err(e) => {
+                for line in e.removed_by_kind().map_or(&[][..], |r| &r.kept) {
+                    eprintln!("bottle: {line}");
+                }
                 if !self.g.json {
                     match e.removed_by_kind() {
                         Some(removed) => self.gc_lines(removed, a.dry_run)?,
@@ -909,6 +914,10 @@ impl<W: Write> Run<'_, W> {
                 return Err(e.into());
             }
         };
+        // A network kept for a foreign container is said, not kept silently (dry run too).
+        for line in &removed.kept {
+            eprintln!("bottle: {line}");
+        }
         if self.g.json {
             writeln!(self.out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;
             return Ok(());

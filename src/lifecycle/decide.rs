@@ -453,6 +453,56 @@ pub fn gc_step(
     }
 }
 
+/// The networks `gc` keeps only because containers bottle did not start are attached to them: each
+/// network's index with those containers' names. Empty when the bottle is live or not entirely
+/// bottle's (then `gc` leaves it for other reasons). `gc` says so, as `down` does, rather than keep
+/// them silently.
+pub fn gc_foreign(
+    slug: &str,
+    bundle: Option<&Container>,
+    strays: &[Container],
+    networks: &[Network],
+    now: i64,
+) -> Vec<(usize, Vec<String>)> {
+    if bundle.is_some_and(|b| !b.is_bundle_of(slug))
+        || networks.iter().any(|n| !n.is_network_of(slug))
+        || bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now))
+    {
+        return Vec::new();
+    }
+    let ours = |id: &str| bundle.is_some_and(|b| b.id == id) || strays.iter().any(|s| s.id == id);
+    networks
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let foreign = n
+                .containers
+                .iter()
+                .filter(|(id, _)| !ours(id))
+                .map(|(_, name)| name.clone())
+                .collect::<Vec<_>>();
+            (i, foreign)
+        })
+        .filter(|(_, foreign)| !foreign.is_empty())
+        .collect()
+}
+
+/// The keys of the `KEY=VALUE` entries `sent` through the env-file that the bundle's environment
+/// (`KEY=VALUE` strings, as the engine records them) does not hold with that value. Non-empty
+/// means the engine never read them: something (a wrapper) drained the pipe before it did.
+pub fn unsent_env<'a>(
+    sent: impl IntoIterator<Item = (&'a str, &'a str)>,
+    env: &[String],
+) -> Vec<&'a str> {
+    sent.into_iter()
+        .filter(|(key, value)| {
+            !env.iter()
+                .any(|e| e.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')) == Some(value))
+        })
+        .map(|(key, _)| key)
+        .collect()
+}
+
 /// A stray: a container that carries the bundle labels of bottle `slug` and sits on its network
 /// `network`, but is not named `bundle` (something other than bottle renamed it). It is still
 /// bottle's: `down` and `gc` remove it, and `up` that finds its own bundle renamed fails.
@@ -521,6 +571,24 @@ pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// an_env_file_read_before_the_engine_gives_a_bundle_without_its_values (attack round 4).
+    #[test]
+    fn unsent_env_is_what_the_bundle_lacks() {
+        #[track_caller]
+        fn check(sent: &[(&str, &str)], env: &[&str], want: &[&str]) {
+            let env: Vec<String> = env.iter().map(|e| e.to_string()).collect();
+            assert_eq!(unsent_env(sent.iter().copied(), &env), want);
+        }
+        check(&[], &[], &[]);
+        check(&[("L", "Lit")], &["PATH=/bin", "L=Lit"], &[]);
+        check(&[("L", "Lit")], &["PATH=/bin"], &["L"]);
+        check(&[("L", "Lit")], &["L=Lit2"], &["L"]);
+        check(&[("L", "Lit")], &["LL=Lit", "XL=Lit"], &["L"]);
+        check(&[("E", "")], &["E="], &[]);
+        check(&[("E", "")], &[], &["E"]);
+        check(&[("A", "1"), ("B", "2")], &["B=2"], &["A"]);
+    }
     use crate::argv::{LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET};
 
     const NET: &str = "bot-bottle-bundle-demo";
@@ -996,6 +1064,40 @@ mod tests {
         assert_eq!(
             gc_step("demo", Some(&foreign), &[], &n(), NOW),
             GcStep::Skip
+        );
+    }
+
+    /// gc_kept_a_network_with_a_foreign_container_silently (attack round 4).
+    #[test]
+    fn gc_names_the_foreign_containers_it_keeps_a_network_for() {
+        let ip = "10.0.0.2";
+        let n_on = |ids: &[&str]| vec![network("n1", ids, "r")];
+        let exited = bundle("exited", "d", "r", "img", ip);
+        let running = bundle("running", "d", "r", "img", ip);
+        let names = |v: Vec<(usize, Vec<String>)>| -> Vec<(usize, Vec<String>)> { v };
+        // Only the bundle attached: nothing to say.
+        assert_eq!(
+            gc_foreign("demo", Some(&exited), &[], &n_on(&["c1"]), NOW),
+            names(vec![])
+        );
+        // A foreign container, with or without a dead bundle: named.
+        let web = vec![(0, vec!["x".to_string()])];
+        assert_eq!(
+            gc_foreign("demo", Some(&exited), &[], &n_on(&["c1", "web"]), NOW),
+            web
+        );
+        assert_eq!(gc_foreign("demo", None, &[], &n_on(&["web"]), NOW), web);
+        // A live bottle keeps its network anyway: nothing to say.
+        assert_eq!(
+            gc_foreign("demo", Some(&running), &[], &n_on(&["c1", "web"]), NOW),
+            names(vec![])
+        );
+        // Not entirely bottle's: skipped for that reason, not this one.
+        let mut foreign = exited.clone();
+        foreign.labels.remove(LABEL_SLUG);
+        assert_eq!(
+            gc_foreign("demo", Some(&foreign), &[], &n_on(&["web"]), NOW),
+            names(vec![])
         );
     }
 

@@ -103,7 +103,12 @@ fn remove(
         if !attached.foreign.is_empty() {
             let foreign: Vec<&str> = attached.foreign.iter().map(String::as_str).collect();
             let network = obs.networks.first().map_or("", |n| n.name.as_str());
-            return Err(attached_error(ctx.engine.flavor(), network, &foreign));
+            return Err(attached_error(
+                ctx.engine.flavor(),
+                network,
+                &foreign,
+                "down",
+            ));
         }
         if let Some(b) = &obs.bundle {
             // By ID, so a container that took the name meanwhile is not the one removed.

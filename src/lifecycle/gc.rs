@@ -25,6 +25,7 @@ pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed>
             Ok(r) => {
                 removed.containers.extend(r.containers);
                 removed.networks.extend(r.networks);
+                removed.kept.extend(r.kept);
             }
             Err(e) => {
                 failed.get_or_insert(e);
@@ -74,6 +75,18 @@ fn gc_one_noting(
     obs.strays = listed.strays.clone();
     *left = Some(obs.names());
     let mut removed = Removed::default();
+    let foreign = decide::gc_foreign(
+        slug.as_str(),
+        obs.bundle.as_ref(),
+        &obs.strays,
+        &obs.networks,
+        super::now(),
+    );
+    for (i, containers) in foreign {
+        let names: Vec<&str> = containers.iter().map(String::as_str).collect();
+        let why = super::attached_error(ctx.engine.flavor(), &obs.networks[i].name, &names, "gc");
+        removed.kept.push(format!("kept {}", why.message()));
+    }
     let GcStep::Remove {
         bundle,
         strays,

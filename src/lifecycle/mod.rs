@@ -486,7 +486,12 @@ impl Ctx {
                     .collect();
                 match attached.is_empty() {
                     true => Err(reply.into_error()),
-                    false => Err(attached_error(self.engine.flavor(), name, &attached)),
+                    false => Err(attached_error(
+                        self.engine.flavor(),
+                        name,
+                        &attached,
+                        "down",
+                    )),
                 }
             }
             _ => Err(reply.into_error()),
@@ -503,7 +508,7 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, PLAN_RUN_ID);
+    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,
@@ -560,7 +565,7 @@ fn check_network_is_ours(slug: &Slug, n: &Network) -> Result<()> {
 /// Containers bottle did not start are on the network. (The rollback never gets here for a
 /// peer's bundle: it leaves a network that another run's bundle is on, see
 /// [`decide::network_rollback`].)
-fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
+fn attached_error(flavor: Flavor, network: &str, containers: &[&str], again: &str) -> Error {
     let first = containers.first().copied().unwrap_or("CONTAINER");
     let cli = match flavor {
         Flavor::Docker => "docker",
@@ -574,7 +579,7 @@ fn attached_error(flavor: Flavor, network: &str, containers: &[&str]) -> Error {
     Error::new(
         ErrorKind::Refused,
         format!(
-            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `down` again"
+            "network `{network}` still has containers that bottle did not start: {listed}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `{again}` again"
         ),
     )
 }
@@ -587,7 +592,7 @@ mod tests {
     #[test]
     fn the_detach_advice_names_the_engines_own_cli() {
         let check = |flavor: Flavor, want: &str| {
-            let e = attached_error(flavor, "net", &["web", "db"]);
+            let e = attached_error(flavor, "net", &["web", "db"], "down");
             assert!(e.message().contains(want), "{e}");
             assert!(e.message().contains("`web`, `db`"), "{e}");
         };

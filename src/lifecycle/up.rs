@@ -426,7 +426,7 @@ impl Up<'_> {
             }
             None => self.spec,
         };
-        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, &self.journal.run);
+        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
         let env = env_file(spec);
         let req = argv::Run {
             name: &self.names.bundle,
@@ -668,6 +668,29 @@ impl Up<'_> {
                 format!(
                     "bundle `{}` was renamed to `{}` right after it started, by something other than bottle, so bottle `{}` has no bundle under its name; is something renaming containers?",
                     self.names.bundle, b.name, self.slug
+                ),
+            ));
+        }
+        // The env-file is a pipe: what another reader (a wrapper that reads `/dev/fd/3` first)
+        // takes, the engine never sees, and the bundle runs without those values. Checked from
+        // the bundle's own environment, as the next `up` would.
+        let sent = self
+            .spec
+            .literal_env()
+            .map(|(k, v)| (k.as_str(), v.expose()));
+        let unsent = decide::unsent_env(sent, &b.env);
+        if !unsent.is_empty() {
+            return Err(Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "the engine did not receive the env-file's values: bundle `{}` lacks {}; does something read `{}` before the engine does (a wrapper script)?",
+                    self.names.bundle,
+                    unsent
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    exec::ENV_FILE_PATH
                 ),
             ));
         }

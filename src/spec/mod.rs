@@ -142,12 +142,21 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
 impl RawSpec {
     /// Flags override the file, key by key. A flag given replaces the file's value for that key,
-    /// arrays included.
+    /// arrays included, except `env`, which is merged per env key: the file's entries, then the
+    /// flags', a flag overriding the same key (validation keeps the last entry of a key). Replacing
+    /// the whole list silently dropped every value of the file when one `-e` was given.
     pub fn overridden_by(self, flags: RawSpec) -> RawSpec {
+        let env = match (self.env, flags.env) {
+            (Some(mut file), Some(flags)) => {
+                file.extend(flags);
+                Some(file)
+            }
+            (file, flags) => flags.or(file),
+        };
         RawSpec {
             image: flags.image.or(self.image),
             daemons: flags.daemons.or(self.daemons),
-            env: flags.env.or(self.env),
+            env,
             volumes: flags.volumes.or(self.volumes),
             publish: flags.publish.or(self.publish),
             publish_ip: flags.publish_ip.or(self.publish_ip),
@@ -359,6 +368,48 @@ mod tests {
         }
     }
 
+    /// `-e` given with `--config` dropped the file's whole `env` list (attack round 4).
+    #[test]
+    fn env_flags_merge_with_the_files_env_per_key() {
+        #[track_caller]
+        fn check(file: Option<&[&str]>, flags: Option<&[&str]>, want: &[(&str, &str)]) {
+            let list = |l: &[&str]| l.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+            let file = RawSpec {
+                env: file.map(list),
+                ..RawSpec::default()
+            };
+            let flags = RawSpec {
+                env: flags.map(list),
+                ..RawSpec::default()
+            };
+            let spec = file.overridden_by(flags).validate(false).unwrap();
+            let got: Vec<(&str, &str)> = spec
+                .env
+                .iter()
+                .map(|(k, v)| match v {
+                    EnvValue::Literal(s) => (k.as_str(), s.expose()),
+                    EnvValue::Inherit => (k.as_str(), "<inherit>"),
+                })
+                .collect();
+            assert_eq!(got, want);
+        }
+        check(None, None, &[]);
+        check(Some(&["A=1"]), None, &[("A", "1")]);
+        check(None, Some(&["A=1"]), &[("A", "1")]);
+        check(
+            Some(&["A=1", "B=2"]),
+            Some(&["C=3"]),
+            &[("A", "1"), ("B", "2"), ("C", "3")],
+        );
+        check(
+            Some(&["A=1", "B=2"]),
+            Some(&["B=9"]),
+            &[("A", "1"), ("B", "9")],
+        );
+        check(Some(&["A=1"]), Some(&["A"]), &[("A", "<inherit>")]);
+        check(Some(&["A"]), Some(&["A=1"]), &[("A", "1")]);
+    }
+
     /// Who fetches a missing image: bottle (with the progress shown), or `run` itself.
     #[test]
     fn missing_images_are_fetched_by_bottle_where_the_spec_lets_it() {
@@ -449,7 +500,8 @@ mod tests {
         };
         let spec = file.overridden_by(flags).validate(false).unwrap();
         assert_eq!(spec.image.as_str(), "b");
-        assert!(spec.env.is_empty());
+        // `env` merges per key (see `env_flags_merge_with_the_files_env_per_key`).
+        assert_eq!(spec.env.len(), 1);
         assert_eq!(spec.publish, BTreeSet::from([80]));
     }
 

@@ -405,3 +405,29 @@ fn a_stale_created_bundle_does_not_stall_up() {
         fake.transcript()
     );
 }
+
+/// gc_kept_a_network_with_a_foreign_container_silently (attack round 4): `gc` left a bottle's
+/// network with a container bottle did not start attached and said nothing, dry run too. It now
+/// says so on stderr, one line naming the container and how to detach it, as `down` does.
+#[test]
+fn gc_names_the_foreign_container_it_keeps_a_network_for() {
+    for args in [&["gc"][..], &["gc", "--dry-run"][..]] {
+        let fake = gc_fake("exited", &[("c1", BUNDLE), ("c9", "web")]);
+        let (code, out, err) = run(&fake, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            out.contains("container bot-bottle-sidecars-demo"),
+            "{args:?}: {out}"
+        );
+        assert!(!out.contains("network"), "{args:?}: {out}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("kept network `bot-bottle-bundle-demo`")
+                && err.contains("`web`")
+                && err.contains("`docker network disconnect bot-bottle-bundle-demo web`")
+                && err.contains("`bottle gc` again"),
+            "{args:?}: {err}"
+        );
+        assert!(!fake.transcript().contains("network rm"), "{args:?}");
+    }
+}

@@ -25,7 +25,7 @@ fn plan_of_the_issue_example() {
     let text = stdout(&first);
     insta::assert_snapshot!(text, @"
     docker network create --driver bridge --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
-    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
+    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
     docker container inspect --format '{{json .}}' bot-bottle-sidecars-demo
     ");
     // Deterministic, secret-free, and it ran nothing.
@@ -827,6 +827,51 @@ fn doctor_exit_codes() {
     assert!(stdout(&out).contains("FAIL  engine"));
 }
 
+/// logs_mask_only_the_values_up_passed_not_the_engines_own_env (attack round 4): a bundle with the `bottle.env`
+/// label has the values of exactly those keys masked, not the entries the engine added (podman's
+/// `TERM`, `container`, `HOME`, `HOSTNAME`), and costs no `image inspect`.
+#[test]
+fn logs_mask_only_the_keys_in_the_env_label() {
+    let mut fake = Fake::new();
+    let json = container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.env", "TOKEN"),
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+        ],
+        NET,
+        "10.213.150.2",
+        &[],
+    );
+    let env = [
+        "TERM=xterm",
+        "container=podman",
+        "HOME=/",
+        "HOSTNAME=abc123",
+        "TOKEN=hunter2",
+    ];
+    fake.on("container inspect*", 0, &with_env(&json, &env), "");
+    fake.on(
+        "logs --tail 5 c1",
+        0,
+        "podman xterm abc123 home=/ tok=hunter2\n",
+        "",
+    );
+    let out = fake.bottle(&["logs", "demo", "--tail", "5"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "podman xterm abc123 home=/ tok=***\n");
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.first().map(String::as_str) != Some("image")),
+        "{:?}",
+        fake.calls()
+    );
+}
+
 #[test]
 fn logs_mask_the_values_up_gave() {
     let mut fake = Fake::new();
@@ -851,4 +896,36 @@ fn logs_mask_the_values_up_gave() {
     fake.on("logs --follow c1", 0, "streamed\n", "");
     let out = fake.bottle(&["logs", "demo", "-f"]);
     assert_eq!((code(&out), stdout(&out)), (0, "streamed\n".to_string()));
+}
+
+/// env_flags_dropped_the_files_env (attack round 4): `-e` with `--config` replaced the file's
+/// whole `env` list; now they merge per key, a flag overriding the file's entry of its key.
+#[test]
+fn env_flags_merge_with_the_config_files_env() {
+    let fake = Fake::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bottle.toml");
+    std::fs::write(
+        &config,
+        "image = \"img\"\nenv = [\"A=file1\", \"B=file2\"]\n",
+    )
+    .unwrap();
+    let out = fake.bottle(&[
+        "plan",
+        "demo",
+        "--config",
+        config.to_str().unwrap(),
+        "-e",
+        "B",
+        "-e",
+        "C",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("--label 'bottle.env=A,B,C'"), "{text}");
+    // A stays a `KEY=VALUE` (through the env-file); B, given bare, overrides the file's `B=file2`.
+    assert!(
+        text.contains("--env-file /dev/fd/3 --env B --env C "),
+        "{text}"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod attack;
 mod attack2;
+mod attack3;
 mod cli;
 mod endpoints;
 mod engine_setup;

@@ -116,10 +116,9 @@ fn an_interrupted_gc_reports_what_it_removed() {
     }
 }
 
-/// SIGINT while `up` removes the bundle it replaces: the removal finishes, and the message says
-/// the bottle's previous bundle is gone (it said only "rolled back what this run had created").
-#[test]
-fn an_interrupted_replace_says_the_previous_bundle_is_gone() {
+/// An `up` of `demo` with a changed spec, replacing a running bundle, whose `rm` runs `rm_script`
+/// (which touches `$D/started`); returned once that `rm` has started.
+fn replacing(rm_script: &str) -> (Fake, Child) {
     let mut fake = Fake::new();
     fake.once(
         "network create*",
@@ -146,9 +145,17 @@ fn an_interrupted_replace_says_the_previous_bundle_is_gone() {
         &(old + &network(&[("c1", BUNDLE)])),
         "",
     );
-    fake.on_sh("rm *", ": > \"$D/started\"; sleep 0.5; : > \"$D/removed\"");
+    fake.on_sh("rm *", rm_script);
     let child = spawn(&fake, &["up", "demo", "--image", "img", "-p", "8080"]);
     wait_for(&fake.state_dir().join("started"));
+    (fake, child)
+}
+
+/// SIGINT while `up` removes the bundle it replaces: the removal finishes, and the message says
+/// the bottle's previous bundle is gone (it said only "rolled back what this run had created").
+#[test]
+fn an_interrupted_replace_says_the_previous_bundle_is_gone() {
+    let (fake, child) = replacing(": > \"$D/started\"; sleep 0.5; : > \"$D/removed\"");
     sigint(&child);
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
@@ -168,35 +175,7 @@ fn an_interrupted_replace_says_the_previous_bundle_is_gone() {
 /// and says so, naming `bottle status`.
 #[test]
 fn a_second_signal_during_a_replace_says_the_previous_bundle_may_be_gone() {
-    let mut fake = Fake::new();
-    fake.once(
-        "network create*",
-        1,
-        "",
-        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
-    );
-    let old = crate::fake::container_json(
-        BUNDLE,
-        "c1",
-        "running",
-        &[
-            ("bottle.role", "bundle"),
-            ("bottle.slug", "demo"),
-            ("bottle.spec", "0ld"),
-        ],
-        NET,
-        "10.213.150.2",
-        &[(8080, 49153)],
-    );
-    fake.on(
-        "inspect --format*",
-        0,
-        &(old + &network(&[("c1", BUNDLE)])),
-        "",
-    );
-    fake.on_sh("rm *", ": > \"$D/started\"; sleep 30");
-    let child = spawn(&fake, &["up", "demo", "--image", "img", "-p", "8080"]);
-    wait_for(&fake.state_dir().join("started"));
+    let (_fake, child) = replacing(": > \"$D/started\"; sleep 30");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
     sigint(&child);
