@@ -425,7 +425,7 @@ fn gc_names_the_foreign_container_it_keeps_a_network_for() {
             err.contains("kept network `bot-bottle-bundle-demo`")
                 && err.contains("`web`")
                 && err.contains("`docker network disconnect bot-bottle-bundle-demo web`")
-                && err.contains("`bottle gc` again"),
+                && err.contains("run `gc` again"),
             "{args:?}: {err}"
         );
         assert!(!fake.transcript().contains("network rm"), "{args:?}");
