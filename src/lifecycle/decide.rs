@@ -401,6 +401,65 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
+/// What a refused `rm` means, judged by the container as a look after it shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRm {
+    /// The container is gone: removed, whoever did it.
+    Gone,
+    /// Another process is removing it: look again after a pause.
+    Wait,
+    /// `rm` without `--force` (`gc`) refused a live container: it stays, the bottle is live again.
+    Kept,
+    /// A real error: report the engine's answer.
+    Fail,
+}
+
+/// `rm` was refused (`class`), and a look shows the container's `state` (`None`: gone). One
+/// in state `removing` is waited for; so is one whose refusal said another removal is in
+/// progress, whatever state it shows: docker reports a container that a racing `rm --force` is
+/// still killing as `running` or `exited` (the removal flag shows only in some states), and a
+/// look may come before the daemon's view says `removing`. Waiting stops at the deadline
+/// (`time_left`), so a removal that never ends is reported with the engine's words.
+pub fn after_rm(class: Class, force: bool, state: Option<&str>, time_left: bool) -> AfterRm {
+    let Some(state) = state else {
+        return AfterRm::Gone;
+    };
+    let removing = state == "removing" || class == Class::RemovalInProgress;
+    if removing && time_left {
+        return AfterRm::Wait;
+    }
+    if !force && LIVE_STATES.contains(&state) {
+        return AfterRm::Kept;
+    }
+    AfterRm::Fail
+}
+
+/// What a refused `network rm` means, judged by a look at the network by ID after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterNetworkRm {
+    /// The network is gone: removed, whoever did it.
+    Gone,
+    /// It was refused as in use, but nothing is attached any more (the last container, another
+    /// `down`'s removal, left between the refusal and the look): run `network rm` again.
+    Again,
+    /// Containers are attached: name them.
+    Attached,
+    /// A real error: report the engine's answer.
+    Fail,
+}
+
+/// `network rm` was refused (`class`); `attached` is how many containers a look by ID shows on
+/// the network now (`None`: the network is gone). A "not found" or "in use" is only a hint: the
+/// look decides. `tries_left` bounds the retries of an emptied network.
+pub fn after_network_rm(class: Class, attached: Option<usize>, tries_left: bool) -> AfterNetworkRm {
+    match (class, attached) {
+        (Class::NotFound | Class::InUse, None) => AfterNetworkRm::Gone,
+        (Class::InUse, Some(0)) if tries_left => AfterNetworkRm::Again,
+        (Class::InUse, Some(n)) if n > 0 => AfterNetworkRm::Attached,
+        _ => AfterNetworkRm::Fail,
+    }
+}
+
 /// What `gc` does with one listed bottle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GcStep {
@@ -1228,6 +1287,75 @@ mod tests {
             &[],
             &["bot-bottle-sidecars-demo2"],
         );
+    }
+
+    /// A `down` racing other `down`s failed on "removal of container … is already in progress"
+    /// while a look showed the container as still `running`/`exited`, not `removing`.
+    #[test]
+    fn a_refused_rm_is_judged_by_the_container() {
+        use AfterRm::*;
+        #[track_caller]
+        fn check(class: Class, force: bool, state: Option<&str>, time_left: bool, want: AfterRm) {
+            assert_eq!(
+                after_rm(class, force, state, time_left),
+                want,
+                "{class:?} force={force} {state:?} time_left={time_left}"
+            );
+        }
+        let busy = Class::RemovalInProgress;
+        for class in [busy, Class::Other, Class::NotFound] {
+            for force in [true, false] {
+                // Gone is gone, however the refusal was worded.
+                check(class, force, None, true, Gone);
+                check(class, force, None, false, Gone);
+                // `removing` is waited for, until the deadline.
+                check(class, force, Some("removing"), true, Wait);
+            }
+        }
+        // A removal in progress is waited for whatever state the look shows.
+        for state in ["running", "exited", "dead", "created", "paused"] {
+            check(busy, true, Some(state), true, Wait);
+            check(busy, false, Some(state), true, Wait);
+            check(busy, true, Some(state), false, Fail);
+        }
+        // Past the deadline: `gc` keeps a live one, anything else fails.
+        check(busy, false, Some("running"), false, Kept);
+        check(busy, false, Some("exited"), false, Fail);
+        check(Class::Other, true, Some("removing"), false, Fail);
+        check(Class::Other, false, Some("removing"), false, Kept);
+        // Another refusal of a container that is not being removed is not waited for.
+        check(Class::Other, true, Some("running"), true, Fail);
+        check(Class::Other, true, Some("exited"), true, Fail);
+        check(Class::Other, false, Some("running"), true, Kept);
+        check(Class::Other, false, Some("paused"), true, Kept);
+        check(Class::Other, false, Some("exited"), true, Fail);
+    }
+
+    /// Concurrent `down`s: the network was refused as in use while another `down`'s removal of
+    /// the bundle still held its endpoint, and the look after showed it empty or gone.
+    #[test]
+    fn a_refused_network_rm_is_judged_by_the_network() {
+        use AfterNetworkRm::*;
+        #[track_caller]
+        fn check(class: Class, attached: Option<usize>, tries_left: bool, want: AfterNetworkRm) {
+            assert_eq!(
+                after_network_rm(class, attached, tries_left),
+                want,
+                "{class:?} {attached:?} tries_left={tries_left}"
+            );
+        }
+        for tries_left in [true, false] {
+            check(Class::NotFound, None, tries_left, Gone);
+            check(Class::InUse, None, tries_left, Gone);
+            check(Class::InUse, Some(1), tries_left, Attached);
+            check(Class::InUse, Some(2), tries_left, Attached);
+            // "Not found" of a network that a look still shows is not believed.
+            check(Class::NotFound, Some(0), tries_left, Fail);
+            check(Class::NotFound, Some(1), tries_left, Fail);
+            check(Class::Other, Some(0), tries_left, Fail);
+        }
+        check(Class::InUse, Some(0), true, Again);
+        check(Class::InUse, Some(0), false, Fail);
     }
 
     #[track_caller]

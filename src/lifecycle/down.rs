@@ -3,7 +3,7 @@
 use super::{Ctx, Observed, attached_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
-use crate::model::{Network, Removed};
+use crate::model::Removed;
 
 /// How many times `down` looks again when an `up` ran the bundle on the network after `down`
 /// looked (there are no locks on a remote engine).
@@ -139,9 +139,11 @@ fn remove(
                     push_once(&mut removed.networks, &n.name);
                     forget(left, &format!("network `{}`", n.name));
                 }
-                // A concurrent `up` ran the bundle on it after the look above: look again (the
-                // next round checks that bundle's labels before removing it).
-                Err(e) if *e.kind() == ErrorKind::Refused && bundle_on(ctx, n, names)? => {
+                // Something is on it that the look above did not show: a concurrent `up` ran the
+                // bundle on it since, or a racing `down`'s removal of a container had not let go
+                // of it yet (gone by now). Look again: the next round sorts what is there by its
+                // labels, removes what is ours and refuses what is not.
+                Err(e) if *e.kind() == ErrorKind::Refused => {
                     again = true;
                 }
                 Err(e) => return Err(e),
@@ -157,14 +159,6 @@ fn remove(
             "bottle `{slug}` came back {ROUNDS} times while `down` removed it; is an `up` of it running in a loop?"
         ),
     ))
-}
-
-/// Whether a container with the bundle's name is attached to `n` now.
-fn bundle_on(ctx: &Ctx, n: &Network, names: &Names) -> Result<bool> {
-    let now = ctx.inspect_networks(std::slice::from_ref(&n.id))?;
-    Ok(now
-        .iter()
-        .any(|n| n.containers.values().any(|c| *c == names.bundle)))
 }
 
 /// `what` is gone: no longer left.

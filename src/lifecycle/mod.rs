@@ -50,6 +50,10 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(10);
 const REMOVAL_WAIT: Duration = Duration::from_secs(20);
 const REMOVAL_POLL: Duration = Duration::from_millis(100);
 
+/// How many times `network rm` is run on a network that was refused as in use but showed nothing
+/// attached when looked at (its last endpoint left in between).
+const NETWORK_RM_TRIES: usize = 3;
+
 /// Seconds since the Unix epoch, for [`decide::stale_created`] (the decision stays pure: the time
 /// is an input).
 fn now() -> i64 {
@@ -422,8 +426,9 @@ impl Ctx {
     }
 
     /// Run one `rm` (with `--force`, or without for `gc`) and judge a refusal by what the
-    /// container is now: gone is removed (`true`), one being removed is waited for, a live one
-    /// that `rm` without `--force` refused stays (`false`); anything else is the engine's error.
+    /// container is now ([`decide::after_rm`]): gone is removed (`true`), one being removed (its
+    /// state says so, or the refusal said so and it still exists) is waited for, a live one that
+    /// `rm` without `--force` refused stays (`false`); anything else is the engine's error.
     fn remove_container_by(&self, id: &str, force: bool) -> Result<bool> {
         let rm = match force {
             true => argv::rm(id, self.engine.flavor()),
@@ -435,18 +440,19 @@ impl Ctx {
             Class::DaemonUnreachable | Class::PermissionDenied => return Err(reply.into_error()),
             _ => {}
         }
+        let class = reply.class();
         let deadline = Instant::now() + REMOVAL_WAIT.min(self.engine.timeout());
         loop {
-            match self.inspect_container(id)? {
-                None => return Ok(true),
-                Some(c) if c.state == "removing" && Instant::now() < deadline => {
+            let now = self.inspect_container(id)?;
+            let state = now.as_ref().map(|c| c.state.as_str());
+            match decide::after_rm(class, force, state, Instant::now() < deadline) {
+                decide::AfterRm::Gone => return Ok(true),
+                decide::AfterRm::Wait => {
                     self.engine.check_cancel()?;
                     std::thread::sleep(REMOVAL_POLL);
                 }
-                Some(c) if !force && decide::LIVE_STATES.contains(&c.state.as_str()) => {
-                    return Ok(false);
-                }
-                Some(_) => return Err(reply.into_error()),
+                decide::AfterRm::Kept => return Ok(false),
+                decide::AfterRm::Fail => return Err(reply.into_error()),
             }
         }
     }
@@ -470,31 +476,41 @@ impl Ctx {
         }
     }
 
-    /// Remove a network by ID. "Not found" counts as removed only once a look by ID confirms it is
-    /// gone (the classifier alone never decides that); "in use" names the containers still attached.
+    /// Remove a network by ID. A refusal is judged by a look by ID ([`decide::after_network_rm`]):
+    /// "not found" or "in use" of a network the look no longer shows is removed (a racing `down`
+    /// removed it; the classifier alone never decides that); "in use" of one that nothing is
+    /// attached to any more is tried again (the last endpoint left meanwhile); "in use" names the
+    /// containers still attached.
     fn remove_network(&self, name: &str, id: &str) -> Result<()> {
-        let reply = self.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
-        match reply.class() {
-            Class::Ok => Ok(()),
-            Class::NotFound if self.inspect_networks(&[id.to_string()])?.is_empty() => Ok(()),
-            Class::InUse => {
-                let now = self.inspect_networks(&[id.to_string()])?;
-                let attached: Vec<&str> = now
-                    .iter()
-                    .flat_map(|n| n.containers.values())
-                    .map(String::as_str)
-                    .collect();
-                match attached.is_empty() {
-                    true => Err(reply.into_error()),
-                    false => Err(attached_error(
+        let mut tries = 1;
+        loop {
+            let reply = self.run(Verb::NetworkRm, argv::network_rm(&[id]))?;
+            let class = reply.class();
+            match class {
+                Class::Ok => return Ok(()),
+                Class::NotFound | Class::InUse => {}
+                _ => return Err(reply.into_error()),
+            }
+            let now = self.inspect_networks(&[id.to_string()])?;
+            let attached: Vec<&str> = now
+                .iter()
+                .flat_map(|n| n.containers.values())
+                .map(String::as_str)
+                .collect();
+            let shown = now.first().map(|_| attached.len());
+            match decide::after_network_rm(class, shown, tries < NETWORK_RM_TRIES) {
+                decide::AfterNetworkRm::Gone => return Ok(()),
+                decide::AfterNetworkRm::Again => tries += 1,
+                decide::AfterNetworkRm::Attached => {
+                    return Err(attached_error(
                         self.engine.flavor(),
                         name,
                         &attached,
                         "down",
-                    )),
+                    ));
                 }
+                decide::AfterNetworkRm::Fail => return Err(reply.into_error()),
             }
-            _ => Err(reply.into_error()),
         }
     }
 }
