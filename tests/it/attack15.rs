@@ -1,0 +1,201 @@
+//! Attack round on issue 15's library surface (`attack15`): each test reproduces one problem found
+//! by driving the library as a Rust launcher would, and is named after it. They fail on the branch
+//! they were written on; the fix makes them pass.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bottle::{Bottles, Engine, ErrorKind, Spec, SpecText};
+
+use crate::fake::Fake;
+
+/// Runs `f` on a thread of its own and gives its result, or `None` when it has not returned
+/// within `within` (the thread is left behind: what it blocks on is the bug).
+fn within<T: Send + 'static>(
+    within: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(within).ok()
+}
+
+/// `Bottles::new` says "nothing is run", and a launcher calls it on whatever thread builds its
+/// state. For an engine program that is a script naming podman (the `podman-docker` shim, or a
+/// wrapper whose comment mentions podman) it runs `<engine> version` to learn the flavor, bounded
+/// only by the 10-minute default timeout and with no token the caller could cancel yet. A wrapper
+/// that hangs blocks `Bottles::new` (and so `plan`, which needs no engine) for 10 minutes.
+#[test]
+fn bottles_new_ran_the_engine_for_a_script_naming_podman() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("docker");
+    let marker = dir.path().join("ran");
+    let script = format!(
+        "#!/bin/sh\n# podman-docker shim: emulate the Docker CLI using podman\n: > '{}'\nexec sleep 5\n",
+        marker.display()
+    );
+    std::fs::write(&program, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let engine = Engine::new(&program).unwrap();
+    let made = within(Duration::from_secs(2), move || {
+        Bottles::new(engine);
+    });
+    assert!(
+        made.is_some(),
+        "`Bottles::new` blocked on the engine program (it ran: {})",
+        marker.exists()
+    );
+    assert!(!marker.exists(), "`Bottles::new` ran the engine program");
+}
+
+/// `Engine::named` is the way to `plan` "where no engine is installed", documented as not looking
+/// anything up. It opens the named file to read its first bytes (`flavor_of`), with a blocking
+/// `open`: a FIFO at that path (or, for a bare name such as `docker`, a FIFO called `docker` in the
+/// current directory: the bare name is opened relative to the cwd, not looked up on `PATH`) blocks
+/// the caller forever, with no timeout and no cancel.
+#[test]
+fn engine_named_blocked_forever_opening_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("docker");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let path = fifo.clone();
+    let named = within(Duration::from_secs(2), move || {
+        let _ = Engine::named(&path);
+    });
+    if named.is_none() {
+        // Unblock the thread left behind: it waits for a writer.
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+    }
+    assert!(
+        named.is_some(),
+        "`Engine::named` blocked opening the FIFO it was named"
+    );
+}
+
+/// `Bottles::interrupted` is documented as the way to learn that a `down_many` / `down_all`
+/// "stopped early", and a cancel "never poisons the handle". But it reports any cancel ever made
+/// on the handle's token: after a cancelled `up`, a later `down_many` that nothing interrupted is
+/// reported as interrupted ("the removals it had begun were finished"), so a launcher cannot tell
+/// a complete teardown from a cut-short one.
+#[test]
+fn interrupted_reported_a_cancel_of_an_earlier_call() {
+    let mut fake = Fake::new();
+    for slug in ["a", "b"] {
+        let missing = format!(
+            "Error: No such object: atk15int-sidecars-{slug}\nError: No such object: atk15int-bundle-{slug}\n"
+        );
+        fake.on(
+            &format!("inspect *atk15int-sidecars-{slug} *"),
+            1,
+            "\n",
+            &missing,
+        );
+    }
+    let bottles =
+        Bottles::new(Engine::new(fake.program()).unwrap()).prefix("atk15int".parse().unwrap());
+    // A cancel aimed at an earlier call (here: one that already returned).
+    bottles.cancel_token().cancel();
+    let slugs = ["a".parse().unwrap(), "b".parse().unwrap()];
+    let results = bottles.down_many(&slugs);
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert!(
+        bottles.interrupted().is_ok(),
+        "a down_many that no cancel reached is reported interrupted: {:?}",
+        bottles.interrupted()
+    );
+}
+
+/// The issue names `env("HOME=/tmp")` as a launcher's likely mistake (it means `secret_env`).
+/// The refusal quotes the whole text, value included, in the error's message and in the
+/// builder's `Debug`: `env("API_TOKEN=sk-live-…")` puts the token into whatever log the launcher
+/// writes its errors to. Every other path (the TOML parser, `secret_env`, `SpecText`'s `Debug`)
+/// takes care never to show a value.
+#[test]
+fn env_key_refusal_quoted_the_secret_value() {
+    let builder = Spec::builder("bundle:1").env("API_TOKEN=sk-live-hunter2");
+    let debug = format!("{builder:?}");
+    let err = builder.build().unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Invalid(bottle::Invalid::EnvKey));
+    assert!(!err.message().contains("hunter2"), "{err}");
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+}
+
+/// Issue 15: "Messages from the library give no CLI advice; the CLI adds advice when it renders."
+/// A value `secret_env` cannot carry is refused with "export it and pass the bare name `-e K`
+/// instead": a flag of the CLI, and advice that is wrong for the library, where bare keys read
+/// [`Bottles::environment`], not the exported process environment.
+#[test]
+fn env_value_refusal_gave_cli_advice() {
+    for value in ["a\nb".to_string(), "x".repeat(70_000)] {
+        let err = Spec::builder("bundle:1")
+            .secret_env("K", value)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Invalid(bottle::Invalid::EnvValue));
+        assert!(!err.message().contains("`-e "), "{err}");
+        assert!(!err.message().contains("export it"), "{err}");
+    }
+}
+
+/// `SpecText::from_toml` (and `from_file`) promise that errors "never quote a value: a misplaced
+/// secret must not end up on a terminal or in a CI log", and the module says so for every key.
+/// The checks it shares with the builder quote the value for `image`, `publish` strings,
+/// `daemons`, `publish_ip` and `loopback_pool`, so `image = "sk-hunter2 …"` or a token pasted into
+/// the wrong key reaches the message.
+#[test]
+fn toml_errors_quoted_the_value_they_promise_never_to_show() {
+    let path = std::path::Path::new("/nonexistent/bottle.toml");
+    let cases = [
+        "image = \"sk hunter2\"",
+        "publish = [\"hunter2\"]",
+        "daemons = [\"Hunter2\"]",
+        "publish_ip = \"hunter2\"",
+        "loopback_pool = \"hunter2\"",
+        "volumes = [\"hunter2\"]",
+    ];
+    let mut leaks = Vec::new();
+    for text in cases {
+        // `publish_ip` is checked at `validate`, the others while parsing.
+        let err = match SpecText::from_toml(text, path) {
+            Err(e) => e,
+            Ok(raw) => raw.validate(false).unwrap_err(),
+        };
+        if err.message().contains("hunter2") {
+            leaks.push(format!("{text}: {err}"));
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
+}
+
+/// A value in [`Bottles::environment`] that no process environment can carry (a NUL, or more than
+/// the kernel's 128 KiB per string) is taken without a word, and `up` fails late, after creating
+/// the network, as [`ErrorKind::EngineUnavailable`] ("could not execute … nul byte found"; the CLI
+/// would exit 69, "install docker"), though the engine is there and the input is what is wrong.
+/// The error also reports the bundle as possibly left behind ("the engine had not shown whether
+/// its cut-short create had happened"), though the `run` never started. `secret_env` refuses the
+/// same values up front as [`bottle::Invalid::EnvValue`].
+#[test]
+fn an_environment_value_the_os_cannot_carry_failed_as_engine_unavailable() {
+    const NET_ID: &str = "5c5d0b4a8f0e1c2d3b4a59687766554433221100ffeeddccbbaa998877665544\n";
+    for value in ["hun\0ter2".to_string(), "h".repeat(200_000)] {
+        let mut fake = Fake::new();
+        fake.once("network create*", 0, NET_ID, "");
+        let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+            .prefix("atk15env".parse().unwrap())
+            .environment([("TOKEN", value)]);
+        let spec = Spec::builder("bundle:1").env("TOKEN").build().unwrap();
+        let err = bottles.up(&"demo".parse().unwrap(), &spec).unwrap_err();
+        assert_ne!(err.kind(), &ErrorKind::EngineUnavailable, "{err}");
+        assert!(err.left().is_empty(), "nothing ran, yet: {:?}", err.left());
+    }
+}
