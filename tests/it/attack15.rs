@@ -199,3 +199,38 @@ fn an_environment_value_the_os_cannot_carry_failed_as_engine_unavailable() {
         assert!(err.left().is_empty(), "nothing ran, yet: {:?}", err.left());
     }
 }
+
+/// Issue 15: "timeouts, readiness failures, cancellation and engine failures are distinct kinds,
+/// each with its data". A [`ErrorKind::Timeout`] carries its deadline, but which engine command
+/// ran past it is only in the English message: [`bottle::Error::command`] is `None` (there is no
+/// exit code to fill a `CommandFailure` with), and the CLI's JSON error has `"command": null`. A
+/// launcher that wants to say "`docker ps` hung" has to parse the message.
+#[test]
+fn a_timeout_kept_its_command_only_in_the_message() {
+    let mut fake = Fake::new();
+    fake.on_sh("ps *", "sleep 3");
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .prefix("atk15tmo".parse().unwrap())
+        .timeout(Duration::from_millis(300));
+    let err = bottles.ls().unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Timeout, "{err}");
+    assert_eq!(err.deadline(), Some(Duration::from_millis(300)));
+    let line = err.command().map(|c| c.line().to_string());
+    assert!(
+        line.as_deref().is_some_and(|l| l.contains(" ps ")),
+        "the timed-out command as data: {line:?}; message: {err}"
+    );
+}
+
+/// `Bottles::timeout` takes any `Duration`, where the CLI refuses a timeout that is not positive
+/// ([`bottle::Invalid::Timeout`]). A zero timeout kills every engine command at once, and the
+/// message calls it "the timeout of 0h".
+#[test]
+fn a_zero_timeout_was_taken_and_shown_as_0h() {
+    let fake = Fake::new();
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .prefix("atk15zero".parse().unwrap())
+        .timeout(Duration::ZERO);
+    let err = bottles.ls().unwrap_err();
+    assert!(!err.message().contains("timeout of 0h"), "{err}");
+}
