@@ -234,3 +234,45 @@ fn a_zero_timeout_was_taken_and_shown_as_0h() {
     let err = bottles.ls().unwrap_err();
     assert!(!err.message().contains("timeout of 0h"), "{err}");
 }
+
+/// `follow_logs` hands the engine's output to the launcher's `sink` on the library's reader
+/// threads. A sink that panics (a launcher bug) kills its reader thread silently: the call neither
+/// fails nor returns, and follows on (here for as long as the engine keeps streaming) with nobody
+/// reading the pipe, so a real `logs -f` blocks once the pipe fills. A panic in a sink should come
+/// back to the caller (as the panic, or an error) instead of vanishing.
+#[test]
+fn a_panicking_follow_logs_sink_vanished_and_the_follow_went_on() {
+    use crate::fake::container_json;
+    let mut fake = Fake::new();
+    let labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.env", ""),
+    ];
+    let bundle = container_json(
+        "atk15log-sidecars-demo",
+        "c1",
+        "running",
+        &labels,
+        "atk15log-bundle-demo",
+        "10.213.150.2",
+        &[],
+    );
+    fake.on("*inspect*", 0, &bundle, "");
+    fake.on_sh("logs *", "echo first; sleep 6");
+    let bottles =
+        Bottles::new(Engine::new(fake.program()).unwrap()).prefix("atk15log".parse().unwrap());
+    let followed = within(Duration::from_secs(3), move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            bottles.follow_logs(&"demo".parse().unwrap(), None, |_, _| {
+                panic!("launcher bug in its log sink")
+            })
+        }))
+        .map_err(|_| "panicked")
+        .map(|r| r.map_err(|e| e.to_string()))
+    });
+    assert!(
+        followed.is_some(),
+        "the sink panicked on the first line, yet `follow_logs` went on following"
+    );
+}
