@@ -276,3 +276,38 @@ fn a_panicking_follow_logs_sink_vanished_and_the_follow_went_on() {
         "the sink panicked on the first line, yet `follow_logs` went on following"
     );
 }
+
+/// The events callback runs on the caller's thread, inside `up`. When it panics (a launcher bug,
+/// or a `RefCell` borrowed twice) after the network was created, the panic unwinds straight out of
+/// `up` and nothing rolls back: the network this run created stays, though `up` promises that "on
+/// failure or cancel, what this call created is removed again". (A `BottleGuard` does not help:
+/// `up_guarded` had not returned one yet.)
+#[test]
+fn a_panicking_event_callback_left_the_network_up_created() {
+    const NET_ID: &str = "5c5d0b4a8f0e1c2d3b4a59687766554433221100ffeeddccbbaa998877665544\n";
+    let mut fake = Fake::new();
+    fake.once("network create*", 0, NET_ID, "");
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .prefix("atk15evp".parse().unwrap())
+        .on_event(|e| {
+            if let bottle::Event::Command { line, .. } = e
+                && line.contains(" run ")
+            {
+                panic!("launcher bug in its event callback");
+            }
+        });
+    let spec = Spec::builder("bundle:1").build().unwrap();
+    let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bottles.up(&"demo".parse().unwrap(), &spec)
+    }));
+    assert!(up.is_err(), "the callback's panic came through");
+    let calls: Vec<String> = fake.calls().iter().map(|c| c.join(" ")).collect();
+    assert!(
+        calls.iter().any(|c| c.starts_with("network create")),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.starts_with("network rm")),
+        "the network `up` created was not rolled back: {calls:#?}"
+    );
+}
