@@ -311,3 +311,54 @@ fn a_panicking_event_callback_left_the_network_up_created() {
         "the network `up` created was not rolled back: {calls:#?}"
     );
 }
+
+/// Issue 15: "`Event` carries the slug", so a launcher with several bottles can tell whose event
+/// it sees. `up`, `down` and `status` name their bottle, but the engine commands of `wait_ready`,
+/// `logs` and `follow_logs` (all about one bottle) arrive with `slug: None`, as if they were work
+/// on the whole engine.
+#[test]
+fn events_of_wait_ready_and_logs_did_not_name_their_bottle() {
+    use crate::fake::container_json;
+    use std::sync::{Arc, Mutex};
+    let mut fake = Fake::new();
+    let labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.env", ""),
+    ];
+    let bundle = container_json(
+        "atk15evs-sidecars-demo",
+        "c1",
+        "running",
+        &labels,
+        "atk15evs-bundle-demo",
+        "10.213.150.2",
+        &[],
+    );
+    fake.on("*inspect*", 0, &bundle, "");
+    let seen: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .prefix("atk15evs".parse().unwrap())
+        .on_event(move |e| {
+            if let bottle::Event::Command { line, slug, .. } = e {
+                let slug = slug.map(|s| s.as_str().to_string());
+                sink.lock().unwrap().push((slug, line.to_string()));
+            }
+        });
+    let slug = "demo".parse().unwrap();
+    let ready = bottles.wait_ready(&slug, Duration::from_secs(5));
+    assert!(ready.is_ok(), "{ready:?}");
+    bottles.logs(&slug, Some(10)).unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty());
+    let unnamed: Vec<&String> = seen
+        .iter()
+        .filter(|(s, _)| s.as_deref() != Some("demo"))
+        .map(|(_, line)| line)
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "commands without their slug: {unnamed:#?}"
+    );
+}
