@@ -362,3 +362,35 @@ fn events_of_wait_ready_and_logs_did_not_name_their_bottle() {
         "commands without their slug: {unnamed:#?}"
     );
 }
+
+/// The crate docs tell an async launcher to run calls through `spawn_blocking` and to cancel "from
+/// the async side through `Bottles::cancel_token`". But a call counts only the cancels made after
+/// it starts running, so a cancel made after the launcher queued the call and before a pool thread
+/// picked it up (the user pressed Ctrl-C at once, or the pool was busy) is lost: the call runs to
+/// the end as if nothing happened. Modelled here with a thread that starts its call only once
+/// released, as a queued blocking task does (with `down`, whose fake is short; on real podman an
+/// `up` whose cancel raced its start returned `Created` and left the bottle running).
+#[test]
+fn a_cancel_before_a_queued_call_started_was_lost() {
+    let mut fake = Fake::new();
+    let missing =
+        "Error: No such object: atk15q-sidecars-a\nError: No such object: atk15q-bundle-a\n";
+    fake.on("inspect *atk15q-sidecars-a *", 1, "\n", missing);
+    let bottles =
+        Bottles::new(Engine::new(fake.program()).unwrap()).prefix("atk15q".parse().unwrap());
+    let token = bottles.cancel_token();
+    let (release, queued) = mpsc::channel::<()>();
+    // `spawn_blocking(move || bottles.down(&slug))`: queued, not yet running.
+    let task = std::thread::spawn(move || {
+        queued.recv().unwrap();
+        bottles.down(&"a".parse().unwrap())
+    });
+    // The launcher cancels the call it queued.
+    token.cancel();
+    release.send(()).unwrap();
+    let got = task.join().unwrap();
+    assert!(
+        matches!(&got, Err(e) if e.kind() == &ErrorKind::Interrupted),
+        "the call queued before the cancel ran as if nothing happened: {got:?}"
+    );
+}
