@@ -394,3 +394,48 @@ fn a_cancel_before_a_queued_call_started_was_lost() {
         "the call queued before the cancel ran as if nothing happened: {got:?}"
     );
 }
+
+/// The library tells a readiness failure's reason apart ([`bottle::NotReady`]: deadline, exited,
+/// replaced, removed) and keeps the wait that ran out ([`bottle::Error::deadline`]). The `--json`
+/// error object (`$defs/error_body`, `additionalProperties: false`) has neither: a Python
+/// launcher sees `"kind": "not_ready"` and has to parse the English `message` to learn whether
+/// the bundle crashed (do not retry) or was only slow (retry with a longer `--wait`).
+#[test]
+fn json_not_ready_error_lost_the_reason_and_the_deadline() {
+    use crate::fake::container_json;
+    const NET_ID: &str = "5c5d0b4a8f0e1c2d3b4a59687766554433221100ffeeddccbbaa998877665544\n";
+    let mut fake = Fake::new();
+    let (net, bundle) = ("bot-bottle-bundle-demo", "bot-bottle-sidecars-demo");
+    let id = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    fake.once("network create*", 0, NET_ID, "");
+    fake.once("run *", 0, &format!("{id}\n"), "");
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let running = container_json(bundle, id, "running", &labels, net, "10.213.150.2", &[]);
+    let exited = container_json(bundle, id, "exited", &labels, net, "", &[]);
+    fake.once("*inspect*", 0, &running, "");
+    fake.on("*inspect*", 0, &exited, "");
+    let out = fake.bottle(&[
+        "up",
+        "demo",
+        "--image",
+        "bundle:1",
+        "--pull",
+        "never",
+        "--wait=30s",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = &json["error"];
+    assert_eq!(error["kind"], "not_ready", "{json}");
+    let data: Vec<String> = error
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "message")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    assert!(
+        data.iter().any(|v| v.contains("exited")),
+        "the reason (`exited`) is only in the message: {json}"
+    );
+}
