@@ -439,3 +439,24 @@ fn json_not_ready_error_lost_the_reason_and_the_deadline() {
         "the reason (`exited`) is only in the message: {json}"
     );
 }
+
+/// Resource names are `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`, and both a prefix
+/// and a slug may hold `-bundle`/`-sidecars`: prefix `a` with slug `bundle-x` and prefix
+/// `a-bundle` with slug `x` name the same network `a-bundle-bundle-x`. Two launchers on one engine
+/// (each with its own prefix, as the contract suggests for keeping apart) then refuse each other's
+/// bottles: on docker, `--prefix atk15 status sidecars-x` with `--prefix atk15-sidecars` bottle
+/// `x` up says the container "lacks bottle's labels" (it has them, for slug `x`).
+#[test]
+fn two_prefix_and_slug_pairs_named_the_same_network() {
+    let spec = Spec::builder("bundle:1").build().unwrap();
+    let network_of = |prefix: &str, slug: &str| -> std::ffi::OsString {
+        let bottles = Bottles::new(Engine::named("docker")).prefix(prefix.parse().unwrap());
+        let plan = bottles.plan(&slug.parse().unwrap(), &spec).unwrap();
+        plan[0].last().unwrap().clone()
+    };
+    assert_ne!(
+        network_of("a", "bundle-x"),
+        network_of("a-bundle", "x"),
+        "two different bottles, one network name"
+    );
+}
