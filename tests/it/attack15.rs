@@ -336,7 +336,9 @@ fn events_of_wait_ready_and_logs_did_not_name_their_bottle() {
         &[],
     );
     fake.on("*inspect*", 0, &bundle, "");
-    let seen: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    /// Each command's slug (if any) and line.
+    type Seen = Vec<(Option<String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let sink = Arc::clone(&seen);
     let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
         .prefix("atk15evs".parse().unwrap())
