@@ -462,3 +462,43 @@ fn two_prefix_and_slug_pairs_named_the_same_network() {
         "two different bottles, one network name"
     );
 }
+
+/// A bare env key ([`bottle::SpecBuilder::env`]) reaches the bundle through the engine CLI's own
+/// process environment (`run -e KEY`), so the value meant for the bundle also configures the
+/// engine CLI for that one command. `env("HOME")` (the builder's own doc example) with a launcher's
+/// [`Bottles::environment`] that gives the agent `HOME=/home/agent` runs `docker run` with that
+/// `HOME`: the docker CLI then reads `/home/agent/.docker/config.json` (another current context,
+/// so another engine than the `network create` before it), rootless podman another storage. A
+/// key missing from the given environment is unset for `run` alone (`DOCKER_HOST`,
+/// `XDG_RUNTIME_DIR`, `HOME`), with the same split. Every engine command of one `up` should see
+/// one engine environment. (Seen on docker 20.10: with a `config.json` under the given `HOME`
+/// naming another context, `network create` succeeded and `run` failed with "Current context …
+/// is not found".)
+#[test]
+fn a_bare_env_key_changed_the_engine_clis_own_environment_for_run() {
+    let mut fake = Fake::new();
+    fake.on_sh(
+        "network create*",
+        r#"echo "$HOME" > "$D/home.create"; echo 5c5d0b4a8f0e1c2d3b4a59687766554433221100ffeeddccbbaa998877665544"#,
+    );
+    fake.on_sh(
+        "run *",
+        r#"echo "$HOME" > "$D/home.run"; echo d04c8e2d730bd96d8190cb3a0745f745aa97bdb2234cf9eefcbde1ee9b58ac6e"#,
+    );
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .prefix("atk15home".parse().unwrap())
+        .environment([("HOME", "/home/agent")]);
+    let spec = Spec::builder("bundle:1")
+        .env("HOME")
+        .pull(bottle::Pull::Never)
+        .build()
+        .unwrap();
+    // Whatever `up` makes of the fake's answers afterwards, both commands ran.
+    let _ = bottles.up(&"demo".parse().unwrap(), &spec);
+    let read = |name: &str| std::fs::read_to_string(fake.state_dir().join(name)).unwrap();
+    let (create, run) = (read("home.create"), read("home.run"));
+    assert_eq!(
+        run, create,
+        "`run` ran with the bundle's HOME, the other commands with bottle's"
+    );
+}
