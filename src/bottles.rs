@@ -29,6 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::argv;
@@ -56,6 +57,32 @@ pub struct Bottles {
     ctx: Ctx,
     /// How many bottles `up_many`, `down_many`, `down_all` and `gc` work on at once.
     parallel: usize,
+    /// Whether a cancel reached the last call of this handle (and its clones) to end: what
+    /// [`Bottles::interrupted`] reports.
+    last_cut: Arc<AtomicBool>,
+}
+
+/// One call of a [`Bottles`]: its context, which watches the token as the call's view (see
+/// [`CancelToken`]). When it ends (dropped, on every path, a panic's included) it records
+/// whether a cancel reached it and spends the cancels made so far.
+struct Call<'a> {
+    ctx: Ctx,
+    last_cut: &'a AtomicBool,
+}
+
+impl std::ops::Deref for Call<'_> {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        let token = self.ctx.engine.cancel_token();
+        self.last_cut.store(token.is_cancelled(), Ordering::SeqCst);
+        token.spend();
+    }
 }
 
 /// A bottle's logs as the engine printed them, with the values `up` was given masked.
@@ -80,21 +107,20 @@ impl Bottles {
     /// Bottles on `engine`, with the CLI's defaults: prefix `bot-bottle`, pool `10.213.0.0/16`
     /// in `/24` blocks, a 10-minute timeout per engine command, no events, a fresh cancel
     /// token, and the process's environment as it is now for bare env keys (see
-    /// [`Bottles::environment`]). Whether the engine is local (which decides locking and the
-    /// host-route check) is worked out here; nothing is run.
+    /// [`Bottles::environment`]). Nothing is run: whether the engine is local (which decides
+    /// locking and the host-route check) is worked out by the first call that needs it.
     pub fn new(engine: Engine) -> Bottles {
-        let local = engine.is_local();
         let engine = engine.with_cancel(CancelToken::new());
         Bottles {
             ctx: Ctx {
                 engine,
                 prefix: Prefix::default(),
                 pool: Pool::default(),
-                local,
                 environment: Environment::of_process(),
                 locks: crate::lock::Location::from_env(),
             },
             parallel: DEFAULT_PARALLEL,
+            last_cut: Arc::default(),
         }
     }
 
@@ -126,9 +152,10 @@ impl Bottles {
 
     /// The environment that a spec's bare env keys ([`SpecBuilder::env`]) take their values from,
     /// instead of the process's as it was when this handle was made. `up` reads only this: the
-    /// engine's `run` gets exactly these values for those keys (a key missing here is unset for
-    /// it), and they are masked in messages like secret values. So a launcher never needs
-    /// `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
+    /// bundle gets exactly these values for those keys, through the env-file (a key missing here
+    /// is not set in the bundle), and they are masked in messages like secret values. The engine
+    /// CLI itself always runs with the process's environment, whatever this holds. So a launcher
+    /// never needs `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
     pub fn environment<I, K, V>(mut self, vars: I) -> Bottles
     where
         I: IntoIterator<Item = (K, V)>,
@@ -160,8 +187,10 @@ impl Bottles {
     /// back what it had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc`
     /// finish the removal they began, and a second cancel stops them too.
     ///
-    /// A cancel never poisons the handle: each call counts only the cancels made while it runs,
-    /// so a `down` after a cancelled `up` tears the bottle down with the same handle and token.
+    /// A cancel made before a call starts (a `spawn_blocking` task still queued) reaches it too:
+    /// the call fails with `Interrupted` at once, having run nothing. A cancel never poisons the
+    /// handle: once a call it reached has ended it is spent, so a `down` after a cancelled `up`
+    /// tears the bottle down with the same handle and token (see [`CancelToken`]).
     pub fn cancel_token(&self) -> CancelToken {
         self.ctx.engine.cancel_token().clone()
     }
@@ -184,14 +213,17 @@ impl Bottles {
     /// error says what was rolled back ([`Error::rolled_back`]) and what was left
     /// ([`Error::left`]).
     pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
-        lifecycle::up(&self.masking(spec), slug, spec)
+        lifecycle::up(&*self.masking(spec)?, slug, spec)
     }
 
     /// [`Bottles::up`] of each of `slugs` with one spec, at most [`Bottles::parallel`] at once.
     /// One bottle's failure does not stop the others. The results are in the order of `slugs`;
     /// a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`].
     pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<UpOutcome>> {
-        let ctx = self.masking(spec);
+        let ctx = match self.masking(spec) {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
             lifecycle::up(&ctx, slug, spec)
@@ -202,23 +234,35 @@ impl Bottles {
     /// The context of one call ([`Bottles::call`]), with the spec's secret values (and the
     /// values its bare keys take from this handle's environment) masked in whatever engine text
     /// it reports.
-    fn masking(&self, spec: &Spec) -> Ctx {
+    fn masking(&self, spec: &Spec) -> Result<Call<'_>> {
         let environment = &self.ctx.environment;
         let masker = Masker::new(spec.secret_values(|k| environment.get(k)));
-        let ctx = self.call();
-        Ctx {
-            engine: ctx.engine.with_secrets(masker),
-            ..ctx
+        let mut call = self.call()?;
+        call.ctx.engine = call.ctx.engine.clone().with_secrets(masker);
+        Ok(call)
+    }
+
+    /// One call: it watches every cancel its token has not spent (see [`CancelToken`]), and
+    /// fails at once, having run nothing, when one was made before it started.
+    fn call(&self) -> Result<Call<'_>> {
+        let call = self.call_watching(self.ctx.engine.cancel_token().for_call());
+        match call.engine.cancel_token().is_cancelled() {
+            true => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted before it started; nothing was run",
+            )),
+            false => Ok(call),
         }
     }
 
-    /// The context of one call: it watches the token from now on (see
-    /// [`Bottles::cancel_token`]).
-    fn call(&self) -> Ctx {
-        let token = self.ctx.engine.cancel_token().since_now();
-        Ctx {
-            engine: self.ctx.engine.clone().with_cancel(token),
-            ..self.ctx.clone()
+    /// One call watching `token`, a view of this handle's token.
+    fn call_watching(&self, token: CancelToken) -> Call<'_> {
+        Call {
+            ctx: Ctx {
+                engine: self.ctx.engine.clone().with_cancel(token),
+                ..self.ctx.clone()
+            },
+            last_cut: &self.last_cut,
         }
     }
 
@@ -242,7 +286,11 @@ impl Bottles {
     /// fails with [`crate::ErrorKind::Interrupted`], the removal in [`Error::removed`] (as the
     /// CLI exits 130).
     pub fn down(&self, slug: &Slug) -> Result<Removed> {
-        let ctx = self.call();
+        self.down_in(self.call()?, slug)
+    }
+
+    /// [`Bottles::down`] as `call`.
+    fn down_in(&self, ctx: Call<'_>, slug: &Slug) -> Result<Removed> {
         let removed = lifecycle::down(&ctx, slug)?;
         match interrupted(&ctx) {
             Err(e) => {
@@ -258,7 +306,10 @@ impl Bottles {
     /// out; a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`]. After a
     /// cancel, [`Bottles::interrupted`] says so.
     pub fn down_many(&self, slugs: &[Slug]) -> Vec<Result<Removed>> {
-        let ctx = self.call();
+        let ctx = match self.call() {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
             lifecycle::down(&ctx, slug)
@@ -269,7 +320,7 @@ impl Bottles {
     /// Every bottle of this prefix taken down, as [`Bottles::down_many`] does, in slug order. The
     /// listing is each bottle's first look.
     pub fn down_all(&self) -> Result<Vec<(Slug, Result<Removed>)>> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let listed: Vec<_> = lifecycle::list(&ctx)?.into_iter().collect();
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(&listed, self.parallel, token, |(slug, seen)| {
@@ -279,17 +330,24 @@ impl Bottles {
         Ok(listed.into_iter().map(|(s, _)| s).zip(results).collect())
     }
 
-    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once this handle's token was cancelled at all:
-    /// after [`Bottles::down_many`] or [`Bottles::down_all`], which finish the removals they
-    /// began and report each bottle as it came out, this says that they stopped early. (A cancel
-    /// does not poison the handle: later calls run; this only reports that one came.)
+    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` when a cancel reached the last call of this
+    /// handle (and its clones) to end: after [`Bottles::down_many`] or [`Bottles::down_all`],
+    /// which finish the removals they began and report each bottle as it came out, this says
+    /// that they stopped early. A cancel of an earlier call is not reported here (see
+    /// [`CancelToken`]).
     pub fn interrupted(&self) -> Result<()> {
-        interrupted(&self.ctx)
+        match self.last_cut.load(Ordering::SeqCst) {
+            true => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted; the removals it had begun were finished",
+            )),
+            false => Ok(()),
+        }
     }
 
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
     pub fn status(&self, slug: &Slug) -> Result<Bottle> {
-        lifecycle::status(&self.call(), slug)
+        lifecycle::status(&*self.call()?, slug)
     }
 
     /// The host address of the bundle's published `container_port`, with the CLI's errors when
@@ -303,7 +361,7 @@ impl Bottles {
 
     /// Every bottle of this prefix, by slug.
     pub fn ls(&self) -> Result<Vec<Bottle>> {
-        lifecycle::ls(&self.call())
+        lifecycle::ls(&*self.call()?)
     }
 
     /// Remove the leftovers that carry bottle's labels: bundles that are not live, and networks
@@ -311,7 +369,7 @@ impl Bottles {
     /// say what would go. A cancel lets the removals in hand finish and starts no further one;
     /// then the call fails with [`crate::ErrorKind::Interrupted`].
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let removed = lifecycle::gc_parallel(&ctx, dry_run, self.parallel)?;
         match ctx.engine.cancel_token().is_cancelled() {
             true => Err(gc_interrupted(&removed)),
@@ -322,7 +380,7 @@ impl Bottles {
     /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
     /// masked.
     pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
         let reply = ctx
             .engine
@@ -344,9 +402,9 @@ impl Bottles {
         tail: Option<u32>,
         sink: impl Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
-        let engine = ctx.engine.with_secrets(masker);
+        let engine = ctx.engine.clone().with_secrets(masker);
         let argv = argv::logs_of(&bundle.id, true, tail);
         engine.run_follow(Verb::Logs, argv, Arc::new(sink))
     }
@@ -354,7 +412,7 @@ impl Bottles {
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;
     /// an unreachable daemon is [`EngineVersions::unreachable`].
     pub fn versions(&self) -> Result<EngineVersions> {
-        crate::versions::engine_versions(&self.call().engine)
+        crate::versions::engine_versions(&self.call()?.engine)
     }
 
     /// Wait until the bundle of the existing bottle `slug` is ready, as [`SpecBuilder::wait`]
@@ -363,7 +421,7 @@ impl Bottles {
     /// removed meanwhile is [`crate::ErrorKind::NotReady`] (with [`Error::deadline`] for a wait
     /// that ran out); nothing is removed.
     pub fn wait_ready(&self, slug: &Slug, within: Duration) -> Result<()> {
-        lifecycle::up::wait_ready(&self.call(), slug, within)
+        lifecycle::up::wait_ready(&*self.call()?, slug, within)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,
@@ -371,7 +429,8 @@ impl Bottles {
     pub fn plan(&self, slug: &Slug, spec: &Spec) -> Result<Vec<Vec<OsString>>> {
         let names = Names::new(&self.ctx.prefix, slug)?;
         let engine = &self.ctx.engine;
-        Ok(lifecycle::plan(slug, &names, spec, &self.ctx.pool)
+        let has_env = !lifecycle::up::env_lines(spec, &self.ctx.environment)?.is_empty();
+        Ok(lifecycle::plan(slug, &names, spec, &self.ctx.pool, has_env)
             .iter()
             .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
             .collect())
@@ -527,8 +586,11 @@ impl BottleGuard {
 impl Drop for BottleGuard {
     fn drop(&mut self) {
         if self.outcome.take().is_some() {
-            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it.
-            let _ = self.bottles.down(&self.slug);
+            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it. A cancel
+            // made before the drop does not stop it (the guard is how a launcher cleans up
+            // after one): it watches only the cancels made from now on.
+            let b = &self.bottles;
+            let _ = b.down_in(b.call_watching(b.ctx.engine.cancel_token().since_now()), &self.slug);
         }
     }
 }
@@ -615,9 +677,11 @@ impl SpecBuilder {
 
     /// Pass the env variable `key` with the value it has in the environment of the [`Bottles`]
     /// that runs `up` ([`Bottles::environment`]; by default the process's, read when the
-    /// `Bottles` was made). The engine gets the value through its own environment; it never
-    /// enters any argv. A key that is not a shell-style name, such as `HOME=/tmp`, is refused
-    /// ([`crate::Invalid::EnvKey`]).
+    /// `Bottles` was made); a key missing there is not set in the bundle. `up` hands the value to
+    /// the engine through the same in-memory env-file as [`SpecBuilder::secret_env`] (never an
+    /// argv, never the engine CLI's own environment), so a value that file cannot carry is
+    /// refused by `up` before it runs anything ([`crate::Invalid::EnvValue`]). A key that is not
+    /// a shell-style name, such as `HOME=/tmp`, is refused ([`crate::Invalid::EnvKey`]).
     pub fn env(mut self, key: impl AsRef<str>) -> SpecBuilder {
         if let Some(entry) = self.take(EnvEntry::inherit(key.as_ref())) {
             self.parts.env.push(entry);

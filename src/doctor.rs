@@ -112,7 +112,7 @@ pub struct Doctor {
 /// Run `doctor`'s checks. Each engine command goes through the handle's engine (its timeout,
 /// cancel token and events).
 pub fn doctor(config: DoctorConfig) -> Doctor {
-    let local = config.bottles.as_ref().map_or(true, |b| b.ctx().local);
+    let local = config.bottles.as_ref().map_or(true, |b| b.ctx().local());
     let mut checks = Vec::new();
     let ctx = engine_check(&config, local, &mut checks);
     checks.push(pool_check(ctx.as_ref(), &config.pool, local));

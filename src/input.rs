@@ -332,12 +332,14 @@ impl EnvKey {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
+            // What follows a `=` is a value (`API_TOKEN=sk-…` given as a key): never shown.
+            let shown = match s.split_once('=') {
+                Some((key, _)) => format!("{}, followed by `=` and a value (not shown)", quoted(key)),
+                None => quoted(s),
+            };
             return Err(Error::invalid(
                 Invalid::EnvKey,
-                format!(
-                    "invalid env key {}: use [A-Za-z_][A-Za-z0-9_]*, e.g. `API_TOKEN`",
-                    quoted(s)
-                ),
+                format!("invalid env key {shown}: use [A-Za-z_][A-Za-z0-9_]*, e.g. `API_TOKEN`"),
             ));
         }
         Ok(EnvKey(s.to_string()))
@@ -402,38 +404,42 @@ impl EnvEntry {
     /// any other bad key is: it is never split into another key and value.
     pub fn literal(key: &str, value: &str) -> Result<EnvEntry> {
         let key = EnvKey::parse(key)?;
-        // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and
-        // cannot carry NUL, so such a value would arrive altered or not at all.
-        if value.contains(['\n', '\r', '\0']) {
-            return Err(Error::invalid(
-                Invalid::EnvValue,
-                format!(
-                    "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
-                    key.as_str(),
-                    key.as_str()
-                ),
-            ));
-        }
-        // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose
-        // longest line is 64 KiB including its newline; a longer one fails the whole
-        // `run` with `bufio.Scanner: token too long`, after the network was made.
-        let line = key.as_str().len() + 1 + value.len();
-        if line > MAX_ENV_FILE_LINE {
-            return Err(Error::invalid(
-                Invalid::EnvValue,
-                format!(
-                    "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`): export it and pass the bare name `-e {}` instead",
-                    key.as_str(),
-                    value.len(),
-                    key.as_str()
-                ),
-            ));
-        }
+        check_env_value(key.as_str(), value.as_bytes())?;
         Ok(EnvEntry {
             key,
             value: EnvValue::Literal(Secret(value.to_string())),
         })
     }
+}
+
+/// Whether the env-file can carry `key`'s `value` (given to `secret_env`, or taken by a bare key
+/// from the environment of a `Bottles`): every value the bundle gets travels through it. The
+/// refusal names the key and never the value, which may be a secret.
+pub(crate) fn check_env_value(key: &str, value: &[u8]) -> Result<()> {
+    // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and cannot carry
+    // NUL, so such a value would arrive altered or not at all.
+    if value.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\0')) {
+        return Err(Error::invalid(
+            Invalid::EnvValue,
+            format!(
+                "the value of env `{key}` holds a newline, carriage return or NUL, which an env-file cannot carry"
+            ),
+        ));
+    }
+    // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose longest line
+    // is 64 KiB including its newline; a longer one fails the whole `run` with
+    // `bufio.Scanner: token too long`, after the network was made.
+    let line = key.len() + 1 + value.len();
+    if line > MAX_ENV_FILE_LINE {
+        return Err(Error::invalid(
+            Invalid::EnvValue,
+            format!(
+                "the value of env `{key}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`)",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A bind mount `HOST:CTR[:ro|rw]`.

@@ -68,13 +68,20 @@ pub struct Ctx {
     pub engine: Engine,
     pub prefix: Prefix,
     pub pool: Pool,
-    /// The engine runs on this host: its networks share our routing table, and other bottle
-    /// processes that use it share our lock directory.
-    pub local: bool,
     /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
     pub environment: Environment,
     /// Where the lock files go, found when the context was made.
     pub locks: lock::Location,
+}
+
+impl Ctx {
+    /// The engine runs on this host: its networks share our routing table, and other bottle
+    /// processes that use it share our lock directory. Worked out when a call needs it, not when
+    /// the handle is made (it may run `version`, bounded and cancellable: see
+    /// [`Engine::flavor`]); the flavor, once learnt, is kept by the engine.
+    pub fn local(&self) -> bool {
+        self.engine.is_local()
+    }
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -155,7 +162,7 @@ impl Ctx {
     }
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {
-        if !self.local {
+        if !self.local() {
             return Ok(None);
         }
         let token = self.engine.cancel_token();
@@ -520,7 +527,14 @@ const PLAN_RUN_ID: &str = "<run-id>";
 
 /// The commands `up` runs on a clean engine with the image present: create the network on
 /// candidate 0, run the bundle, read back its ports.
-pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
+/// `has_env`: whether the env-file has any line (see `up::env_lines`).
+pub(crate) fn plan(
+    slug: &Slug,
+    names: &Names,
+    spec: &Spec,
+    pool: &Pool,
+    has_env: bool,
+) -> Vec<Vec<OsString>> {
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
@@ -537,10 +551,7 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
             ip: candidate.bundle_ip,
             spec,
             labels: &bundle_labels,
-            env_file: spec
-                .literal_env()
-                .next()
-                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+            env_file: has_env.then(|| std::path::Path::new(exec::ENV_FILE_PATH)),
             pull: spec.run_pull(),
         }),
         argv::container_inspect(&names.bundle),

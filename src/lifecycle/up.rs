@@ -16,13 +16,13 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
 use super::journal::Journal;
-use super::{Ctx, loopback, not_ours};
+use super::{Ctx, Environment, loopback, not_ours};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Reply};
 use crate::host;
-use crate::input::{Names, Slug};
+use crate::input::{EnvValue, Names, Slug};
 use crate::model::{Bottle, Container};
 use crate::spec::{Pull, Spec};
 
@@ -60,12 +60,15 @@ pub struct UpOutcome {
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
     let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
+    // Refused before anything runs: a value the env-file cannot carry.
+    let env = env_lines(spec, &ctx.environment)?;
     let _lock = ctx.lock_slug(slug)?;
     let mut up = Up {
         ctx,
         slug,
         spec,
         digest: spec.digest(),
+        env,
         journal: Journal::new(run_id()),
         names,
         replaced: None,
@@ -106,6 +109,8 @@ struct Up<'a> {
     spec: &'a Spec,
     names: Names,
     digest: String,
+    /// Every env value the bundle gets, as `(key, value)`: through the env-file, all of them.
+    env: Vec<(String, String)>,
     journal: Journal,
     /// Why an earlier bundle (another spec) was removed, once it was.
     replaced: Option<ReplaceReason>,
@@ -332,7 +337,7 @@ impl Up<'_> {
     fn create_network(&mut self) -> Result<NetStep> {
         let (ctx, slug) = (self.ctx, self.slug);
         let _lock = ctx.lock("subnets")?;
-        let mut excluded = match ctx.local {
+        let mut excluded = match ctx.local() {
             true => host::routes(),
             false => Vec::new(),
         };
@@ -427,7 +432,7 @@ impl Up<'_> {
             None => self.spec,
         };
         let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
-        let env = env_file(spec);
+        let env = env_file(&self.env);
         let req = argv::Run {
             name: &self.names.bundle,
             network: &self.names.network,
@@ -439,8 +444,7 @@ impl Up<'_> {
         };
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
-        let vars = ctx.environment.for_keys(spec.inherited_env());
-        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env, &vars)?;
+        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env)?;
         // `run --detach` prints the new container's ID once it exists, even when the start then
         // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
         // and this run's label.
@@ -615,7 +619,7 @@ impl Up<'_> {
         use crate::ready::{Seen, Successor};
         let ctx = self.ctx;
         if let Some(b) = ctx.inspect_container(id)? {
-            return Ok(Seen::There(observed(&b, ctx.local)));
+            return Ok(Seen::There(observed(&b, ctx.local())));
         }
         let until = Instant::now() + SUCCESSOR_WAIT;
         loop {
@@ -674,10 +678,7 @@ impl Up<'_> {
         // The env-file is a pipe: what another reader (a wrapper that reads `/dev/fd/3` first)
         // takes, the engine never sees, and the bundle runs without those values. Checked from
         // the bundle's own environment, as the next `up` would.
-        let sent = self
-            .spec
-            .literal_env()
-            .map(|(k, v)| (k.as_str(), v.expose()));
+        let sent = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let unsent = decide::unsent_env(sent, &b.env);
         if !unsent.is_empty() {
             return Err(Error::new(
@@ -809,7 +810,7 @@ pub(crate) fn wait_ready(ctx: &Ctx, slug: &Slug, within: Duration) -> Result<()>
     let token = ctx.engine.cancel_token();
     let mut inspect = || -> Result<Seen> {
         Ok(match ctx.inspect_container(&b.id)? {
-            Some(b) => Seen::There(observed(&b, ctx.local)),
+            Some(b) => Seen::There(observed(&b, ctx.local())),
             None => Seen::Gone { successor: None },
         })
     };
@@ -871,13 +872,33 @@ fn bundle_ip(subnet: Ipv4Network) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()).saturating_add(2))
 }
 
+/// Every env value the bundle gets: the `KEY=VALUE` entries, and each bare key's value in
+/// `environment` (a key missing there is left out, as the engine leaves out an unset `-e KEY`).
+/// All of them travel through the env-file, so the engine CLI's own environment is never the
+/// bundle's; a value the env-file cannot carry is refused here, before anything runs.
+pub(crate) fn env_lines(spec: &Spec, environment: &Environment) -> Result<Vec<(String, String)>> {
+    let mut lines = Vec::new();
+    for (key, value) in &spec.env {
+        let value = match value {
+            EnvValue::Literal(secret) => secret.expose().to_string(),
+            EnvValue::Inherit => match environment.get(key.as_str()) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        crate::input::check_env_value(key.as_str(), value.as_bytes())?;
+        lines.push((key.as_str().to_string(), value));
+    }
+    Ok(lines)
+}
+
 /// The `KEY=VALUE` lines the engine reads from [`exec::ENV_FILE_PATH`]; empty if there are none.
-fn env_file(spec: &Spec) -> Vec<u8> {
+pub(crate) fn env_file(lines: &[(String, String)]) -> Vec<u8> {
     let mut text = String::new();
-    for (key, value) in spec.literal_env() {
-        text.push_str(key.as_str());
+    for (key, value) in lines {
+        text.push_str(key);
         text.push('=');
-        text.push_str(value.expose());
+        text.push_str(value);
         text.push('\n');
     }
     text.into_bytes()

@@ -19,7 +19,7 @@ use ipnetwork::Ipv4Network;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
+use crate::input::{EnvKey, EnvValue, ImageRef, Volume};
 
 mod parse;
 mod read;
@@ -261,14 +261,6 @@ impl Spec {
     /// How long `up` waits for the bundle to be ready, if it waits ([`crate::SpecBuilder::wait`]).
     pub fn wait(&self) -> Option<Duration> {
         self.wait
-    }
-
-    /// The `KEY=VALUE` entries, which travel through the env-file.
-    pub(crate) fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
-        self.env.iter().filter_map(|(k, v)| match v {
-            EnvValue::Literal(s) => Some((k, s)),
-            EnvValue::Inherit => None,
-        })
     }
 
     /// Every value to mask in foreign text (engine stderr, the bundle's logs): the `KEY=VALUE`

@@ -100,8 +100,15 @@ fn interrupted_reported_a_cancel_of_an_earlier_call() {
     }
     let bottles =
         Bottles::new(Engine::new(fake.program()).unwrap()).prefix("atk15int".parse().unwrap());
-    // A cancel aimed at an earlier call (here: one that already returned).
+    // A cancel aimed at an earlier call, which it cut short. (Made before that call started, it
+    // reaches it: see `a_cancel_before_a_queued_call_started_was_lost`.)
     bottles.cancel_token().cancel();
+    let earlier = bottles.ls().map(|_| ());
+    assert!(
+        matches!(&earlier, Err(e) if e.kind() == &ErrorKind::Interrupted),
+        "{earlier:?}"
+    );
+    assert!(bottles.interrupted().is_err(), "the earlier call was cut short");
     let slugs = ["a".parse().unwrap(), "b".parse().unwrap()];
     let results = bottles.down_many(&slugs);
     for r in &results {

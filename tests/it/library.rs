@@ -573,7 +573,7 @@ fn events_name_their_bottle() {
 
 /// Regression (issue 15): a cancelled handle was poisoned, its `down()` failing `interrupted` at
 /// once, so a launcher could not tear down what a cancelled `up` left without a new handle. A
-/// call counts only the cancels made while it runs.
+/// cancel is spent once a call it reached has ended.
 #[test]
 fn a_cancelled_handle_still_tears_down() {
     use crate::fake::{container_json, network_json};
@@ -597,7 +597,10 @@ fn a_cancelled_handle_still_tears_down() {
     );
     fake.on("inspect*", 0, &objects, "");
     let bottles = fake_bottles(&fake, "libcx");
+    // A cancel that cut a call short (here one made before it started, which it reaches).
     bottles.cancel_token().cancel();
+    let cut = bottles.status(&"demo".parse().unwrap()).unwrap_err();
+    assert_eq!(cut.kind(), &bottle::ErrorKind::Interrupted, "{cut}");
     let removed = bottles.down(&"demo".parse().unwrap()).unwrap();
     assert_eq!(removed.containers, [bundle]);
     assert_eq!(removed.networks, [net]);
