@@ -168,7 +168,8 @@ impl Bottles {
     }
 
     /// Kill any engine command that runs longer than `timeout` (default 10 minutes); the call then
-    /// fails with [`crate::ErrorKind::Timeout`], and `up` rolls back.
+    /// fails with [`crate::ErrorKind::Timeout`], and `up` rolls back. A zero timeout is refused:
+    /// every call then fails with [`crate::Invalid::Timeout`] before it runs anything.
     pub fn timeout(mut self, timeout: Duration) -> Bottles {
         self.ctx.engine = self.ctx.engine.with_timeout(timeout);
         self
@@ -245,6 +246,12 @@ impl Bottles {
     /// One call: it watches every cancel its token has not spent (see [`CancelToken`]), and
     /// fails at once, having run nothing, when one was made before it started.
     fn call(&self) -> Result<Call<'_>> {
+        if self.ctx.engine.timeout().is_zero() {
+            return Err(Error::invalid(
+                crate::Invalid::Timeout,
+                "the timeout must be longer than 0s: a zero timeout would kill every engine command at once",
+            ));
+        }
         let call = self.call_watching(self.ctx.engine.cancel_token().for_call());
         match call.engine.cancel_token().is_cancelled() {
             true => Err(Error::new(
@@ -380,7 +387,8 @@ impl Bottles {
     /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
     /// masked.
     pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
-        let ctx = self.call()?;
+        let call = self.call()?;
+        let ctx = call.for_slug(slug);
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
         let reply = ctx
             .engine
@@ -402,7 +410,8 @@ impl Bottles {
         tail: Option<u32>,
         sink: impl Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        let ctx = self.call()?;
+        let call = self.call()?;
+        let ctx = call.for_slug(slug);
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
         let engine = ctx.engine.clone().with_secrets(masker);
         let argv = argv::logs_of(&bundle.id, true, tail);
@@ -421,7 +430,7 @@ impl Bottles {
     /// removed meanwhile is [`crate::ErrorKind::NotReady`] (with [`Error::deadline`] for a wait
     /// that ran out); nothing is removed.
     pub fn wait_ready(&self, slug: &Slug, within: Duration) -> Result<()> {
-        lifecycle::up::wait_ready(&*self.call()?, slug, within)
+        lifecycle::up::wait_ready(&self.call()?.for_slug(slug), slug, within)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,

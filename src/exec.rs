@@ -195,7 +195,7 @@ impl Reply {
         );
         Error::new(kind, message).with_command(crate::error::CommandFailure {
             line: self.line,
-            exit_code: self.code,
+            exit_code: Some(self.code),
             stderr: self.stderr,
         })
     }
@@ -377,6 +377,14 @@ impl Engine {
     pub(crate) fn with_events(mut self, e: Events) -> Engine {
         self.events = Some(e);
         self
+    }
+
+    /// The same engine, reporting no [`Event`]s.
+    pub(crate) fn without_events(&self) -> Engine {
+        Engine {
+            events: None,
+            ..self.clone()
+        }
     }
 
     /// Mask these values in engine output this engine reports.
@@ -622,6 +630,9 @@ impl Engine {
         let overflow = Arc::new(AtomicBool::new(false));
         let stdout_buf = Arc::new(Mutex::new(Vec::new()));
         let stderr_buf = Arc::new(Mutex::new(Vec::new()));
+        // A panic of the caller's code on a reader thread (the `follow_logs` sink, the events
+        // callback): the command is killed and the panic goes on in the caller's thread.
+        let panicked: Arc<Mutex<Option<Box<dyn std::any::Any + Send>>>> = Arc::default();
         let readers = [
             (
                 child
@@ -652,8 +663,9 @@ impl Engine {
             let overflow = Arc::clone(&overflow);
             let engine = self.clone();
             let capture = capture.clone();
+            let panicked = Arc::clone(&panicked);
             std::thread::spawn(move || {
-                match capture {
+                let read = std::panic::AssertUnwindSafe(|| match capture {
                     Capture::Keep => {
                         let flag = is_stdout.then_some(&*overflow);
                         read_capped(pipe, &buf, keep, flag);
@@ -670,6 +682,11 @@ impl Engine {
                         let keep = (!is_stdout).then_some(&*buf);
                         follow(pipe, &engine.masker, stream, &sink, keep);
                     }
+                });
+                if let Err(panic) = std::panic::catch_unwind(read) {
+                    kill_group(pgid);
+                    let mut slot = panicked.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.get_or_insert(panic);
                 }
                 let _ = done_tx.send(());
             });
@@ -717,6 +734,10 @@ impl Engine {
             {
                 break;
             }
+        }
+        let panic = panicked.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
         }
         if overflow.load(Ordering::SeqCst) {
             return Err(self.stopped(Stop::TooLarge, verb, line));
@@ -773,7 +794,13 @@ impl Engine {
                     self.shown
                 ),
             )
-            .with_deadline(self.timeout),
+            .with_deadline(self.timeout)
+            // Which command ran past it, as data (there is no exit code: it was killed).
+            .with_command(crate::error::CommandFailure {
+                line: line.to_string(),
+                exit_code: None,
+                stderr: String::new(),
+            }),
             // A bundle's logs grow without bound: say how to get at them (it printed nothing).
             Stop::TooLarge if verb == Verb::Logs => Error::new(
                 ErrorKind::EngineFailed,
@@ -1193,6 +1220,9 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(1)), "1s");
         assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        // a_zero_timeout_was_taken_and_shown_as_0h (attack15).
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_duration(Duration::from_micros(500)), "500µs");
     }
 
     fn reply(stderr: &str) -> Reply {

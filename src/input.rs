@@ -16,6 +16,10 @@ use crate::error::{Error, Invalid, Result};
 /// the docker CLI's and podman's env-file readers use, less one byte for the newline.
 pub const MAX_ENV_FILE_LINE: usize = 64 * 1024 - 1;
 
+/// The words between prefix and slug in resource names (`<prefix>-bundle-<slug>`,
+/// `<prefix>-sidecars-<slug>`), which a prefix may not hold.
+const ROLE_WORDS: [&str; 2] = ["bundle", "sidecars"];
+
 /// Docker's limit for names that end up as DNS labels and interface names.
 pub const MAX_NAME_LEN: usize = 63;
 const MAX_SLUG_LEN: usize = 40;
@@ -89,6 +93,19 @@ impl Prefix {
                 Invalid::Prefix,
                 format!(
                     "invalid prefix {}: use 1-20 of [a-z0-9-], starting with a letter or digit, e.g. `bot-bottle`",
+                    quoted(s)
+                ),
+            ));
+        }
+        // Names are `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`, and a slug may
+        // start with `bundle-`: prefix `a` with slug `bundle-x` and prefix `a-bundle` with slug
+        // `x` would name one network. With no `bundle` or `sidecars` word in the prefix, the
+        // first such word of a name is its role, so every name has one (prefix, slug).
+        if let Some(role) = s.split('-').find(|w| ROLE_WORDS.contains(w)) {
+            return Err(Error::invalid(
+                Invalid::Prefix,
+                format!(
+                    "invalid prefix {}: a prefix holds no `{role}` word (between dashes), which bottle's names use to tell the prefix from the slug",
                     quoted(s)
                 ),
             ));
@@ -709,6 +726,9 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
+        // Not "0h": a zero or sub-millisecond duration says what it is.
+        0 if d.is_zero() => "0s".to_string(),
+        0 => format!("{d:?}"),
         ms if ms % 1000 != 0 => format!("{ms}ms"),
         ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
@@ -764,6 +784,13 @@ mod tests {
         check_invalid(Prefix::parse(""), Invalid::Prefix);
         check_invalid(Prefix::parse("-x"), Invalid::Prefix);
         check_invalid(Prefix::parse(&"p".repeat(21)), Invalid::Prefix);
+        // two_prefix_and_slug_pairs_named_the_same_network (attack15): `a-bundle` + `x` and
+        // `a` + `bundle-x` named one network.
+        check_invalid(Prefix::parse("a-bundle"), Invalid::Prefix);
+        check_invalid(Prefix::parse("sidecars"), Invalid::Prefix);
+        check_invalid(Prefix::parse("a-sidecars-b"), Invalid::Prefix);
+        assert!(Prefix::parse("abundle").is_ok());
+        assert!(Prefix::parse("bundles-x").is_ok());
         let names = Names::new(&Prefix::default(), &Slug::parse("demo").unwrap()).unwrap();
         assert_eq!(names.network, "bot-bottle-bundle-demo");
         assert_eq!(names.bundle, "bot-bottle-sidecars-demo");

@@ -62,6 +62,12 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
     let names = Names::new(&ctx.prefix, slug)?;
     // Refused before anything runs: a value the env-file cannot carry.
     let env = env_lines(spec, &ctx.environment)?;
+    // The rollback after a panic (of the events callback, say) reports no events: the callback
+    // that panicked once would cut the rollback short too.
+    let quiet = Ctx {
+        engine: ctx.engine.without_events(),
+        ..ctx.clone()
+    };
     let _lock = ctx.lock_slug(slug)?;
     let mut up = Up {
         ctx,
@@ -78,13 +84,22 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         lost_ips: BTreeSet::new(),
         reported: None,
     };
-    let done = match up.converge() {
-        Ok(outcome) => up.await_ready(outcome),
-        Err(err) => Err(err),
-    };
+    // A panic inside (a launcher's events callback runs on this thread) rolls back what this
+    // run created, as a failure does, and then goes on unwinding to the caller.
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match up.converge() {
+            Ok(outcome) => up.await_ready(outcome),
+            Err(err) => Err(err),
+        }
+    }));
     match done {
-        Ok(outcome) => Ok(outcome),
-        Err(err) => Err(up.fail(err)),
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(err)) => Err(up.fail(err)),
+        Err(panic) => {
+            up.ctx = &quiet;
+            let _ = up.fail(Error::new(ErrorKind::EngineFailed, "a callback panicked"));
+            std::panic::resume_unwind(panic)
+        }
     }
 }
 

@@ -455,8 +455,14 @@ fn json_not_ready_error_lost_the_reason_and_the_deadline() {
 /// (each with its own prefix, as the contract suggests for keeping apart) then refuse each other's
 /// bottles: on docker, `--prefix atk15 status sidecars-x` with `--prefix atk15-sidecars` bottle
 /// `x` up says the container "lacks bottle's labels" (it has them, for slug `x`).
+///
+/// Fixed by making the rule unambiguous: a prefix holds no `bundle` or `sidecars` word, so the
+/// first such word of a name is its role. The pair that collided can no longer be formed, and
+/// every pair that can names its own network.
 #[test]
 fn two_prefix_and_slug_pairs_named_the_same_network() {
+    let refused = "a-bundle".parse::<bottle::Prefix>().unwrap_err();
+    assert_eq!(refused.kind(), &ErrorKind::Invalid(bottle::Invalid::Prefix));
     let spec = Spec::builder("bundle:1").build().unwrap();
     let network_of = |prefix: &str, slug: &str| -> std::ffi::OsString {
         let bottles = Bottles::new(Engine::named("docker")).prefix(prefix.parse().unwrap());
@@ -465,9 +471,10 @@ fn two_prefix_and_slug_pairs_named_the_same_network() {
     };
     assert_ne!(
         network_of("a", "bundle-x"),
-        network_of("a-bundle", "x"),
+        network_of("a-bundlex", "x"),
         "two different bottles, one network name"
     );
+    assert_ne!(network_of("a", "x-bundle-y"), network_of("a-x", "bundle-y"));
 }
 
 /// A bare env key ([`bottle::SpecBuilder::env`]) reaches the bundle through the engine CLI's own

@@ -327,7 +327,7 @@ fn a_failed_up_keeps_the_command_and_the_rollback() {
     assert_eq!(err.kind(), &bottle::ErrorKind::EngineFailed);
     let cmd = err.command().expect("the failed command");
     assert!(cmd.line().contains(" run --detach"), "{}", cmd.line());
-    assert_eq!(cmd.exit_code(), 125);
+    assert_eq!(cmd.exit_code(), Some(125));
     assert!(
         cmd.stderr().contains("Address already in use"),
         "{}",
@@ -377,7 +377,7 @@ fn a_failed_down_says_what_it_had_removed() {
         .down(&"demo".parse().unwrap())
         .unwrap_err();
     assert_eq!(err.removed(), [bundle]);
-    assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
+    assert_eq!(err.command().and_then(|c| c.exit_code()), Some(1));
     assert!(err.message().contains("the disk caught fire"), "{err}");
 }
 
