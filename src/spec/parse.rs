@@ -75,7 +75,9 @@ impl RawSpec {
                 "env" => {
                     let mut env = Vec::new();
                     for (e, at) in cx.strings(name, value)? {
-                        cx.check(at, &e, EnvEntry::parse(&e))?;
+                        // The key may be named; what follows its `=` is the value.
+                        let value = e.split_once('=').map_or("", |(_, v)| v);
+                        cx.check(at, value, EnvEntry::parse(&e))?;
                         env.push(e);
                     }
                     raw.env = Some(env);
@@ -519,7 +521,7 @@ mod tests {
             (
                 "env = [\"TOK=hunter2\\nsecond\"]",
                 EnvValue,
-                &["line 1, column 8", "env `TOK`", "`-e TOK`"],
+                &["line 1, column 8", "env `TOK`", "env-file cannot carry"],
             ),
             (
                 "env = [\"1TOK=hunter2\"]",
