@@ -541,7 +541,7 @@ fn a_config_error_never_quotes_the_value() {
             "image = \"img\"\nenv = [\"TOK=hunter2-secret",
             "line 2, column",
         ),
-        ("env = [\"TOK=hunter2-secret\\nx\"]\n", "`-e TOK`"),
+        ("env = [\"TOK=hunter2-secret\\nx\"]\n", "env `TOK`"),
         ("TOK = \"hunter2-secret\"\n", "unknown field `TOK`"),
     ] {
         let path = dir.path().join("spec.toml");
