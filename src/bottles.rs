@@ -275,9 +275,13 @@ impl Bottles {
 
     /// [`Bottles::up`], and a guard that takes the bottle down again when it is dropped (as a
     /// testcontainers container does): for tests, and for launchers whose bottle lives exactly as
-    /// long as one value. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it, or
-    /// [`BottleGuard::keep`] to leave the bottle up. A cancel of this handle's token does not stop
-    /// the drop's `down` (see [`Bottles::cancel_token`]).
+    /// long as one value. As a testcontainers container takes down only what it started, a drop
+    /// takes the bottle down only when this `up` created it ([`crate::Action::Created`]): a
+    /// bottle that was already there (kept, started or replaced: another launcher may share it)
+    /// is left up. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it (it takes
+    /// the bottle down whatever `up` did), or [`BottleGuard::keep`] to leave the bottle up. A
+    /// cancel of this handle's token does not stop the drop's `down` (see
+    /// [`Bottles::cancel_token`]).
     pub fn up_guarded(&self, slug: &Slug, spec: &Spec) -> Result<BottleGuard> {
         let outcome = self.up(slug, spec)?;
         Ok(BottleGuard {
@@ -594,7 +598,9 @@ impl BottleGuard {
 
 impl Drop for BottleGuard {
     fn drop(&mut self) {
-        if self.outcome.take().is_some() {
+        // Only a bottle this guard's `up` created is its own to take down.
+        let created = |o: &UpOutcome| o.action == crate::Action::Created;
+        if self.outcome.take().is_some_and(|o| created(&o)) {
             // Nowhere to report a failure from a drop; `BottleGuard::down` returns it. A cancel
             // made before the drop does not stop it (the guard is how a launcher cleans up
             // after one): it watches only the cancels made from now on.

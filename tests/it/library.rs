@@ -751,6 +751,58 @@ fn a_dropped_guard_takes_its_bottle_down() {
     assert!(calls.contains("docker network rm "), "{calls}");
 }
 
+/// Also noticed in attack15: a guard whose `up` found the bottle already running as asked
+/// (`Kept`) took down, when dropped, a bottle it had not created (another launcher's guard's).
+/// A drop takes down only what its `up` created.
+#[test]
+fn a_dropped_guard_leaves_a_bottle_it_did_not_create() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libgk-bundle-demo", "libgk-sidecars-demo");
+    let id = "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2";
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .build()
+        .unwrap();
+    let digest = spec.digest();
+    let bundle_labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.env", ""),
+        ("bottle.spec", digest.as_str()),
+        ("bottle.run", "0000000000000000"),
+    ];
+    let net_labels = [
+        ("bottle.role", "network"),
+        ("bottle.slug", "demo"),
+        ("bottle.subnet", "10.213.150.0/24"),
+    ];
+    let both = container_json(
+        bundle,
+        id,
+        "running",
+        &bundle_labels,
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(
+        net,
+        "net1",
+        "10.213.150.0/24",
+        &net_labels,
+        &[(id, bundle)],
+    );
+    let exists = format!("Error response from daemon: network with name {net} already exists\n");
+    fake.on("network create*", 1, "", &exists);
+    fake.on("*inspect*", 0, &both, "");
+    let bottles = fake_bottles(&fake, "libgk");
+    let guard = bottles.up_guarded(&"demo".parse().unwrap(), &spec).unwrap();
+    assert_eq!(guard.outcome().action, bottle::Action::Kept);
+    drop(guard);
+    let calls = fake.transcript();
+    assert!(!calls.contains(" rm "), "a kept bottle was taken down: {calls}");
+}
+
 /// On each real engine: a bare env key gets its value from `Bottles::environment`, not from the
 /// process; `up` compares against that value, so the same environment keeps the bundle and
 /// another value replaces it, naming `EnvValues`.
