@@ -110,6 +110,7 @@ impl Bottles {
     /// [`Bottles::environment`]). Nothing is run: whether the engine is local (which decides
     /// locking and the host-route check) is worked out by the first call that needs it.
     pub fn new(engine: Engine) -> Bottles {
+        let locality = engine.locality();
         let engine = engine.with_cancel(CancelToken::new());
         Bottles {
             ctx: Ctx {
@@ -117,6 +118,7 @@ impl Bottles {
                 prefix: Prefix::default(),
                 pool: Pool::default(),
                 environment: Environment::of_process(),
+                locality,
                 locks: crate::lock::Location::from_env(),
             },
             parallel: DEFAULT_PARALLEL,
@@ -605,7 +607,10 @@ impl Drop for BottleGuard {
             // made before the drop does not stop it (the guard is how a launcher cleans up
             // after one): it watches only the cancels made from now on.
             let b = &self.bottles;
-            let _ = b.down_in(b.call_watching(b.ctx.engine.cancel_token().since_now()), &self.slug);
+            let _ = b.down_in(
+                b.call_watching(b.ctx.engine.cancel_token().since_now()),
+                &self.slug,
+            );
         }
     }
 }

@@ -287,8 +287,9 @@ fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
 fn unreachable_check(shown: &str, client: Option<&str>, where_: &str, e: &Error) -> Check {
     let client = client.unwrap_or("?");
     let denied = e.command().is_some_and(|c| {
-        c.exit_code()
-            .is_some_and(|code| classify(Verb::Version, code, c.stderr()) == Class::PermissionDenied)
+        c.exit_code().is_some_and(|code| {
+            classify(Verb::Version, code, c.stderr()) == Class::PermissionDenied
+        })
     });
     match denied {
         true => Check::new(

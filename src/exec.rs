@@ -31,6 +31,23 @@ use crate::display::{MaskStream, Masker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::Slug;
 
+/// Whether an engine runs on this host, for either flavor: the environment and the files that say
+/// so are read when a handle is made, the flavor (which may need a command) when a call needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Locality {
+    pub docker: bool,
+    pub podman: bool,
+}
+
+impl Locality {
+    pub(crate) fn of(self, flavor: Flavor) -> bool {
+        match flavor {
+            Flavor::Podman => self.podman,
+            Flavor::Docker => self.docker,
+        }
+    }
+}
+
 /// The longest `version` asked to learn an engine's flavor may take (see [`Engine::flavor`]):
 /// a `version` answers at once, even with the daemon down, so a longer one is a hung wrapper.
 pub const FLAVOR_TIMEOUT: Duration = Duration::from_secs(30);
@@ -398,9 +415,15 @@ impl Engine {
     /// environment, and runs `version` once when the flavor is not known yet (see
     /// [`Engine::flavor`]).
     pub fn is_local(&self) -> bool {
-        match self.flavor() {
-            Flavor::Podman => crate::host::podman_is_local(&self.program),
-            Flavor::Docker => crate::host::engine_is_local(self.context.as_deref()),
+        self.locality().of(self.flavor())
+    }
+
+    /// Whether the engine would be local as each flavor, read now from files and the
+    /// environment; runs nothing (the flavor may need a command: see [`Engine::flavor`]).
+    pub(crate) fn locality(&self) -> Locality {
+        Locality {
+            docker: crate::host::engine_is_local(self.context.as_deref()),
+            podman: crate::host::podman_is_local(&self.program),
         }
     }
 
@@ -522,7 +545,12 @@ impl Engine {
     /// reaches any filesystem, even if bottle is killed at any moment, and what the engine has read
     /// is not there for the processes it starts. The engine CLI itself always runs with bottle's
     /// own environment: a value meant for the bundle never configures the CLI.
-    pub(crate) fn run_with_env(&self, verb: Verb, argv: Vec<OsString>, env: &[u8]) -> Result<Reply> {
+    pub(crate) fn run_with_env(
+        &self,
+        verb: Verb,
+        argv: Vec<OsString>,
+        env: &[u8],
+    ) -> Result<Reply> {
         self.run_inner(verb, argv, (!env.is_empty()).then_some(env))
     }
 

@@ -351,7 +351,9 @@ impl EnvKey {
         if !ok {
             // What follows a `=` is a value (`API_TOKEN=sk-…` given as a key): never shown.
             let shown = match s.split_once('=') {
-                Some((key, _)) => format!("{}, followed by `=` and a value (not shown)", quoted(key)),
+                Some((key, _)) => {
+                    format!("{}, followed by `=` and a value (not shown)", quoted(key))
+                }
                 None => quoted(s),
             };
             return Err(Error::invalid(

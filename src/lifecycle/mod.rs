@@ -70,17 +70,21 @@ pub struct Ctx {
     pub pool: Pool,
     /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
     pub environment: Environment,
+    /// Whether the engine is local as either flavor, read when the handle was made (see
+    /// [`Ctx::local`]).
+    pub locality: crate::exec::Locality,
     /// Where the lock files go, found when the context was made.
     pub locks: lock::Location,
 }
 
 impl Ctx {
     /// The engine runs on this host: its networks share our routing table, and other bottle
-    /// processes that use it share our lock directory. Worked out when a call needs it, not when
-    /// the handle is made (it may run `version`, bounded and cancellable: see
-    /// [`Engine::flavor`]); the flavor, once learnt, is kept by the engine.
+    /// processes that use it share our lock directory. The environment and files that say so
+    /// were read when the handle was made; the flavor is learnt when a call first needs it (it
+    /// may run `version`, bounded and cancellable: see [`Engine::flavor`]), never when the
+    /// handle is made, and kept by the engine.
     pub fn local(&self) -> bool {
-        self.engine.is_local()
+        self.locality.of(self.engine.flavor())
     }
 }
 

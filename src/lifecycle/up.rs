@@ -86,11 +86,9 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
     };
     // A panic inside (a launcher's events callback runs on this thread) rolls back what this
     // run created, as a failure does, and then goes on unwinding to the caller.
-    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        match up.converge() {
-            Ok(outcome) => up.await_ready(outcome),
-            Err(err) => Err(err),
-        }
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match up.converge() {
+        Ok(outcome) => up.await_ready(outcome),
+        Err(err) => Err(err),
     }));
     match done {
         Ok(Ok(outcome)) => Ok(outcome),

@@ -416,7 +416,11 @@ mod tests {
             "Hunter2",
             "invalid daemon (value not shown): use (value not shown)",
         );
-        check("invalid port: use 1-65535", "x", "invalid port: use 1-65535");
+        check(
+            "invalid port: use 1-65535",
+            "x",
+            "invalid port: use 1-65535",
+        );
         check(
             "bad hunter2 value",
             "hunter2",

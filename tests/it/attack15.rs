@@ -108,7 +108,10 @@ fn interrupted_reported_a_cancel_of_an_earlier_call() {
         matches!(&earlier, Err(e) if e.kind() == &ErrorKind::Interrupted),
         "{earlier:?}"
     );
-    assert!(bottles.interrupted().is_err(), "the earlier call was cut short");
+    assert!(
+        bottles.interrupted().is_err(),
+        "the earlier call was cut short"
+    );
     let slugs = ["a".parse().unwrap(), "b".parse().unwrap()];
     let results = bottles.down_many(&slugs);
     for r in &results {

@@ -141,7 +141,10 @@ fn bad_input_is_refused_before_any_engine_command() {
         (&["up", "demo", "--image=-x"], "invalid image reference"),
         (&["up", "demo", "--image", "a b"], "invalid image reference"),
         (&["up", "demo", "-e", "1BAD=x"], "invalid env key"),
-        (&["up", "demo", "-e", "A=multi\nline"], "env-file cannot carry"),
+        (
+            &["up", "demo", "-e", "A=multi\nline"],
+            "env-file cannot carry",
+        ),
         (&["up", "demo", "-v", "rel:/b"], "invalid volume"),
         (&["up", "demo", "-v", "/a,b:/b"], "invalid volume"),
         (&["up", "demo", "-v", "/a:/b:rx"], "invalid volume mode"),
@@ -927,5 +930,8 @@ fn env_flags_merge_with_the_config_files_env() {
     // through the env-file: a bare key is never `--env KEY`, which the engine CLI would read from
     // its own environment (a_bare_env_key_changed_the_engine_clis_own_environment_for_run).
     assert!(text.contains("--env-file /dev/fd/3 "), "{text}");
-    assert!(!text.contains("--env B") && !text.contains("--env C"), "{text}");
+    assert!(
+        !text.contains("--env B") && !text.contains("--env C"),
+        "{text}"
+    );
 }

@@ -785,13 +785,7 @@ fn a_dropped_guard_leaves_a_bottle_it_did_not_create() {
         net,
         "10.213.150.2",
         &[],
-    ) + &network_json(
-        net,
-        "net1",
-        "10.213.150.0/24",
-        &net_labels,
-        &[(id, bundle)],
-    );
+    ) + &network_json(net, "net1", "10.213.150.0/24", &net_labels, &[(id, bundle)]);
     let exists = format!("Error response from daemon: network with name {net} already exists\n");
     fake.on("network create*", 1, "", &exists);
     fake.on("*inspect*", 0, &both, "");
@@ -800,7 +794,10 @@ fn a_dropped_guard_leaves_a_bottle_it_did_not_create() {
     assert_eq!(guard.outcome().action, bottle::Action::Kept);
     drop(guard);
     let calls = fake.transcript();
-    assert!(!calls.contains(" rm "), "a kept bottle was taken down: {calls}");
+    assert!(
+        !calls.contains(" rm "),
+        "a kept bottle was taken down: {calls}"
+    );
 }
 
 /// On each real engine: a bare env key gets its value from `Bottles::environment`, not from the
