@@ -101,6 +101,11 @@ const _: fn() = || {
     shared::<Bottles>();
     shared::<Spec>();
     shared::<Error>();
+    // A launcher keys maps by prefix and keeps what `versions` said (attack15, also noticed).
+    fn key<T: std::hash::Hash + Ord + Clone>() {}
+    key::<Prefix>();
+    fn value<T: Clone>() {}
+    value::<EngineVersions>();
 };
 
 impl Bottles {

@@ -78,7 +78,7 @@ impl fmt::Display for Slug {
 /// The contract allows any of those characters; we also refuse a leading `-`, because the engine
 /// would read the resulting names as flags and docker refuses names that do not start with a letter
 /// or digit anyway.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Prefix(String);
 
 impl Prefix {
