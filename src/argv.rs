@@ -38,6 +38,9 @@ pub const LABEL_ENV: &str = "bottle.env";
 /// Which `up` invocation created the object, so a rollback of a create that a signal cut short
 /// can tell its own object from one that was already there or that a racer made.
 pub const LABEL_RUN: &str = "bottle.run";
+/// The limits `up` ran the bundle with (`cpus=1.5,memory=536870912`), only when it set any, so a
+/// replace names the limit that changed.
+pub const LABEL_LIMITS: &str = "bottle.limits";
 pub const ROLE_NETWORK: &str = "network";
 pub const ROLE_BUNDLE: &str = "bundle";
 
@@ -131,11 +134,16 @@ impl Args {
     }
 }
 
-/// `network create --driver bridge --subnet S --gateway G --ip-range R --label … NAME`
+/// `network create --driver bridge --ipv6=false --subnet S --gateway G --ip-range R --label … NAME`
+///
+/// IPv4-only on purpose, not by the daemon's default: docker CLI 27 and later leave IPv6 to the
+/// daemon's `default-network-opts` when the flag is absent. Docker CLI 20.10 and 28 and podman
+/// 4.3 (native, and its docker socket through either docker CLI) all take `--ipv6=false`.
 pub fn network_create(req: &NetworkCreate<'_>) -> Vec<OsString> {
     let c = req.candidate;
     Args::new(&["network", "create"])
         .opt("--driver", "bridge")
+        .arg("--ipv6=false")
         .opt("--subnet", c.subnet.to_string())
         .opt("--gateway", c.gateway.to_string())
         .opt("--ip-range", c.ip_range.to_string())
@@ -234,6 +242,17 @@ pub fn run(req: &Run<'_>) -> Vec<OsString> {
     };
     for port in &spec.publish {
         a = a.opt("--publish", format!("{host}::{port}"));
+    }
+    // Bytes and millicpus are the engine's own units, so what it shows reads back exactly.
+    let limits = spec.limits;
+    if let Some(bytes) = limits.memory {
+        a = a.opt("--memory", bytes.to_string());
+    }
+    if let Some(m) = limits.millicpus {
+        a = a.opt("--cpus", crate::limits::cpus_text(m));
+    }
+    if let Some(n) = limits.pids {
+        a = a.opt("--pids-limit", n.to_string());
     }
     a.opt("--pull", req.pull.as_str())
         .arg(spec.image.as_str())
@@ -341,11 +360,15 @@ pub fn network_labels(slug: &str, candidate: &Candidate, run: &str) -> Labels {
 /// keys go in (bare and `KEY=VALUE` alike): a label is in argv, and a value never is.
 pub fn bundle_labels(slug: &str, spec_digest: &str, spec: &Spec, run: &str) -> Labels {
     let keys: Vec<&str> = spec.env.keys().map(|k| k.as_str()).collect();
-    Labels::from([
+    let limits = spec.limits.label();
+    let limits = (!limits.is_empty()).then(|| (LABEL_LIMITS.to_string(), limits));
+    let mut labels = Labels::from([
         (LABEL_ENV.to_string(), keys.join(",")),
         (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
         (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_SLUG.to_string(), slug.to_string()),
         (LABEL_SPEC.to_string(), spec_digest.to_string()),
-    ])
+    ]);
+    labels.extend(limits);
+    labels
 }

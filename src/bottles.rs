@@ -704,6 +704,27 @@ impl SpecBuilder {
         self
     }
 
+    /// Limit the bundle's memory to `bytes` (the CLI's `--memory 512m` is `512 << 20`). Below
+    /// 6 MiB, the engines' minimum, it is refused ([`crate::Invalid::Memory`]).
+    pub fn memory(mut self, bytes: u64) -> SpecBuilder {
+        self.parts.limits.memory = Some(bytes);
+        self
+    }
+
+    /// Limit the bundle to `millicpus` thousandths of a CPU (`1500` is the CLI's `--cpus 1.5`).
+    /// Below 10 (0.01 CPU), the engines' minimum, it is refused ([`crate::Invalid::Cpus`]).
+    pub fn millicpus(mut self, millicpus: u32) -> SpecBuilder {
+        self.parts.limits.millicpus = Some(millicpus);
+        self
+    }
+
+    /// Limit the bundle to `max` processes (the CLI's `--pids-limit`); 0 is refused
+    /// ([`crate::Invalid::PidsLimit`]).
+    pub fn pids_limit(mut self, max: u32) -> SpecBuilder {
+        self.parts.limits.pids = Some(max);
+        self
+    }
+
     /// The engine's pull policy for the image (default [`Pull::Missing`]).
     pub fn pull(mut self, pull: Pull) -> SpecBuilder {
         self.parts.pull = Some(pull);
@@ -755,6 +776,13 @@ mod tests {
             Ok(()),
         );
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
+        check(
+            b().memory(512 << 20).millicpus(1500).pids_limit(100),
+            Ok(()),
+        );
+        check(b().memory(1 << 20), Err(Invalid::Memory));
+        check(b().millicpus(5), Err(Invalid::Cpus));
+        check(b().pids_limit(0), Err(Invalid::PidsLimit));
         check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));
         check(b().secret_env("K", "a\nb"), Err(Invalid::EnvValue));
@@ -864,6 +892,7 @@ mod tests {
                 ip: None,
                 image: None,
                 state: State::Running,
+                limits: Default::default(),
             },
             ports: vec![
                 PortView {

@@ -52,6 +52,12 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+    /// A memory limit that is not a size (`512m`, `1g`, bytes), or below 6 MiB.
+    Memory,
+    /// A CPU limit that is not a number with at most three decimal places, or below 0.01.
+    Cpus,
+    /// A pids limit that is not a positive number.
+    PidsLimit,
 }
 
 /// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.

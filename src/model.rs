@@ -22,6 +22,7 @@ use crate::argv::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
+use crate::limits::Limits;
 use crate::subnet::Subnet;
 
 /// A container as `inspect --format '{{json .}}'` shows it.
@@ -50,6 +51,10 @@ pub struct Container {
     pub created: String,
     /// `State.Pid`, the main process's PID on the engine's host, while it runs (`None` for 0).
     pub pid: Option<u32>,
+    /// The limits the engine applies: `HostConfig.Memory`, `NanoCpus` and `PidsLimit`, each
+    /// `None` when unlimited (0, `-1` or absent). Native podman applies its own pids limit
+    /// (2048 by default) when none was asked for, and shows it.
+    pub limits: Limits,
 }
 
 /// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
@@ -168,6 +173,23 @@ struct RawNetworkSettings {
 #[serde(rename_all = "PascalCase")]
 struct RawHostConfig {
     port_bindings: Option<BTreeMap<String, Option<Vec<RawBinding>>>>,
+    memory: Option<i64>,
+    nano_cpus: Option<i64>,
+    pids_limit: Option<i64>,
+}
+
+impl RawHostConfig {
+    /// The limits in bottle's units; 0 or less is unlimited on every engine.
+    fn limits(&self) -> Limits {
+        let positive = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).filter(|&v| v > 0);
+        Limits {
+            memory: positive(self.memory),
+            millicpus: positive(self.nano_cpus)
+                .and_then(|n| u32::try_from(n / 1_000_000).ok())
+                .filter(|&m| m > 0),
+            pids: positive(self.pids_limit).and_then(|p| u32::try_from(p).ok()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -332,6 +354,11 @@ fn object_from_raw(raw: RawObject) -> Object {
                 .collect();
             ports.insert(port, bindings);
         }
+        let limits = raw
+            .host_config
+            .as_ref()
+            .map(RawHostConfig::limits)
+            .unwrap_or_default();
         let configured = raw.host_config.and_then(|h| h.port_bindings);
         let publish_ips = settings
             .as_ref()
@@ -373,6 +400,7 @@ fn object_from_raw(raw: RawObject) -> Object {
                 .pid
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|&p| p > 0),
+            limits,
         });
     }
     if let Some(ipam) = raw.ipam {
@@ -531,6 +559,9 @@ pub struct BundleView {
     pub image: Option<String>,
     /// The engine's state of the bundle, or [`State::Missing`].
     pub state: State,
+    /// The limits the engine applies to the bundle, as it shows them (all `null` when it is
+    /// missing; native podman shows its default pids limit when none was asked for).
+    pub limits: Limits,
 }
 
 /// The state of a bottle's bundle container, as the engine reports it. It serializes (and
@@ -694,6 +725,7 @@ impl Bottle {
                     .or_else(|| bundle.and_then(|b| b.networks.get(&names.network)?.parse().ok())),
                 image: bundle.map(|b| b.image.clone()),
                 state: bundle.map_or(State::Missing, |b| State::from_engine(&b.state)),
+                limits: bundle.map(|b| b.limits).unwrap_or_default(),
             },
             ports,
             host_ip,

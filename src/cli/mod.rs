@@ -335,7 +335,7 @@ pub struct CompletionsArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, memory, cpus, pids_limit, [build])
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -374,6 +374,15 @@ pub struct SpecArgs {
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
+    /// Memory limit of the bundle: bytes, or a size such as 512m or 1g (powers of 1024; at least 6m)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit of the bundle: a number of CPUs, at most three decimal places (e.g. 0.5, 2)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Most processes the bundle may run at once (a positive number)
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<String>,
 }
 
 impl Global {
@@ -405,6 +414,9 @@ impl std::fmt::Debug for SpecArgs {
             .field("wait", &self.wait)
             .field("allow_nonloopback", &self.allow_nonloopback)
             .field("pull", &self.pull)
+            .field("memory", &self.memory)
+            .field("cpus", &self.cpus)
+            .field("pids_limit", &self.pids_limit)
             .finish()
     }
 }
@@ -627,6 +639,9 @@ impl SpecArgs {
                 Some(text) => WaitText::Within(text),
             }),
             loopback_pool: self.loopback_pool.clone(),
+            memory: self.memory.clone(),
+            cpus: self.cpus.clone(),
+            pids_limit: self.pids_limit.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }

@@ -231,6 +231,7 @@ impl Up<'_> {
             network: &self.names.network,
             ip,
             run: &self.journal.run,
+            limits: self.spec.limits,
         }
     }
 
