@@ -71,7 +71,7 @@ mod props_tests;
 #[cfg(test)]
 mod ready_tests;
 
-pub use bottles::{BottleGuard, Bottles, Logs, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, DownOptions, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};

@@ -170,7 +170,7 @@ pub fn parse_memory(text: &str) -> Result<u64> {
         let digits: u128 = frac.parse().map_err(|_| bad())?;
         let scale = 10u128.checked_pow(frac.len() as u32).ok_or_else(bad)?;
         let scaled = digits << shift;
-        if scaled % scale != 0 {
+        if !scaled.is_multiple_of(scale) {
             return Err(bad());
         }
         let part = u64::try_from(scaled / scale).map_err(|_| bad())?;

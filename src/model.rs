@@ -441,6 +441,68 @@ fn object_from_raw(raw: RawObject) -> Object {
     Object::Other
 }
 
+/// A named volume as `volume inspect --format '{{json .}}'` shows it: what `down --volumes` judges
+/// it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawVolume {
+    name: String,
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// Parse a `volume inspect`: docker prints one object per line, podman one array. An empty answer
+/// is no volume; output bottle cannot read is an error naming the command.
+pub fn parse_volumes(command: &str, stdout: &str) -> Result<Vec<VolumeInfo>> {
+    let mut volumes = Vec::new();
+    for value in serde_json::Deserializer::from_str(stdout).into_iter::<serde_json::Value>() {
+        let fail = |why: String| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "cannot parse the output of `{command}`: {why}; it printed: {}",
+                    excerpt(stdout)
+                ),
+            )
+        };
+        let items = match value.map_err(|e| fail(e.to_string()))? {
+            serde_json::Value::Array(items) => items,
+            v => vec![v],
+        };
+        for item in items {
+            let raw: RawVolume = serde_json::from_value(item).map_err(|e| fail(e.to_string()))?;
+            volumes.push(VolumeInfo {
+                name: raw.name,
+                labels: raw.labels.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(volumes)
+}
+
+impl VolumeInfo {
+    /// Carries the labels bottle puts on a volume it creates for the bottle `slug` of `prefix`.
+    pub fn is_volume_of(&self, prefix: &str, slug: &str) -> bool {
+        self.is_volume_of_prefix(prefix) && label_is(&self.labels, LABEL_SLUG, slug)
+    }
+
+    /// Carries bottle's volume labels for some bottle of `prefix`.
+    pub fn is_volume_of_prefix(&self, prefix: &str) -> bool {
+        label_is(&self.labels, crate::argv::LABEL_PREFIX, prefix)
+            && label_is(&self.labels, LABEL_ROLE, crate::argv::ROLE_VOLUME)
+    }
+
+    /// The slug its labels name, if any.
+    pub fn slug(&self) -> Option<&str> {
+        self.labels.get(LABEL_SLUG).map(String::as_str)
+    }
+}
+
 /// Parse the `ID<TAB>NAME` lines of `network ls` / `ps` (see [`crate::argv::ID_NAME_FORMAT`]).
 /// Blank lines are skipped (no match prints nothing on every engine); any other line without
 /// both fields is an error naming the command.
@@ -924,6 +986,30 @@ mod tests {
     }
 
     /// The output shapes `parse_json_objects` reads (it was a doctest; the module is private).
+    #[test]
+    fn volumes_are_judged_by_their_labels() {
+        // As captured: docker 20.10 (one object per line) and podman 4.3 (a pretty array).
+        let docker = r#"{"CreatedAt":"2026-12-07T02:14:19Z","Driver":"local","Labels":{"bottle.prefix":"bot-bottle","bottle.role":"volume","bottle.slug":"demo"},"Mountpoint":"/var/lib/docker/volumes/v1/_data","Name":"v1","Options":null,"Scope":"local"}
+{"CreatedAt":"2026-12-07T02:14:19Z","Driver":"local","Labels":null,"Mountpoint":"/x","Name":"v2","Options":{},"Scope":"local"}"#;
+        let podman = "[\n {\n  \"Name\": \"v3\",\n  \"Driver\": \"local\",\n  \"Labels\": {\n   \"bottle.prefix\": \"bot-bottle\",\n   \"bottle.role\": \"volume\",\n   \"bottle.slug\": \"other\"\n  },\n  \"MountCount\": 0\n }\n]";
+        let all: Vec<VolumeInfo> = [docker, podman]
+            .iter()
+            .flat_map(|out| parse_volumes("volume inspect", out).unwrap())
+            .collect();
+        let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["v1", "v2", "v3"]);
+        assert!(all[0].is_volume_of("bot-bottle", "demo"));
+        assert!(!all[0].is_volume_of("other-prefix", "demo"));
+        assert!(
+            !all[1].is_volume_of_prefix("bot-bottle"),
+            "unlabelled: foreign"
+        );
+        assert!(!all[2].is_volume_of("bot-bottle", "demo"));
+        assert_eq!(all[2].slug(), Some("other"));
+        assert!(parse_volumes("volume inspect", "").unwrap().is_empty());
+        assert!(parse_volumes("volume inspect", "nope").is_err());
+    }
+
     #[test]
     fn reads_docker_lines_and_podman_arrays() {
         let docker = "{\"Id\":\"c\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}\n";

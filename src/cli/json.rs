@@ -136,7 +136,7 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
-            kept: vec![],
+            ..Removed::default()
         };
         assert_eq!(
             gc(true, &found),

@@ -20,8 +20,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use bottle::{
-    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, Event,
-    Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText, WaitText,
+    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, DownOptions, Engine,
+    Error, Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+    WaitText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -288,6 +289,10 @@ pub struct DownArgs {
     /// Remove every bottle the engine has with this prefix
     #[arg(long)]
     pub all: bool,
+    /// Also remove the named volumes bottle created for these bottles (only those carrying their
+    /// labels; with --all, those of bottles already down too)
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -350,8 +355,9 @@ pub struct SpecArgs {
     /// the file's entry of the same key, and the file's other entries stay
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
-    /// Bind mount HOST:CTR[:ro|rw], both paths absolute
-    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    /// Bind mount HOST:CTR[:ro|rw], both paths absolute; or a named volume NAME:CTR[:ro|rw], which
+    /// `up` creates with the bottle's labels when missing and only `down --volumes` removes
+    #[arg(short = 'v', long = "volume", value_name = "HOST|NAME:CTR[:ro]")]
     pub volumes: Vec<String>,
     /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
@@ -825,10 +831,11 @@ impl<W: Write> Run<'_, W> {
     fn down(&mut self, a: &DownArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let bottles = self.bottles()?;
+        let options = DownOptions::default().volumes(a.volumes);
         let (slugs, results) = match a.all {
-            true => bottles.down_all()?.into_iter().unzip(),
+            true => bottles.down_all_with(options)?.into_iter().unzip(),
             false => {
-                let results = bottles.down_many(&slugs);
+                let results = bottles.down_with(&slugs, options);
                 (slugs, results)
             }
         };

@@ -527,12 +527,17 @@ mod tests {
                 "/abs:/abs"
             ]
         );
-        // A bare name is not a path (the engine would take it for a named volume), and a
-        // resolved path is still validated.
+        // A bare name is not a path: it is a named volume (issue 16), and a resolved path is
+        // still validated.
+        let named = RawSpec::from_toml("volumes = [\"data:/data\"]", Path::new("/cfg/f.toml"));
+        assert_eq!(named.unwrap().volumes.unwrap(), ["data:/data"]);
         check_toml_error(
-            "volumes = [\"data:/data\"]",
+            "volumes = [\"d$x:/data\"]",
             Invalid::Volume,
-            &["line 1, column 12", "is not absolute"],
+            &[
+                "line 1, column 12",
+                "neither an absolute host path nor a volume name",
+            ],
         );
         let e =
             RawSpec::from_toml("volumes = [\"./d:/d\"]", Path::new("/cfg,x/f.toml")).unwrap_err();
