@@ -2,7 +2,7 @@
 //! with bottle's labels and kept across a replace, `down` and `gc`, removed by `down --volumes`
 //! (never a foreign one), and networks IPv4-only by their own setting. One bottle per path.
 
-use crate::real::{Bottles, clis, image};
+use crate::real::{Bottles, EnginePath, clis, image};
 use crate::schema;
 
 /// The engine's view of one object, through a Go template.
@@ -30,12 +30,16 @@ fn volume_exists(b: &Bottles, name: &str) -> bool {
     b.docker(&["volume", "inspect", name]).status.success()
 }
 
-/// Removes the foreign volume whatever happens: bottle must never have.
-struct Foreign<'a>(&'a Bottles, String);
+/// Removes the test's volumes whatever happens: the foreign one (bottle must never have) and
+/// the data one (should bottle have failed to label it). Made before the test's [`Bottles`], so
+/// it is dropped after them, once the bundle that mounts them is gone.
+struct Volumes(EnginePath, Vec<String>);
 
-impl Drop for Foreign<'_> {
+impl Drop for Volumes {
     fn drop(&mut self) {
-        let _ = self.0.docker(&["volume", "rm", &self.1]);
+        for name in &self.1 {
+            let _ = self.0.engine().args(["volume", "rm", name]).output();
+        }
     }
 }
 
@@ -43,15 +47,18 @@ impl Drop for Foreign<'_> {
 fn limits_named_volumes_and_ipv4_only_networks_on_every_engine() {
     let Some(paths) = clis() else { return };
     for (i, path) in paths.iter().enumerate() {
-        let b = Bottles::new(path, &format!("grow{i}"));
         let img = image();
+        // Before `b`, so dropped after it.
+        let mut volumes = Volumes(path.clone(), Vec::new());
+        let b = Bottles::new(path, &format!("grow{i}"));
+        let foreign = format!("{}-foreign", b.prefix);
         let data = format!("{}-data", b.prefix);
-        let foreign = Foreign(&b, format!("{}-foreign", b.prefix));
+        volumes.1 = vec![foreign.clone(), data.clone()];
         // A volume of the name that bottle did not make: mounted as it is, never removed.
-        shown(&b, &["volume", "create", &foreign.1]);
+        shown(&b, &["volume", "create", &foreign]);
         let up = |cpus: &str| {
             let v1 = format!("{data}:/data");
-            let v2 = format!("{}:/foreign:ro", foreign.1);
+            let v2 = format!("{}:/foreign:ro", foreign);
             let args = [
                 "up",
                 "web",
@@ -139,7 +146,7 @@ fn limits_named_volumes_and_ipv4_only_networks_on_every_engine() {
         );
         assert!(!volume_exists(&b, &data), "{path}");
         assert!(
-            volume_exists(&b, &foreign.1),
+            volume_exists(&b, &foreign),
             "{path}: a foreign volume was removed"
         );
         assert!(labelled_volumes(&b).is_empty(), "{path}");
