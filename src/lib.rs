@@ -51,6 +51,7 @@ mod classify;
 mod display;
 mod doctor;
 mod environment;
+mod endpoints;
 mod error;
 mod exec;
 mod host;

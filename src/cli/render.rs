@@ -3,7 +3,7 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use bottle::{Bottle, Error, Invalid, PortView, Result};
+use bottle::{Bottle, Error, Invalid, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -91,32 +91,38 @@ pub fn ls_tsv(bottles: &[Bottle]) -> String {
         .collect()
 }
 
-/// A container TCP port, 1-65535, as `bottle port` takes it.
+/// A container port number, 1-65535, as `bottle port` takes it.
 fn parse_port(s: &str) -> Result<u16> {
     match s.parse::<u16>() {
         Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
         _ => Err(Error::invalid(
             Invalid::Port,
             format!(
-                "invalid port `{}`: use a TCP port number from 1 to 65535",
+                "invalid port `{}`: use a port number from 1 to 65535",
                 s.escape_default()
             ),
         )),
     }
 }
 
-/// `8080` or `8080/tcp`: bottle publishes TCP only.
-pub fn parse_port_arg(s: &str) -> Result<u16> {
+/// `8080`, `8080/tcp` or `53/udp` (`docker port` takes `8080/TCP` too).
+pub fn parse_port_arg(s: &str) -> Result<(u16, Protocol)> {
+    let proto = |text: &str| match text.to_ascii_lowercase().as_str() {
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        _ => None,
+    };
     match s.split_once('/') {
-        None => parse_port(s),
-        // `docker port` takes `8080/TCP` too.
-        Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => parse_port(p),
-        Some((_, proto)) => Err(Error::invalid(
-            Invalid::Port,
-            format!(
-                "invalid port `{s}`: bottle publishes TCP ports only, not {proto}; e.g. `8080` or `8080/tcp`"
-            ),
-        )),
+        None => Ok((parse_port(s)?, Protocol::Tcp)),
+        Some((p, name)) => match proto(name) {
+            Some(proto) => Ok((parse_port(p)?, proto)),
+            None => Err(Error::invalid(
+                Invalid::Port,
+                format!(
+                    "invalid port `{s}`: bottle publishes TCP and UDP ports, not {name}; e.g. `8080`, `8080/tcp` or `53/udp`"
+                ),
+            )),
+        },
     }
 }
 
@@ -351,8 +357,13 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
         ),
     ];
     for p in &b.ports {
+        // A UDP port gets its own name, so `-p 53 -p 53/udp` gives two variables.
+        let suffix = match p.protocol {
+            Protocol::Tcp => "",
+            _ => "_UDP",
+        };
         vars.push((
-            format!("BOTTLE_PORT_{}", p.container_port),
+            format!("BOTTLE_PORT_{}{suffix}", p.container_port),
             Some(p.host_address()),
         ));
     }

@@ -13,6 +13,7 @@ pub mod down;
 pub mod gc;
 pub mod journal;
 mod loopback;
+mod ports;
 pub mod many;
 pub mod read;
 pub mod up;
@@ -524,7 +525,23 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    let mut bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    // On a clean engine nothing holds an endpoint: each port's candidate 0.
+    let wanted: Vec<_> = spec.publish.iter().copied().collect();
+    let host_ports = crate::endpoints::settle(
+        slug.as_str(),
+        spec.publish_ip,
+        &wanted,
+        &Default::default(),
+        &[],
+    )
+    .unwrap_or_default();
+    if !host_ports.is_empty() {
+        bundle_labels.insert(
+            argv::LABEL_ENDPOINTS.to_string(),
+            crate::endpoints::label(spec.publish_ip, &host_ports),
+        );
+    }
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,
@@ -542,6 +559,7 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
                 .next()
                 .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
             pull: spec.run_pull(),
+            host_ports: &host_ports,
         }),
         argv::container_inspect(&names.bundle),
     ]

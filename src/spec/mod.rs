@@ -19,7 +19,9 @@ use ipnetwork::Ipv4Network;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::endpoints::PortKey;
 use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
+use crate::model::Protocol;
 
 mod parse;
 mod read;
@@ -178,7 +180,8 @@ pub struct Spec {
     pub(crate) env: BTreeMap<EnvKey, EnvValue>,
     /// Sorted by container path, each container path once.
     pub(crate) volumes: Vec<Volume>,
-    pub(crate) publish: BTreeSet<u16>,
+    /// Container port and protocol, each once.
+    pub(crate) publish: BTreeSet<PortKey>,
     pub(crate) publish_ip: IpAddr,
     pub(crate) pull: Pull,
     pub(crate) build: Option<Build>,
@@ -202,8 +205,9 @@ impl Spec {
         &self.daemons
     }
 
-    /// The container ports published on [`Spec::publish_ip`], each once, in order.
-    pub fn publish(&self) -> &BTreeSet<u16> {
+    /// The container ports (and their protocol) published on [`Spec::publish_ip`], each once, in
+    /// order.
+    pub fn publish(&self) -> &BTreeSet<(u16, Protocol)> {
         &self.publish
     }
 
@@ -319,7 +323,12 @@ impl Spec {
                 Some(pool) => format!("auto {pool}"),
                 None => self.publish_ip.to_string(),
             },
-            "publish": self.publish,
+            // A TCP port as its number, as the digest always had it, so a bottle made before UDP
+            // existed is still `kept`; a UDP one as `53/udp`.
+            "publish": self.publish.iter().map(|&(port, proto)| match proto {
+                Protocol::Tcp => serde_json::json!(port),
+                _ => serde_json::json!(format!("{port}/{proto}")),
+            }).collect::<Vec<_>>(),
         });
         sha256_hex(canonical.to_string().as_bytes())
     }
@@ -502,7 +511,7 @@ mod tests {
         assert_eq!(spec.image.as_str(), "b");
         // `env` merges per key (see `env_flags_merge_with_the_files_env_per_key`).
         assert_eq!(spec.env.len(), 1);
-        assert_eq!(spec.publish, BTreeSet::from([80]));
+        assert_eq!(spec.publish, BTreeSet::from([(80, Protocol::Tcp)]));
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! Host ports that hold still: what holds which endpoint (other containers' bindings, running or
+//! not, and on a local engine the host's sockets), fed to the pure rule in [`crate::endpoints`].
+//!
+//! The engine's bindings are the record, as for `--publish-ip auto`: one `ps --all` and one
+//! `container inspect` of what it lists (shared with the loopback choice when both are needed).
+
+use std::net::SocketAddr;
+
+use crate::endpoints::{self, Endpoint, Holder, HostPorts, Refusal};
+use crate::error::{Error, ErrorKind};
+use crate::model::{Container, Protocol};
+
+/// Every endpoint something other than `ours` holds: each other container's bindings (by name),
+/// then, on a local engine, each host socket no container explains (a container's published
+/// port is also a socket of its port proxy).
+pub(super) fn held(
+    others: &[Container],
+    ours: Option<&Container>,
+    local: bool,
+) -> Vec<(Endpoint, Holder)> {
+    let mut out: Vec<(Endpoint, Holder)> = others
+        .iter()
+        .flat_map(|c| {
+            c.held
+                .iter()
+                .map(|e| (*e, Holder::Container(c.name.clone())))
+        })
+        .collect();
+    if local {
+        let sockets = |list: Vec<SocketAddr>, protocol| {
+            list.into_iter().map(move |a| Endpoint {
+                ip: a.ip().to_canonical(),
+                port: a.port(),
+                protocol,
+            })
+        };
+        let explained = |e: &Endpoint| {
+            others
+                .iter()
+                .chain(ours)
+                .flat_map(|c| c.held.iter())
+                .any(|h| h.port == e.port && h.protocol == e.protocol)
+        };
+        let host: Vec<Endpoint> = sockets(crate::host::tcp_listeners(), Protocol::Tcp)
+            .chain(sockets(crate::host::udp_sockets(), Protocol::Udp))
+            .filter(|e| !explained(e))
+            .collect();
+        out.extend(host.into_iter().map(|e| (e, Holder::HostSocket)));
+    }
+    out
+}
+
+/// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.
+pub(super) fn recorded(b: &Container) -> Option<(std::net::IpAddr, HostPorts)> {
+    endpoints::parse_label(b.labels.get(crate::argv::LABEL_ENDPOINTS)?)
+}
+
+/// The error for a refusal of the rule, naming the bottle.
+pub(super) fn refused(slug: &str, refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Held { endpoint, by } => Error::new(
+            ErrorKind::Refused,
+            format!(
+                "endpoint {}/{} of bottle `{slug}` is held by {by}; bottle keeps a bottle's endpoints and never moves them: free it, or bring the bottle down to let it choose new ones",
+                SocketAddr::new(endpoint.ip, endpoint.port),
+                endpoint.protocol
+            ),
+        ),
+        Refusal::Exhausted { container_port } => Error::new(
+            ErrorKind::Refused,
+            format!(
+                "no free host port for {}/{} of bottle `{slug}`: every port from {} to {} is held",
+                container_port.0,
+                container_port.1,
+                endpoints::PORT_LOW,
+                endpoints::PORT_HIGH
+            ),
+        ),
+    }
+}
