@@ -11,6 +11,7 @@ mod exec;
 mod exec_real;
 mod fake;
 mod fixtures;
+mod hold;
 mod hostile;
 mod library;
 mod many;
