@@ -6,6 +6,7 @@ mod attack2;
 mod attack3;
 mod cli;
 mod endpoints;
+mod engine_restart;
 mod engine_setup;
 mod exec;
 mod exec_real;
