@@ -55,6 +55,27 @@ pub(super) fn recorded(b: &Container) -> Option<(std::net::IpAddr, HostPorts)> {
     endpoints::parse_label(b.labels.get(crate::argv::LABEL_ENDPOINTS)?)
 }
 
+/// What a bundle publishes on, as a set of `(host address, host port, container port)`: its
+/// label's record, or for a bundle without one (made before the rule) the bindings the engine
+/// shows. What `up --json`'s `ports_changed` compares.
+pub(super) fn published(b: &Container) -> Published {
+    if let Some((ip, ports)) = recorded(b) {
+        return ports.into_iter().map(|(k, p)| (ip, p, k)).collect();
+    }
+    b.ports
+        .iter()
+        .flat_map(|(k, bindings)| {
+            bindings.iter().filter_map(move |bd| {
+                let ip = bd.host_ip.trim_matches(['[', ']']).parse().ok()?;
+                Some((ip, bd.host_port, *k))
+            })
+        })
+        .collect()
+}
+
+/// Endpoints as `(host address, host port, container port)`.
+pub(super) type Published = std::collections::BTreeSet<(std::net::IpAddr, u16, endpoints::PortKey)>;
+
 /// The error for a refusal of the rule, naming the bottle.
 pub(super) fn refused(slug: &str, refusal: Refusal) -> Error {
     match refusal {

@@ -79,6 +79,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         keep_ip: None,
         lost_ips: BTreeSet::new(),
         recorded: None,
+        before: None,
         ports_changed: false,
         reported: None,
     };
@@ -126,6 +127,8 @@ struct Up<'a> {
     lost_ips: BTreeSet<Ipv4Addr>,
     /// The endpoints the replaced bundle recorded: the new one publishes on them again.
     recorded: Option<(IpAddr, HostPorts)>,
+    /// What the replaced bundle published on, to tell whether the new one publishes elsewhere.
+    before: Option<ports::Published>,
     /// The new bundle publishes on other endpoints than the one it replaced (the user asked for
     /// another address or other ports).
     ports_changed: bool,
@@ -214,6 +217,7 @@ impl Up<'_> {
                         self.keep_ip = loopback::current(&found, pool);
                     }
                     self.recorded = ports::recorded(&found);
+                    self.before = Some(ports::published(&found));
                     // A recorded endpoint held by something else fails the replace while the old
                     // bundle still runs on it: it is never moved silently.
                     self.check_recorded(&found)?;
@@ -517,6 +521,7 @@ impl Up<'_> {
     /// whether they differ from the replaced bundle's.
     fn host_ports(&mut self, ip: IpAddr, others: &[Container]) -> Result<HostPorts> {
         if self.spec.publish.is_empty() {
+            self.ports_changed = self.before.as_ref().is_some_and(|b| !b.is_empty());
             return Ok(HostPorts::new());
         }
         let recorded = match &self.recorded {
@@ -527,10 +532,8 @@ impl Up<'_> {
         let held = ports::held(others, None, self.ctx.local);
         let chosen = endpoints::settle(self.slug.as_str(), ip, &wanted, &recorded, &held)
             .map_err(|r| ports::refused(self.slug.as_str(), r))?;
-        self.ports_changed = match &self.recorded {
-            Some((at, before)) => *at != ip || *before != chosen,
-            None => false,
-        };
+        let now: ports::Published = chosen.iter().map(|(k, p)| (ip, *p, *k)).collect();
+        self.ports_changed = self.before.as_ref().is_some_and(|b| *b != now);
         Ok(chosen)
     }
 

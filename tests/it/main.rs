@@ -12,6 +12,7 @@ mod exec;
 mod exec_real;
 mod fake;
 mod fixtures;
+mod held;
 mod hold;
 mod hostile;
 mod library;
