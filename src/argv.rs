@@ -241,7 +241,10 @@ pub fn run(req: &Run<'_>) -> Vec<OsString> {
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
     for key @ (port, proto) in &spec.publish {
-        let at = req.host_ports.get(key).map_or(String::new(), u16::to_string);
+        let at = req
+            .host_ports
+            .get(key)
+            .map_or(String::new(), u16::to_string);
         let suffix = match proto {
             Protocol::Tcp => "",
             Protocol::Udp => "/udp",

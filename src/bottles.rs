@@ -622,13 +622,17 @@ impl SpecBuilder {
     /// the host-port rule gives it, which stays the bottle's for its life ([`Bottle::port`] tells
     /// which). Port 0 is refused ([`crate::Invalid::Port`]).
     pub fn publish(mut self, container_port: u16) -> SpecBuilder {
-        self.parts.publish.push((container_port, crate::Protocol::Tcp));
+        self.parts
+            .publish
+            .push((container_port, crate::Protocol::Tcp));
         self
     }
 
     /// Publish this container UDP port, like [`SpecBuilder::publish`] does a TCP one.
     pub fn publish_udp(mut self, container_port: u16) -> SpecBuilder {
-        self.parts.publish.push((container_port, crate::Protocol::Udp));
+        self.parts
+            .publish
+            .push((container_port, crate::Protocol::Udp));
         self
     }
 

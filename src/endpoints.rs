@@ -103,10 +103,7 @@ pub fn settle(
             port,
             protocol: key.1,
         };
-        let mine = |port: u16, out: &HostPorts| {
-            out.iter()
-                .any(|(k, &p)| k.1 == key.1 && p == port)
-        };
+        let mine = |port: u16, out: &HostPorts| out.iter().any(|(k, &p)| k.1 == key.1 && p == port);
         if let Some(&port) = recorded.get(&key) {
             if let Some(by) = holder(&at(port)) {
                 return Err(Refusal::Held {
@@ -117,12 +114,16 @@ pub fn settle(
             out.insert(key, port);
             continue;
         }
-        let free = (0..SPAN)
-            .map(|k| candidate(slug, key, k))
-            .find(|&p| holder(&at(p)).is_none() && !mine(p, &out) && !recorded_elsewhere(recorded, key, p));
+        let free = (0..SPAN).map(|k| candidate(slug, key, k)).find(|&p| {
+            holder(&at(p)).is_none() && !mine(p, &out) && !recorded_elsewhere(recorded, key, p)
+        });
         match free {
             Some(port) => out.insert(key, port),
-            None => return Err(Refusal::Exhausted { container_port: key }),
+            None => {
+                return Err(Refusal::Exhausted {
+                    container_port: key,
+                });
+            }
         };
     }
     Ok(out)
@@ -251,7 +252,12 @@ mod tests {
             Ok(&[((8080, TCP), c0)]),
         );
         // Recorded: kept, even off the rule's first choice.
-        check(&[(8080, TCP)], &[((8080, TCP), 20001)], &[], Ok(&[((8080, TCP), 20001)]));
+        check(
+            &[(8080, TCP)],
+            &[((8080, TCP), 20001)],
+            &[],
+            Ok(&[((8080, TCP), 20001)]),
+        );
         // Recorded and held: refused, naming the holder; never moved.
         check(
             &[(8080, TCP)],
@@ -298,7 +304,12 @@ mod tests {
         assert_eq!(parse_label(&text), Some((LO, ports.clone())));
         let v6: IpAddr = "::1".parse().unwrap();
         assert_eq!(parse_label(&label(v6, &ports)), Some((v6, ports)));
-        for bad in ["", "x", "127.0.0.1:1->2/sctp", "127.0.0.1:1->2/tcp,127.0.0.2:3->4/tcp"] {
+        for bad in [
+            "",
+            "x",
+            "127.0.0.1:1->2/sctp",
+            "127.0.0.1:1->2/tcp,127.0.0.2:3->4/tcp",
+        ] {
             assert_eq!(parse_label(bad), None, "{bad}");
         }
     }

@@ -213,8 +213,15 @@ fn model_reads_every_captured_inspect_output() {
                     if c.name == "fxpod-c1" {
                         assert_eq!(c.labels["bottle.slug"], "fxpod-x", "{what}");
                         assert_eq!(c.networks["fxpod-net1"], "10.147.1.10", "{what}");
-                        assert_eq!(c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_ip, "127.0.0.1", "{what}");
-                        assert!(c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_port > 0, "{what}");
+                        assert_eq!(
+                            c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_ip,
+                            "127.0.0.1",
+                            "{what}"
+                        );
+                        assert!(
+                            c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_port > 0,
+                            "{what}"
+                        );
                         assert!(c.env.iter().any(|e| e == "A=b"), "{what}");
                         assert!(c.image.ends_with("bottle-test-bundle:latest"), "{what}");
                     }

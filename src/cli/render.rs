@@ -461,7 +461,7 @@ mod tests {
     #[track_caller]
     fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
         let got = b
-            .published(port)
+            .published(port.map(|p| (p, Protocol::Tcp)))
             .map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(got, want),
@@ -495,18 +495,49 @@ mod tests {
         check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
     }
 
+    /// `-p 53 -p 53/udp`: two variables, the UDP one named `_UDP`, and `port 53/udp` finds it.
+    #[test]
+    fn udp_ports_have_their_own_env_name_and_port_line() {
+        let mut b = bottle("demo", "running", &[(53, 20001)]);
+        b.ports.push(PortView {
+            container_port: 53,
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 20002,
+            protocol: Protocol::Udp,
+        });
+        let vars = env_vars(&b);
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        assert_eq!(get("BOTTLE_PORT_53").as_deref(), Some("127.0.0.1:20001"));
+        assert_eq!(
+            get("BOTTLE_PORT_53_UDP").as_deref(),
+            Some("127.0.0.1:20002")
+        );
+        let udp = b.published(Some((53, Protocol::Udp))).unwrap();
+        assert_eq!(
+            udp.iter().map(port_line).collect::<Vec<_>>(),
+            ["53/udp -> 127.0.0.1:20002"]
+        );
+    }
+
     #[test]
     fn port_args() {
-        assert_eq!(parse_port_arg("8080").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        let tcp = (8080, Protocol::Tcp);
+        assert_eq!(parse_port_arg("8080").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/tcp").unwrap(), tcp);
         // a_port_given_as_tcp_in_capitals_is_tcp (issue 14): "TCP ports only, not TCP".
-        assert_eq!(parse_port_arg("8080/TCP").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/TCP").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), tcp);
+        assert_eq!(parse_port_arg("53/udp").unwrap(), (53, Protocol::Udp));
+        assert_eq!(parse_port_arg("53/UDP").unwrap(), (53, Protocol::Udp));
         assert!(
-            parse_port_arg("53/udp")
+            parse_port_arg("53/sctp")
                 .unwrap_err()
                 .message()
-                .contains("TCP ports only")
+                .contains("TCP and UDP ports, not sctp")
         );
         assert!(parse_port_arg("0/tcp").is_err());
     }

@@ -854,12 +854,15 @@ mod tests {
             replace(ReplaceReason::Spec),
         );
         let mut other_ports = bundle("running", "d0", "peer", "img", ip);
-        other_ports.ports = BTreeMap::from([((9090, crate::model::Protocol::Tcp), vec![binding()])]);
+        other_ports.ports =
+            BTreeMap::from([((9090, crate::model::Protocol::Tcp), vec![binding()])]);
         check_bundle(other_ports, true, false, replace(ReplaceReason::Ports));
         // A port the image only EXPOSEs (no binding) is not a published one: the reason is
         // elsewhere in the spec (here, say, the publish IP).
         let mut exposed = bundle("running", "d0", "peer", "img", ip);
-        exposed.ports.insert((9999, crate::model::Protocol::Tcp), vec![]);
+        exposed
+            .ports
+            .insert((9999, crate::model::Protocol::Tcp), vec![]);
         check_bundle(exposed, true, false, replace(ReplaceReason::Spec));
         // Not bottle's: refused, even with a matching digest.
         let mut foreign = bundle("running", "d1", "peer", "img", ip);

@@ -13,8 +13,8 @@ pub mod down;
 pub mod gc;
 pub mod journal;
 mod loopback;
-mod ports;
 pub mod many;
+mod ports;
 pub mod read;
 pub mod up;
 

@@ -110,10 +110,7 @@ fn port_name(p: &PortView) -> String {
 fn not_published(slug: &str, port: &str, published: &[String]) -> Error {
     let published = match published {
         [] => "it publishes none".to_string(),
-        ports => format!(
-            "published: {}",
-            ports.join(", ")
-        ),
+        ports => format!("published: {}", ports.join(", ")),
     };
     Error::new(
         ErrorKind::NotFound,

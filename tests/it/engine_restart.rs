@@ -40,7 +40,10 @@ fn skip(why: &str) {
 fn poll(within: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !ok() {
-        assert!(Instant::now() < deadline, "{what} did not happen within {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -174,8 +177,15 @@ impl Case {
     /// The state and ID of the bundle, as the engine shows it.
     fn state_and_id(&self) -> (String, String) {
         let b = &self.bottles;
-        let out = b.docker_out(&["inspect", "--format", "{{.State.Status}} {{.Id}}", &self.bundle()]);
-        let (state, id) = out.split_once(' ').unwrap_or_else(|| panic!("{}: {out}", b.path));
+        let out = b.docker_out(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.Id}}",
+            &self.bundle(),
+        ]);
+        let (state, id) = out
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{}: {out}", b.path));
         (state.to_string(), id.to_string())
     }
 
@@ -184,14 +194,8 @@ impl Case {
         let b = &self.bottles;
         let label = format!("label=bottle.slug={}", self.slug);
         let ctr = b.docker_out(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]);
-        let net = b.docker_out(&[
-            "network", "ls", "--filter", &label, "--format", "{{.Name}}",
-        ]);
-        let mine = |text: &str| {
-            text.lines()
-                .filter(|l| l.starts_with(&b.prefix))
-                .count()
-        };
+        let net = b.docker_out(&["network", "ls", "--filter", &label, "--format", "{{.Name}}"]);
+        let mine = |text: &str| text.lines().filter(|l| l.starts_with(&b.prefix)).count();
         assert_eq!(mine(&ctr), 1, "{}: containers {ctr:?}", b.path);
         assert_eq!(mine(&net), 1, "{}: networks {net:?}", b.path);
     }
@@ -261,7 +265,11 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             .env_remove("DOCKER_HOST")
             .output()
             .unwrap();
-        assert!(save.status.success(), "docker save: {}", String::from_utf8_lossy(&save.stderr));
+        assert!(
+            save.status.success(),
+            "docker save: {}",
+            String::from_utf8_lossy(&save.stderr)
+        );
         let mut load = Command::new(&shared_cli)
             .args(["load", "--quiet"])
             .env("DOCKER_HOST", &sock)
@@ -273,7 +281,10 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             use std::io::Write;
             load.stdin.take().unwrap().write_all(&save.stdout).unwrap();
         }
-        assert!(load.wait().unwrap().success(), "docker load into the private dockerd");
+        assert!(
+            load.wait().unwrap().success(),
+            "docker load into the private dockerd"
+        );
 
         let cases: Vec<Case> = private_docker_paths(&sock)
             .iter()
@@ -302,7 +313,11 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             // One `up SLUG` with the same spec: started, the same bundle, the same endpoints.
             let again = c.up();
             assert_eq!(again["action"], "started", "{path}: {again}");
-            assert_eq!(&c.state_and_id(), &("running".to_string(), id.clone()), "{path}");
+            assert_eq!(
+                &c.state_and_id(),
+                &("running".to_string(), id.clone()),
+                "{path}"
+            );
             let after = endpoints(&c.bottles, &c.slug);
             assert_eq!(&after, before, "{path}");
             c.assert_single();
@@ -310,7 +325,11 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             assert!(answer.contains("bottle test bundle"), "{path}: {answer}");
             print_table(
                 &path.spec,
-                &[("dockerd restart, `bottle up` (started)".into(), before.clone(), after)],
+                &[(
+                    "dockerd restart, `bottle up` (started)".into(),
+                    before.clone(),
+                    after,
+                )],
             );
         }
         // The bottles come down on the private engine before it stops (drop order).
@@ -325,9 +344,11 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         let sock = format!("unix://{}/podman.sock", dir.0.display());
         let args = ["podman", "system", "service", "--time=0", &sock].map(String::from);
         let mut daemon = Daemon::start(args.to_vec(), dir.0.join("podman.log"));
-        poll(Duration::from_secs(30), "the private podman service answering", || {
-            answers(&shared_cli, &sock)
-        });
+        poll(
+            Duration::from_secs(30),
+            "the private podman service answering",
+            || answers(&shared_cli, &sock),
+        );
         let socket_path = EnginePath {
             spec: "podman-socket (private service)".into(),
             program: shared_cli.clone(),
@@ -348,13 +369,19 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             .collect();
         let ids: Vec<String> = cases.iter().map(|c| c.state_and_id().1).collect();
         daemon.restart();
-        poll(Duration::from_secs(30), "the private podman service answering again", || {
-            answers(&shared_cli, &sock)
-        });
+        poll(
+            Duration::from_secs(30),
+            "the private podman service answering again",
+            || answers(&shared_cli, &sock),
+        );
         for ((c, before), id) in cases.iter().zip(&before).zip(&ids) {
             let path = &c.bottles.path;
             // conmon kept the bundle running through the service's restart.
-            assert_eq!(&c.state_and_id(), &("running".to_string(), id.clone()), "{path}");
+            assert_eq!(
+                &c.state_and_id(),
+                &("running".to_string(), id.clone()),
+                "{path}"
+            );
             let again = c.up();
             assert_eq!(again["action"], "kept", "{path}: {again}");
             let after = endpoints(&c.bottles, &c.slug);
@@ -362,7 +389,11 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             c.assert_single();
             print_table(
                 &path.spec,
-                &[("podman service restart, `bottle up` (kept)".into(), before.clone(), after)],
+                &[(
+                    "podman service restart, `bottle up` (kept)".into(),
+                    before.clone(),
+                    after,
+                )],
             );
         }
         drop(cases);

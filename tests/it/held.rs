@@ -6,7 +6,9 @@
 use crate::fake::{Fake, container_json, with_env};
 use crate::transcripts::{BUNDLE, NET, network};
 
-const UP: &[&str] = &["up", "demo", "--image", "img", "-p", "8080", "-e", "A=1", "--json"];
+const UP: &[&str] = &[
+    "up", "demo", "--image", "img", "-p", "8080", "-e", "A=1", "--json",
+];
 const EXISTS: &str =
     "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
 
@@ -45,7 +47,12 @@ fn new_bundle(ports: &[(u16, u16)]) -> String {
 fn engine() -> Fake {
     let mut fake = Fake::new();
     fake.once("network create*", 1, "", EXISTS);
-    fake.on("inspect*", 0, &(old_bundle() + &network(&[("c1", BUNDLE)])), "");
+    fake.on(
+        "inspect*",
+        0,
+        &(old_bundle() + &network(&[("c1", BUNDLE)])),
+        "",
+    );
     fake
 }
 
@@ -76,11 +83,20 @@ fn a_replace_publishes_on_the_recorded_endpoints() {
     // Asking for another port too: the old one stays, and `ports_changed` says the set changed.
     let mut fake = engine();
     fake.on("ps --all*", 0, "", "");
-    fake.on("container inspect*", 0, &new_bundle(&[(8080, 20001), (9090, 22587)]), "");
+    fake.on(
+        "container inspect*",
+        0,
+        &new_bundle(&[(8080, 20001), (9090, 22587)]),
+        "",
+    );
     let mut args = UP.to_vec();
     args.extend(["-p", "9090"]);
     let out = fake.bottle(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ports_changed"], true, "{v}");
 }
@@ -90,14 +106,29 @@ fn a_replace_publishes_on_the_recorded_endpoints() {
 #[test]
 fn a_recorded_endpoint_held_by_another_container_is_named_and_never_moved() {
     let mut fake = engine();
-    fake.on("ps --all*", 0, "t1\tsquatter\nc1\tbot-bottle-sidecars-demo\n", "");
-    let squatter = container_json("squatter", "t1", "running", &[], "bridge", "", &[(80, 20001)]);
+    fake.on(
+        "ps --all*",
+        0,
+        "t1\tsquatter\nc1\tbot-bottle-sidecars-demo\n",
+        "",
+    );
+    let squatter = container_json(
+        "squatter",
+        "t1",
+        "running",
+        &[],
+        "bridge",
+        "",
+        &[(80, 20001)],
+    );
     fake.on("container inspect*", 0, &squatter, "");
     let out = fake.bottle(UP);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("endpoint 127.0.0.1:20001/tcp of bottle `demo` is held by container `squatter`"),
+        err.contains(
+            "endpoint 127.0.0.1:20001/tcp of bottle `demo` is held by container `squatter`"
+        ),
         "{err}"
     );
     let calls = fake.transcript();

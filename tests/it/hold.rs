@@ -51,7 +51,10 @@ pub fn await_state(b: &Bottles, slug: &str, state: &str) {
 pub fn print_table(path: &str, rows: &[(String, Vec<String>, Vec<String>)]) {
     let mut text = format!("endpoints on {path}:\n");
     for (step, before, after) in rows {
-        let same = match (before.iter().all(|e| after.contains(e)), after.len() - before.len()) {
+        let same = match (
+            before.iter().all(|e| after.contains(e)),
+            after.len() - before.len(),
+        ) {
             (false, _) => "MOVED".to_string(),
             (true, 0) => "same".to_string(),
             (true, n) => format!("same, {n} added"),
@@ -100,8 +103,14 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             let port = p["host_port"].as_u64().unwrap();
             assert!((20000..=32767).contains(&port), "{path}: {p}");
         }
-        assert!(e0[1].starts_with("8080/tcp -> 127.0.0.1:"), "{path}: {e0:?}");
-        assert!(e0[0].starts_with("5353/udp -> 127.0.0.1:"), "{path}: {e0:?}");
+        assert!(
+            e0[1].starts_with("8080/tcp -> 127.0.0.1:"),
+            "{path}: {e0:?}"
+        );
+        assert!(
+            e0[0].starts_with("5353/udp -> 127.0.0.1:"),
+            "{path}: {e0:?}"
+        );
         // UDP reads back like TCP: `port SLUG 53/udp`, `env`'s BOTTLE_PORT_5353_UDP.
         let udp = b.ok(&["port", "h", "5353/udp"]).trim().to_string();
         assert!(e0[0].ends_with(&udp), "{path}: {udp} vs {e0:?}");
@@ -114,7 +123,10 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             "{{index .Config.Labels \"bottle.endpoints\"}}",
             &bundle,
         ]);
-        assert!(label.contains("->8080/tcp") && label.contains("->5353/udp"), "{path}: {label}");
+        assert!(
+            label.contains("->8080/tcp") && label.contains("->5353/udp"),
+            "{path}: {label}"
+        );
 
         let mut rows = Vec::new();
         let mut step = |name: &str, act: &mut dyn FnMut()| {
@@ -173,14 +185,23 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
         docker_ok(&["stop", "-t", "0", &bundle]);
         let thief = format!("{}-thief", b.prefix);
         docker_ok(&[
-            "run", "-d", "--name", &thief, "-p", &format!("{tcp}:8080"), &img,
+            "run",
+            "-d",
+            "--name",
+            &thief,
+            "-p",
+            &format!("{tcp}:8080"),
+            &img,
         ]);
         let args = spec(&["-p", "8080", "-p", "5353/udp", "-p", "9090", "-e", "X=1"]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = b.bottle(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{path}: {stderr}");
-        assert!(stderr.contains(&format!("held by container `{thief}`")), "{path}: {stderr}");
+        assert!(
+            stderr.contains(&format!("held by container `{thief}`")),
+            "{path}: {stderr}"
+        );
         if path.podman {
             let _ = b.docker(&["kill", &thief]);
         }
