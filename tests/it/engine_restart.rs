@@ -2,10 +2,12 @@
 //! dockerd and podman service are never restarted (other tests run on them all the time).
 //!
 //! - docker: a private dockerd (its own `--data-root`, `--exec-root`, `--pidfile`, a unix socket
-//!   in a temp dir, `--bridge=none`, `--iptables=false` so it leaves the shared dockerd's chains
-//!   alone; the userland proxy still publishes on 127.0.0.1, and `vfs` storage, so nothing stays
-//!   mounted), the test image loaded offline (`save` from the shared engine, `load` into it). The
-//!   test stops it (SIGTERM, as a service manager or a reboot does) and starts it again.
+//!   in a temp dir, `--iptables=false` so it leaves the shared dockerd's chains alone; the userland
+//!   proxy still publishes on 127.0.0.1, and `vfs` storage, so nothing stays mounted), the test
+//!   image loaded offline (`save` from the shared engine, `load` into it). The test stops it
+//!   (SIGTERM, as a service manager or a reboot does) and starts it again. Its default bridge is
+//!   one the test makes and removes (`--bridge=bitPID`), never `--bridge=none`: dockerd 20.10
+//!   started with `none` deletes the host's `docker0`, the shared dockerd's default bridge.
 //! - podman: a private `podman system service` on its own socket, over podman's one store. A
 //!   restart of the service does not stop podman's containers (conmon keeps each one), which the
 //!   test asserts rather than assumes, for the socket's bottle and a native one.
@@ -130,6 +132,42 @@ fn temp_dir(tag: &str) -> TempDir {
     TempDir(dir)
 }
 
+/// The private dockerd's default bridge: made by the test, removed on drop (after the daemon,
+/// which is declared after it).
+struct Bridge {
+    name: String,
+}
+
+impl Bridge {
+    fn new() -> Bridge {
+        let pid = std::process::id();
+        let name = format!("bit{}", pid % 1_000_000);
+        let addr = format!("10.254.{}.1/24", pid % 250);
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let _ = Command::new("ip").args(["link", "del", &name]).output();
+        ip(&["link", "add", &name, "type", "bridge"]);
+        let bridge = Bridge { name };
+        ip(&["addr", "add", &addr, "dev", &bridge.name]);
+        ip(&["link", "set", &bridge.name, "up"]);
+        bridge
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.name])
+            .output();
+    }
+}
+
 fn answers(cli: &str, host: &str) -> bool {
     Command::new(cli)
         .args(["version", "--format", "{{.Server.Version}}"])
@@ -225,12 +263,19 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
     if !Path::new("/usr/sbin/dockerd").exists() && which("dockerd").is_none() {
         return skip("no `dockerd` on this machine to run a private engine");
     }
+    if which("ip").is_none() {
+        return skip("no `ip` command to make the private dockerd's bridge");
+    }
+    // The shared dockerd's default bridge must outlive the private one (see the module's doc).
+    let docker0 = Path::new("/sys/class/net/docker0");
+    let had_docker0 = docker0.exists();
     let pool = format!("10.{}.128.0/20", 100 + std::process::id() % 100);
     let shared_cli = std::env::var("BOTTLE_TEST_DOCKER").unwrap_or_else(|_| "docker".into());
 
     // docker: one private dockerd for every docker CLI of the run.
     if paths.iter().any(|p| !p.podman && p.env.is_empty()) {
         let dir = temp_dir("dockerd");
+        let bridge = Bridge::new();
         let d = &dir.0;
         let sock = format!("unix://{}/docker.sock", d.display());
         let s = |p: &str| d.join(p).display().to_string();
@@ -244,7 +289,7 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             &s("dockerd.pid"),
             "-H",
             &sock,
-            "--bridge=none",
+            &format!("--bridge={}", bridge.name),
             "--iptables=false",
             "--ip-masq=false",
             "--storage-driver=vfs",
@@ -335,7 +380,13 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         // The bottles come down on the private engine before it stops (drop order).
         drop(cases);
         drop(daemon);
+        drop(bridge);
         drop(dir);
+        assert_eq!(
+            docker0.exists(),
+            had_docker0,
+            "the private dockerd touched `docker0`"
+        );
     }
 
     // podman: a private service over podman's one store; and a native bottle beside it.

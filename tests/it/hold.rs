@@ -60,7 +60,7 @@ pub fn print_table(path: &str, rows: &[(String, Vec<String>, Vec<String>)]) {
             (true, n) => format!("same, {n} added"),
         };
         text.push_str(&format!(
-            "  {step:<36} {:<58} -> {} ({same})\n",
+            "  {step:<46} {:<58} -> {} ({same})\n",
             before.join(", "),
             after.join(", ")
         ));
@@ -129,11 +129,16 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
         );
 
         let mut rows = Vec::new();
+        // Each step starts from what the last one ended with: nothing changes between them.
+        let mut last = e0.clone();
         let mut step = |name: &str, act: &mut dyn FnMut()| {
-            let before = endpoints(&b, "h");
+            let started = std::time::Instant::now();
+            let before = last.clone();
             act();
             let after = endpoints(&b, "h");
-            rows.push((name.to_string(), before.clone(), after.clone()));
+            last = after.clone();
+            let name = format!("{name} [{} ms]", started.elapsed().as_millis());
+            rows.push((name, before.clone(), after.clone()));
             (before, after)
         };
         let docker_ok = |args: &[&str]| {
