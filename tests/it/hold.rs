@@ -69,10 +69,10 @@ pub fn print_table(path: &str, rows: &[(String, Vec<String>, Vec<String>)]) {
 }
 
 /// Issue 16: host ports moved on every start (33064 → 33065 → 33067 → 33068). Now they are the
-/// host-port rule's, published explicitly, and stay through the engine's stop/start, restart and
-/// pause/unpause, `bottle up` of a stopped bundle, and a replace; a replace that asks for other
-/// ports says so (`ports_changed`); a recorded endpoint held by another container makes `up`
-/// fail naming it, and nothing moves. UDP ports are published and read back like TCP.
+/// host-port rule's, published explicitly, and stay through the engine's stop, restart and pause
+/// with `bottle up` starting or unpausing the bundle, and through a replace (`ports_changed:
+/// false`; asking for other ports is in `held.rs`); a recorded endpoint held by another container
+/// makes `up` fail naming it, and nothing moves. UDP ports are published and read back like TCP.
 #[test]
 fn endpoints_hold_still_through_start_restart_pause_and_replace() {
     let Some(paths) = clis() else { return };
@@ -149,12 +149,6 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
                 String::from_utf8_lossy(&out.stderr)
             );
         };
-        let (before, after) = step("engine stop, engine start", &mut || {
-            docker_ok(&["stop", "-t", "0", &bundle]);
-            docker_ok(&["start", &bundle]);
-            await_state(&b, "h", "running");
-        });
-        assert_eq!(before, after, "{path}");
         let (before, after) = step("engine stop, `bottle up` (started)", &mut || {
             docker_ok(&["stop", "-t", "0", &bundle]);
             let again = up(&ports);
@@ -178,13 +172,6 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             assert_eq!(again["ports_changed"], false, "{path}: {again}");
         });
         assert_eq!(before, after, "{path}");
-        let (before, after) = step("replace (port 9090 added)", &mut || {
-            let again = up(&["-p", "8080", "-p", "5353/udp", "-p", "9090", "-e", "X=1"]);
-            assert_eq!(again["action"], "replaced", "{path}: {again}");
-            assert_eq!(again["ports_changed"], true, "{path}: {again}");
-        });
-        assert_eq!(before[..], after[..2], "{path}: the old ports moved");
-
         // A recorded endpoint held by something else: `up` fails naming it, and never moves.
         let tcp = after[1].rsplit(' ').next().unwrap().to_string();
         docker_ok(&["stop", "-t", "0", &bundle]);
@@ -198,7 +185,7 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             &format!("{tcp}:8080"),
             &img,
         ]);
-        let args = spec(&["-p", "8080", "-p", "5353/udp", "-p", "9090", "-e", "X=1"]);
+        let args = spec(&["-p", "8080", "-p", "5353/udp", "-e", "X=1"]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = b.bottle(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -211,7 +198,7 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             let _ = b.docker(&["kill", &thief]);
         }
         docker_ok(&["rm", "-f", &thief]);
-        let again = up(&["-p", "8080", "-p", "5353/udp", "-p", "9090", "-e", "X=1"]);
+        let again = up(&["-p", "8080", "-p", "5353/udp", "-e", "X=1"]);
         assert_eq!(again["action"], "started", "{path}: {again}");
         assert_eq!(endpoints(&b, "h"), after, "{path}");
         print_table(&path.spec, &rows);
