@@ -952,6 +952,13 @@ mod tests {
     #[test]
     fn ports_and_ips() {
         assert_eq!(parse_port("8080").unwrap(), 8080);
+        use crate::model::Protocol::{Tcp, Udp};
+        assert_eq!(parse_publish("8080").unwrap(), (8080, Tcp));
+        assert_eq!(parse_publish("8080/tcp").unwrap(), (8080, Tcp));
+        assert_eq!(parse_publish("53/UDP").unwrap(), (53, Udp));
+        for bad in ["53/sctp", "53/", "/udp", "0/udp", "x/udp", "53/udp/udp"] {
+            check_invalid(parse_publish(bad).map(|_| ()), Invalid::Port);
+        }
         for bad in ["0", "65536", "-1", "+80", "80/tcp", "", "x"] {
             check_invalid(parse_port(bad), Invalid::Port);
         }

@@ -135,3 +135,34 @@ fn a_recorded_endpoint_held_by_another_container_is_named_and_never_moved() {
     assert!(!calls.contains("docker rm"), "{calls}");
     assert!(!calls.contains("docker run"), "{calls}");
 }
+
+/// UDP ports come from the TOML file too (`publish = [8080, "53/udp"]`), each at its rule port;
+/// another protocol is refused before any engine command (exit 2).
+#[test]
+fn toml_publishes_udp_ports_at_their_rule_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bottle.toml");
+    std::fs::write(
+        &path,
+        "image = \"img\"\npublish = [8080, \"53/udp\", \"53\"]\n",
+    )
+    .unwrap();
+    let fake = Fake::new();
+    let out = fake.bottle(&["plan", "demo", "--config", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let argvs: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &argvs[1];
+    // Candidate 0 of `demo/53/udp`, `demo/53/tcp` and `demo/8080/tcp` (fixtures/port-vectors.json).
+    for want in ["127.0.0.1:23735:53/udp", "127.0.0.1:26435:8080"] {
+        assert!(run.contains(&want.to_string()), "{want}: {run:?}");
+    }
+    assert!(run.iter().any(|a| a.ends_with(":53")), "{run:?}");
+    std::fs::write(&path, "image = \"img\"\npublish = [\"53/sctp\"]\n").unwrap();
+    let out = fake.bottle(&["up", "demo", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(fake.calls().is_empty());
+}
