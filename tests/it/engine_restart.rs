@@ -349,6 +349,30 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         poll(up_within, "the private dockerd answering again", || {
             answers(&shared_cli, &sock)
         });
+        // After a reboot, other containers come up too, and those whose ports the engine picks
+        // take the first ones it hands out: the ports a bundle had would be gone if the engine
+        // picked those too.
+        for c in &cases {
+            let b = &c.bottles;
+            let early = format!("{}-early", b.prefix);
+            let out = b.docker(&[
+                "run",
+                "-d",
+                "--name",
+                &early,
+                "-p",
+                "127.0.0.1::8080",
+                "-p",
+                "127.0.0.1::5353/udp",
+                &b.path.image,
+            ]);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                b.path,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         for ((c, before), id) in cases.iter().zip(&before).zip(&ids) {
             let path = &c.bottles.path;
             // What the engine does by itself: dockerd stopped the bundle and left it stopped.
