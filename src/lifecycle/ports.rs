@@ -50,6 +50,37 @@ pub(super) fn held(
     out
 }
 
+/// What holds the address `ip` (for `--publish-ip auto`): another container publishing on it, or
+/// on a local engine a host socket bound to it that `ours` (the bottle's own bundle, whose port
+/// proxies listen there) does not explain.
+pub(super) fn address_holder(
+    others: &[Container],
+    ours: Option<&Container>,
+    local: bool,
+    ip: std::net::Ipv4Addr,
+) -> Option<Holder> {
+    let at = std::net::IpAddr::V4(ip);
+    if let Some(c) = others.iter().find(|c| c.publish_ips.contains(&at)) {
+        return Some(Holder::Container(c.name.clone()));
+    }
+    let mine = |a: &SocketAddr| ours.is_some_and(|b| b.held.iter().any(|e| e.port == a.port()));
+    let socket = local
+        && crate::host::tcp_listeners()
+            .iter()
+            .any(|a| a.ip().to_canonical() == at && !mine(a));
+    socket.then_some(Holder::HostSocket)
+}
+
+/// The refusal of a kept `--publish-ip auto` address that something else holds.
+pub(super) fn address_refused(slug: &str, ip: std::net::Ipv4Addr, by: Holder) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "address {ip} of bottle `{slug}` is held by {by}; bottle keeps a bottle's endpoints and never moves them: free it, or bring the bottle down to let it choose a new one"
+        ),
+    )
+}
+
 /// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.
 pub(super) fn recorded(b: &Container) -> Option<(std::net::IpAddr, HostPorts)> {
     endpoints::parse_label(b.labels.get(crate::argv::LABEL_ENDPOINTS)?)

@@ -445,6 +445,16 @@ impl Up<'_> {
         let spec = match self.spec.loopback_pool {
             Some(pool) => {
                 let at = loopback::choose(ctx, &others, pool, self.keep_ip, &self.lost_ips)?;
+                // A replace keeps the bottle's address: taken since the check before the old
+                // bundle went, it is refused, never silently exchanged for another.
+                if let Some(keep) = self
+                    .keep_ip
+                    .filter(|k| *k != at && !self.lost_ips.contains(k))
+                {
+                    let by = ports::address_holder(&others, None, ctx.local, keep)
+                        .unwrap_or(endpoints::Holder::HostSocket);
+                    return Err(ports::address_refused(self.slug.as_str(), keep, by));
+                }
                 loopback::check_alias(at)?;
                 chosen = Spec {
                     publish_ip: IpAddr::V4(at),
@@ -540,6 +550,15 @@ impl Up<'_> {
     /// Before a replace removes `found`: its recorded endpoints that the new bundle keeps (on
     /// the same address) must not be held by anything else.
     fn check_recorded(&self, found: &Container) -> Result<()> {
+        let mut others = None;
+        // `--publish-ip auto`: the bottle's own address is kept too.
+        if let (Some(_), Some(keep)) = (self.spec.loopback_pool, self.keep_ip) {
+            let list = loopback::other_containers(self.ctx, &self.names.bundle)?;
+            if let Some(by) = ports::address_holder(&list, Some(found), self.ctx.local, keep) {
+                return Err(ports::address_refused(self.slug.as_str(), keep, by));
+            }
+            others = Some(list);
+        }
         let Some((at, recorded)) = &self.recorded else {
             return Ok(());
         };
@@ -555,7 +574,10 @@ impl Up<'_> {
         if !same_ip || kept.is_empty() {
             return Ok(());
         }
-        let others = loopback::other_containers(self.ctx, &self.names.bundle)?;
+        let others = match others {
+            Some(list) => list,
+            None => loopback::other_containers(self.ctx, &self.names.bundle)?,
+        };
         let held = ports::held(&others, Some(found), self.ctx.local);
         let wanted: Vec<_> = kept.keys().copied().collect();
         endpoints::settle(self.slug.as_str(), *at, &wanted, &kept, &held)

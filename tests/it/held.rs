@@ -166,3 +166,45 @@ fn toml_publishes_udp_ports_at_their_rule_ports() {
     assert_eq!(out.status.code(), Some(2));
     assert!(fake.calls().is_empty());
 }
+
+/// `--publish-ip auto`: a replace keeps the bottle's address too; another container publishing
+/// on it fails the `up` naming it, before the old bundle is removed.
+#[test]
+fn a_kept_auto_address_held_by_another_container_is_named_and_never_moved() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 1, "", EXISTS);
+    let mut old: serde_json::Value = serde_json::from_str(&old_bundle()).unwrap();
+    old["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostIp"] = "127.0.0.17".into();
+    let old = old.to_string() + "\n";
+    fake.on("inspect*", 0, &(old + &network(&[("c1", BUNDLE)])), "");
+    fake.on(
+        "ps --all*",
+        0,
+        "t1\tsquatter\nc1\tbot-bottle-sidecars-demo\n",
+        "",
+    );
+    let mut squatter: serde_json::Value = serde_json::from_str(&container_json(
+        "squatter",
+        "t1",
+        "running",
+        &[],
+        "bridge",
+        "",
+        &[(80, 40000)],
+    ))
+    .unwrap();
+    squatter["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"] = "127.0.0.17".into();
+    fake.on("container inspect*", 0, &(squatter.to_string() + "\n"), "");
+    let mut args = UP.to_vec();
+    args.extend(["--publish-ip", "auto"]);
+    let out = fake.bottle(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("address 127.0.0.17 of bottle `demo` is held by container `squatter`"),
+        "{err}"
+    );
+    let calls = fake.transcript();
+    assert!(!calls.contains("docker rm"), "{calls}");
+    assert!(!calls.contains("docker run"), "{calls}");
+}
