@@ -87,8 +87,10 @@ if command -v python3 >/dev/null 2>&1; then
     python3 scripts/subnet_vectors.py --check fixtures/subnet-vectors.json
     step "host-port test vectors are up to date"
     python3 scripts/port_vectors.py --check fixtures/port-vectors.json
+    step "placement test vectors are up to date"
+    python3 scripts/placement_vectors.py --check fixtures/placement-vectors.json
 else
-    step "python3 not found: skipping the subnet and host-port vector checks"
+    step "python3 not found: skipping the subnet, host-port and placement vector checks"
 fi
 
 if command -v shellcheck >/dev/null 2>&1; then
