@@ -122,7 +122,7 @@ impl RawSpec {
                                 ));
                             }
                         };
-                        cx.check(at, &port, input::parse_port(&port))?;
+                        cx.check(at, &port, input::parse_publish(&port))?;
                         ports.push(port);
                     }
                     raw.publish = Some(ports);
