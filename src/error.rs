@@ -52,6 +52,8 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+    /// A lease (`--ttl`) that is not a duration of at least a second.
+    Ttl,
 }
 
 /// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.

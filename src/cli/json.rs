@@ -22,6 +22,10 @@ pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     v["action"] = serde_json::to_value(up.action)?;
     if let Some(reason) = &up.reason {
         v["reason"] = serde_json::to_value(reason)?;
+        // The parts that changed, by name, when the old bundle recorded them.
+        if !reason.fields().is_empty() {
+            v["changed"] = serde_json::to_value(reason.fields())?;
+        }
     }
     Ok(v)
 }
@@ -98,6 +102,7 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::ConfigKey | Invalid::Config => "--config",
         Invalid::Timeout => "--timeout",
         Invalid::Wait => "--wait",
+        Invalid::Ttl => "--ttl",
         // `Invalid` is `#[non_exhaustive]`: outside the library crate a new kind needs this arm
         // until it is given its option above.
         #[allow(unreachable_patterns)]

@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
+use crate::argv::{LABEL_EXPIRES, LABEL_TTL, Lease};
 use crate::classify::Class;
 use crate::model::{Container, Network};
 use crate::subnet;
@@ -54,6 +55,8 @@ pub struct Wanted<'a> {
     pub ip: Ipv4Addr,
     /// This run's `bottle.run` label.
     pub run: &'a str,
+    /// The short digest of each part of the spec, as the `bottle.parts` label records it.
+    pub parts: &'a BTreeMap<String, String>,
 }
 
 /// What `up` does with a bundle it found under its name.
@@ -104,6 +107,108 @@ pub enum ReplaceReason {
     },
     /// `--publish-ip auto`: its loopback address was published by an older bottle's bundle.
     LoopbackTaken,
+    /// These parts of the spec changed, exactly (from the bundle's `bottle.parts` label; a
+    /// bundle made before that label gets one of the reasons above instead).
+    Changed {
+        /// The parts that differ, in the spec's order.
+        fields: Vec<SpecField>,
+    },
+}
+
+/// A part of the bundle's spec, as a replace names it ([`ReplaceReason::Changed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum SpecField {
+    /// The image.
+    Image,
+    /// The daemons it starts.
+    Daemons,
+    /// The env keys (or whether a key's value is given or inherited); values are compared apart
+    /// ([`ReplaceReason::EnvValues`]).
+    EnvKeys,
+    /// The bind mounts.
+    Volumes,
+    /// The address ports are published on (or `auto` and its pool).
+    PublishIp,
+    /// The published ports.
+    Ports,
+    /// A part this version of bottle has no name for (recorded by a newer one), by its key.
+    Other(String),
+}
+
+impl SpecField {
+    /// The part as the `bottle.parts` label keys it.
+    fn from_key(key: &str) -> SpecField {
+        match key {
+            "image" => SpecField::Image,
+            "daemons" => SpecField::Daemons,
+            "env" => SpecField::EnvKeys,
+            "volumes" => SpecField::Volumes,
+            "publish_ip" => SpecField::PublishIp,
+            "publish" => SpecField::Ports,
+            other => SpecField::Other(other.to_string()),
+        }
+    }
+
+    /// Its name in `up --json`'s `changed`: `image`, `daemons`, `env_keys`, `volumes`,
+    /// `publish_ip`, `ports`, or the label's own key for one this version does not name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SpecField::Image => "image",
+            SpecField::Daemons => "daemons",
+            SpecField::EnvKeys => "env_keys",
+            SpecField::Volumes => "volumes",
+            SpecField::PublishIp => "publish_ip",
+            SpecField::Ports => "ports",
+            SpecField::Other(key) => key,
+        }
+    }
+}
+
+/// As a person reads it: `image`, `env keys`, `publish IP`, `ports`, ….
+impl std::fmt::Display for SpecField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpecField::EnvKeys => "env keys",
+            SpecField::PublishIp => "publish IP",
+            other => other.as_str(),
+        })
+    }
+}
+
+impl serde::Serialize for SpecField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl ReplaceReason {
+    /// The parts of the spec that changed, when the bundle recorded them
+    /// ([`ReplaceReason::Changed`]); empty otherwise.
+    pub fn fields(&self) -> &[SpecField] {
+        match self {
+            ReplaceReason::Changed { fields } => fields,
+            _ => &[],
+        }
+    }
+}
+
+/// The parts whose short digests differ between the bundle's `bottle.parts` label and `wanted`,
+/// or `None` when the bundle has no such label (made by an older bottle). A part only one side
+/// has counts as changed.
+pub fn changed_parts(label: Option<&str>, wanted: &BTreeMap<String, String>) -> Option<Vec<SpecField>> {
+    let found: BTreeMap<&str, &str> = label?
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let keys: BTreeSet<&str> = found.keys().copied().chain(wanted.keys().map(String::as_str)).collect();
+    let mut fields: Vec<SpecField> = keys
+        .into_iter()
+        .filter(|k| found.get(k).copied() != wanted.get(*k).map(String::as_str))
+        .map(SpecField::from_key)
+        .collect();
+    fields.sort();
+    Some(fields)
 }
 
 impl std::fmt::Display for ReplaceReason {
@@ -122,6 +227,10 @@ impl std::fmt::Display for ReplaceReason {
             ReplaceReason::State { state } => write!(f, "the bundle is `{state}`"),
             ReplaceReason::LoopbackTaken => {
                 f.write_str("its loopback address was published by an older bottle's bundle")
+            }
+            ReplaceReason::Changed { fields } => {
+                let names: Vec<String> = fields.iter().map(ToString::to_string).collect();
+                f.write_str(&names.join(", "))
             }
         }
     }
@@ -186,6 +295,13 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         .filter(|(_, bindings)| !bindings.is_empty())
         .map(|(port, _)| *port)
         .collect();
+    // A bundle that recorded its parts names exactly the ones that changed.
+    let parts = found.labels.get(crate::argv::LABEL_PARTS).map(String::as_str);
+    if found.spec_digest() != Some(w.digest)
+        && let Some(fields) = changed_parts(parts, w.parts).filter(|f| !f.is_empty())
+    {
+        return Some(ReplaceReason::Changed { fields });
+    }
     let reason = if short_image(&found.image) != short_image(w.image) {
         ReplaceReason::Image {
             was: found.image.clone(),
@@ -401,6 +517,70 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
+/// Whether `gc` leaves a bundle alone at `now`: in a live state, not a dead run's stale `created`
+/// leftover, and with no lease that has passed.
+fn is_live(b: &Container, now: i64) -> bool {
+    LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now) && !lease_passed(b, now)
+}
+
+/// Whether `b`'s lease (its `bottle.expires` label) has passed at `now` (seconds since the
+/// epoch): `gc` then removes it whatever its state. No lease, or an unreadable one, never passes.
+pub fn lease_passed(b: &Container, now: i64) -> bool {
+    lease_of(b).is_some_and(|l| created_time(&l.expires).is_some_and(|(t, _)| t <= now))
+}
+
+/// The lease `b`'s labels record, if any.
+pub fn lease_of(b: &Container) -> Option<Lease> {
+    let expires = b.labels.get(LABEL_EXPIRES)?.clone();
+    let ttl = b.labels.get(LABEL_TTL)?.parse().ok()?;
+    Some(Lease { expires, ttl })
+}
+
+/// The lease a bundle that `up` runs is given: the one the bundle it replaces had (a lease is
+/// fixed when the bottle is made, so a replace keeps it), else `ttl` seconds from `now`.
+pub fn lease_for(ttl: Option<u64>, replaced: Option<Lease>, now: i64) -> Option<Lease> {
+    replaced.or_else(|| {
+        ttl.map(|ttl| Lease {
+            expires: rfc3339(now.saturating_add(ttl as i64)),
+            ttl,
+        })
+    })
+}
+
+/// Why `up` asking for a lease of `wanted` seconds (if it asks for one) cannot keep the bottle
+/// whose bundle has `found`: a lease is fixed at creation, and another one would need a new
+/// bundle, which `up` does not make for it. `None`: no conflict.
+pub fn lease_conflict(wanted: Option<u64>, found: Option<&Lease>) -> Option<String> {
+    let wanted = wanted?;
+    match found {
+        Some(l) if l.ttl == wanted => None,
+        Some(l) => Some(format!(
+            "its lease was fixed when it was made ({} s, expiring {}), and a lease of {wanted} s would need a new bundle",
+            l.ttl, l.expires
+        )),
+        None => Some(format!(
+            "it was made without a lease, and a lease of {wanted} s would need a new bundle"
+        )),
+    }
+}
+
+/// `secs` since the Unix epoch as RFC 3339 in UTC, whole seconds (`2026-12-07T03:00:00Z`): the
+/// inverse of [`created_time`] for such times (Howard Hinnant's civil-from-days).
+pub fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+}
+
 /// What a refused `rm` means, judged by the container as a look after it shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterRm {
@@ -488,8 +668,7 @@ pub fn gc_step(
     {
         return GcStep::Skip;
     }
-    let live =
-        bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now));
+    let live = bundle.is_some_and(|b| is_live(b, now));
     let ours = |id: &str| bundle.is_some_and(|b| b.id == id) || strays.iter().any(|s| s.id == id);
     let foreign = networks
         .iter()
@@ -525,7 +704,7 @@ pub fn gc_foreign(
 ) -> Vec<(usize, Vec<String>)> {
     if bundle.is_some_and(|b| !b.is_bundle_of(slug))
         || networks.iter().any(|n| !n.is_network_of(slug))
-        || bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now))
+        || bundle.is_some_and(|b| is_live(b, now))
     {
         return Vec::new();
     }
@@ -625,6 +804,89 @@ pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
     }
     let mine = key(ours);
     others.iter().all(|o| key(*o) > mine)
+}
+
+/// A change of a bottle's state that a user asks for by name: `bottle stop`, `start`,
+/// `restart`, `pause`, `unpause` ([`crate::Bottles::stop`] and its siblings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Stop the bundle (its network stays).
+    Stop,
+    /// Start a stopped bundle (or unpause a paused one).
+    Start,
+    /// Stop and start the bundle again, whatever state it is in.
+    Restart,
+    /// Freeze the bundle's processes.
+    Pause,
+    /// Thaw a paused bundle.
+    Unpause,
+}
+
+impl Change {
+    /// The command's name, `stop` … `unpause`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Stop => "stop",
+            Change::Start => "start",
+            Change::Restart => "restart",
+            Change::Pause => "pause",
+            Change::Unpause => "unpause",
+        }
+    }
+}
+
+/// One engine command of a [`Change`], on the bundle by ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    Stop,
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+}
+
+/// What a [`Change`] of a bundle in a state needs: the engine commands, in order (none: it is
+/// already so), or a refusal saying why (the bundle is in a state the change cannot apply to).
+///
+/// Paused bundles are unpaused first: podman refuses to stop or restart a paused container (docker
+/// does both), and one way for both engines is one behaviour to test.
+pub fn change_ops(change: Change, state: &str) -> std::result::Result<Vec<ChangeOp>, String> {
+    use ChangeOp as Op;
+    let refuse = |why: &str| Err(format!("the bundle is `{state}`{why}"));
+    match (change, state) {
+        (_, "removing") => refuse(": it is being removed"),
+        (Change::Stop, "running" | "restarting") => Ok(vec![Op::Stop]),
+        (Change::Stop, "paused") => Ok(vec![Op::Unpause, Op::Stop]),
+        (Change::Stop, _) => Ok(Vec::new()),
+        (Change::Start | Change::Restart, "dead") => {
+            refuse("; the engine cannot start it again, `up` with its spec replaces it")
+        }
+        (Change::Start, "created" | "exited") => Ok(vec![Op::Start]),
+        (Change::Start, "paused") => Ok(vec![Op::Unpause]),
+        (Change::Start, "running" | "restarting") => Ok(Vec::new()),
+        (Change::Restart, "paused") => Ok(vec![Op::Unpause, Op::Restart]),
+        (Change::Restart, "running" | "restarting" | "created" | "exited") => {
+            Ok(vec![Op::Restart])
+        }
+        (Change::Pause, "running") => Ok(vec![Op::Pause]),
+        (Change::Pause, "paused") => Ok(Vec::new()),
+        (Change::Pause, _) => refuse("; only a running bundle can be paused"),
+        // Not paused is what `unpause` asks for, whatever else the bundle is.
+        (Change::Unpause, "paused") => Ok(vec![Op::Unpause]),
+        (Change::Unpause, _) => Ok(Vec::new()),
+        (_, _) => refuse(", a state this version of bottle does not know"),
+    }
+}
+
+/// Whether a bundle in `state` is where `change` leaves it: after an engine command failed, a
+/// look decides (a racing `stop` or `down` may have done it first), never the failure's wording.
+pub fn change_reached(change: Change, state: &str) -> bool {
+    match change {
+        Change::Stop => matches!(state, "exited" | "created" | "dead"),
+        Change::Start | Change::Restart => state == "running",
+        Change::Pause => state == "paused",
+        Change::Unpause => state != "paused",
+    }
 }
 
 #[cfg(test)]

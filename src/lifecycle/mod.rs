@@ -8,6 +8,7 @@
 //! object. Every objection that could make bottle remove, adopt or skip something is confirmed by
 //! looking at the objects themselves, by exact name and labels, never by an error's wording alone.
 
+pub mod change;
 pub mod decide;
 pub mod down;
 pub mod gc;
@@ -35,7 +36,8 @@ use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use crate::model::Removed;
-pub use decide::{Action, ReplaceReason};
+pub use change::{change, resume};
+pub use decide::{Action, Change, ReplaceReason, SpecField};
 pub use down::{down, down_seen};
 pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
@@ -524,7 +526,13 @@ pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    // The expiry is `up`'s clock plus the lease; `plan` runs nothing and shows it so.
+    let lease = spec.ttl.map(|ttl| argv::Lease {
+        expires: format!("<now+{}s>", ttl.as_secs()),
+        ttl: ttl.as_secs(),
+    });
+    let bundle_labels =
+        argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID, lease.as_ref());
     vec![
         argv::network_create(&argv::NetworkCreate {
             name: &names.network,

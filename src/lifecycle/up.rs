@@ -74,6 +74,8 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         keep_ip: None,
         lost_ips: BTreeSet::new(),
         reported: None,
+        lease: None,
+        parts: spec.part_digests(),
     };
     let done = match up.converge() {
         Ok(outcome) => up.await_ready(outcome),
@@ -120,6 +122,10 @@ struct Up<'a> {
     /// The ID of the bundle `up` reports, which it created, started or kept: the one `--wait`
     /// judges (by ID, since another `up` may put its own bundle under the name meanwhile).
     reported: Option<String>,
+    /// The lease of the bundle this run replaced: fixed at creation, so the new bundle keeps it.
+    lease: Option<crate::argv::Lease>,
+    /// The short digest of each part of the spec (the `bottle.parts` label).
+    parts: std::collections::BTreeMap<String, String>,
 }
 
 /// What `network create` led to.
@@ -165,6 +171,13 @@ impl Up<'_> {
             // A `created` bundle of long ago is a dead run's leftover, not a peer to wait for.
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
+            if step != BundleStep::Refuse {
+                let wanted = self.spec.ttl.map(|t| t.as_secs());
+                let found_lease = decide::lease_of(&found);
+                if let Some(why) = decide::lease_conflict(wanted, found_lease.as_ref()) {
+                    return Err(lease_refused(self.slug, &why));
+                }
+            }
             match step {
                 BundleStep::Refuse => return Err(not_ours(self.slug, &self.names)),
                 BundleStep::Keep => {
@@ -198,6 +211,7 @@ impl Up<'_> {
                     waited = true;
                 }
                 BundleStep::Replace { reason } => {
+                    self.lease = decide::lease_of(&found);
                     if let Some(pool) = self.spec.loopback_pool {
                         self.keep_ip = loopback::current(&found, pool);
                     }
@@ -231,6 +245,7 @@ impl Up<'_> {
             network: &self.names.network,
             ip,
             run: &self.journal.run,
+            parts: &self.parts,
         }
     }
 
@@ -426,7 +441,15 @@ impl Up<'_> {
             }
             None => self.spec,
         };
-        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
+        let ttl = self.spec.ttl.map(|t| t.as_secs());
+        let lease = decide::lease_for(ttl, self.lease.clone(), super::now());
+        let labels = argv::bundle_labels(
+            self.slug.as_str(),
+            &self.digest,
+            spec,
+            &self.journal.run,
+            lease.as_ref(),
+        );
         let env = env_file(spec);
         let req = argv::Run {
             name: &self.names.bundle,
@@ -796,6 +819,14 @@ impl Up<'_> {
             .collect();
         err.with_message(msg).with_rollback(rollback.removed, left)
     }
+}
+
+/// `up` of a bottle whose lease differs from the one asked for: refused, nothing changed.
+pub(crate) fn lease_refused(slug: &Slug, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!("bottle `{slug}` was left as it was: {why}; take it down and bring it up again to give it another lease"),
+    )
 }
 
 /// Wait until the bundle of an existing bottle is ready, as `up --wait` judges it (running,
