@@ -406,3 +406,70 @@ pub fn bundle_labels(
     }
     labels
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_change_argv() {
+        insta::assert_debug_snapshot!(stop("c1", None), @r#"
+        [
+            "stop",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(stop("c1", Some(2)), @r#"
+        [
+            "stop",
+            "-t",
+            "2",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(restart("c1", Some(0)), @r#"
+        [
+            "restart",
+            "-t",
+            "0",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(restart("c1", None), @r#"
+        [
+            "restart",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(pause("c1"), @r#"
+        [
+            "pause",
+            "c1",
+        ]
+        "#);
+    }
+
+    /// The lease and the parts are labels: the expiry is an input, never the clock.
+    #[test]
+    fn bundle_labels_with_a_lease() {
+        let spec = crate::Spec::builder("img:1").publish(80).build().unwrap();
+        let lease = Lease {
+            expires: "2026-12-07T03:00:00Z".into(),
+            ttl: 60,
+        };
+        let labels = bundle_labels("demo", "d", &spec, "r", Some(&lease));
+        insta::assert_debug_snapshot!(labels, @r#"
+        {
+            "bottle.env": "",
+            "bottle.expires": "2026-12-07T03:00:00Z",
+            "bottle.parts": "daemons=46aa07bc,env=44136fa3,image=55aad34a,publish=54c2bbec,publish_ip=88270499,volumes=4f53cda1",
+            "bottle.role": "bundle",
+            "bottle.run": "r",
+            "bottle.slug": "demo",
+            "bottle.spec": "d",
+            "bottle.ttl": "60",
+        }
+        "#);
+        assert!(!bundle_labels("demo", "d", &spec, "r", None).contains_key(LABEL_EXPIRES));
+    }
+}

@@ -138,13 +138,19 @@ impl Command {
 pub enum Command {
     /// Create the bottle, or converge it to the spec; prints a summary or the bottle object
     #[command(after_help = "\
-An unchanged bottle is kept as it is; a changed spec replaces the bundle.
+An unchanged bottle is kept as it is; a changed spec replaces the bundle (the reason names the
+parts that changed). The spec is the flags over `--config FILE`, or over `bottle.toml` in the
+working directory when no `--config` is given. With no spec at all (no spec flags, no file), an
+existing bottle is kept as it is, started if it was stopped, and never replaced; a missing one is
+exit 1, since a new bundle needs an image.
 If `up` fails or is interrupted, it removes what it created (exit 1, or 130).
 
 Examples:
   bottle up demo -p 8080 -e API_TOKEN          # API_TOKEN's value from this environment
   bottle up demo --config bottle.toml --pull never
-  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec")]
+  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec
+  bottle up demo                                # start it again as it was
+  bottle up demo --image img:1 --ttl 2h         # `bottle gc` removes it after 2 hours")]
     Up(UpSlugsArgs),
     /// Remove bottles: bundle first, then network; succeeds if already gone
     #[command(after_help = "\

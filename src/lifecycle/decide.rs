@@ -960,8 +960,11 @@ mod tests {
             network: NET,
             ip: "10.0.0.2".parse().unwrap(),
             run: "me",
+            parts: &NO_PARTS,
         }
     }
+
+    static NO_PARTS: BTreeMap<String, String> = BTreeMap::new();
 
     #[track_caller]
     fn check_bundle(found: Container, env_ok: bool, waited: bool, want: BundleStep) {
@@ -1346,6 +1349,234 @@ mod tests {
             strays: strays.to_vec(),
             networks: networks.to_vec(),
         }
+    }
+
+    /// Every change from every state: the commands, in order, or a refusal. Paused bundles are
+    /// unpaused first, since podman refuses to stop or restart them.
+    #[test]
+    fn change_ops_by_state() {
+        use Change::*;
+        use ChangeOp as Op;
+        #[track_caller]
+        fn check(change: Change, state: &str, want: Option<&[ChangeOp]>) {
+            let got = change_ops(change, state);
+            match want {
+                Some(ops) => assert_eq!(got.as_deref(), Ok(ops), "{change:?} of {state}"),
+                None => assert!(got.is_err(), "{change:?} of {state}: {got:?}"),
+            }
+        }
+        let table: &[(Change, &str, Option<&[ChangeOp]>)] = &[
+            (Stop, "running", Some(&[Op::Stop])),
+            (Stop, "restarting", Some(&[Op::Stop])),
+            (Stop, "paused", Some(&[Op::Unpause, Op::Stop])),
+            (Stop, "exited", Some(&[])),
+            (Stop, "created", Some(&[])),
+            (Stop, "dead", Some(&[])),
+            (Stop, "removing", None),
+            (Start, "exited", Some(&[Op::Start])),
+            (Start, "created", Some(&[Op::Start])),
+            (Start, "paused", Some(&[Op::Unpause])),
+            (Start, "running", Some(&[])),
+            (Start, "restarting", Some(&[])),
+            (Start, "dead", None),
+            (Start, "removing", None),
+            (Start, "weird", None),
+            (Restart, "running", Some(&[Op::Restart])),
+            (Restart, "exited", Some(&[Op::Restart])),
+            (Restart, "created", Some(&[Op::Restart])),
+            (Restart, "paused", Some(&[Op::Unpause, Op::Restart])),
+            (Restart, "dead", None),
+            (Pause, "running", Some(&[Op::Pause])),
+            (Pause, "paused", Some(&[])),
+            (Pause, "exited", None),
+            (Pause, "created", None),
+            (Pause, "restarting", None),
+            (Unpause, "paused", Some(&[Op::Unpause])),
+            (Unpause, "running", Some(&[])),
+            (Unpause, "exited", Some(&[])),
+            (Unpause, "removing", None),
+        ];
+        for &(change, state, want) in table {
+            check(change, state, want);
+        }
+    }
+
+    /// A refused command is judged by the state a look shows afterwards.
+    #[test]
+    fn change_reached_by_state() {
+        use Change::*;
+        let table = [
+            (Stop, "exited", true),
+            (Stop, "created", true),
+            (Stop, "running", false),
+            (Stop, "paused", false),
+            (Start, "running", true),
+            (Start, "exited", false),
+            (Restart, "running", true),
+            (Restart, "restarting", false),
+            (Pause, "paused", true),
+            (Pause, "running", false),
+            (Unpause, "running", true),
+            (Unpause, "exited", true),
+            (Unpause, "paused", false),
+        ];
+        for (change, state, want) in table {
+            assert_eq!(change_reached(change, state), want, "{change:?} {state}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_is_the_inverse_of_created_time() {
+        for (secs, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_796_612_400, "2026-12-07T03:00:00Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(secs), text);
+            assert_eq!(created_time(text), Some((secs, 0)), "{text}");
+        }
+        // Every day of a few years round-trips.
+        for day in (0..4000).map(|d| 1_700_000_000 + d * 86_400 + 3_723) {
+            assert_eq!(created_time(&rfc3339(day)), Some((day, 0)));
+        }
+    }
+
+    fn leased(state: &str, expires: &str, ttl: &str) -> Container {
+        let mut b = bundle(state, "d", "r", "img", "10.0.0.2");
+        b.labels.insert(LABEL_EXPIRES.into(), expires.into());
+        b.labels.insert(LABEL_TTL.into(), ttl.into());
+        b
+    }
+
+    /// The clock is an input: a lease passes at its expiry, to the second.
+    #[test]
+    fn leases_pass_at_their_expiry() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let table = [
+            (at - 1, false),
+            (at, true),
+            (at + 3600, true),
+        ];
+        for (now, want) in table {
+            let b = leased("running", "2026-12-07T03:00:00Z", "60");
+            assert_eq!(lease_passed(&b, now), want, "{now}");
+        }
+        // No lease, or an unreadable one, never passes.
+        assert!(!lease_passed(&bundle("running", "d", "r", "img", ""), i64::MAX));
+        assert!(!lease_passed(&leased("running", "soon", "60"), i64::MAX));
+        assert!(!lease_passed(&leased("running", "2026-12-07T03:00:00Z", "x"), i64::MAX));
+    }
+
+    #[test]
+    fn gc_removes_a_bottle_whose_lease_passed_running_or_not() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let n_on = || vec![network("n1", &["c1"], "r")];
+        for state in ["running", "paused", "restarting", "created", "exited"] {
+            let b = leased(state, "2026-12-07T03:00:00Z", "60");
+            assert_eq!(
+                gc_step("demo", Some(&b), &[], &n_on(), at),
+                remove(Some(0), &[], &[0]),
+                "{state}"
+            );
+            let want = match state {
+                "exited" => remove(Some(0), &[], &[0]),
+                _ => GcStep::Skip,
+            };
+            assert_eq!(gc_step("demo", Some(&b), &[], &n_on(), at - 1), want, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_lease_is_fixed_at_creation() {
+        let found = Lease {
+            expires: "2026-12-07T03:00:00Z".into(),
+            ttl: 60,
+        };
+        assert_eq!(lease_conflict(None, Some(&found)), None);
+        assert_eq!(lease_conflict(None, None), None);
+        assert_eq!(lease_conflict(Some(60), Some(&found)), None);
+        let other = lease_conflict(Some(61), Some(&found)).unwrap();
+        assert!(other.contains("60 s, expiring 2026-12-07T03:00:00Z"), "{other}");
+        let none = lease_conflict(Some(60), None).unwrap();
+        assert!(none.contains("without a lease"), "{none}");
+        // A replace keeps the lease it found; a new bottle's runs from now.
+        let now = created_time("2026-12-07T02:59:00Z").unwrap().0;
+        assert_eq!(lease_for(Some(60), None, now), Some(found.clone()));
+        let kept = Lease {
+            expires: "2030-01-01T00:00:00Z".into(),
+            ttl: 5,
+        };
+        assert_eq!(lease_for(Some(60), Some(kept.clone()), now), Some(kept.clone()));
+        assert_eq!(lease_for(None, Some(kept.clone()), now), Some(kept));
+        assert_eq!(lease_for(None, None, now), None);
+    }
+
+    #[test]
+    fn a_replace_names_exactly_the_parts_that_changed() {
+        let parts = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let want = parts(&[
+            ("daemons", "d1"),
+            ("env", "e1"),
+            ("image", "i1"),
+            ("publish", "p1"),
+            ("publish_ip", "a1"),
+            ("volumes", "v1"),
+        ]);
+        let label = "daemons=d1,env=e1,image=i1,publish=p1,publish_ip=a1,volumes=v1";
+        let table: &[(Option<&str>, Option<Vec<SpecField>>)] = &[
+            (None, None),
+            (Some(label), Some(vec![])),
+            (
+                Some("daemons=d1,env=e2,image=i1,publish=p2,publish_ip=a1,volumes=v1"),
+                Some(vec![SpecField::EnvKeys, SpecField::Ports]),
+            ),
+            (
+                Some("daemons=d9,env=e1,image=i9,publish=p1,publish_ip=a9,volumes=v9"),
+                Some(vec![
+                    SpecField::Image,
+                    SpecField::Daemons,
+                    SpecField::Volumes,
+                    SpecField::PublishIp,
+                ]),
+            ),
+            // A part only one side records (a newer bottle's, say `memory`) counts as changed.
+            (
+                Some("daemons=d1,env=e1,image=i1,memory=m1,publish=p1,publish_ip=a1,volumes=v1"),
+                Some(vec![SpecField::Other("memory".into())]),
+            ),
+        ];
+        for (label, fields) in table {
+            assert_eq!(changed_parts(*label, &want).as_ref(), fields.as_ref(), "{label:?}");
+        }
+        let reason = ReplaceReason::Changed {
+            fields: vec![SpecField::EnvKeys, SpecField::PublishIp, SpecField::Ports],
+        };
+        assert_eq!(reason.to_string(), "env keys, publish IP, ports");
+        assert_eq!(
+            serde_json::to_value(reason.fields()).unwrap(),
+            serde_json::json!(["env_keys", "publish_ip", "ports"])
+        );
+        // Through `difference`: the bundle's label decides, not the five-way guess.
+        let ports = BTreeSet::from([8080]);
+        let mut found = bundle("running", "old", "r", "img", "10.0.0.2");
+        found.labels.insert(
+            crate::argv::LABEL_PARTS.into(),
+            "daemons=d1,env=e1,image=i1,publish=p1,publish_ip=a2,volumes=v1".into(),
+        );
+        let w = Wanted {
+            parts: &want,
+            ..wanted(&ports)
+        };
+        assert_eq!(
+            difference(&w, &found, true),
+            Some(ReplaceReason::Changed {
+                fields: vec![SpecField::PublishIp]
+            })
+        );
     }
 
     #[test]
