@@ -21,5 +21,6 @@ mod schema;
 mod secrets;
 mod strays;
 mod transcripts;
+mod verbs;
 mod vm;
 mod wait;
