@@ -344,7 +344,11 @@ pub struct DownArgs {
 #[derive(Debug, Args)]
 pub struct ChangeArgs {
     /// The bottles' slugs (or --all)
-    #[arg(required_unless_present = "all", conflicts_with = "all", value_name = "SLUG")]
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_name = "SLUG"
+    )]
     pub slugs: Vec<String>,
     /// Every bottle the engine has with this prefix
     #[arg(long)]
@@ -932,7 +936,11 @@ impl<W: Write> Run<'_, W> {
         };
         let [slug] = slugs else {
             let results = bottles.resume_many(slugs, ttl);
-            let results = slugs.iter().zip(results).map(|(s, r)| waited(s, r)).collect();
+            let results = slugs
+                .iter()
+                .zip(results)
+                .map(|(s, r)| waited(s, r))
+                .collect();
             return many::up_each(slugs, results, self.g, &mut self.out);
         };
         let up = waited(slug, bottles.resume(slug, ttl))?;

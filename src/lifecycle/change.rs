@@ -37,7 +37,10 @@ pub fn resume(ctx: &Ctx, slug: &Slug, ttl: Option<u64>) -> Result<UpOutcome> {
     let _lock = ctx.lock_slug(slug)?;
     let (obs, found) = existing(ctx, slug, &names).map_err(|e| match e.kind() {
         ErrorKind::NotFound => {
-            let msg = format!("{}, and no spec was given: a new bundle needs an image", e.message());
+            let msg = format!(
+                "{}, and no spec was given: a new bundle needs an image",
+                e.message()
+            );
             e.with_message(msg)
         }
         _ => e,

@@ -196,12 +196,19 @@ impl ReplaceReason {
 /// The parts whose short digests differ between the bundle's `bottle.parts` label and `wanted`,
 /// or `None` when the bundle has no such label (made by an older bottle). A part only one side
 /// has counts as changed.
-pub fn changed_parts(label: Option<&str>, wanted: &BTreeMap<String, String>) -> Option<Vec<SpecField>> {
+pub fn changed_parts(
+    label: Option<&str>,
+    wanted: &BTreeMap<String, String>,
+) -> Option<Vec<SpecField>> {
     let found: BTreeMap<&str, &str> = label?
         .split(',')
         .filter_map(|kv| kv.split_once('='))
         .collect();
-    let keys: BTreeSet<&str> = found.keys().copied().chain(wanted.keys().map(String::as_str)).collect();
+    let keys: BTreeSet<&str> = found
+        .keys()
+        .copied()
+        .chain(wanted.keys().map(String::as_str))
+        .collect();
     let mut fields: Vec<SpecField> = keys
         .into_iter()
         .filter(|k| found.get(k).copied() != wanted.get(*k).map(String::as_str))
@@ -296,7 +303,10 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         .map(|(port, _)| *port)
         .collect();
     // A bundle that recorded its parts names exactly the ones that changed.
-    let parts = found.labels.get(crate::argv::LABEL_PARTS).map(String::as_str);
+    let parts = found
+        .labels
+        .get(crate::argv::LABEL_PARTS)
+        .map(String::as_str);
     if found.spec_digest() != Some(w.digest)
         && let Some(fields) = changed_parts(parts, w.parts).filter(|f| !f.is_empty())
     {
@@ -865,9 +875,7 @@ pub fn change_ops(change: Change, state: &str) -> std::result::Result<Vec<Change
         (Change::Start, "paused") => Ok(vec![Op::Unpause]),
         (Change::Start, "running" | "restarting") => Ok(Vec::new()),
         (Change::Restart, "paused") => Ok(vec![Op::Unpause, Op::Restart]),
-        (Change::Restart, "running" | "restarting" | "created" | "exited") => {
-            Ok(vec![Op::Restart])
-        }
+        (Change::Restart, "running" | "restarting" | "created" | "exited") => Ok(vec![Op::Restart]),
         (Change::Pause, "running") => Ok(vec![Op::Pause]),
         (Change::Pause, "paused") => Ok(Vec::new()),
         (Change::Pause, _) => refuse("; only a running bundle can be paused"),
@@ -1454,19 +1462,21 @@ mod tests {
     #[test]
     fn leases_pass_at_their_expiry() {
         let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
-        let table = [
-            (at - 1, false),
-            (at, true),
-            (at + 3600, true),
-        ];
+        let table = [(at - 1, false), (at, true), (at + 3600, true)];
         for (now, want) in table {
             let b = leased("running", "2026-12-07T03:00:00Z", "60");
             assert_eq!(lease_passed(&b, now), want, "{now}");
         }
         // No lease, or an unreadable one, never passes.
-        assert!(!lease_passed(&bundle("running", "d", "r", "img", ""), i64::MAX));
+        assert!(!lease_passed(
+            &bundle("running", "d", "r", "img", ""),
+            i64::MAX
+        ));
         assert!(!lease_passed(&leased("running", "soon", "60"), i64::MAX));
-        assert!(!lease_passed(&leased("running", "2026-12-07T03:00:00Z", "x"), i64::MAX));
+        assert!(!lease_passed(
+            &leased("running", "2026-12-07T03:00:00Z", "x"),
+            i64::MAX
+        ));
     }
 
     #[test]
@@ -1484,7 +1494,11 @@ mod tests {
                 "exited" => remove(Some(0), &[], &[0]),
                 _ => GcStep::Skip,
             };
-            assert_eq!(gc_step("demo", Some(&b), &[], &n_on(), at - 1), want, "{state}");
+            assert_eq!(
+                gc_step("demo", Some(&b), &[], &n_on(), at - 1),
+                want,
+                "{state}"
+            );
         }
     }
 
@@ -1498,7 +1512,10 @@ mod tests {
         assert_eq!(lease_conflict(None, None), None);
         assert_eq!(lease_conflict(Some(60), Some(&found)), None);
         let other = lease_conflict(Some(61), Some(&found)).unwrap();
-        assert!(other.contains("60 s, expiring 2026-12-07T03:00:00Z"), "{other}");
+        assert!(
+            other.contains("60 s, expiring 2026-12-07T03:00:00Z"),
+            "{other}"
+        );
         let none = lease_conflict(Some(60), None).unwrap();
         assert!(none.contains("without a lease"), "{none}");
         // A replace keeps the lease it found; a new bottle's runs from now.
@@ -1508,7 +1525,10 @@ mod tests {
             expires: "2030-01-01T00:00:00Z".into(),
             ttl: 5,
         };
-        assert_eq!(lease_for(Some(60), Some(kept.clone()), now), Some(kept.clone()));
+        assert_eq!(
+            lease_for(Some(60), Some(kept.clone()), now),
+            Some(kept.clone())
+        );
         assert_eq!(lease_for(None, Some(kept.clone()), now), Some(kept));
         assert_eq!(lease_for(None, None, now), None);
     }
@@ -1516,7 +1536,9 @@ mod tests {
     #[test]
     fn a_replace_names_exactly_the_parts_that_changed() {
         let parts = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
-            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let want = parts(&[
             ("daemons", "d1"),
@@ -1550,7 +1572,11 @@ mod tests {
             ),
         ];
         for (label, fields) in table {
-            assert_eq!(changed_parts(*label, &want).as_ref(), fields.as_ref(), "{label:?}");
+            assert_eq!(
+                changed_parts(*label, &want).as_ref(),
+                fields.as_ref(),
+                "{label:?}"
+            );
         }
         let reason = ReplaceReason::Changed {
             fields: vec![SpecField::EnvKeys, SpecField::PublishIp, SpecField::Ports],

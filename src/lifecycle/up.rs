@@ -825,7 +825,9 @@ impl Up<'_> {
 pub(crate) fn lease_refused(slug: &Slug, why: &str) -> Error {
     Error::new(
         ErrorKind::Refused,
-        format!("bottle `{slug}` was left as it was: {why}; take it down and bring it up again to give it another lease"),
+        format!(
+            "bottle `{slug}` was left as it was: {why}; take it down and bring it up again to give it another lease"
+        ),
     )
 }
 

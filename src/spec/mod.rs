@@ -25,8 +25,8 @@ mod parse;
 mod read;
 mod validate;
 
-pub use validate::{parse_ttl, parse_wait};
 pub(crate) use validate::{Parts, PublishIp};
+pub use validate::{parse_ttl, parse_wait};
 
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];

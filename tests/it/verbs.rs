@@ -53,17 +53,57 @@ fn changes(fake: &Fake) -> Vec<String> {
 fn each_verb_runs_what_the_state_needs() {
     let inspect = "container inspect --format {{json .}} c1";
     let table: &[(&[&str], &str, &str, &[&str])] = &[
-        (&["stop", "demo", "-t", "1"], "running", "exited", &["stop -t 1 c1", inspect]),
+        (
+            &["stop", "demo", "-t", "1"],
+            "running",
+            "exited",
+            &["stop -t 1 c1", inspect],
+        ),
         (&["stop", "demo"], "exited", "exited", &[]),
-        (&["stop", "demo"], "paused", "exited", &["unpause c1", "stop c1", inspect]),
-        (&["start", "demo"], "exited", "running", &["start c1", inspect]),
+        (
+            &["stop", "demo"],
+            "paused",
+            "exited",
+            &["unpause c1", "stop c1", inspect],
+        ),
+        (
+            &["start", "demo"],
+            "exited",
+            "running",
+            &["start c1", inspect],
+        ),
         (&["start", "demo"], "running", "running", &[]),
-        (&["start", "demo"], "paused", "running", &["unpause c1", inspect]),
-        (&["restart", "demo", "-t", "0"], "running", "running", &["restart -t 0 c1", inspect]),
-        (&["restart", "demo"], "paused", "running", &["unpause c1", "restart c1", inspect]),
-        (&["pause", "demo"], "running", "paused", &["pause c1", inspect]),
+        (
+            &["start", "demo"],
+            "paused",
+            "running",
+            &["unpause c1", inspect],
+        ),
+        (
+            &["restart", "demo", "-t", "0"],
+            "running",
+            "running",
+            &["restart -t 0 c1", inspect],
+        ),
+        (
+            &["restart", "demo"],
+            "paused",
+            "running",
+            &["unpause c1", "restart c1", inspect],
+        ),
+        (
+            &["pause", "demo"],
+            "running",
+            "paused",
+            &["pause c1", inspect],
+        ),
         (&["pause", "demo"], "paused", "paused", &[]),
-        (&["unpause", "demo"], "paused", "running", &["unpause c1", inspect]),
+        (
+            &["unpause", "demo"],
+            "paused",
+            "running",
+            &["unpause c1", inspect],
+        ),
         (&["unpause", "demo"], "running", "running", &[]),
         (&["unpause", "demo"], "exited", "exited", &[]),
     ];
@@ -127,7 +167,12 @@ fn a_verb_on_a_missing_bottle_exits_like_status() {
 fn a_refused_stop_is_judged_by_what_the_bundle_is_now() {
     for (after, want) in [("exited", 0), ("running", 1)] {
         let mut fake = engine("running", after);
-        fake.on("stop *", 1, "", "Error response from daemon: something odd\n");
+        fake.on(
+            "stop *",
+            1,
+            "",
+            "Error response from daemon: something odd\n",
+        );
         let (code, _, err) = run(&fake, &["stop", "demo"]);
         assert_eq!(code, want, "after {after}: {err}");
     }
@@ -158,7 +203,10 @@ fn several_bottles_give_an_array() {
     assert_eq!(v[0]["bundle"]["state"], "exited");
     assert_eq!(v[1]["slug"], "other");
     assert_eq!(v[1]["error"]["kind"], "not_found");
-    assert!(err.contains("bottle: other: bottle `other` does not exist"), "{err}");
+    assert!(
+        err.contains("bottle: other: bottle `other` does not exist"),
+        "{err}"
+    );
 }
 
 /// `up SLUG` with no spec (no flags, no `--config`, no `bottle.toml`) keeps the bottle as it is:
@@ -168,7 +216,11 @@ fn several_bottles_give_an_array() {
 fn up_with_no_spec_keeps_the_bottle_as_it_is() {
     for (state, action, want) in [
         ("running", "kept", &[][..]),
-        ("exited", "started", &["start c1", "container inspect --format {{json .}} c1"][..]),
+        (
+            "exited",
+            "started",
+            &["start c1", "container inspect --format {{json .}} c1"][..],
+        ),
     ] {
         let fake = engine(state, "running");
         let dir = tempfile::tempdir().unwrap();
@@ -205,7 +257,10 @@ fn up_with_no_spec_of_a_missing_bottle_says_what_is_needed() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("no spec was given: a new bundle needs an image"), "{err}");
+    assert!(
+        err.contains("no spec was given: a new bundle needs an image"),
+        "{err}"
+    );
     assert!(err.contains("bottle.toml"), "{err}");
     assert_eq!(changes(&fake), Vec::<String>::new());
 }
@@ -226,7 +281,11 @@ fn bottle_toml_here_is_the_spec() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains(" from-toml:1\n"), "{text}");
     assert!(text.contains("--publish 127.0.0.1::9000"), "{text}");
     assert!(text.contains("'bottle.expires=<now+7200s>'"), "{text}");
@@ -240,7 +299,10 @@ fn bottle_toml_here_is_the_spec() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains(" other:2\n") && !text.contains("from-toml"), "{text}");
+    assert!(
+        text.contains(" other:2\n") && !text.contains("from-toml"),
+        "{text}"
+    );
 }
 
 /// A lease is fixed at creation: `up --ttl` of a bottle with another lease (or none) is refused,
@@ -270,7 +332,11 @@ fn up_with_another_lease_is_refused_and_changes_nothing() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(want), "{ttl} over {labels:?}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{ttl} over {labels:?}: {err}"
+        );
         if want == 1 {
             assert!(err.contains("would need a new bundle"), "{err}");
         }
@@ -282,7 +348,10 @@ fn up_with_another_lease_is_refused_and_changes_nothing() {
 /// whose lease has not passed stays.
 #[test]
 fn gc_removes_a_running_bottle_whose_lease_passed() {
-    for (expires, removed) in [("2000-01-01T00:00:00Z", true), ("2999-01-01T00:00:00Z", false)] {
+    for (expires, removed) in [
+        ("2000-01-01T00:00:00Z", true),
+        ("2999-01-01T00:00:00Z", false),
+    ] {
         let mut fake = Fake::new();
         let b = bundle(
             "running",
@@ -290,7 +359,12 @@ fn gc_removes_a_running_bottle_whose_lease_passed() {
         );
         fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
         fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
-        fake.on("inspect --format*", 0, &(b + &network(&[("c1", BUNDLE)])), "");
+        fake.on(
+            "inspect --format*",
+            0,
+            &(b + &network(&[("c1", BUNDLE)])),
+            "",
+        );
         let (code, out, err) = run(&fake, &["gc", "--json"]);
         assert_eq!(code, 0, "{err}");
         let calls = changes(&fake).join("\n");
@@ -304,5 +378,112 @@ fn gc_removes_a_running_bottle_whose_lease_passed() {
             }
             false => assert!(!calls.contains("rm "), "{calls}"),
         }
+    }
+}
+
+/// On every engine path, one bottle: each verb and its idempotent repeat, checked against what the
+/// engine itself shows; `up` with no spec starting it and keeping it; another lease refused; and
+/// `gc` removing it, running, once its lease has passed.
+#[test]
+fn verbs_and_a_lease_on_a_real_engine() {
+    use crate::real::{Bottles, clis, json};
+    use crate::schema;
+    use std::time::{Duration, Instant};
+    let Some(paths) = clis() else { return };
+    for (i, path) in paths.iter().enumerate() {
+        let b = Bottles::new(path, &format!("vb{i}"));
+        let name = format!("{}-sidecars-s", b.prefix);
+        let engine_state = || {
+            b.docker_out(&[
+                "container",
+                "inspect",
+                "--format",
+                "{{.State.Status}}",
+                &name,
+            ])
+        };
+        let up = schema::check(
+            "up",
+            &b.ok(&[
+                "up",
+                "s",
+                "--image",
+                &path.image,
+                "-p",
+                "8080",
+                "--ttl",
+                "3s",
+                "--json",
+            ]),
+        );
+        assert!(
+            up["expires"].as_str().is_some_and(|e| e.ends_with('Z')),
+            "{up}"
+        );
+        // Each verb, and again where idempotent: the repeat finds the bundle where the first left
+        // it and runs nothing. A paused bundle is restarted too: podman refuses that (and a stop)
+        // unless bottle unpauses it first.
+        for (verb, want, again) in [
+            (&["stop", "s", "-t", "0"][..], "exited", true),
+            (&["start", "s"][..], "running", true),
+            (&["pause", "s"][..], "paused", true),
+            (&["unpause", "s"][..], "running", true),
+            (&["pause", "s"][..], "paused", false),
+            (&["restart", "s", "-t", "0"][..], "running", false),
+            (&["stop", "s", "-t", "0"][..], "exited", false),
+        ] {
+            for _ in 0..1 + usize::from(again) {
+                let mut args = verb.to_vec();
+                args.push("--json");
+                let v = schema::check("stop", &b.ok(&args));
+                assert_eq!(v["bundle"]["state"], want, "{verb:?} on {path}");
+            }
+            assert_eq!(engine_state(), want, "{verb:?} on {path}");
+        }
+        // `up` with no spec (none here, nor a `bottle.toml`): started, then kept; never replaced.
+        let here = tempfile::tempdir().unwrap();
+        let up_here = |args: &[&str]| b.command(args).current_dir(here.path()).output().unwrap();
+        let out = up_here(&["up", "s", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = schema::check("up", &String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            (v["action"].as_str(), v["run"].as_str()),
+            (Some("started"), up["run"].as_str())
+        );
+        let v = json(&String::from_utf8_lossy(
+            &up_here(&["up", "s", "--json"]).stdout,
+        ));
+        assert_eq!(v["action"], "kept", "{path}");
+        // Start and restart kept the bundle's publish arguments: its port is published.
+        assert!(
+            v["ports"][0]["host_port"].as_u64().is_some(),
+            "{v} on {path}"
+        );
+        // Another lease would need a new bundle: refused, nothing changed.
+        let out = up_here(&["up", "s", "--ttl", "1h"]);
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        assert_eq!(engine_state(), "running", "{path}");
+        // `gc` removes the bottle once its lease has passed, although it runs.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let gc = schema::check("gc", &b.ok(&["gc", "--json"]));
+            if gc["removed"]["containers"] == serde_json::json!([name]) {
+                assert_eq!(
+                    gc["removed"]["networks"],
+                    serde_json::json!([format!("{}-bundle-s", b.prefix)])
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gc never removed the expired bottle on {path}: {gc}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
     }
 }
