@@ -949,11 +949,11 @@ impl<W: Write> Run<'_, W> {
 
     fn print_up(&mut self, up: &bottle::UpOutcome) -> anyhow::Result<()> {
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::up(&up)?)?)?;
+            writeln!(self.out, "{}", json::line(&json::up(up)?)?)?;
         } else {
             let text = summary(&up.bottle);
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-            write!(self.out, "{first}, {}\n{rest}", many::up_how(&up))?;
+            write!(self.out, "{first}, {}\n{rest}", many::up_how(up))?;
         }
         Ok(())
     }

@@ -386,11 +386,22 @@ fn gc_removes_a_running_bottle_whose_lease_passed() {
 /// `gc` removing it, running, once its lease has passed.
 #[test]
 fn verbs_and_a_lease_on_a_real_engine() {
-    use crate::real::{Bottles, clis, json};
+    use crate::real::clis;
+    let Some(paths) = clis() else { return };
+    // The paths are independent (a prefix each) and their engines mostly wait: one thread per path
+    // keeps the test's time near the slowest path's rather than the sum.
+    std::thread::scope(|scope| {
+        for (i, path) in paths.iter().enumerate() {
+            scope.spawn(move || verbs_and_a_lease_on(path, i));
+        }
+    });
+}
+
+fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
+    use crate::real::{Bottles, json};
     use crate::schema;
     use std::time::{Duration, Instant};
-    let Some(paths) = clis() else { return };
-    for (i, path) in paths.iter().enumerate() {
+    {
         let b = Bottles::new(path, &format!("vb{i}"));
         let name = format!("{}-sidecars-s", b.prefix);
         let engine_state = || {
