@@ -498,3 +498,45 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
     }
 }
+
+/// The library does what the CLI does: each state change and its `*_many`, `resume` (`up` with no
+/// spec), the grace for `stop`, and a lease refused under a second.
+#[test]
+fn the_library_changes_state_as_the_cli_does() {
+    use bottle::{Action, Bottles, Engine, ErrorKind, Invalid, Spec, State};
+    let fake = engine("paused", "exited");
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap())
+        .stop_grace(std::time::Duration::from_millis(1500));
+    let slug = "demo".parse().unwrap();
+    let b = bottles.stop(&slug).unwrap();
+    assert_eq!(b.bundle.state, State::Exited);
+    assert_eq!(changes(&fake)[..2], ["unpause c1", "stop -t 2 c1"]);
+    let many = bottles.stop_many(&[slug.clone(), "other".parse().unwrap()]);
+    // In the order given: `other` does not exist, as `status` would say.
+    assert!(many[0].is_ok(), "{many:?}");
+    assert_eq!(many[1].as_ref().unwrap_err().kind(), &ErrorKind::NotFound);
+
+    let fake = engine("exited", "running");
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap());
+    let up = bottles.resume(&slug, None).unwrap();
+    assert_eq!(
+        (up.action, up.bottle.bundle.state),
+        (Action::Started, State::Running)
+    );
+    let e = bottles
+        .resume(&slug, Some(std::time::Duration::from_secs(60)))
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Refused, "{e}");
+    let e = bottles.pause(&slug).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Refused, "{e}");
+
+    let e = Spec::builder("img:1")
+        .ttl(std::time::Duration::from_millis(400))
+        .build();
+    assert!(e.is_ok(), "a fraction of a second rounds up to one");
+    let e = Spec::builder("img:1")
+        .ttl(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Ttl));
+}
