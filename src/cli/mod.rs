@@ -838,11 +838,11 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
         Command::Plan(a) => r.plan(a),
         Command::Up(a) => r.up(a),
         Command::Down(a) => r.down(a),
-        Command::Stop(a) => r.change(&a.bottles, a.time, Bottles::stop_many),
-        Command::Start(a) => r.change(a, None, Bottles::start_many),
-        Command::Restart(a) => r.change(&a.bottles, a.time, Bottles::restart_many),
-        Command::Pause(a) => r.change(a, None, Bottles::pause_many),
-        Command::Unpause(a) => r.change(a, None, Bottles::unpause_many),
+        Command::Stop(a) => r.stop(a),
+        Command::Start(a) => r.start(a),
+        Command::Restart(a) => r.restart(a),
+        Command::Pause(a) => r.pause(a),
+        Command::Unpause(a) => r.unpause(a),
         Command::Port(a) => r.port(a),
         Command::Status(a) => r.status(a),
         Command::Env(a) => r.env(a),
@@ -976,6 +976,26 @@ impl<W: Write> Run<'_, W> {
         let one = !a.all && slugs.len() == 1;
         many::down_each(&slugs, results, one, &bottles, self.g, &mut self.out)?;
         Ok(bottles.interrupted()?)
+    }
+
+    fn stop(&mut self, a: &StopArgs) -> anyhow::Result<()> {
+        self.change(&a.bottles, a.time, Bottles::stop_many)
+    }
+
+    fn start(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::start_many)
+    }
+
+    fn restart(&mut self, a: &StopArgs) -> anyhow::Result<()> {
+        self.change(&a.bottles, a.time, Bottles::restart_many)
+    }
+
+    fn pause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::pause_many)
+    }
+
+    fn unpause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::unpause_many)
     }
 
     /// `stop`, `start`, `restart`, `pause`, `unpause`: `many` of the slugs given, or of every
