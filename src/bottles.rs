@@ -48,7 +48,7 @@ use crate::versions::EngineVersions;
 /// Bottles on one engine, under one name prefix and one subnet pool.
 ///
 /// Made with [`Bottles::new`] and configured by its builder methods; each command method
-/// (`up`, `down`, `status`, `ls`, `gc`, `plan`) runs the engine commands the CLI would, and
+/// (`up`, `down`, `stop`, `start`, `restart`, `pause`, `unpause`, `status`, `ls`, `gc`, `plan`) runs the engine commands the CLI would, and
 /// returns what the CLI prints as data. Clones share the cancel token and the events callback;
 /// give a clone its own token with [`Bottles::with_cancel_token`] to cancel it alone.
 #[derive(Debug, Clone)]
