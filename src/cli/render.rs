@@ -443,23 +443,23 @@ mod tests {
 
     #[test]
     fn ls_table_is_aligned_with_a_header() {
-        let bs = [
-            bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
-            bottle("a-much-longer-slug", "missing", &[]),
-        ];
+        let mut leased = bottle("demo", "running", &[(8080, 33356), (9000, 33357)]);
+        leased.expires = Some("2026-12-07T03:00:00Z".into());
+        let bs = [leased, bottle("a-much-longer-slug", "missing", &[])];
         insta::assert_snapshot!(ls_table(&bs), @r"
-        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS
-        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357
-        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -
+        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS                                         EXPIRES
+        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357   2026-12-07T03:00:00Z
+        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -                                             -
         ");
     }
 
+    /// EXPIRES came after the six fields of before, so `cut -f1-6` reads what it did.
     #[test]
-    fn ls_tsv_has_six_fields_and_no_trailing_tab() {
+    fn ls_tsv_has_seven_fields_and_no_trailing_tab() {
         let text = ls_tsv(&[bottle("demo", "exited", &[])]);
         assert_eq!(
             text,
-            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\n"
+            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\t-\n"
         );
     }
 
