@@ -571,6 +571,8 @@ impl Up<'_> {
         if !loopback::conflict(self.ctx, b, ip)? {
             return Ok(false);
         }
+        // The bundle that replaces it keeps its lease, as any replace does.
+        self.lease = self.lease.take().or_else(|| decide::lease_of(b));
         self.ctx.remove_container(&b.id)?;
         self.journal.bundle = Made::Nothing;
         self.lost_ips.insert(ip);
