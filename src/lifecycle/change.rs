@@ -51,6 +51,20 @@ pub fn resume(ctx: &Ctx, slug: &Slug, ttl: Option<u64>) -> Result<UpOutcome> {
     let ops = decide::change_ops(Change::Start, &found.state)
         .map_err(|why| refused(slug, Change::Start.as_str(), &why))?;
     let now = apply(ctx, slug, &found, Change::Start, &ops, None)?;
+    // As for any `up`: exit 0 only with a bundle just seen running.
+    if !ops.is_empty() && now.state != "running" {
+        let kind = match now.state.as_str() {
+            "exited" | "dead" => ErrorKind::NotReady(crate::ready::NotReady::Exited),
+            _ => ErrorKind::EngineFailed,
+        };
+        return Err(Error::new(
+            kind,
+            format!(
+                "bundle `{}` was `{}` right after start",
+                names.bundle, now.state
+            ),
+        ));
+    }
     let action = match ops.is_empty() {
         true => Action::Kept,
         false => Action::Started,

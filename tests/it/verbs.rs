@@ -238,6 +238,22 @@ fn up_with_no_spec_keeps_the_bottle_as_it_is() {
     }
 }
 
+/// `up` with no spec exits 0 only with a bundle seen running, as any `up`: one that exits again
+/// right after its start is exit 1.
+#[test]
+fn up_with_no_spec_fails_when_the_started_bundle_does_not_run() {
+    let fake = engine("exited", "exited");
+    let dir = tempfile::tempdir().unwrap();
+    let out = fake
+        .command(&["up", "demo"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("was `exited` right after start"), "{err}");
+}
+
 /// With no spec and no bottle there is nothing to run: exit 1, saying a new bundle needs an image;
 /// nothing is created.
 #[test]
