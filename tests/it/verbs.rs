@@ -556,3 +556,50 @@ fn the_library_changes_state_as_the_cli_does() {
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Ttl));
 }
+
+/// The replace reason names exactly the parts that changed, in the text and in `--json`'s
+/// `reason` and `changed` (issue 16: it named "env keys, volumes, daemons, publish IP or ports"
+/// for any of them).
+#[test]
+fn a_replace_names_exactly_the_parts_that_changed() {
+    let mut fake = Fake::new();
+    let spec = ["--image", "img", "-p", "8080", "-e", "KEY"];
+    // The parts `up` will record, from `plan`; the old bundle had other ports.
+    let plan =
+        String::from_utf8(fake.bottle(&[&["plan", "demo"][..], &spec].concat()).stdout).unwrap();
+    let at = plan.find("bottle.parts=").unwrap() + "bottle.parts=".len();
+    let parts = &plan[at..at + plan[at..].find('\'').unwrap()];
+    let old_parts: String = parts
+        .split(',')
+        .map(|kv| match kv.split_once('=') {
+            Some(("publish", _)) => "publish=00000000".to_string(),
+            _ => kv.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    fake.on(
+        "network create*",
+        1,
+        "",
+        "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n",
+    );
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle(
+            "running",
+            &[("bottle.spec", "old"), ("bottle.parts", &old_parts)],
+        ) + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle("running", &[]), "");
+    let (code, out, err) = run(&fake, &[&["up", "demo"][..], &spec, &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(v["action"], "replaced");
+    assert_eq!(v["reason"], "ports");
+    assert_eq!(v["changed"], serde_json::json!(["ports"]));
+    let (code, out, err) = run(&fake, &[&["up", "demo"][..], &spec].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("replaced (ports changed)"), "{out}");
+}
