@@ -56,8 +56,10 @@ mod exec;
 mod host;
 mod input;
 mod lifecycle;
+mod limits;
 mod lock;
 mod model;
+mod placement;
 mod ready;
 mod spec;
 mod subnet;
@@ -70,7 +72,7 @@ mod props_tests;
 #[cfg(test)]
 mod ready_tests;
 
-pub use bottles::{BottleGuard, Bottles, Logs, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, DownOptions, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
@@ -79,7 +81,9 @@ pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 pub use lifecycle::{Action, Removed, ReplaceReason, SpecField, UpOutcome};
+pub use limits::Limits;
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
+pub use placement::{placement_order, placement_score};
 pub use spec::{
     Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec, parse_ttl,
 };

@@ -76,6 +76,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         reported: None,
         lease: None,
         parts: spec.part_digests(),
+        volumes_made: false,
     };
     let done = match up.converge() {
         Ok(outcome) => up.await_ready(outcome),
@@ -126,6 +127,8 @@ struct Up<'a> {
     lease: Option<crate::argv::Lease>,
     /// The short digest of each part of the spec (the `bottle.parts` label).
     parts: std::collections::BTreeMap<String, String>,
+    /// The spec's named volumes were made (or found) by this run, before its first `run`.
+    volumes_made: bool,
 }
 
 /// What `network create` led to.
@@ -246,6 +249,7 @@ impl Up<'_> {
             ip,
             run: &self.journal.run,
             parts: &self.parts,
+            limits: self.spec.limits,
         }
     }
 
@@ -424,6 +428,12 @@ impl Up<'_> {
     /// Run the bundle at `ip`.
     fn run_bundle(&mut self, ip: Ipv4Addr, fetched: &mut bool) -> Result<Ran> {
         let ctx = self.ctx;
+        // Before `run`, which would make a missing one without bottle's labels. Left by a
+        // rollback: they hold data, and `down --volumes` removes them.
+        if !self.volumes_made {
+            super::volumes::ensure(ctx, self.slug, self.spec)?;
+            self.volumes_made = true;
+        }
         // `--publish-ip auto`: choose the address (locally under a lock held until `run` has
         // published on it), and run with it.
         let (_lock, chosen);

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
+use crate::limits::{self, Limits};
 use crate::subnet::LoopbackPool;
 
 impl RawSpec {
@@ -55,6 +56,17 @@ impl RawSpec {
             Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
         };
         let ttl = self.ttl.as_deref().map(parse_ttl).transpose()?;
+        let limits = Limits {
+            memory: self
+                .memory
+                .as_deref()
+                .map(limits::parse_memory)
+                .transpose()?,
+            millicpus: self.cpus.as_deref().map(limits::parse_cpus).transpose()?,
+            pids: (self.pids_limit.as_deref())
+                .map(limits::parse_pids_limit)
+                .transpose()?,
+        };
         Ok(Parts {
             ttl,
             image,
@@ -67,6 +79,7 @@ impl RawSpec {
             pull: self.pull,
             build: self.build,
             wait,
+            limits,
         })
     }
 }
@@ -99,6 +112,7 @@ pub(crate) struct Parts {
     pub build: Option<Build>,
     pub wait: Option<Duration>,
     pub ttl: Option<Duration>,
+    pub limits: Limits,
 }
 
 impl Parts {
@@ -116,6 +130,7 @@ impl Parts {
             build: None,
             wait: None,
             ttl: None,
+            limits: Limits::default(),
         }
     }
 
@@ -197,6 +212,7 @@ impl Parts {
                 None => None,
             },
             loopback_pool: loopback_pool.map(|p| p.subnet().net()),
+            limits: self.limits.checked()?,
         })
     }
 }
