@@ -1670,6 +1670,35 @@ mod tests {
         );
     }
 
+    /// A changed limits part is named by the limits that changed (from `bottle.limits`).
+    #[test]
+    fn a_changed_limits_part_names_the_limits() {
+        let ports = BTreeSet::from([8080]);
+        let want: BTreeMap<String, String> = [("image", "i1"), ("limits", "l2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut found = bundle("running", "old", "r", "img", "10.0.0.2");
+        found
+            .labels
+            .insert(crate::argv::LABEL_PARTS.into(), "image=i1,limits=l1".into());
+        found
+            .labels
+            .insert(LABEL_LIMITS.into(), "memory=536870912".into());
+        let w = Wanted {
+            parts: &want,
+            limits: crate::Limits {
+                memory: Some(1 << 30),
+                millicpus: None,
+                pids: None,
+            },
+            ..wanted(&ports)
+        };
+        let reason = difference(&w, &found, true).unwrap();
+        assert_eq!(reason.fields(), [SpecField::Other("memory".into())]);
+        assert_eq!(reason.to_string(), "memory");
+    }
+
     #[test]
     fn gc_steps() {
         let ip = "10.0.0.2";
