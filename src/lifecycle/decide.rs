@@ -141,6 +141,8 @@ pub enum SpecField {
     PublishIp,
     /// The published ports.
     Ports,
+    /// A resource limit, by its name (`cpus`, `memory`, `pids_limit`).
+    Limit(String),
     /// A part this version of bottle has no name for (recorded by a newer one), by its key.
     Other(String),
 }
@@ -169,6 +171,7 @@ impl SpecField {
             SpecField::Volumes => "volumes",
             SpecField::PublishIp => "publish_ip",
             SpecField::Ports => "ports",
+            SpecField::Limit(name) => name,
             SpecField::Other(key) => key,
         }
     }
@@ -246,7 +249,23 @@ impl std::fmt::Display for ReplaceReason {
                 f.write_str("its loopback address was published by an older bottle's bundle")
             }
             ReplaceReason::Changed { fields } => {
-                let names: Vec<String> = fields.iter().map(ToString::to_string).collect();
+                // The limits together, as `limits (cpus, memory)`, the way a replace of a bundle
+                // without parts names them.
+                let limits: Vec<&str> = fields
+                    .iter()
+                    .filter_map(|f| match f {
+                        SpecField::Limit(name) => Some(name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut names: Vec<String> = fields
+                    .iter()
+                    .filter(|f| !matches!(f, SpecField::Limit(_)))
+                    .map(ToString::to_string)
+                    .collect();
+                if !limits.is_empty() {
+                    names.push(format!("limits ({})", limits.join(", ")));
+                }
                 f.write_str(&names.join(", "))
             }
         }
@@ -330,7 +349,7 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
             fields.extend(
                 limits_changed
                     .iter()
-                    .map(|l| SpecField::Other(l.to_string())),
+                    .map(|l| SpecField::Limit(l.to_string())),
             );
         }
         return Some(ReplaceReason::Changed { fields });
@@ -1695,8 +1714,12 @@ mod tests {
             ..wanted(&ports)
         };
         let reason = difference(&w, &found, true).unwrap();
-        assert_eq!(reason.fields(), [SpecField::Other("memory".into())]);
-        assert_eq!(reason.to_string(), "memory");
+        assert_eq!(reason.fields(), [SpecField::Limit("memory".into())]);
+        assert_eq!(reason.to_string(), "limits (memory)");
+        assert_eq!(
+            serde_json::to_value(reason.fields()).unwrap(),
+            serde_json::json!(["memory"])
+        );
     }
 
     #[test]
