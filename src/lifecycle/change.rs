@@ -73,6 +73,8 @@ pub fn resume(ctx: &Ctx, slug: &Slug, ttl: Option<u64>) -> Result<UpOutcome> {
         bottle: bottle(slug, &names, &obs, &now),
         action,
         reason: None,
+        // Nothing was replaced: the engine keeps the bundle's publish arguments.
+        ports_changed: false,
     })
 }
 

@@ -303,7 +303,7 @@ fn bottle_toml_here_is_the_spec() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains(" from-toml:1\n"), "{text}");
-    assert!(text.contains("--publish 127.0.0.1::9000"), "{text}");
+    assert!(text.contains("->9000/tcp"), "{text}");
     assert!(text.contains("'bottle.expires=<now+7200s>'"), "{text}");
     assert!(text.contains("'bottle.ttl=7200'"), "{text}");
     // `--config` wins over the file here.
