@@ -419,7 +419,11 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
     use std::time::{Duration, Instant};
     {
         let b = Bottles::new(path, &format!("vb{i}"));
-        let name = format!("{}-sidecars-s", b.prefix);
+        // A slug per path: the host-port rule derives a bottle's host ports from its slug, and
+        // the paths run at once, three of them on one dockerd.
+        let slug = format!("s{i}");
+        let s = slug.as_str();
+        let name = format!("{}-sidecars-{s}", b.prefix);
         let engine_state = || {
             b.docker_out(&[
                 "container",
@@ -433,7 +437,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
             "up",
             &b.ok(&[
                 "up",
-                "s",
+                s,
                 "--image",
                 &path.image,
                 "-p",
@@ -451,13 +455,13 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
         // it and runs nothing. A paused bundle is restarted too: podman refuses that (and a stop)
         // unless bottle unpauses it first.
         for (verb, want, again) in [
-            (&["stop", "s", "-t", "0"][..], "exited", true),
-            (&["start", "s"][..], "running", true),
-            (&["pause", "s"][..], "paused", true),
-            (&["unpause", "s"][..], "running", true),
-            (&["pause", "s"][..], "paused", false),
-            (&["restart", "s", "-t", "0"][..], "running", false),
-            (&["stop", "s", "-t", "0"][..], "exited", false),
+            (&["stop", s, "-t", "0"][..], "exited", true),
+            (&["start", s][..], "running", true),
+            (&["pause", s][..], "paused", true),
+            (&["unpause", s][..], "running", true),
+            (&["pause", s][..], "paused", false),
+            (&["restart", s, "-t", "0"][..], "running", false),
+            (&["stop", s, "-t", "0"][..], "exited", false),
         ] {
             for _ in 0..1 + usize::from(again) {
                 let mut args = verb.to_vec();
@@ -470,7 +474,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
         // `up` with no spec (none here, nor a `bottle.toml`): started, then kept; never replaced.
         let here = tempfile::tempdir().unwrap();
         let up_here = |args: &[&str]| b.command(args).current_dir(here.path()).output().unwrap();
-        let out = up_here(&["up", "s", "--json"]);
+        let out = up_here(&["up", s, "--json"]);
         assert!(
             out.status.success(),
             "{}",
@@ -482,7 +486,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
             (Some("started"), up["run"].as_str())
         );
         let v = json(&String::from_utf8_lossy(
-            &up_here(&["up", "s", "--json"]).stdout,
+            &up_here(&["up", s, "--json"]).stdout,
         ));
         assert_eq!(v["action"], "kept", "{path}");
         // Start and restart kept the bundle's publish arguments: its port is published.
@@ -491,7 +495,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
             "{v} on {path}"
         );
         // Another lease would need a new bundle: refused, nothing changed.
-        let out = up_here(&["up", "s", "--ttl", "1h"]);
+        let out = up_here(&["up", s, "--ttl", "1h"]);
         assert_eq!(out.status.code(), Some(1), "{path}");
         assert_eq!(engine_state(), "running", "{path}");
         // `gc` removes the bottle once its lease has passed, although it runs.
@@ -501,7 +505,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
             if gc["removed"]["containers"] == serde_json::json!([name]) {
                 assert_eq!(
                     gc["removed"]["networks"],
-                    serde_json::json!([format!("{}-bundle-s", b.prefix)])
+                    serde_json::json!([format!("{}-bundle-{s}", b.prefix)])
                 );
                 break;
             }
