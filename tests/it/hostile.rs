@@ -113,7 +113,7 @@ fn cases(config_dir: &std::path::Path) -> Vec<(Vec<String>, &'static str)> {
             "bare name",
         ),
         (
-            up(&["--config", &write("vol.toml", "volumes = [\"rel:/x\"]\n")]),
+            up(&["--config", &write("vol.toml", "volumes = [\"r$l:/x\"]\n")]),
             "invalid volume",
         ),
         (
