@@ -25,6 +25,7 @@ pub enum Verb {
     Unpause,
     ImageInspect,
     Pull,
+    Events,
 }
 
 // The fixture names exist for the fixture tests (`fixture_tests.rs`) only.
@@ -49,6 +50,7 @@ impl Verb {
             Verb::Unpause => "unpause",
             Verb::ImageInspect => "image-inspect",
             Verb::Pull => "pull",
+            Verb::Events => "events",
         }
     }
 
@@ -75,6 +77,7 @@ const ALL_VERBS: &[Verb] = &[
     Verb::Unpause,
     Verb::ImageInspect,
     Verb::Pull,
+    Verb::Events,
 ];
 
 /// What an engine's answer means.
@@ -300,9 +303,13 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::Other
             }
         }
-        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Logs | Verb::Version | Verb::Pull => {
-            Class::Other
-        }
+        Verb::NetworkLs
+        | Verb::Ps
+        | Verb::Build
+        | Verb::Logs
+        | Verb::Version
+        | Verb::Pull
+        | Verb::Events => Class::Other,
     }
 }
 

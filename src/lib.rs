@@ -70,13 +70,14 @@ mod props_tests;
 #[cfg(test)]
 mod ready_tests;
 
-pub use bottles::{BottleGuard, Bottles, Logs, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, EventStream, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
+pub use lifecycle::events::{BottleEvent, Change};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};

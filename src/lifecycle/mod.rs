@@ -10,12 +10,14 @@
 
 pub mod decide;
 pub mod down;
+pub mod events;
 pub mod gc;
 pub mod journal;
 mod loopback;
 pub mod many;
 pub mod read;
 pub mod up;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};

@@ -337,6 +337,7 @@ const SUBCOMMANDS: &[&str] = &[
     "ls",
     "gc",
     "logs",
+    "events",
     "version",
     "doctor",
     "completions",
