@@ -62,14 +62,15 @@ impl CancelToken {
         }
     }
 
-    /// A new token that this one's requests from now on reach too, and whose own requests reach
-    /// only it: a call that must stop on its own (`Bottles::events` dropped, its callback done)
+    /// A new token that counts this one's requests (those this view counts: take the child of
+    /// a `since_now` view for the later ones only) and its own, whose own requests reach only
+    /// it: for a call that must stop on its own (`Bottles::events` dropped, its callback done)
     /// as well as on the handle's cancel, without cancelling the handle.
     pub(crate) fn child(&self) -> CancelToken {
         CancelToken {
             inner: Arc::default(),
             base: 0,
-            parent: Some(Arc::new(self.since_now())),
+            parent: Some(Arc::new(self.clone())),
         }
     }
 
@@ -115,7 +116,8 @@ mod tests {
     fn a_child_counts_its_parents_later_cancels_and_its_own_stay_its_own() {
         let t = CancelToken::new();
         t.cancel();
-        let child = t.child();
+        assert!(t.child().is_cancelled());
+        let child = t.since_now().child();
         assert!(!child.is_cancelled());
         child.cancel();
         assert_eq!((t.count(), child.count()), (1, 1));

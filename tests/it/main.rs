@@ -7,6 +7,7 @@ mod attack3;
 mod cli;
 mod endpoints;
 mod engine_setup;
+mod events;
 mod exec;
 mod exec_real;
 mod fake;
