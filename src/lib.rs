@@ -26,6 +26,10 @@
 //! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
 //!
+//! [`Bottles::events`] (an iterator) and [`Bottles::watch`] (a callback) stream each bottle's
+//! changes as the engine reports them, each a [`BottleEvent`] with its [`Change`]: a state, a
+//! health, the published ports.
+//!
 //! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
 //! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
 //! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
