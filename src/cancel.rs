@@ -65,7 +65,8 @@ impl CancelToken {
     /// A new token that counts this one's requests (those this view counts: take the child of
     /// a `since_now` view for the later ones only) and its own, whose own requests reach only
     /// it: for a call that must stop on its own (`Bottles::events` dropped, its callback done)
-    /// as well as on the handle's cancel, without cancelling the handle.
+    /// as well as on the handle's cancel, without cancelling the handle. (Whatever waits for a
+    /// cancel of a child must hear its parent's too: `count` adds the parent's.)
     pub(crate) fn child(&self) -> CancelToken {
         CancelToken {
             inner: Arc::default(),
