@@ -27,7 +27,7 @@ pub enum Invalid {
     Volume,
     /// A volume mode other than `ro` or `rw`.
     VolumeMode,
-    /// A port that is not a TCP port number from 1 to 65535 (or a `HOST:CTR` form).
+    /// A port that is not a port number from 1 to 65535 with `/tcp` or `/udp` (or a `HOST:CTR` form).
     Port,
     /// The same container port published twice.
     DuplicatePort,
@@ -52,6 +52,8 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+    /// A lease (`--ttl`) that is not a duration of at least a second.
+    Ttl,
     /// A memory limit that is not a size (`512m`, `1g`, bytes), or below 6 MiB.
     Memory,
     /// A CPU limit that is not a number with at most three decimal places, or below 0.01.

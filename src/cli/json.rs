@@ -20,8 +20,15 @@ pub fn line(value: &impl Serialize) -> serde_json::Result<String> {
 pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
     v["action"] = serde_json::to_value(up.action)?;
+    if up.action == bottle::Action::Replaced {
+        v["ports_changed"] = serde_json::Value::Bool(up.ports_changed);
+    }
     if let Some(reason) = &up.reason {
         v["reason"] = serde_json::to_value(reason)?;
+        // The parts that changed, by name, when the old bundle recorded them.
+        if !reason.fields().is_empty() {
+            v["changed"] = serde_json::to_value(reason.fields())?;
+        }
     }
     Ok(v)
 }
@@ -98,6 +105,7 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::ConfigKey | Invalid::Config => "--config",
         Invalid::Timeout => "--timeout",
         Invalid::Wait => "--wait",
+        Invalid::Ttl => "--ttl",
         Invalid::Memory => "--memory",
         Invalid::Cpus => "--cpus",
         Invalid::PidsLimit => "--pids-limit",

@@ -3,7 +3,7 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use bottle::{Bottle, Error, Invalid, PortView, Result};
+use bottle::{Bottle, Error, Invalid, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -24,6 +24,9 @@ pub fn summary(b: &Bottle) -> String {
     for p in &b.ports {
         out.push_str(&format!("  port     {}\n", port_line(p)));
     }
+    if let Some(expires) = &b.expires {
+        out.push_str(&format!("  expires  {expires}\n"));
+    }
     out
 }
 
@@ -37,9 +40,20 @@ pub fn port_line(p: &PortView) -> String {
     )
 }
 
-const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
+/// `ls`'s columns. EXPIRES came last, after the six of before, so a script's `cut -f1-6` reads the
+/// same fields.
+const LS_HEADER: [&str; LS_COLUMNS] = [
+    "SLUG",
+    "STATE",
+    "SUBNET",
+    "BUNDLE IP",
+    "IMAGE",
+    "PORTS",
+    "EXPIRES",
+];
+const LS_COLUMNS: usize = 7;
 
-fn ls_fields(b: &Bottle) -> [String; 6] {
+fn ls_fields(b: &Bottle) -> [String; LS_COLUMNS] {
     let ports: Vec<String> = b
         .ports
         .iter()
@@ -53,15 +67,16 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
         or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
         or_none(Some(ports.join(","))),
+        or_none(b.expires.clone()),
     ]
 }
 
 /// `ls` on a terminal: a header and aligned columns, the last one unpadded.
 pub fn ls_table(bottles: &[Bottle]) -> String {
-    let rows: Vec<[String; 6]> = std::iter::once(LS_HEADER.map(str::to_string))
+    let rows: Vec<[String; LS_COLUMNS]> = std::iter::once(LS_HEADER.map(str::to_string))
         .chain(bottles.iter().map(ls_fields))
         .collect();
-    let mut widths = [0; 6];
+    let mut widths = [0; LS_COLUMNS];
     for row in &rows {
         for (w, f) in widths.iter_mut().zip(row) {
             *w = (*w).max(f.chars().count());
@@ -91,32 +106,38 @@ pub fn ls_tsv(bottles: &[Bottle]) -> String {
         .collect()
 }
 
-/// A container TCP port, 1-65535, as `bottle port` takes it.
+/// A container port number, 1-65535, as `bottle port` takes it.
 fn parse_port(s: &str) -> Result<u16> {
     match s.parse::<u16>() {
         Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
         _ => Err(Error::invalid(
             Invalid::Port,
             format!(
-                "invalid port `{}`: use a TCP port number from 1 to 65535",
+                "invalid port `{}`: use a port number from 1 to 65535",
                 s.escape_default()
             ),
         )),
     }
 }
 
-/// `8080` or `8080/tcp`: bottle publishes TCP only.
-pub fn parse_port_arg(s: &str) -> Result<u16> {
+/// `8080`, `8080/tcp` or `53/udp` (`docker port` takes `8080/TCP` too).
+pub fn parse_port_arg(s: &str) -> Result<(u16, Protocol)> {
+    let proto = |text: &str| match text.to_ascii_lowercase().as_str() {
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        _ => None,
+    };
     match s.split_once('/') {
-        None => parse_port(s),
-        // `docker port` takes `8080/TCP` too.
-        Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => parse_port(p),
-        Some((_, proto)) => Err(Error::invalid(
-            Invalid::Port,
-            format!(
-                "invalid port `{s}`: bottle publishes TCP ports only, not {proto}; e.g. `8080` or `8080/tcp`"
-            ),
-        )),
+        None => Ok((parse_port(s)?, Protocol::Tcp)),
+        Some((p, name)) => match proto(name) {
+            Some(proto) => Ok((parse_port(p)?, proto)),
+            None => Err(Error::invalid(
+                Invalid::Port,
+                format!(
+                    "invalid port `{s}`: bottle publishes TCP and UDP ports, not {name}; e.g. `8080`, `8080/tcp` or `53/udp`"
+                ),
+            )),
+        },
     }
 }
 
@@ -351,8 +372,13 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
         ),
     ];
     for p in &b.ports {
+        // A UDP port gets its own name, so `-p 53 -p 53/udp` gives two variables.
+        let suffix = match p.protocol {
+            Protocol::Tcp => "",
+            _ => "_UDP",
+        };
         vars.push((
-            format!("BOTTLE_PORT_{}", p.container_port),
+            format!("BOTTLE_PORT_{}{suffix}", p.container_port),
             Some(p.host_address()),
         ));
     }
@@ -423,35 +449,36 @@ mod tests {
             host_ip: (!ports.is_empty()).then(|| "127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
+            expires: None,
         }
     }
 
     #[test]
     fn ls_table_is_aligned_with_a_header() {
-        let bs = [
-            bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
-            bottle("a-much-longer-slug", "missing", &[]),
-        ];
+        let mut leased = bottle("demo", "running", &[(8080, 33356), (9000, 33357)]);
+        leased.expires = Some("2026-12-07T03:00:00Z".into());
+        let bs = [leased, bottle("a-much-longer-slug", "missing", &[])];
         insta::assert_snapshot!(ls_table(&bs), @r"
-        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS
-        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357
-        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -
+        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS                                         EXPIRES
+        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357   2026-12-07T03:00:00Z
+        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -                                             -
         ");
     }
 
+    /// EXPIRES came after the six fields of before, so `cut -f1-6` reads what it did.
     #[test]
-    fn ls_tsv_has_six_fields_and_no_trailing_tab() {
+    fn ls_tsv_has_seven_fields_and_no_trailing_tab() {
         let text = ls_tsv(&[bottle("demo", "exited", &[])]);
         assert_eq!(
             text,
-            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\n"
+            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\t-\n"
         );
     }
 
     #[track_caller]
     fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
         let got = b
-            .published(port)
+            .published(port.map(|p| (p, Protocol::Tcp)))
             .map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(got, want),
@@ -485,18 +512,49 @@ mod tests {
         check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
     }
 
+    /// `-p 53 -p 53/udp`: two variables, the UDP one named `_UDP`, and `port 53/udp` finds it.
+    #[test]
+    fn udp_ports_have_their_own_env_name_and_port_line() {
+        let mut b = bottle("demo", "running", &[(53, 20001)]);
+        b.ports.push(PortView {
+            container_port: 53,
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 20002,
+            protocol: Protocol::Udp,
+        });
+        let vars = env_vars(&b);
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        assert_eq!(get("BOTTLE_PORT_53").as_deref(), Some("127.0.0.1:20001"));
+        assert_eq!(
+            get("BOTTLE_PORT_53_UDP").as_deref(),
+            Some("127.0.0.1:20002")
+        );
+        let udp = b.published(Some((53, Protocol::Udp))).unwrap();
+        assert_eq!(
+            udp.iter().map(port_line).collect::<Vec<_>>(),
+            ["53/udp -> 127.0.0.1:20002"]
+        );
+    }
+
     #[test]
     fn port_args() {
-        assert_eq!(parse_port_arg("8080").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        let tcp = (8080, Protocol::Tcp);
+        assert_eq!(parse_port_arg("8080").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/tcp").unwrap(), tcp);
         // a_port_given_as_tcp_in_capitals_is_tcp (issue 14): "TCP ports only, not TCP".
-        assert_eq!(parse_port_arg("8080/TCP").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/TCP").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), tcp);
+        assert_eq!(parse_port_arg("53/udp").unwrap(), (53, Protocol::Udp));
+        assert_eq!(parse_port_arg("53/UDP").unwrap(), (53, Protocol::Udp));
         assert!(
-            parse_port_arg("53/udp")
+            parse_port_arg("53/sctp")
                 .unwrap_err()
                 .message()
-                .contains("TCP ports only")
+                .contains("TCP and UDP ports, not sctp")
         );
         assert!(parse_port_arg("0/tcp").is_err());
     }

@@ -782,7 +782,11 @@ mod tests {
             ["ports 8080->127.0.0.1:49153"]
         );
         assert!(tracker.looked(&look, Some(&bundle)).is_empty());
-        bundle.ports.get_mut(&8080).unwrap()[0].host_port = 49154;
+        bundle
+            .ports
+            .get_mut(&(8080, crate::model::Protocol::Tcp))
+            .unwrap()[0]
+            .host_port = 49154;
         assert_eq!(
             kinds(&tracker.looked(&look, Some(&bundle))),
             ["ports 8080->127.0.0.1:49154"]

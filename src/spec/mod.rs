@@ -19,15 +19,17 @@ use ipnetwork::Ipv4Network;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::endpoints::PortKey;
 use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
 use crate::limits::Limits;
+use crate::model::Protocol;
 
 mod parse;
 mod read;
 mod validate;
 
-pub use validate::parse_wait;
 pub(crate) use validate::{Parts, PublishIp};
+pub use validate::{parse_ttl, parse_wait};
 
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
@@ -97,6 +99,8 @@ pub struct RawSpec {
     pub wait: Option<RawWait>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+    /// `--ttl` / `ttl`: the bottle's lease, as a duration (`30m`, `2h`).
+    pub ttl: Option<String>,
     /// `--memory` / `memory`: a size such as `512m` or `1g`, or bytes.
     pub memory: Option<String>,
     /// `--cpus` / `cpus`: a number of CPUs, at most three decimal places.
@@ -129,6 +133,7 @@ impl std::fmt::Debug for RawSpec {
             .field("build", &self.build)
             .field("wait", &self.wait)
             .field("loopback_pool", &self.loopback_pool)
+            .field("ttl", &self.ttl)
             .field("memory", &self.memory)
             .field("cpus", &self.cpus)
             .field("pids_limit", &self.pids_limit)
@@ -174,10 +179,46 @@ impl RawSpec {
             build: flags.build.or(self.build),
             wait: flags.wait.or(self.wait),
             loopback_pool: flags.loopback_pool.or(self.loopback_pool),
+            ttl: flags.ttl.or(self.ttl),
             memory: flags.memory.or(self.memory),
             cpus: flags.cpus.or(self.cpus),
             pids_limit: flags.pids_limit.or(self.pids_limit),
         }
+    }
+
+    /// Whether any key that says what the bundle is was given: anything but `wait` and `ttl`,
+    /// which say how `up` runs and how long the bottle lives. `up SLUG` with none of them (and
+    /// no config file) keeps an existing bottle as it is rather than replacing it with defaults.
+    pub fn names_bundle(&self) -> bool {
+        // Destructured whole, so a key added later must be placed on one side or the other.
+        let RawSpec {
+            image,
+            daemons,
+            env,
+            volumes,
+            publish,
+            publish_ip,
+            pull,
+            build,
+            wait: _,
+            loopback_pool,
+            ttl: _,
+            memory,
+            cpus,
+            pids_limit,
+        } = self;
+        image.is_some()
+            || daemons.is_some()
+            || env.is_some()
+            || volumes.is_some()
+            || publish.is_some()
+            || publish_ip.is_some()
+            || pull.is_some()
+            || build.is_some()
+            || loopback_pool.is_some()
+            || memory.is_some()
+            || cpus.is_some()
+            || pids_limit.is_some()
     }
 }
 
@@ -191,7 +232,8 @@ pub struct Spec {
     pub(crate) env: BTreeMap<EnvKey, EnvValue>,
     /// Sorted by container path, each container path once.
     pub(crate) volumes: Vec<Volume>,
-    pub(crate) publish: BTreeSet<u16>,
+    /// Container port and protocol, each once.
+    pub(crate) publish: BTreeSet<PortKey>,
     pub(crate) publish_ip: IpAddr,
     pub(crate) pull: Pull,
     pub(crate) build: Option<Build>,
@@ -202,6 +244,10 @@ pub struct Spec {
     /// 127.0.0.0/8) that no other bottle's bundle publishes on, and `publish_ip` only holds the
     /// pool's first address (what `plan` shows). `None`: publish on `publish_ip`.
     pub(crate) loopback_pool: Option<Ipv4Network>,
+    /// `up --ttl`: the bottle's lease, recorded at creation as its `bottle.expires` label. Not
+    /// part of the [`Spec::digest`]: a lease is fixed when the bottle is made, never a reason to
+    /// replace its bundle.
+    pub(crate) ttl: Option<Duration>,
     /// Memory, CPU and pids limits; part of the digest only when one is set, so that a bottle
     /// made before limits existed keeps its digest.
     pub(crate) limits: Limits,
@@ -218,8 +264,9 @@ impl Spec {
         &self.daemons
     }
 
-    /// The container ports published on [`Spec::publish_ip`], each once, in order.
-    pub fn publish(&self) -> &BTreeSet<u16> {
+    /// The container ports (and their protocol) published on [`Spec::publish_ip`], each once, in
+    /// order.
+    pub fn publish(&self) -> &BTreeSet<(u16, Protocol)> {
         &self.publish
     }
 
@@ -284,6 +331,11 @@ impl Spec {
         self.wait
     }
 
+    /// The bottle's lease, if it has one ([`crate::SpecBuilder::ttl`]), in whole seconds.
+    pub fn ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+
     /// The `KEY=VALUE` entries, which travel through the env-file.
     pub(crate) fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {
@@ -318,6 +370,26 @@ impl Spec {
     /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
     /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
     pub fn digest(&self) -> String {
+        sha256_hex(self.canonical().to_string().as_bytes())
+    }
+
+    /// A short digest (8 hex digits) of each part of [`Spec::digest`]'s canonical form, by its
+    /// name (`daemons`, `env`, `image`, `publish`, `publish_ip`, `volumes`): the `bottle.parts`
+    /// label, from which a replace names exactly the parts that changed. Derived from the same
+    /// canonical form, so a part added to the digest is named too.
+    pub(crate) fn part_digests(&self) -> BTreeMap<String, String> {
+        let serde_json::Value::Object(parts) = self.canonical() else {
+            unreachable!("the canonical form is an object")
+        };
+        parts
+            .into_iter()
+            .filter(|(k, _)| k != "v")
+            .map(|(k, v)| (k, sha256_hex(v.to_string().as_bytes())[..8].to_string()))
+            .collect()
+    }
+
+    /// What [`Spec::digest`] hashes: every part of the spec that decides what runs.
+    fn canonical(&self) -> serde_json::Value {
         let env: BTreeMap<&str, &str> = self
             .env
             .iter()
@@ -340,14 +412,19 @@ impl Spec {
                 Some(pool) => format!("auto {pool}"),
                 None => self.publish_ip.to_string(),
             },
-            "publish": self.publish,
+            // A TCP port as its number, as the digest always had it, so a bottle made before UDP
+            // existed is still `kept`; a UDP one as `53/udp`.
+            "publish": self.publish.iter().map(|&(port, proto)| match proto {
+                Protocol::Tcp => serde_json::json!(port),
+                _ => serde_json::json!(format!("{port}/{proto}")),
+            }).collect::<Vec<_>>(),
         });
         // Only when set: a spec without limits keeps the digest it had before limits existed, so
         // an upgrade of bottle replaces no bundle.
         if !self.limits.is_empty() {
             canonical["limits"] = serde_json::json!(self.limits.fields());
         }
-        sha256_hex(canonical.to_string().as_bytes())
+        canonical
     }
 
     /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds
@@ -528,7 +605,7 @@ mod tests {
         assert_eq!(spec.image.as_str(), "b");
         // `env` merges per key (see `env_flags_merge_with_the_files_env_per_key`).
         assert_eq!(spec.env.len(), 1);
-        assert_eq!(spec.publish, BTreeSet::from([80]));
+        assert_eq!(spec.publish, BTreeSet::from([(80, Protocol::Tcp)]));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{
     Build, DAEMONS_ENV, DEFAULT_DAEMONS, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec, RawWait, Spec,
 };
+use crate::endpoints::PortKey;
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
 use crate::limits::{self, Limits};
@@ -39,7 +40,7 @@ impl RawSpec {
             .map(|raw| Volume::parse(raw))
             .collect::<Result<_>>()?;
         let publish = (self.publish.unwrap_or_default().iter())
-            .map(|raw| input::parse_port(raw))
+            .map(|raw| input::parse_publish(raw))
             .collect::<Result<_>>()?;
         let publish_ip = match self.publish_ip.as_deref() {
             None => None,
@@ -55,6 +56,7 @@ impl RawSpec {
             Some(RawWait::Default) => Some(DEFAULT_WAIT),
             Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
         };
+        let ttl = self.ttl.as_deref().map(parse_ttl).transpose()?;
         let limits = Limits {
             memory: self
                 .memory
@@ -67,6 +69,7 @@ impl RawSpec {
                 .transpose()?,
         };
         Ok(Parts {
+            ttl,
             image,
             daemons,
             env,
@@ -102,13 +105,14 @@ pub(crate) struct Parts {
     /// In the order given; a later entry for a key wins.
     pub env: Vec<EnvEntry>,
     pub volumes: Vec<Volume>,
-    pub publish: Vec<u16>,
+    pub publish: Vec<PortKey>,
     /// `None`: `127.0.0.1`.
     pub publish_ip: Option<PublishIp>,
     pub loopback_pool: Option<LoopbackPool>,
     pub pull: Option<Pull>,
     pub build: Option<Build>,
     pub wait: Option<Duration>,
+    pub ttl: Option<Duration>,
     pub limits: Limits,
 }
 
@@ -126,6 +130,7 @@ impl Parts {
             pull: None,
             build: None,
             wait: None,
+            ttl: None,
             limits: Limits::default(),
         }
     }
@@ -163,14 +168,17 @@ impl Parts {
             volumes.insert(v.container.clone(), v);
         }
         let mut publish = BTreeSet::new();
-        for port in self.publish {
-            if port == 0 {
+        for key in self.publish {
+            if key.0 == 0 {
                 return Err(input::parse_port("0").unwrap_err());
             }
-            if !publish.insert(port) {
+            if !publish.insert(key) {
+                let (port, proto) = key;
                 return Err(Error::invalid(
                     Invalid::DuplicatePort,
-                    format!("port {port} is published twice: list each container port once"),
+                    format!(
+                        "port {port}/{proto} is published twice: list each container port once"
+                    ),
                 ));
             }
         }
@@ -203,10 +211,37 @@ impl Parts {
             pull: self.pull.unwrap_or_default(),
             build: self.build,
             wait: self.wait,
+            ttl: match self.ttl {
+                Some(ttl) => Some(check_ttl(ttl)?),
+                None => None,
+            },
             loopback_pool: loopback_pool.map(|p| p.subnet().net()),
             limits: self.limits.checked()?,
         })
     }
+}
+
+/// Parse a `--ttl` duration: as `--timeout` takes it, at least a second.
+pub fn parse_ttl(text: &str) -> Result<Duration> {
+    let ttl = crate::input::parse_timeout(text).map_err(|_| ttl_error())?;
+    check_ttl(ttl)
+}
+
+/// A lease is recorded in whole seconds: at least one, a fraction rounded up, at most 100 years
+/// (so the expiry stays a four-digit year).
+fn check_ttl(ttl: Duration) -> Result<Duration> {
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    match (1..=100 * 365 * 86_400).contains(&secs) {
+        true => Ok(Duration::from_secs(secs)),
+        false => Err(ttl_error()),
+    }
+}
+
+fn ttl_error() -> Error {
+    Error::invalid(
+        Invalid::Ttl,
+        "invalid ttl: expected a duration of at least a second, such as 90s, 30m or 2h",
+    )
 }
 
 /// Parse a `--wait` duration: as `--timeout` takes it (`60s`, `2m`, `500ms`, plain seconds).

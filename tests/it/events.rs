@@ -276,9 +276,11 @@ fn an_outside_stop_shows_up_in_events_within_seconds() {
     for (i, path) in paths.iter().enumerate() {
         let b = Bottles::new(path, &format!("ev{i}"));
         let pool = format!("10.{}.112.0/20", 100 + std::process::id() % 100);
+        // A slug per path: host ports derive from the slug, and three paths share one dockerd.
+        let slug = format!("ev{i}");
         b.ok(&[
             "up",
-            "ev",
+            &slug,
             "--image",
             &path.image,
             "--pool",
@@ -289,7 +291,7 @@ fn an_outside_stop_shows_up_in_events_within_seconds() {
         // `--verbose` says the engine's `events` line once the stream's start time is taken, so
         // the stop below is after it, and in the stream.
         let mut child = b
-            .command(&["events", "ev", "--verbose"])
+            .command(&["events", &slug, "--verbose"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -305,7 +307,7 @@ fn an_outside_stop_shows_up_in_events_within_seconds() {
                 }
             }
         });
-        let bundle = format!("{}-sidecars-ev", b.prefix);
+        let bundle = format!("{}-sidecars-{slug}", b.prefix);
         let stop = b.docker(&["stop", "-t", "0", &bundle]);
         assert!(stop.status.success(), "{path}: {stop:?}");
         let stopped = Instant::now();
@@ -324,7 +326,7 @@ fn an_outside_stop_shows_up_in_events_within_seconds() {
             "{path}: the stop showed up {:?} after `stop` returned",
             stopped.elapsed()
         );
-        assert_eq!(event["slug"], "ev", "{path}: {event}");
+        assert_eq!(event["slug"], slug.as_str(), "{path}: {event}");
         assert_eq!(event["exit_code"], 137, "{path}: {event}");
         // SAFETY: kill(2) of our own child.
         unsafe { libc::kill(stream.0.id() as i32, libc::SIGINT) };
