@@ -351,6 +351,7 @@ const SUBCOMMANDS: &[&str] = &[
     "ls",
     "gc",
     "logs",
+    "events",
     "version",
     "doctor",
     "completions",
