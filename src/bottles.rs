@@ -635,7 +635,7 @@ impl Bottles {
         each: impl FnMut(BottleEvent) -> ControlFlow<()> + Send + 'static,
     ) -> Result<()> {
         let since = std::time::SystemTime::now();
-        lifecycle::watch::watch(&self.call(), slugs, since, each)
+        lifecycle::watch::watch(&*self.call()?, slugs, since, each)
     }
 
     /// [`Bottles::watch`] as an iterator: the changes of the bottles `slugs` (every bottle of
@@ -656,7 +656,8 @@ impl Bottles {
     /// ```
     pub fn events(&self, slugs: &[Slug]) -> Result<EventStream> {
         let since = std::time::SystemTime::now();
-        let mut ctx = self.call();
+        // The stream outlives this call: it watches the call's view through its own child token.
+        let mut ctx = self.call()?.ctx.clone();
         let stop = ctx.engine.cancel_token().child();
         ctx.engine = ctx.engine.clone().with_cancel(stop.clone());
         let (tx, rx) = std::sync::mpsc::channel();

@@ -64,6 +64,7 @@ impl CancelToken {
         CancelToken {
             inner: Arc::clone(&self.inner),
             base: self.inner.spent.load(Ordering::SeqCst),
+            parent: self.parent.as_ref().map(|p| Arc::new(p.for_call())),
         }
     }
 
@@ -72,6 +73,9 @@ impl CancelToken {
     pub(crate) fn spend(&self) {
         let now = self.inner.count.load(Ordering::SeqCst);
         self.inner.spent.fetch_max(now, Ordering::SeqCst);
+        if let Some(parent) = &self.parent {
+            parent.spend();
+        }
     }
 
     /// The same token, counting only the requests made from now on: a request reaches it and
