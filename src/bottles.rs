@@ -665,11 +665,16 @@ impl Bottles {
         let worker = std::thread::Builder::new()
             .name("bottle-events".into())
             .spawn(move || {
-                lifecycle::watch::watch(&ctx, &slugs, since, move |e| match tx.send(e) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    // The iterator was dropped.
-                    Err(_) => ControlFlow::Break(()),
-                })
+                let ended =
+                    lifecycle::watch::watch(&ctx, &slugs, since, move |e| match tx.send(e) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        // The iterator was dropped.
+                        Err(_) => ControlFlow::Break(()),
+                    });
+                // The stream is a call that ends here: the cancels that reached it are spent
+                // (before `next` can report its end), so the next call runs.
+                ctx.engine.cancel_token().spend();
+                ended
             })
             .map_err(|e| Error::io("cannot start the thread that reads the event stream", e))?;
         Ok(EventStream {
