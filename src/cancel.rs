@@ -1,10 +1,12 @@
-//! Cancellation: a token the CLI trips on a signal and the executor polls.
+//! Cancellation: a token the CLI trips on a signal and the executor waits on.
 //!
 //! There is no process-wide state here: each [`CancelToken`] is its own counter, shared by its clones.
 //! The library never installs a signal handler; the `bottle` binary wires its signals to a token.
+//! A running engine command is not polled for a cancel: the executor registers a waker
+//! ([`CancelToken::on_cancel`]) that each cancel calls, so its wait blocks until something happens.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A shared count of cancel requests: the first asks commands to stop (those that must finish
 /// ignore it), the second stops everything.
@@ -19,9 +21,39 @@ pub struct CancelToken {
     base: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     count: AtomicU32,
+    /// What each cancel calls: the executor's wakers, by registration number.
+    wakers: Mutex<Vec<(u64, Waker)>>,
+    next: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Called on every cancel, from the thread that cancels; it must only hand the news on.
+pub(crate) type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// A registered [`Waker`]; dropping it unregisters the waker.
+pub(crate) struct OnCancel {
+    inner: Arc<Inner>,
+    id: u64,
+}
+
+impl Drop for OnCancel {
+    fn drop(&mut self) {
+        lock(&self.inner.wakers).retain(|(id, _)| *id != self.id);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl CancelToken {
@@ -37,6 +69,20 @@ impl CancelToken {
             .inner
             .count
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_add(1));
+        for (_, wake) in lock(&self.inner.wakers).iter() {
+            wake();
+        }
+    }
+
+    /// Call `wake` on every cancel from now on, until the returned value is dropped. A cancel
+    /// that came before is not replayed: register first, then look at [`CancelToken::count`].
+    pub(crate) fn on_cancel(&self, wake: Waker) -> OnCancel {
+        let id = self.inner.next.fetch_add(1, Ordering::SeqCst);
+        lock(&self.inner.wakers).push((id, wake));
+        OnCancel {
+            inner: Arc::clone(&self.inner),
+            id,
+        }
     }
 
     /// How many cancel requests have arrived (since this view was taken, for one made by
@@ -102,6 +148,23 @@ mod tests {
         t.cancel();
         assert_eq!(t.count(), u32::MAX);
         assert!(t.is_cancelled());
+    }
+
+    #[test]
+    fn a_cancel_calls_the_registered_wakers_until_they_are_dropped() {
+        let t = CancelToken::new();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        let watch = t
+            .since_now()
+            .on_cancel(Box::new(move || lock(&tx).send(()).unwrap()));
+        t.cancel();
+        t.clone().cancel();
+        assert_eq!(rx.try_iter().count(), 2);
+        drop(watch);
+        t.cancel();
+        assert_eq!(rx.try_iter().count(), 0);
+        assert!(lock(&t.inner.wakers).is_empty());
     }
 
     #[test]
