@@ -13,7 +13,20 @@ use crate::input::{Names, Slug};
 /// bottles in hand finish; no further bottle is started after it. One bottle's failure does not
 /// stop the others; the error is then the first failure's, in slug order.
 pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed> {
-    let listed: Vec<(Slug, Observed)> = read::list(ctx)?.into_iter().collect();
+    // Look once; only what the listing shows may go is looked at again, one by one.
+    let now = super::now();
+    let listed: Vec<(Slug, Observed)> = read::list(ctx)?
+        .into_iter()
+        .filter(|(slug, obs)| {
+            decide::gc_may_remove(
+                slug.as_str(),
+                obs.bundle.as_ref(),
+                &obs.strays,
+                &obs.networks,
+                now,
+            )
+        })
+        .collect();
     let token = ctx.engine.cancel_token().clone();
     let results = many::bounded(&listed, parallel, &token, |(slug, obs)| {
         gc_one(ctx, slug, obs, dry_run)
