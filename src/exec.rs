@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::{MaskStream, Masker};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{EngineCommand, Error, ErrorKind, Result};
 use crate::input::Slug;
 
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
@@ -149,6 +149,8 @@ impl std::fmt::Debug for Engine {
 pub struct Reply {
     /// The quoted command line, exactly as run, for messages.
     pub line: String,
+    /// The program and verb alone (`docker network create`), for a short message.
+    pub short: String,
     pub code: i32,
     pub stdout: String,
     /// The first 1 MiB of stderr, secrets masked (for messages).
@@ -190,11 +192,16 @@ impl Reply {
             self.code,
             self.quote_stderr()
         );
-        Error::new(kind, message).with_command(crate::error::CommandFailure {
-            line: self.line,
-            exit_code: self.code,
-            stderr: self.stderr,
-        })
+        Error::new(kind, message)
+            .with_engine_command(EngineCommand {
+                line: self.line.clone(),
+                short: self.short,
+            })
+            .with_command(crate::error::CommandFailure {
+                line: self.line,
+                exit_code: self.code,
+                stderr: self.stderr,
+            })
     }
 
     /// The engine's stderr for a message: trimmed, repeated lines said once (an inspect of two
@@ -526,9 +533,10 @@ impl Engine {
     ) -> Result<Reply> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, (env, vars), Capture::Keep)?;
-        let code = exit_code(&line, done.status)?;
+        let code = self.exit_code(verb, &line, done.status)?;
         let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
+            short: self.short(verb),
             line,
             code,
             stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
@@ -564,14 +572,18 @@ impl Engine {
     fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, (None, &[]), capture)?;
-        match exit_code(&line, done.status)? {
+        match self.exit_code(verb, &line, done.status)? {
             0 => Ok(()),
             // Its output was streamed as it came; the error keeps stderr's end too, so a library
             // user without a callback, and `--json`, still learn why.
             // (Classified from the masked text: a pull or build carries no secret value.)
+            // The engine's advice to run its `--help` goes, as for a captured command (the user
+            // ran bottle, not the engine).
             code => {
-                let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+                let stderr = String::from_utf8_lossy(&done.stderr);
+                let stderr = crate::display::strip_help_advice(&stderr);
                 Err(Reply {
+                    short: self.short(verb),
                     line,
                     code,
                     stdout: String::new(),
@@ -625,7 +637,9 @@ impl Engine {
             }
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(|e| self.could_not_execute(line, e))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| self.could_not_execute(verb, line, e))?;
         drop(env_fd);
         let pgid = child.id() as i32;
 
@@ -711,7 +725,7 @@ impl Engine {
                 Err(stop) => {
                     // A command that ended just now counts as finished.
                     if let Some(status) = exited(&wake, None, &mut closed) {
-                        break status.map_err(|e| self.could_not_execute(line, e))?;
+                        break status.map_err(|e| self.could_not_execute(verb, line, e))?;
                     }
                     kill_group(pgid);
                     // SIGKILL cannot be refused; reap it so nothing of it runs when we return.
@@ -728,15 +742,13 @@ impl Engine {
             };
             match got {
                 Ok(Wake::Exited(status)) => {
-                    break status.map_err(|e| self.could_not_execute(line, e))?;
+                    break status.map_err(|e| self.could_not_execute(verb, line, e))?;
                 }
                 Ok(Wake::Closed) => closed += 1,
                 Ok(Wake::Cancelled) | Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(
-                        ErrorKind::EngineFailed,
-                        format!("lost track of `{line}`"),
-                    ));
+                    let e = Error::new(ErrorKind::EngineFailed, format!("lost track of `{line}`"));
+                    return Err(e.with_engine_command(self.about(verb, line)));
                 }
             }
         };
@@ -798,7 +810,33 @@ impl Engine {
         Ok(until)
     }
 
+    /// The command `line` of `verb`, for an error about it.
+    fn about(&self, verb: Verb, line: &str) -> EngineCommand {
+        EngineCommand {
+            line: line.to_string(),
+            short: self.short(verb),
+        }
+    }
+
+    /// The program's file name and the verb's words: `docker network create`.
+    fn short(&self, verb: Verb) -> String {
+        let program = std::path::Path::new(&self.shown)
+            .file_name()
+            .map_or_else(|| self.shown.clone(), |f| f.to_string_lossy().into_owned());
+        format!("{program} {}", verb.words())
+    }
+
+    /// The exit code of a command that ended; an error if a signal killed it.
+    fn exit_code(&self, verb: Verb, line: &str, status: ExitStatus) -> Result<i32> {
+        exit_code(line, status).map_err(|e| e.with_engine_command(self.about(verb, line)))
+    }
+
     fn stopped(&self, stop: Stop, verb: Verb, line: &str) -> Error {
+        self.stopped_why(stop, verb, line)
+            .with_engine_command(self.about(verb, line))
+    }
+
+    fn stopped_why(&self, stop: Stop, verb: Verb, line: &str) -> Error {
         match stop {
             Stop::Cancel => Error::new(
                 ErrorKind::Interrupted,
@@ -813,21 +851,24 @@ impl Engine {
                 ),
             )
             .with_deadline(self.timeout),
-            // A bundle's logs grow without bound: say how to get at them (it printed nothing).
+            // A bundle's logs grow without bound: say so (it printed nothing); the limit is in the
+            // error, for a caller to say how to get at the end of them.
             Stop::TooLarge if verb == Verb::Logs => Error::new(
                 ErrorKind::EngineFailed,
                 format!(
-                    "`{line}` printed more than 64 MiB: the bundle's logs are too long to print at once; `bottle logs SLUG --tail N` prints the last N lines"
+                    "`{line}` printed more than 64 MiB: the bundle's logs are too long to print at once"
                 ),
-            ),
+            )
+            .with_output_limit(STDOUT_MAX as u64),
             Stop::TooLarge => Error::new(
                 ErrorKind::EngineFailed,
                 format!("`{line}` printed more than 64 MiB on stdout: output too large"),
-            ),
+            )
+            .with_output_limit(STDOUT_MAX as u64),
         }
     }
 
-    fn could_not_execute(&self, line: &str, err: std::io::Error) -> Error {
+    fn could_not_execute(&self, verb: Verb, line: &str, err: std::io::Error) -> Error {
         Error::new(
             ErrorKind::EngineUnavailable,
             format!(
@@ -835,6 +876,7 @@ impl Engine {
                 self.shown
             ),
         )
+        .with_engine_command(self.about(verb, line))
     }
 }
 
@@ -1043,7 +1085,7 @@ fn env_pipe(bytes: &[u8]) -> Result<OwnedFd> {
         if unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) } < 0 {
             return Err(Error::io(
                 format!(
-                    "the env-file of {} bytes does not fit a pipe (see /proc/sys/fs/pipe-max-size): pass the longest values as bare `-e KEY` instead",
+                    "the env-file of {} bytes does not fit a pipe (see /proc/sys/fs/pipe-max-size): the longest values fit as bare env keys, inherited from the environment, instead",
                     bytes.len()
                 ),
                 std::io::Error::last_os_error(),
@@ -1319,6 +1361,7 @@ mod tests {
     fn reply(stderr: &str) -> Reply {
         Reply {
             line: "docker ls".into(),
+            short: "docker ls".into(),
             code: 1,
             stdout: String::new(),
             stderr: stderr.into(),

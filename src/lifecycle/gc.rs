@@ -6,7 +6,7 @@
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Observed, Removed, many, read};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeptNetwork, Result};
 use crate::input::{Names, Slug};
 
 /// Remove leftovers, working on at most `parallel` bottles at once. A first signal lets the
@@ -64,7 +64,7 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     // A second signal stops it at once: the error names what is left of this bottle.
     let mut left = None;
     gc_one_noting(ctx, slug, listed, dry_run, &mut left)
-        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref(), "bottle gc"))
+        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref()))
 }
 
 /// [`gc_one`], noting in `left` what of the bottle it still meant to remove.
@@ -96,9 +96,10 @@ fn gc_one_noting(
         super::now(),
     );
     for (i, containers) in foreign {
-        let names: Vec<&str> = containers.iter().map(String::as_str).collect();
-        let why = super::attached_error(ctx.engine.flavor(), &obs.networks[i].name, &names, "gc");
-        removed.kept.push(format!("kept {}", why.message()));
+        removed.kept.push(KeptNetwork {
+            network: obs.networks[i].name.clone(),
+            containers,
+        });
     }
     let GcStep::Remove {
         bundle,

@@ -929,3 +929,36 @@ fn env_flags_merge_with_the_config_files_env() {
         "{text}"
     );
 }
+
+/// The CLI shortened every quoted text in an error that looked like a failed command line, by
+/// reading the library's English (issue 15), so the engine's own words were cut too. It renders
+/// the error from its data: the command the error is about is shortened to its verb (in full
+/// with `--verbose`, and in the JSON's `command`), and a command line the engine quotes in its
+/// stderr stays as the engine wrote it.
+#[test]
+fn an_error_is_rendered_from_its_data_not_from_words_that_look_like_a_command() {
+    let quoted = "`docker network create --driver bridge --subnet 10.9.0.0/24 other` failed (exit status: 1)";
+    let mut fake = Fake::new();
+    fake.on("ps *", 1, "", &format!("wrapper: {quoted}\n"));
+    let out = fake.bottle(&["ls"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        format!("bottle: `docker ps` failed (exit status: 1): wrapper: {quoted}\n")
+    );
+    let out = fake.bottle(&["ls", "--verbose", "--json"]);
+    let err = stderr(&out);
+    let line = err.lines().last().unwrap();
+    assert!(
+        line.starts_with("bottle: `docker ps --all --no-trunc --format") && line.contains(quoted),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(
+        v["error"]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("docker ps --all"),
+        "{v}"
+    );
+}
