@@ -1085,34 +1085,6 @@ mod tests {
         command().debug_assert();
     }
 
-    /// The integration tests' list of subcommands (for their `--help` snapshots) is this one.
-    #[test]
-    fn every_subcommand_is_listed_for_the_help_snapshots() {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .map(|s| s.get_name().to_string())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "up",
-                "down",
-                "plan",
-                "subnet",
-                "port",
-                "status",
-                "env",
-                "ls",
-                "gc",
-                "logs",
-                "version",
-                "doctor",
-                "completions",
-                "man",
-            ]
-        );
-    }
-
     /// The spec `up ARGS` asks for.
     fn up_spec(args: &[&str]) -> Spec {
         let cli = Cli::try_parse_from(["bottle", "up", "demo"].iter().chain(args)).unwrap();
