@@ -881,9 +881,9 @@ impl Engine {
 }
 
 /// The engine CLI dies with bottle: a `kill -9` of `bottle logs -f` left `docker logs --follow`
-/// running under init. Linux sends the child SIGKILL when the thread that started it ends; every
-/// engine command is started, waited for and reaped by one thread of `execute`, so that is
-/// bottle's end. A bottle that died before `prctl` ran is caught by comparing the parent.
+/// running under init. Linux sends the child SIGKILL when the thread that started it ends; the
+/// thread of `execute` that starts an engine command returns only once the command was reaped (or
+/// killed and given a second to be), so that is bottle's end. A bottle that died before `prctl` ran is caught by comparing the parent.
 fn die_with_bottle(cmd: &mut std::process::Command) {
     // SAFETY: getpid(2) has no preconditions.
     let bottle = unsafe { libc::getpid() };
