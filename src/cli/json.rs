@@ -100,6 +100,9 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::ConfigKey | Invalid::Config => "--config",
         Invalid::Timeout => "--timeout",
         Invalid::Wait => "--wait",
+        Invalid::Memory => "--memory",
+        Invalid::Cpus => "--cpus",
+        Invalid::PidsLimit => "--pids-limit",
         // `Invalid` is `#[non_exhaustive]`: outside the library crate a new kind needs this arm
         // until it is given its option above.
         #[allow(unreachable_patterns)]
@@ -139,6 +142,7 @@ mod tests {
                 network: "n".into(),
                 containers: vec!["web".into()],
             }],
+            ..Removed::default()
         };
         let kept = json!([{"network": "n", "containers": ["web"]}]);
         assert_eq!(
