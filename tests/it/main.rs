@@ -25,5 +25,6 @@ mod secrets;
 mod spec_grows;
 mod strays;
 mod transcripts;
+mod verbs;
 mod vm;
 mod wait;
