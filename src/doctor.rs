@@ -273,7 +273,7 @@ fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
         "sockets",
         CheckStatus::Warn,
         format!(
-            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's address (`--publish-ip auto`) reaches port{} {} too",
+            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's own loopback address (a publish IP of `auto`) reaches port{} {} too",
             shown.join(", "),
             if ports.len() == 1 { "" } else { "s" },
             ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")

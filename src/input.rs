@@ -408,7 +408,7 @@ impl EnvEntry {
             return Err(Error::invalid(
                 Invalid::EnvValue,
                 format!(
-                    "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry: export it and pass the bare name `-e {}` instead",
+                    "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry; a bare key `{}` takes its value from the environment instead",
                     key.as_str(),
                     key.as_str()
                 ),
@@ -422,7 +422,7 @@ impl EnvEntry {
             return Err(Error::invalid(
                 Invalid::EnvValue,
                 format!(
-                    "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`): export it and pass the bare name `-e {}` instead",
+                    "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`); a bare key `{}` takes its value from the environment instead",
                     key.as_str(),
                     value.len(),
                     key.as_str()
@@ -939,7 +939,7 @@ mod tests {
         let long = format!("AB={}", "x".repeat(MAX_ENV_FILE_LINE - 2));
         check_invalid(EnvEntry::parse(&long), Invalid::EnvValue);
         let e = EnvEntry::parse(&format!("AB=hunter2{}", "x".repeat(70 * 1024))).unwrap_err();
-        assert!(e.message().contains("`-e AB`"), "{e}");
+        assert!(e.message().contains("bare key `AB`"), "{e}");
         assert!(!e.message().contains("hunter2"), "{e}");
         assert!(!format!("{:?}", EnvEntry::parse("A=hunter2").unwrap()).contains("hunter2"));
     }

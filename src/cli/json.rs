@@ -40,9 +40,11 @@ pub fn down(slug: &Slug, removed: &Removed) -> Value {
 
 /// `gc`: what it removed, or with `--dry-run` what it would remove, under a field that says which.
 pub fn gc(dry_run: bool, found: &Removed) -> Value {
+    // The networks kept for containers bottle did not start: not removed, so beside `removed`.
+    let kept = &found.kept;
     match dry_run {
-        true => json!({"dry_run": true, "would_remove": found}),
-        false => json!({"dry_run": false, "removed": found}),
+        true => json!({"dry_run": true, "would_remove": found, "kept": kept}),
+        false => json!({"dry_run": false, "removed": found, "kept": kept}),
     }
 }
 
@@ -144,15 +146,20 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
+            kept: vec![bottle::KeptNetwork {
+                network: "n".into(),
+                containers: vec!["web".into()],
+            }],
             ..Removed::default()
         };
+        let kept = json!([{"network": "n", "containers": ["web"]}]);
         assert_eq!(
             gc(true, &found),
-            json!({"dry_run": true, "would_remove": {"containers": ["c"], "networks": []}})
+            json!({"dry_run": true, "would_remove": {"containers": ["c"], "networks": []}, "kept": kept})
         );
         assert_eq!(
             gc(false, &found),
-            json!({"dry_run": false, "removed": {"containers": ["c"], "networks": []}})
+            json!({"dry_run": false, "removed": {"containers": ["c"], "networks": []}, "kept": kept})
         );
     }
 

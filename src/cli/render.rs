@@ -3,7 +3,8 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use bottle::{Bottle, Error, Invalid, PortView, Protocol, Result};
+use super::advice::Asked;
+use bottle::{Bottle, Error, Invalid, KeptNetwork, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -278,79 +279,30 @@ fn usage_command(usage: &str) -> String {
     }
 }
 
-/// The engine verbs bottle runs that take two words.
-const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
-
-/// An error message for people: the engine's "Run 'docker run --help' for more information" advice
-/// removed (the user ran bottle, not docker), and, unless `verbose`, each quoted engine command
-/// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
-/// prints the lines in full.
-pub fn engine_error(message: &str, verbose: bool) -> String {
-    let text = bottle::strip_help_advice(message);
-    if verbose {
-        return text.trim_end().to_string();
+/// An error for people, rendered from its data rather than by reading its words: `text` (the
+/// error's message, or `{:#}` of what carried it) with the engine command the error is about
+/// ([`Error::engine_command`]) shown as its program and verb alone (`docker run`) unless
+/// `verbose` (the verb says which step failed; `--verbose` prints the lines in full), then the
+/// CLI's advice for the error's kind and data. Text that only looks like a command line (the
+/// engine quoting one in its stderr) is left as it is.
+pub fn error_message(text: &str, err: Option<&Error>, asked: Asked<'_>, verbose: bool) -> String {
+    let mut text = text.trim_end().to_string();
+    if !verbose && let Some(c) = err.and_then(Error::engine_command) {
+        text = text.replace(&format!("`{}`", c.line()), &format!("`{}`", c.short()));
     }
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(open) = rest.find('`') {
-        let Some(len) = rest[open + 1..].find('`') else {
-            break;
-        };
-        let quoted = &rest[open + 1..open + 1 + len];
-        let before = &rest[..open];
-        let after = &rest[open + 1 + len + 1..];
-        // Only a command that ran is shortened; a command the user is told to run is kept whole.
-        let ran = [" failed", " was killed", " ended with"]
-            .iter()
-            .any(|w| after.starts_with(w))
-            || before.ends_with("could not execute ")
-            || before.ends_with("while ");
-        out.push_str(before);
-        out.push('`');
-        out.push_str(&if ran {
-            short_command(quoted)
-        } else {
-            quoted.to_string()
-        });
-        out.push('`');
-        rest = after;
-    }
-    out.push_str(rest);
-    out.trim_end().to_string()
+    super::advice::with_advice(&text, err, asked)
 }
 
-/// `docker --context x network create --driver bridge … NAME` → `docker network create`. Text that
-/// is not a long engine command line (a name, a short hint) is kept as it is.
-fn short_command(quoted: &str) -> String {
-    let Some(words) = shlex::split(quoted) else {
-        return quoted.to_string();
-    };
-    if words.len() < 4 {
-        return quoted.to_string();
-    }
-    let mut it = words.iter().map(String::as_str).peekable();
-    let program = it.next().unwrap_or_default();
-    let mut verb = Vec::new();
-    while let Some(w) = it.next() {
-        if w == "--context" {
-            it.next();
-            continue;
-        }
-        verb.push(w);
-        if !TWO_WORD_VERBS.contains(&w) {
-            break;
-        }
-    }
-    let Some(last) = verb.last() else {
-        return quoted.to_string();
-    };
-    if last.starts_with('-') {
-        return quoted.to_string();
-    }
-    let program = std::path::Path::new(program)
-        .file_name()
-        .map_or(program.to_string(), |f| f.to_string_lossy().into_owned());
-    format!("{program} {}", verb.join(" "))
+/// The line `gc` prints for a network it kept: which containers bottle did not start are on it,
+/// and how to detach them with the engine's own `cli` (`docker`, `podman`).
+pub fn kept_line(kept: &KeptNetwork, cli: &str) -> String {
+    let network = &kept.network;
+    let listed: Vec<String> = kept.containers.iter().map(|c| format!("`{c}`")).collect();
+    let first = kept.containers.first().map_or("CONTAINER", String::as_str);
+    format!(
+        "kept network `{network}`: it still has containers that bottle did not start: {}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle gc` again",
+        listed.join(", ")
+    )
 }
 
 /// `bottle env`: the variables the agent side needs, in order; `None` where the bottle has no
@@ -559,39 +511,35 @@ mod tests {
         assert!(parse_port_arg("0/tcp").is_err());
     }
 
-    #[track_caller]
-    fn check_engine_error(message: &str, verbose: bool, want: &str) {
-        assert_eq!(engine_error(message, verbose), want);
+    #[test]
+    fn a_kept_network_says_what_is_attached_and_how_to_detach_it() {
+        let kept = KeptNetwork {
+            network: "net".into(),
+            containers: vec!["web".into(), "db".into()],
+        };
+        assert_eq!(
+            kept_line(&kept, "podman"),
+            "kept network `net`: it still has containers that bottle did not start: `web`, `db`; detach them (e.g. `podman network disconnect net web`) and run `bottle gc` again"
+        );
     }
 
+    /// The CLI shortened an engine command line wherever the message's words looked like one
+    /// (issue 15: it re-parsed the library's English), so a command quoted in the engine's own
+    /// stderr was cut too, and a message worded differently was not. It is rendered from the
+    /// error's data: the command the error is about, and nothing that merely looks like one.
     #[test]
-    fn engine_errors_lose_the_help_advice_and_the_long_argv() {
-        let msg = "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.\nSee 'docker run --help'.";
-        check_engine_error(
-            msg,
-            false,
-            "`docker run` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
+    fn an_engine_error_is_rendered_from_its_data_not_its_words() {
+        let asked = Asked {
+            command: "status",
+            slug: None,
+        };
+        // No command in the data: a message that looks like a failed command stays whole.
+        let look_alike = "`docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): boom";
+        let err = Error::new(bottle::ErrorKind::EngineFailed, look_alike);
+        assert_eq!(
+            error_message(look_alike, Some(&err), asked, false),
+            look_alike
         );
-        check_engine_error(
-            msg,
-            true,
-            "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
-        );
-        check_engine_error(
-            "`/usr/bin/docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): unknown flag: --ip-range\nRun 'docker network create --help' for more information",
-            false,
-            "`docker network create` failed (exit status: 1): unknown flag: --ip-range",
-        );
-        // Names and commands to run stay as they are.
-        check_engine_error(
-            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
-            false,
-            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
-        );
-        check_engine_error(
-            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
-            false,
-            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
-        );
+        assert_eq!(error_message(look_alike, None, asked, false), look_alike);
     }
 }

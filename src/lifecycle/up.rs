@@ -390,7 +390,8 @@ impl Up<'_> {
                     let last = last.map_or_else(String::new, |r| {
                         format!(" (the engine's last refusal: {})", r.quote_stderr())
                     });
-                    return Err(Error::new(e.kind().clone(), format!("{e}{last}")));
+                    let msg = format!("{e}{last}");
+                    return Err(e.with_message(msg));
                 }
             };
             let labels = argv::network_labels(slug.as_str(), &candidate, &self.journal.run);
@@ -670,7 +671,7 @@ impl Up<'_> {
                 "{e}; the running bundle of bottle `{}` was kept as it was",
                 self.slug
             );
-            Error::new(e.kind().clone(), msg)
+            e.with_message(msg)
         };
         let missing = match (&self.spec.build, self.spec.pull) {
             // `always`: the engine's newest, whether or not one is here.

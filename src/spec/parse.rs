@@ -487,7 +487,7 @@ mod tests {
             (
                 "env = [\"TOK=hunter2\\nsecond\"]",
                 EnvValue,
-                &["line 1, column 8", "env `TOK`", "`-e TOK`"],
+                &["line 1, column 8", "env `TOK`", "bare key `TOK`"],
             ),
             (
                 "env = [\"1TOK=hunter2\"]",

@@ -331,29 +331,25 @@ fn commands_that_find_nothing_say_so_on_a_terminal_only() {
     }
 }
 
-/// The binary's subcommands, in `--help` order.
-const SUBCOMMANDS: &[&str] = &[
-    "up",
-    "down",
-    "stop",
-    "start",
-    "restart",
-    "pause",
-    "unpause",
-    "plan",
-    "subnet",
-    "port",
-    "status",
-    "env",
-    "ls",
-    "gc",
-    "logs",
-    "events",
-    "version",
-    "doctor",
-    "completions",
-    "man",
-];
+/// The binary's subcommands, in `--help` order, read from its `--help`: the clap definition is the
+/// one list (the suite kept a copy of it, and a unit test checking the copy). `man` is hidden from
+/// `--help` (it is for packagers), so it is added; `help` is clap's own.
+fn subcommands() -> Vec<String> {
+    let help = stdout(&bottle_cmd().arg("--help").output().unwrap());
+    let listed = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string);
+    let mut names: Vec<String> = listed.collect();
+    assert!(names.len() > 10 && names[0] == "up", "{help}");
+    assert!(!names.iter().any(|n| n == "man"), "`man` is hidden: {help}");
+    names.push("man".to_string());
+    names
+}
 
 #[test]
 fn help_of_every_subcommand() {
@@ -364,12 +360,11 @@ fn help_of_every_subcommand() {
     };
     let out = bottle_cmd().arg("--help").output().unwrap();
     snap("bottle", stdout(&out));
-    // Every subcommand, `man` (hidden) included; the binary's unit tests check this list against
-    // its clap definition.
-    for name in SUBCOMMANDS {
+    // Every subcommand, `man` (hidden) included.
+    for name in subcommands() {
         // Set values must not show in help (nor change it).
         let out = bottle_cmd()
-            .args([name, "--help"])
+            .args([name.as_str(), "--help"])
             .env("BOTTLE_ENGINE", "/secret/path/docker")
             .env("BOTTLE_POOL", "10.99.0.0/16")
             .output()
@@ -381,7 +376,7 @@ fn help_of_every_subcommand() {
             "{text}"
         );
         assert!(!text.contains("BOTTLE_ENGINE=]"), "{text}");
-        snap(name, text);
+        snap(&name, text);
     }
 }
 
@@ -939,5 +934,38 @@ fn env_flags_merge_with_the_config_files_env() {
     assert!(
         text.contains("--env-file /dev/fd/3 --env B --env C "),
         "{text}"
+    );
+}
+
+/// The CLI shortened every quoted text in an error that looked like a failed command line, by
+/// reading the library's English (issue 15), so the engine's own words were cut too. It renders
+/// the error from its data: the command the error is about is shortened to its verb (in full
+/// with `--verbose`, and in the JSON's `command`), and a command line the engine quotes in its
+/// stderr stays as the engine wrote it.
+#[test]
+fn an_error_is_rendered_from_its_data_not_from_words_that_look_like_a_command() {
+    let quoted = "`docker network create --driver bridge --subnet 10.9.0.0/24 other` failed (exit status: 1)";
+    let mut fake = Fake::new();
+    fake.on("ps *", 1, "", &format!("wrapper: {quoted}\n"));
+    let out = fake.bottle(&["ls"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        format!("bottle: `docker ps` failed (exit status: 1): wrapper: {quoted}\n")
+    );
+    let out = fake.bottle(&["ls", "--verbose", "--json"]);
+    let err = stderr(&out);
+    let line = err.lines().last().unwrap();
+    assert!(
+        line.starts_with("bottle: `docker ps --all --no-trunc --format") && line.contains(quoted),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(
+        v["error"]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("docker ps --all"),
+        "{v}"
     );
 }

@@ -439,7 +439,7 @@ fn an_env_value_an_env_file_cannot_carry_is_refused_before_any_command() {
             "70 KiB env value",
             &o,
             2,
-            "pass the bare name `-e TOK`",
+            "a bare key `TOK` takes its value from the environment instead; export the variable and pass its bare name (`-e KEY`)",
             SEC,
         );
         assert!(!o.stderr.contains("hunter2"), "{}", o.stderr);
@@ -541,7 +541,7 @@ fn a_config_error_never_quotes_the_value() {
             "image = \"img\"\nenv = [\"TOK=hunter2-secret",
             "line 2, column",
         ),
-        ("env = [\"TOK=hunter2-secret\\nx\"]\n", "`-e TOK`"),
+        ("env = [\"TOK=hunter2-secret\\nx\"]\n", "bare key `TOK`"),
         ("TOK = \"hunter2-secret\"\n", "unknown field `TOK`"),
     ] {
         let path = dir.path().join("spec.toml");
