@@ -90,7 +90,6 @@ impl Verb {
             Verb::Stop => "stop",
             Verb::Restart => "restart",
             Verb::Pause => "pause",
-            Verb::Events => "events",
             Verb::ImageInspect => "image-inspect",
             Verb::Pull => "pull",
             Verb::VolumeCreate => "volume-create",
