@@ -365,9 +365,13 @@ pub struct SpecArgs {
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
-    /// after this long [default when given bare: 60s]
+    /// after --wait-timeout (`--wait=DURATION` is short for both)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true)]
     pub wait: Option<Option<String>>,
+    /// How long --wait waits before `up` fails and rolls back: 60s, 2m, 500ms or plain seconds;
+    /// implies --wait [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -403,6 +407,7 @@ impl std::fmt::Debug for SpecArgs {
             .field("publish_ip", &self.publish_ip)
             .field("loopback_pool", &self.loopback_pool)
             .field("wait", &self.wait)
+            .field("wait_timeout", &self.wait_timeout)
             .field("allow_nonloopback", &self.allow_nonloopback)
             .field("pull", &self.pull)
             .finish()
@@ -621,15 +626,47 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
-            wait: self.wait.clone().map(|w| match w {
-                // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
-                None => WaitText::Default,
-                Some(text) => WaitText::Within(text),
-            }),
+            wait: self.wait_text(),
             loopback_pool: self.loopback_pool.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }
+}
+
+impl SpecArgs {
+    /// `--wait`, `--wait=DURATION` and `--wait-timeout DURATION` as one wait.
+    fn wait_text(&self) -> Option<WaitText> {
+        // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
+        let wait = self.wait.clone().map(|w| match w {
+            None => WaitText::Default,
+            Some(text) => WaitText::Within(text),
+        });
+        match &self.wait_timeout {
+            Some(limit) => Some(wait.unwrap_or(WaitText::Default).within(limit.clone())),
+            None => wait,
+        }
+    }
+}
+
+/// Refuse `--wait 5s`: `--wait` is a switch, so the duration after the space would be taken as a
+/// second slug and `up` would make a bottle named `5s` (compose spells the limit
+/// `--wait-timeout`). Only what precedes `--` counts.
+pub fn refuse_spaced_wait(args: &[OsString]) -> Result<()> {
+    let before_dashes = args.iter().take_while(|a| *a != "--");
+    let mut after_wait = false;
+    for arg in before_dashes {
+        let text = arg.to_string_lossy();
+        if after_wait && bottle::parse_timeout(&text).is_ok() {
+            return Err(Error::invalid(
+                Invalid::Wait,
+                format!(
+                    "`--wait` takes no value after a space, and `{text}` is no slug: use `--wait-timeout {text}` (or `--wait={text}`)"
+                ),
+            ));
+        }
+        after_wait = arg == "--wait";
+    }
+    Ok(())
 }
 
 /// docker's `-p HOST:CTR` does not apply: bottle takes the container port and the engine picks
@@ -1110,12 +1147,17 @@ mod tests {
             Some(std::time::Duration::from_secs(5))
         );
         assert_eq!(up_spec(&[]).wait(), None);
+        // compose's spelling: the limit on its own flag, which implies the wait.
+        let five = Some(std::time::Duration::from_secs(5));
+        assert_eq!(up_spec(&["--wait-timeout", "5s"]).wait(), five);
+        assert_eq!(up_spec(&["--wait", "--wait-timeout", "5s"]).wait(), five);
+        assert_eq!(up_spec(&["--wait=9s", "--wait-timeout", "5s"]).wait(), five);
         let help = Cli::command()
             .find_subcommand_mut("up")
             .unwrap()
             .render_help()
             .to_string();
-        let bare = format!("[default when given bare: {}s]", DEFAULT_WAIT.as_secs());
+        let bare = format!("[default: {}s]", DEFAULT_WAIT.as_secs());
         assert!(help.contains(&bare), "{help}");
     }
 }

@@ -105,8 +105,20 @@ pub enum RawWait {
     No,
     /// `--wait` given bare, or `wait = true`: wait at most [`DEFAULT_WAIT`].
     Default,
-    /// `--wait=DURATION`, `wait = "DURATION"`: a duration to parse.
+    /// `--wait=DURATION`, `--wait-timeout DURATION`, `wait = "DURATION"`, `wait_timeout =
+    /// "DURATION"`: a duration to parse.
     Within(String),
+}
+
+impl RawWait {
+    /// This wait with `--wait-timeout` / `wait_timeout` given too: the limit replaces any other,
+    /// and asks for the wait, unless the wait was turned off (`wait = false`).
+    pub fn within(self, timeout: String) -> RawWait {
+        match self {
+            RawWait::No => RawWait::No,
+            RawWait::Default | RawWait::Within(_) => RawWait::Within(timeout),
+        }
+    }
 }
 
 impl std::fmt::Debug for RawSpec {

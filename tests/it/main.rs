@@ -14,6 +14,7 @@ mod fixtures;
 mod hostile;
 mod library;
 mod many;
+mod people;
 mod races;
 mod real;
 mod round3;
