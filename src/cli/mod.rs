@@ -44,7 +44,12 @@ The contract: docs/contract.md in bottle's repository.";
 
 /// Launch the network side of sandboxed agent bottles with a docker-compatible engine.
 #[derive(Debug, Parser)]
-#[command(name = "bottle", version, after_help = AFTER_HELP)]
+#[command(
+    name = "bottle",
+    version,
+    after_help = AFTER_HELP,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -175,7 +180,7 @@ Examples:
   bottle status demo
   bottle status demo --json | jq -r .bundle.state")]
     Status(SlugArg),
-    /// Print the bottle's addresses for the agent side, as shell-evaluable KEY=VALUE lines
+    /// Print the bottle's addresses for the agent side, as shell-evaluable `export` lines
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
 BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
@@ -491,9 +496,15 @@ where
 pub fn usage_error(err: &clap::Error, json: bool) -> u8 {
     use clap::error::ErrorKind as K;
     match err.kind() {
-        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+        K::DisplayHelp | K::DisplayVersion => {
             let _ = err.print();
             err.exit_code() as u8
+        }
+        // Bare `bottle`: the usage, as `docker` with no arguments prints it, and nothing failed.
+        K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", err.render()).and_then(|()| out.flush());
+            0
         }
         _ => {
             let message = usage_line(err);
@@ -1125,6 +1136,16 @@ mod tests {
                 "man",
             ]
         );
+    }
+
+    /// Each name people bring from docker or kubectl leads to a command bottle has.
+    #[test]
+    fn familiar_names_lead_to_real_commands() {
+        for word in ["ps", "rm", "inspect", "prune", "run", "log", "delete"] {
+            let name = render::familiar_command(word).unwrap();
+            assert!(Cli::command().find_subcommand(name).is_some(), "{word}");
+            assert!(Cli::command().find_subcommand(word).is_none(), "{word}");
+        }
     }
 
     /// The spec `up ARGS` asks for.

@@ -192,6 +192,7 @@ pub fn usage_line(err: &clap::Error) -> String {
         K::InvalidSubcommand => {
             let sub = get(C::InvalidSubcommand).unwrap_or_default();
             let tip = get(C::SuggestedSubcommand)
+                .or_else(|| familiar_command(&sub).map(str::to_string))
                 .map(|s| format!("did you mean '{s}'? "))
                 .unwrap_or_default();
             format!("unknown command '{sub}'; {tip}see `bottle --help`")
@@ -213,6 +214,21 @@ pub fn usage_line(err: &clap::Error) -> String {
             format!("{first}; {tips}{help}")
         }
     }
+}
+
+/// bottle's command for a name people bring from docker, kubectl or compose, which clap's
+/// spelling suggestions do not reach (`ps` is not a misspelling of `ls`).
+pub fn familiar_command(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "ps" | "list" | "get" => "ls",
+        "rm" | "remove" | "delete" | "kill" | "destroy" => "down",
+        "inspect" | "show" | "describe" | "info" => "status",
+        "prune" | "clean" => "gc",
+        "create" | "run" | "apply" => "up",
+        "log" => "logs",
+        "completion" => "completions",
+        _ => return None,
+    })
 }
 
 /// The input a clap usage error is about, as the user typed it (`--bogus`, `--pull`), or as `--help`
@@ -359,7 +375,7 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
     vars
 }
 
-/// `bottle env` as shell-evaluable `KEY=VALUE` lines, each value POSIX-quoted (a missing one is
+/// `bottle env` as shell-evaluable `export KEY=VALUE` lines, each value POSIX-quoted (a missing one is
 /// empty).
 pub fn env_lines(b: &Bottle) -> String {
     env_vars(b)
@@ -367,7 +383,9 @@ pub fn env_lines(b: &Bottle) -> String {
         .map(|(k, v)| {
             let v = v.unwrap_or_default();
             let quoted = shlex::try_quote(&v).map_or_else(|_| "''".to_string(), |q| q.into_owned());
-            format!("{k}={quoted}\n")
+            // `export`, as `docker-machine env` prints: `eval` must reach the agent's child
+            // processes, not only the shell that evaluates the lines.
+            format!("export {k}={quoted}\n")
         })
         .collect()
 }

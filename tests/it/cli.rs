@@ -248,7 +248,7 @@ fn network() -> String {
 }
 
 /// An engine with one running bottle `demo` publishing 8080 and 9000, and one network-only `gone`.
-fn engine_with_bottles() -> Fake {
+pub fn engine_with_bottles() -> Fake {
     let mut fake = Fake::new();
     let gone = network_json(
         "bot-bottle-bundle-gone",
@@ -503,7 +503,7 @@ fn env_prints_the_bottles_addresses_for_the_agent() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "BOTTLE_SLUG=demo\nBOTTLE_HOST_IP=127.0.0.1\nBOTTLE_BUNDLE_IP=10.213.150.2\nBOTTLE_SUBNET=10.213.150.0/24\nBOTTLE_PORT_8080=127.0.0.1:49153\nBOTTLE_PORT_9000=127.0.0.1:49154\n"
+        "export BOTTLE_SLUG=demo\nexport BOTTLE_HOST_IP=127.0.0.1\nexport BOTTLE_BUNDLE_IP=10.213.150.2\nexport BOTTLE_SUBNET=10.213.150.0/24\nexport BOTTLE_PORT_8080=127.0.0.1:49153\nexport BOTTLE_PORT_9000=127.0.0.1:49154\n"
     );
     let v: serde_json::Value =
         serde_json::from_slice(&fake.bottle(&["env", "demo", "--json"]).stdout).unwrap();

@@ -41,3 +41,40 @@ fn wait_5s_made_a_bottle_named_5s() {
     let bad = fake.bottle(&["up", "demo", "--wait-timeout", "soon"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+/// `eval "$(bottle env demo)"` set shell variables that no child process saw: the lines export.
+#[test]
+fn env_lines_reached_no_child_process() {
+    let fake = crate::cli::engine_with_bottles();
+    let lines = fake.bottle(&["env", "demo"]);
+    assert!(lines.status.success(), "{}", stderr(&lines));
+    let script = "eval \"$1\" && sh -c 'echo \"$BOTTLE_SLUG $BOTTLE_PORT_8080\"'";
+    let out = std::process::Command::new("sh")
+        .args(["-c", script, "sh", &stdout(&lines)])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "demo 127.0.0.1:49153\n", "{}", stderr(&out));
+}
+
+/// `bottle ps`, `rm` and `inspect` said "unknown command" with no way on: each names bottle's own.
+#[test]
+fn ps_rm_inspect_got_no_suggestion() {
+    for (typed, meant) in [("ps", "ls"), ("rm", "down"), ("inspect", "status")] {
+        let out = crate::fake::bottle_cmd().args([typed, "demo"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("did you mean '{meant}'?")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// Bare `bottle` was a usage error: it prints the usage and the commands, exit 0, as `docker` does.
+#[test]
+fn bare_bottle_was_an_error() {
+    let out = crate::fake::bottle_cmd().output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Usage: bottle"), "{text}");
+    assert!(text.contains("Commands:") && text.contains("  up "), "{text}");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
