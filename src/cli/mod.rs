@@ -48,7 +48,8 @@ The contract: docs/contract.md in bottle's repository.";
     name = "bottle",
     version,
     after_help = AFTER_HELP,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    max_term_width = 100
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -129,7 +130,7 @@ impl Command {
             Command::Version => "version",
             Command::Doctor(_) => "doctor",
             Command::Completions(_) => "completions",
-            Command::Man => "man",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -247,9 +248,17 @@ Examples:
         hide = true,
         after_help = "\
 Examples:
-  bottle man | man -l -"
+  bottle man | man -l -
+  bottle man up | man -l -"
     )]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`bottle-up(1)`); without it, `bottle(1)`
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -349,10 +358,8 @@ pub struct SpecArgs {
     /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
     #[arg(long, value_name = "CSV")]
     pub daemons: Option<String>,
-    /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
-    /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
-    /// values in --config's `env` instead. Merged with --config's `env` per key: a flag overrides
-    /// the file's entry of the same key, and the file's other entries stay
+    /// KEY takes its value from bottle's environment; KEY=VALUE is in bottle's argv, which other
+    /// local users can read: prefer --config's `env`. A flag overrides the file's entry per key
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute
@@ -365,8 +372,8 @@ pub struct SpecArgs {
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
     #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
-    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8: the lowest one no
-    /// container publishes on and no host socket listens on specifically [default: 127.0.0.16/28]
+    /// Where `--publish-ip auto` takes addresses from (inside 127.0.0.0/8): the lowest one free
+    /// [default: 127.0.0.16/28]
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
@@ -380,7 +387,7 @@ pub struct SpecArgs {
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
-    /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
+    /// When to pull the bundle image (progress shown) [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
 }
@@ -454,6 +461,10 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
 }
 
 /// The full command definition: what parsing, `--help`, completions and the man page all use.
+///
+/// Global options are described once, in `bottle --help`: a subcommand's help names the ones that
+/// act there in one line, so `up --help` is about `up`. A command added to [`Command`] gets this
+/// (and completions, and its man page) with no code of its own.
 pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     // A subcommand that already has an argument is not given the global one, so a hidden copy
@@ -469,15 +480,47 @@ pub fn command() -> clap::Command {
         .collect();
     for name in names {
         cmd = cmd.mut_subcommand(&name, |mut sub| {
-            for id in unused_globals(&name) {
-                if let Some(a) = globals.iter().find(|a| a.get_id() == *id) {
-                    sub = sub.arg(a.clone().hide(true));
-                }
+            let unused = unused_globals(&name);
+            let used: Vec<String> = globals
+                .iter()
+                .filter(|a| !unused.contains(&a.get_id().as_str()))
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            for a in &globals {
+                sub = sub.arg(a.clone().hide(true));
             }
-            sub
+            if used.is_empty() {
+                return sub;
+            }
+            let note = format!(
+                "Global options (`bottle --help` describes them):\n  {}",
+                used.join(", ")
+            );
+            let after = match sub.get_after_help() {
+                Some(text) => format!("{note}\n\n{text}"),
+                None => note,
+            };
+            sub.after_help(after)
         });
     }
     cmd
+}
+
+/// The man page of `bottle`, or with `name` of one command (`bottle-up(1)`, which the main
+/// page's list of commands points at).
+fn man_page(name: Option<&str>) -> anyhow::Result<clap_mangen::Man> {
+    let mut cmd = command();
+    // Built, each subcommand has its display name (`bottle-up`) and the globals it accepts.
+    cmd.build();
+    let Some(name) = name else {
+        return Ok(clap_mangen::Man::new(cmd));
+    };
+    let Some(sub) = cmd.find_subcommand(name).cloned() else {
+        // A usage error, exit 2, like any other word that names no command.
+        eprintln!("bottle: unknown command '{name}' for `bottle man`; see `bottle --help`");
+        return Err(Reported(2).into());
+    };
+    Ok(clap_mangen::Man::new(sub))
 }
 
 /// Parse a command line. A usage error is returned as clap's error; [`usage_error`] renders it.
@@ -743,8 +786,8 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             clap_complete::generate(a.shell, &mut command(), "bottle", &mut out);
             return Ok(out.flush()?);
         }
-        Command::Man => {
-            clap_mangen::Man::new(command()).render(&mut out)?;
+        Command::Man(a) => {
+            man_page(a.command.as_deref())?.render(&mut out)?;
             return Ok(out.flush()?);
         }
         _ => {}
@@ -769,7 +812,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
         signals::cancel_on_signals(&r.token)?;
     }
     match &cli.command {
-        Command::Completions(_) | Command::Man => Ok(()),
+        Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Subnet(a) => r.subnet(a),
         Command::Plan(a) => r.plan(a),
         Command::Up(a) => r.up(a),

@@ -78,3 +78,72 @@ fn bare_bottle_was_an_error() {
     assert!(text.contains("Commands:") && text.contains("  up "), "{text}");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+/// Run `args` on a pty of `cols` columns (`script` gives the binary a terminal) and return what it
+/// printed, colours and carriage returns removed.
+fn on_terminal(cols: u16, args: &str, env: &[(&str, &str)]) -> String {
+    let bottle = env!("CARGO_BIN_EXE_bottle");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("stty rows 40 cols {cols}; exec '{bottle}' {args}"),
+        "/dev/null",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.env_remove("COLUMNS").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params letter
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            '\r' => {}
+            c => plain.push(c),
+        }
+    }
+    plain
+}
+
+/// Help at 80 columns broke words mid-line ("bottle ob / ject") and each command repeated the nine
+/// global options: it wraps to the terminal at word boundaries, and names the globals in one line.
+#[test]
+fn help_broke_words_at_80_columns() {
+    for args in ["--help", "up --help", "down --help", "ls --help"] {
+        let text = on_terminal(80, args, &[]);
+        assert!(text.contains("Usage: bottle"), "{args}: {text}");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{args}: {line:?}");
+        }
+    }
+    let up = on_terminal(80, "up --help", &[]);
+    assert!(up.contains("--wait-timeout"), "{up}");
+    assert!(up.contains("Global options (`bottle --help` describes them):\n  --engine,"), "{up}");
+    assert!(!up.contains("--pool <CIDR>"), "{up}");
+    // Wider terminals get longer lines, up to 100.
+    let wide = on_terminal(200, "up --help", &[]);
+    let longest = wide.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!((81..=100).contains(&longest), "{longest}");
+}
+
+/// The man page pointed at `bottle-up(1)` pages that did not exist, and `bottle man up` was refused.
+#[test]
+fn man_up_was_refused() {
+    let out = crate::fake::bottle_cmd().args(["man", "up"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(".TH bottle-up 1"), "{text}");
+    assert!(text.contains("wait\\-timeout"), "{text}");
+    let main = stdout(&crate::fake::bottle_cmd().arg("man").output().unwrap());
+    assert!(main.contains("bottle\\-up(1)"), "{main}");
+    let out = crate::fake::bottle_cmd().args(["man", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
