@@ -10,7 +10,9 @@ use bottle::{Error, ErrorKind, Invalid};
 /// The CLI's advice for `err`, to follow its message after `; `, if the kind has any.
 pub fn advice(err: &Error) -> Option<&'static str> {
     Some(match err.kind() {
-        ErrorKind::EngineUnavailable => "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine",
+        ErrorKind::EngineUnavailable => {
+            "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine, and `--context` its context"
+        }
         ErrorKind::Timeout => "`--timeout` (or `BOTTLE_TIMEOUT`) sets the timeout",
         ErrorKind::NotFound => {
             "`bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up"

@@ -146,11 +146,14 @@ pub fn usage_line(err: &clap::Error) -> String {
             let value = get(C::InvalidValue).unwrap_or_default();
             let expected = match err.get(C::ValidValue) {
                 Some(V::Strings(v)) => or_list(v),
-                _ => "a value".to_string(),
+                _ => String::new(),
             };
-            match value.is_empty() {
-                true => format!("{flag} needs a value: expected {expected}"),
-                false => format!("invalid value '{value}' for {flag}: expected {expected}"),
+            // With no list of values, the value's name says what is expected (`--image <IMG>`).
+            let named = get(C::InvalidArg).unwrap_or_default();
+            match (value.is_empty(), expected.is_empty()) {
+                (true, true) => format!("{flag} needs a value: {named}"),
+                (true, false) => format!("{flag} needs a value: expected {expected}"),
+                (false, _) => format!("invalid value '{value}' for {flag}: expected {expected}"),
             }
         }
         K::ValueValidation => {
@@ -158,9 +161,15 @@ pub fn usage_line(err: &clap::Error) -> String {
             let why = std::error::Error::source(err)
                 .map(|e| e.to_string())
                 .unwrap_or_default();
+            // Rust's own number parsing says "invalid digit found in string": say what it is.
+            let why = match why.contains("digit") || why.contains("number") {
+                true => "not a whole number".to_string(),
+                false => why,
+            };
             let expected = match flag.as_str() {
                 "--block" => "; expected a prefix length, from the pool's up to 29 (e.g. 24)",
                 "--parallel" => "; expected how many bottles to work on at once, 1 to 64",
+                "--tail" | "-n" => "; expected how many of the last lines to print (e.g. 20)",
                 _ => "",
             };
             match value.is_empty() {
@@ -187,7 +196,11 @@ pub fn usage_line(err: &clap::Error) -> String {
                 .map(|s| format!("did you mean '{s}'? "))
                 .or_else(|| get(C::Suggested).map(|s| format!("{}; ", tip_text(&s))))
                 .unwrap_or_default();
-            format!("unknown option '{flag}' for `{command}`; {tip}{help}")
+            match flag.starts_with('-') {
+                true => format!("unknown option '{flag}' for `{command}`; {tip}{help}"),
+                // A word where the command takes no more (`bottle ls demo`) is no option.
+                false => format!("`{command}` takes no argument '{flag}'; {tip}{help}"),
+            }
         }
         K::InvalidSubcommand => {
             let sub = get(C::InvalidSubcommand).unwrap_or_default();
@@ -273,6 +286,31 @@ fn usage_command(usage: &str) -> String {
     }
 }
 
+/// The docker CLI's Go error chains end in the file it failed to open (`context "nope": context
+/// not found: open /root/.docker/contexts/meta/<sha256>/meta.json: no such file or directory`):
+/// the path is the CLI's own bookkeeping, and "context not found" already says it all.
+fn drop_file_paths(text: &str) -> String {
+    const OPEN: &str = ": open /";
+    const MISSING: &str = ": no such file or directory";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        let Some(len) = rest[at..].find(MISSING) else {
+            break;
+        };
+        let path = &rest[at + OPEN.len()..at + len];
+        if path.contains([' ', '`', ';']) {
+            // Not one path: leave the text as it is.
+            out.push_str(&rest[..at + len]);
+        } else {
+            out.push_str(&rest[..at]);
+        }
+        rest = &rest[at + len + MISSING.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The engine verbs bottle runs that take two words.
 const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
 
@@ -281,7 +319,7 @@ const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
 /// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
 /// prints the lines in full.
 pub fn engine_error(message: &str, verbose: bool) -> String {
-    let text = bottle::strip_help_advice(message);
+    let text = drop_file_paths(&bottle::strip_help_advice(message));
     if verbose {
         return text.trim_end().to_string();
     }
@@ -551,6 +589,12 @@ mod tests {
             "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
             false,
             "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
+        );
+        // `--context nope` dumped the docker CLI's Go file path.
+        check_engine_error(
+            "`docker inspect` failed (exit status: 1): Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory; `--engine PATH` names the engine",
+            false,
+            "`docker inspect` failed (exit status: 1): Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found; `--engine PATH` names the engine",
         );
     }
 }

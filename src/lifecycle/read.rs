@@ -19,7 +19,7 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
         return Err(Error::new(
             ErrorKind::NotFound,
             format!(
-                "bottle `{slug}` does not exist: no network `{}` and no container `{}`",
+                "no bottle `{slug}`: no network `{}` and no container `{}`",
                 names.network, names.bundle
             ),
         ));

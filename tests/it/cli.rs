@@ -414,7 +414,7 @@ fn usage_errors_are_one_line() {
         (
             &["up", "demo", "--block", "abc"],
             &[],
-            "bottle: invalid value 'abc' for --block: invalid digit found in string; expected a prefix length, from the pool's up to 29 (e.g. 24)",
+            "bottle: invalid value 'abc' for --block: not a whole number; expected a prefix length, from the pool's up to 29 (e.g. 24)",
         ),
         (
             &["subnet", "demo"],

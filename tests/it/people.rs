@@ -147,3 +147,67 @@ fn man_up_was_refused() {
     let out = crate::fake::bottle_cmd().args(["man", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Messages with rough edges (issue 18, item 8), each as one line on stderr.
+#[test]
+fn messages_had_rough_edges() {
+    let mut fake = Fake::new();
+    let err = |fake: &Fake, args: &[&str]| {
+        let out = fake.bottle(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let text = stderr(&out);
+        (out.status.code(), text.trim_end().to_string())
+    };
+    // "needs a value: expected " was cut off.
+    let (code, text) = err(&fake, &["up", "demo", "--image"]);
+    assert_eq!((code, text.as_str()), (Some(2), "bottle: --image needs a value: --image <IMG>"));
+    // An extra word was called an option.
+    let (_, text) = err(&fake, &["ls", "demo"]);
+    assert!(text.starts_with("bottle: `bottle ls` takes no argument 'demo'"), "{text}");
+    // "invalid digit found in string".
+    let (_, text) = err(&fake, &["logs", "demo", "--tail", "abc"]);
+    assert!(!text.contains("digit"), "{text}");
+    assert!(text.contains("expected how many of the last lines"), "{text}");
+    // "bottle: bottle `first` does not exist".
+    fake.on("inspect*", 1, "", "Error: No such object: bot-bottle-sidecars-first\n");
+    let (_, text) = err(&fake, &["status", "first"]);
+    assert!(text.starts_with("bottle: no bottle `first`"), "{text}");
+    // `--context nope`: no Go file path.
+    fake.on(
+        "--context nope *",
+        1,
+        "",
+        "Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory\n",
+    );
+    let (_, text) = err(&fake, &["--context", "nope", "status", "first"]);
+    assert!(text.contains("context not found") && !text.contains("meta.json"), "{text}");
+    // `doctor` with an unreachable daemon shows the engine's own error.
+    let mut down = Fake::new();
+    down.on(
+        "version*",
+        1,
+        "{\"Client\":{\"Version\":\"20.10.24\"},\"Server\":null}\n",
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+    );
+    let out = down.bottle(&["doctor"]);
+    assert_eq!(out.status.code(), Some(69), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Cannot connect to the Docker daemon at unix:///var/run/docker.sock"), "{text}");
+    assert!(!text.contains("bottle version"), "{text}");
+}
+
+/// `--pull never` and a missing image said "`docker run` failed ... No such image" on a new slug;
+/// only a replace said the image is not present and the pull policy is `never`.
+#[test]
+fn pull_never_on_a_new_slug_said_no_such_image() {
+    let mut fake = Fake::new();
+    fake.on("run *", 125, "", "docker: Error response from daemon: No such image: img:latest.\n");
+    let out = fake.bottle(&["up", "demo", "--image", "img", "--pull", "never"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("image `img` is not present and the pull policy is `never`"),
+        "{text}"
+    );
+    assert!(!text.contains("No such image"), "{text}");
+}

@@ -260,7 +260,7 @@ fn a_failed_run_is_rolled_back() {
         warning.starts_with("bottle: warning: `-e KEY=VALUE`"),
         "{warning}"
     );
-    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.; rolled back what this run had created: container `bot-bottle-sidecars-demo`, network `bot-bottle-bundle-demo`");
 }
 
 #[test]
