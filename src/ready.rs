@@ -622,9 +622,7 @@ mod tests {
             None,
             &[Refused],
             10,
-            Err(Some(
-                "not ready within 10s: port 8080: connection refused",
-            )),
+            Err(Some("not ready within 10s: port 8080: connection refused")),
         );
     }
 

@@ -583,7 +583,7 @@ pub fn wants_json(args: &[OsString]) -> bool {
 /// error).
 fn print_json(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
-    if let Ok(text) = json::line(v) {
+    if let Ok(text) = json::document(v) {
         let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     }
 }
@@ -842,7 +842,7 @@ impl<W: Write> Run<'_, W> {
                 "bundle_ip": c.bundle_ip,
                 "ip_range": c.ip_range,
             });
-            writeln!(self.out, "{}", json::line(&v)?)?;
+            writeln!(self.out, "{}", json::document(&v)?)?;
         } else {
             writeln!(self.out, "{}", c.subnet)?;
         }
@@ -868,7 +868,7 @@ impl<W: Write> Run<'_, W> {
                         .collect()
                 })
                 .collect();
-            writeln!(self.out, "{}", json::line(&arrays)?)?;
+            writeln!(self.out, "{}", json::document(&arrays)?)?;
         } else {
             // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
             for argv in &cmds {
@@ -889,7 +889,7 @@ impl<W: Write> Run<'_, W> {
         };
         let up = bottles.up(slug, &spec)?;
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::up(&up)?)?)?;
+            writeln!(self.out, "{}", json::document(&json::up(&up)?)?)?;
         } else {
             let text = summary(&up.bottle);
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
@@ -924,8 +924,8 @@ impl<W: Write> Run<'_, W> {
         let bottle = self.bottles()?.status(&slug)?;
         let ports = bottle.published(port)?;
         match (self.g.json, port) {
-            (true, Some(_)) => writeln!(self.out, "{}", json::line(&ports[0])?)?,
-            (true, None) => writeln!(self.out, "{}", json::line(&ports)?)?,
+            (true, Some(_)) => writeln!(self.out, "{}", json::document(&ports[0])?)?,
+            (true, None) => writeln!(self.out, "{}", json::document(&ports)?)?,
             (false, Some(_)) => {
                 for p in &ports {
                     writeln!(self.out, "{}", p.host_address())?;
@@ -944,7 +944,7 @@ impl<W: Write> Run<'_, W> {
         let slug = self.slug(&a.slug)?;
         let bottle = self.bottles()?.status(&slug)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", json::line(&bottle)?)?,
+            true => writeln!(self.out, "{}", json::document(&bottle)?)?,
             false => write!(self.out, "{}", summary(&bottle))?,
         }
         Ok(())
@@ -957,7 +957,7 @@ impl<W: Write> Run<'_, W> {
         // nothing, and empty values would look like an answer.
         bottle.published(None)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", json::line(&render::env_json(&bottle))?)?,
+            true => writeln!(self.out, "{}", json::document(&render::env_json(&bottle))?)?,
             false => write!(self.out, "{}", render::env_lines(&bottle))?,
         }
         Ok(())
@@ -968,14 +968,20 @@ impl<W: Write> Run<'_, W> {
         if bottles.is_empty() && !self.g.json {
             let prefix = self.prefix.as_str();
             note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+        } else if self.g.json && a.quiet {
+            let slugs: Vec<&str> = bottles.iter().map(|b| b.slug.as_str()).collect();
+            writeln!(self.out, "{}", json::document(&slugs)?)?;
         } else if self.g.json {
-            writeln!(self.out, "{}", json::line(&bottles)?)?;
+            writeln!(self.out, "{}", json::document(&bottles)?)?;
         } else if a.quiet {
             for b in &bottles {
                 writeln!(self.out, "{}", b.slug)?;
             }
         } else if self.tty.stdout {
-            write!(self.out, "{}", ls_table(&bottles))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            write!(self.out, "{}", ls_table(&bottles, now))?;
         } else {
             write!(self.out, "{}", ls_tsv(&bottles))?;
         }
@@ -1010,7 +1016,11 @@ impl<W: Write> Run<'_, W> {
             eprintln!("bottle: {line}");
         }
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;
+            writeln!(
+                self.out,
+                "{}",
+                json::document(&json::gc(a.dry_run, &removed))?
+            )?;
             return Ok(());
         }
         self.gc_lines(&removed, a.dry_run)?;
@@ -1034,6 +1044,13 @@ impl<W: Write> Run<'_, W> {
 
     fn logs(&mut self, a: &LogsArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
+        // The bundle's own lines have no fields to give: refused rather than silently ignored.
+        if self.g.json {
+            eprintln!(
+                "bottle: `bottle logs` has no JSON output: it prints the bundle's own log lines; run it without --json"
+            );
+            return Err(Reported(2).into());
+        }
         let bottles = self.bottles()?;
         if a.follow {
             // The followed log is written by the threads that read the engine's output, which

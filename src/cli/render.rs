@@ -39,12 +39,20 @@ pub fn port_line(p: &PortView) -> String {
 
 const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
 
-fn ls_fields(b: &Bottle) -> [String; 6] {
+/// `127.0.0.1:33075->8080/tcp, ...`, as `docker ps` shows published ports.
+fn ports_cell(b: &Bottle) -> String {
     let ports: Vec<String> = b
         .ports
         .iter()
-        .map(|p| format!("{}->{}", p.container_port, p.host_address()))
+        .map(|p| format!("{}->{}/{}", p.host_address(), p.container_port, p.protocol))
         .collect();
+    match ports.is_empty() {
+        true => NONE.to_string(),
+        false => ports.join(","),
+    }
+}
+
+fn ls_fields(b: &Bottle) -> [String; 6] {
     let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
     [
         b.slug.to_string(),
@@ -52,16 +60,59 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
         or_none(b.network.subnet.map(|s| s.to_string())),
         or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
-        or_none(Some(ports.join(","))),
+        ports_cell(b),
     ]
 }
 
-/// `ls` on a terminal: a header and aligned columns, the last one unpadded.
-pub fn ls_table(bottles: &[Bottle]) -> String {
-    let rows: Vec<[String; 6]> = std::iter::once(LS_HEADER.map(str::to_string))
-        .chain(bottles.iter().map(ls_fields))
-        .collect();
-    let mut widths = [0; 6];
+/// One column of the `ls` table: its header and what it shows of a bottle at `now` (seconds since
+/// the epoch). A new column is one more line in [`LS_TABLE`].
+struct Column {
+    header: &'static str,
+    cell: fn(&Bottle, i64) -> String,
+}
+
+/// The `ls` table's columns, as `docker ps` orders its own: what it is, its state, its age, its
+/// ports last (the one cell that grows). The bundle's address (always the subnet's second) and the
+/// image are in `status` and in the piped lines; without them a bottle with one port fits in 80
+/// columns.
+const LS_TABLE: &[Column] = &[
+    Column {
+        header: "SLUG",
+        cell: |b, _| b.slug.to_string(),
+    },
+    Column {
+        header: "STATE",
+        cell: |b, _| b.bundle.state.to_string(),
+    },
+    Column {
+        header: "SUBNET",
+        cell: |b, _| b.network.subnet.map_or(NONE.to_string(), |s| s.to_string()),
+    },
+    Column {
+        header: "AGE",
+        cell: |b, now| {
+            let created = b.created.as_deref().and_then(rfc3339_seconds);
+            created.map_or(NONE.to_string(), |c| age(now - c))
+        },
+    },
+    Column {
+        header: "PORTS",
+        cell: |b, _| ports_cell(b),
+    },
+];
+
+/// `ls` on a terminal at `now` (seconds since the epoch): a header and aligned columns, the last
+/// one unpadded.
+pub fn ls_table(bottles: &[Bottle], now: i64) -> String {
+    let rows: Vec<Vec<String>> =
+        std::iter::once(LS_TABLE.iter().map(|c| c.header.to_string()).collect())
+            .chain(
+                bottles
+                    .iter()
+                    .map(|b| LS_TABLE.iter().map(|c| (c.cell)(b, now)).collect()),
+            )
+            .collect();
+    let mut widths = vec![0; LS_TABLE.len()];
     for row in &rows {
         for (w, f) in widths.iter_mut().zip(row) {
             *w = (*w).max(f.chars().count());
@@ -81,6 +132,59 @@ pub fn ls_table(bottles: &[Bottle]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An age as `kubectl get` shows it: `45s`, `12m`, `3h`, `5d` (a clock skew's negative age is 0s).
+fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time as engines print `Created`
+/// (`2026-12-07T02:13:45.123456789Z`, or with an offset such as `+01:00`); `None` for anything else.
+fn rfc3339_seconds(text: &str) -> Option<i64> {
+    let num = |s: &str| -> Option<i64> {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, rest) = text.split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let time = rest.get(..8)?;
+    let mut t = time.splitn(3, ':');
+    let (hh, mm, ss) = (num(t.next()?)?, num(t.next()?)?, num(t.next()?)?);
+    let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "Z" | "z" => 0,
+        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) => {
+            let (h, m) = (num(&z[1..3])?, num(&z[4..6])?);
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, day) * 86400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
 }
 
 /// `ls` piped: tab-separated fields, no header.
@@ -487,11 +591,61 @@ mod tests {
             bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
             bottle("a-much-longer-slug", "missing", &[]),
         ];
-        insta::assert_snapshot!(ls_table(&bs), @r"
-        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS
-        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357
-        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -
+        insta::assert_snapshot!(ls_table(&bs, 0), @r"
+        SLUG                 STATE     SUBNET            AGE   PORTS
+        demo                 running   10.213.150.0/24   -     127.0.0.1:33356->8080/tcp,127.0.0.1:33357->9000/tcp
+        a-much-longer-slug   missing   10.213.150.0/24   -     -
         ");
+    }
+
+    /// The `ls` table was 88 columns for a bottle with one port, its PORTS the reverse of
+    /// `docker ps`'s, and it had no AGE.
+    #[test]
+    fn ls_table_was_88_columns_for_one_port() {
+        let mut b = bottle("demo-bottle", "running", &[(8080, 33075)]);
+        b.created = Some("2026-12-07T02:13:45.123456789Z".to_string());
+        let now = rfc3339_seconds("2026-12-07T02:18:50Z").unwrap();
+        let table = ls_table(&[b], now);
+        insta::assert_snapshot!(table, @r"
+        SLUG          STATE     SUBNET            AGE   PORTS
+        demo-bottle   running   10.213.150.0/24   5m    127.0.0.1:33075->8080/tcp
+        ");
+        assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    }
+
+    #[test]
+    fn ages_and_times() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_seconds("2000-03-01T00:00:00Z"), Some(951868800));
+        assert_eq!(
+            rfc3339_seconds("2026-12-07T02:13:45.5+01:00"),
+            Some(1796609625 - 3600)
+        );
+        assert_eq!(rfc3339_seconds("2026-12-07T02:13:45Z"), Some(1796609625));
+        assert_eq!(
+            rfc3339_seconds("0001-01-01T00:00:00Z").map(|s| s < 0),
+            Some(true)
+        );
+        for bad in [
+            "",
+            "soon",
+            "2026-13-07T02:13:45Z",
+            "2026-12-07T02:13:45",
+            "2026-12-07T02:13Z",
+        ] {
+            assert_eq!(rfc3339_seconds(bad), None, "{bad}");
+        }
+        let ages = [
+            (-5, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3599, "59m"),
+            (3600, "1h"),
+            (86400 * 3, "3d"),
+        ];
+        for (s, want) in ages {
+            assert_eq!(age(s), want, "{s}");
+        }
     }
 
     #[test]

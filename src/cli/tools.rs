@@ -27,7 +27,7 @@ pub fn version(
             "bottle": bottle::VERSION,
             "engine": {"program": shown, "local": local, "client": versions.client, "server": versions.server},
         });
-        writeln!(out, "{}", super::json::line(&v)?)?;
+        writeln!(out, "{}", super::json::document(&v)?)?;
     } else if !json {
         let or = |v: &Option<String>, none: &str| v.clone().unwrap_or(none.to_string());
         writeln!(out, "bottle   {}", bottle::VERSION)?;

@@ -283,16 +283,16 @@ fn ls_is_a_table_on_a_terminal_and_tab_separated_when_piped() {
     let (c, text) = in_pty(fake.command(&["ls"]));
     assert_eq!(c, 0, "{text}");
     insta::assert_snapshot!(text, @r"
-    SLUG   STATE     SUBNET            BUNDLE IP      IMAGE   PORTS
-    demo   running   10.213.150.0/24   10.213.150.2   img     8080->127.0.0.1:49153,9000->127.0.0.1:49154
-    gone   missing   10.213.7.0/24     10.213.7.2     -       -
+    SLUG   STATE     SUBNET            AGE   PORTS
+    demo   running   10.213.150.0/24   -     127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp
+    gone   missing   10.213.7.0/24     -     -
     ");
     let out = fake.bottle(&["ls"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(
         text,
-        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t8080->127.0.0.1:49153,9000->127.0.0.1:49154\n\
+        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp\n\
          gone\tmissing\t10.213.7.0/24\t10.213.7.2\t-\t-\n"
     );
     assert!(text.lines().all(|l| !l.ends_with('\t')));

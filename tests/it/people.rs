@@ -37,7 +37,10 @@ fn wait_5s_made_a_bottle_named_5s() {
         stdout(&out)
     };
     let spaced = plan(&["plan", "demo", "--wait-timeout", "5s", "--image", "img"]);
-    assert_eq!(spaced, plan(&["plan", "demo", "--wait=5s", "--image", "img"]));
+    assert_eq!(
+        spaced,
+        plan(&["plan", "demo", "--wait=5s", "--image", "img"])
+    );
     let bad = fake.bottle(&["up", "demo", "--wait-timeout", "soon"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
@@ -60,7 +63,10 @@ fn env_lines_reached_no_child_process() {
 #[test]
 fn ps_rm_inspect_got_no_suggestion() {
     for (typed, meant) in [("ps", "ls"), ("rm", "down"), ("inspect", "status")] {
-        let out = crate::fake::bottle_cmd().args([typed, "demo"]).output().unwrap();
+        let out = crate::fake::bottle_cmd()
+            .args([typed, "demo"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         let err = stderr(&out);
         assert!(err.contains(&format!("did you mean '{meant}'?")), "{err}");
@@ -75,7 +81,10 @@ fn bare_bottle_was_an_error() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Usage: bottle"), "{text}");
-    assert!(text.contains("Commands:") && text.contains("  up "), "{text}");
+    assert!(
+        text.contains("Commands:") && text.contains("  up "),
+        "{text}"
+    );
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
@@ -126,7 +135,10 @@ fn help_broke_words_at_80_columns() {
     }
     let up = on_terminal(80, "up --help", &[]);
     assert!(up.contains("--wait-timeout"), "{up}");
-    assert!(up.contains("Global options (`bottle --help` describes them):\n  --engine,"), "{up}");
+    assert!(
+        up.contains("Global options (`bottle --help` describes them):\n  --engine,"),
+        "{up}"
+    );
     assert!(!up.contains("--pool <CIDR>"), "{up}");
     // Wider terminals get longer lines, up to 100.
     let wide = on_terminal(200, "up --help", &[]);
@@ -137,14 +149,20 @@ fn help_broke_words_at_80_columns() {
 /// The man page pointed at `bottle-up(1)` pages that did not exist, and `bottle man up` was refused.
 #[test]
 fn man_up_was_refused() {
-    let out = crate::fake::bottle_cmd().args(["man", "up"]).output().unwrap();
+    let out = crate::fake::bottle_cmd()
+        .args(["man", "up"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains(".TH bottle-up 1"), "{text}");
     assert!(text.contains("wait\\-timeout"), "{text}");
     let main = stdout(&crate::fake::bottle_cmd().arg("man").output().unwrap());
     assert!(main.contains("bottle\\-up(1)"), "{main}");
-    let out = crate::fake::bottle_cmd().args(["man", "nope"]).output().unwrap();
+    let out = crate::fake::bottle_cmd()
+        .args(["man", "nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -160,16 +178,30 @@ fn messages_had_rough_edges() {
     };
     // "needs a value: expected " was cut off.
     let (code, text) = err(&fake, &["up", "demo", "--image"]);
-    assert_eq!((code, text.as_str()), (Some(2), "bottle: --image needs a value: --image <IMG>"));
+    assert_eq!(
+        (code, text.as_str()),
+        (Some(2), "bottle: --image needs a value: --image <IMG>")
+    );
     // An extra word was called an option.
     let (_, text) = err(&fake, &["ls", "demo"]);
-    assert!(text.starts_with("bottle: `bottle ls` takes no argument 'demo'"), "{text}");
+    assert!(
+        text.starts_with("bottle: `bottle ls` takes no argument 'demo'"),
+        "{text}"
+    );
     // "invalid digit found in string".
     let (_, text) = err(&fake, &["logs", "demo", "--tail", "abc"]);
     assert!(!text.contains("digit"), "{text}");
-    assert!(text.contains("expected how many of the last lines"), "{text}");
+    assert!(
+        text.contains("expected how many of the last lines"),
+        "{text}"
+    );
     // "bottle: bottle `first` does not exist".
-    fake.on("inspect*", 1, "", "Error: No such object: bot-bottle-sidecars-first\n");
+    fake.on(
+        "inspect*",
+        1,
+        "",
+        "Error: No such object: bot-bottle-sidecars-first\n",
+    );
     let (_, text) = err(&fake, &["status", "first"]);
     assert!(text.starts_with("bottle: no bottle `first`"), "{text}");
     // `--context nope`: no Go file path.
@@ -180,7 +212,10 @@ fn messages_had_rough_edges() {
         "Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory\n",
     );
     let (_, text) = err(&fake, &["--context", "nope", "status", "first"]);
-    assert!(text.contains("context not found") && !text.contains("meta.json"), "{text}");
+    assert!(
+        text.contains("context not found") && !text.contains("meta.json"),
+        "{text}"
+    );
     // `doctor` with an unreachable daemon shows the engine's own error.
     let mut down = Fake::new();
     down.on(
@@ -192,7 +227,10 @@ fn messages_had_rough_edges() {
     let out = down.bottle(&["doctor"]);
     assert_eq!(out.status.code(), Some(69), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Cannot connect to the Docker daemon at unix:///var/run/docker.sock"), "{text}");
+    assert!(
+        text.contains("Cannot connect to the Docker daemon at unix:///var/run/docker.sock"),
+        "{text}"
+    );
     assert!(!text.contains("bottle version"), "{text}");
 }
 
@@ -201,7 +239,12 @@ fn messages_had_rough_edges() {
 #[test]
 fn pull_never_on_a_new_slug_said_no_such_image() {
     let mut fake = Fake::new();
-    fake.on("run *", 125, "", "docker: Error response from daemon: No such image: img:latest.\n");
+    fake.on(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: No such image: img:latest.\n",
+    );
     let out = fake.bottle(&["up", "demo", "--image", "img", "--pull", "never"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stderr(&out);
@@ -210,4 +253,38 @@ fn pull_never_on_a_new_slug_said_no_such_image() {
         "{text}"
     );
     assert!(!text.contains("No such image"), "{text}");
+}
+
+/// Output conventions (issue 18, item 9): `ls` at 80 columns with docker's PORTS and an AGE,
+/// `logs --json` refused instead of ignored, and JSON indented on a terminal, one line piped.
+#[test]
+fn ls_was_88_columns_and_json_was_one_line_on_a_terminal() {
+    let fake = crate::cli::engine_with_bottles();
+    let engine = fake.program();
+    let env = [
+        ("BOTTLE_ENGINE", engine.to_str().unwrap()),
+        ("DOCKER_HOST", "tcp://fake-engine.invalid:2375"),
+    ];
+    let table = on_terminal(80, "ls", &env);
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.starts_with("SLUG") && header.contains("AGE") && header.ends_with("PORTS"),
+        "{table}"
+    );
+    let demo = table.lines().find(|l| l.starts_with("demo")).unwrap();
+    assert!(
+        demo.ends_with("127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp"),
+        "{table}"
+    );
+    let status = on_terminal(80, "status demo --json", &env);
+    assert!(status.starts_with("{\n  \""), "{status}");
+    let piped = fake.bottle(&["status", "demo", "--json"]);
+    assert_eq!(stdout(&piped).lines().count(), 1);
+    let logs = fake.bottle(&["logs", "demo", "--json"]);
+    assert_eq!(logs.status.code(), Some(2), "{}", stderr(&logs));
+    assert!(
+        stderr(&logs).contains("no JSON output"),
+        "{}",
+        stderr(&logs)
+    );
 }

@@ -445,7 +445,7 @@ fn status_port_ls_and_gc() {
     let (code, out, err) = run(&fake, &["ls"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r"
-    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153
+    demo	exited	10.213.150.0/24	10.213.150.2	img	127.0.0.1:49153->8080/tcp
     gone	missing	10.213.7.0/24	10.213.7.2	-	-
     ");
     // One bottle at a time, so the transcript's order is the slugs' order.
