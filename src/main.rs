@@ -7,6 +7,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A TAB in a shell that sourced `bottle completions SHELL`: complete, print, exit.
+    cli::complete_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match cli::parse(args.iter().cloned()) {
         Ok(cli) => cli,

@@ -489,6 +489,7 @@ pub fn command() -> clap::Command {
             for a in &globals {
                 sub = sub.arg(a.clone().hide(true));
             }
+            sub = complete_slugs(sub);
             if used.is_empty() {
                 return sub;
             }
@@ -504,6 +505,85 @@ pub fn command() -> clap::Command {
         });
     }
     cmd
+}
+
+/// The variable that asks the binary to complete a command line instead of running it (set by the
+/// script `bottle completions SHELL` prints).
+const COMPLETE_VAR: &str = "BOTTLE_COMPLETE";
+
+/// If the shell asks for completions (`BOTTLE_COMPLETE=SHELL bottle -- WORDS`), print them and
+/// exit; otherwise return. Called first thing in `main`.
+pub fn complete_if_asked() {
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(COMPLETE_VAR)
+        .complete();
+}
+
+/// Every slug argument of `sub` (an argument named `slug` or `slugs`) completes to the bottles the
+/// engine has: a new command with a slug gets this without code of its own.
+fn complete_slugs(sub: clap::Command) -> clap::Command {
+    // `mut_args` changes each in place: `mut_arg` would move the slug after the other positionals.
+    sub.mut_args(|a| match a.get_id().as_str() {
+        "slug" | "slugs" if a.is_positional() => a.add(
+            clap_complete::engine::ArgValueCandidates::new(slug_candidates),
+        ),
+        _ => a,
+    })
+}
+
+/// The slugs of the bottles the engine has, for completion: the engine and prefix from
+/// `BOTTLE_ENGINE` and `BOTTLE_PREFIX` (or the defaults), a short timeout, and nothing at all when
+/// the engine does not answer (a completion never prints an error).
+fn slug_candidates() -> Vec<clap_complete::engine::CompletionCandidate> {
+    let engine = match std::env::var_os("BOTTLE_ENGINE").filter(|e| !e.is_empty()) {
+        Some(program) => Engine::new(program),
+        None => Engine::detect(),
+    };
+    let prefix = std::env::var("BOTTLE_PREFIX").unwrap_or_else(|_| bottle::DEFAULT_PREFIX.into());
+    let (Ok(engine), Ok(prefix)) = (engine, Prefix::parse(&prefix)) else {
+        return Vec::new();
+    };
+    let bottles = Bottles::new(engine)
+        .prefix(prefix)
+        .timeout(std::time::Duration::from_secs(3))
+        .ls()
+        .unwrap_or_default();
+    bottles
+        .iter()
+        .map(|b| {
+            clap_complete::engine::CompletionCandidate::new(b.slug.as_str())
+                .help(Some(b.bundle.state.to_string().into()))
+        })
+        .collect()
+}
+
+/// The script that `bottle completions SHELL` prints: it asks the binary itself for completions at
+/// each TAB (clap's dynamic completion), so slugs come from the engine. The binary is called as
+/// it was called here: by name from PATH, or by its absolute path.
+fn completion_script(shell: clap_complete::Shell, out: &mut impl Write) -> anyhow::Result<()> {
+    let name = shell.to_string();
+    let shells = clap_complete::env::Shells::builtins();
+    let Some(completer) = shells.completer(&name) else {
+        anyhow::bail!("no completion script for `{name}`");
+    };
+    let argv0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "bottle".into());
+    let path = std::path::PathBuf::from(&argv0);
+    let path = match path.components().count() > 1 {
+        true => std::path::absolute(&path).unwrap_or(path),
+        false => path,
+    };
+    let mut buf = Vec::new();
+    completer.write_registration(
+        COMPLETE_VAR,
+        "bottle",
+        "bottle",
+        &path.to_string_lossy(),
+        &mut buf,
+    )?;
+    out.write_all(&buf)?;
+    Ok(())
 }
 
 /// The man page of `bottle`, or with `name` of one command (`bottle-up(1)`, which the main
@@ -783,7 +863,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
     // Commands that need no prefix, pool or engine.
     match &cli.command {
         Command::Completions(a) => {
-            clap_complete::generate(a.shell, &mut command(), "bottle", &mut out);
+            completion_script(a.shell, &mut out)?;
             return Ok(out.flush()?);
         }
         Command::Man(a) => {

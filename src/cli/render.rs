@@ -37,8 +37,6 @@ pub fn port_line(p: &PortView) -> String {
     )
 }
 
-const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
-
 /// `127.0.0.1:33075->8080/tcp, ...`, as `docker ps` shows published ports.
 fn ports_cell(b: &Bottle) -> String {
     let ports: Vec<String> = b

@@ -661,11 +661,15 @@ fn bash_loads_the_completion_script() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("-F _bottle"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("-F _clap_complete_bottle"),
+        "{}",
+        stdout(&out)
+    );
     for (shell, check) in [
         (
             "zsh",
-            "autoload -U compinit; compinit -u; source <(\"$0\" completions zsh) && whence -w _bottle",
+            "autoload -U compinit; compinit -u; source <(\"$0\" completions zsh) && whence -w _clap_dynamic_completer_bottle",
         ),
         (
             "fish",
@@ -689,7 +693,7 @@ fn bash_loads_the_completion_script() {
         assert!(out.status.success(), "{shell}: {}", stderr(&out));
         let text = stdout(&out);
         let want = if shell == "zsh" {
-            "_bottle: function"
+            "_clap_dynamic_completer_bottle: function"
         } else {
             "doctor\t"
         };

@@ -288,3 +288,90 @@ fn ls_was_88_columns_and_json_was_one_line_on_a_terminal() {
         stderr(&logs)
     );
 }
+
+/// A shell, if this machine has it; a completion test says so and skips the shell when it is
+/// missing, unless `BOTTLE_REQUIRE_SHELLS=1` (CI installs bash, zsh and fish).
+fn shell(name: &str) -> Option<std::path::PathBuf> {
+    let found = which_shell(name);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("BOTTLE_REQUIRE_SHELLS").is_none_or(|v| v != "1"),
+            "{name} is required (BOTTLE_REQUIRE_SHELLS=1) but not installed"
+        );
+        eprintln!("skipping {name}: not installed");
+    }
+    found
+}
+
+fn which_shell(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// After `source <(bottle completions bash)`, `bottle down <TAB>` offered only `-`: the slugs of
+/// the engine's bottles are offered now, in bash, zsh and fish, for every command that takes one.
+/// bash and fish complete through their own machinery (`complete -F`'s function, `complete -C`);
+/// zsh's function runs with `compdef` and `_describe` stubbed (its completion widget needs a
+/// line editor), so what it would offer is printed.
+#[test]
+fn completion_knew_no_bottles() {
+    let fake = crate::cli::engine_with_bottles();
+    let script = |sh: &str| {
+        let out = crate::fake::bottle_cmd()
+            .args(["completions", sh])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let run = |program: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env("BOTTLE_ENGINE", fake.program())
+            .env("DOCKER_HOST", "tcp://fake-engine.invalid:2375")
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for verb in ["down", "port", "logs", "status"] {
+        if let Some(bash) = shell("bash") {
+            let file = dir.path().join("bottle.bash");
+            std::fs::write(&file, script("bash")).unwrap();
+            let line = format!(
+                "source '{}'; COMP_WORDS=(bottle {verb} ''); COMP_CWORD=2; COMP_TYPE=9; _clap_complete_bottle bottle '' {verb}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                file.display()
+            );
+            let got = run(&bash, &["-c", &line]);
+            assert!(
+                got.lines().any(|l| l.trim() == "demo"),
+                "bash {verb}: {got:?}"
+            );
+        }
+        if let Some(fish) = shell("fish") {
+            let file = dir.path().join("bottle.fish");
+            std::fs::write(&file, script("fish")).unwrap();
+            let line = format!("source '{}'; complete -C 'bottle {verb} '", file.display());
+            let got = run(&fish, &["--no-config", "-c", &line]);
+            assert!(
+                got.lines().any(|l| l.starts_with("demo")),
+                "fish {verb}: {got:?}"
+            );
+        }
+        if let Some(zsh) = shell("zsh") {
+            let file = dir.path().join("_bottle");
+            std::fs::write(&file, script("zsh")).unwrap();
+            let line = format!(
+                "compdef() {{ }}; _describe() {{ print -l -- ${{(P)${{@[-1]}}}} }}; source '{}'; words=(bottle {verb} ''); CURRENT=3; _clap_dynamic_completer_bottle",
+                file.display()
+            );
+            let got = run(&zsh, &["-f", "-c", &line]);
+            assert!(
+                got.lines().any(|l| l.starts_with("demo")),
+                "zsh {verb}: {got:?}"
+            );
+        }
+    }
+}
