@@ -10,6 +10,7 @@
 mod advice;
 mod json;
 mod many;
+mod progress;
 mod render;
 pub mod scrub;
 mod signals;
@@ -851,6 +852,8 @@ struct Run<'a, W: Write> {
     timeout: std::time::Duration,
     token: CancelToken,
     tty: Tty,
+    /// `up`'s live lines, when a person watches stderr.
+    progress: Option<std::sync::Arc<progress::Progress>>,
     out: W,
 }
 
@@ -883,6 +886,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
         },
+        progress: None,
         out,
     };
     // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
@@ -962,12 +966,30 @@ impl<W: Write> Run<'_, W> {
         let slugs = self.slugs(&a.slugs)?;
         let spec = a.spec.spec()?;
         self.warn_argv();
+        if self.tty.stderr && !self.g.json {
+            let waits = spec.wait().is_some();
+            self.progress = Some(std::sync::Arc::new(progress::Progress::new(&slugs, waits)));
+        }
         let bottles = self.bottles()?;
+        let progress = self.progress.clone();
+        let done = |slug: &Slug, result: &Result<bottle::UpOutcome>| {
+            if let Some(p) = &progress {
+                p.done(slug, result);
+            }
+        };
         let [slug] = slugs.as_slice() else {
-            let results = bottles.up_many(&slugs, &spec);
+            let results = bottles.up_many_reporting(&slugs, &spec, &done);
+            if let Some(p) = &progress {
+                p.clear();
+            }
             return many::up_each(&slugs, results, self.g, &mut self.out);
         };
-        let up = bottles.up(slug, &spec)?;
+        let up = bottles.up(slug, &spec);
+        if let Some(p) = &progress {
+            done(slug, &up);
+            p.clear();
+        }
+        let up = up?;
         if self.g.json {
             writeln!(self.out, "{}", json::document(&json::up(&up)?)?)?;
         } else {
@@ -1208,7 +1230,7 @@ impl<W: Write> Run<'_, W> {
             .timeout(self.timeout)
             .parallel(self.g.parallel.into())
             .with_cancel_token(self.token.clone())
-            .on_event(events(self.g.verbose))
+            .on_event(events(self.g.verbose, self.progress.clone()))
     }
 
     /// The engine as the user named it, for `version` and `doctor`: what was detected, or
@@ -1225,18 +1247,33 @@ impl<W: Write> Run<'_, W> {
 /// `--verbose` prints each command as `+ LINE`; pull and build progress goes to stderr (a failed
 /// build's error points at it); a wait for another bottle process is said once per process, not
 /// once per bottle: with several bottles at once, their threads wait on the same locks.
-fn events(verbose: bool) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
+/// With `progress` (`up` on a terminal), each command also moves its bottle's live line, and
+/// these lines are printed above the live ones.
+fn events(
+    verbose: bool,
+    progress: Option<std::sync::Arc<progress::Progress>>,
+) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
-    move |e: &Event<'_>| match e {
-        Event::Command { line, .. } if verbose => eprintln!("+ {line}"),
-        Event::Output { text, .. } => eprintln!("{text}"),
-        Event::Waiting { what, .. } => {
-            let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
-            if said.insert(what.to_string()) {
-                eprintln!("bottle: {what}");
-            }
+    let progress_of = progress.clone();
+    let say = move |text: &str| match &progress {
+        Some(p) => p.println(text),
+        None => eprintln!("{text}"),
+    };
+    move |e: &Event<'_>| {
+        if let Some(p) = &progress_of {
+            p.on_event(e);
         }
-        _ => {}
+        match e {
+            Event::Command { line, .. } if verbose => say(&format!("+ {line}")),
+            Event::Output { text, .. } => say(text),
+            Event::Waiting { what, .. } => {
+                let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+                if said.insert(what.to_string()) {
+                    say(&format!("bottle: {what}"));
+                }
+            }
+            _ => {}
+        }
     }
 }
 

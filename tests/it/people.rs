@@ -375,3 +375,67 @@ fn completion_knew_no_bottles() {
         }
     }
 }
+
+/// `up` of several slugs showed nothing while it worked, then every result at once: on a
+/// terminal, each bottle's step is drawn as it happens (here, while the engine takes a second to
+/// create a network), then the results are printed as before.
+#[test]
+fn up_was_silent_while_it_worked() {
+    use std::io::Read;
+    let mut fake = Fake::new();
+    fake.on_sh("network create *", "sleep 1");
+    let bottle = env!("CARGO_BIN_EXE_bottle");
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("stty rows 40 cols 80; exec '{bottle}' up a b --image img"),
+            "/dev/null",
+        ])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                fake.program().parent().unwrap().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("BOTTLE_ENGINE", "docker")
+        .env("DOCKER_HOST", "tcp://fake-engine.invalid:2375")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let _ = tx.send((std::time::Instant::now(), buf[..n].to_vec()));
+        }
+    });
+    let mut seen = Vec::new();
+    let mut drawn_at = None;
+    let mut ended_at = std::time::Instant::now();
+    while let Ok((at, bytes)) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        seen.extend(bytes);
+        if drawn_at.is_none() && String::from_utf8_lossy(&seen).contains("creating network") {
+            drawn_at = Some(at);
+        }
+        ended_at = at;
+    }
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&seen);
+    let drawn_at = drawn_at.unwrap_or_else(|| panic!("no progress drawn: {text}"));
+    // Drawn while the network was being created, well before the end.
+    assert!(
+        ended_at - drawn_at >= std::time::Duration::from_millis(500),
+        "{text}"
+    );
+    // Then each bottle's result, as without a terminal (here a failure: the fake has no bundle).
+    assert!(
+        text.contains("bottle: a: ") && text.contains("bottle: b: "),
+        "{text}"
+    );
+}
