@@ -33,9 +33,7 @@ pub fn step(line: &str, started: bool, waits: bool) -> Option<&'static str> {
         "pulling image"
     } else if has("build") {
         "building image"
-    } else if has("run") {
-        "starting bundle"
-    } else if has("start") {
+    } else if has("run") || has("start") {
         "starting bundle"
     } else if has("rm") || has("network rm") {
         "removing"
