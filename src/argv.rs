@@ -38,7 +38,14 @@ pub const LABEL_ENV: &str = "bottle.env";
 /// Which `up` invocation created the object, so a rollback of a create that a signal cut short
 /// can tell its own object from one that was already there or that a racer made.
 pub const LABEL_RUN: &str = "bottle.run";
+/// The limits `up` ran the bundle with (`cpus=1.5,memory=536870912`), only when it set any, so a
+/// replace names the limit that changed.
+pub const LABEL_LIMITS: &str = "bottle.limits";
+/// On a named volume bottle created: the prefix of the bottle it was made for (its name is the
+/// user's, so the prefix is not in it).
+pub const LABEL_PREFIX: &str = "bottle.prefix";
 pub const ROLE_NETWORK: &str = "network";
+pub const ROLE_VOLUME: &str = "volume";
 pub const ROLE_BUNDLE: &str = "bundle";
 
 /// Labels, sorted by key.
@@ -131,17 +138,55 @@ impl Args {
     }
 }
 
-/// `network create --driver bridge --subnet S --gateway G --ip-range R --label … NAME`
+/// `network create --driver bridge --ipv6=false --subnet S --gateway G --ip-range R --label … NAME`
+///
+/// IPv4-only on purpose, not by the daemon's default: docker CLI 27 and later leave IPv6 to the
+/// daemon's `default-network-opts` when the flag is absent. Docker CLI 20.10 and 28 and podman
+/// 4.3 (native, and its docker socket through either docker CLI) all take `--ipv6=false`.
 pub fn network_create(req: &NetworkCreate<'_>) -> Vec<OsString> {
     let c = req.candidate;
     Args::new(&["network", "create"])
         .opt("--driver", "bridge")
+        .arg("--ipv6=false")
         .opt("--subnet", c.subnet.to_string())
         .opt("--gateway", c.gateway.to_string())
         .opt("--ip-range", c.ip_range.to_string())
         .labels(req.labels)
         .arg(req.name)
         .done()
+}
+
+/// `volume create --label … NAME`: a named volume the spec mounts, made before `run` so that it
+/// carries bottle's labels (the engine would make a missing one unlabelled).
+pub fn volume_create(name: &str, labels: &Labels) -> Vec<OsString> {
+    Args::new(&["volume", "create"])
+        .labels(labels)
+        .arg(name)
+        .done()
+}
+
+/// `volume ls --format {{.Name}}`, one name per line, narrowed by label filters.
+pub fn volume_ls(filters: &[Filter<'_>]) -> Vec<OsString> {
+    Args::new(&["volume", "ls"])
+        .opt("--format", "{{.Name}}")
+        .filters(filters)
+        .done()
+}
+
+/// `volume inspect`, its name and labels in JSON, for each volume.
+pub fn volume_inspect(names: &[&str]) -> Vec<OsString> {
+    names
+        .iter()
+        .fold(
+            Args::new(&["volume", "inspect"]).opt("--format", JSON_FORMAT),
+            |a, n| a.arg(*n),
+        )
+        .done()
+}
+
+/// `volume rm NAME`, never `--force` (on podman it also removes the containers using it).
+pub fn volume_rm(name: &str) -> Vec<OsString> {
+    Args::new(&["volume", "rm"]).arg(name).done()
 }
 
 /// `network rm NAME…`. Never `-f`: on podman it also removes attached containers.
@@ -234,6 +279,17 @@ pub fn run(req: &Run<'_>) -> Vec<OsString> {
     };
     for port in &spec.publish {
         a = a.opt("--publish", format!("{host}::{port}"));
+    }
+    // Bytes and millicpus are the engine's own units, so what it shows reads back exactly.
+    let limits = spec.limits;
+    if let Some(bytes) = limits.memory {
+        a = a.opt("--memory", bytes.to_string());
+    }
+    if let Some(m) = limits.millicpus {
+        a = a.opt("--cpus", crate::limits::cpus_text(m));
+    }
+    if let Some(n) = limits.pids {
+        a = a.opt("--pids-limit", n.to_string());
     }
     a.opt("--pull", req.pull.as_str())
         .arg(spec.image.as_str())
@@ -337,15 +393,51 @@ pub fn network_labels(slug: &str, candidate: &Candidate, run: &str) -> Labels {
     ])
 }
 
+/// The labels of a named volume bottle creates for the bottle `slug` of `prefix`: `down --volumes`
+/// removes exactly the volumes that carry them.
+pub fn volume_labels(prefix: &str, slug: &str) -> Labels {
+    Labels::from([
+        (LABEL_PREFIX.to_string(), prefix.to_string()),
+        (LABEL_ROLE.to_string(), ROLE_VOLUME.to_string()),
+        (LABEL_SLUG.to_string(), slug.to_string()),
+    ])
+}
+
 /// The labels of a bottle's bundle. `run` is the creating invocation's ID. Of the env only the
 /// keys go in (bare and `KEY=VALUE` alike): a label is in argv, and a value never is.
 pub fn bundle_labels(slug: &str, spec_digest: &str, spec: &Spec, run: &str) -> Labels {
     let keys: Vec<&str> = spec.env.keys().map(|k| k.as_str()).collect();
-    Labels::from([
+    let limits = spec.limits.label();
+    let limits = (!limits.is_empty()).then(|| (LABEL_LIMITS.to_string(), limits));
+    let mut labels = Labels::from([
         (LABEL_ENV.to_string(), keys.join(",")),
         (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
         (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_SLUG.to_string(), slug.to_string()),
         (LABEL_SPEC.to_string(), spec_digest.to_string()),
-    ])
+    ]);
+    labels.extend(limits);
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16: the named-volume verbs, each argv as it runs.
+    #[test]
+    fn volume_verbs() {
+        let labels = volume_labels("bot-bottle", "demo");
+        insta::assert_debug_snapshot!("volume_create", volume_create("agent-data", &labels));
+        insta::assert_debug_snapshot!(
+            "volume_ls",
+            volume_ls(&[
+                Filter::Label(LABEL_ROLE, ROLE_VOLUME),
+                Filter::Label(LABEL_PREFIX, "bot-bottle"),
+                Filter::Label(LABEL_SLUG, "demo"),
+            ])
+        );
+        insta::assert_debug_snapshot!("volume_inspect", volume_inspect(&["a", "b"]));
+        insta::assert_debug_snapshot!("volume_rm", volume_rm("agent-data"));
+    }
 }

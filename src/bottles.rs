@@ -272,10 +272,17 @@ impl Bottles {
     /// out; a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`]. After a
     /// cancel, [`Bottles::interrupted`] says so.
     pub fn down_many(&self, slugs: &[Slug]) -> Vec<Result<Removed>> {
+        self.down_with(slugs, DownOptions::default())
+    }
+
+    /// [`Bottles::down_many`] with options: [`DownOptions::volumes`] removes the named volumes
+    /// bottle made for each bottle too ([`Removed::volumes`]), even when its bundle and network
+    /// are gone. A volume without the bottle's labels is never removed.
+    pub fn down_with(&self, slugs: &[Slug], options: DownOptions) -> Vec<Result<Removed>> {
         let ctx = self.call();
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
-            lifecycle::down(&ctx, slug)
+            lifecycle::down_with(&ctx, slug, None, options.volumes)
         });
         not_started(results, "nothing was removed")
     }
@@ -283,11 +290,28 @@ impl Bottles {
     /// Every bottle of this prefix taken down, as [`Bottles::down_many`] does, in slug order. The
     /// listing is each bottle's first look.
     pub fn down_all(&self) -> Result<Vec<(Slug, Result<Removed>)>> {
+        self.down_all_with(DownOptions::default())
+    }
+
+    /// [`Bottles::down_all`] with options: with [`DownOptions::volumes`], also every named volume
+    /// bottle made for a bottle of this prefix, that bottle's bundle and network gone or not
+    /// (such a slug is listed with what was removed of it: its volumes).
+    pub fn down_all_with(&self, options: DownOptions) -> Result<Vec<(Slug, Result<Removed>)>> {
         let ctx = self.call();
-        let listed: Vec<_> = lifecycle::list(&ctx)?.into_iter().collect();
+        let mut listed: Vec<_> = lifecycle::list(&ctx)?.into_iter().collect();
+        if options.volumes {
+            // A bottle already taken down without `--volumes` shows only its volumes: an empty
+            // look is what the listing would have shown of it.
+            for slug in lifecycle::volumes::slugs(&ctx)? {
+                if !listed.iter().any(|(s, _)| *s == slug) {
+                    listed.push((slug, Default::default()));
+                }
+            }
+            listed.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(&listed, self.parallel, token, |(slug, seen)| {
-            lifecycle::down_seen(&ctx, slug, Some(seen.clone()))
+            lifecycle::down_with(&ctx, slug, Some(seen.clone()), options.volumes)
         });
         let results = not_started(results, "nothing was removed");
         Ok(listed.into_iter().map(|(s, _)| s).zip(results).collect())
@@ -385,10 +409,12 @@ impl Bottles {
     pub fn plan(&self, slug: &Slug, spec: &Spec) -> Result<Vec<Vec<OsString>>> {
         let names = Names::new(&self.ctx.prefix, slug)?;
         let engine = &self.ctx.engine;
-        Ok(lifecycle::plan(slug, &names, spec, &self.ctx.pool)
-            .iter()
-            .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
-            .collect())
+        Ok(
+            lifecycle::plan(&self.ctx.prefix, slug, &names, spec, &self.ctx.pool)
+                .iter()
+                .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
+                .collect(),
+        )
     }
 }
 
@@ -576,6 +602,23 @@ impl Bottle {
     }
 }
 
+/// How `down` removes a bottle: [`Bottles::down_with`] and [`Bottles::down_all_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownOptions {
+    /// Also remove the named volumes bottle made for the bottle (the CLI's `down --volumes`).
+    pub volumes: bool,
+}
+
+impl DownOptions {
+    /// Remove the bottle's named volumes too (those carrying its labels), or keep them (the
+    /// default: a volume holds data that outlives bundles).
+    pub fn volumes(mut self, remove: bool) -> DownOptions {
+        self.volumes = remove;
+        self
+    }
+}
+
 /// Builds a [`Spec`]: start with [`Spec::builder`], add what the bundle needs, and
 /// [`SpecBuilder::build`] validates it all with the CLI's rules and errors.
 ///
@@ -666,6 +709,24 @@ impl SpecBuilder {
         self
     }
 
+    /// Mount the named volume `name` at the absolute container path `container`, read-only if
+    /// `read_only`. `up` creates it with this bottle's labels when it is missing (an existing one
+    /// is mounted as it is); `down` keeps it, [`DownOptions::volumes`] removes it if bottle made it
+    /// for this bottle; a replace keeps it, so its data survives. Refused
+    /// ([`crate::Invalid::Volume`]) unless `name` is `[A-Za-z0-9][A-Za-z0-9_.-]+`.
+    pub fn named_volume(
+        mut self,
+        name: impl AsRef<str>,
+        container: impl AsRef<Path>,
+        read_only: bool,
+    ) -> SpecBuilder {
+        let volume = Volume::named(name.as_ref(), container.as_ref(), read_only);
+        if let Some(v) = self.take(volume) {
+            self.parts.volumes.push(v);
+        }
+        self
+    }
+
     /// The daemons the bundle starts (`BOT_BOTTLE_SIDECAR_DAEMONS`), instead of the default
     /// `egress` and `pipelock`; none at all with an empty list. Each is `[a-z0-9_-]+`
     /// ([`crate::Invalid::Daemons`]).
@@ -715,6 +776,27 @@ impl SpecBuilder {
     /// `--allow-nonloopback`).
     pub fn allow_nonloopback(mut self, allow: bool) -> SpecBuilder {
         self.allow_nonloopback = allow;
+        self
+    }
+
+    /// Limit the bundle's memory to `bytes` (the CLI's `--memory 512m` is `512 << 20`). Below
+    /// 6 MiB, the engines' minimum, it is refused ([`crate::Invalid::Memory`]).
+    pub fn memory(mut self, bytes: u64) -> SpecBuilder {
+        self.parts.limits.memory = Some(bytes);
+        self
+    }
+
+    /// Limit the bundle to `millicpus` thousandths of a CPU (`1500` is the CLI's `--cpus 1.5`).
+    /// Below 10 (0.01 CPU), the engines' minimum, it is refused ([`crate::Invalid::Cpus`]).
+    pub fn millicpus(mut self, millicpus: u32) -> SpecBuilder {
+        self.parts.limits.millicpus = Some(millicpus);
+        self
+    }
+
+    /// Limit the bundle to `max` processes (the CLI's `--pids-limit`); 0 is refused
+    /// ([`crate::Invalid::PidsLimit`]).
+    pub fn pids_limit(mut self, max: u32) -> SpecBuilder {
+        self.parts.limits.pids = Some(max);
         self
     }
 
@@ -769,6 +851,13 @@ mod tests {
             Ok(()),
         );
         check(b().publish(80).publish(80), Err(Invalid::DuplicatePort));
+        check(
+            b().memory(512 << 20).millicpus(1500).pids_limit(100),
+            Ok(()),
+        );
+        check(b().memory(1 << 20), Err(Invalid::Memory));
+        check(b().millicpus(5), Err(Invalid::Cpus));
+        check(b().pids_limit(0), Err(Invalid::PidsLimit));
         check(Spec::builder("a b"), Err(Invalid::Image));
         check(b().env("1X"), Err(Invalid::EnvKey));
         check(b().secret_env("K", "a\nb"), Err(Invalid::EnvValue));
@@ -878,6 +967,7 @@ mod tests {
                 ip: None,
                 image: None,
                 state: State::Running,
+                limits: Default::default(),
             },
             ports: vec![
                 PortView {

@@ -25,6 +25,10 @@ pub enum Verb {
     Unpause,
     ImageInspect,
     Pull,
+    VolumeCreate,
+    VolumeLs,
+    VolumeInspect,
+    VolumeRm,
 }
 
 // The fixture names exist for the fixture tests (`fixture_tests.rs`) only.
@@ -49,6 +53,10 @@ impl Verb {
             Verb::Unpause => "unpause",
             Verb::ImageInspect => "image-inspect",
             Verb::Pull => "pull",
+            Verb::VolumeCreate => "volume-create",
+            Verb::VolumeLs => "volume-ls",
+            Verb::VolumeInspect => "volume-inspect",
+            Verb::VolumeRm => "volume-rm",
         }
     }
 
@@ -75,6 +83,10 @@ const ALL_VERBS: &[Verb] = &[
     Verb::Unpause,
     Verb::ImageInspect,
     Verb::Pull,
+    Verb::VolumeCreate,
+    Verb::VolumeLs,
+    Verb::VolumeInspect,
+    Verb::VolumeRm,
 ];
 
 /// What an engine's answer means.
@@ -300,9 +312,21 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
                 Class::Other
             }
         }
-        Verb::NetworkLs | Verb::Ps | Verb::Build | Verb::Logs | Verb::Version | Verb::Pull => {
-            Class::Other
-        }
+        // What a refused volume command means is decided by a look (`volume inspect`), never by
+        // its words: "already exists" and "in use" differ across engines.
+        Verb::NetworkLs
+        | Verb::Ps
+        | Verb::Build
+        | Verb::Logs
+        | Verb::Version
+        | Verb::Pull
+        | Verb::VolumeCreate
+        | Verb::VolumeLs
+        | Verb::VolumeRm => Class::Other,
+        // Docker 20.10 `get NAME: no such volume`, podman 4.3 `no such volume NAME`, podman's
+        // socket `volume with name NAME not found: no such volume`.
+        Verb::VolumeInspect if has("no such volume") => Class::NotFound,
+        Verb::VolumeInspect => Class::Other,
     }
 }
 
@@ -387,6 +411,14 @@ mod tests {
             Class::Exists,
         );
         check(Verb::NetworkCreate, 0, "anything", Class::Ok);
+        // A missing named volume, as each engine path words it (captured, issue 16).
+        for stderr in [
+            "Error response from daemon: get v1: no such volume",
+            "Error: inspecting object: no such volume v1",
+            "Error response from daemon: volume with name v1 not found: no such volume",
+        ] {
+            check(Verb::VolumeInspect, 1, stderr, Class::NotFound);
+        }
         check(
             Verb::Version,
             1,

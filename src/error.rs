@@ -52,6 +52,12 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+    /// A memory limit that is not a size (`512m`, `1g`, bytes), or below 6 MiB.
+    Memory,
+    /// A CPU limit that is not a number with at most three decimal places, or below 0.01.
+    Cpus,
+    /// A pids limit that is not a positive number.
+    PidsLimit,
 }
 
 /// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.
@@ -186,6 +192,10 @@ pub struct Removed {
     pub containers: Vec<String>,
     /// The names of the networks removed.
     pub networks: Vec<String>,
+    /// `down --volumes` only: the named volumes removed (those bottle made for the bottle). Not
+    /// in the JSON when empty, so that `gc` and a plain `down` print what they always did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
     /// `gc` only: one line per network kept because containers bottle did not start are attached,
     /// naming them and how to detach them. Not part of the JSON: it is a note for stderr.
     #[serde(skip)]
@@ -195,7 +205,7 @@ pub struct Removed {
 impl Removed {
     /// Nothing was removed: the bottle was already gone.
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty()
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
     }
 }
 

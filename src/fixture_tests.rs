@@ -139,6 +139,39 @@ fn subnet_rule_matches_the_independent_vectors() {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct PlacementVector {
+    slug: String,
+    contexts: Vec<String>,
+    scores: Vec<String>,
+    order: Vec<String>,
+    order_index: Vec<usize>,
+}
+
+/// The placement rule (issue 17) against `scripts/placement_vectors.py`'s vectors, an
+/// independent implementation in Python.
+#[test]
+fn placement_rule_matches_the_independent_vectors() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/placement-vectors.json");
+    let vectors: Vec<PlacementVector> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(vectors.len() >= 16);
+    for v in &vectors {
+        let slug: crate::Slug = v.slug.parse().unwrap();
+        let contexts: Vec<&str> = v.contexts.iter().map(String::as_str).collect();
+        let what = format!("{} over {:?}", v.slug, v.contexts);
+        let scores: Vec<String> = contexts
+            .iter()
+            .map(|c| format!("{:#018x}", crate::placement_score(&slug, c)))
+            .collect();
+        assert_eq!(scores, v.scores, "{what}");
+        let order = crate::placement_order(&slug, &contexts);
+        assert_eq!(order, v.order_index, "{what}");
+        let named: Vec<&str> = order.iter().map(|&i| contexts[i]).collect();
+        assert_eq!(named, v.order, "{what}");
+    }
+}
+
 /// One captured stdout (`fixtures/engine-stdout/ENGINE/CASE.txt`): the header of a stderr
 /// fixture, then the bytes the command printed.
 struct StdoutFixture {

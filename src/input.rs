@@ -436,10 +436,12 @@ impl EnvEntry {
     }
 }
 
-/// A bind mount `HOST:CTR[:ro|rw]`.
+/// A mount `HOST:CTR[:ro|rw]`: a bind mount of an absolute host path, or a named volume `NAME`
+/// (`[A-Za-z0-9][A-Za-z0-9_.-]+`, what the engines take), which `up` creates with bottle's labels
+/// when it is missing.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Volume {
-    /// The absolute host path.
+    /// The absolute host path, or the volume's name ([`Volume::is_named`]).
     pub host: String,
     /// The absolute path it is mounted at in the bundle.
     pub container: String,
@@ -499,12 +501,62 @@ impl Volume {
                 )
             })
         };
-        Volume::checked(text(host)?, text(container)?, read_only, &shown)
+        let host = text(host)?;
+        // A bind mount: a name here would be taken for a named volume ([`Volume::named`]).
+        if !host.starts_with('/') {
+            return Err(Error::invalid(
+                Invalid::Volume,
+                format!(
+                    "invalid volume {}: host path {} is not absolute",
+                    quoted(&shown),
+                    quoted(host)
+                ),
+            ));
+        }
+        Volume::checked(host, text(container)?, read_only, &shown)
     }
 
-    /// Check both paths; `s` is the volume as given, for messages.
+    /// The named volume `name` mounted at the absolute container path `container`, as
+    /// [`crate::SpecBuilder::named_volume`] takes it; refused with [`Invalid::Volume`] unless the
+    /// name is `[A-Za-z0-9][A-Za-z0-9_.-]+` and the path is one `-v` takes.
+    pub fn named(name: &str, container: &Path, read_only: bool) -> Result<Volume> {
+        let mode = if read_only { "ro" } else { "rw" };
+        let shown = format!("{name}:{}:{mode}", container.display());
+        if !is_volume_name(name) {
+            return Err(bad_volume_name(&shown, name));
+        }
+        let container = container
+            .to_str()
+            .filter(|t| !t.contains(':'))
+            .ok_or_else(|| {
+                Error::invalid(
+                    Invalid::Volume,
+                    format!(
+                        "invalid volume {}: the container path is not UTF-8 or holds `:`",
+                        quoted(&shown)
+                    ),
+                )
+            })?;
+        Volume::checked(name, container, read_only, &shown)
+    }
+
+    /// Whether this is a named volume rather than a bind mount: its source is a name, not a path.
+    pub fn is_named(&self) -> bool {
+        !self.host.starts_with('/')
+    }
+
+    /// Check both paths; `s` is the volume as given, for messages. A host side that is a volume
+    /// name is a named volume; anything else must be an absolute path.
     fn checked(host: &str, container: &str, read_only: bool, s: &str) -> Result<Volume> {
-        for path in [host, container] {
+        let named = !host.starts_with('/') && is_volume_name(host);
+        if !named && !host.starts_with('/') && !host.contains('/') && !host.is_empty() {
+            return Err(bad_volume_name(s, host));
+        }
+        let paths: &[&str] = match named {
+            true => &[container],
+            false => &[host, container],
+        };
+        for &path in paths {
             let bad = if !Path::new(path).is_absolute() {
                 Some("is not absolute")
             } else if path.contains(',') {
@@ -562,6 +614,26 @@ impl Volume {
         let mode = if self.read_only { "ro" } else { "rw" };
         format!("{}:{}:{mode}", self.host, self.container)
     }
+}
+
+/// A named volume's name as docker and podman take it: `[A-Za-z0-9][A-Za-z0-9_.-]+`, at most 255.
+fn is_volume_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() >= 2
+        && name.len() <= 255
+        && bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn bad_volume_name(shown: &str, name: &str) -> Error {
+    Error::invalid(
+        Invalid::Volume,
+        format!(
+            "invalid volume {}: {} is neither an absolute host path nor a volume name (`[A-Za-z0-9][A-Za-z0-9_.-]+`)",
+            quoted(shown),
+            quoted(name)
+        ),
+    )
 }
 
 /// An absolute path cleaned lexically, as the engines' Go `path.Clean` does: empty and `.`
@@ -851,6 +923,34 @@ mod tests {
         assert!(e.message().contains("`-e AB`"), "{e}");
         assert!(!e.message().contains("hunter2"), "{e}");
         assert!(!format!("{:?}", EnvEntry::parse("A=hunter2").unwrap()).contains("hunter2"));
+    }
+
+    /// Issue 16: `-v NAME:/path` is a named volume, besides bind mounts.
+    #[test]
+    fn named_volumes() {
+        let v = Volume::parse("agent-data:/work").unwrap();
+        assert!(v.is_named());
+        assert_eq!(v.to_arg(), "agent-data:/work:rw");
+        assert!(Volume::parse("my.vol_1:/x:ro").unwrap().is_named());
+        assert!(!Volume::parse("/srv:/x").unwrap().is_named());
+        for bad in [
+            "a:/b",
+            "_x:/y",
+            "-x:/y",
+            "x$y:/z",
+            "vol:/",
+            "vol:relative",
+            "vol:/x/..",
+        ] {
+            check_invalid(Volume::parse(bad), Invalid::Volume);
+        }
+        let named = Volume::named("cache", Path::new("/cache"), true).unwrap();
+        assert_eq!(named.to_arg(), "cache:/cache:ro");
+        check_invalid(
+            Volume::named("/abs", Path::new("/x"), false),
+            Invalid::Volume,
+        );
+        check_invalid(Volume::named("ok", Path::new("x"), false), Invalid::Volume);
     }
 
     #[test]

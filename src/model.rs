@@ -22,6 +22,7 @@ use crate::argv::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
+use crate::limits::Limits;
 use crate::subnet::Subnet;
 
 /// A container as `inspect --format '{{json .}}'` shows it.
@@ -50,6 +51,10 @@ pub struct Container {
     pub created: String,
     /// `State.Pid`, the main process's PID on the engine's host, while it runs (`None` for 0).
     pub pid: Option<u32>,
+    /// The limits the engine applies: `HostConfig.Memory`, `NanoCpus` and `PidsLimit`, each
+    /// `None` when unlimited (0, `-1` or absent). Native podman applies its own pids limit
+    /// (2048 by default) when none was asked for, and shows it.
+    pub limits: Limits,
 }
 
 /// A container's environment. Derefs to the `KEY=VALUE` strings; `Debug` shows only the keys.
@@ -168,6 +173,23 @@ struct RawNetworkSettings {
 #[serde(rename_all = "PascalCase")]
 struct RawHostConfig {
     port_bindings: Option<BTreeMap<String, Option<Vec<RawBinding>>>>,
+    memory: Option<i64>,
+    nano_cpus: Option<i64>,
+    pids_limit: Option<i64>,
+}
+
+impl RawHostConfig {
+    /// The limits in bottle's units; 0 or less is unlimited on every engine.
+    fn limits(&self) -> Limits {
+        let positive = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).filter(|&v| v > 0);
+        Limits {
+            memory: positive(self.memory),
+            millicpus: positive(self.nano_cpus)
+                .and_then(|n| u32::try_from(n / 1_000_000).ok())
+                .filter(|&m| m > 0),
+            pids: positive(self.pids_limit).and_then(|p| u32::try_from(p).ok()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -332,6 +354,11 @@ fn object_from_raw(raw: RawObject) -> Object {
                 .collect();
             ports.insert(port, bindings);
         }
+        let limits = raw
+            .host_config
+            .as_ref()
+            .map(RawHostConfig::limits)
+            .unwrap_or_default();
         let configured = raw.host_config.and_then(|h| h.port_bindings);
         let publish_ips = settings
             .as_ref()
@@ -373,6 +400,7 @@ fn object_from_raw(raw: RawObject) -> Object {
                 .pid
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|&p| p > 0),
+            limits,
         });
     }
     if let Some(ipam) = raw.ipam {
@@ -411,6 +439,68 @@ fn object_from_raw(raw: RawObject) -> Object {
         });
     }
     Object::Other
+}
+
+/// A named volume as `volume inspect --format '{{json .}}'` shows it: what `down --volumes` judges
+/// it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawVolume {
+    name: String,
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// Parse a `volume inspect`: docker prints one object per line, podman one array. An empty answer
+/// is no volume; output bottle cannot read is an error naming the command.
+pub fn parse_volumes(command: &str, stdout: &str) -> Result<Vec<VolumeInfo>> {
+    let mut volumes = Vec::new();
+    for value in serde_json::Deserializer::from_str(stdout).into_iter::<serde_json::Value>() {
+        let fail = |why: String| {
+            Error::new(
+                ErrorKind::EngineFailed,
+                format!(
+                    "cannot parse the output of `{command}`: {why}; it printed: {}",
+                    excerpt(stdout)
+                ),
+            )
+        };
+        let items = match value.map_err(|e| fail(e.to_string()))? {
+            serde_json::Value::Array(items) => items,
+            v => vec![v],
+        };
+        for item in items {
+            let raw: RawVolume = serde_json::from_value(item).map_err(|e| fail(e.to_string()))?;
+            volumes.push(VolumeInfo {
+                name: raw.name,
+                labels: raw.labels.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(volumes)
+}
+
+impl VolumeInfo {
+    /// Carries the labels bottle puts on a volume it creates for the bottle `slug` of `prefix`.
+    pub fn is_volume_of(&self, prefix: &str, slug: &str) -> bool {
+        self.is_volume_of_prefix(prefix) && label_is(&self.labels, LABEL_SLUG, slug)
+    }
+
+    /// Carries bottle's volume labels for some bottle of `prefix`.
+    pub fn is_volume_of_prefix(&self, prefix: &str) -> bool {
+        label_is(&self.labels, crate::argv::LABEL_PREFIX, prefix)
+            && label_is(&self.labels, LABEL_ROLE, crate::argv::ROLE_VOLUME)
+    }
+
+    /// The slug its labels name, if any.
+    pub fn slug(&self) -> Option<&str> {
+        self.labels.get(LABEL_SLUG).map(String::as_str)
+    }
 }
 
 /// Parse the `ID<TAB>NAME` lines of `network ls` / `ps` (see [`crate::argv::ID_NAME_FORMAT`]).
@@ -531,6 +621,9 @@ pub struct BundleView {
     pub image: Option<String>,
     /// The engine's state of the bundle, or [`State::Missing`].
     pub state: State,
+    /// The limits the engine applies to the bundle, as it shows them (all `null` when it is
+    /// missing; native podman shows its default pids limit when none was asked for).
+    pub limits: Limits,
 }
 
 /// The state of a bottle's bundle container, as the engine reports it. It serializes (and
@@ -694,6 +787,7 @@ impl Bottle {
                     .or_else(|| bundle.and_then(|b| b.networks.get(&names.network)?.parse().ok())),
                 image: bundle.map(|b| b.image.clone()),
                 state: bundle.map_or(State::Missing, |b| State::from_engine(&b.state)),
+                limits: bundle.map(|b| b.limits).unwrap_or_default(),
             },
             ports,
             host_ip,
@@ -892,6 +986,30 @@ mod tests {
     }
 
     /// The output shapes `parse_json_objects` reads (it was a doctest; the module is private).
+    #[test]
+    fn volumes_are_judged_by_their_labels() {
+        // As captured: docker 20.10 (one object per line) and podman 4.3 (a pretty array).
+        let docker = r#"{"CreatedAt":"2026-12-07T02:14:19Z","Driver":"local","Labels":{"bottle.prefix":"bot-bottle","bottle.role":"volume","bottle.slug":"demo"},"Mountpoint":"/var/lib/docker/volumes/v1/_data","Name":"v1","Options":null,"Scope":"local"}
+{"CreatedAt":"2026-12-07T02:14:19Z","Driver":"local","Labels":null,"Mountpoint":"/x","Name":"v2","Options":{},"Scope":"local"}"#;
+        let podman = "[\n {\n  \"Name\": \"v3\",\n  \"Driver\": \"local\",\n  \"Labels\": {\n   \"bottle.prefix\": \"bot-bottle\",\n   \"bottle.role\": \"volume\",\n   \"bottle.slug\": \"other\"\n  },\n  \"MountCount\": 0\n }\n]";
+        let all: Vec<VolumeInfo> = [docker, podman]
+            .iter()
+            .flat_map(|out| parse_volumes("volume inspect", out).unwrap())
+            .collect();
+        let names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["v1", "v2", "v3"]);
+        assert!(all[0].is_volume_of("bot-bottle", "demo"));
+        assert!(!all[0].is_volume_of("other-prefix", "demo"));
+        assert!(
+            !all[1].is_volume_of_prefix("bot-bottle"),
+            "unlabelled: foreign"
+        );
+        assert!(!all[2].is_volume_of("bot-bottle", "demo"));
+        assert_eq!(all[2].slug(), Some("other"));
+        assert!(parse_volumes("volume inspect", "").unwrap().is_empty());
+        assert!(parse_volumes("volume inspect", "nope").is_err());
+    }
+
     #[test]
     fn reads_docker_lines_and_podman_arrays() {
         let docker = "{\"Id\":\"c\",\"Name\":\"/x\",\"State\":{\"Status\":\"running\"}}\n";

@@ -110,6 +110,9 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::ConfigKey | Invalid::Config => "--config",
         Invalid::Timeout => "--timeout",
         Invalid::Wait => "--wait",
+        Invalid::Memory => "--memory",
+        Invalid::Cpus => "--cpus",
+        Invalid::PidsLimit => "--pids-limit",
         // `Invalid` is `#[non_exhaustive]`: outside the library crate a new kind needs this arm
         // until it is given its option above.
         #[allow(unreachable_patterns)]
@@ -145,7 +148,7 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
-            kept: vec![],
+            ..Removed::default()
         };
         assert_eq!(
             gc(true, &found),

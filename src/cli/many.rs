@@ -74,11 +74,13 @@ pub fn down_each(
 }
 
 fn down_line(slug: &Slug, removed: &Removed) -> String {
-    let what: Vec<&str> = removed
+    let volumes = removed.volumes.iter().map(|v| format!("volume {v}"));
+    let what: Vec<String> = removed
         .containers
         .iter()
         .chain(&removed.networks)
-        .map(String::as_str)
+        .cloned()
+        .chain(volumes)
         .collect();
     match what.is_empty() {
         true => format!("bottle {slug}: already gone"),

@@ -21,8 +21,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use bottle::{
-    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, Engine, Error, Event,
-    Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText, WaitText,
+    Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, DownOptions, Engine,
+    Error, Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+    WaitText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -303,6 +304,10 @@ pub struct DownArgs {
     /// Remove every bottle the engine has with this prefix
     #[arg(long)]
     pub all: bool,
+    /// Also remove the named volumes bottle created for these bottles (only those carrying their
+    /// labels; with --all, those of bottles already down too)
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -350,7 +355,7 @@ pub struct CompletionsArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, pull, memory, cpus, pids_limit, [build])
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -363,8 +368,9 @@ pub struct SpecArgs {
     /// local users can read: prefer --config's `env`. A flag overrides the file's entry per key
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
-    /// Bind mount HOST:CTR[:ro|rw], both paths absolute
-    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    /// Bind mount HOST:CTR[:ro|rw], both paths absolute; or a named volume NAME:CTR[:ro|rw], which
+    /// `up` creates with the bottle's labels when missing and only `down --volumes` removes
+    #[arg(short = 'v', long = "volume", value_name = "HOST|NAME:CTR[:ro]")]
     pub volumes: Vec<String>,
     /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
@@ -391,6 +397,15 @@ pub struct SpecArgs {
     /// When to pull the bundle image (progress shown) [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
+    /// Memory limit of the bundle: bytes, or a size such as 512m or 1g (powers of 1024; at least 6m)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit of the bundle: a number of CPUs, at most three decimal places (e.g. 0.5, 2)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Most processes the bundle may run at once (a positive number)
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<String>,
 }
 
 impl Global {
@@ -423,6 +438,9 @@ impl std::fmt::Debug for SpecArgs {
             .field("wait_timeout", &self.wait_timeout)
             .field("allow_nonloopback", &self.allow_nonloopback)
             .field("pull", &self.pull)
+            .field("memory", &self.memory)
+            .field("cpus", &self.cpus)
+            .field("pids_limit", &self.pids_limit)
             .finish()
     }
 }
@@ -763,6 +781,9 @@ impl SpecArgs {
             build: None,
             wait: self.wait_text(),
             loopback_pool: self.loopback_pool.clone(),
+            memory: self.memory.clone(),
+            cpus: self.cpus.clone(),
+            pids_limit: self.pids_limit.clone(),
         };
         file.overridden_by(flags).validate(self.allow_nonloopback)
     }
@@ -1003,10 +1024,11 @@ impl<W: Write> Run<'_, W> {
     fn down(&mut self, a: &DownArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let bottles = self.bottles()?;
+        let options = DownOptions::default().volumes(a.volumes);
         let (slugs, results) = match a.all {
-            true => bottles.down_all()?.into_iter().unzip(),
+            true => bottles.down_all_with(options)?.into_iter().unzip(),
             false => {
-                let results = bottles.down_many(&slugs);
+                let results = bottles.down_with(&slugs, options);
                 (slugs, results)
             }
         };

@@ -561,6 +561,7 @@ mod tests {
                 name: format!("bot-bottle-sidecars-{slug}"),
                 ip: Some("10.213.150.2".parse().unwrap()),
                 image: (state != "missing").then(|| "img:latest".into()),
+                limits: Default::default(),
                 state: match state {
                     "missing" => bottle::State::Missing,
                     "running" => bottle::State::Running,

@@ -11,7 +11,9 @@ use std::net::Ipv4Addr;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
+use crate::argv::LABEL_LIMITS;
 use crate::classify::Class;
+use crate::limits::Limits;
 use crate::model::{Container, Network};
 use crate::subnet;
 
@@ -54,6 +56,8 @@ pub struct Wanted<'a> {
     pub ip: Ipv4Addr,
     /// This run's `bottle.run` label.
     pub run: &'a str,
+    /// The spec's memory, CPU and pids limits.
+    pub limits: Limits,
 }
 
 /// What `up` does with a bundle it found under its name.
@@ -97,6 +101,12 @@ pub enum ReplaceReason {
     EnvValues,
     /// Something else in the spec: env keys, volumes, daemons, publish IP or ports.
     Spec,
+    /// Other resource limits; `changed` names each that differs (`cpus`, `memory`,
+    /// `pids_limit`), from the old bundle's `bottle.limits` label.
+    Limits {
+        /// The limits that changed, in name order.
+        changed: Vec<String>,
+    },
     /// The bundle was in a state bottle does not restart, such as `dead`.
     State {
         /// The engine's state.
@@ -119,6 +129,7 @@ impl std::fmt::Display for ReplaceReason {
             ReplaceReason::Spec => {
                 f.write_str("spec (env keys, volumes, daemons, publish IP or ports)")
             }
+            ReplaceReason::Limits { changed } => write!(f, "limits ({})", changed.join(", ")),
             ReplaceReason::State { state } => write!(f, "the bundle is `{state}`"),
             ReplaceReason::LoopbackTaken => {
                 f.write_str("its loopback address was published by an older bottle's bundle")
@@ -186,6 +197,9 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         .filter(|(_, bindings)| !bindings.is_empty())
         .map(|(port, _)| *port)
         .collect();
+    let limits_changed = w
+        .limits
+        .changed_from(found.labels.get(LABEL_LIMITS).map_or("", String::as_str));
     let reason = if short_image(&found.image) != short_image(w.image) {
         ReplaceReason::Image {
             was: found.image.clone(),
@@ -196,6 +210,10 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         ReplaceReason::Ports
     } else if !at_ip {
         ReplaceReason::Address
+    } else if !limits_changed.is_empty() {
+        ReplaceReason::Limits {
+            changed: limits_changed.into_iter().map(str::to_string).collect(),
+        }
     } else if found.spec_digest() == Some(w.digest) {
         ReplaceReason::EnvValues
     } else {
@@ -679,6 +697,7 @@ mod tests {
             publish_ips: Default::default(),
             created: String::new(),
             pid: None,
+            limits: Default::default(),
         }
     }
 
@@ -698,6 +717,7 @@ mod tests {
             network: NET,
             ip: "10.0.0.2".parse().unwrap(),
             run: "me",
+            limits: Limits::default(),
         }
     }
 
@@ -752,6 +772,41 @@ mod tests {
             assert_eq!(reason.to_string(), text);
             assert_eq!(serde_json::to_value(&reason).unwrap(), text);
         }
+    }
+
+    /// A change of limits replaces the bundle, and the reason names the limits that changed,
+    /// from the old bundle's `bottle.limits` label (issue 16).
+    fn replace_names_the_limit_that_changed(ip: &str) {
+        let ports = BTreeSet::from([8080]);
+        let mut w = wanted(&ports);
+        w.limits = Limits {
+            memory: Some(512 << 20),
+            millicpus: Some(1500),
+            pids: None,
+        };
+        let mut old = bundle("running", "d0", "peer", "img", ip);
+        old.labels
+            .insert(LABEL_LIMITS.into(), "cpus=2,memory=536870912".into());
+        let reason = ReplaceReason::Limits {
+            changed: vec!["cpus".into()],
+        };
+        assert_eq!(bundle_step(&w, &old, true, false), replace(reason.clone()));
+        assert_eq!(reason.to_string(), "limits (cpus)");
+        // Limits dropped: an old bundle with limits, a spec with none.
+        let dropped = ReplaceReason::Limits {
+            changed: vec!["cpus".into(), "memory".into()],
+        };
+        assert_eq!(
+            bundle_step(&wanted(&ports), &old, true, false),
+            replace(dropped)
+        );
+        // The same limits, something else changed: not the limits.
+        old.labels
+            .insert(LABEL_LIMITS.into(), "cpus=1.5,memory=536870912".into());
+        assert_eq!(
+            bundle_step(&w, &old, true, false),
+            replace(ReplaceReason::Spec)
+        );
     }
 
     #[test]
@@ -860,6 +915,7 @@ mod tests {
         let mut exposed = bundle("running", "d0", "peer", "img", ip);
         exposed.ports.insert(9999, vec![]);
         check_bundle(exposed, true, false, replace(ReplaceReason::Spec));
+        replace_names_the_limit_that_changed(ip);
         // Not bottle's: refused, even with a matching digest.
         let mut foreign = bundle("running", "d1", "peer", "img", ip);
         foreign.labels.remove(LABEL_ROLE);

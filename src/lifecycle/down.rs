@@ -20,6 +20,14 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
 /// one inspect per bottle. A stale listing is safe: removals are by ID, and when the engine refuses
 /// to remove the network because a bundle is on it now, `down` looks again.
 pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Removed> {
+    down_with(ctx, slug, seen, false)
+}
+
+/// [`down_seen`], and with `volumes` then the named volumes bottle made for this bottle
+/// (`down --volumes`), under the same lock: `bottle.role=volume` with this prefix and slug, by
+/// what `volume inspect` shows. With `volumes` a bottle whose bundle and network are gone still
+/// has its volumes looked for.
+pub fn down_with(ctx: &Ctx, slug: &Slug, seen: Option<Observed>, volumes: bool) -> Result<Removed> {
     let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
     ctx.engine.check_cancel()?;
@@ -27,7 +35,13 @@ pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Remov
     let ctx = &ctx.finishing();
     let mut removed = Removed::default();
     let mut left = None;
-    match remove(ctx, slug, &names, seen, &mut removed, &mut left) {
+    let result = remove(ctx, slug, &names, seen, &mut removed, &mut left).and_then(|()| {
+        if volumes {
+            removed.volumes = super::volumes::remove(ctx, slug)?;
+        }
+        Ok(())
+    });
+    match result {
         Ok(()) => Ok(removed),
         Err(e) => {
             let again = format!("bottle down {slug}");

@@ -16,6 +16,7 @@ mod loopback;
 pub mod many;
 pub mod read;
 pub mod up;
+pub mod volumes;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ use crate::subnet::Pool;
 
 pub use crate::model::Removed;
 pub use decide::{Action, ReplaceReason};
-pub use down::{down, down_seen};
+pub use down::{down, down_with};
 pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
 pub use read::{list, ls, status};
@@ -519,32 +520,46 @@ impl Ctx {
 const PLAN_RUN_ID: &str = "<run-id>";
 
 /// The commands `up` runs on a clean engine with the image present: create the network on
-/// candidate 0, run the bundle, read back its ports.
-pub(crate) fn plan(slug: &Slug, names: &Names, spec: &Spec, pool: &Pool) -> Vec<Vec<OsString>> {
+/// candidate 0, make the spec's named volumes (labelled for the bottle), run the bundle, read back
+/// its ports.
+pub(crate) fn plan(
+    prefix: &Prefix,
+    slug: &Slug,
+    names: &Names,
+    spec: &Spec,
+    pool: &Pool,
+) -> Vec<Vec<OsString>> {
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
     let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
-    vec![
-        argv::network_create(&argv::NetworkCreate {
-            name: &names.network,
-            candidate: &candidate,
-            labels: &net_labels,
-        }),
-        argv::run(&argv::Run {
-            name: &names.bundle,
-            network: &names.network,
-            ip: candidate.bundle_ip,
-            spec,
-            labels: &bundle_labels,
-            env_file: spec
-                .literal_env()
-                .next()
-                .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
-            pull: spec.run_pull(),
-        }),
-        argv::container_inspect(&names.bundle),
-    ]
+    let volume_labels = argv::volume_labels(prefix.as_str(), slug.as_str());
+    let volumes = spec
+        .volumes
+        .iter()
+        .filter(|v| v.is_named())
+        .map(|v| argv::volume_create(&v.host, &volume_labels));
+    let network = argv::network_create(&argv::NetworkCreate {
+        name: &names.network,
+        candidate: &candidate,
+        labels: &net_labels,
+    });
+    let run = argv::run(&argv::Run {
+        name: &names.bundle,
+        network: &names.network,
+        ip: candidate.bundle_ip,
+        spec,
+        labels: &bundle_labels,
+        env_file: spec
+            .literal_env()
+            .next()
+            .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+        pull: spec.run_pull(),
+    });
+    std::iter::once(network)
+        .chain(volumes)
+        .chain([run, argv::container_inspect(&names.bundle)])
+        .collect()
 }
 
 fn check_bundle_is_ours(slug: &Slug, names: &Names, b: &Container) -> Result<()> {

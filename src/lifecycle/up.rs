@@ -74,6 +74,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         keep_ip: None,
         lost_ips: BTreeSet::new(),
         reported: None,
+        volumes_made: false,
     };
     let done = match up.converge() {
         Ok(outcome) => up.await_ready(outcome),
@@ -120,6 +121,8 @@ struct Up<'a> {
     /// The ID of the bundle `up` reports, which it created, started or kept: the one `--wait`
     /// judges (by ID, since another `up` may put its own bundle under the name meanwhile).
     reported: Option<String>,
+    /// The spec's named volumes were made (or found) by this run, before its first `run`.
+    volumes_made: bool,
 }
 
 /// What `network create` led to.
@@ -231,6 +234,7 @@ impl Up<'_> {
             network: &self.names.network,
             ip,
             run: &self.journal.run,
+            limits: self.spec.limits,
         }
     }
 
@@ -409,6 +413,12 @@ impl Up<'_> {
     /// Run the bundle at `ip`.
     fn run_bundle(&mut self, ip: Ipv4Addr, fetched: &mut bool) -> Result<Ran> {
         let ctx = self.ctx;
+        // Before `run`, which would make a missing one without bottle's labels. Left by a
+        // rollback: they hold data, and `down --volumes` removes them.
+        if !self.volumes_made {
+            super::volumes::ensure(ctx, self.slug, self.spec)?;
+            self.volumes_made = true;
+        }
         // `--publish-ip auto`: choose the address (locally under a lock held until `run` has
         // published on it), and run with it.
         let (_lock, chosen);

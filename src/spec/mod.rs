@@ -20,6 +20,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
+use crate::limits::Limits;
 
 mod parse;
 mod read;
@@ -96,6 +97,12 @@ pub struct RawSpec {
     pub wait: Option<RawWait>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+    /// `--memory` / `memory`: a size such as `512m` or `1g`, or bytes.
+    pub memory: Option<String>,
+    /// `--cpus` / `cpus`: a number of CPUs, at most three decimal places.
+    pub cpus: Option<String>,
+    /// `--pids-limit` / `pids_limit`: a positive number of processes.
+    pub pids_limit: Option<String>,
 }
 
 /// Whether `up` waits for the bundle to be ready, as given (`--wait[=DURATION]`, `wait`).
@@ -134,6 +141,9 @@ impl std::fmt::Debug for RawSpec {
             .field("build", &self.build)
             .field("wait", &self.wait)
             .field("loopback_pool", &self.loopback_pool)
+            .field("memory", &self.memory)
+            .field("cpus", &self.cpus)
+            .field("pids_limit", &self.pids_limit)
             .finish()
     }
 }
@@ -176,6 +186,9 @@ impl RawSpec {
             build: flags.build.or(self.build),
             wait: flags.wait.or(self.wait),
             loopback_pool: flags.loopback_pool.or(self.loopback_pool),
+            memory: flags.memory.or(self.memory),
+            cpus: flags.cpus.or(self.cpus),
+            pids_limit: flags.pids_limit.or(self.pids_limit),
         }
     }
 }
@@ -201,6 +214,9 @@ pub struct Spec {
     /// 127.0.0.0/8) that no other bottle's bundle publishes on, and `publish_ip` only holds the
     /// pool's first address (what `plan` shows). `None`: publish on `publish_ip`.
     pub(crate) loopback_pool: Option<Ipv4Network>,
+    /// Memory, CPU and pids limits; part of the digest only when one is set, so that a bottle
+    /// made before limits existed keeps its digest.
+    pub(crate) limits: Limits,
 }
 
 impl Spec {
@@ -227,6 +243,11 @@ impl Spec {
     /// The bind mounts, sorted by container path, each container path once.
     pub fn volumes(&self) -> &[Volume] {
         &self.volumes
+    }
+
+    /// The bundle's memory, CPU and pids limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The pull policy for the image.
@@ -301,7 +322,7 @@ impl Spec {
     ///
     /// It covers everything that shapes the running bundle: image, daemons (in order: the bundle
     /// may care), the env keys and whether each is `KEY=VALUE` or a bare `KEY`, volumes, publish
-    /// IP and ports. Env, volumes and ports are canonicalised by sorting, so the order they were
+    /// IP, ports and the limits that are set. Env, volumes and ports are canonicalised by sorting, so the order they were
     /// given in does not matter. The pull policy and `[build]` say how to get the image, not what
     /// runs, so they are left out.
     ///
@@ -320,7 +341,7 @@ impl Spec {
                 (k.as_str(), kind)
             })
             .collect();
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "v": 1,
             "image": self.image.as_str(),
             "daemons": self.daemons,
@@ -333,6 +354,11 @@ impl Spec {
             },
             "publish": self.publish,
         });
+        // Only when set: a spec without limits keeps the digest it had before limits existed, so
+        // an upgrade of bottle replaces no bundle.
+        if !self.limits.is_empty() {
+            canonical["limits"] = serde_json::json!(self.limits.fields());
+        }
         sha256_hex(canonical.to_string().as_bytes())
     }
 

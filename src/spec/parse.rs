@@ -10,10 +10,11 @@ use super::read::read_config;
 use super::{Build, Pull, RawSpec, RawWait, parse_wait};
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
+use crate::limits;
 use crate::subnet::LoopbackPool;
 
 /// The keys a config file may hold, for the "unknown field" message.
-const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, pull and [build] (context, dockerfile)";
+const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most 1 MiB. Unknown keys are refused. Relative `[build]`
@@ -170,6 +171,22 @@ impl RawSpec {
                     raw.pull = Some(pull);
                 }
                 "build" => raw.build = Some(cx.build(value, dir)?),
+                "memory" => {
+                    let text =
+                        cx.number_or_string(name, value, "a size such as \"512m\", or bytes")?;
+                    cx.check(at, limits::parse_memory(&text))?;
+                    raw.memory = Some(text);
+                }
+                "cpus" => {
+                    let text = cx.number_or_string(name, value, "a number of CPUs such as 1.5")?;
+                    cx.check(at, limits::parse_cpus(&text))?;
+                    raw.cpus = Some(text);
+                }
+                "pids_limit" => {
+                    let text = cx.number_or_string(name, value, "a positive integer")?;
+                    cx.check(at, limits::parse_pids_limit(&text))?;
+                    raw.pids_limit = Some(text);
+                }
                 _ => {
                     return Err(cx.error(
                         Invalid::ConfigKey,
@@ -284,6 +301,20 @@ impl Toml<'_> {
                 article(value.get_ref().type_str())
             ),
         )
+    }
+
+    /// A limit's value as text: a string as it is, an integer in decimal, a float as written.
+    fn number_or_string(&self, key: &str, value: DeItem<'_, '_>, want: &str) -> Result<String> {
+        match value.get_ref() {
+            toml::de::DeValue::String(s) => Ok(s.to_string()),
+            toml::de::DeValue::Integer(i) => match u64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Ok(n.to_string()),
+                // A negative one: its validator refuses it in its own words.
+                Err(_) => Ok(i.as_str().to_string()),
+            },
+            toml::de::DeValue::Float(f) => Ok(f.as_str().replace('_', "")),
+            _ => Err(self.wrong_type(key, want, value)),
+        }
     }
 
     fn string(&self, key: &str, value: DeItem<'_, '_>) -> Result<String> {
@@ -507,12 +538,17 @@ mod tests {
                 "/abs:/abs"
             ]
         );
-        // A bare name is not a path (the engine would take it for a named volume), and a
-        // resolved path is still validated.
+        // A bare name is not a path: it is a named volume (issue 16), and a resolved path is
+        // still validated.
+        let named = RawSpec::from_toml("volumes = [\"data:/data\"]", Path::new("/cfg/f.toml"));
+        assert_eq!(named.unwrap().volumes.unwrap(), ["data:/data"]);
         check_toml_error(
-            "volumes = [\"data:/data\"]",
+            "volumes = [\"d$x:/data\"]",
             Invalid::Volume,
-            &["line 1, column 12", "is not absolute"],
+            &[
+                "line 1, column 12",
+                "neither an absolute host path nor a volume name",
+            ],
         );
         let e =
             RawSpec::from_toml("volumes = [\"./d:/d\"]", Path::new("/cfg,x/f.toml")).unwrap_err();

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
+use crate::limits::{self, Limits};
 use crate::subnet::LoopbackPool;
 
 impl RawSpec {
@@ -54,6 +55,17 @@ impl RawSpec {
             Some(RawWait::Default) => Some(DEFAULT_WAIT),
             Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
         };
+        let limits = Limits {
+            memory: self
+                .memory
+                .as_deref()
+                .map(limits::parse_memory)
+                .transpose()?,
+            millicpus: self.cpus.as_deref().map(limits::parse_cpus).transpose()?,
+            pids: (self.pids_limit.as_deref())
+                .map(limits::parse_pids_limit)
+                .transpose()?,
+        };
         Ok(Parts {
             image,
             daemons,
@@ -65,6 +77,7 @@ impl RawSpec {
             pull: self.pull,
             build: self.build,
             wait,
+            limits,
         })
     }
 }
@@ -96,6 +109,7 @@ pub(crate) struct Parts {
     pub pull: Option<Pull>,
     pub build: Option<Build>,
     pub wait: Option<Duration>,
+    pub limits: Limits,
 }
 
 impl Parts {
@@ -112,6 +126,7 @@ impl Parts {
             pull: None,
             build: None,
             wait: None,
+            limits: Limits::default(),
         }
     }
 
@@ -189,6 +204,7 @@ impl Parts {
             build: self.build,
             wait: self.wait,
             loopback_pool: loopback_pool.map(|p| p.subnet().net()),
+            limits: self.limits.checked()?,
         })
     }
 }

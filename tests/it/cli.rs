@@ -24,7 +24,7 @@ fn plan_of_the_issue_example() {
     assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
     insta::assert_snapshot!(text, @"
-    docker network create --driver bridge --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
+    docker network create --driver bridge '--ipv6=false' --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
     docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
     docker container inspect --format '{{json .}}' bot-bottle-sidecars-demo
     ");
@@ -142,7 +142,8 @@ fn bad_input_is_refused_before_any_engine_command() {
         (&["up", "demo", "--image", "a b"], "invalid image reference"),
         (&["up", "demo", "-e", "1BAD=x"], "invalid env key"),
         (&["up", "demo", "-e", "A=multi\nline"], "bare name"),
-        (&["up", "demo", "-v", "rel:/b"], "invalid volume"),
+        (&["up", "demo", "-v", "./rel:/b"], "invalid volume"),
+        (&["up", "demo", "-v", "r$l:/b"], "invalid volume"),
         (&["up", "demo", "-v", "/a,b:/b"], "invalid volume"),
         (&["up", "demo", "-v", "/a:/b:rx"], "invalid volume mode"),
         (&["up", "demo", "-p", "0"], "invalid port"),

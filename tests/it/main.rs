@@ -20,6 +20,7 @@ mod real;
 mod round3;
 mod schema;
 mod secrets;
+mod spec_grows;
 mod strays;
 mod transcripts;
 mod vm;

@@ -288,7 +288,13 @@ impl Bottles {
 
 impl Drop for Bottles {
     fn drop(&mut self) {
-        let _ = self.bottle(&["down", "--all"]);
+        // `--volumes`: no volume bottle labelled for this prefix is left either.
+        let _ = self.bottle(&["down", "--all", "--volumes"]);
+        let filter = format!("label=bottle.prefix={}", self.prefix);
+        let volumes = self.docker_out(&["volume", "ls", "-q", "--filter", &filter]);
+        for name in volumes.lines().filter(|n| !n.is_empty()) {
+            let _ = self.docker(&["volume", "rm", name]);
+        }
         // If bottle itself is what failed, clean up by name.
         for name in self.leftovers() {
             // Podman's `rm -f` waits out the stop timeout; busybox ignores SIGTERM.

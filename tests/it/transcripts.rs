@@ -410,7 +410,7 @@ fn status_port_ls_and_gc() {
     fake.on("container inspect*", 0, &bundle("d", "running"), "");
     let (code, out, err) = run(&fake, &["status", "demo", "--json"]);
     assert_eq!(code, 0, "{err}");
-    insta::assert_snapshot!(out.trim_end(), @r#"{"bundle":{"image":"img","ip":"10.213.150.2","name":"bot-bottle-sidecars-demo","state":"running"},"created":null,"host_ip":"127.0.0.1","network":{"gateway":"10.213.150.1","name":"bot-bottle-bundle-demo","subnet":"10.213.150.0/24"},"ports":[{"container_port":8080,"host_ip":"127.0.0.1","host_port":49153,"protocol":"tcp"}],"run":null,"slug":"demo"}"#);
+    insta::assert_snapshot!(out.trim_end(), @r#"{"bundle":{"image":"img","ip":"10.213.150.2","limits":{"cpus":null,"memory":null,"pids_limit":null},"name":"bot-bottle-sidecars-demo","state":"running"},"created":null,"host_ip":"127.0.0.1","network":{"gateway":"10.213.150.1","name":"bot-bottle-bundle-demo","subnet":"10.213.150.0/24"},"ports":[{"container_port":8080,"host_ip":"127.0.0.1","host_port":49153,"protocol":"tcp"}],"run":null,"slug":"demo"}"#);
     let (code, out, _) = run(&fake, &["port", "demo", "8080"]);
     assert_eq!((code, out.as_str()), (0, "127.0.0.1:49153\n"));
     let (code, _, err) = run(&fake, &["port", "demo", "9999"]);
@@ -998,4 +998,54 @@ fn podmans_vanished_interface_during_network_create_is_tried_again() {
         .filter(|c| c.len() > 1 && c[0] == "network" && c[1] == "create")
         .count();
     assert_eq!(creates, 2, "{}", fake.transcript());
+}
+
+/// Issue 16: `down --volumes` removes only the volumes whose labels, as `volume inspect` shows
+/// them, name this prefix and slug: the label filter of `volume ls` narrows, the labels decide.
+/// A bottle already gone still has its volumes looked for; a volume gone by the time of its
+/// removal (a racing `down`) is not an error.
+#[test]
+fn down_volumes_removes_only_what_its_labels_name() {
+    let mut fake = Fake::new();
+    let both_missing = "Error: No such object: bot-bottle-sidecars-demo\nError: No such object: bot-bottle-bundle-demo\n";
+    fake.on("inspect *", 1, "", both_missing);
+    fake.on("volume ls *", 0, "v-ours\nv-other\nv-raced\n", "");
+    let labels = |slug: &str| {
+        format!(r#"{{"bottle.prefix":"bot-bottle","bottle.role":"volume","bottle.slug":"{slug}"}}"#)
+    };
+    let shown = format!(
+        "{{\"Name\":\"v-ours\",\"Labels\":{}}}\n{{\"Name\":\"v-other\",\"Labels\":{}}}\n{{\"Name\":\"v-raced\",\"Labels\":{}}}\n",
+        labels("demo"),
+        labels("other"),
+        labels("demo")
+    );
+    fake.once(
+        "volume inspect --format * v-ours v-other v-raced",
+        0,
+        &shown,
+        "",
+    );
+    fake.on(
+        "volume rm v-raced",
+        1,
+        "",
+        "Error: No such volume: v-raced\n",
+    );
+    fake.on(
+        "volume inspect --format * v-raced",
+        1,
+        "",
+        "Error response from daemon: get v-raced: no such volume\n",
+    );
+    let out = fake.bottle(&["down", "demo", "--volumes", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"removed":{"containers":[],"networks":[],"volumes":["v-ours","v-raced"]},"slug":"demo"}"#
+    );
+    insta::assert_snapshot!(fake.transcript());
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Generate test vectors for bottle's placement rule (see docs/contract.md, "Placement rule").
+
+An independent implementation of the rule, in Python with only the standard library, so the
+Rust crate can be checked against something that does not share its code:
+
+- for each context c in the list, score(c) = FNV-1a 64-bit over the slug's UTF-8 bytes, one
+  0x00 byte, then c's UTF-8 bytes (offset basis 0xcbf29ce484222325, prime 0x100000001b3, as
+  for subnets);
+- a new bottle goes to the reachable context with the highest score; on a tie, the earlier one
+  in the list. `order` lists the contexts from first choice to last.
+
+Usage:
+    python3 scripts/placement_vectors.py > fixtures/placement-vectors.json
+    python3 scripts/placement_vectors.py --check fixtures/placement-vectors.json
+"""
+
+import argparse
+import difflib
+import json
+import sys
+
+FNV64_OFFSET = 0xCBF29CE484222325
+FNV64_PRIME = 0x100000001B3
+MASK64 = (1 << 64) - 1
+
+# Published FNV-1a 64-bit values (from the FNV reference test suite).
+FNV_KNOWN = {
+    b"": 0xCBF29CE484222325,
+    b"a": 0xAF63DC4C8601EC8C,
+    b"foobar": 0x85944171F73967E8,
+}
+
+THREE = ["default", "pod", "edge"]
+
+# (slug, contexts). The contexts are docker contexts or podman connections, any UTF-8 text; a
+# context listed twice ties with itself, and the earlier one wins.
+CASES = [
+    ("demo", ["default", "pod"]),
+    ("demo", ["pod", "default"]),
+    ("demo", THREE),
+    ("f1", THREE),
+    ("f2", THREE),
+    ("f3", THREE),
+    ("f4", THREE),
+    ("f5", THREE),
+    ("f6", THREE),
+    ("f7", THREE),
+    ("f8", THREE),
+    ("agent-1", ["host-a", "host-b", "host-c", "host-d"]),
+    ("agent-2", ["host-a", "host-b", "host-c", "host-d"]),
+    ("this-is-a-forty-character-slug-for-tests", ["default", "ssh-builder", "tls-remote"]),
+    ("a", ["b"]),
+    ("z", ["default", "default"]),
+    ("bottle", ["ünïcode-ctx", "default"]),
+    ("x", ["", "default"]),
+]
+
+
+def fnv1a64(data: bytes) -> int:
+    h = FNV64_OFFSET
+    for byte in data:
+        h ^= byte
+        h = (h * FNV64_PRIME) & MASK64
+    return h
+
+
+def self_test() -> None:
+    for data, want in FNV_KNOWN.items():
+        got = fnv1a64(data)
+        if got != want:
+            raise AssertionError(f"fnv1a64({data!r}) = {got:#018x}, want {want:#018x}")
+
+
+def score(slug: str, context: str) -> int:
+    return fnv1a64(slug.encode("utf-8") + b"\x00" + context.encode("utf-8"))
+
+
+def vector(slug: str, contexts: list) -> dict:
+    scores = [score(slug, c) for c in contexts]
+    # Highest score first; Python's sort is stable, so equal scores keep the list's order.
+    order = sorted(range(len(contexts)), key=lambda i: -scores[i])
+    return {
+        "slug": slug,
+        "contexts": contexts,
+        "scores": [f"0x{s:016x}" for s in scores],
+        "order": [contexts[i] for i in order],
+        "order_index": order,
+    }
+
+
+def render() -> str:
+    self_test()
+    vectors = [vector(slug, contexts) for slug, contexts in CASES]
+    return json.dumps(vectors, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check",
+        metavar="FILE",
+        help="compare FILE with freshly generated vectors; exit 1 if they differ",
+    )
+    args = parser.parse_args()
+
+    text = render()
+    if args.check is None:
+        sys.stdout.write(text)
+        return 0
+
+    try:
+        with open(args.check, encoding="utf-8") as f:
+            current = f.read()
+    except OSError as e:
+        print(f"placement_vectors: cannot read {args.check}: {e.strerror}", file=sys.stderr)
+        return 1
+    if current == text:
+        print(f"placement_vectors: {args.check} is up to date", file=sys.stderr)
+        return 0
+    sys.stderr.writelines(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile=args.check,
+            tofile="regenerated",
+        )
+    )
+    print(
+        f"placement_vectors: {args.check} is stale; regenerate it with "
+        f"`python3 scripts/placement_vectors.py > {args.check}`",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
