@@ -84,6 +84,8 @@ pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
 pub use limits::Limits;
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use placement::{placement_order, placement_score};
-pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec};
+pub use spec::{
+    Build, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec,
+};
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, LoopbackPool, Pool, Subnet};
 pub use versions::{EngineVersions, VERSION};

@@ -711,6 +711,10 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     }
     let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
     let message = render::engine_error(&message, cli.verbose);
+    let message = match err.downcast_ref::<Error>().and_then(Error::command) {
+        Some(failed) => render::streamed_once(&message, failed.line(), failed.stderr()),
+        None => message,
+    };
     eprintln!("bottle: {message}");
     if cli.json {
         print_json(&error_json(err, &message, cli.command));

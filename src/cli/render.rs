@@ -413,6 +413,27 @@ fn drop_file_paths(text: &str) -> String {
     out
 }
 
+/// A failed `pull` or `build` as a person reads it: their output was shown on stderr as it came
+/// (`Event::Output`), so the message says so instead of printing the engine's error a second
+/// time; and a pull of the default image says that `--image` names another (a fresh machine has
+/// no `bot-bottle-sidecars:latest`, the sidecar image of the launcher bottle was written for).
+pub fn streamed_once(message: &str, line: &str, stderr: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let streamed = words.iter().any(|w| *w == "pull" || *w == "build");
+    let stderr = stderr.trim();
+    let mut text = match streamed && !stderr.is_empty() {
+        true => message.replacen(&format!(": {stderr}"), " (its output is above)", 1),
+        false => message.to_string(),
+    };
+    let default = bottle::DEFAULT_IMAGE;
+    if words.contains(&"pull") && words.last() == Some(&default) {
+        text.push_str(&format!(
+            "; `--image IMG` names the bundle image (the default, `{default}`, is the sidecar image of bottle's launcher)"
+        ));
+    }
+    text
+}
+
 /// The engine verbs bottle runs that take two words.
 const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
 

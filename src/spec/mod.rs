@@ -29,6 +29,7 @@ mod validate;
 pub use validate::parse_wait;
 pub(crate) use validate::{Parts, PublishIp};
 
+/// The bundle image when a spec names none: the sidecar image of the launcher bottle serves.
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";

@@ -439,3 +439,26 @@ fn up_was_silent_while_it_worked() {
         "{text}"
     );
 }
+
+/// Leaving out `--image` on a fresh machine printed the pull error twice (as the pull's output,
+/// then in the message) and never said the image was a default: once, with `--image` named.
+#[test]
+fn default_image_pull_error_printed_twice() {
+    let mut fake = Fake::new();
+    fake.on(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: No such image: bot-bottle-sidecars:latest.\n",
+    );
+    let denied = "Error response from daemon: pull access denied for bot-bottle-sidecars, repository does not exist";
+    fake.on("pull *", 1, "", &format!("{denied}\n"));
+    let out = fake.bottle(&["up", "demo"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert_eq!(text.matches(denied).count(), 1, "{text}");
+    assert!(
+        text.contains("(its output is above)") && text.contains("`--image IMG`"),
+        "{text}"
+    );
+}
