@@ -101,10 +101,12 @@ cargo clippy --lib --no-default-features -- -D warnings
 if command -v python3 >/dev/null 2>&1; then
     step "subnet test vectors are up to date"
     python3 scripts/subnet_vectors.py --check fixtures/subnet-vectors.json
+    step "host-port test vectors are up to date"
+    python3 scripts/port_vectors.py --check fixtures/port-vectors.json
     step "placement test vectors are up to date"
     python3 scripts/placement_vectors.py --check fixtures/placement-vectors.json
 else
-    step "python3 not found: skipping the subnet and placement vector checks"
+    step "python3 not found: skipping the subnet, host-port and placement vector checks"
 fi
 
 if command -v shellcheck >/dev/null 2>&1; then

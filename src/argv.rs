@@ -14,7 +14,9 @@ use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
+use crate::endpoints::HostPorts;
 use crate::input::EnvValue;
+use crate::model::Protocol;
 use crate::spec::{DAEMONS_ENV, Pull, Spec};
 use crate::subnet::Candidate;
 
@@ -38,6 +40,9 @@ pub const LABEL_ENV: &str = "bottle.env";
 /// Which `up` invocation created the object, so a rollback of a create that a signal cut short
 /// can tell its own object from one that was already there or that a racer made.
 pub const LABEL_RUN: &str = "bottle.run";
+/// The bundle's endpoints, chosen once by the host-port rule and kept for the bottle's life:
+/// `HOST_IP:HOST_PORT->PORT/PROTO`, comma-separated (see [`crate::endpoints::label`]).
+pub const LABEL_ENDPOINTS: &str = "bottle.endpoints";
 /// The limits `up` ran the bundle with (`cpus=1.5,memory=536870912`), only when it set any, so a
 /// replace names the limit that changed.
 pub const LABEL_LIMITS: &str = "bottle.limits";
@@ -77,6 +82,9 @@ pub struct Run<'a> {
     pub env_file: Option<&'a Path>,
     /// The pull policy actually passed; `up` uses `never` when it can build the image itself.
     pub pull: Pull,
+    /// The host port of each published port (the host-port rule's, or the bottle's recorded
+    /// one): published explicitly, so the engine keeps it on every start and restart.
+    pub host_ports: &'a HostPorts,
 }
 
 /// `build`: the bundle image from a `[build]` section.
@@ -277,8 +285,16 @@ pub fn run(req: &Run<'_>) -> Vec<OsString> {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    for port in &spec.publish {
-        a = a.opt("--publish", format!("{host}::{port}"));
+    for key @ (port, proto) in &spec.publish {
+        let at = req
+            .host_ports
+            .get(key)
+            .map_or(String::new(), u16::to_string);
+        let suffix = match proto {
+            Protocol::Tcp => "",
+            Protocol::Udp => "/udp",
+        };
+        a = a.opt("--publish", format!("{host}:{at}:{port}{suffix}"));
     }
     // Bytes and millicpus are the engine's own units, so what it shows reads back exactly.
     let limits = spec.limits;

@@ -335,7 +335,7 @@ impl Bottles {
     pub fn port(&self, slug: &Slug, container_port: u16) -> Result<SocketAddr> {
         let bottle = self.status(slug)?;
         // `published` fails unless the port has a binding, and a binding's address is typed.
-        let found = lifecycle::published(&bottle, Some(container_port))?;
+        let found = lifecycle::published(&bottle, Some((container_port, crate::Protocol::Tcp)))?;
         Ok(SocketAddr::new(found[0].host_ip, found[0].host_port))
     }
 
@@ -587,16 +587,28 @@ impl Bottle {
     /// The mappings `bottle port` prints: every published port (`None`), or those of
     /// `container_port`. A missing bundle, a stopped one and an unpublished port are each
     /// [`crate::ErrorKind::NotFound`] with their own message.
-    pub fn published(&self, container_port: Option<u16>) -> Result<Vec<crate::PortView>> {
+    pub fn published(
+        &self,
+        container_port: Option<(u16, crate::Protocol)>,
+    ) -> Result<Vec<crate::PortView>> {
         lifecycle::published(self, container_port)
     }
 
-    /// The host address the engine published `container_port` on, if it did (the first binding
-    /// when there are several).
+    /// The host address the engine published TCP `container_port` on, if it did (the first
+    /// binding when there are several).
     pub fn port(&self, container_port: u16) -> Option<SocketAddr> {
+        self.port_of(container_port, crate::Protocol::Tcp)
+    }
+
+    /// The host address the engine published UDP `container_port` on, if it did.
+    pub fn udp_port(&self, container_port: u16) -> Option<SocketAddr> {
+        self.port_of(container_port, crate::Protocol::Udp)
+    }
+
+    fn port_of(&self, container_port: u16, protocol: crate::Protocol) -> Option<SocketAddr> {
         self.ports
             .iter()
-            .filter(|p| p.container_port == container_port)
+            .filter(|p| p.container_port == container_port && p.protocol == protocol)
             .map(|p| SocketAddr::new(p.host_ip, p.host_port))
             .next()
     }
@@ -663,10 +675,21 @@ impl SpecBuilder {
         }
     }
 
-    /// Publish this container port on the publish IP (loopback by default), at a host port the
-    /// engine picks ([`Bottle::port`] tells which). Port 0 is refused ([`crate::Invalid::Port`]).
+    /// Publish this container TCP port on the publish IP (loopback by default), at the host port
+    /// the host-port rule gives it, which stays the bottle's for its life ([`Bottle::port`] tells
+    /// which). Port 0 is refused ([`crate::Invalid::Port`]).
     pub fn publish(mut self, container_port: u16) -> SpecBuilder {
-        self.parts.publish.push(container_port);
+        self.parts
+            .publish
+            .push((container_port, crate::Protocol::Tcp));
+        self
+    }
+
+    /// Publish this container UDP port, like [`SpecBuilder::publish`] does a TCP one.
+    pub fn publish_udp(mut self, container_port: u16) -> SpecBuilder {
+        self.parts
+            .publish
+            .push((container_port, crate::Protocol::Udp));
         self
     }
 
@@ -933,7 +956,7 @@ mod tests {
             .unwrap();
         assert_eq!(spec.image(), "bundle:1");
         assert_eq!(
-            spec.publish().iter().copied().collect::<Vec<_>>(),
+            spec.publish().iter().map(|k| k.0).collect::<Vec<_>>(),
             [80, 9000]
         );
         assert_eq!(spec.env_keys().collect::<Vec<_>>(), ["HOME", "TOKEN"]);

@@ -27,7 +27,7 @@ pub enum Invalid {
     Volume,
     /// A volume mode other than `ro` or `rw`.
     VolumeMode,
-    /// A port that is not a TCP port number from 1 to 65535 (or a `HOST:CTR` form).
+    /// A port that is not a port number from 1 to 65535 with `/tcp` or `/udp` (or a `HOST:CTR` form).
     Port,
     /// The same container port published twice.
     DuplicatePort,

@@ -246,8 +246,15 @@ fn model_reads_every_captured_inspect_output() {
                     if c.name == "fxpod-c1" {
                         assert_eq!(c.labels["bottle.slug"], "fxpod-x", "{what}");
                         assert_eq!(c.networks["fxpod-net1"], "10.147.1.10", "{what}");
-                        assert_eq!(c.ports[&8080][0].host_ip, "127.0.0.1", "{what}");
-                        assert!(c.ports[&8080][0].host_port > 0, "{what}");
+                        assert_eq!(
+                            c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_ip,
+                            "127.0.0.1",
+                            "{what}"
+                        );
+                        assert!(
+                            c.ports[&(8080, crate::model::Protocol::Tcp)][0].host_port > 0,
+                            "{what}"
+                        );
                         assert!(c.env.iter().any(|e| e == "A=b"), "{what}");
                         assert!(c.image.ends_with("bottle-test-bundle:latest"), "{what}");
                     }
@@ -302,4 +309,75 @@ fn model_reads_every_captured_listing() {
     });
     let err = parse_id_names_of("docker ps", "abc def\n").unwrap_err();
     assert!(err.to_string().contains("`docker ps`"), "{err}");
+}
+
+/// `fixtures/port-vectors.json`, made by `scripts/port_vectors.py` (an independent implementation
+/// of the host-port rule): the crate's candidates and choices agree with it.
+#[test]
+fn host_port_rule_matches_the_independent_vectors() {
+    use crate::endpoints::{self, Endpoint, Holder, PORT_HIGH, PORT_LOW};
+    use crate::model::Protocol;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/port-vectors.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(doc["range"], serde_json::json!([PORT_LOW, PORT_HIGH]));
+    let proto = |s: &str| Protocol::parse(s).unwrap();
+    let key = |s: &str| {
+        let (p, pr) = s.split_once('/').unwrap();
+        (p.parse::<u16>().unwrap(), proto(pr))
+    };
+    let singles = doc["candidates"].as_array().unwrap();
+    assert!(singles.len() >= 8);
+    for v in singles {
+        let slug = v["slug"].as_str().unwrap();
+        let k = (
+            v["port"].as_u64().unwrap() as u16,
+            proto(v["protocol"].as_str().unwrap()),
+        );
+        assert_eq!(endpoints::rule_key(slug, k), v["key"].as_str().unwrap());
+        let h = crate::subnet::fnv1a64(endpoints::rule_key(slug, k).as_bytes());
+        assert_eq!(format!("{h:#018x}"), v["fnv1a64"].as_str().unwrap(), "{v}");
+        let got: Vec<u16> = (0..3).map(|i| endpoints::candidate(slug, k, i)).collect();
+        let want: Vec<u16> = v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap() as u16)
+            .collect();
+        assert_eq!(got, want, "{v}");
+    }
+    let settles = doc["settle"].as_array().unwrap();
+    assert!(settles.len() >= 6);
+    for v in settles {
+        let slug = v["slug"].as_str().unwrap();
+        let ip: std::net::IpAddr = v["ip"].as_str().unwrap().parse().unwrap();
+        let mut wanted: Vec<_> = v["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| key(p.as_str().unwrap()))
+            .collect();
+        wanted.sort();
+        let held: Vec<(Endpoint, Holder)> = v["held"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let e = Endpoint {
+                    ip: h[0].as_str().unwrap().parse().unwrap(),
+                    port: h[1].as_u64().unwrap() as u16,
+                    protocol: proto(h[2].as_str().unwrap()),
+                };
+                (e, Holder::HostSocket)
+            })
+            .collect();
+        let got = endpoints::settle(slug, ip, &wanted, &Default::default(), &held).unwrap();
+        let want: endpoints::HostPorts = v["chosen"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, p)| (key(k), p.as_u64().unwrap() as u16))
+            .collect();
+        assert_eq!(got, want, "{v}");
+    }
 }

@@ -29,6 +29,20 @@ pub fn tcp_listeners() -> Vec<SocketAddr> {
     out
 }
 
+/// The host's bound UDP sockets, from `/proc/net/udp` and `/proc/net/udp6` (state `07`, the only
+/// one an unconnected UDP socket has). Empty where those files do not exist (not Linux).
+pub fn udp_sockets() -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            out.extend(parse_proc_net(&text, "07"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The IPv4 addresses that a listener is bound to specifically (not `0.0.0.0` or `::`), an
 /// IPv4-mapped IPv6 one included: another program holds those, whatever the port.
 pub fn specific_v4(listeners: &[SocketAddr]) -> std::collections::BTreeSet<Ipv4Addr> {
@@ -58,11 +72,16 @@ pub fn wildcard(listeners: &[SocketAddr]) -> Vec<SocketAddr> {
 /// hex. A line that does not parse is skipped.
 pub fn parse_proc_net_tcp(text: &str) -> Vec<SocketAddr> {
     const LISTEN: &str = "0A";
+    parse_proc_net(text, LISTEN)
+}
+
+/// The local addresses of the sockets in `state` of a `/proc/net/{tcp,udp}{,6}` table.
+fn parse_proc_net(text: &str, state: &str) -> Vec<SocketAddr> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            if *f.get(3)? != LISTEN {
+            if *f.get(3)? != state {
                 return None;
             }
             let (ip, port) = f.get(1)?.split_once(':')?;

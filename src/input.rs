@@ -652,14 +652,33 @@ fn clean_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// A container TCP port, 1–65535.
+/// A container port number, 1–65535.
 pub fn parse_port(s: &str) -> Result<u16> {
     match s.parse::<u16>() {
         Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
         _ => Err(Error::invalid(
             Invalid::Port,
             format!(
-                "invalid port {}: use a TCP port number from 1 to 65535",
+                "invalid port {}: use a port number from 1 to 65535",
+                quoted(s)
+            ),
+        )),
+    }
+}
+
+/// A published port as text: `PORT`, `PORT/tcp` or `PORT/udp` (the protocol in any case).
+pub fn parse_publish(s: &str) -> Result<crate::endpoints::PortKey> {
+    use crate::model::Protocol;
+    let (port, proto) = match s.split_once('/') {
+        None => (s, Some(Protocol::Tcp)),
+        Some((port, proto)) => (port, Protocol::parse(proto)),
+    };
+    match proto {
+        Some(proto) => Ok((parse_port(port)?, proto)),
+        None => Err(Error::invalid(
+            Invalid::Port,
+            format!(
+                "invalid port {}: use a port number from 1 to 65535, with `/tcp` (the default) or `/udp`",
                 quoted(s)
             ),
         )),
@@ -1033,6 +1052,13 @@ mod tests {
     #[test]
     fn ports_and_ips() {
         assert_eq!(parse_port("8080").unwrap(), 8080);
+        use crate::model::Protocol::{Tcp, Udp};
+        assert_eq!(parse_publish("8080").unwrap(), (8080, Tcp));
+        assert_eq!(parse_publish("8080/tcp").unwrap(), (8080, Tcp));
+        assert_eq!(parse_publish("53/UDP").unwrap(), (53, Udp));
+        for bad in ["53/sctp", "53/", "/udp", "0/udp", "x/udp", "53/udp/udp"] {
+            check_invalid(parse_publish(bad).map(|_| ()), Invalid::Port);
+        }
         for bad in ["0", "65536", "-1", "+80", "80/tcp", "", "x"] {
             check_invalid(parse_port(bad), Invalid::Port);
         }

@@ -50,6 +50,7 @@ mod cancel;
 mod classify;
 mod display;
 mod doctor;
+mod endpoints;
 mod environment;
 mod error;
 mod exec;

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::argv::{
     LABEL_ROLE, LABEL_RUN, LABEL_SLUG, LABEL_SPEC, LABEL_SUBNET, ROLE_BUNDLE, ROLE_NETWORK,
 };
+use crate::endpoints::{Endpoint, PortKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{Names, Slug};
 use crate::limits::Limits;
@@ -39,14 +40,18 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
     /// `Config.Env`, `KEY=VALUE` each. It holds secret values, so `Debug` shows only the keys.
     pub env: Env,
-    /// Container port → bindings, TCP only.
-    pub ports: BTreeMap<u16, Vec<PortBinding>>,
+    /// Container port and protocol → bindings.
+    pub ports: BTreeMap<PortKey, Vec<PortBinding>>,
     /// Network name → IPv4 address on it.
     pub networks: BTreeMap<String, String>,
     /// Every host address the container publishes a port on, or will once started: the bindings
     /// of `NetworkSettings.Ports` and of `HostConfig.PortBindings` (which a stopped container
     /// keeps). `--publish-ip auto` reads the addresses other bottles hold from these.
     pub publish_ips: BTreeSet<IpAddr>,
+    /// Every host endpoint the container holds, or will once started: the bindings with a host
+    /// port, of `NetworkSettings.Ports` and `HostConfig.PortBindings`. The host-port rule counts
+    /// them as taken.
+    pub held: BTreeSet<Endpoint>,
     /// `Created`, as the engine prints it (RFC 3339); empty if it shows none.
     pub created: String,
     /// `State.Pid`, the main process's PID on the engine's host, while it runs (`None` for 0).
@@ -339,7 +344,7 @@ fn object_from_raw(raw: RawObject) -> Object {
             .into_iter()
             .flatten()
         {
-            let Some(port) = key.strip_suffix("/tcp").and_then(|p| p.parse::<u16>().ok()) else {
+            let Some(port) = port_key(key) else {
                 continue;
             };
             let bindings = bindings
@@ -369,6 +374,23 @@ fn object_from_raw(raw: RawObject) -> Object {
             .flat_map(|(_, bindings)| bindings.iter().flatten())
             .filter_map(|b| b.host_ip.parse().ok())
             .collect();
+        let held = settings
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .into_iter()
+            .chain(configured.as_ref())
+            .flatten()
+            .filter_map(|(key, bindings)| Some((port_key(key)?, bindings.as_ref()?)))
+            .flat_map(|((_, protocol), bindings)| {
+                bindings.iter().filter_map(move |b| {
+                    Some(Endpoint {
+                        ip: binding_ip(&b.host_ip)?,
+                        port: b.host_port.parse().ok()?,
+                        protocol,
+                    })
+                })
+            })
+            .collect();
         let networks = settings
             .and_then(|s| s.networks)
             .unwrap_or_default()
@@ -395,6 +417,7 @@ fn object_from_raw(raw: RawObject) -> Object {
             ports,
             networks,
             publish_ips,
+            held,
             created: raw.created.unwrap_or_default(),
             pid: state
                 .pid
@@ -704,27 +727,44 @@ pub struct PortView {
     pub host_ip: IpAddr,
     /// The host port the engine picked.
     pub host_port: u16,
-    /// The port's protocol: bottle publishes TCP only, and says so, so that a reader never has to
-    /// assume it.
+    /// The port's protocol, `tcp` or `udp`.
     pub protocol: Protocol,
 }
 
-/// A published port's protocol, `tcp` in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A published port's protocol, `tcp` or `udp` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Protocol {
-    /// TCP, the only protocol bottle publishes.
+    /// TCP, the default.
     Tcp,
+    /// UDP (`-p 53/udp`).
+    Udp,
 }
 
 impl Protocol {
-    /// `tcp`, as `docker port` and the JSON write it.
+    /// `tcp` or `udp`, as `docker port` and the JSON write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
         }
     }
+
+    /// `tcp` or `udp`, in any case; `None` for anything else.
+    pub(crate) fn parse(text: &str) -> Option<Protocol> {
+        match text.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+}
+
+/// `8080/tcp` or `53/udp`, as the engine keys its port maps; `None` for another protocol.
+fn port_key(key: &str) -> Option<PortKey> {
+    let (port, proto) = key.split_once('/')?;
+    Some((port.parse().ok()?, Protocol::parse(proto)?))
 }
 
 impl std::fmt::Display for Protocol {
@@ -757,13 +797,13 @@ impl Bottle {
             .map(|b| {
                 b.ports
                     .iter()
-                    .flat_map(|(port, bindings)| {
-                        bindings.iter().filter_map(|bd| {
+                    .flat_map(|(&(port, protocol), bindings)| {
+                        bindings.iter().filter_map(move |bd| {
                             Some(PortView {
-                                container_port: *port,
+                                container_port: port,
                                 host_ip: binding_ip(&bd.host_ip)?,
                                 host_port: bd.host_port,
-                                protocol: Protocol::Tcp,
+                                protocol,
                             })
                         })
                     })
@@ -847,13 +887,14 @@ mod tests {
         };
         assert!(c.is_bundle_of("demo") && !c.is_bundle_of("demo2"));
         assert_eq!(
-            c.ports[&8080],
+            c.ports[&(8080, Protocol::Tcp)],
             vec![PortBinding {
                 host_ip: "127.0.0.1".into(),
                 host_port: 49153
             }]
         );
-        assert_eq!(c.ports[&9090], vec![]);
+        assert_eq!(c.ports[&(9090, Protocol::Tcp)], vec![]);
+        assert_eq!(c.ports[&(53, Protocol::Udp)], vec![]);
         let Object::Network(n) = &objs[1] else {
             panic!()
         };

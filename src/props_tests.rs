@@ -144,6 +144,7 @@ proptest! {
             labels: &labels,
             env_file: Some(std::path::Path::new("/x/env")),
             pull: Pull::Missing,
+            host_ports: &Default::default(),
         }));
         // The image is the last word and parses back to itself.
         let parsed = ImageRef::parse(argv.last().unwrap()).unwrap();
@@ -151,9 +152,9 @@ proptest! {
         // Volumes, ports and bare env keys parse back to the spec's.
         let vols: Vec<Volume> = values(&argv, "--volume").iter().map(|v| Volume::parse(v).unwrap()).collect();
         prop_assert_eq!(&vols[..], spec.volumes());
-        let ports: BTreeSet<u16> = values(&argv, "--publish")
+        let ports: BTreeSet<crate::endpoints::PortKey> = values(&argv, "--publish")
             .iter()
-            .map(|p| p.rsplit("::").next().unwrap().parse().unwrap())
+            .map(|p| crate::input::parse_publish(p.rsplit(':').next().unwrap()).unwrap())
             .collect();
         prop_assert_eq!(&ports, spec.publish());
         for key in values(&argv, "--env").iter().filter(|v| !v.contains('=')) {

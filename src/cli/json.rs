@@ -32,6 +32,9 @@ pub fn document(value: &impl Serialize) -> serde_json::Result<String> {
 pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
     v["action"] = serde_json::to_value(up.action)?;
+    if up.action == bottle::Action::Replaced {
+        v["ports_changed"] = serde_json::Value::Bool(up.ports_changed);
+    }
     if let Some(reason) = &up.reason {
         v["reason"] = serde_json::to_value(reason)?;
     }

@@ -32,11 +32,12 @@ pub use render::{ls_table, ls_tsv, port_line, summary, usage_line};
 const AFTER_HELP: &str = "\
 Each bottle is a bridge network `<prefix>-bundle-<slug>` on a subnet derived from the slug, and a
 sidecar bundle container `<prefix>-sidecars-<slug>` pinned at the subnet's second address, with its
-ports published on 127.0.0.1 at ports the engine picks.
+ports published on 127.0.0.1 at host ports chosen once (from the slug and port) and kept for the
+bottle's life, through every start, restart, replace and engine restart.
 
 Examples:
   bottle up demo --image bot-bottle-sidecars:latest -p 8080 -e API_TOKEN
-  bottle port demo 8080          # 127.0.0.1:49153
+  bottle port demo 8080          # 127.0.0.1:26435
   bottle plan demo -p 8080       # the engine commands `up` would run; runs nothing
   bottle down demo               # idempotent
 
@@ -174,8 +175,9 @@ Examples:
     /// List the bundle's published ports, or print HOST_IP:HOST_PORT for one
     #[command(after_help = "\
 Examples:
-  bottle port demo               # 8080/tcp -> 127.0.0.1:49153
-  bottle port demo 8080          # 127.0.0.1:49153")]
+  bottle port demo               # 8080/tcp -> 127.0.0.1:26435
+  bottle port demo 8080          # 127.0.0.1:26435
+  bottle port demo 53/udp        # 127.0.0.1:23735")]
     Port(PortArgs),
     /// Print the bottle object with its state; exit 1 if the bottle does not exist
     #[command(after_help = "\
@@ -186,7 +188,8 @@ Examples:
     /// Print the bottle's addresses for the agent side, as shell-evaluable `export` lines
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
-BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published port.
+BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published TCP port
+(BOTTLE_PORT_<container port>_UDP for a UDP one).
 Values are POSIX-quoted; --json prints one object. The same endpoints as `bottle port`, or the
 same failure: exit 1 if the bottle does not exist or its bundle is missing or stopped.
 
@@ -291,8 +294,8 @@ pub struct UpSlugsArgs {
 pub struct PortArgs {
     /// The bottle's slug
     pub slug: String,
-    /// The container port, e.g. 8080 or 8080/tcp; without it, every published port
-    #[arg(value_name = "PORT[/tcp]")]
+    /// The container port, e.g. 8080, 8080/tcp or 53/udp; without it, every published port
+    #[arg(value_name = "PORT[/PROTO]")]
     pub port: Option<String>,
 }
 
@@ -372,8 +375,9 @@ pub struct SpecArgs {
     /// `up` creates with the bottle's labels when missing and only `down --volumes` removes
     #[arg(short = 'v', long = "volume", value_name = "HOST|NAME:CTR[:ro]")]
     pub volumes: Vec<String>,
-    /// Container TCP port to publish; the engine picks the host port (see `bottle port`)
-    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    /// Container port to publish, PORT or PORT/udp; the host port is chosen once and kept for the
+    /// bottle's life (see `bottle port`)
+    #[arg(short = 'p', long = "publish", value_name = "PORT[/udp]")]
     pub publish: Vec<String>,
     /// Address to publish on; must be loopback unless --allow-nonloopback. `auto`: an address of
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
@@ -829,17 +833,18 @@ pub fn refuse_spaced_wait(args: &[OsString]) -> Result<()> {
     Ok(())
 }
 
-/// docker's `-p HOST:CTR` does not apply: bottle takes the container port and the engine picks
+/// docker's `-p HOST:CTR` does not apply: bottle takes the container port and bottle chooses
 /// the host port. Say so, rather than "invalid port".
 fn check_publish_flag(p: &str) -> Result<()> {
     let Some((_, ctr)) = p.rsplit_once(':') else {
         return Ok(());
     };
     let ctr = ctr.trim_end_matches("/tcp");
+    // `HOST:CTR/udp` names the UDP port; say `-p CTR/udp`.
     Err(Error::invalid(
         Invalid::Port,
         format!(
-            "invalid port `{p}` for -p: bottle takes a container port only (e.g. `-p {ctr}`); the engine picks the host port, and `bottle port SLUG {ctr}` prints it"
+            "invalid port `{p}` for -p: bottle takes a container port only (e.g. `-p {ctr}`); bottle chooses the host port once (the host-port rule) and keeps it, and `bottle port SLUG {ctr}` prints it"
         ),
     ))
 }

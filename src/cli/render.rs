@@ -3,7 +3,7 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use bottle::{Bottle, Error, Invalid, PortView, Result};
+use bottle::{Bottle, Error, Invalid, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -193,32 +193,38 @@ pub fn ls_tsv(bottles: &[Bottle]) -> String {
         .collect()
 }
 
-/// A container TCP port, 1-65535, as `bottle port` takes it.
+/// A container port number, 1-65535, as `bottle port` takes it.
 fn parse_port(s: &str) -> Result<u16> {
     match s.parse::<u16>() {
         Ok(p) if p != 0 && !s.starts_with('+') => Ok(p),
         _ => Err(Error::invalid(
             Invalid::Port,
             format!(
-                "invalid port `{}`: use a TCP port number from 1 to 65535",
+                "invalid port `{}`: use a port number from 1 to 65535",
                 s.escape_default()
             ),
         )),
     }
 }
 
-/// `8080` or `8080/tcp`: bottle publishes TCP only.
-pub fn parse_port_arg(s: &str) -> Result<u16> {
+/// `8080`, `8080/tcp` or `53/udp` (`docker port` takes `8080/TCP` too).
+pub fn parse_port_arg(s: &str) -> Result<(u16, Protocol)> {
+    let proto = |text: &str| match text.to_ascii_lowercase().as_str() {
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        _ => None,
+    };
     match s.split_once('/') {
-        None => parse_port(s),
-        // `docker port` takes `8080/TCP` too.
-        Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => parse_port(p),
-        Some((_, proto)) => Err(Error::invalid(
-            Invalid::Port,
-            format!(
-                "invalid port `{s}`: bottle publishes TCP ports only, not {proto}; e.g. `8080` or `8080/tcp`"
-            ),
-        )),
+        None => Ok((parse_port(s)?, Protocol::Tcp)),
+        Some((p, name)) => match proto(name) {
+            Some(proto) => Ok((parse_port(p)?, proto)),
+            None => Err(Error::invalid(
+                Invalid::Port,
+                format!(
+                    "invalid port `{s}`: bottle publishes TCP and UDP ports, not {name}; e.g. `8080`, `8080/tcp` or `53/udp`"
+                ),
+            )),
+        },
     }
 }
 
@@ -528,8 +534,13 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
         ),
     ];
     for p in &b.ports {
+        // A UDP port gets its own name, so `-p 53 -p 53/udp` gives two variables.
+        let suffix = match p.protocol {
+            Protocol::Tcp => "",
+            _ => "_UDP",
+        };
         vars.push((
-            format!("BOTTLE_PORT_{}", p.container_port),
+            format!("BOTTLE_PORT_{}{suffix}", p.container_port),
             Some(p.host_address()),
         ));
     }
@@ -680,7 +691,7 @@ mod tests {
     #[track_caller]
     fn check_port(b: &Bottle, port: Option<u16>, want: std::result::Result<&[&str], &str>) {
         let got = b
-            .published(port)
+            .published(port.map(|p| (p, Protocol::Tcp)))
             .map(|ps| ps.iter().map(port_line).collect::<Vec<_>>());
         match (got, want) {
             (Ok(got), Ok(want)) => assert_eq!(got, want),
@@ -714,18 +725,49 @@ mod tests {
         check_port(&bottle("demo", "missing", &[]), None, Err("has no bundle"));
     }
 
+    /// `-p 53 -p 53/udp`: two variables, the UDP one named `_UDP`, and `port 53/udp` finds it.
+    #[test]
+    fn udp_ports_have_their_own_env_name_and_port_line() {
+        let mut b = bottle("demo", "running", &[(53, 20001)]);
+        b.ports.push(PortView {
+            container_port: 53,
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 20002,
+            protocol: Protocol::Udp,
+        });
+        let vars = env_vars(&b);
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        assert_eq!(get("BOTTLE_PORT_53").as_deref(), Some("127.0.0.1:20001"));
+        assert_eq!(
+            get("BOTTLE_PORT_53_UDP").as_deref(),
+            Some("127.0.0.1:20002")
+        );
+        let udp = b.published(Some((53, Protocol::Udp))).unwrap();
+        assert_eq!(
+            udp.iter().map(port_line).collect::<Vec<_>>(),
+            ["53/udp -> 127.0.0.1:20002"]
+        );
+    }
+
     #[test]
     fn port_args() {
-        assert_eq!(parse_port_arg("8080").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/tcp").unwrap(), 8080);
+        let tcp = (8080, Protocol::Tcp);
+        assert_eq!(parse_port_arg("8080").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/tcp").unwrap(), tcp);
         // a_port_given_as_tcp_in_capitals_is_tcp (issue 14): "TCP ports only, not TCP".
-        assert_eq!(parse_port_arg("8080/TCP").unwrap(), 8080);
-        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), 8080);
+        assert_eq!(parse_port_arg("8080/TCP").unwrap(), tcp);
+        assert_eq!(parse_port_arg("8080/Tcp").unwrap(), tcp);
+        assert_eq!(parse_port_arg("53/udp").unwrap(), (53, Protocol::Udp));
+        assert_eq!(parse_port_arg("53/UDP").unwrap(), (53, Protocol::Udp));
         assert!(
-            parse_port_arg("53/udp")
+            parse_port_arg("53/sctp")
                 .unwrap_err()
                 .message()
-                .contains("TCP ports only")
+                .contains("TCP and UDP ports, not sctp")
         );
         assert!(parse_port_arg("0/tcp").is_err());
     }

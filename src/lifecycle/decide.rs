@@ -50,7 +50,7 @@ pub struct Wanted<'a> {
     /// The `bottle.spec` digest.
     pub digest: &'a str,
     pub image: &'a str,
-    pub ports: &'a BTreeSet<u16>,
+    pub ports: &'a BTreeSet<crate::endpoints::PortKey>,
     /// The bottle's network name, and the pinned address on it.
     pub network: &'a str,
     pub ip: Ipv4Addr,
@@ -191,7 +191,7 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
         return None;
     }
     // Ports the image only EXPOSEs are listed with no binding: they are not published.
-    let found_ports: BTreeSet<u16> = found
+    let found_ports: BTreeSet<crate::endpoints::PortKey> = found
         .ports
         .iter()
         .filter(|(_, bindings)| !bindings.is_empty())
@@ -692,7 +692,8 @@ mod tests {
                 (LABEL_RUN, run),
             ]),
             env: Default::default(),
-            ports: BTreeMap::from([(8080, vec![binding()])]),
+            ports: BTreeMap::from([((8080, crate::model::Protocol::Tcp), vec![binding()])]),
+            held: Default::default(),
             networks: BTreeMap::from([(NET.to_string(), ip.to_string())]),
             publish_ips: Default::default(),
             created: String::new(),
@@ -708,7 +709,7 @@ mod tests {
         }
     }
 
-    fn wanted<'a>(ports: &'a BTreeSet<u16>) -> Wanted<'a> {
+    fn wanted<'a>(ports: &'a BTreeSet<crate::endpoints::PortKey>) -> Wanted<'a> {
         Wanted {
             slug: "demo",
             digest: "d1",
@@ -723,7 +724,7 @@ mod tests {
 
     #[track_caller]
     fn check_bundle(found: Container, env_ok: bool, waited: bool, want: BundleStep) {
-        let ports = BTreeSet::from([8080]);
+        let ports = BTreeSet::from([(8080, crate::model::Protocol::Tcp)]);
         assert_eq!(
             bundle_step(&wanted(&ports), &found, env_ok, waited),
             want,
@@ -777,7 +778,7 @@ mod tests {
     /// A change of limits replaces the bundle, and the reason names the limits that changed,
     /// from the old bundle's `bottle.limits` label (issue 16).
     fn replace_names_the_limit_that_changed(ip: &str) {
-        let ports = BTreeSet::from([8080]);
+        let ports = BTreeSet::from([(8080, crate::model::Protocol::Tcp)]);
         let mut w = wanted(&ports);
         w.limits = Limits {
             memory: Some(512 << 20),
@@ -908,12 +909,15 @@ mod tests {
             replace(ReplaceReason::Spec),
         );
         let mut other_ports = bundle("running", "d0", "peer", "img", ip);
-        other_ports.ports = BTreeMap::from([(9090, vec![binding()])]);
+        other_ports.ports =
+            BTreeMap::from([((9090, crate::model::Protocol::Tcp), vec![binding()])]);
         check_bundle(other_ports, true, false, replace(ReplaceReason::Ports));
         // A port the image only EXPOSEs (no binding) is not a published one: the reason is
         // elsewhere in the spec (here, say, the publish IP).
         let mut exposed = bundle("running", "d0", "peer", "img", ip);
-        exposed.ports.insert(9999, vec![]);
+        exposed
+            .ports
+            .insert((9999, crate::model::Protocol::Tcp), vec![]);
         check_bundle(exposed, true, false, replace(ReplaceReason::Spec));
         replace_names_the_limit_that_changed(ip);
         // Not bottle's: refused, even with a matching digest.

@@ -51,14 +51,15 @@ fn v4s(c: &Container) -> impl Iterator<Item = Ipv4Addr> + '_ {
 
 /// The address to publish on: `keep` (the bottle's bundle had it) if still free, else the lowest
 /// free one. `skip` holds addresses this run already lost a race for.
+/// `others` is [`other_containers`]' answer.
 pub(super) fn choose(
     ctx: &Ctx,
-    ours: &str,
+    others: &[Container],
     pool: Ipv4Network,
     keep: Option<Ipv4Addr>,
     skip: &BTreeSet<Ipv4Addr>,
 ) -> Result<Ipv4Addr> {
-    let mut taken: BTreeSet<Ipv4Addr> = other_containers(ctx, ours)?.iter().flat_map(v4s).collect();
+    let mut taken: BTreeSet<Ipv4Addr> = others.iter().flat_map(v4s).collect();
     if ctx.local {
         taken.extend(crate::host::specific_v4(&crate::host::tcp_listeners()));
     }

@@ -14,6 +14,7 @@ pub mod gc;
 pub mod journal;
 mod loopback;
 pub mod many;
+mod ports;
 pub mod read;
 pub mod up;
 pub mod volumes;
@@ -532,7 +533,23 @@ pub(crate) fn plan(
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    let mut bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    // On a clean engine nothing holds an endpoint: each port's candidate 0.
+    let wanted: Vec<_> = spec.publish.iter().copied().collect();
+    let host_ports = crate::endpoints::settle(
+        slug.as_str(),
+        spec.publish_ip,
+        &wanted,
+        &Default::default(),
+        &[],
+    )
+    .unwrap_or_default();
+    if !host_ports.is_empty() {
+        bundle_labels.insert(
+            argv::LABEL_ENDPOINTS.to_string(),
+            crate::endpoints::label(spec.publish_ip, &host_ports),
+        );
+    }
     let volume_labels = argv::volume_labels(prefix.as_str(), slug.as_str());
     let volumes = spec
         .volumes
@@ -555,6 +572,7 @@ pub(crate) fn plan(
             .next()
             .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
         pull: spec.run_pull(),
+        host_ports: &host_ports,
     });
     std::iter::once(network)
         .chain(volumes)

@@ -8,7 +8,7 @@ use crate::classify::{Class, Verb};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Flavor;
 use crate::input::{Names, Prefix, Slug};
-use crate::model::{Bottle, Container, Object, PortView};
+use crate::model::{Bottle, Container, Object, PortView, Protocol};
 
 /// The bottle object of one slug, or [`ErrorKind::NotFound`].
 pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
@@ -54,7 +54,7 @@ pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
 /// The mappings `port` prints: every one, or those of `port`. A stopped bundle, a missing one and
 /// an unpublished port each get their own message. `env` prints the same endpoints (all of them),
 /// or fails with the same message, so the two never disagree about a bottle.
-pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> {
+pub(crate) fn published(b: &Bottle, port: Option<(u16, Protocol)>) -> Result<Vec<PortView>> {
     let slug = &b.slug;
     match b.bundle.state.as_str() {
         "missing" => {
@@ -76,36 +76,41 @@ pub(crate) fn published(b: &Bottle, port: Option<u16>) -> Result<Vec<PortView>> 
             ));
         }
     }
-    let Some(port) = port else {
+    let Some((port, proto)) = port else {
         return Ok(b.ports.clone());
     };
     let found: Vec<PortView> = b
         .ports
         .iter()
-        .filter(|p| p.container_port == port)
+        .filter(|p| p.container_port == port && p.protocol == proto)
         .cloned()
         .collect();
     if !found.is_empty() {
         return Ok(found);
     }
-    let mut published: Vec<u16> = b.ports.iter().map(|p| p.container_port).collect();
+    let mut published: Vec<String> = b.ports.iter().map(port_name).collect();
     published.dedup();
-    Err(not_published(b.slug.as_str(), port, &published))
+    let port = match proto {
+        Protocol::Tcp => port.to_string(),
+        _ => format!("{port}/{proto}"),
+    };
+    Err(not_published(b.slug.as_str(), &port, &published))
+}
+
+/// `8080` for a TCP port, `53/udp` for a UDP one: how a spec names it.
+fn port_name(p: &PortView) -> String {
+    match p.protocol {
+        Protocol::Tcp => p.container_port.to_string(),
+        proto => format!("{}/{proto}", p.container_port),
+    }
 }
 
 /// A container port the bundle does not publish, and how to publish it: `up` again with the
 /// bottle's whole spec (a spec without its other options would replace the bundle without them).
-fn not_published(slug: &str, port: u16, published: &[u16]) -> Error {
+fn not_published(slug: &str, port: &str, published: &[String]) -> Error {
     let published = match published {
         [] => "it publishes none".to_string(),
-        ports => format!(
-            "published: {}",
-            ports
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ports => format!("published: {}", ports.join(", ")),
     };
     Error::new(
         ErrorKind::NotFound,

@@ -16,9 +16,10 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
 use super::journal::Journal;
-use super::{Ctx, loopback, not_ours};
+use super::{Ctx, loopback, not_ours, ports};
 use crate::argv;
 use crate::classify::{Class, Verb};
+use crate::endpoints::{self, HostPorts};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Reply};
 use crate::host;
@@ -51,6 +52,10 @@ pub struct UpOutcome {
     /// For [`Action::Replaced`]: which part of the spec changed, or what was wrong with the old
     /// bundle.
     pub reason: Option<ReplaceReason>,
+    /// For [`Action::Replaced`]: the new bundle publishes on other endpoints (address or host
+    /// ports) than the one it replaced, because the spec asked for another address or other
+    /// ports. Otherwise the endpoints held still.
+    pub ports_changed: bool,
 }
 
 /// Bring a bottle up, or converge it to `spec`.
@@ -73,6 +78,9 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         started: false,
         keep_ip: None,
         lost_ips: BTreeSet::new(),
+        recorded: None,
+        before: None,
+        ports_changed: false,
         reported: None,
         volumes_made: false,
     };
@@ -118,6 +126,13 @@ struct Up<'a> {
     keep_ip: Option<Ipv4Addr>,
     /// `--publish-ip auto`: addresses this run lost to a bundle of another bottle created first.
     lost_ips: BTreeSet<Ipv4Addr>,
+    /// The endpoints the replaced bundle recorded: the new one publishes on them again.
+    recorded: Option<(IpAddr, HostPorts)>,
+    /// What the replaced bundle published on, to tell whether the new one publishes elsewhere.
+    before: Option<ports::Published>,
+    /// The new bundle publishes on other endpoints than the one it replaced (the user asked for
+    /// another address or other ports).
+    ports_changed: bool,
     /// The ID of the bundle `up` reports, which it created, started or kept: the one `--wait`
     /// judges (by ID, since another `up` may put its own bundle under the name meanwhile).
     reported: Option<String>,
@@ -189,7 +204,7 @@ impl Up<'_> {
                     let now = self.ctx.inspect_container(&found.id)?;
                     // A racer may have done it first; only an unchanged bundle makes this an error.
                     if !reply.success() && now.as_ref().is_some_and(|n| n.state == found.state) {
-                        return Err(reply.into_error());
+                        return Err(self.why_not_started(&found, reply.into_error()));
                     }
                     // Gone meanwhile (a racing `gc` or `down`): the bundle this run then makes
                     // is `created`, not `started`.
@@ -204,6 +219,11 @@ impl Up<'_> {
                     if let Some(pool) = self.spec.loopback_pool {
                         self.keep_ip = loopback::current(&found, pool);
                     }
+                    self.recorded = ports::recorded(&found);
+                    self.before = Some(ports::published(&found));
+                    // A recorded endpoint held by something else fails the replace while the old
+                    // bundle still runs on it: it is never moved silently.
+                    self.check_recorded(&found)?;
                     // Only once the new bundle is known to be able to run does the old one go.
                     self.ensure_image(&mut fetched)?;
                     // A first signal lets the removal finish (like `down`'s), so bottle knows the
@@ -251,6 +271,7 @@ impl Up<'_> {
                 .with_subnet(subnet),
             action,
             reason: self.replaced.clone(),
+            ports_changed: self.replaced.is_some() && self.ports_changed,
         }
     }
 
@@ -419,14 +440,31 @@ impl Up<'_> {
             super::volumes::ensure(ctx, self.slug, self.spec)?;
             self.volumes_made = true;
         }
-        // `--publish-ip auto`: choose the address (locally under a lock held until `run` has
-        // published on it), and run with it.
-        let (_lock, chosen);
+        // `--publish-ip auto` and the host-port rule: choose the address and the host ports
+        // (locally under a lock held until `run` has published on them), and run with them.
+        let needs_look = self.spec.loopback_pool.is_some() || !self.spec.publish.is_empty();
+        let _lock = match needs_look {
+            true => Some(ctx.lock("loopback")?),
+            false => None,
+        };
+        let others = match needs_look {
+            true => loopback::other_containers(ctx, &self.names.bundle)?,
+            false => Vec::new(),
+        };
+        let chosen;
         let spec = match self.spec.loopback_pool {
             Some(pool) => {
-                _lock = ctx.lock("loopback")?;
-                let at =
-                    loopback::choose(ctx, &self.names.bundle, pool, self.keep_ip, &self.lost_ips)?;
+                let at = loopback::choose(ctx, &others, pool, self.keep_ip, &self.lost_ips)?;
+                // A replace keeps the bottle's address: taken since the check before the old
+                // bundle went, it is refused, never silently exchanged for another.
+                if let Some(keep) = self
+                    .keep_ip
+                    .filter(|k| *k != at && !self.lost_ips.contains(k))
+                {
+                    let by = ports::address_holder(&others, None, ctx.local, keep)
+                        .unwrap_or(endpoints::Holder::HostSocket);
+                    return Err(ports::address_refused(self.slug.as_str(), keep, by));
+                }
                 loopback::check_alias(at)?;
                 chosen = Spec {
                     publish_ip: IpAddr::V4(at),
@@ -436,7 +474,15 @@ impl Up<'_> {
             }
             None => self.spec,
         };
-        let labels = argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
+        let host_ports = self.host_ports(spec.publish_ip, &others)?;
+        let mut labels =
+            argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
+        if !host_ports.is_empty() {
+            labels.insert(
+                argv::LABEL_ENDPOINTS.to_string(),
+                endpoints::label(spec.publish_ip, &host_ports),
+            );
+        }
         let env = env_file(spec);
         let req = argv::Run {
             name: &self.names.bundle,
@@ -446,6 +492,7 @@ impl Up<'_> {
             labels: &labels,
             env_file: (!env.is_empty()).then(|| Path::new(exec::ENV_FILE_PATH)),
             pull: spec.run_pull(),
+            host_ports: &host_ports,
         };
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
@@ -492,6 +539,86 @@ impl Up<'_> {
                 Err(not_pulled(spec.image.as_str()))
             }
             _ => Err(reply.into_error()),
+        }
+    }
+
+    /// The host ports the bundle publishes on at `ip`: the replaced bundle's recorded ones where
+    /// it published on the same address, the rule's first free candidates for the rest. Notes
+    /// whether they differ from the replaced bundle's.
+    fn host_ports(&mut self, ip: IpAddr, others: &[Container]) -> Result<HostPorts> {
+        if self.spec.publish.is_empty() {
+            self.ports_changed = self.before.as_ref().is_some_and(|b| !b.is_empty());
+            return Ok(HostPorts::new());
+        }
+        let recorded = match &self.recorded {
+            Some((at, ports)) if *at == ip => ports.clone(),
+            _ => HostPorts::new(),
+        };
+        let wanted: Vec<_> = self.spec.publish.iter().copied().collect();
+        let held = ports::held(others, None, self.ctx.local);
+        let chosen = endpoints::settle(self.slug.as_str(), ip, &wanted, &recorded, &held)
+            .map_err(|r| ports::refused(self.slug.as_str(), r))?;
+        let now: ports::Published = chosen.iter().map(|(k, p)| (ip, *p, *k)).collect();
+        self.ports_changed = self.before.as_ref().is_some_and(|b| *b != now);
+        Ok(chosen)
+    }
+
+    /// Before a replace removes `found`: its recorded endpoints that the new bundle keeps (on
+    /// the same address) must not be held by anything else.
+    fn check_recorded(&self, found: &Container) -> Result<()> {
+        let mut others = None;
+        // `--publish-ip auto`: the bottle's own address is kept too.
+        if let (Some(_), Some(keep)) = (self.spec.loopback_pool, self.keep_ip) {
+            let list = loopback::other_containers(self.ctx, &self.names.bundle)?;
+            if let Some(by) = ports::address_holder(&list, Some(found), self.ctx.local, keep) {
+                return Err(ports::address_refused(self.slug.as_str(), keep, by));
+            }
+            others = Some(list);
+        }
+        let Some((at, recorded)) = &self.recorded else {
+            return Ok(());
+        };
+        let same_ip = match self.spec.loopback_pool {
+            Some(_) => self.keep_ip.map(IpAddr::V4) == Some(*at),
+            None => self.spec.publish_ip == *at,
+        };
+        let kept: HostPorts = recorded
+            .iter()
+            .filter(|(k, _)| self.spec.publish.contains(k))
+            .map(|(k, p)| (*k, *p))
+            .collect();
+        if !same_ip || kept.is_empty() {
+            return Ok(());
+        }
+        let others = match others {
+            Some(list) => list,
+            None => loopback::other_containers(self.ctx, &self.names.bundle)?,
+        };
+        let held = ports::held(&others, Some(found), self.ctx.local);
+        let wanted: Vec<_> = kept.keys().copied().collect();
+        endpoints::settle(self.slug.as_str(), *at, &wanted, &kept, &held)
+            .map(|_| ())
+            .map_err(|r| ports::refused(self.slug.as_str(), r))
+    }
+
+    /// A `start` or `unpause` the engine refused: if one of the bundle's endpoints is held by
+    /// something else, say what holds it (the engine's words stay in the error).
+    fn why_not_started(&self, found: &Container, err: Error) -> Error {
+        let Some((at, recorded)) = ports::recorded(found) else {
+            return err;
+        };
+        let Ok(others) = loopback::other_containers(self.ctx, &self.names.bundle) else {
+            return err;
+        };
+        let held = ports::held(&others, Some(found), self.ctx.local);
+        let wanted: Vec<_> = recorded.keys().copied().collect();
+        match endpoints::settle(self.slug.as_str(), at, &wanted, &recorded, &held) {
+            Ok(_) => err,
+            Err(r) => {
+                let why = ports::refused(self.slug.as_str(), r);
+                let msg = format!("{}; {}", why.message(), err.message());
+                err.with_message(msg)
+            }
         }
     }
 
@@ -728,7 +855,8 @@ impl Up<'_> {
             .publish
             .iter()
             .find(|p| b.ports.get(p).is_none_or(Vec::is_empty));
-        if let Some(port) = unpublished {
+        if let Some((port, proto)) = unpublished {
+            let port = format!("{port}/{proto}");
             return Err(Error::new(
                 ErrorKind::EngineFailed,
                 format!(
@@ -859,7 +987,9 @@ fn observed(b: &Container, local: bool) -> crate::ready::Observed {
         true => b
             .ports
             .iter()
-            .flat_map(|(&port, bindings)| bindings.iter().map(move |p| (port, p)))
+            // UDP has no connect to probe: only TCP ports are waited for.
+            .filter(|((_, proto), _)| *proto == crate::model::Protocol::Tcp)
+            .flat_map(|(&(port, _), bindings)| bindings.iter().map(move |p| (port, p)))
             .filter_map(|(port, p)| {
                 let addr = crate::ready::probe_addr(p.host_ip.parse().ok()?, p.host_port);
                 Some((port, addr))

@@ -19,8 +19,10 @@ use ipnetwork::Ipv4Network;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::endpoints::PortKey;
 use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
 use crate::limits::Limits;
+use crate::model::Protocol;
 
 mod parse;
 mod read;
@@ -204,7 +206,8 @@ pub struct Spec {
     pub(crate) env: BTreeMap<EnvKey, EnvValue>,
     /// Sorted by container path, each container path once.
     pub(crate) volumes: Vec<Volume>,
-    pub(crate) publish: BTreeSet<u16>,
+    /// Container port and protocol, each once.
+    pub(crate) publish: BTreeSet<PortKey>,
     pub(crate) publish_ip: IpAddr,
     pub(crate) pull: Pull,
     pub(crate) build: Option<Build>,
@@ -231,8 +234,9 @@ impl Spec {
         &self.daemons
     }
 
-    /// The container ports published on [`Spec::publish_ip`], each once, in order.
-    pub fn publish(&self) -> &BTreeSet<u16> {
+    /// The container ports (and their protocol) published on [`Spec::publish_ip`], each once, in
+    /// order.
+    pub fn publish(&self) -> &BTreeSet<(u16, Protocol)> {
         &self.publish
     }
 
@@ -353,7 +357,12 @@ impl Spec {
                 Some(pool) => format!("auto {pool}"),
                 None => self.publish_ip.to_string(),
             },
-            "publish": self.publish,
+            // A TCP port as its number, as the digest always had it, so a bottle made before UDP
+            // existed is still `kept`; a UDP one as `53/udp`.
+            "publish": self.publish.iter().map(|&(port, proto)| match proto {
+                Protocol::Tcp => serde_json::json!(port),
+                _ => serde_json::json!(format!("{port}/{proto}")),
+            }).collect::<Vec<_>>(),
         });
         // Only when set: a spec without limits keeps the digest it had before limits existed, so
         // an upgrade of bottle replaces no bundle.
@@ -541,7 +550,7 @@ mod tests {
         assert_eq!(spec.image.as_str(), "b");
         // `env` merges per key (see `env_flags_merge_with_the_files_env_per_key`).
         assert_eq!(spec.env.len(), 1);
-        assert_eq!(spec.publish, BTreeSet::from([80]));
+        assert_eq!(spec.publish, BTreeSet::from([(80, Protocol::Tcp)]));
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl RawSpec {
                                 ));
                             }
                         };
-                        cx.check(at, input::parse_port(&port))?;
+                        cx.check(at, input::parse_publish(&port))?;
                         ports.push(port);
                     }
                     raw.publish = Some(ports);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{
     Build, DAEMONS_ENV, DEFAULT_DAEMONS, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec, RawWait, Spec,
 };
+use crate::endpoints::PortKey;
 use crate::error::{Error, Invalid, Result};
 use crate::input::{self, EnvEntry, ImageRef, Volume};
 use crate::limits::{self, Limits};
@@ -39,7 +40,7 @@ impl RawSpec {
             .map(|raw| Volume::parse(raw))
             .collect::<Result<_>>()?;
         let publish = (self.publish.unwrap_or_default().iter())
-            .map(|raw| input::parse_port(raw))
+            .map(|raw| input::parse_publish(raw))
             .collect::<Result<_>>()?;
         let publish_ip = match self.publish_ip.as_deref() {
             None => None,
@@ -102,7 +103,7 @@ pub(crate) struct Parts {
     /// In the order given; a later entry for a key wins.
     pub env: Vec<EnvEntry>,
     pub volumes: Vec<Volume>,
-    pub publish: Vec<u16>,
+    pub publish: Vec<PortKey>,
     /// `None`: `127.0.0.1`.
     pub publish_ip: Option<PublishIp>,
     pub loopback_pool: Option<LoopbackPool>,
@@ -163,14 +164,17 @@ impl Parts {
             volumes.insert(v.container.clone(), v);
         }
         let mut publish = BTreeSet::new();
-        for port in self.publish {
-            if port == 0 {
+        for key in self.publish {
+            if key.0 == 0 {
                 return Err(input::parse_port("0").unwrap_err());
             }
-            if !publish.insert(port) {
+            if !publish.insert(key) {
+                let (port, proto) = key;
                 return Err(Error::invalid(
                     Invalid::DuplicatePort,
-                    format!("port {port} is published twice: list each container port once"),
+                    format!(
+                        "port {port}/{proto} is published twice: list each container port once"
+                    ),
                 ));
             }
         }

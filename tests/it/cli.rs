@@ -25,7 +25,7 @@ fn plan_of_the_issue_example() {
     let text = stdout(&first);
     insta::assert_snapshot!(text, @"
     docker network create --driver bridge '--ipv6=false' --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
-    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1::8080 --pull never img
+    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.endpoints=127.0.0.1:26435->8080/tcp' --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1:26435:8080 --pull never img
     docker container inspect --format '{{json .}}' bot-bottle-sidecars-demo
     ");
     // Deterministic, secret-free, and it ran nothing.
@@ -445,12 +445,12 @@ fn usage_errors_are_one_line() {
         (
             &["up", "demo", "-p", "8080:80"],
             &[],
-            "bottle: invalid port `8080:80` for -p: bottle takes a container port only (e.g. `-p 80`); the engine picks the host port, and `bottle port SLUG 80` prints it",
+            "bottle: invalid port `8080:80` for -p: bottle takes a container port only (e.g. `-p 80`); bottle chooses the host port once (the host-port rule) and keeps it, and `bottle port SLUG 80` prints it",
         ),
         (
-            &["port", "demo", "53/udp"],
+            &["port", "demo", "53/sctp"],
             &[],
-            "bottle: invalid port `53/udp`: bottle publishes TCP ports only, not udp; e.g. `8080` or `8080/tcp`",
+            "bottle: invalid port `53/sctp`: bottle publishes TCP and UDP ports, not sctp; e.g. `8080`, `8080/tcp` or `53/udp`",
         ),
     ];
     for (args, env, want) in cases {

@@ -96,22 +96,26 @@ const EXISTS: &str =
     "Error response from daemon: network with name bot-bottle-bundle-demo already exists\n";
 
 #[test]
-fn fresh_up_runs_three_commands_and_hides_the_secret() {
+fn fresh_up_runs_four_commands_and_hides_the_secret() {
     let mut fake = Fake::new();
     let d = digest(&fake, UP);
     fake.on("container inspect*", 0, &bundle(&d, "running"), "");
     let (code, out, err) = run(&fake, UP);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(fake.transcript());
-    assert_eq!(fake.calls().len(), 3, "budget: create, run, read back");
+    assert_eq!(
+        fake.calls().len(),
+        4,
+        "budget: create, the look at the bindings (`ps`, listing nothing), run, read back"
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["bundle"]["ip"], "10.213.150.2");
     assert_eq!(v["ports"][0]["host_port"], 49153);
     // The secret went through an in-memory file at /dev/fd/3, and nowhere else.
-    let (link, content) = fake.env_file_seen(2).expect("run had an env-file");
+    let (link, content) = fake.env_file_seen(3).expect("run had an env-file");
     assert!(link.starts_with("pipe:["), "{link}");
     assert_eq!(content, "TOKEN=hunter2\n");
-    let run_argv = &fake.calls()[1];
+    let run_argv = &fake.calls()[2];
     let path = &run_argv[run_argv.iter().position(|a| a == "--env-file").unwrap() + 1];
     assert_eq!(path, "/dev/fd/3");
     assert!(!fake.calls().concat().iter().any(|a| a.contains("hunter2")));
@@ -485,7 +489,7 @@ fn secrets_stay_hidden_on_every_path() {
         err.contains("+ docker run"),
         "--verbose echoes commands: {err}"
     );
-    let (link, _) = fake.env_file_seen(2).expect("run had an env-file");
+    let (link, _) = fake.env_file_seen(3).expect("run had an env-file");
     assert!(link.starts_with("pipe:["), "{link}");
     for args in [
         &["plan", "demo", "-e", "TOKEN=hunter2"][..],

@@ -1,0 +1,132 @@
+//! Host ports that hold still: what holds which endpoint (other containers' bindings, running or
+//! not, and on a local engine the host's sockets), fed to the pure rule in [`crate::endpoints`].
+//!
+//! The engine's bindings are the record, as for `--publish-ip auto`: one `ps --all` and one
+//! `container inspect` of what it lists (shared with the loopback choice when both are needed).
+
+use std::net::SocketAddr;
+
+use crate::endpoints::{self, Endpoint, Holder, HostPorts, Refusal};
+use crate::error::{Error, ErrorKind};
+use crate::model::{Container, Protocol};
+
+/// Every endpoint something other than `ours` holds: each other container's bindings (by name),
+/// then, on a local engine, each host socket no container explains (a container's published
+/// port is also a socket of its port proxy).
+pub(super) fn held(
+    others: &[Container],
+    ours: Option<&Container>,
+    local: bool,
+) -> Vec<(Endpoint, Holder)> {
+    let mut out: Vec<(Endpoint, Holder)> = others
+        .iter()
+        .flat_map(|c| {
+            c.held
+                .iter()
+                .map(|e| (*e, Holder::Container(c.name.clone())))
+        })
+        .collect();
+    if local {
+        let sockets = |list: Vec<SocketAddr>, protocol| {
+            list.into_iter().map(move |a| Endpoint {
+                ip: a.ip().to_canonical(),
+                port: a.port(),
+                protocol,
+            })
+        };
+        let explained = |e: &Endpoint| {
+            others
+                .iter()
+                .chain(ours)
+                .flat_map(|c| c.held.iter())
+                .any(|h| h.port == e.port && h.protocol == e.protocol)
+        };
+        let host: Vec<Endpoint> = sockets(crate::host::tcp_listeners(), Protocol::Tcp)
+            .chain(sockets(crate::host::udp_sockets(), Protocol::Udp))
+            .filter(|e| !explained(e))
+            .collect();
+        out.extend(host.into_iter().map(|e| (e, Holder::HostSocket)));
+    }
+    out
+}
+
+/// What holds the address `ip` (for `--publish-ip auto`): another container publishing on it, or
+/// on a local engine a host socket bound to it that `ours` (the bottle's own bundle, whose port
+/// proxies listen there) does not explain.
+pub(super) fn address_holder(
+    others: &[Container],
+    ours: Option<&Container>,
+    local: bool,
+    ip: std::net::Ipv4Addr,
+) -> Option<Holder> {
+    let at = std::net::IpAddr::V4(ip);
+    if let Some(c) = others.iter().find(|c| c.publish_ips.contains(&at)) {
+        return Some(Holder::Container(c.name.clone()));
+    }
+    let mine = |a: &SocketAddr| ours.is_some_and(|b| b.held.iter().any(|e| e.port == a.port()));
+    let socket = local
+        && crate::host::tcp_listeners()
+            .iter()
+            .any(|a| a.ip().to_canonical() == at && !mine(a));
+    socket.then_some(Holder::HostSocket)
+}
+
+/// The refusal of a kept `--publish-ip auto` address that something else holds.
+pub(super) fn address_refused(slug: &str, ip: std::net::Ipv4Addr, by: Holder) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "address {ip} of bottle `{slug}` is held by {by}; bottle keeps a bottle's endpoints and never moves them: free it, or bring the bottle down to let it choose a new one"
+        ),
+    )
+}
+
+/// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.
+pub(super) fn recorded(b: &Container) -> Option<(std::net::IpAddr, HostPorts)> {
+    endpoints::parse_label(b.labels.get(crate::argv::LABEL_ENDPOINTS)?)
+}
+
+/// What a bundle publishes on, as a set of `(host address, host port, container port)`: its
+/// label's record, or for a bundle without one (made before the rule) the bindings the engine
+/// shows. What `up --json`'s `ports_changed` compares.
+pub(super) fn published(b: &Container) -> Published {
+    if let Some((ip, ports)) = recorded(b) {
+        return ports.into_iter().map(|(k, p)| (ip, p, k)).collect();
+    }
+    b.ports
+        .iter()
+        .flat_map(|(k, bindings)| {
+            bindings.iter().filter_map(move |bd| {
+                let ip = bd.host_ip.trim_matches(['[', ']']).parse().ok()?;
+                Some((ip, bd.host_port, *k))
+            })
+        })
+        .collect()
+}
+
+/// Endpoints as `(host address, host port, container port)`.
+pub(super) type Published = std::collections::BTreeSet<(std::net::IpAddr, u16, endpoints::PortKey)>;
+
+/// The error for a refusal of the rule, naming the bottle.
+pub(super) fn refused(slug: &str, refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Held { endpoint, by } => Error::new(
+            ErrorKind::Refused,
+            format!(
+                "endpoint {}/{} of bottle `{slug}` is held by {by}; bottle keeps a bottle's endpoints and never moves them: free it, or bring the bottle down to let it choose new ones",
+                SocketAddr::new(endpoint.ip, endpoint.port),
+                endpoint.protocol
+            ),
+        ),
+        Refusal::Exhausted { container_port } => Error::new(
+            ErrorKind::Refused,
+            format!(
+                "no free host port for {}/{} of bottle `{slug}`: every port from {} to {} is held",
+                container_port.0,
+                container_port.1,
+                endpoints::PORT_LOW,
+                endpoints::PORT_HIGH
+            ),
+        ),
+    }
+}
