@@ -24,6 +24,9 @@ pub fn summary(b: &Bottle) -> String {
     for p in &b.ports {
         out.push_str(&format!("  port     {}\n", port_line(p)));
     }
+    if let Some(expires) = &b.expires {
+        out.push_str(&format!("  expires  {expires}\n"));
+    }
     out
 }
 
@@ -50,7 +53,9 @@ fn ports_cell(b: &Bottle) -> String {
     }
 }
 
-fn ls_fields(b: &Bottle) -> [String; 6] {
+/// `ls`'s piped fields. EXPIRES came last, after the six of before, so a script's `cut -f1-6`
+/// reads the same fields.
+fn ls_fields(b: &Bottle) -> [String; 7] {
     let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
     [
         b.slug.to_string(),
@@ -59,6 +64,7 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
         or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
         ports_cell(b),
+        or_none(b.expires.clone()),
     ]
 }
 
@@ -67,6 +73,8 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
 struct Column {
     header: &'static str,
     cell: fn(&Bottle, i64) -> String,
+    /// Left out when no bottle has a value in it (EXPIRES without a lease anywhere).
+    optional: bool,
 }
 
 /// The `ls` table's columns, as `docker ps` orders its own: what it is, its state, its age, its
@@ -77,14 +85,17 @@ const LS_TABLE: &[Column] = &[
     Column {
         header: "SLUG",
         cell: |b, _| b.slug.to_string(),
+        optional: false,
     },
     Column {
         header: "STATE",
         cell: |b, _| b.bundle.state.to_string(),
+        optional: false,
     },
     Column {
         header: "SUBNET",
         cell: |b, _| b.network.subnet.map_or(NONE.to_string(), |s| s.to_string()),
+        optional: false,
     },
     Column {
         header: "AGE",
@@ -92,25 +103,41 @@ const LS_TABLE: &[Column] = &[
             let created = b.created.as_deref().and_then(rfc3339_seconds);
             created.map_or(NONE.to_string(), |c| age(now - c))
         },
+        optional: false,
+    },
+    // How long the lease has left, as AGE is shown (the time itself is in the piped lines).
+    Column {
+        header: "EXPIRES",
+        cell: |b, now| match b.expires.as_deref().and_then(rfc3339_seconds) {
+            None => NONE.to_string(),
+            Some(at) if at <= now => "expired".to_string(),
+            Some(at) => format!("in {}", age(at - now)),
+        },
+        optional: true,
     },
     Column {
         header: "PORTS",
         cell: |b, _| ports_cell(b),
+        optional: false,
     },
 ];
 
 /// `ls` on a terminal at `now` (seconds since the epoch): a header and aligned columns, the last
 /// one unpadded.
 pub fn ls_table(bottles: &[Bottle], now: i64) -> String {
+    let columns: Vec<&Column> = LS_TABLE
+        .iter()
+        .filter(|c| !c.optional || bottles.iter().any(|b| (c.cell)(b, now) != NONE))
+        .collect();
     let rows: Vec<Vec<String>> =
-        std::iter::once(LS_TABLE.iter().map(|c| c.header.to_string()).collect())
+        std::iter::once(columns.iter().map(|c| c.header.to_string()).collect())
             .chain(
                 bottles
                     .iter()
-                    .map(|b| LS_TABLE.iter().map(|c| (c.cell)(b, now)).collect()),
+                    .map(|b| columns.iter().map(|c| (c.cell)(b, now)).collect()),
             )
             .collect();
-    let mut widths = vec![0; LS_TABLE.len()];
+    let mut widths = vec![0; columns.len()];
     for row in &rows {
         for (w, f) in widths.iter_mut().zip(row) {
             *w = (*w).max(f.chars().count());
@@ -613,19 +640,19 @@ mod tests {
             host_ip: (!ports.is_empty()).then(|| "127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
+            expires: None,
         }
     }
 
     #[test]
     fn ls_table_is_aligned_with_a_header() {
-        let bs = [
-            bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
-            bottle("a-much-longer-slug", "missing", &[]),
-        ];
+        let mut leased = bottle("demo", "running", &[(8080, 33356), (9000, 33357)]);
+        leased.expires = Some("1970-01-01T01:00:00Z".into());
+        let bs = [leased, bottle("a-much-longer-slug", "missing", &[])];
         insta::assert_snapshot!(ls_table(&bs, 0), @r"
-        SLUG                 STATE     SUBNET            AGE   PORTS
-        demo                 running   10.213.150.0/24   -     127.0.0.1:33356->8080/tcp,127.0.0.1:33357->9000/tcp
-        a-much-longer-slug   missing   10.213.150.0/24   -     -
+        SLUG                 STATE     SUBNET            AGE   EXPIRES   PORTS
+        demo                 running   10.213.150.0/24   -     in 1h     127.0.0.1:33356->8080/tcp,127.0.0.1:33357->9000/tcp
+        a-much-longer-slug   missing   10.213.150.0/24   -     -         -
         ");
     }
 
@@ -680,11 +707,11 @@ mod tests {
     }
 
     #[test]
-    fn ls_tsv_has_six_fields_and_no_trailing_tab() {
+    fn ls_tsv_has_seven_fields_and_no_trailing_tab() {
         let text = ls_tsv(&[bottle("demo", "exited", &[])]);
         assert_eq!(
             text,
-            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\n"
+            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\t-\n"
         );
     }
 

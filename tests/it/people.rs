@@ -453,7 +453,8 @@ fn default_image_pull_error_printed_twice() {
     );
     let denied = "Error response from daemon: pull access denied for bot-bottle-sidecars, repository does not exist";
     fake.on("pull *", 1, "", &format!("{denied}\n"));
-    let out = fake.bottle(&["up", "demo"]);
+    // `-p`: a spec, so `up` makes the bottle (with no spec at all it keeps an existing one).
+    let out = fake.bottle(&["up", "demo", "-p", "8080"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stderr(&out);
     assert_eq!(text.matches(denied).count(), 1, "{text}");
