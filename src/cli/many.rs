@@ -95,9 +95,9 @@ pub fn change_each(
     }
     match (g.json, one, report.as_slice()) {
         (false, ..) => {}
-        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        (true, true, [v]) => writeln!(out, "{}", json::document(v)?)?,
         (true, true, _) => {}
-        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+        (true, false, _) => writeln!(out, "{}", json::document(&report)?)?,
     }
     out.flush()?;
     failures(slugs, results, one, g.verbose)
