@@ -95,7 +95,8 @@ pub use limits::Limits;
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use placement::{placement_order, placement_score};
 pub use spec::{
-    Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec, parse_ttl,
+    Build, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec,
+    parse_ttl,
 };
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, LoopbackPool, Pool, Subnet};
 pub use versions::{EngineVersions, VERSION};

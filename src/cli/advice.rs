@@ -36,7 +36,9 @@ pub fn advice(err: &Error, asked: Asked<'_>) -> Option<String> {
     }
     Some(
         match err.kind() {
-            ErrorKind::EngineUnavailable => "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine",
+            ErrorKind::EngineUnavailable => {
+                "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine, and `--context` its context"
+            }
             ErrorKind::Timeout => "`--timeout` (or `BOTTLE_TIMEOUT`) sets the timeout",
             ErrorKind::NotFound => {
                 "`bottle up SLUG` with the bottle's spec (flags, `--config`, or a `bottle.toml` in the working directory) brings it up"

@@ -16,6 +16,18 @@ pub fn line(value: &impl Serialize) -> serde_json::Result<String> {
     serde_json::to_value(value).and_then(|v| serde_json::to_string(&v))
 }
 
+/// A command's JSON answer: [`line`] when stdout is a pipe or a file (one line per document, for
+/// `jq` and `grep`), indented when it is a terminal, where a person reads it (as `gh` and
+/// `kubectl` do). A stream of documents (one per event) uses [`line`] whatever stdout is.
+pub fn document(value: &impl Serialize) -> serde_json::Result<String> {
+    use std::io::IsTerminal;
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    match TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
+        true => serde_json::to_value(value).and_then(|v| serde_json::to_string_pretty(&v)),
+        false => line(value),
+    }
+}
+
 /// `up` of one bottle: the bottle object, with `action` and, for `replaced`, `reason`.
 pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     let mut v = serde_json::to_value(&up.bottle)?;

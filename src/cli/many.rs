@@ -25,7 +25,7 @@ pub fn up_each(
         }
     }
     if g.json {
-        writeln!(out, "{}", json::line(&report)?)?;
+        writeln!(out, "{}", json::document(&report)?)?;
     }
     out.flush()?;
     failures(slugs, results, false, ("up", g.verbose))
@@ -64,10 +64,10 @@ pub fn down_each(
     }
     match (g.json, one, report.as_slice()) {
         (false, ..) => {}
-        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        (true, true, [v]) => writeln!(out, "{}", json::document(v)?)?,
         // The one bottle failed: `report` prints its error object.
         (true, true, _) => {}
-        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+        (true, false, _) => writeln!(out, "{}", json::document(&report)?)?,
     }
     out.flush()?;
     failures(slugs, results, one, ("down", g.verbose))
@@ -98,9 +98,9 @@ pub fn change_each(
     }
     match (g.json, one, report.as_slice()) {
         (false, ..) => {}
-        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        (true, true, [v]) => writeln!(out, "{}", json::document(v)?)?,
         (true, true, _) => {}
-        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+        (true, false, _) => writeln!(out, "{}", json::document(&report)?)?,
     }
     out.flush()?;
     failures(slugs, results, one, (CHANGE, g.verbose))

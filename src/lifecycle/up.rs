@@ -555,6 +555,12 @@ impl Up<'_> {
                 *fetched = true;
                 Ok(Ran::Built)
             }
+            // `--pull never` and no `[build]`: say so, as a replace does, rather than the engine's
+            // "No such image" (the same error `fetch_missing_image` gives under `never`).
+            Class::ImageNotFound if spec.pull == Pull::Never && spec.build.is_none() => {
+                self.journal.bundle = Made::Nothing;
+                Err(not_pulled(spec.image.as_str()))
+            }
             _ => Err(reply.into_error()),
         }
     }
@@ -650,10 +656,7 @@ impl Up<'_> {
                 dockerfile: build.dockerfile.as_deref(),
             }),
             (None, Pull::Missing | Pull::Always) => argv::pull(image),
-            (None, Pull::Never) => {
-                let msg = format!("image `{image}` is not present and the pull policy is `never`");
-                return Err(Error::new(ErrorKind::EngineFailed, msg));
-            }
+            (None, Pull::Never) => return Err(not_pulled(image)),
         };
         let verb = match self.spec.build {
             Some(_) => Verb::Build,
@@ -940,10 +943,13 @@ impl Up<'_> {
         }
         // Only what was there to roll back is said to be: "rolled back" after a cancel that came
         // before anything was created contradicted "nothing was changed" (a lock wait).
-        if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
-            match rollback.removed.is_empty() {
-                true => msg.push_str("; this run had created nothing"),
-                false => msg.push_str(&format!(
+        // A failure that had created something (a `--wait` that timed out) says what went too:
+        // the message is all a person reads in text mode.
+        if rollback.is_clean() {
+            match (rollback.removed.is_empty(), err.kind()) {
+                (true, ErrorKind::Interrupted) => msg.push_str("; this run had created nothing"),
+                (true, _) => {}
+                (false, _) => msg.push_str(&format!(
                     "; rolled back what this run had created: {}",
                     rollback.removed.join(", ")
                 )),
@@ -1037,6 +1043,7 @@ fn observed(b: &Container, local: bool) -> crate::ready::Observed {
             .iter()
             .map(|(port, _)| listening.as_ref().map(|l| l.contains(port)))
             .collect(),
+        container_ports: bindings.iter().map(|(port, _)| *port).collect(),
         ports: bindings.into_iter().map(|(_, addr)| addr).collect(),
     }
 }
@@ -1056,4 +1063,10 @@ fn env_file(spec: &Spec) -> Vec<u8> {
         text.push('\n');
     }
     text.into_bytes()
+}
+
+/// A missing image under the pull policy `never`, with no `[build]` to make it.
+fn not_pulled(image: &str) -> Error {
+    let msg = format!("image `{image}` is not present and the pull policy is `never`");
+    Error::new(ErrorKind::EngineFailed, msg)
 }

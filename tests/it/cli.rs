@@ -254,7 +254,7 @@ fn network() -> String {
 }
 
 /// An engine with one running bottle `demo` publishing 8080 and 9000, and one network-only `gone`.
-fn engine_with_bottles() -> Fake {
+pub fn engine_with_bottles() -> Fake {
     let mut fake = Fake::new();
     let gone = network_json(
         "bot-bottle-bundle-gone",
@@ -289,16 +289,16 @@ fn ls_is_a_table_on_a_terminal_and_tab_separated_when_piped() {
     let (c, text) = in_pty(fake.command(&["ls"]));
     assert_eq!(c, 0, "{text}");
     insta::assert_snapshot!(text, @r"
-    SLUG   STATE     SUBNET            BUNDLE IP      IMAGE   PORTS                                         EXPIRES
-    demo   running   10.213.150.0/24   10.213.150.2   img     8080->127.0.0.1:49153,9000->127.0.0.1:49154   2026-12-07T03:00:00Z
-    gone   missing   10.213.7.0/24     10.213.7.2     -       -                                             -
+    SLUG   STATE     SUBNET            AGE   EXPIRES   PORTS
+    demo   running   10.213.150.0/24   -     expired   127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp
+    gone   missing   10.213.7.0/24     -     -         -
     ");
     let out = fake.bottle(&["ls"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(
         text,
-        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t8080->127.0.0.1:49153,9000->127.0.0.1:49154\t2026-12-07T03:00:00Z\n\
+        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp\t2026-12-07T03:00:00Z\n\
          gone\tmissing\t10.213.7.0/24\t10.213.7.2\t-\t-\t-\n"
     );
     assert!(text.lines().all(|l| !l.ends_with('\t')));
@@ -392,11 +392,12 @@ fn help_hides_options_that_do_nothing_there_and_groups_the_rest() {
     }
     let plan = help(&["plan", "--help"]);
     assert!(plan.contains("--engine") && plan.contains("--context") && !plan.contains("--verbose"));
+    // The globals are described once, in `bottle --help`; a command's help names those that act.
     let up = help(&["up", "--help"]);
     let spec = up.find("Spec options:").expect("a spec heading");
-    let global = up.find("Global options:").expect("a global heading");
+    let global = up.find("Global options (").expect("a global line");
     assert!(spec < up.find("--publish").unwrap() && up.find("--publish").unwrap() < global);
-    assert!(global < up.find("--pool").unwrap());
+    assert!(global < up.find("--pool").unwrap() && !up.contains("--pool <CIDR>"));
     assert!(up.contains("Examples:"));
     // Hidden, yet still accepted where a script passes it everywhere.
     let out = bottle_cmd()
@@ -420,7 +421,7 @@ fn usage_errors_are_one_line() {
         (
             &["up", "demo", "--block", "abc"],
             &[],
-            "bottle: invalid value 'abc' for --block: invalid digit found in string; expected a prefix length, from the pool's up to 29 (e.g. 24)",
+            "bottle: invalid value 'abc' for --block: not a whole number; expected a prefix length, from the pool's up to 29 (e.g. 24)",
         ),
         (
             &["subnet", "demo"],
@@ -510,7 +511,7 @@ fn env_prints_the_bottles_addresses_for_the_agent() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "BOTTLE_SLUG=demo\nBOTTLE_HOST_IP=127.0.0.1\nBOTTLE_BUNDLE_IP=10.213.150.2\nBOTTLE_SUBNET=10.213.150.0/24\nBOTTLE_PORT_8080=127.0.0.1:49153\nBOTTLE_PORT_9000=127.0.0.1:49154\n"
+        "export BOTTLE_SLUG=demo\nexport BOTTLE_HOST_IP=127.0.0.1\nexport BOTTLE_BUNDLE_IP=10.213.150.2\nexport BOTTLE_SUBNET=10.213.150.0/24\nexport BOTTLE_PORT_8080=127.0.0.1:49153\nexport BOTTLE_PORT_9000=127.0.0.1:49154\n"
     );
     let v: serde_json::Value =
         serde_json::from_slice(&fake.bottle(&["env", "demo", "--json"]).stdout).unwrap();
@@ -667,11 +668,15 @@ fn bash_loads_the_completion_script() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("-F _bottle"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("-F _clap_complete_bottle"),
+        "{}",
+        stdout(&out)
+    );
     for (shell, check) in [
         (
             "zsh",
-            "autoload -U compinit; compinit -u; source <(\"$0\" completions zsh) && whence -w _bottle",
+            "autoload -U compinit; compinit -u; source <(\"$0\" completions zsh) && whence -w _clap_dynamic_completer_bottle",
         ),
         (
             "fish",
@@ -695,7 +700,7 @@ fn bash_loads_the_completion_script() {
         assert!(out.status.success(), "{shell}: {}", stderr(&out));
         let text = stdout(&out);
         let want = if shell == "zsh" {
-            "_bottle: function"
+            "_clap_dynamic_completer_bottle: function"
         } else {
             "doctor\t"
         };

@@ -18,6 +18,7 @@ mod hold;
 mod hostile;
 mod library;
 mod many;
+mod people;
 mod races;
 mod real;
 mod round3;

@@ -264,7 +264,7 @@ fn a_failed_run_is_rolled_back() {
         warning.starts_with("bottle: warning: `-e KEY=VALUE`"),
         "{warning}"
     );
-    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.; rolled back what this run had created: container `bot-bottle-sidecars-demo`, network `bot-bottle-bundle-demo`");
 }
 
 #[test]
@@ -449,7 +449,7 @@ fn status_port_ls_and_gc() {
     let (code, out, err) = run(&fake, &["ls"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r"
-    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153	-
+    demo	exited	10.213.150.0/24	10.213.150.2	img	127.0.0.1:49153->8080/tcp	-
     gone	missing	10.213.7.0/24	10.213.7.2	-	-	-
     ");
     // One bottle at a time, so the transcript's order is the slugs' order.
