@@ -53,6 +53,22 @@ if [[ -n "$podman_socket" ]]; then PODMAN="${PODMAN:-podman}"; else PODMAN=""; f
 
 # Engine-prefixed IDs of the objects that carry bottle's labels, sorted, one
 # per line: docker's, and podman's when podman is set up.
+# The completion test runs bash, zsh and fish (issue 18): installed here when
+# missing and this is root with apt-get, and then required.
+step "shells for the completion test (bash, zsh, fish)"
+missing_shells=()
+for sh in zsh fish; do command -v "$sh" >/dev/null || missing_shells+=("$sh"); done
+if [[ ${#missing_shells[@]} -gt 0 && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing_shells[@]}" >&2 \
+        || { DEBIAN_FRONTEND=noninteractive apt-get update >&2 \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing_shells[@]}" >&2; }
+fi
+if command -v zsh >/dev/null && command -v fish >/dev/null; then
+    export BOTTLE_REQUIRE_SHELLS=1
+else
+    step "note: zsh or fish is missing; the completion test skips it"
+fi
+
 step "setting up the QEMU guest for the VM test (kernel and initramfs, cached)"
 ./scripts/setup-vm.sh >&2
 export BOTTLE_REQUIRE_VM=1

@@ -270,13 +270,27 @@ impl Bottles {
     /// One bottle's failure does not stop the others. The results are in the order of `slugs`;
     /// a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`].
     pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<UpOutcome>> {
+        self.up_many_reporting(slugs, spec, &|_, _| {})
+    }
+
+    /// [`Bottles::up_many`], handing each bottle's result to `on_done` as soon as that bottle is
+    /// done (from the thread that worked on it), for a display that shows bottles as they come.
+    /// A bottle that a cancel kept from starting is not handed over; every result is returned.
+    pub fn up_many_reporting(
+        &self,
+        slugs: &[Slug],
+        spec: &Spec,
+        on_done: &(dyn Fn(&Slug, &Result<UpOutcome>) + Sync),
+    ) -> Vec<Result<UpOutcome>> {
         let ctx = match self.masking(spec) {
             Ok(ctx) => ctx,
             Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
         };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
-            lifecycle::up(&ctx, slug, spec)
+            let result = lifecycle::up(&ctx, slug, spec);
+            on_done(slug, &result);
+            result
         });
         not_started(results, "nothing was created")
     }

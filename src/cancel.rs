@@ -1,10 +1,12 @@
-//! Cancellation: a token the CLI trips on a signal and the executor polls.
+//! Cancellation: a token the CLI trips on a signal and the executor waits on.
 //!
 //! There is no process-wide state here: each [`CancelToken`] is its own counter, shared by its clones.
 //! The library never installs a signal handler; the `bottle` binary wires its signals to a token.
+//! A running engine command is not polled for a cancel: the executor registers a waker
+//! ([`CancelToken::on_cancel`]) that each cancel calls, so its wait blocks until something happens.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A shared count of cancel requests: the first asks commands to stop (those that must finish
 /// ignore it), the second stops everything.
@@ -24,12 +26,43 @@ pub struct CancelToken {
     parent: Option<Arc<CancelToken>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     count: AtomicU32,
     /// The requests spent: made before a call they reached had ended (see `CancelToken::spend`).
     /// A call counts only the requests after these.
     spent: AtomicU32,
+    /// What each cancel calls: the executor's wakers, by registration number.
+    wakers: Mutex<Vec<(u64, Waker)>>,
+    next: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Called on every cancel, from the thread that cancels; it must only hand the news on.
+pub(crate) type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// A registered [`Waker`], on a token and each of its parents; dropping it unregisters it.
+pub(crate) struct OnCancel {
+    registered: Vec<(Arc<Inner>, u64)>,
+}
+
+impl Drop for OnCancel {
+    fn drop(&mut self) {
+        for (inner, id) in &self.registered {
+            lock(&inner.wakers).retain(|(each, _)| each != id);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl CancelToken {
@@ -45,6 +78,27 @@ impl CancelToken {
             .inner
             .count
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_add(1));
+        for (_, wake) in lock(&self.inner.wakers).iter() {
+            wake();
+        }
+    }
+
+    /// Call `wake` on every cancel from now on, this token's or a parent's (a child counts its
+    /// parents' cancels, so whatever waits on it must wake on them too), until the returned value
+    /// is dropped. A cancel that came before is not replayed: register first, then look at
+    /// [`CancelToken::count`].
+    pub(crate) fn on_cancel(&self, wake: Waker) -> OnCancel {
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::from(wake);
+        let mut registered = Vec::new();
+        let mut token = Some(self);
+        while let Some(t) = token {
+            let id = t.inner.next.fetch_add(1, Ordering::SeqCst);
+            let each = Arc::clone(&wake);
+            lock(&t.inner.wakers).push((id, Box::new(move || each())));
+            registered.push((Arc::clone(&t.inner), id));
+            token = t.parent.as_deref();
+        }
+        OnCancel { registered }
     }
 
     /// How many cancel requests have arrived (since this view was taken, for one made by
@@ -193,6 +247,45 @@ mod tests {
         t.cancel();
         assert_eq!(t.count(), u32::MAX);
         assert!(t.is_cancelled());
+    }
+
+    /// A stream's child token waits with the executor's waker: the handle's cancel must wake it
+    /// (the waker was registered on the child alone, so a cancel of the handle went unheard until
+    /// the stream's own next event).
+    #[test]
+    fn a_parents_cancel_wakes_a_waker_registered_on_its_child() {
+        let parent = CancelToken::new();
+        let child = parent.since_now().child();
+        let woken = Arc::new(AtomicU32::new(0));
+        let seen = Arc::clone(&woken);
+        let registered = child.on_cancel(Box::new(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }));
+        parent.cancel();
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        child.cancel();
+        assert_eq!(woken.load(Ordering::SeqCst), 2);
+        drop(registered);
+        parent.cancel();
+        assert_eq!(woken.load(Ordering::SeqCst), 2);
+        assert!(lock(&parent.inner.wakers).is_empty());
+    }
+
+    #[test]
+    fn a_cancel_calls_the_registered_wakers_until_they_are_dropped() {
+        let t = CancelToken::new();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        let watch = t
+            .since_now()
+            .on_cancel(Box::new(move || lock(&tx).send(()).unwrap()));
+        t.cancel();
+        t.clone().cancel();
+        assert_eq!(rx.try_iter().count(), 2);
+        drop(watch);
+        t.cancel();
+        assert_eq!(rx.try_iter().count(), 0);
+        assert!(lock(&t.inner.wakers).is_empty());
     }
 
     #[test]

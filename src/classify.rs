@@ -35,6 +35,38 @@ pub enum Verb {
     Events,
 }
 
+impl Verb {
+    /// The verb's words on the engine's command line, as errors name the step (`network create`).
+    pub fn words(self) -> &'static str {
+        match self {
+            Verb::NetworkCreate => "network create",
+            Verb::NetworkRm => "network rm",
+            Verb::NetworkLs => "network ls",
+            Verb::NetworkInspect => "network inspect",
+            Verb::Run => "run",
+            Verb::Rm => "rm",
+            Verb::Inspect => "inspect",
+            Verb::ContainerInspect => "container inspect",
+            Verb::Ps => "ps",
+            Verb::Build => "build",
+            Verb::Logs => "logs",
+            Verb::Version => "version",
+            Verb::Start => "start",
+            Verb::Unpause => "unpause",
+            Verb::ImageInspect => "image inspect",
+            Verb::Pull => "pull",
+            Verb::VolumeCreate => "volume create",
+            Verb::VolumeLs => "volume ls",
+            Verb::VolumeInspect => "volume inspect",
+            Verb::VolumeRm => "volume rm",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+            Verb::Pause => "pause",
+            Verb::Events => "events",
+        }
+    }
+}
+
 // The fixture names exist for the fixture tests (`fixture_tests.rs`) only.
 #[cfg(test)]
 impl Verb {

@@ -273,13 +273,22 @@ fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
         "sockets",
         CheckStatus::Warn,
         format!(
-            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's address (`--publish-ip auto`) reaches port{} {} too",
+            "TCP sockets listen on every address ({}): each is reachable on every loopback address, so a VM allowed one bottle's own loopback address (a publish IP of `auto`) reaches port{} {} too",
             shown.join(", "),
             if ports.len() == 1 { "" } else { "s" },
             ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
         ),
     )
     .fix(Fix::BindOneAddress)
+}
+
+/// `: ` and the first line the engine printed on stderr for `e`, or nothing.
+fn engine_said(e: &Error) -> String {
+    let line = e
+        .command()
+        .and_then(|c| c.stderr().lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(|l| l.trim_end_matches('.').to_string());
+    line.map_or(String::new(), |l| format!(": {l}"))
 }
 
 /// The failed engine check when the CLI runs but its daemon does not serve us: refused for want of
@@ -298,10 +307,14 @@ fn unreachable_check(shown: &str, client: Option<&str>, where_: &str, e: &Error)
             format!("`{shown}` {client} ({where_}) answers, but its daemon refuses this user: permission denied on its socket"),
         )
         .fix(Fix::JoinSocketGroup),
+        // The engine's own words (which socket, which context) are what a person acts on.
         false => Check::new(
             "engine",
             CheckStatus::Fail,
-            format!("`{shown}` {client} ({where_}) answers, but its daemon does not"),
+            format!(
+                "`{shown}` {client} ({where_}) answers, but its daemon does not{}",
+                engine_said(e)
+            ),
         )
         .fix(Fix::StartDaemon),
     }

@@ -159,6 +159,34 @@ struct Details {
     /// (`gc`).
     removed_by_kind: Option<Removed>,
     deadline: Option<Duration>,
+    /// The engine command the error is about, whatever became of it.
+    engine_command: Option<EngineCommand>,
+    /// How much output bottle keeps of a command that printed more.
+    output_limit: Option<u64>,
+}
+
+/// The engine command an error is about: one that failed, was killed (by a signal, a cancel or
+/// its timeout), printed too much, or could not be started. What a caller needs to show it
+/// without reading the message: the whole line, and the short form that names only the program
+/// and the verb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineCommand {
+    pub(crate) line: String,
+    pub(crate) short: String,
+}
+
+impl EngineCommand {
+    /// The command line exactly as run, POSIX-quoted (it never holds a secret value); the
+    /// message quotes it in backticks.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The program's file name and the engine verb, e.g. `docker network create`: which step it
+    /// was, without its arguments.
+    pub fn short(&self) -> &str {
+        &self.short
+    }
 }
 
 /// An engine command that failed: it ran to an exit code other than 0, or was killed at the
@@ -199,10 +227,21 @@ pub struct Removed {
     /// in the JSON when empty, so that `gc` and a plain `down` print what they always did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
-    /// `gc` only: one line per network kept because containers bottle did not start are attached,
-    /// naming them and how to detach them. Not part of the JSON: it is a note for stderr.
+    /// `gc` only: the networks it kept (or, in a dry run, would keep) because containers bottle
+    /// did not start are attached, with those containers. Not part of this object's JSON: `gc
+    /// --json` puts it beside `removed`, since it was not removed.
     #[serde(skip)]
-    pub kept: Vec<String>,
+    pub kept: Vec<KeptNetwork>,
+}
+
+/// A network `gc` left because containers bottle did not start are attached to it: bottle never
+/// detaches or removes what it did not start, so they must be detached before the network can go.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeptNetwork {
+    /// The network's name.
+    pub network: String,
+    /// The names of the containers attached to it that bottle did not start.
+    pub containers: Vec<String>,
 }
 
 impl Removed {
@@ -299,6 +338,37 @@ impl Error {
     /// [`NotReady::Deadline`], the wait that ran out.
     pub fn deadline(&self) -> Option<Duration> {
         self.details.as_ref()?.deadline
+    }
+
+    /// The engine command this error is about, when there is one (see [`EngineCommand`]): set
+    /// for every error the executor reports about a command it ran or tried to run, including a
+    /// timeout, a cancel that killed it and a failure to start it.
+    pub fn engine_command(&self) -> Option<&EngineCommand> {
+        self.details.as_ref()?.engine_command.as_ref()
+    }
+
+    /// For an engine command that printed more than bottle keeps (64 MiB of stdout), that limit
+    /// in bytes: a bundle's logs, say, too long to print at once.
+    pub fn output_limit(&self) -> Option<u64> {
+        self.details.as_ref()?.output_limit
+    }
+
+    /// The same error, recording the engine command it is about.
+    pub(crate) fn with_engine_command(mut self, command: EngineCommand) -> Error {
+        self.details_mut().engine_command = Some(command);
+        self
+    }
+
+    /// The same error, recording the output limit a command ran past.
+    pub(crate) fn with_output_limit(mut self, limit: u64) -> Error {
+        self.details_mut().output_limit = Some(limit);
+        self
+    }
+
+    /// The same error (message and data) of another kind.
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.kind = kind;
+        self
     }
 
     /// The same error, recording the time limit it ran past.

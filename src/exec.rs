@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use crate::cancel::CancelToken;
 use crate::classify::{Class, Verb, classify};
 use crate::display::{MaskStream, Masker};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{EngineCommand, Error, ErrorKind, Result};
 use crate::input::Slug;
 
 /// Whether an engine runs on this host, for either flavor: the environment and the files that say
@@ -68,8 +68,6 @@ const STDERR_KEEP: usize = 1 << 20;
 const PIPE_GRACE: Duration = Duration::from_millis(200);
 /// How long a creating command may finish after the first cancel, so its ID is learnt.
 const CREATE_GRACE: Duration = Duration::from_secs(2);
-/// How often a running command looks at its cancel token and its clock.
-const POLL: Duration = Duration::from_millis(5);
 /// The longest line [`Engine::run_streaming`] hands out in one [`Event::Output`].
 const LINE_MAX: u64 = 64 << 10;
 
@@ -169,6 +167,8 @@ impl std::fmt::Debug for Engine {
 pub struct Reply {
     /// The quoted command line, exactly as run, for messages.
     pub line: String,
+    /// The program and verb alone (`docker network create`), for a short message.
+    pub short: String,
     pub code: i32,
     pub stdout: String,
     /// The first 1 MiB of stderr, secrets masked (for messages).
@@ -210,11 +210,16 @@ impl Reply {
             self.code,
             self.quote_stderr()
         );
-        Error::new(kind, message).with_command(crate::error::CommandFailure {
-            line: self.line,
-            exit_code: Some(self.code),
-            stderr: self.stderr,
-        })
+        Error::new(kind, message)
+            .with_engine_command(EngineCommand {
+                line: self.line.clone(),
+                short: self.short,
+            })
+            .with_command(crate::error::CommandFailure {
+                line: self.line,
+                exit_code: Some(self.code),
+                stderr: self.stderr,
+            })
     }
 
     /// The engine's stderr for a message: trimmed, repeated lines said once (an inspect of two
@@ -557,9 +562,10 @@ impl Engine {
     fn run_inner(&self, verb: Verb, argv: Vec<OsString>, env: Option<&[u8]>) -> Result<Reply> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
-        let code = exit_code(&line, done.status)?;
+        let code = self.exit_code(verb, &line, done.status)?;
         let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
+            short: self.short(verb),
             line,
             code,
             stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
@@ -595,14 +601,18 @@ impl Engine {
     fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
         let done = self.execute(verb, &line, argv, None, capture)?;
-        match exit_code(&line, done.status)? {
+        match self.exit_code(verb, &line, done.status)? {
             0 => Ok(()),
             // Its output was streamed as it came; the error keeps stderr's end too, so a library
             // user without a callback, and `--json`, still learn why.
             // (Classified from the masked text: a pull or build carries no secret value.)
+            // The engine's advice to run its `--help` goes, as for a captured command (the user
+            // ran bottle, not the engine).
             code => {
-                let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+                let stderr = String::from_utf8_lossy(&done.stderr);
+                let stderr = crate::display::strip_help_advice(&stderr);
                 Err(Reply {
+                    short: self.short(verb),
                     line,
                     code,
                     stdout: String::new(),
@@ -650,11 +660,23 @@ impl Engine {
             }
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(|e| self.could_not_execute(line, e))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| self.could_not_execute(verb, line, e))?;
         drop(env_fd);
         let pgid = child.id() as i32;
 
-        let (done_tx, done_rx) = mpsc::channel::<()>();
+        // One channel wakes this thread for everything that can end the wait: the engine's exit,
+        // a reader done (a pipe closed, stdout past its cap), a cancel. Besides those it wakes
+        // only at a deadline (the timeout, a create's grace), so a running command costs no
+        // periodic wake-ups.
+        let (wake_tx, wake) = mpsc::channel::<Wake>();
+        let _on_cancel = self.cancel.on_cancel({
+            let tx = wake_tx.clone();
+            Box::new(move || {
+                let _ = tx.send(Wake::Cancelled);
+            })
+        });
         let overflow = Arc::new(AtomicBool::new(false));
         let stdout_buf = Arc::new(Mutex::new(Vec::new()));
         let stderr_buf = Arc::new(Mutex::new(Vec::new()));
@@ -683,10 +705,10 @@ impl Engine {
         ];
         for (pipe, buf, keep, is_stdout) in readers {
             let Some(pipe) = pipe else {
-                let _ = done_tx.send(());
+                let _ = wake_tx.send(Wake::Closed);
                 continue;
             };
-            let done_tx = done_tx.clone();
+            let wake_tx = wake_tx.clone();
             let buf = Arc::clone(buf);
             let overflow = Arc::clone(&overflow);
             let engine = self.clone();
@@ -716,51 +738,61 @@ impl Engine {
                     let mut slot = panicked.lock().unwrap_or_else(|e| e.into_inner());
                     slot.get_or_insert(panic);
                 }
-                let _ = done_tx.send(());
+                let _ = wake_tx.send(Wake::Closed);
             });
         }
-        drop(done_tx);
-        let status_rx = wait_in_thread(child);
+        wait_in_thread(child, wake_tx);
 
+        // A followed log streams until the user stops it: no timeout.
+        let ends = match capture {
+            Capture::Follow(_) => None,
+            Capture::Keep | Capture::Stream => Some(started + self.timeout),
+        };
         let mut first_cancel: Option<Instant> = None;
+        let mut closed = 0;
         let status = loop {
-            match status_rx.recv_timeout(POLL) {
-                Ok(status) => break status.map_err(|e| self.could_not_execute(line, e))?,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(
-                        ErrorKind::EngineFailed,
-                        format!("lost track of `{line}`"),
-                    ));
+            let now = Instant::now();
+            let until = match self.verdict(verb, now, ends, &mut first_cancel, &overflow) {
+                Ok(until) => until,
+                Err(stop) => {
+                    // A command that ended just now counts as finished.
+                    if let Some(status) = exited(&wake, None, &mut closed) {
+                        break status.map_err(|e| self.could_not_execute(verb, line, e))?;
+                    }
+                    kill_group(pgid);
+                    // SIGKILL cannot be refused; reap it so nothing of it runs when we return.
+                    let reap_by = Instant::now() + Duration::from_secs(1);
+                    let _ = exited(&wake, Some(reap_by), &mut closed);
+                    return Err(self.stopped(stop, verb, line));
                 }
-            }
-            // A followed log streams until the user stops it: no timeout.
-            let clock = match capture {
-                Capture::Follow(_) => Instant::now(),
-                Capture::Keep | Capture::Stream => started,
             };
-            let stop = self.why_stop(verb, clock, &mut first_cancel, &overflow);
-            if let Some(stop) = stop {
-                // A command that ended just now counts as finished.
-                if let Ok(Ok(status)) = status_rx.try_recv() {
-                    break status;
+            let got = match until {
+                Some(t) => wake.recv_timeout(t.saturating_duration_since(now)),
+                None => wake
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            };
+            match got {
+                Ok(Wake::Exited(status)) => {
+                    break status.map_err(|e| self.could_not_execute(verb, line, e))?;
                 }
-                kill_group(pgid);
-                // SIGKILL cannot be refused; reap it so nothing of it runs when we return.
-                let _ = status_rx.recv_timeout(Duration::from_secs(1));
-                return Err(self.stopped(stop, verb, line));
+                Ok(Wake::Closed) => closed += 1,
+                Ok(Wake::Cancelled) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let e = Error::new(ErrorKind::EngineFailed, format!("lost track of `{line}`"));
+                    return Err(e.with_engine_command(self.about(verb, line)));
+                }
             }
         };
 
         // The engine has exited. Its pipes close now, unless a child it left behind holds them:
         // then use what was read so far, and leave that child alone.
         let deadline = Instant::now() + PIPE_GRACE;
-        for _ in 0..2 {
-            if done_rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .is_err()
-            {
-                break;
+        while closed < 2 {
+            match wake.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Wake::Closed) => closed += 1,
+                Ok(_) => {}
+                Err(_) => break,
             }
         }
         let panic = panicked.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -779,36 +811,68 @@ impl Engine {
         })
     }
 
-    /// Whether a running command must be killed now, and why.
-    fn why_stop(
+    /// Whether a running command must be killed now (`Err`, and why), or else the next time it
+    /// must be looked at again even if nothing wakes its wait (`None`: only when woken). `ends`
+    /// is when its timeout runs out, if it has one.
+    fn verdict(
         &self,
         verb: Verb,
-        started: Instant,
+        now: Instant,
+        ends: Option<Instant>,
         first_cancel: &mut Option<Instant>,
         overflow: &AtomicBool,
-    ) -> Option<Stop> {
+    ) -> std::result::Result<Option<Instant>, Stop> {
         let count = self.cancel.count();
         if count >= 2 {
-            return Some(Stop::Cancel);
+            return Err(Stop::Cancel);
         }
-        if started.elapsed() >= self.timeout {
-            return Some(Stop::Timeout);
+        if ends.is_some_and(|end| now >= end) {
+            return Err(Stop::Timeout);
         }
         if overflow.load(Ordering::SeqCst) {
-            return Some(Stop::TooLarge);
+            return Err(Stop::TooLarge);
         }
+        let mut until = ends;
         if count >= 1 && !self.finishing {
             if !creates(verb) {
-                return Some(Stop::Cancel);
+                return Err(Stop::Cancel);
             }
-            if first_cancel.get_or_insert_with(Instant::now).elapsed() >= CREATE_GRACE {
-                return Some(Stop::Cancel);
+            let grace_ends = *first_cancel.get_or_insert(now) + CREATE_GRACE;
+            if now >= grace_ends {
+                return Err(Stop::Cancel);
             }
+            until = Some(until.map_or(grace_ends, |end| end.min(grace_ends)));
         }
-        None
+        Ok(until)
+    }
+
+    /// The command `line` of `verb`, for an error about it.
+    fn about(&self, verb: Verb, line: &str) -> EngineCommand {
+        EngineCommand {
+            line: line.to_string(),
+            short: self.short(verb),
+        }
+    }
+
+    /// The program's file name and the verb's words: `docker network create`.
+    fn short(&self, verb: Verb) -> String {
+        let program = std::path::Path::new(&self.shown)
+            .file_name()
+            .map_or_else(|| self.shown.clone(), |f| f.to_string_lossy().into_owned());
+        format!("{program} {}", verb.words())
+    }
+
+    /// The exit code of a command that ended; an error if a signal killed it.
+    fn exit_code(&self, verb: Verb, line: &str, status: ExitStatus) -> Result<i32> {
+        exit_code(line, status).map_err(|e| e.with_engine_command(self.about(verb, line)))
     }
 
     fn stopped(&self, stop: Stop, verb: Verb, line: &str) -> Error {
+        self.stopped_why(stop, verb, line)
+            .with_engine_command(self.about(verb, line))
+    }
+
+    fn stopped_why(&self, stop: Stop, verb: Verb, line: &str) -> Error {
         match stop {
             Stop::Cancel => Error::new(
                 ErrorKind::Interrupted,
@@ -829,21 +893,24 @@ impl Engine {
                 exit_code: None,
                 stderr: String::new(),
             }),
-            // A bundle's logs grow without bound: say how to get at them (it printed nothing).
+            // A bundle's logs grow without bound: say so (it printed nothing); the limit is in the
+            // error, for a caller to say how to get at the end of them.
             Stop::TooLarge if verb == Verb::Logs => Error::new(
                 ErrorKind::EngineFailed,
                 format!(
-                    "`{line}` printed more than 64 MiB: the bundle's logs are too long to print at once; `bottle logs SLUG --tail N` prints the last N lines"
+                    "`{line}` printed more than 64 MiB: the bundle's logs are too long to print at once"
                 ),
-            ),
+            )
+            .with_output_limit(STDOUT_MAX as u64),
             Stop::TooLarge => Error::new(
                 ErrorKind::EngineFailed,
                 format!("`{line}` printed more than 64 MiB on stdout: output too large"),
-            ),
+            )
+            .with_output_limit(STDOUT_MAX as u64),
         }
     }
 
-    fn could_not_execute(&self, line: &str, err: std::io::Error) -> Error {
+    fn could_not_execute(&self, verb: Verb, line: &str, err: std::io::Error) -> Error {
         Error::new(
             ErrorKind::EngineUnavailable,
             format!(
@@ -851,13 +918,14 @@ impl Engine {
                 self.shown
             ),
         )
+        .with_engine_command(self.about(verb, line))
     }
 }
 
 /// The engine CLI dies with bottle: a `kill -9` of `bottle logs -f` left `docker logs --follow`
-/// running under init. Linux sends the child SIGKILL when the thread that started it ends; every
-/// engine command is started, waited for and reaped by one thread of `execute`, so that is
-/// bottle's end. A bottle that died before `prctl` ran is caught by comparing the parent.
+/// running under init. Linux sends the child SIGKILL when the thread that started it ends; the
+/// thread of `execute` that starts an engine command returns only once the command was reaped (or
+/// killed and given a second to be), so that is bottle's end. A bottle that died before `prctl` ran is caught by comparing the parent.
 fn die_with_bottle(cmd: &mut std::process::Command) {
     // SAFETY: getpid(2) has no preconditions.
     let bottle = unsafe { libc::getpid() };
@@ -895,13 +963,43 @@ fn kill_group(pgid: i32) {
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
 }
 
-/// Wait for `child` on a thread; the status arrives on the returned channel.
-fn wait_in_thread(mut child: Child) -> mpsc::Receiver<std::io::Result<ExitStatus>> {
-    let (tx, rx) = mpsc::channel();
+/// What wakes the thread that waits for an engine command (see `Engine::execute`).
+enum Wake {
+    /// The engine exited, or waiting for it failed.
+    Exited(std::io::Result<ExitStatus>),
+    /// A reader is done: its pipe closed, its sink failed, or stdout passed its cap.
+    Closed,
+    /// The cancel token was cancelled.
+    Cancelled,
+}
+
+/// Wait for `child` on a thread; its status arrives on `wake`.
+fn wait_in_thread(mut child: Child, wake: mpsc::Sender<Wake>) {
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
+        let _ = wake.send(Wake::Exited(child.wait()));
     });
-    rx
+}
+
+/// The engine's exit, if it arrives on `wake` by `until` (`None`: only if it is there already),
+/// counting the readers that are done meanwhile in `closed`.
+fn exited(
+    wake: &mpsc::Receiver<Wake>,
+    until: Option<Instant>,
+    closed: &mut usize,
+) -> Option<std::io::Result<ExitStatus>> {
+    loop {
+        let got = match until {
+            Some(t) => wake
+                .recv_timeout(t.saturating_duration_since(Instant::now()))
+                .ok(),
+            None => wake.try_recv().ok(),
+        };
+        match got? {
+            Wake::Exited(status) => return Some(status),
+            Wake::Closed => *closed += 1,
+            Wake::Cancelled => {}
+        }
+    }
 }
 
 /// Read `pipe` to its end, keeping at most `keep` bytes in `buf`. Past that, either stop and raise
@@ -1029,7 +1127,7 @@ fn env_pipe(bytes: &[u8]) -> Result<OwnedFd> {
         if unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) } < 0 {
             return Err(Error::io(
                 format!(
-                    "the env-file of {} bytes does not fit a pipe (see /proc/sys/fs/pipe-max-size): pass the longest values as bare `-e KEY` instead",
+                    "the env-file of {} bytes does not fit a pipe (see /proc/sys/fs/pipe-max-size): the longest values fit as bare env keys, inherited from the environment, instead",
                     bytes.len()
                 ),
                 std::io::Error::last_os_error(),
@@ -1131,6 +1229,76 @@ fn exit_code(line: &str, status: ExitStatus) -> Result<i32> {
 
 #[cfg(test)]
 mod tests {
+    /// This thread's voluntary context switches so far (Linux).
+    fn switches() -> u64 {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .unwrap();
+        line.trim().parse().unwrap()
+    }
+
+    fn sleeper() -> Engine {
+        Engine::at(PathBuf::from("/bin/sleep"), "sleep".into(), None)
+    }
+
+    /// The executor woke every 5 ms while an engine command ran (issue 15: 23,650 context
+    /// switches for `up` of 32 bottles), to look at its cancel token and clock. It waits for
+    /// events now: a command that runs half a second wakes the waiting thread a few times, not
+    /// a hundred.
+    #[test]
+    fn waiting_for_an_engine_command_does_not_poll() {
+        let before = switches();
+        let reply = sleeper()
+            .run(Verb::Ps, vec!["0.5".into()])
+            .expect("sleep runs");
+        let woke = switches() - before;
+        assert_eq!(reply.code, 0);
+        assert!(woke < 20, "the waiting thread woke {woke} times in 0.5 s");
+    }
+
+    /// Without a poll, a cancel must wake the wait itself: a read is killed at once, and a
+    /// create (which gets a grace to finish) is killed when its grace is over.
+    #[test]
+    fn a_cancel_wakes_the_wait_of_a_running_command() {
+        for (verb, at_least, at_most) in [
+            (Verb::Ps, Duration::ZERO, Duration::from_secs(1)),
+            (
+                Verb::Run,
+                CREATE_GRACE,
+                CREATE_GRACE + Duration::from_secs(1),
+            ),
+        ] {
+            let token = CancelToken::new();
+            let engine = sleeper().with_cancel(token.clone());
+            let canceller = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                token.cancel();
+            });
+            let start = Instant::now();
+            let err = engine.run(verb, vec!["30".into()]).unwrap_err();
+            let took = start.elapsed() - Duration::from_millis(100);
+            canceller.join().unwrap();
+            assert_eq!(err.kind(), &ErrorKind::Interrupted, "{verb:?}");
+            assert!(took >= at_least && took < at_most, "{verb:?} took {took:?}");
+        }
+    }
+
+    /// The timeout is a deadline the wait sleeps to, not a clock it looks at.
+    #[test]
+    fn the_timeout_ends_the_wait_without_a_poll() {
+        let engine = sleeper().with_timeout(Duration::from_millis(300));
+        let start = Instant::now();
+        let err = engine.run(Verb::Ps, vec!["30".into()]).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Timeout);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
     #[test]
     fn flavor_from_the_program_file() {
         use std::os::unix::fs::symlink;
@@ -1256,6 +1424,7 @@ mod tests {
     fn reply(stderr: &str) -> Reply {
         Reply {
             line: "docker ls".into(),
+            short: "docker ls".into(),
             code: 1,
             stdout: String::new(),
             stderr: stderr.into(),

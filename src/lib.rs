@@ -73,6 +73,8 @@ mod versions;
 #[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
+mod messages_tests;
+#[cfg(test)]
 mod props_tests;
 #[cfg(test)]
 mod ready_tests;
@@ -81,7 +83,9 @@ pub use bottles::{BottleGuard, Bottles, DownOptions, EventStream, Logs, SpecBuil
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
-pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
+pub use error::{
+    CommandFailure, EngineCommand, Error, ErrorKind, Invalid, KeptNetwork, NotReady, Result,
+};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use lifecycle::events::{BottleEvent, Change};
@@ -91,7 +95,8 @@ pub use limits::Limits;
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use placement::{placement_order, placement_score};
 pub use spec::{
-    Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec, parse_ttl,
+    Build, DEFAULT_IMAGE, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec,
+    parse_ttl,
 };
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, LoopbackPool, Pool, Subnet};
 pub use versions::{EngineVersions, VERSION};

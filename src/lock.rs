@@ -36,6 +36,24 @@ use crate::error::{Error, ErrorKind, Result};
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
+    /// Its file's path, in [`HELD_HERE`] while held.
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        held_here().remove(&self.path);
+    }
+}
+
+/// The lock files this process holds. A `flock` is per open file, so two threads of one process
+/// (`up` of several slugs) wait for each other as two processes do; this tells them apart, so a
+/// wait is said to be for "another bottle process" only when it is one. Only words depend on it.
+static HELD_HERE: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn held_here() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<PathBuf>> {
+    HELD_HERE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Where the lock directory lives: found once, when a [`crate::Bottles`] (or the CLI's context)
@@ -120,13 +138,16 @@ pub(crate) fn acquire_at(
             return Ok(None);
         }
     };
-    let shown = at.dir.join(format!("{name}.lock"));
-    let shown = shown.display();
+    let path = at.dir.join(format!("{name}.lock"));
+    let shown = path.display();
     let mut waiting = false;
     let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Some(Lock { _file: file })),
+            Ok(()) => {
+                held_here().insert(path.clone());
+                return Ok(Some(Lock { _file: file, path }));
+            }
             Err(fs::TryLockError::WouldBlock) => {}
             // A filesystem without flock (some network filesystems): the same fallback.
             Err(fs::TryLockError::Error(e)) => {
@@ -145,14 +166,21 @@ pub(crate) fn acquire_at(
         // A lock only spares the engine some work, so waiting for it is bounded: a process that
         // hangs while holding it (a hung engine, under a 10-minute timeout) must not stall every
         // other bottle on this host.
+        // Another thread of this process (another bottle of the same command) is no news to
+        // the person who started it: that wait is not announced.
+        let ours = held_here().contains(&path);
         if started.elapsed() >= patience {
+            let holder = match ours {
+                true => "another bottle of this command",
+                false => "another bottle process",
+            };
             on_wait(&format!(
-                "running without the lock `{shown}`: another bottle process has held it for {} s (locks only spare the engine some work; bottle is correct without them)",
+                "running without the lock `{shown}`: {holder} has held it for {} s (locks only spare the engine some work; bottle is correct without them)",
                 started.elapsed().as_secs()
             ));
             return Ok(None);
         }
-        if !waiting {
+        if !waiting && !ours {
             on_wait(&format!("waiting for another bottle process ({name})"));
             waiting = true;
         }
@@ -393,11 +421,64 @@ mod tests {
         assert!(!tmp.path().join("missing").exists());
     }
 
+    /// Another process holding `name`'s lock in `at`: `flock(1)`, until dropped.
+    struct OtherProcess(std::process::Child);
+
+    impl OtherProcess {
+        fn hold(at: &Location, name: &str) -> OtherProcess {
+            take(at, name).0.unwrap().unwrap();
+            let path = at.dir.join(format!("{name}.lock"));
+            // `--no-fork`: flock becomes the shell, then `sleep`, so killing it frees the lock.
+            let mut child = std::process::Command::new("flock")
+                .arg("--no-fork")
+                .arg(&path)
+                .args(["sh", "-c", "echo held; exec sleep 30"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("flock(1), from util-linux");
+            let mut line = String::new();
+            let out = child.stdout.take().unwrap();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).unwrap();
+            assert_eq!(line, "held\n");
+            OtherProcess(child)
+        }
+    }
+
+    impl Drop for OtherProcess {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// `up` of 16 slugs said "waiting for another bottle process (subnets)" when only its own
+    /// threads held the lock: such a wait is not announced, and its bound says whose it is.
+    #[test]
+    fn own_threads_were_called_another_bottle_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = location(tmp.path());
+        let held = take(&at, "x").0.unwrap().unwrap();
+        let told = RefCell::new(Vec::new());
+        let res = acquire_at(&at, "x", Duration::from_millis(100), &|| false, &|m| {
+            told.borrow_mut().push(m.to_string())
+        });
+        assert!(res.unwrap().is_none());
+        let told = told.into_inner();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(
+            told[0].contains(": another bottle of this command has held it"),
+            "{told:?}"
+        );
+        drop(held);
+        let (again, told) = take(&at, "x");
+        assert!(again.unwrap().is_some() && told.is_empty(), "{told:?}");
+    }
+
     #[test]
     fn a_wait_is_bounded_then_bottle_goes_on_without_the_lock() {
         let tmp = tempfile::tempdir().unwrap();
         let at = location(tmp.path());
-        let _held = take(&at, "x").0.unwrap().unwrap();
+        let _held = OtherProcess::hold(&at, "x");
         let told = RefCell::new(Vec::new());
         let started = std::time::Instant::now();
         let res = acquire_at(&at, "x", Duration::from_millis(200), &|| false, &|m| {
@@ -408,13 +489,17 @@ mod tests {
         let told = told.into_inner();
         assert_eq!(told.len(), 2, "{told:?}");
         assert!(told[1].starts_with("running without the lock"), "{told:?}");
+        assert!(
+            told[1].contains("another bottle process has held it"),
+            "{told:?}"
+        );
     }
 
     #[test]
     fn a_wait_is_announced_once_and_can_be_cancelled() {
         let tmp = tempfile::tempdir().unwrap();
         let at = location(tmp.path());
-        let held = take(&at, "x").0.unwrap().unwrap();
+        let held = OtherProcess::hold(&at, "x");
         let told = RefCell::new(Vec::new());
         let polls = std::cell::Cell::new(0);
         let res = acquire_at(

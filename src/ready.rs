@@ -127,6 +127,9 @@ pub struct Observed {
     pub health: Option<String>,
     /// Every published port, as the address to probe (see [`probe_addr`]).
     pub ports: Vec<SocketAddr>,
+    /// For each of `ports`, in order: its container port, which a failure names (`port 8080`).
+    /// A short list is allowed: a port not in it is named by its place (`port 2 of 3`).
+    pub container_ports: Vec<u16>,
     /// For each of `ports`, in order: whether a socket in the bundle listens on its container
     /// port. `None`, or a short list, where that cannot be seen (a remote engine, a bundle whose
     /// `/proc` this process cannot read); see [`listening_ports`].
@@ -277,7 +280,7 @@ pub fn decide(seen: &Seen, probes: &[Probe], elapsed: Duration, deadline: Durati
         }
         _ => {}
     }
-    match pending(state, health, probes, &seen.listens) {
+    match pending(state, health, probes, &seen.container_ports, &seen.listens) {
         None => Readiness::Ready,
         Some(reason) if elapsed >= deadline => Readiness::Failed {
             why: format!("not ready within {}: {reason}", seconds(deadline)),
@@ -317,6 +320,7 @@ fn pending(
     state: &str,
     health: Option<&str>,
     probes: &[Probe],
+    container_ports: &[u16],
     listens: &[Option<bool>],
 ) -> Option<String> {
     if state != "running" {
@@ -333,12 +337,11 @@ fn pending(
         .filter(|(_, p)| **p != Probe::Answered)
         .map(|(i, p)| {
             let listens = listens.get(i).copied().flatten();
-            format!(
-                "port {} of {}: {}",
-                i + 1,
-                probes.len(),
-                describe(*p, listens)
-            )
+            let port = match container_ports.get(i) {
+                Some(port) => format!("port {port}"),
+                None => format!("port {} of {}", i + 1, probes.len()),
+            };
+            format!("{port}: {}", describe(*p, listens))
         })
         .collect();
     if unanswered.is_empty() {
@@ -507,6 +510,7 @@ mod tests {
             state: state.to_string(),
             health: health.map(str::to_string),
             ports: Vec::new(),
+            container_ports: (0..probes.len()).map(|i| 8080 + i as u16).collect(),
             listens: Vec::new(),
         });
         let got = decide(&seen, probes, Duration::from_secs(elapsed), 10 * S);
@@ -587,7 +591,7 @@ mod tests {
             &[Answered, Closed],
             10,
             Err(Some(
-                "not ready within 10s: port 2 of 2: the connection was accepted and closed without a reply (the engine's port proxy does this while nothing listens in the bundle)",
+                "not ready within 10s: port 8081: the connection was accepted and closed without a reply (the engine's port proxy does this while nothing listens in the bundle)",
             )),
         );
         check(
@@ -618,9 +622,7 @@ mod tests {
             None,
             &[Refused],
             10,
-            Err(Some(
-                "not ready within 10s: port 1 of 1: connection refused",
-            )),
+            Err(Some("not ready within 10s: port 8080: connection refused")),
         );
     }
 
@@ -634,6 +636,7 @@ mod tests {
                 state: "running".to_string(),
                 health: None,
                 ports: Vec::new(),
+                container_ports: Vec::new(),
                 listens: vec![listens],
             });
             let got = decide(&seen, &[probe], 10 * S, 10 * S);
@@ -717,6 +720,7 @@ mod tests {
                 state: state.to_string(),
                 health: None,
                 ports: Vec::new(),
+                container_ports: Vec::new(),
                 listens: Vec::new(),
             })
         };
@@ -858,6 +862,7 @@ mod tests {
             state: "running".to_string(),
             health: None,
             ports,
+            container_ports: Vec::new(),
             listens: Vec::new(),
         }
     }
@@ -911,6 +916,7 @@ mod tests {
                 state: if rounds < 3 { "running" } else { "exited" }.to_string(),
                 health: None,
                 ports: vec![closed_port()],
+                container_ports: Vec::new(),
                 listens: Vec::new(),
             })
         };

@@ -92,6 +92,7 @@ impl Containers {
             state: String::from_utf8_lossy(&out.stdout).trim().to_string(),
             health: None,
             ports: vec![addr],
+            container_ports: Vec::new(),
             listens: Vec::new(),
         }
     }

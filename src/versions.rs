@@ -54,7 +54,7 @@ pub(crate) fn engine_versions(engine: &Engine) -> Result<EngineVersions> {
         let mut e = reply.into_error();
         if *e.kind() != ErrorKind::EngineUnavailable {
             // No server version is an unreachable server, whatever the wording.
-            e = Error::new(ErrorKind::EngineUnavailable, e.message());
+            e = e.with_kind(ErrorKind::EngineUnavailable);
         }
         e
     });

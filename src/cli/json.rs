@@ -16,6 +16,18 @@ pub fn line(value: &impl Serialize) -> serde_json::Result<String> {
     serde_json::to_value(value).and_then(|v| serde_json::to_string(&v))
 }
 
+/// A command's JSON answer: [`line`] when stdout is a pipe or a file (one line per document, for
+/// `jq` and `grep`), indented when it is a terminal, where a person reads it (as `gh` and
+/// `kubectl` do). A stream of documents (one per event) uses [`line`] whatever stdout is.
+pub fn document(value: &impl Serialize) -> serde_json::Result<String> {
+    use std::io::IsTerminal;
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    match TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
+        true => serde_json::to_value(value).and_then(|v| serde_json::to_string_pretty(&v)),
+        false => line(value),
+    }
+}
+
 /// `up` of one bottle: the bottle object, with `action` and, for `replaced`, `reason`.
 pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     let mut v = serde_json::to_value(&up.bottle)?;
@@ -40,9 +52,11 @@ pub fn down(slug: &Slug, removed: &Removed) -> Value {
 
 /// `gc`: what it removed, or with `--dry-run` what it would remove, under a field that says which.
 pub fn gc(dry_run: bool, found: &Removed) -> Value {
+    // The networks kept for containers bottle did not start: not removed, so beside `removed`.
+    let kept = &found.kept;
     match dry_run {
-        true => json!({"dry_run": true, "would_remove": found}),
-        false => json!({"dry_run": false, "removed": found}),
+        true => json!({"dry_run": true, "would_remove": found, "kept": kept}),
+        false => json!({"dry_run": false, "removed": found, "kept": kept}),
     }
 }
 
@@ -152,15 +166,20 @@ mod tests {
         let found = Removed {
             containers: vec!["c".into()],
             networks: vec![],
+            kept: vec![bottle::KeptNetwork {
+                network: "n".into(),
+                containers: vec!["web".into()],
+            }],
             ..Removed::default()
         };
+        let kept = json!([{"network": "n", "containers": ["web"]}]);
         assert_eq!(
             gc(true, &found),
-            json!({"dry_run": true, "would_remove": {"containers": ["c"], "networks": []}})
+            json!({"dry_run": true, "would_remove": {"containers": ["c"], "networks": []}, "kept": kept})
         );
         assert_eq!(
             gc(false, &found),
-            json!({"dry_run": false, "removed": {"containers": ["c"], "networks": []}})
+            json!({"dry_run": false, "removed": {"containers": ["c"], "networks": []}, "kept": kept})
         );
     }
 

@@ -21,14 +21,14 @@ pub fn up_each(
         match result {
             Ok(up) if g.json => report.push(json::up(up)?),
             Ok(up) => writeln!(out, "{}", up_line(up))?,
-            Err(e) => report.push(failed_json(slug, e, g.verbose)),
+            Err(e) => report.push(failed_json(slug, e, "up", g.verbose)),
         }
     }
     if g.json {
-        writeln!(out, "{}", json::line(&report)?)?;
+        writeln!(out, "{}", json::document(&report)?)?;
     }
     out.flush()?;
-    failures(slugs, results, false, g.verbose)
+    failures(slugs, results, false, ("up", g.verbose))
 }
 
 /// `down` of each slug, reported. Text: one line per bottle; `--json`: with `one` (one slug
@@ -59,19 +59,22 @@ pub fn down_each(
             Ok(removed) if g.json => report.push(json::down(slug, removed)),
             Ok(removed) => writeln!(out, "{}", down_line(slug, removed))?,
             Err(_) if one => {}
-            Err(e) => report.push(failed_json(slug, e, g.verbose)),
+            Err(e) => report.push(failed_json(slug, e, "down", g.verbose)),
         }
     }
     match (g.json, one, report.as_slice()) {
         (false, ..) => {}
-        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        (true, true, [v]) => writeln!(out, "{}", json::document(v)?)?,
         // The one bottle failed: `report` prints its error object.
         (true, true, _) => {}
-        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+        (true, false, _) => writeln!(out, "{}", json::document(&report)?)?,
     }
     out.flush()?;
-    failures(slugs, results, one, g.verbose)
+    failures(slugs, results, one, ("down", g.verbose))
 }
+
+/// The state changes, as the advice knows them: none of them has advice of its own.
+const CHANGE: &str = "change";
 
 /// `stop`, `start`, `restart`, `pause` or `unpause` of each slug, reported. Text: one line per
 /// bottle, `bottle SLUG: STATE`; `--json`: with `one` (one slug given), its bottle object (or, when
@@ -90,17 +93,17 @@ pub fn change_each(
             Ok(b) if g.json => report.push(serde_json::to_value(b)?),
             Ok(b) => writeln!(out, "bottle {slug}: {}", b.bundle.state)?,
             Err(_) if one => {}
-            Err(e) => report.push(failed_json(slug, e, g.verbose)),
+            Err(e) => report.push(failed_json(slug, e, CHANGE, g.verbose)),
         }
     }
     match (g.json, one, report.as_slice()) {
         (false, ..) => {}
-        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
+        (true, true, [v]) => writeln!(out, "{}", json::document(v)?)?,
         (true, true, _) => {}
-        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+        (true, false, _) => writeln!(out, "{}", json::document(&report)?)?,
     }
     out.flush()?;
-    failures(slugs, results, one, g.verbose)
+    failures(slugs, results, one, (CHANGE, g.verbose))
 }
 
 fn down_line(slug: &Slug, removed: &Removed) -> String {
@@ -120,12 +123,12 @@ fn down_line(slug: &Slug, removed: &Removed) -> String {
 
 /// With `one` bottle, its error is the error. Otherwise each failure is printed here, once, as
 /// `bottle: SLUG: MESSAGE` (the message [`failed_json`] gives too), and the exit code is the first
-/// one's.
+/// one's. `command` is the subcommand (`up`, `down`), for the advice.
 fn failures<R>(
     slugs: &[Slug],
     results: Vec<Result<R, Error>>,
     one: bool,
-    verbose: bool,
+    (command, verbose): (&str, bool),
 ) -> anyhow::Result<()> {
     let mut failed: Vec<(&Slug, Error)> = slugs
         .iter()
@@ -139,8 +142,7 @@ fn failures<R>(
         return Err(failed.remove(0).1.into());
     }
     for (slug, e) in &failed {
-        let msg = super::advice::with_advice(e.message(), Some(e));
-        let msg = render::engine_error(&msg, verbose);
+        let msg = message(slug, e, command, verbose);
         eprintln!("bottle: {slug}: {msg}");
     }
     Err(Reported(failed[0].1.exit_code()).into())
@@ -168,11 +170,19 @@ fn up_line(up: &UpOutcome) -> String {
     line
 }
 
+/// One bottle's error, as [`failures`] prints it and [`failed_json`] gives it.
+fn message(slug: &Slug, e: &Error, command: &str, verbose: bool) -> String {
+    let asked = super::advice::Asked {
+        command,
+        slug: Some(slug.as_str()),
+    };
+    render::error_message(e.message(), Some(e), asked, verbose)
+}
+
 /// A failed bottle in a `--json` array: its slug and the contract's error object, whose message
 /// is the one [`failures`] prints.
-fn failed_json(slug: &Slug, e: &Error, verbose: bool) -> serde_json::Value {
-    let message = super::advice::with_advice(e.message(), Some(e));
-    let message = render::engine_error(&message, verbose);
+fn failed_json(slug: &Slug, e: &Error, command: &str, verbose: bool) -> serde_json::Value {
+    let message = message(slug, e, command, verbose);
     json::failed(
         slug,
         &json::Failure {

@@ -10,6 +10,7 @@
 mod advice;
 mod json;
 mod many;
+mod progress;
 mod render;
 pub mod scrub;
 mod signals;
@@ -46,7 +47,13 @@ The contract: docs/contract.md in bottle's repository.";
 
 /// Launch the network side of sandboxed agent bottles with a docker-compatible engine.
 #[derive(Debug, Parser)]
-#[command(name = "bottle", version, after_help = AFTER_HELP)]
+#[command(
+    name = "bottle",
+    version,
+    after_help = AFTER_HELP,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -111,6 +118,15 @@ pub struct Global {
 
 impl Command {
     /// The subcommand's name, as typed.
+    /// The slug the command was given, when it was given exactly one.
+    pub fn one_slug(&self) -> Option<String> {
+        match self {
+            Command::Down(a) if a.slugs.len() == 1 => a.slugs.first().cloned(),
+            Command::Logs(a) => Some(a.slug.clone()),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Command::Up(_) => "up",
@@ -132,7 +148,7 @@ impl Command {
             Command::Version => "version",
             Command::Doctor(_) => "doctor",
             Command::Completions(_) => "completions",
-            Command::Man => "man",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -229,7 +245,7 @@ Examples:
   bottle status demo
   bottle status demo --json | jq -r .bundle.state")]
     Status(SlugArg),
-    /// Print the bottle's addresses for the agent side, as shell-evaluable KEY=VALUE lines
+    /// Print the bottle's addresses for the agent side, as shell-evaluable `export` lines
     #[command(after_help = "\
 Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
 BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published TCP port
@@ -313,9 +329,17 @@ Examples:
         hide = true,
         after_help = "\
 Examples:
-  bottle man | man -l -"
+  bottle man | man -l -
+  bottle man up | man -l -"
     )]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`bottle-up(1)`); without it, `bottle(1)`
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -442,7 +466,7 @@ pub struct CompletionsArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, ttl, pull, memory, cpus, pids_limit, [build]) [default: ./bottle.toml if there is one]
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, ttl, pull, memory, cpus, pids_limit, [build]) [default: ./bottle.toml if there is one]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -451,10 +475,8 @@ pub struct SpecArgs {
     /// Comma-separated daemons, passed as BOT_BOTTLE_SIDECAR_DAEMONS [default: egress,pipelock]
     #[arg(long, value_name = "CSV")]
     pub daemons: Option<String>,
-    /// KEY: the value from bottle's environment, in no argv. KEY=VALUE typed here is in bottle's own
-    /// argv, which other local users can read (bottle overwrites it on Linux, and warns); put such
-    /// values in --config's `env` instead. Merged with --config's `env` per key: a flag overrides
-    /// the file's entry of the same key, and the file's other entries stay
+    /// KEY takes its value from bottle's environment; KEY=VALUE is in bottle's argv, which other
+    /// local users can read: prefer --config's `env`. A flag overrides the file's entry per key
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE|KEY")]
     pub env: Vec<String>,
     /// Bind mount HOST:CTR[:ro|rw], both paths absolute; or a named volume NAME:CTR[:ro|rw], which
@@ -469,14 +491,18 @@ pub struct SpecArgs {
     /// the bottle's own from --loopback-pool [default: 127.0.0.1]
     #[arg(long, value_name = "IP|auto")]
     pub publish_ip: Option<String>,
-    /// Where `--publish-ip auto` takes addresses from, inside 127.0.0.0/8: the lowest one no
-    /// container publishes on and no host socket listens on specifically [default: 127.0.0.16/28]
+    /// Where `--publish-ip auto` takes addresses from (inside 127.0.0.0/8): the lowest one free
+    /// [default: 127.0.0.16/28]
     #[arg(long, value_name = "CIDR")]
     pub loopback_pool: Option<String>,
     /// `up` returns once the bundle is ready (running, healthy, every port answered), or fails
-    /// after this long [default when given bare: 60s]
+    /// after --wait-timeout (`--wait=DURATION` is short for both)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true)]
     pub wait: Option<Option<String>>,
+    /// How long --wait waits before `up` fails and rolls back: 60s, 2m, 500ms or plain seconds;
+    /// implies --wait [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
@@ -485,7 +511,7 @@ pub struct SpecArgs {
     /// refused
     #[arg(long, value_name = "DURATION")]
     pub ttl: Option<String>,
-    /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
+    /// When to pull the bundle image (progress shown) [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
     /// Memory limit of the bundle: bytes, or a size such as 512m or 1g (powers of 1024; at least 6m)
@@ -526,6 +552,7 @@ impl std::fmt::Debug for SpecArgs {
             .field("publish_ip", &self.publish_ip)
             .field("loopback_pool", &self.loopback_pool)
             .field("wait", &self.wait)
+            .field("wait_timeout", &self.wait_timeout)
             .field("allow_nonloopback", &self.allow_nonloopback)
             .field("pull", &self.pull)
             .field("ttl", &self.ttl)
@@ -573,6 +600,10 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
 }
 
 /// The full command definition: what parsing, `--help`, completions and the man page all use.
+///
+/// Global options are described once, in `bottle --help`: a subcommand's help names the ones that
+/// act there in one line, so `up --help` is about `up`. A command added to [`Command`] gets this
+/// (and completions, and its man page) with no code of its own.
 pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     // A subcommand that already has an argument is not given the global one, so a hidden copy
@@ -588,15 +619,127 @@ pub fn command() -> clap::Command {
         .collect();
     for name in names {
         cmd = cmd.mut_subcommand(&name, |mut sub| {
-            for id in unused_globals(&name) {
-                if let Some(a) = globals.iter().find(|a| a.get_id() == *id) {
-                    sub = sub.arg(a.clone().hide(true));
-                }
+            let unused = unused_globals(&name);
+            let used: Vec<String> = globals
+                .iter()
+                .filter(|a| !unused.contains(&a.get_id().as_str()))
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            for a in &globals {
+                sub = sub.arg(a.clone().hide(true));
             }
-            sub
+            sub = complete_slugs(sub);
+            if used.is_empty() {
+                return sub;
+            }
+            let note = format!(
+                "Global options (`bottle --help` describes them):\n  {}",
+                used.join(", ")
+            );
+            let after = match sub.get_after_help() {
+                Some(text) => format!("{note}\n\n{text}"),
+                None => note,
+            };
+            sub.after_help(after)
         });
     }
     cmd
+}
+
+/// The variable that asks the binary to complete a command line instead of running it (set by the
+/// script `bottle completions SHELL` prints).
+const COMPLETE_VAR: &str = "BOTTLE_COMPLETE";
+
+/// If the shell asks for completions (`BOTTLE_COMPLETE=SHELL bottle -- WORDS`), print them and
+/// exit; otherwise return. Called first thing in `main`.
+pub fn complete_if_asked() {
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(COMPLETE_VAR)
+        .complete();
+}
+
+/// Every slug argument of `sub` (an argument named `slug` or `slugs`) completes to the bottles the
+/// engine has: a new command with a slug gets this without code of its own.
+fn complete_slugs(sub: clap::Command) -> clap::Command {
+    // `mut_args` changes each in place: `mut_arg` would move the slug after the other positionals.
+    sub.mut_args(|a| match a.get_id().as_str() {
+        "slug" | "slugs" if a.is_positional() => a.add(
+            clap_complete::engine::ArgValueCandidates::new(slug_candidates),
+        ),
+        _ => a,
+    })
+}
+
+/// The slugs of the bottles the engine has, for completion: the engine and prefix from
+/// `BOTTLE_ENGINE` and `BOTTLE_PREFIX` (or the defaults), a short timeout, and nothing at all when
+/// the engine does not answer (a completion never prints an error).
+fn slug_candidates() -> Vec<clap_complete::engine::CompletionCandidate> {
+    let engine = match std::env::var_os("BOTTLE_ENGINE").filter(|e| !e.is_empty()) {
+        Some(program) => Engine::new(program),
+        None => Engine::detect(),
+    };
+    let prefix = std::env::var("BOTTLE_PREFIX").unwrap_or_else(|_| bottle::DEFAULT_PREFIX.into());
+    let (Ok(engine), Ok(prefix)) = (engine, Prefix::parse(&prefix)) else {
+        return Vec::new();
+    };
+    let bottles = Bottles::new(engine)
+        .prefix(prefix)
+        .timeout(std::time::Duration::from_secs(3))
+        .ls()
+        .unwrap_or_default();
+    bottles
+        .iter()
+        .map(|b| {
+            clap_complete::engine::CompletionCandidate::new(b.slug.as_str())
+                .help(Some(b.bundle.state.to_string().into()))
+        })
+        .collect()
+}
+
+/// The script that `bottle completions SHELL` prints: it asks the binary itself for completions at
+/// each TAB (clap's dynamic completion), so slugs come from the engine. The binary is called as
+/// it was called here: by name from PATH, or by its absolute path.
+fn completion_script(shell: clap_complete::Shell, out: &mut impl Write) -> anyhow::Result<()> {
+    let name = shell.to_string();
+    let shells = clap_complete::env::Shells::builtins();
+    let Some(completer) = shells.completer(&name) else {
+        anyhow::bail!("no completion script for `{name}`");
+    };
+    let argv0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "bottle".into());
+    let path = std::path::PathBuf::from(&argv0);
+    let path = match path.components().count() > 1 {
+        true => std::path::absolute(&path).unwrap_or(path),
+        false => path,
+    };
+    let mut buf = Vec::new();
+    completer.write_registration(
+        COMPLETE_VAR,
+        "bottle",
+        "bottle",
+        &path.to_string_lossy(),
+        &mut buf,
+    )?;
+    out.write_all(&buf)?;
+    Ok(())
+}
+
+/// The man page of `bottle`, or with `name` of one command (`bottle-up(1)`, which the main
+/// page's list of commands points at).
+fn man_page(name: Option<&str>) -> anyhow::Result<clap_mangen::Man> {
+    let mut cmd = command();
+    // Built, each subcommand has its display name (`bottle-up`) and the globals it accepts.
+    cmd.build();
+    let Some(name) = name else {
+        return Ok(clap_mangen::Man::new(cmd));
+    };
+    let Some(sub) = cmd.find_subcommand(name).cloned() else {
+        // A usage error, exit 2, like any other word that names no command.
+        eprintln!("bottle: unknown command '{name}' for `bottle man`; see `bottle --help`");
+        return Err(Reported(2).into());
+    };
+    Ok(clap_mangen::Man::new(sub))
 }
 
 /// Parse a command line. A usage error is returned as clap's error; [`usage_error`] renders it.
@@ -615,9 +758,15 @@ where
 pub fn usage_error(err: &clap::Error, json: bool) -> u8 {
     use clap::error::ErrorKind as K;
     match err.kind() {
-        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+        K::DisplayHelp | K::DisplayVersion => {
             let _ = err.print();
             err.exit_code() as u8
+        }
+        // Bare `bottle`: the usage, as `docker` with no arguments prints it, and nothing failed.
+        K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", err.render()).and_then(|()| out.flush());
+            0
         }
         _ => {
             let message = usage_line(err);
@@ -653,7 +802,7 @@ pub fn wants_json(args: &[OsString]) -> bool {
 /// error).
 fn print_json(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
-    if let Ok(text) = json::line(v) {
+    if let Ok(text) = json::document(v) {
         let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     }
 }
@@ -680,8 +829,16 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return *code;
     }
-    let message = advice::with_advice(&format!("{err:#}"), err.downcast_ref::<Error>());
-    let message = render::engine_error(&message, cli.verbose);
+    let asked = advice::Asked {
+        command: cli.command,
+        slug: cli.slug.as_deref(),
+    };
+    let ours = err.downcast_ref::<Error>();
+    let message = render::error_message(&format!("{err:#}"), ours, asked, cli.verbose);
+    let message = match ours.and_then(Error::command) {
+        Some(failed) => render::streamed_once(&message, failed.line(), failed.stderr()),
+        None => message,
+    };
     eprintln!("bottle: {message}");
     if cli.json {
         print_json(&error_json(err, &message, cli.command));
@@ -690,12 +847,14 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
 }
 
 /// What [`report`] needs of the command line that [`run`] consumed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Reporting {
     pub verbose: bool,
     pub json: bool,
     /// The subcommand's name, which tells what an invalid input was (`port`'s PORT or `-p`).
     pub command: &'static str,
+    /// The one slug the subcommand was given, if it was given exactly one (advice names it).
+    pub slug: Option<String>,
 }
 
 impl Reporting {
@@ -704,6 +863,7 @@ impl Reporting {
             verbose: cli.global.verbose,
             json: cli.global.json,
             command: cli.command.name(),
+            slug: cli.command.one_slug(),
         }
     }
 }
@@ -780,11 +940,7 @@ impl SpecArgs {
             publish_ip: self.publish_ip.clone(),
             pull: self.pull,
             build: None,
-            wait: self.wait.clone().map(|w| match w {
-                // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
-                None => WaitText::Default,
-                Some(text) => WaitText::Within(text),
-            }),
+            wait: self.wait_text(),
             loopback_pool: self.loopback_pool.clone(),
             ttl: self.ttl.clone(),
             memory: self.memory.clone(),
@@ -793,6 +949,42 @@ impl SpecArgs {
         };
         Ok((file.overridden_by(flags), path.is_some()))
     }
+}
+
+impl SpecArgs {
+    /// `--wait`, `--wait=DURATION` and `--wait-timeout DURATION` as one wait.
+    fn wait_text(&self) -> Option<WaitText> {
+        // Bare `--wait`: the one default, `spec::DEFAULT_WAIT`.
+        let wait = self.wait.clone().map(|w| match w {
+            None => WaitText::Default,
+            Some(text) => WaitText::Within(text),
+        });
+        match &self.wait_timeout {
+            Some(limit) => Some(wait.unwrap_or(WaitText::Default).within(limit.clone())),
+            None => wait,
+        }
+    }
+}
+
+/// Refuse `--wait 5s`: `--wait` is a switch, so the duration after the space would be taken as a
+/// second slug and `up` would make a bottle named `5s` (compose spells the limit
+/// `--wait-timeout`). Only what precedes `--` counts.
+pub fn refuse_spaced_wait(args: &[OsString]) -> Result<()> {
+    let before_dashes = args.iter().take_while(|a| *a != "--");
+    let mut after_wait = false;
+    for arg in before_dashes {
+        let text = arg.to_string_lossy();
+        if after_wait && bottle::parse_timeout(&text).is_ok() {
+            return Err(Error::invalid(
+                Invalid::Wait,
+                format!(
+                    "`--wait` takes no value after a space, and `{text}` is no slug: use `--wait-timeout {text}` (or `--wait={text}`)"
+                ),
+            ));
+        }
+        after_wait = arg == "--wait";
+    }
+    Ok(())
 }
 
 /// docker's `-p HOST:CTR` does not apply: bottle takes the container port and bottle chooses
@@ -844,6 +1036,8 @@ struct Run<'a, W: Write> {
     timeout: std::time::Duration,
     token: CancelToken,
     tty: Tty,
+    /// `up`'s live lines, when a person watches stderr.
+    progress: Option<std::sync::Arc<progress::Progress>>,
     out: W,
 }
 
@@ -856,11 +1050,11 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
     // Commands that need no prefix, pool or engine.
     match &cli.command {
         Command::Completions(a) => {
-            clap_complete::generate(a.shell, &mut command(), "bottle", &mut out);
+            completion_script(a.shell, &mut out)?;
             return Ok(out.flush()?);
         }
-        Command::Man => {
-            clap_mangen::Man::new(command()).render(&mut out)?;
+        Command::Man(a) => {
+            man_page(a.command.as_deref())?.render(&mut out)?;
             return Ok(out.flush()?);
         }
         _ => {}
@@ -876,6 +1070,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
         },
+        progress: None,
         out,
     };
     // A signal cancels the token: `up` stops and rolls back, `down` and `gc` finish the removal they
@@ -885,7 +1080,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
         signals::cancel_on_signals(&r.token)?;
     }
     match &cli.command {
-        Command::Completions(_) | Command::Man => Ok(()),
+        Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Subnet(a) => r.subnet(a),
         Command::Plan(a) => r.plan(a),
         Command::Up(a) => r.up(a),
@@ -921,7 +1116,7 @@ impl<W: Write> Run<'_, W> {
                 "bundle_ip": c.bundle_ip,
                 "ip_range": c.ip_range,
             });
-            writeln!(self.out, "{}", json::line(&v)?)?;
+            writeln!(self.out, "{}", json::document(&v)?)?;
         } else {
             writeln!(self.out, "{}", c.subnet)?;
         }
@@ -947,7 +1142,7 @@ impl<W: Write> Run<'_, W> {
                         .collect()
                 })
                 .collect();
-            writeln!(self.out, "{}", json::line(&arrays)?)?;
+            writeln!(self.out, "{}", json::document(&arrays)?)?;
         } else {
             // Exactly the argv `--json` gives: it holds no secret, so nothing is masked.
             for argv in &cmds {
@@ -967,12 +1162,35 @@ impl<W: Write> Run<'_, W> {
             let wait = a.spec.text()?.0.validate(false)?.wait();
             return self.resume(&bottles, &slugs, ttl, wait);
         };
+        // The live lines need the events callback, which the handle is made with.
+        let bottles = match self.tty.stderr && !self.g.json {
+            true => {
+                let waits = spec.wait().is_some();
+                let lines = progress::Progress::new(&slugs, waits);
+                self.progress = Some(std::sync::Arc::new(lines));
+                self.bottles()?
+            }
+            false => bottles,
+        };
+        let progress = self.progress.clone();
+        let done = |slug: &Slug, result: &Result<bottle::UpOutcome>| {
+            if let Some(p) = &progress {
+                p.done(slug, result);
+            }
+        };
         let [slug] = slugs.as_slice() else {
-            let results = bottles.up_many(&slugs, &spec);
+            let results = bottles.up_many_reporting(&slugs, &spec, &done);
+            if let Some(p) = &progress {
+                p.clear();
+            }
             return many::up_each(&slugs, results, self.g, &mut self.out);
         };
-        let up = bottles.up(slug, &spec)?;
-        self.print_up(&up)
+        let up = bottles.up(slug, &spec);
+        if let Some(p) = &progress {
+            done(slug, &up);
+            p.clear();
+        }
+        self.print_up(&up?)
     }
 
     /// `up` with no spec: [`Bottles::resume`] of each slug, then `--wait` as `up` waits.
@@ -1002,7 +1220,7 @@ impl<W: Write> Run<'_, W> {
 
     fn print_up(&mut self, up: &bottle::UpOutcome) -> anyhow::Result<()> {
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::up(up)?)?)?;
+            writeln!(self.out, "{}", json::document(&json::up(up)?)?)?;
         } else {
             let text = summary(&up.bottle);
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
@@ -1090,8 +1308,8 @@ impl<W: Write> Run<'_, W> {
         let bottle = self.bottles()?.status(&slug)?;
         let ports = bottle.published(port)?;
         match (self.g.json, port) {
-            (true, Some(_)) => writeln!(self.out, "{}", json::line(&ports[0])?)?,
-            (true, None) => writeln!(self.out, "{}", json::line(&ports)?)?,
+            (true, Some(_)) => writeln!(self.out, "{}", json::document(&ports[0])?)?,
+            (true, None) => writeln!(self.out, "{}", json::document(&ports)?)?,
             (false, Some(_)) => {
                 for p in &ports {
                     writeln!(self.out, "{}", p.host_address())?;
@@ -1110,7 +1328,7 @@ impl<W: Write> Run<'_, W> {
         let slug = self.slug(&a.slug)?;
         let bottle = self.bottles()?.status(&slug)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", json::line(&bottle)?)?,
+            true => writeln!(self.out, "{}", json::document(&bottle)?)?,
             false => write!(self.out, "{}", summary(&bottle))?,
         }
         Ok(())
@@ -1123,7 +1341,7 @@ impl<W: Write> Run<'_, W> {
         // nothing, and empty values would look like an answer.
         bottle.published(None)?;
         match self.g.json {
-            true => writeln!(self.out, "{}", json::line(&render::env_json(&bottle))?)?,
+            true => writeln!(self.out, "{}", json::document(&render::env_json(&bottle))?)?,
             false => write!(self.out, "{}", render::env_lines(&bottle))?,
         }
         Ok(())
@@ -1134,14 +1352,20 @@ impl<W: Write> Run<'_, W> {
         if bottles.is_empty() && !self.g.json {
             let prefix = self.prefix.as_str();
             note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+        } else if self.g.json && a.quiet {
+            let slugs: Vec<&str> = bottles.iter().map(|b| b.slug.as_str()).collect();
+            writeln!(self.out, "{}", json::document(&slugs)?)?;
         } else if self.g.json {
-            writeln!(self.out, "{}", json::line(&bottles)?)?;
+            writeln!(self.out, "{}", json::document(&bottles)?)?;
         } else if a.quiet {
             for b in &bottles {
                 writeln!(self.out, "{}", b.slug)?;
             }
         } else if self.tty.stdout {
-            write!(self.out, "{}", ls_table(&bottles))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            write!(self.out, "{}", ls_table(&bottles, now))?;
         } else {
             write!(self.out, "{}", ls_tsv(&bottles))?;
         }
@@ -1149,13 +1373,20 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn gc(&mut self, a: &GcArgs) -> anyhow::Result<()> {
-        let removed = match self.bottles()?.gc(a.dry_run) {
+        let bottles = self.bottles()?;
+        let result = bottles.gc(a.dry_run);
+        // The engine's own CLI detaches a container (its flavor is known by now: `gc` asked).
+        let cli = match bottles.engine().flavor() {
+            bottle::Flavor::Podman => "podman",
+            _ => "docker",
+        };
+        let removed = match result {
             Ok(removed) => removed,
             // What it had removed before it failed (or a signal stopped it) is said too
             // (`--json`: in the error).
             Err(e) => {
-                for line in e.removed_by_kind().map_or(&[][..], |r| &r.kept) {
-                    eprintln!("bottle: {line}");
+                for kept in e.removed_by_kind().map_or(&[][..], |r| &r.kept) {
+                    eprintln!("bottle: {}", render::kept_line(kept, cli));
                 }
                 if !self.g.json {
                     match e.removed_by_kind() {
@@ -1172,11 +1403,15 @@ impl<W: Write> Run<'_, W> {
             }
         };
         // A network kept for a foreign container is said, not kept silently (dry run too).
-        for line in &removed.kept {
-            eprintln!("bottle: {line}");
+        for kept in &removed.kept {
+            eprintln!("bottle: {}", render::kept_line(kept, cli));
         }
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::gc(a.dry_run, &removed))?)?;
+            writeln!(
+                self.out,
+                "{}",
+                json::document(&json::gc(a.dry_run, &removed))?
+            )?;
             return Ok(());
         }
         self.gc_lines(&removed, a.dry_run)?;
@@ -1200,6 +1435,13 @@ impl<W: Write> Run<'_, W> {
 
     fn logs(&mut self, a: &LogsArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
+        // The bundle's own lines have no fields to give: refused rather than silently ignored.
+        if self.g.json {
+            eprintln!(
+                "bottle: `bottle logs` has no JSON output: it prints the bundle's own log lines; run it without --json"
+            );
+            return Err(Reported(2).into());
+        }
         let bottles = self.bottles()?;
         if a.follow {
             // The followed log is written by the threads that read the engine's output, which
@@ -1285,7 +1527,7 @@ impl<W: Write> Run<'_, W> {
             .timeout(self.timeout)
             .parallel(self.g.parallel.into())
             .with_cancel_token(self.token.clone())
-            .on_event(events(self.g.verbose))
+            .on_event(events(self.g.verbose, self.progress.clone()))
     }
 
     /// The engine as the user named it, for `version` and `doctor`: what was detected, or
@@ -1302,18 +1544,33 @@ impl<W: Write> Run<'_, W> {
 /// `--verbose` prints each command as `+ LINE`; pull and build progress goes to stderr (a failed
 /// build's error points at it); a wait for another bottle process is said once per process, not
 /// once per bottle: with several bottles at once, their threads wait on the same locks.
-fn events(verbose: bool) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
+/// With `progress` (`up` on a terminal), each command also moves its bottle's live line, and
+/// these lines are printed above the live ones.
+fn events(
+    verbose: bool,
+    progress: Option<std::sync::Arc<progress::Progress>>,
+) -> impl Fn(&Event<'_>) + Send + Sync + 'static {
     let said = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
-    move |e: &Event<'_>| match e {
-        Event::Command { line, .. } if verbose => eprintln!("+ {line}"),
-        Event::Output { text, .. } => eprintln!("{text}"),
-        Event::Waiting { what, .. } => {
-            let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
-            if said.insert(what.to_string()) {
-                eprintln!("bottle: {what}");
-            }
+    let progress_of = progress.clone();
+    let say = move |text: &str| match &progress {
+        Some(p) => p.println(text),
+        None => eprintln!("{text}"),
+    };
+    move |e: &Event<'_>| {
+        if let Some(p) = &progress_of {
+            p.on_event(e);
         }
-        _ => {}
+        match e {
+            Event::Command { line, .. } if verbose => say(&format!("+ {line}")),
+            Event::Output { text, .. } => say(text),
+            Event::Waiting { what, .. } => {
+                let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+                if said.insert(what.to_string()) {
+                    say(&format!("bottle: {what}"));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -1327,38 +1584,14 @@ mod tests {
         command().debug_assert();
     }
 
-    /// The integration tests' list of subcommands (for their `--help` snapshots) is this one.
+    /// Each name people bring from docker or kubectl leads to a command bottle has.
     #[test]
-    fn every_subcommand_is_listed_for_the_help_snapshots() {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .map(|s| s.get_name().to_string())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "up",
-                "down",
-                "stop",
-                "start",
-                "restart",
-                "pause",
-                "unpause",
-                "plan",
-                "subnet",
-                "port",
-                "status",
-                "env",
-                "ls",
-                "gc",
-                "logs",
-                "events",
-                "version",
-                "doctor",
-                "completions",
-                "man",
-            ]
-        );
+    fn familiar_names_lead_to_real_commands() {
+        for word in ["ps", "rm", "inspect", "prune", "run", "log", "delete"] {
+            let name = render::familiar_command(word).unwrap();
+            assert!(Cli::command().find_subcommand(name).is_some(), "{word}");
+            assert!(Cli::command().find_subcommand(word).is_none(), "{word}");
+        }
     }
 
     /// The spec `up ARGS` asks for.
@@ -1381,12 +1614,17 @@ mod tests {
             Some(std::time::Duration::from_secs(5))
         );
         assert_eq!(up_spec(&[]).wait(), None);
+        // compose's spelling: the limit on its own flag, which implies the wait.
+        let five = Some(std::time::Duration::from_secs(5));
+        assert_eq!(up_spec(&["--wait-timeout", "5s"]).wait(), five);
+        assert_eq!(up_spec(&["--wait", "--wait-timeout", "5s"]).wait(), five);
+        assert_eq!(up_spec(&["--wait=9s", "--wait-timeout", "5s"]).wait(), five);
         let help = Cli::command()
             .find_subcommand_mut("up")
             .unwrap()
             .render_help()
             .to_string();
-        let bare = format!("[default when given bare: {}s]", DEFAULT_WAIT.as_secs());
+        let bare = format!("[default: {}s]", DEFAULT_WAIT.as_secs());
         assert!(help.contains(&bare), "{help}");
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Nothing here reads the environment or a terminal; the caller says whether output is a terminal.
 
-use bottle::{Bottle, Error, Invalid, PortView, Protocol, Result};
+use super::advice::Asked;
+use bottle::{Bottle, Error, Invalid, KeptNetwork, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
@@ -40,25 +41,22 @@ pub fn port_line(p: &PortView) -> String {
     )
 }
 
-/// `ls`'s columns. EXPIRES came last, after the six of before, so a script's `cut -f1-6` reads the
-/// same fields.
-const LS_HEADER: [&str; LS_COLUMNS] = [
-    "SLUG",
-    "STATE",
-    "SUBNET",
-    "BUNDLE IP",
-    "IMAGE",
-    "PORTS",
-    "EXPIRES",
-];
-const LS_COLUMNS: usize = 7;
-
-fn ls_fields(b: &Bottle) -> [String; LS_COLUMNS] {
+/// `127.0.0.1:33075->8080/tcp, ...`, as `docker ps` shows published ports.
+fn ports_cell(b: &Bottle) -> String {
     let ports: Vec<String> = b
         .ports
         .iter()
-        .map(|p| format!("{}->{}", p.container_port, p.host_address()))
+        .map(|p| format!("{}->{}/{}", p.host_address(), p.container_port, p.protocol))
         .collect();
+    match ports.is_empty() {
+        true => NONE.to_string(),
+        false => ports.join(","),
+    }
+}
+
+/// `ls`'s piped fields. EXPIRES came last, after the six of before, so a script's `cut -f1-6`
+/// reads the same fields.
+fn ls_fields(b: &Bottle) -> [String; 7] {
     let or_none = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or(NONE.to_string());
     [
         b.slug.to_string(),
@@ -66,17 +64,81 @@ fn ls_fields(b: &Bottle) -> [String; LS_COLUMNS] {
         or_none(b.network.subnet.map(|s| s.to_string())),
         or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
-        or_none(Some(ports.join(","))),
+        ports_cell(b),
         or_none(b.expires.clone()),
     ]
 }
 
-/// `ls` on a terminal: a header and aligned columns, the last one unpadded.
-pub fn ls_table(bottles: &[Bottle]) -> String {
-    let rows: Vec<[String; LS_COLUMNS]> = std::iter::once(LS_HEADER.map(str::to_string))
-        .chain(bottles.iter().map(ls_fields))
+/// One column of the `ls` table: its header and what it shows of a bottle at `now` (seconds since
+/// the epoch). A new column is one more line in [`LS_TABLE`].
+struct Column {
+    header: &'static str,
+    cell: fn(&Bottle, i64) -> String,
+    /// Left out when no bottle has a value in it (EXPIRES without a lease anywhere).
+    optional: bool,
+}
+
+/// The `ls` table's columns, as `docker ps` orders its own: what it is, its state, its age, its
+/// ports last (the one cell that grows). The bundle's address (always the subnet's second) and the
+/// image are in `status` and in the piped lines; without them a bottle with one port fits in 80
+/// columns.
+const LS_TABLE: &[Column] = &[
+    Column {
+        header: "SLUG",
+        cell: |b, _| b.slug.to_string(),
+        optional: false,
+    },
+    Column {
+        header: "STATE",
+        cell: |b, _| b.bundle.state.to_string(),
+        optional: false,
+    },
+    Column {
+        header: "SUBNET",
+        cell: |b, _| b.network.subnet.map_or(NONE.to_string(), |s| s.to_string()),
+        optional: false,
+    },
+    Column {
+        header: "AGE",
+        cell: |b, now| {
+            let created = b.created.as_deref().and_then(rfc3339_seconds);
+            created.map_or(NONE.to_string(), |c| age(now - c))
+        },
+        optional: false,
+    },
+    // How long the lease has left, as AGE is shown (the time itself is in the piped lines).
+    Column {
+        header: "EXPIRES",
+        cell: |b, now| match b.expires.as_deref().and_then(rfc3339_seconds) {
+            None => NONE.to_string(),
+            Some(at) if at <= now => "expired".to_string(),
+            Some(at) => format!("in {}", age(at - now)),
+        },
+        optional: true,
+    },
+    Column {
+        header: "PORTS",
+        cell: |b, _| ports_cell(b),
+        optional: false,
+    },
+];
+
+/// `ls` on a terminal at `now` (seconds since the epoch): a header and aligned columns, the last
+/// one unpadded.
+pub fn ls_table(bottles: &[Bottle], now: i64) -> String {
+    let columns: Vec<&Column> = LS_TABLE
+        .iter()
+        .filter(|c| !c.optional || bottles.iter().any(|b| (c.cell)(b, now) != NONE))
         .collect();
-    let mut widths = [0; LS_COLUMNS];
+    let rows: Vec<Vec<String>> =
+        std::iter::once(columns.iter().map(|c| c.header.to_string()).collect())
+            .chain(
+                bottles
+                    .iter()
+                    .map(|b| columns.iter().map(|c| (c.cell)(b, now)).collect()),
+            )
+            .collect();
+    let mut widths = vec![0; columns.len()];
     for row in &rows {
         for (w, f) in widths.iter_mut().zip(row) {
             *w = (*w).max(f.chars().count());
@@ -96,6 +158,59 @@ pub fn ls_table(bottles: &[Bottle]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An age as `kubectl get` shows it: `45s`, `12m`, `3h`, `5d` (a clock skew's negative age is 0s).
+fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time as engines print `Created`
+/// (`2026-12-07T02:13:45.123456789Z`, or with an offset such as `+01:00`); `None` for anything else.
+fn rfc3339_seconds(text: &str) -> Option<i64> {
+    let num = |s: &str| -> Option<i64> {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, rest) = text.split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let time = rest.get(..8)?;
+    let mut t = time.splitn(3, ':');
+    let (hh, mm, ss) = (num(t.next()?)?, num(t.next()?)?, num(t.next()?)?);
+    let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "Z" | "z" => 0,
+        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) => {
+            let (h, m) = (num(&z[1..3])?, num(&z[4..6])?);
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, day) * 86400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
 }
 
 /// `ls` piped: tab-separated fields, no header.
@@ -167,11 +282,14 @@ pub fn usage_line(err: &clap::Error) -> String {
             let value = get(C::InvalidValue).unwrap_or_default();
             let expected = match err.get(C::ValidValue) {
                 Some(V::Strings(v)) => or_list(v),
-                _ => "a value".to_string(),
+                _ => String::new(),
             };
-            match value.is_empty() {
-                true => format!("{flag} needs a value: expected {expected}"),
-                false => format!("invalid value '{value}' for {flag}: expected {expected}"),
+            // With no list of values, the value's name says what is expected (`--image <IMG>`).
+            let named = get(C::InvalidArg).unwrap_or_default();
+            match (value.is_empty(), expected.is_empty()) {
+                (true, true) => format!("{flag} needs a value: {named}"),
+                (true, false) => format!("{flag} needs a value: expected {expected}"),
+                (false, _) => format!("invalid value '{value}' for {flag}: expected {expected}"),
             }
         }
         K::ValueValidation => {
@@ -179,9 +297,15 @@ pub fn usage_line(err: &clap::Error) -> String {
             let why = std::error::Error::source(err)
                 .map(|e| e.to_string())
                 .unwrap_or_default();
+            // Rust's own number parsing says "invalid digit found in string": say what it is.
+            let why = match why.contains("digit") || why.contains("number") {
+                true => "not a whole number".to_string(),
+                false => why,
+            };
             let expected = match flag.as_str() {
                 "--block" => "; expected a prefix length, from the pool's up to 29 (e.g. 24)",
                 "--parallel" => "; expected how many bottles to work on at once, 1 to 64",
+                "--tail" | "-n" => "; expected how many of the last lines to print (e.g. 20)",
                 _ => "",
             };
             match value.is_empty() {
@@ -208,11 +332,16 @@ pub fn usage_line(err: &clap::Error) -> String {
                 .map(|s| format!("did you mean '{s}'? "))
                 .or_else(|| get(C::Suggested).map(|s| format!("{}; ", tip_text(&s))))
                 .unwrap_or_default();
-            format!("unknown option '{flag}' for `{command}`; {tip}{help}")
+            match flag.starts_with('-') {
+                true => format!("unknown option '{flag}' for `{command}`; {tip}{help}"),
+                // A word where the command takes no more (`bottle ls demo`) is no option.
+                false => format!("`{command}` takes no argument '{flag}'; {tip}{help}"),
+            }
         }
         K::InvalidSubcommand => {
             let sub = get(C::InvalidSubcommand).unwrap_or_default();
             let tip = get(C::SuggestedSubcommand)
+                .or_else(|| familiar_command(&sub).map(str::to_string))
                 .map(|s| format!("did you mean '{s}'? "))
                 .unwrap_or_default();
             format!("unknown command '{sub}'; {tip}see `bottle --help`")
@@ -234,6 +363,21 @@ pub fn usage_line(err: &clap::Error) -> String {
             format!("{first}; {tips}{help}")
         }
     }
+}
+
+/// bottle's command for a name people bring from docker, kubectl or compose, which clap's
+/// spelling suggestions do not reach (`ps` is not a misspelling of `ls`).
+pub fn familiar_command(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "ps" | "list" | "get" => "ls",
+        "rm" | "remove" | "delete" | "kill" | "destroy" => "down",
+        "inspect" | "show" | "describe" | "info" => "status",
+        "prune" | "clean" => "gc",
+        "create" | "run" | "apply" => "up",
+        "log" => "logs",
+        "completion" => "completions",
+        _ => return None,
+    })
 }
 
 /// The input a clap usage error is about, as the user typed it (`--bogus`, `--pull`), or as `--help`
@@ -278,79 +422,76 @@ fn usage_command(usage: &str) -> String {
     }
 }
 
-/// The engine verbs bottle runs that take two words.
-const TWO_WORD_VERBS: &[&str] = &["network", "container", "image"];
-
-/// An error message for people: the engine's "Run 'docker run --help' for more information" advice
-/// removed (the user ran bottle, not docker), and, unless `verbose`, each quoted engine command
-/// line shortened to its verb (`docker run`): the verb says which step failed, and `--verbose`
-/// prints the lines in full.
-pub fn engine_error(message: &str, verbose: bool) -> String {
-    let text = bottle::strip_help_advice(message);
-    if verbose {
-        return text.trim_end().to_string();
-    }
+/// The docker CLI's Go error chains end in the file it failed to open (`context "nope": context
+/// not found: open /root/.docker/contexts/meta/<sha256>/meta.json: no such file or directory`):
+/// the path is the CLI's own bookkeeping, and "context not found" already says it all.
+fn drop_file_paths(text: &str) -> String {
+    const OPEN: &str = ": open /";
+    const MISSING: &str = ": no such file or directory";
     let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(open) = rest.find('`') {
-        let Some(len) = rest[open + 1..].find('`') else {
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        let Some(len) = rest[at..].find(MISSING) else {
             break;
         };
-        let quoted = &rest[open + 1..open + 1 + len];
-        let before = &rest[..open];
-        let after = &rest[open + 1 + len + 1..];
-        // Only a command that ran is shortened; a command the user is told to run is kept whole.
-        let ran = [" failed", " was killed", " ended with"]
-            .iter()
-            .any(|w| after.starts_with(w))
-            || before.ends_with("could not execute ")
-            || before.ends_with("while ");
-        out.push_str(before);
-        out.push('`');
-        out.push_str(&if ran {
-            short_command(quoted)
+        let path = &rest[at + OPEN.len()..at + len];
+        if path.contains([' ', '`', ';']) {
+            // Not one path: leave the text as it is.
+            out.push_str(&rest[..at + len]);
         } else {
-            quoted.to_string()
-        });
-        out.push('`');
-        rest = after;
+            out.push_str(&rest[..at]);
+        }
+        rest = &rest[at + len + MISSING.len()..];
     }
     out.push_str(rest);
-    out.trim_end().to_string()
+    out
 }
 
-/// `docker --context x network create --driver bridge … NAME` → `docker network create`. Text that
-/// is not a long engine command line (a name, a short hint) is kept as it is.
-fn short_command(quoted: &str) -> String {
-    let Some(words) = shlex::split(quoted) else {
-        return quoted.to_string();
+/// A failed `pull` or `build` as a person reads it: their output was shown on stderr as it came
+/// (`Event::Output`), so the message says so instead of printing the engine's error a second
+/// time; and a pull of the default image says that `--image` names another (a fresh machine has
+/// no `bot-bottle-sidecars:latest`, the sidecar image of the launcher bottle was written for).
+pub fn streamed_once(message: &str, line: &str, stderr: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let streamed = words.iter().any(|w| *w == "pull" || *w == "build");
+    let stderr = stderr.trim();
+    let mut text = match streamed && !stderr.is_empty() {
+        true => message.replacen(&format!(": {stderr}"), " (its output is above)", 1),
+        false => message.to_string(),
     };
-    if words.len() < 4 {
-        return quoted.to_string();
+    let default = bottle::DEFAULT_IMAGE;
+    if words.contains(&"pull") && words.last() == Some(&default) {
+        text.push_str(&format!(
+            "; `--image IMG` names the bundle image (the default, `{default}`, is the sidecar image of bottle's launcher)"
+        ));
     }
-    let mut it = words.iter().map(String::as_str).peekable();
-    let program = it.next().unwrap_or_default();
-    let mut verb = Vec::new();
-    while let Some(w) = it.next() {
-        if w == "--context" {
-            it.next();
-            continue;
-        }
-        verb.push(w);
-        if !TWO_WORD_VERBS.contains(&w) {
-            break;
-        }
+    text
+}
+
+/// An error for people, rendered from its data rather than by reading its words: `text` (the
+/// error's message, or `{:#}` of what carried it) with the engine command the error is about
+/// ([`Error::engine_command`]) shown as its program and verb alone (`docker run`) unless
+/// `verbose` (the verb says which step failed; `--verbose` prints the lines in full), then the
+/// CLI's advice for the error's kind and data. Text that only looks like a command line (the
+/// engine quoting one in its stderr) is left as it is.
+pub fn error_message(text: &str, err: Option<&Error>, asked: Asked<'_>, verbose: bool) -> String {
+    let mut text = drop_file_paths(text.trim_end());
+    if !verbose && let Some(c) = err.and_then(Error::engine_command) {
+        text = text.replace(&format!("`{}`", c.line()), &format!("`{}`", c.short()));
     }
-    let Some(last) = verb.last() else {
-        return quoted.to_string();
-    };
-    if last.starts_with('-') {
-        return quoted.to_string();
-    }
-    let program = std::path::Path::new(program)
-        .file_name()
-        .map_or(program.to_string(), |f| f.to_string_lossy().into_owned());
-    format!("{program} {}", verb.join(" "))
+    super::advice::with_advice(&text, err, asked)
+}
+
+/// The line `gc` prints for a network it kept: which containers bottle did not start are on it,
+/// and how to detach them with the engine's own `cli` (`docker`, `podman`).
+pub fn kept_line(kept: &KeptNetwork, cli: &str) -> String {
+    let network = &kept.network;
+    let listed: Vec<String> = kept.containers.iter().map(|c| format!("`{c}`")).collect();
+    let first = kept.containers.first().map_or("CONTAINER", String::as_str);
+    format!(
+        "kept network `{network}`: it still has containers that bottle did not start: {}; detach them (e.g. `{cli} network disconnect {network} {first}`) and run `bottle gc` again",
+        listed.join(", ")
+    )
 }
 
 /// `bottle env`: the variables the agent side needs, in order; `None` where the bottle has no
@@ -385,7 +526,7 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
     vars
 }
 
-/// `bottle env` as shell-evaluable `KEY=VALUE` lines, each value POSIX-quoted (a missing one is
+/// `bottle env` as shell-evaluable `export KEY=VALUE` lines, each value POSIX-quoted (a missing one is
 /// empty).
 pub fn env_lines(b: &Bottle) -> String {
     env_vars(b)
@@ -393,7 +534,9 @@ pub fn env_lines(b: &Bottle) -> String {
         .map(|(k, v)| {
             let v = v.unwrap_or_default();
             let quoted = shlex::try_quote(&v).map_or_else(|_| "''".to_string(), |q| q.into_owned());
-            format!("{k}={quoted}\n")
+            // `export`, as `docker-machine env` prints: `eval` must reach the agent's child
+            // processes, not only the shell that evaluates the lines.
+            format!("export {k}={quoted}\n")
         })
         .collect()
 }
@@ -456,16 +599,65 @@ mod tests {
     #[test]
     fn ls_table_is_aligned_with_a_header() {
         let mut leased = bottle("demo", "running", &[(8080, 33356), (9000, 33357)]);
-        leased.expires = Some("2026-12-07T03:00:00Z".into());
+        leased.expires = Some("1970-01-01T01:00:00Z".into());
         let bs = [leased, bottle("a-much-longer-slug", "missing", &[])];
-        insta::assert_snapshot!(ls_table(&bs), @r"
-        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS                                         EXPIRES
-        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357   2026-12-07T03:00:00Z
-        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -                                             -
+        insta::assert_snapshot!(ls_table(&bs, 0), @r"
+        SLUG                 STATE     SUBNET            AGE   EXPIRES   PORTS
+        demo                 running   10.213.150.0/24   -     in 1h     127.0.0.1:33356->8080/tcp,127.0.0.1:33357->9000/tcp
+        a-much-longer-slug   missing   10.213.150.0/24   -     -         -
         ");
     }
 
-    /// EXPIRES came after the six fields of before, so `cut -f1-6` reads what it did.
+    /// The `ls` table was 88 columns for a bottle with one port, its PORTS the reverse of
+    /// `docker ps`'s, and it had no AGE.
+    #[test]
+    fn ls_table_was_88_columns_for_one_port() {
+        let mut b = bottle("demo-bottle", "running", &[(8080, 33075)]);
+        b.created = Some("2026-12-07T02:13:45.123456789Z".to_string());
+        let now = rfc3339_seconds("2026-12-07T02:18:50Z").unwrap();
+        let table = ls_table(&[b], now);
+        insta::assert_snapshot!(table, @r"
+        SLUG          STATE     SUBNET            AGE   PORTS
+        demo-bottle   running   10.213.150.0/24   5m    127.0.0.1:33075->8080/tcp
+        ");
+        assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    }
+
+    #[test]
+    fn ages_and_times() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_seconds("2000-03-01T00:00:00Z"), Some(951868800));
+        assert_eq!(
+            rfc3339_seconds("2026-12-07T02:13:45.5+01:00"),
+            Some(1796609625 - 3600)
+        );
+        assert_eq!(rfc3339_seconds("2026-12-07T02:13:45Z"), Some(1796609625));
+        assert_eq!(
+            rfc3339_seconds("0001-01-01T00:00:00Z").map(|s| s < 0),
+            Some(true)
+        );
+        for bad in [
+            "",
+            "soon",
+            "2026-13-07T02:13:45Z",
+            "2026-12-07T02:13:45",
+            "2026-12-07T02:13Z",
+        ] {
+            assert_eq!(rfc3339_seconds(bad), None, "{bad}");
+        }
+        let ages = [
+            (-5, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3599, "59m"),
+            (3600, "1h"),
+            (86400 * 3, "3d"),
+        ];
+        for (s, want) in ages {
+            assert_eq!(age(s), want, "{s}");
+        }
+    }
+
     #[test]
     fn ls_tsv_has_seven_fields_and_no_trailing_tab() {
         let text = ls_tsv(&[bottle("demo", "exited", &[])]);
@@ -559,39 +751,53 @@ mod tests {
         assert!(parse_port_arg("0/tcp").is_err());
     }
 
-    #[track_caller]
-    fn check_engine_error(message: &str, verbose: bool, want: &str) {
-        assert_eq!(engine_error(message, verbose), want);
+    #[test]
+    fn a_kept_network_says_what_is_attached_and_how_to_detach_it() {
+        let kept = KeptNetwork {
+            network: "net".into(),
+            containers: vec!["web".into(), "db".into()],
+        };
+        assert_eq!(
+            kept_line(&kept, "podman"),
+            "kept network `net`: it still has containers that bottle did not start: `web`, `db`; detach them (e.g. `podman network disconnect net web`) and run `bottle gc` again"
+        );
     }
 
+    /// The CLI shortened an engine command line wherever the message's words looked like one
+    /// (issue 15: it re-parsed the library's English), so a command quoted in the engine's own
+    /// stderr was cut too, and a message worded differently was not. It is rendered from the
+    /// error's data: the command the error is about, and nothing that merely looks like one.
     #[test]
-    fn engine_errors_lose_the_help_advice_and_the_long_argv() {
-        let msg = "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.\nSee 'docker run --help'.";
-        check_engine_error(
-            msg,
-            false,
-            "`docker run` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
+    fn an_engine_error_is_rendered_from_its_data_not_its_words() {
+        let asked = Asked {
+            command: "status",
+            slug: None,
+        };
+        // No command in the data: a message that looks like a failed command stays whole.
+        let look_alike = "`docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): boom";
+        let err = Error::new(bottle::ErrorKind::EngineFailed, look_alike);
+        assert_eq!(
+            error_message(look_alike, Some(&err), asked, false),
+            look_alike
         );
-        check_engine_error(
-            msg,
-            true,
-            "`docker --context c run --detach --name bot-bottle-sidecars-demo --network n img` failed (exit status: 125): docker: Error response from daemon: pull access denied for img.",
-        );
-        check_engine_error(
-            "`/usr/bin/docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): unknown flag: --ip-range\nRun 'docker network create --help' for more information",
-            false,
-            "`docker network create` failed (exit status: 1): unknown flag: --ip-range",
-        );
-        // Names and commands to run stay as they are.
-        check_engine_error(
-            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
-            false,
-            "network `n` still has containers: `x`; detach them (e.g. `docker network disconnect n x`) and run `bottle down` again",
-        );
-        check_engine_error(
-            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
-            false,
-            "bottle `demo` does not exist: no network `bot-bottle-bundle-demo`; run `bottle up demo`",
+        assert_eq!(error_message(look_alike, None, asked, false), look_alike);
+    }
+
+    /// `--context nope` dumped the docker CLI's Go file path.
+    #[test]
+    fn a_go_file_path_at_the_end_of_an_engine_error_is_dropped() {
+        let asked = Asked {
+            command: "status",
+            slug: None,
+        };
+        assert_eq!(
+            error_message(
+                "`docker inspect` failed (exit status: 1): Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory",
+                None,
+                asked,
+                false
+            ),
+            "`docker inspect` failed (exit status: 1): Failed to initialize: unable to resolve docker endpoint: context \"nope\": context not found"
         );
     }
 }

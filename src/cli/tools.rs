@@ -28,7 +28,7 @@ pub fn version(
             "bottle": bottle::VERSION,
             "engine": {"program": shown, "local": local, "client": versions.client, "server": versions.server},
         });
-        writeln!(out, "{}", super::json::line(&v)?)?;
+        writeln!(out, "{}", super::json::document(&v)?)?;
     } else if !json {
         let or = |v: &Option<String>, none: &str| v.clone().unwrap_or(none.to_string());
         writeln!(out, "bottle   {}", bottle::VERSION)?;
@@ -53,7 +53,7 @@ fn fix_text(fix: &Fix) -> String {
     match fix {
         Fix::InstallEngine => "install docker or podman, or pass --engine PATH (BOTTLE_ENGINE)".into(),
         Fix::CheckEngine => "check --engine (BOTTLE_ENGINE)".into(),
-        Fix::StartDaemon => "start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT; `bottle version` shows the engine's own error".into(),
+        Fix::StartDaemon => "start the engine, or check --context, DOCKER_HOST and DOCKER_CONTEXT".into(),
         Fix::JoinSocketGroup => "add this user to the socket's group (`sudo usermod -aG docker \"$USER\"`, then log in again), or use an engine this user may reach (rootless docker or podman, --context, DOCKER_HOST)".into(),
         Fix::BindOneAddress => "if a VM launcher allows its guest a bottle's address, bind those services to one address (e.g. 127.0.0.1) or block their ports in the guest's policy".into(),
         Fix::FreePool => "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)".into(),

@@ -84,17 +84,10 @@ fn existing(ctx: &Ctx, slug: &Slug, names: &Names) -> Result<(Observed, Containe
     let obs = ctx.observe(names)?;
     obs.check_ours(slug, names)?;
     let Some(found) = obs.bundle.clone() else {
-        let msg = match obs.networks.is_empty() {
-            true => format!(
-                "bottle `{slug}` does not exist: no network `{}` and no container `{}`",
-                names.network, names.bundle
-            ),
-            false => format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist)",
-                names.bundle
-            ),
-        };
-        return Err(Error::new(ErrorKind::NotFound, msg));
+        return Err(match obs.networks.is_empty() {
+            true => super::read::missing(slug, names),
+            false => super::read::no_bundle(slug, &names.bundle),
+        });
     };
     Ok((obs, found))
 }

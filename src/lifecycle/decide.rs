@@ -747,6 +747,21 @@ pub fn gc_step(
     }
 }
 
+/// Whether `gc` may remove (or name as kept) anything of a bottle as the listing shows it: only
+/// those are looked at again under the slug's lock, so a listing of healthy bottles costs no
+/// command per bottle. A bottle the listing shows live (or not entirely bottle's) that an `up`
+/// or a stop changes after the listing is this run's miss, never a removal of something live.
+pub fn gc_may_remove(
+    slug: &str,
+    bundle: Option<&Container>,
+    strays: &[Container],
+    networks: &[Network],
+    now: i64,
+) -> bool {
+    gc_step(slug, bundle, strays, networks, now) != GcStep::Skip
+        || !gc_foreign(slug, bundle, strays, networks, now).is_empty()
+}
+
 /// The networks `gc` keeps only because containers bottle did not start are attached to them: each
 /// network's index with those containers' names. Empty when the bottle is live or not entirely
 /// bottle's (then `gc` leaves it for other reasons). `gc` says so, as `down` does, rather than keep
@@ -1764,6 +1779,36 @@ mod tests {
             gc_step("demo", Some(&foreign), &[], &n(), NOW),
             GcStep::Skip
         );
+    }
+
+    /// What `gc` looks at again under the lock: what it may remove or must name as kept, and
+    /// nothing of a healthy bottle.
+    #[test]
+    fn gc_looks_again_only_at_what_may_go() {
+        let ip = "10.0.0.2";
+        let n_on = |ids: &[&str]| vec![network("n1", ids, "r")];
+        let running = bundle("running", "d", "r", "img", ip);
+        let exited = bundle("exited", "d", "r", "img", ip);
+        let mut stray = bundle("exited", "d", "r", "img", ip);
+        stray.id = "c9".into();
+        stray.name = "renamed".into();
+        let mut not_ours = exited.clone();
+        not_ours.labels.remove(LABEL_SLUG);
+        for (bundle, strays, networks, want) in [
+            (Some(&running), vec![], n_on(&["c1"]), false),
+            (Some(&exited), vec![], n_on(&["c1"]), true),
+            (None, vec![], n_on(&[]), true),
+            // A foreign container on a dead bottle's network: named as kept.
+            (None, vec![], n_on(&["web"]), true),
+            (Some(&running), vec![stray.clone()], n_on(&["c1"]), true),
+            (Some(&not_ours), vec![], n_on(&[]), false),
+        ] {
+            assert_eq!(
+                gc_may_remove("demo", bundle, &strays, &networks, NOW),
+                want,
+                "{bundle:?} {strays:?} {networks:?}"
+            );
+        }
     }
 
     /// gc_kept_a_network_with_a_foreign_container_silently (attack round 4).

@@ -44,8 +44,7 @@ pub fn down_with(ctx: &Ctx, slug: &Slug, seen: Option<Observed>, volumes: bool) 
     match result {
         Ok(()) => Ok(removed),
         Err(e) => {
-            let again = format!("bottle down {slug}");
-            let e = name_what_is_left(e, slug, left.as_deref(), &again);
+            let e = name_what_is_left(e, slug, left.as_deref());
             // Keep what was already gone in the error, for a caller that must know.
             let gone: Vec<String> = removed
                 .containers
@@ -64,12 +63,7 @@ pub fn down_with(ctx: &Ctx, slug: &Slug, seen: Option<Observed>, volumes: bool) 
 /// A second signal stops a removal at once; the error then names what is left (`left`: what the
 /// last look showed and was not yet removed; `None`: the look itself was stopped), in its message
 /// and in [`crate::Error::left`]. Other errors are returned as they are.
-pub(super) fn name_what_is_left(
-    e: Error,
-    slug: &Slug,
-    left: Option<&[String]>,
-    again: &str,
-) -> Error {
+pub(super) fn name_what_is_left(e: Error, slug: &Slug, left: Option<&[String]>) -> Error {
     if *e.kind() != ErrorKind::Interrupted {
         return e;
     }
@@ -80,11 +74,9 @@ pub(super) fn name_what_is_left(
             Vec::new(),
         ),
         Some([]) => (format!("; nothing of bottle `{slug}` is left"), Vec::new()),
+        // What removes the rest is the caller's to say (another `down`, or `gc`).
         Some(left) => (
-            format!(
-                "; not seen removed: {} (`{again}` removes what is left)",
-                left.join(", ")
-            ),
+            format!("; not seen removed: {}", left.join(", ")),
             left.to_vec(),
         ),
     };

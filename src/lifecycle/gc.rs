@@ -6,14 +6,27 @@
 
 use super::decide::{self, GcStep};
 use super::{Ctx, Observed, Removed, many, read};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeptNetwork, Result};
 use crate::input::{Names, Slug};
 
 /// Remove leftovers, working on at most `parallel` bottles at once. A first signal lets the
 /// bottles in hand finish; no further bottle is started after it. One bottle's failure does not
 /// stop the others; the error is then the first failure's, in slug order.
 pub fn gc_parallel(ctx: &Ctx, dry_run: bool, parallel: usize) -> Result<Removed> {
-    let listed: Vec<(Slug, Observed)> = read::list(ctx)?.into_iter().collect();
+    // Look once; only what the listing shows may go is looked at again, one by one.
+    let now = super::now();
+    let listed: Vec<(Slug, Observed)> = read::list(ctx)?
+        .into_iter()
+        .filter(|(slug, obs)| {
+            decide::gc_may_remove(
+                slug.as_str(),
+                obs.bundle.as_ref(),
+                &obs.strays,
+                &obs.networks,
+                now,
+            )
+        })
+        .collect();
     let token = ctx.engine.cancel_token().clone();
     let results = many::bounded(&listed, parallel, &token, |(slug, obs)| {
         gc_one(ctx, slug, obs, dry_run)
@@ -51,7 +64,7 @@ fn gc_one(ctx: &Ctx, slug: &Slug, listed: &Observed, dry_run: bool) -> Result<Re
     // A second signal stops it at once: the error names what is left of this bottle.
     let mut left = None;
     gc_one_noting(ctx, slug, listed, dry_run, &mut left)
-        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref(), "bottle gc"))
+        .map_err(|e| super::down::name_what_is_left(e, slug, left.as_deref()))
 }
 
 /// [`gc_one`], noting in `left` what of the bottle it still meant to remove.
@@ -85,9 +98,10 @@ fn gc_one_noting(
         now,
     );
     for (i, containers) in foreign {
-        let names: Vec<&str> = containers.iter().map(String::as_str).collect();
-        let why = super::attached_error(ctx.engine.flavor(), &obs.networks[i].name, &names, "gc");
-        removed.kept.push(format!("kept {}", why.message()));
+        removed.kept.push(KeptNetwork {
+            network: obs.networks[i].name.clone(),
+            containers,
+        });
     }
     let GcStep::Remove {
         bundle,

@@ -16,13 +16,7 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
     let names = Names::new(&ctx.prefix, slug)?;
     let obs = ctx.observe(&names)?;
     if obs.bundle.is_none() && obs.networks.is_empty() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "bottle `{slug}` does not exist: no network `{}` and no container `{}`",
-                names.network, names.bundle
-            ),
-        ));
+        return Err(missing(slug, &names));
     }
     obs.check_ours(slug, &names)?;
     let bundle_id = obs.bundle.as_ref().map(|b| b.id.as_str());
@@ -35,18 +29,31 @@ pub fn status(ctx: &Ctx, slug: &Slug) -> Result<Bottle> {
     ))
 }
 
+/// A bottle with neither network nor bundle, in the words every command uses for it.
+pub(crate) fn missing(slug: &Slug, names: &Names) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "no bottle `{slug}`: no network `{}` and no container `{}`",
+            names.network, names.bundle
+        ),
+    )
+}
+
+/// A bottle whose network is there but whose bundle is not.
+pub(crate) fn no_bundle(slug: &Slug, bundle: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!("bottle `{slug}` has no bundle (container `{bundle}` does not exist)"),
+    )
+}
+
 /// The bottle's bundle, as one `container inspect` shows it, checked to be bottle's.
 pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
     let names = Names::new(&ctx.prefix, slug)?;
-    let b = ctx.inspect_container(&names.bundle)?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
-                names.bundle
-            ),
-        )
-    })?;
+    let b = ctx
+        .inspect_container(&names.bundle)?
+        .ok_or_else(|| no_bundle(slug, &names.bundle))?;
     check_bundle_is_ours(slug, &names, &b)?;
     Ok(b)
 }
@@ -57,15 +64,7 @@ pub(crate) fn bundle(ctx: &Ctx, slug: &Slug) -> Result<Container> {
 pub(crate) fn published(b: &Bottle, port: Option<(u16, Protocol)>) -> Result<Vec<PortView>> {
     let slug = &b.slug;
     match b.bundle.state.as_str() {
-        "missing" => {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "bottle `{slug}` has no bundle (container `{}` does not exist); bring it up with `up` and its spec",
-                    b.bundle.name
-                ),
-            ));
-        }
+        "missing" => return Err(no_bundle(slug, &b.bundle.name)),
         "running" | "paused" | "restarting" => {}
         state => {
             return Err(Error::new(

@@ -408,7 +408,8 @@ impl Up<'_> {
                     let last = last.map_or_else(String::new, |r| {
                         format!(" (the engine's last refusal: {})", r.quote_stderr())
                     });
-                    return Err(Error::new(e.kind().clone(), format!("{e}{last}")));
+                    let msg = format!("{e}{last}");
+                    return Err(e.with_message(msg));
                 }
             };
             let labels = argv::network_labels(slug.as_str(), &candidate, &self.journal.run);
@@ -571,6 +572,12 @@ impl Up<'_> {
                 *fetched = true;
                 Ok(Ran::Built)
             }
+            // `--pull never` and no `[build]`: say so, as a replace does, rather than the engine's
+            // "No such image" (the same error `fetch_missing_image` gives under `never`).
+            Class::ImageNotFound if spec.pull == Pull::Never && spec.build.is_none() => {
+                self.journal.bundle = Made::Nothing;
+                Err(not_pulled(spec.image.as_str()))
+            }
             _ => Err(reply.into_error()),
         }
     }
@@ -666,10 +673,7 @@ impl Up<'_> {
                 dockerfile: build.dockerfile.as_deref(),
             }),
             (None, Pull::Missing | Pull::Always) => argv::pull(image),
-            (None, Pull::Never) => {
-                let msg = format!("image `{image}` is not present and the pull policy is `never`");
-                return Err(Error::new(ErrorKind::EngineFailed, msg));
-            }
+            (None, Pull::Never) => return Err(not_pulled(image)),
         };
         let verb = match self.spec.build {
             Some(_) => Verb::Build,
@@ -687,7 +691,7 @@ impl Up<'_> {
                 "{e}; the running bundle of bottle `{}` was kept as it was",
                 self.slug
             );
-            Error::new(e.kind().clone(), msg)
+            e.with_message(msg)
         };
         let missing = match (&self.spec.build, self.spec.pull) {
             // `always`: the engine's newest, whether or not one is here.
@@ -953,10 +957,13 @@ impl Up<'_> {
         }
         // Only what was there to roll back is said to be: "rolled back" after a cancel that came
         // before anything was created contradicted "nothing was changed" (a lock wait).
-        if *err.kind() == ErrorKind::Interrupted && rollback.is_clean() {
-            match rollback.removed.is_empty() {
-                true => msg.push_str("; this run had created nothing"),
-                false => msg.push_str(&format!(
+        // A failure that had created something (a `--wait` that timed out) says what went too:
+        // the message is all a person reads in text mode.
+        if rollback.is_clean() {
+            match (rollback.removed.is_empty(), err.kind()) {
+                (true, ErrorKind::Interrupted) => msg.push_str("; this run had created nothing"),
+                (true, _) => {}
+                (false, _) => msg.push_str(&format!(
                     "; rolled back what this run had created: {}",
                     rollback.removed.join(", ")
                 )),
@@ -1050,6 +1057,7 @@ fn observed(b: &Container, local: bool) -> crate::ready::Observed {
             .iter()
             .map(|(port, _)| listening.as_ref().map(|l| l.contains(port)))
             .collect(),
+        container_ports: bindings.iter().map(|(port, _)| *port).collect(),
         ports: bindings.into_iter().map(|(_, addr)| addr).collect(),
     }
 }
@@ -1089,4 +1097,10 @@ pub(crate) fn env_file(lines: &[(String, String)]) -> Vec<u8> {
         text.push('\n');
     }
     text.into_bytes()
+}
+
+/// A missing image under the pull policy `never`, with no `[build]` to make it.
+fn not_pulled(image: &str) -> Error {
+    let msg = format!("image `{image}` is not present and the pull policy is `never`");
+    Error::new(ErrorKind::EngineFailed, msg)
 }

@@ -31,6 +31,7 @@ mod validate;
 pub(crate) use validate::{Parts, PublishIp};
 pub use validate::{parse_ttl, parse_wait};
 
+/// The bundle image when a spec names none: the sidecar image of the launcher bottle serves.
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
 pub const DAEMONS_ENV: &str = "BOT_BOTTLE_SIDECAR_DAEMONS";
@@ -116,8 +117,20 @@ pub enum RawWait {
     No,
     /// `--wait` given bare, or `wait = true`: wait at most [`DEFAULT_WAIT`].
     Default,
-    /// `--wait=DURATION`, `wait = "DURATION"`: a duration to parse.
+    /// `--wait=DURATION`, `--wait-timeout DURATION`, `wait = "DURATION"`, `wait_timeout =
+    /// "DURATION"`: a duration to parse.
     Within(String),
+}
+
+impl RawWait {
+    /// This wait with `--wait-timeout` / `wait_timeout` given too: the limit replaces any other,
+    /// and asks for the wait, unless the wait was turned off (`wait = false`).
+    pub fn within(self, timeout: String) -> RawWait {
+        match self {
+            RawWait::No => RawWait::No,
+            RawWait::Default | RawWait::Within(_) => RawWait::Within(timeout),
+        }
+    }
 }
 
 impl std::fmt::Debug for RawSpec {

@@ -14,7 +14,7 @@ use crate::limits;
 use crate::subnet::LoopbackPool;
 
 /// The keys a config file may hold, for the "unknown field" message.
-const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, ttl, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
+const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, ttl, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most 1 MiB. Unknown keys are refused. Relative `[build]`
@@ -56,6 +56,7 @@ impl RawSpec {
             )
         })?;
         let mut raw = RawSpec::default();
+        let mut wait_timeout = None;
         for (key, value) in cx.in_file_order(doc.get_ref()) {
             let at = value.span().start;
             let name = key.get_ref().as_ref();
@@ -163,6 +164,13 @@ impl RawSpec {
                         }
                     })
                 }
+                // compose's `--wait-timeout`: the limit, which also asks for the wait unless
+                // `wait = false` says otherwise.
+                "wait_timeout" => {
+                    let text = cx.string(name, value)?;
+                    cx.check(at, &text, parse_wait(&text))?;
+                    wait_timeout = Some(text);
+                }
                 "pull" => {
                     let pull = match cx.string(name, value)?.as_str() {
                         "missing" => Pull::Missing,
@@ -203,6 +211,9 @@ impl RawSpec {
                     ));
                 }
             }
+        }
+        if let Some(text) = wait_timeout {
+            raw.wait = Some(raw.wait.unwrap_or(RawWait::Default).within(text));
         }
         Ok(raw)
     }

@@ -324,6 +324,15 @@ mod tests {
         assert_eq!(file.wait, Some(DEFAULT_WAIT));
         let e = RawSpec::from_toml("wait = 3\n", Path::new("f.toml")).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Config), "{e}");
+        // compose's `wait_timeout`: the limit, which asks for the wait unless `wait = false`.
+        let wait_of = |text: &str| {
+            let raw = RawSpec::from_toml(text, Path::new("f.toml")).unwrap();
+            raw.validate(false).unwrap().wait
+        };
+        let five = Some(std::time::Duration::from_secs(5));
+        assert_eq!(wait_of("wait_timeout = \"5s\"\n"), five);
+        assert_eq!(wait_of("wait_timeout = \"5s\"\nwait = true\n"), five);
+        assert_eq!(wait_of("wait = false\nwait_timeout = \"5s\"\n"), None);
     }
 
     #[test]

@@ -425,9 +425,22 @@ fn gc_names_the_foreign_container_it_keeps_a_network_for() {
             err.contains("kept network `bot-bottle-bundle-demo`")
                 && err.contains("`web`")
                 && err.contains("`docker network disconnect bot-bottle-bundle-demo web`")
-                && err.contains("run `gc` again"),
+                && err.contains("run `bottle gc` again"),
             "{args:?}: {err}"
         );
         assert!(!fake.transcript().contains("network rm"), "{args:?}");
+    }
+    // `Removed::kept` was stderr sentences (issue 15); it is data, and `--json` carries it beside
+    // what was removed.
+    for args in [&["gc", "--json"][..], &["gc", "--dry-run", "--json"][..]] {
+        let fake = gc_fake("exited", &[("c1", BUNDLE), ("c9", "web")]);
+        let (code, out, err) = run(&fake, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let v = crate::schema::check("gc", &out);
+        assert_eq!(
+            v["kept"],
+            serde_json::json!([{"network": "bot-bottle-bundle-demo", "containers": ["web"]}]),
+            "{args:?}"
+        );
     }
 }

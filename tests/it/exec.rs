@@ -200,7 +200,11 @@ fn a_child_holding_the_pipes_does_not_hold_bottle() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(took < Duration::from_millis(700), "took {took:?}");
     // What the engine printed before exiting was read.
-    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no bottle `demo`"),
+        "{}",
+        stderr(&out)
+    );
     let pid: i32 = std::fs::read_to_string(fake.state_dir().join("holder.pid"))
         .unwrap()
         .trim()

@@ -19,6 +19,7 @@ mod hold;
 mod hostile;
 mod library;
 mod many;
+mod people;
 mod races;
 mod real;
 mod round3;

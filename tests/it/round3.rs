@@ -573,7 +573,7 @@ fn a_second_signal_names_what_is_left() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
         let want = format!(
-            "not seen removed: {} (`{again}` removes what is left)",
+            "not seen removed: {}; `{again}` removes what is left",
             left.join(", ")
         );
         assert!(err.contains(&want), "{args:?} {hang}: {err}");

@@ -345,6 +345,9 @@ fn every_json_output_follows_the_schema() {
     );
     let ls = check("ls", &run(&fake, &["ls", "--json"], 0));
     assert_eq!(ls[0], status);
+    // `-q` was ignored under `--json`: the slugs only.
+    let quiet = check("ls", &run(&fake, &["ls", "-q", "--json"], 0));
+    assert_eq!(quiet[0], "demo");
     check("port", &run(&fake, &["port", "demo", "--json"], 0));
     check("port", &run(&fake, &["port", "demo", "8080", "--json"], 0));
     check("env", &run(&fake, &["env", "demo", "--json"], 0));

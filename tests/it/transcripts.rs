@@ -264,7 +264,7 @@ fn a_failed_run_is_rolled_back() {
         warning.starts_with("bottle: warning: `-e KEY=VALUE`"),
         "{warning}"
     );
-    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.");
+    insta::assert_snapshot!(err, @"bottle: `docker run` failed (exit status: 125): docker: Error response from daemon: Address already in use.; rolled back what this run had created: container `bot-bottle-sidecars-demo`, network `bot-bottle-bundle-demo`");
 }
 
 #[test]
@@ -449,7 +449,7 @@ fn status_port_ls_and_gc() {
     let (code, out, err) = run(&fake, &["ls"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r"
-    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153	-
+    demo	exited	10.213.150.0/24	10.213.150.2	img	127.0.0.1:49153->8080/tcp	-
     gone	missing	10.213.7.0/24	10.213.7.2	-	-	-
     ");
     // One bottle at a time, so the transcript's order is the slugs' order.
@@ -463,6 +463,90 @@ fn status_port_ls_and_gc() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.replace("would remove", "removed"), out2);
     insta::assert_snapshot!(fake.transcript());
+}
+
+/// With 32 healthy bottles `ls` ran 3 engine commands but `gc --dry-run` 35 (issue 15): on a
+/// local engine `gc` looked at every listed bottle again under its lock. It looks again only at
+/// what the listing shows it may remove: here one leftover among 32 healthy bottles.
+#[test]
+fn gc_inspected_every_healthy_bottle_again() {
+    const HEALTHY: usize = 32;
+    let mut fake = Fake::new();
+    let (mut ps, mut nets, mut objects) = (String::new(), String::new(), String::new());
+    for i in 0..HEALTHY {
+        let (slug, subnet) = (format!("h{i}"), format!("10.213.{i}.0/24"));
+        let (name, net) = (
+            format!("bot-bottle-sidecars-{slug}"),
+            format!("bot-bottle-bundle-{slug}"),
+        );
+        let (cid, nid) = (format!("c{i}"), format!("n{i}"));
+        ps += &format!("{cid}\t{name}\n");
+        nets += &format!("{nid}\t{net}\n");
+        let labels = [
+            ("bottle.role", "bundle"),
+            ("bottle.slug", slug.as_str()),
+            ("bottle.spec", "d"),
+        ];
+        objects += &container_json(&name, &cid, "running", &labels, &net, "10.213.0.2", &[]);
+        let labels = [
+            ("bottle.role", "network"),
+            ("bottle.slug", slug.as_str()),
+            ("bottle.subnet", subnet.as_str()),
+        ];
+        objects += &network_json(&net, &nid, &subnet, &labels, &[(&cid, &name)]);
+    }
+    let gone = network_json(
+        "bot-bottle-bundle-gone",
+        "net2",
+        "10.213.200.0/24",
+        &[
+            ("bottle.role", "network"),
+            ("bottle.slug", "gone"),
+            ("bottle.subnet", "10.213.200.0/24"),
+        ],
+        &[],
+    );
+    fake.on("ps *", 0, &ps, "");
+    fake.on(
+        "network ls *",
+        0,
+        &(nets + "net2\tbot-bottle-bundle-gone\n"),
+        "",
+    );
+    // The look under the lock at the leftover: its network alone (no bundle by that name).
+    fake.on(
+        "inspect --format {{json .}} bot-bottle-sidecars-gone bot-bottle-bundle-gone",
+        1,
+        &gone,
+        "Error: No such object: bot-bottle-sidecars-gone\n",
+    );
+    fake.on("inspect *", 0, &(objects + &gone), "");
+    // A local engine (no DOCKER_HOST), so `gc` takes its locks and looks again under them.
+    let runtime = tempfile::tempdir().unwrap();
+    let gc = |args: &[&str]| {
+        let out = fake
+            .command(args)
+            .env_remove("DOCKER_HOST")
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = gc(&["gc", "--dry-run"]);
+    assert!(out.contains("bot-bottle-bundle-gone"), "{out}");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 3 + 1, "listing, one look: {calls:#?}");
+    let out = gc(&["gc"]);
+    assert!(out.contains("bot-bottle-bundle-gone"), "{out}");
+    let calls = fake.calls().split_off(4);
+    assert_eq!(
+        calls.len(),
+        3 + 1 + 1,
+        "listing, one look, `network rm`: {calls:#?}"
+    );
+    assert_eq!(calls[4], ["network", "rm", "net2"]);
 }
 
 /// A secret never shows, even when the engine echoes it back in an error, and `--verbose` and

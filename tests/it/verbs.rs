@@ -152,8 +152,8 @@ fn a_verb_on_a_missing_bottle_exits_like_status() {
         let (code, _, err) = run(&fake, &[verb, "demo"]);
         assert_eq!(code, status_code, "{verb}: {err}");
         assert_eq!(code, 1);
-        assert!(err.contains("bottle `demo` does not exist"), "{err}");
-        assert!(status_err.contains("bottle `demo` does not exist"));
+        assert!(err.contains("no bottle `demo`"), "{err}");
+        assert!(status_err.contains("no bottle `demo`"));
     }
     let (code, out, _) = run(&fake, &["stop", "demo", "--json"]);
     assert_eq!(code, 1);
@@ -203,10 +203,7 @@ fn several_bottles_give_an_array() {
     assert_eq!(v[0]["bundle"]["state"], "exited");
     assert_eq!(v[1]["slug"], "other");
     assert_eq!(v[1]["error"]["kind"], "not_found");
-    assert!(
-        err.contains("bottle: other: bottle `other` does not exist"),
-        "{err}"
-    );
+    assert!(err.contains("bottle: other: no bottle `other`"), "{err}");
 }
 
 /// `up SLUG` with no spec (no flags, no `--config`, no `bottle.toml`) keeps the bottle as it is:
