@@ -15,21 +15,13 @@ Usage:
     python3 scripts/placement_vectors.py --check fixtures/placement-vectors.json
 """
 
-import argparse
-import difflib
 import json
 import sys
 
-FNV64_OFFSET = 0xCBF29CE484222325
-FNV64_PRIME = 0x100000001B3
-MASK64 = (1 << 64) - 1
+from vectors import fnv1a64
+import vectors
 
-# Published FNV-1a 64-bit values (from the FNV reference test suite).
-FNV_KNOWN = {
-    b"": 0xCBF29CE484222325,
-    b"a": 0xAF63DC4C8601EC8C,
-    b"foobar": 0x85944171F73967E8,
-}
+
 
 THREE = ["default", "pod", "edge"]
 
@@ -57,19 +49,6 @@ CASES = [
 ]
 
 
-def fnv1a64(data: bytes) -> int:
-    h = FNV64_OFFSET
-    for byte in data:
-        h ^= byte
-        h = (h * FNV64_PRIME) & MASK64
-    return h
-
-
-def self_test() -> None:
-    for data, want in FNV_KNOWN.items():
-        got = fnv1a64(data)
-        if got != want:
-            raise AssertionError(f"fnv1a64({data!r}) = {got:#018x}, want {want:#018x}")
 
 
 def score(slug: str, context: str) -> int:
@@ -90,49 +69,9 @@ def vector(slug: str, contexts: list) -> dict:
 
 
 def render() -> str:
-    self_test()
-    vectors = [vector(slug, contexts) for slug, contexts in CASES]
-    return json.dumps(vectors, indent=2, ensure_ascii=False) + "\n"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check",
-        metavar="FILE",
-        help="compare FILE with freshly generated vectors; exit 1 if they differ",
-    )
-    args = parser.parse_args()
-
-    text = render()
-    if args.check is None:
-        sys.stdout.write(text)
-        return 0
-
-    try:
-        with open(args.check, encoding="utf-8") as f:
-            current = f.read()
-    except OSError as e:
-        print(f"placement_vectors: cannot read {args.check}: {e.strerror}", file=sys.stderr)
-        return 1
-    if current == text:
-        print(f"placement_vectors: {args.check} is up to date", file=sys.stderr)
-        return 0
-    sys.stderr.writelines(
-        difflib.unified_diff(
-            current.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=args.check,
-            tofile="regenerated",
-        )
-    )
-    print(
-        f"placement_vectors: {args.check} is stale; regenerate it with "
-        f"`python3 scripts/placement_vectors.py > {args.check}`",
-        file=sys.stderr,
-    )
-    return 1
+    made = [vector(slug, contexts) for slug, contexts in CASES]
+    return json.dumps(made, indent=2, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vectors.main("placement_vectors", __doc__, render))

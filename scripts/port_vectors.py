@@ -23,21 +23,18 @@ Usage:
     python3 scripts/port_vectors.py --check fixtures/port-vectors.json
 """
 
-import argparse
-import difflib
 import ipaddress
 import json
 import sys
 
-FNV64_OFFSET = 0xCBF29CE484222325
-FNV64_PRIME = 0x100000001B3
-MASK64 = (1 << 64) - 1
+from vectors import fnv1a64
+import vectors
+
 
 LOW = 20000
 HIGH = 32767
 N = HIGH - LOW + 1
 
-FNV_KNOWN = {b"": 0xCBF29CE484222325, b"a": 0xAF63DC4C8601EC8C, b"foobar": 0x85944171F73967E8}
 
 # Single ports: their first three candidates.
 SINGLES = [
@@ -52,13 +49,6 @@ SINGLES = [
     ("this-is-a-forty-character-slug-for-tests", 8080, "tcp"),
 ]
 
-
-def fnv1a64(data: bytes) -> int:
-    h = FNV64_OFFSET
-    for byte in data:
-        h ^= byte
-        h = (h * FNV64_PRIME) & MASK64
-    return h
 
 
 def candidate(slug: str, port: int, proto: str, k: int) -> int:
@@ -106,8 +96,6 @@ def settle_cases():
 
 
 def render() -> str:
-    for data, want in FNV_KNOWN.items():
-        assert fnv1a64(data) == want
     singles = [
         {
             "slug": slug,
@@ -133,31 +121,5 @@ def render() -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", metavar="FILE", help="compare FILE with fresh vectors; exit 1 if they differ")
-    args = parser.parse_args()
-    text = render()
-    if args.check is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(args.check, encoding="utf-8") as f:
-            current = f.read()
-    except OSError as e:
-        print(f"port_vectors: cannot read {args.check}: {e.strerror}", file=sys.stderr)
-        return 1
-    if current == text:
-        print(f"port_vectors: {args.check} is up to date", file=sys.stderr)
-        return 0
-    sys.stderr.writelines(
-        difflib.unified_diff(
-            current.splitlines(keepends=True), text.splitlines(keepends=True), fromfile=args.check, tofile="regenerated"
-        )
-    )
-    print(f"port_vectors: {args.check} is stale; regenerate it with `python3 scripts/port_vectors.py > {args.check}`", file=sys.stderr)
-    return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vectors.main("port_vectors", __doc__, render))

@@ -18,29 +18,19 @@ Usage:
     python3 scripts/subnet_vectors.py --check fixtures/subnet-vectors.json
 """
 
-import argparse
-import difflib
 import ipaddress
 import itertools
 import json
 import re
 import sys
 
-FNV64_OFFSET = 0xCBF29CE484222325
-FNV64_PRIME = 0x100000001B3
-MASK64 = (1 << 64) - 1
+from vectors import fnv1a64
+import vectors
+
 
 MAX_BLOCK = 29
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
-# Published FNV-1a 64-bit values (from the FNV reference test suite).
-FNV_KNOWN = {
-    b"": 0xCBF29CE484222325,
-    b"a": 0xAF63DC4C8601EC8C,
-    b"b": 0xAF63DF4C8601F1A5,
-    b"c": 0xAF63DE4C8601EFF2,
-    b"foobar": 0x85944171F73967E8,
-}
 
 SLUG_40 = "this-is-a-forty-character-slug-for-tests"
 DIGITS_40 = "0123456789-0123456789-0123456789-0123456"
@@ -82,19 +72,6 @@ CASES = [
 ]
 
 
-def fnv1a64(data: bytes) -> int:
-    h = FNV64_OFFSET
-    for byte in data:
-        h ^= byte
-        h = (h * FNV64_PRIME) & MASK64
-    return h
-
-
-def self_test() -> None:
-    for data, want in FNV_KNOWN.items():
-        got = fnv1a64(data)
-        if got != want:
-            raise AssertionError(f"fnv1a64({data!r}) = {got:#018x}, want {want:#018x}")
 
 
 def block_subnet(pool: ipaddress.IPv4Network, block: int, slot: int) -> ipaddress.IPv4Network:
@@ -144,49 +121,9 @@ def vector(pool_text: str, block: int, slug: str) -> dict:
 
 
 def render() -> str:
-    self_test()
     vectors = [vector(pool, block, slug) for pool, block, slugs in CASES for slug in slugs]
     return json.dumps(vectors, indent=2) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check",
-        metavar="FILE",
-        help="compare FILE with freshly generated vectors; exit 1 if they differ",
-    )
-    args = parser.parse_args()
-
-    text = render()
-    if args.check is None:
-        sys.stdout.write(text)
-        return 0
-
-    try:
-        with open(args.check, encoding="utf-8") as f:
-            current = f.read()
-    except OSError as e:
-        print(f"subnet_vectors: cannot read {args.check}: {e.strerror}", file=sys.stderr)
-        return 1
-    if current == text:
-        print(f"subnet_vectors: {args.check} is up to date", file=sys.stderr)
-        return 0
-    sys.stderr.writelines(
-        difflib.unified_diff(
-            current.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=args.check,
-            tofile="regenerated",
-        )
-    )
-    print(
-        f"subnet_vectors: {args.check} is stale; regenerate it with "
-        f"`python3 scripts/subnet_vectors.py > {args.check}`",
-        file=sys.stderr,
-    )
-    return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vectors.main("subnet_vectors", __doc__, render))
