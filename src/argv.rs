@@ -40,6 +40,12 @@ pub const LABEL_ENV: &str = "bottle.env";
 /// Which `up` invocation created the object, so a rollback of a create that a signal cut short
 /// can tell its own object from one that was already there or that a racer made.
 pub const LABEL_RUN: &str = "bottle.run";
+/// The bundle's lease: when it expires (RFC 3339, UTC, whole seconds), for `gc`.
+pub const LABEL_EXPIRES: &str = "bottle.expires";
+/// The bundle's lease as asked (`--ttl`), in seconds: what a later `up --ttl` is compared with.
+pub const LABEL_TTL: &str = "bottle.ttl";
+/// A short digest of each part of the spec (`image=…,env=…`): which parts a replace changed.
+pub const LABEL_PARTS: &str = "bottle.parts";
 /// The bundle's endpoints, chosen once by the host-port rule and kept for the bottle's life:
 /// `HOST_IP:HOST_PORT->PORT/PROTO`, comma-separated (see [`crate::endpoints::label`]).
 pub const LABEL_ENDPOINTS: &str = "bottle.endpoints";
@@ -343,6 +349,31 @@ pub fn unpause(id: &str) -> Vec<OsString> {
     Args::new(&["unpause"]).arg(id).done()
 }
 
+/// `stop [-t SECONDS] ID`: `bottle stop`. `-t` is the grace period before the engine kills the
+/// bundle (the engine's own default, 10 s, without it); spelled `-t` because docker 20.10 calls
+/// it `--time`, docker 28 `--timeout`, and podman accepts `-t` like both.
+pub fn stop(id: &str, grace: Option<u32>) -> Vec<OsString> {
+    grace_opt(Args::new(&["stop"]), grace).arg(id).done()
+}
+
+/// `restart [-t SECONDS] ID`: `bottle restart`, with `stop`'s grace period. The engine keeps the
+/// bundle's publish arguments as they are: nothing here names a port.
+pub fn restart(id: &str, grace: Option<u32>) -> Vec<OsString> {
+    grace_opt(Args::new(&["restart"]), grace).arg(id).done()
+}
+
+/// `pause ID`: `bottle pause` (the bundle's processes frozen, its ports still bound).
+pub fn pause(id: &str) -> Vec<OsString> {
+    Args::new(&["pause"]).arg(id).done()
+}
+
+fn grace_opt(a: Args, grace: Option<u32>) -> Args {
+    match grace {
+        Some(s) => a.opt("-t", s.to_string()),
+        None => a,
+    }
+}
+
 /// `image inspect --format {{.Id}} IMG`: whether the image is present, before a working bundle is
 /// replaced by one that might not start.
 pub fn image_inspect(image: &str) -> Vec<OsString> {
@@ -409,6 +440,15 @@ pub fn network_labels(slug: &str, candidate: &Candidate, run: &str) -> Labels {
     ])
 }
 
+/// A bottle's lease, as its bundle's labels record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// When it expires: RFC 3339, UTC, whole seconds.
+    pub expires: String,
+    /// The `--ttl` it was made with, in seconds.
+    pub ttl: u64,
+}
+
 /// The labels of a named volume bottle creates for the bottle `slug` of `prefix`: `down --volumes`
 /// removes exactly the volumes that carry them.
 pub fn volume_labels(prefix: &str, slug: &str) -> Labels {
@@ -421,11 +461,23 @@ pub fn volume_labels(prefix: &str, slug: &str) -> Labels {
 
 /// The labels of a bottle's bundle. `run` is the creating invocation's ID. Of the env only the
 /// keys go in (bare and `KEY=VALUE` alike): a label is in argv, and a value never is.
-pub fn bundle_labels(slug: &str, spec_digest: &str, spec: &Spec, run: &str) -> Labels {
+pub fn bundle_labels(
+    slug: &str,
+    spec_digest: &str,
+    spec: &Spec,
+    run: &str,
+    lease: Option<&Lease>,
+) -> Labels {
     let keys: Vec<&str> = spec.env.keys().map(|k| k.as_str()).collect();
+    let parts: Vec<String> = spec
+        .part_digests()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let limits = spec.limits.label();
     let limits = (!limits.is_empty()).then(|| (LABEL_LIMITS.to_string(), limits));
     let mut labels = Labels::from([
+        (LABEL_PARTS.to_string(), parts.join(",")),
         (LABEL_ENV.to_string(), keys.join(",")),
         (LABEL_ROLE.to_string(), ROLE_BUNDLE.to_string()),
         (LABEL_RUN.to_string(), run.to_string()),
@@ -433,12 +485,78 @@ pub fn bundle_labels(slug: &str, spec_digest: &str, spec: &Spec, run: &str) -> L
         (LABEL_SPEC.to_string(), spec_digest.to_string()),
     ]);
     labels.extend(limits);
+    if let Some(lease) = lease {
+        labels.insert(LABEL_EXPIRES.to_string(), lease.expires.clone());
+        labels.insert(LABEL_TTL.to_string(), lease.ttl.to_string());
+    }
     labels
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_change_argv() {
+        insta::assert_debug_snapshot!(stop("c1", None), @r#"
+        [
+            "stop",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(stop("c1", Some(2)), @r#"
+        [
+            "stop",
+            "-t",
+            "2",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(restart("c1", Some(0)), @r#"
+        [
+            "restart",
+            "-t",
+            "0",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(restart("c1", None), @r#"
+        [
+            "restart",
+            "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(pause("c1"), @r#"
+        [
+            "pause",
+            "c1",
+        ]
+        "#);
+    }
+
+    /// The lease and the parts are labels: the expiry is an input, never the clock.
+    #[test]
+    fn bundle_labels_with_a_lease() {
+        let spec = crate::Spec::builder("img:1").publish(80).build().unwrap();
+        let lease = Lease {
+            expires: "2026-12-07T03:00:00Z".into(),
+            ttl: 60,
+        };
+        let labels = bundle_labels("demo", "d", &spec, "r", Some(&lease));
+        insta::assert_debug_snapshot!(labels, @r#"
+        {
+            "bottle.env": "",
+            "bottle.expires": "2026-12-07T03:00:00Z",
+            "bottle.parts": "daemons=46aa07bc,env=44136fa3,image=55aad34a,publish=54c2bbec,publish_ip=88270499,volumes=4f53cda1",
+            "bottle.role": "bundle",
+            "bottle.run": "r",
+            "bottle.slug": "demo",
+            "bottle.spec": "d",
+            "bottle.ttl": "60",
+        }
+        "#);
+        assert!(!bundle_labels("demo", "d", &spec, "r", None).contains_key(LABEL_EXPIRES));
+    }
 
     /// Issue 16: the named-volume verbs, each argv as it runs.
     #[test]

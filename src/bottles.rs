@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event, Stream};
 use crate::input::{self, EnvEntry, ImageRef, Names, Prefix, Slug, Volume};
 use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
-use crate::lifecycle::{self, Ctx, Environment, Removed, UpOutcome};
+use crate::lifecycle::{self, Change, Ctx, Environment, Removed, UpOutcome};
 use crate::model::Bottle;
 use crate::spec::{Build, DAEMONS_ENV, Parts, PublishIp, Pull, Spec};
 use crate::subnet::{LoopbackPool, Pool};
@@ -48,7 +48,7 @@ use crate::versions::EngineVersions;
 /// Bottles on one engine, under one name prefix and one subnet pool.
 ///
 /// Made with [`Bottles::new`] and configured by its builder methods; each command method
-/// (`up`, `down`, `status`, `ls`, `gc`, `plan`) runs the engine commands the CLI would, and
+/// (`up`, `down`, `stop`, `start`, `restart`, `pause`, `unpause`, `status`, `ls`, `gc`, `plan`) runs the engine commands the CLI would, and
 /// returns what the CLI prints as data. Clones share the cancel token and the events callback;
 /// give a clone its own token with [`Bottles::with_cancel_token`] to cancel it alone.
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub struct Bottles {
     ctx: Ctx,
     /// How many bottles `up_many`, `down_many`, `down_all` and `gc` work on at once.
     parallel: usize,
+    /// `stop` and `restart`: the seconds the engine waits before it kills the bundle.
+    stop_grace: Option<u32>,
 }
 
 /// A bottle's logs as the engine printed them, with the values `up` was given masked.
@@ -95,6 +97,7 @@ impl Bottles {
                 locks: crate::lock::Location::from_env(),
             },
             parallel: DEFAULT_PARALLEL,
+            stop_grace: None,
         }
     }
 
@@ -311,6 +314,110 @@ impl Bottles {
         interrupted(&self.ctx)
     }
 
+    /// Stop the bundle of `slug` (its network, address and ports stay its own); the bottle as it
+    /// is then. Already stopped is success; a paused bundle is unpaused first. A missing bottle is
+    /// [`crate::ErrorKind::NotFound`], as [`Bottles::status`] has it. The engine gives the bundle
+    /// [`Bottles::stop_grace`] to exit before it kills it.
+    pub fn stop(&self, slug: &Slug) -> Result<Bottle> {
+        self.change(slug, Change::Stop)
+    }
+
+    /// Start the stopped bundle of `slug` (a paused one is unpaused); already running is
+    /// success. A `dead` bundle is refused ([`crate::ErrorKind::Refused`]): `up` with its spec
+    /// replaces it.
+    pub fn start(&self, slug: &Slug) -> Result<Bottle> {
+        self.change(slug, Change::Start)
+    }
+
+    /// Restart the bundle of `slug`, whatever its state (a stopped one is started, a paused one
+    /// unpaused and restarted), with [`Bottles::stop_grace`].
+    pub fn restart(&self, slug: &Slug) -> Result<Bottle> {
+        self.change(slug, Change::Restart)
+    }
+
+    /// Pause the running bundle of `slug`; already paused is success, a stopped one is refused
+    /// ([`crate::ErrorKind::Refused`]).
+    pub fn pause(&self, slug: &Slug) -> Result<Bottle> {
+        self.change(slug, Change::Pause)
+    }
+
+    /// Unpause the bundle of `slug`; a bundle that is not paused (running or stopped) is left as
+    /// it is, and that is success.
+    pub fn unpause(&self, slug: &Slug) -> Result<Bottle> {
+        self.change(slug, Change::Unpause)
+    }
+
+    /// [`Bottles::stop`] of each of `slugs`, at most [`Bottles::parallel`] at once, in the order
+    /// given; a bottle that a cancel kept from starting is [`crate::ErrorKind::Interrupted`].
+    pub fn stop_many(&self, slugs: &[Slug]) -> Vec<Result<Bottle>> {
+        self.change_many(slugs, Change::Stop)
+    }
+
+    /// [`Bottles::start`] of each of `slugs`, as [`Bottles::stop_many`] runs them.
+    pub fn start_many(&self, slugs: &[Slug]) -> Vec<Result<Bottle>> {
+        self.change_many(slugs, Change::Start)
+    }
+
+    /// [`Bottles::restart`] of each of `slugs`, as [`Bottles::stop_many`] runs them.
+    pub fn restart_many(&self, slugs: &[Slug]) -> Vec<Result<Bottle>> {
+        self.change_many(slugs, Change::Restart)
+    }
+
+    /// [`Bottles::pause`] of each of `slugs`, as [`Bottles::stop_many`] runs them.
+    pub fn pause_many(&self, slugs: &[Slug]) -> Vec<Result<Bottle>> {
+        self.change_many(slugs, Change::Pause)
+    }
+
+    /// [`Bottles::unpause`] of each of `slugs`, as [`Bottles::stop_many`] runs them.
+    pub fn unpause_many(&self, slugs: &[Slug]) -> Vec<Result<Bottle>> {
+        self.change_many(slugs, Change::Unpause)
+    }
+
+    /// How long `stop` and `restart` let the bundle exit before the engine kills it, in whole
+    /// seconds (rounded up); by default the engine's own (10 s for docker and podman).
+    pub fn stop_grace(mut self, grace: Duration) -> Bottles {
+        let secs = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
+        self.stop_grace = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// Bring the existing bottle `slug` up as it is, with no spec: keep it if it runs
+    /// ([`Action::Kept`]), start or unpause its bundle if not ([`Action::Started`]); never
+    /// replace it. A missing bottle (or bundle) is [`crate::ErrorKind::NotFound`]: a new bundle
+    /// needs a spec ([`Bottles::up`]). With `ttl`, the bottle's lease must be that one (a lease
+    /// is fixed at creation; see [`SpecBuilder::ttl`]), or the call is refused
+    /// ([`crate::ErrorKind::Refused`]) and changes nothing.
+    ///
+    /// [`Action::Kept`]: crate::Action::Kept
+    /// [`Action::Started`]: crate::Action::Started
+    pub fn resume(&self, slug: &Slug, ttl: Option<Duration>) -> Result<UpOutcome> {
+        lifecycle::resume(&self.call(), slug, lease_secs(ttl))
+    }
+
+    /// [`Bottles::resume`] of each of `slugs`, as [`Bottles::up_many`] runs them.
+    pub fn resume_many(&self, slugs: &[Slug], ttl: Option<Duration>) -> Vec<Result<UpOutcome>> {
+        let ctx = self.call();
+        let token = ctx.engine.cancel_token();
+        let ttl = lease_secs(ttl);
+        let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
+            lifecycle::resume(&ctx, slug, ttl)
+        });
+        not_started(results, "nothing was changed")
+    }
+
+    fn change(&self, slug: &Slug, change: Change) -> Result<Bottle> {
+        lifecycle::change(&self.call(), slug, change, self.stop_grace)
+    }
+
+    fn change_many(&self, slugs: &[Slug], change: Change) -> Vec<Result<Bottle>> {
+        let ctx = self.call();
+        let token = ctx.engine.cancel_token();
+        let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
+            lifecycle::change(&ctx, slug, change, self.stop_grace)
+        });
+        not_started(results, "nothing was changed")
+    }
+
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
     pub fn status(&self, slug: &Slug) -> Result<Bottle> {
         lifecycle::status(&self.call(), slug)
@@ -421,6 +528,11 @@ fn bundle_and_secrets(ctx: &Ctx, slug: &Slug) -> Result<(crate::model::Container
     };
     let masker = log_secrets(&bundle.env, passed, &image_env);
     Ok((bundle, masker))
+}
+
+/// A lease in whole seconds, a fraction rounded up, as `up` records it.
+fn lease_secs(ttl: Option<Duration>) -> Option<u64> {
+    ttl.map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0))
 }
 
 /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once the token `ctx` watches was cancelled.
@@ -781,6 +893,16 @@ impl SpecBuilder {
         self
     }
 
+    /// Give the bottle a lease: `up` records its expiry (now plus `ttl`, in whole seconds, a
+    /// fraction rounded up) when it creates the bottle, and [`Bottles::gc`] removes the bottle
+    /// once it has passed, running or not. The lease is fixed at creation: an `up` of an existing
+    /// bottle with another lease (or none recorded) is refused ([`crate::ErrorKind::Refused`]).
+    /// The CLI's `--ttl`. Under a second is refused ([`crate::Invalid::Ttl`]).
+    pub fn ttl(mut self, ttl: Duration) -> SpecBuilder {
+        self.parts.ttl = Some(ttl);
+        self
+    }
+
     /// Allow a non-loopback publish IP, which exposes the bundle beyond this host (the CLI's
     /// `--allow-nonloopback`).
     pub fn allow_nonloopback(mut self, allow: bool) -> SpecBuilder {
@@ -995,6 +1117,7 @@ mod tests {
             host_ip: Some("127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
+            expires: None,
         };
         assert_eq!(bottle.port(8080), Some("127.0.0.1:49153".parse().unwrap()));
         assert_eq!(bottle.port(9090), Some("[::1]:49154".parse().unwrap()));

@@ -23,6 +23,9 @@ pub enum Verb {
     Version,
     Start,
     Unpause,
+    Stop,
+    Restart,
+    Pause,
     ImageInspect,
     Pull,
     VolumeCreate,
@@ -51,6 +54,9 @@ impl Verb {
             Verb::Version => "version",
             Verb::Start => "start",
             Verb::Unpause => "unpause",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+            Verb::Pause => "pause",
             Verb::ImageInspect => "image-inspect",
             Verb::Pull => "pull",
             Verb::VolumeCreate => "volume-create",
@@ -81,6 +87,9 @@ const ALL_VERBS: &[Verb] = &[
     Verb::Version,
     Verb::Start,
     Verb::Unpause,
+    Verb::Stop,
+    Verb::Restart,
+    Verb::Pause,
     Verb::ImageInspect,
     Verb::Pull,
     Verb::VolumeCreate,
@@ -298,7 +307,10 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
         | Verb::ContainerInspect
         | Verb::NetworkInspect
         | Verb::Start
-        | Verb::Unpause => {
+        | Verb::Unpause
+        | Verb::Stop
+        | Verb::Restart
+        | Verb::Pause => {
             if network_not_found || container_not_found {
                 Class::NotFound
             } else {

@@ -52,6 +52,8 @@ pub enum Invalid {
     Timeout,
     /// A readiness wait that is not a positive duration.
     Wait,
+    /// A lease (`--ttl`) that is not a duration of at least a second.
+    Ttl,
     /// A memory limit that is not a size (`512m`, `1g`, bytes), or below 6 MiB.
     Memory,
     /// A CPU limit that is not a number with at most three decimal places, or below 0.01.

@@ -81,10 +81,12 @@ pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
-pub use lifecycle::{Action, Removed, ReplaceReason, UpOutcome};
+pub use lifecycle::{Action, Removed, ReplaceReason, SpecField, UpOutcome};
 pub use limits::Limits;
 pub use model::{Bottle, BundleView, NetworkView, PortView, Protocol, State};
 pub use placement::{placement_order, placement_score};
-pub use spec::{Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec};
+pub use spec::{
+    Build, DEFAULT_WAIT, Pull, RawSpec as SpecText, RawWait as WaitText, Spec, parse_ttl,
+};
 pub use subnet::{Candidate, DEFAULT_BLOCK, DEFAULT_POOL, LoopbackPool, Pool, Subnet};
 pub use versions::{EngineVersions, VERSION};

@@ -620,6 +620,10 @@ pub struct Bottle {
     pub created: Option<String>,
     /// The bundle's `bottle.run` label: which `up` created it. `None` when it is missing.
     pub run: Option<String>,
+    /// When the bottle's lease expires (RFC 3339, UTC, whole seconds), from the bundle's
+    /// `bottle.expires` label; `None` without a lease (or a bundle). `gc` removes the bottle once
+    /// it has passed.
+    pub expires: Option<String>,
 }
 
 /// A bottle's network, as the bottle object shows it.
@@ -833,6 +837,7 @@ impl Bottle {
             host_ip,
             created: bundle.map(|b| b.created.clone()).filter(|c| !c.is_empty()),
             run: bundle.and_then(|b| b.labels.get(LABEL_RUN).cloned()),
+            expires: bundle.and_then(|b| b.labels.get(crate::argv::LABEL_EXPIRES).cloned()),
         }
     }
 }

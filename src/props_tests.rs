@@ -135,7 +135,7 @@ proptest! {
     #[test]
     fn accepted_specs_round_trip_through_run_argv(raw in raw_specs()) {
         let Ok(spec) = raw.validate(false) else { return Ok(()) };
-        let labels = argv::bundle_labels("p", &spec.digest(), &spec, "r");
+        let labels = argv::bundle_labels("p", &spec.digest(), &spec, "r", None);
         let argv = strings(&argv::run(&argv::Run {
             name: "bot-bottle-sidecars-p",
             network: "bot-bottle-bundle-p",

@@ -13,7 +13,7 @@ pub fn advice(err: &Error) -> Option<&'static str> {
         ErrorKind::EngineUnavailable => "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine",
         ErrorKind::Timeout => "`--timeout` (or `BOTTLE_TIMEOUT`) sets the timeout",
         ErrorKind::NotFound => {
-            "`bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up"
+            "`bottle up SLUG` with the bottle's spec (flags, `--config`, or a `bottle.toml` in the working directory) brings it up"
         }
         ErrorKind::Invalid(Invalid::PublishIp) => {
             "`--allow-nonloopback` allows a publish IP that is not loopback"
@@ -24,8 +24,8 @@ pub fn advice(err: &Error) -> Option<&'static str> {
         ErrorKind::PoolExhausted => {
             "`--pool` and `--block` (or `--loopback-pool`) set the pools, and `bottle gc` removes unused bottles"
         }
-        ErrorKind::Invalid(Invalid::Timeout | Invalid::Wait) => {
-            "`--timeout` (or `BOTTLE_TIMEOUT`) and `--wait` take such durations"
+        ErrorKind::Invalid(Invalid::Timeout | Invalid::Wait | Invalid::Ttl) => {
+            "`--timeout` (or `BOTTLE_TIMEOUT`), `--wait` and `--ttl` take such durations"
         }
         ErrorKind::Invalid(Invalid::LoopbackPool) => {
             "`--loopback-pool` (`loopback_pool`) goes with `--publish-ip auto`"

@@ -25,6 +25,10 @@ pub fn up(up: &UpOutcome) -> serde_json::Result<Value> {
     }
     if let Some(reason) = &up.reason {
         v["reason"] = serde_json::to_value(reason)?;
+        // The parts that changed, by name, when the old bundle recorded them.
+        if !reason.fields().is_empty() {
+            v["changed"] = serde_json::to_value(reason.fields())?;
+        }
     }
     Ok(v)
 }
@@ -101,6 +105,7 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::ConfigKey | Invalid::Config => "--config",
         Invalid::Timeout => "--timeout",
         Invalid::Wait => "--wait",
+        Invalid::Ttl => "--ttl",
         Invalid::Memory => "--memory",
         Invalid::Cpus => "--cpus",
         Invalid::PidsLimit => "--pids-limit",

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use super::{Global, Reported, json, render};
-use bottle::{Bottles, Error, Removed, Slug, UpOutcome};
+use bottle::{Bottle, Bottles, Error, Removed, Slug, UpOutcome};
 
 /// `up` of several slugs with one spec, reported. Text: one line per bottle; `--json`: an array
 /// of bottle objects (with `action`), or `{"slug", "error"}` for a bottle that failed.
@@ -66,6 +66,36 @@ pub fn down_each(
         (false, ..) => {}
         (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
         // The one bottle failed: `report` prints its error object.
+        (true, true, _) => {}
+        (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
+    }
+    out.flush()?;
+    failures(slugs, results, one, g.verbose)
+}
+
+/// `stop`, `start`, `restart`, `pause` or `unpause` of each slug, reported. Text: one line per
+/// bottle, `bottle SLUG: STATE`; `--json`: with `one` (one slug given), its bottle object (or, when
+/// it failed, the error object `report` prints), otherwise an array of bottle objects, or
+/// `{"slug", "error"}` for a bottle that failed.
+pub fn change_each(
+    slugs: &[Slug],
+    results: Vec<Result<Bottle, Error>>,
+    one: bool,
+    g: &Global,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut report = Vec::new();
+    for (slug, result) in slugs.iter().zip(&results) {
+        match result {
+            Ok(b) if g.json => report.push(serde_json::to_value(b)?),
+            Ok(b) => writeln!(out, "bottle {slug}: {}", b.bundle.state)?,
+            Err(_) if one => {}
+            Err(e) => report.push(failed_json(slug, e, g.verbose)),
+        }
+    }
+    match (g.json, one, report.as_slice()) {
+        (false, ..) => {}
+        (true, true, [v]) => writeln!(out, "{}", json::line(v)?)?,
         (true, true, _) => {}
         (true, false, _) => writeln!(out, "{}", json::line(&report)?)?,
     }

@@ -115,6 +115,11 @@ impl Command {
         match self {
             Command::Up(_) => "up",
             Command::Down(_) => "down",
+            Command::Stop(_) => "stop",
+            Command::Start(_) => "start",
+            Command::Restart(_) => "restart",
+            Command::Pause(_) => "pause",
+            Command::Unpause(_) => "unpause",
             Command::Plan(_) => "plan",
             Command::Subnet(_) => "subnet",
             Command::Port(_) => "port",
@@ -135,13 +140,19 @@ impl Command {
 pub enum Command {
     /// Create the bottle, or converge it to the spec; prints a summary or the bottle object
     #[command(after_help = "\
-An unchanged bottle is kept as it is; a changed spec replaces the bundle.
+An unchanged bottle is kept as it is; a changed spec replaces the bundle (the reason names the
+parts that changed). The spec is the flags over `--config FILE`, or over `bottle.toml` in the
+working directory when no `--config` is given. With no spec at all (no spec flags, no file), an
+existing bottle is kept as it is, started if it was stopped, and never replaced; a missing one is
+exit 1, since a new bundle needs an image.
 If `up` fails or is interrupted, it removes what it created (exit 1, or 130).
 
 Examples:
   bottle up demo -p 8080 -e API_TOKEN          # API_TOKEN's value from this environment
   bottle up demo --config bottle.toml --pull never
-  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec")]
+  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec
+  bottle up demo                                # start it again as it was
+  bottle up demo --image img:1 --ttl 2h         # `bottle gc` removes it after 2 hours")]
     Up(UpSlugsArgs),
     /// Remove bottles: bundle first, then network; succeeds if already gone
     #[command(after_help = "\
@@ -149,6 +160,45 @@ Examples:
   bottle down demo
   bottle down --all        # every bottle with this prefix")]
     Down(DownArgs),
+    /// Stop bottles' bundles; their networks, addresses and ports stay theirs
+    #[command(after_help = "\
+Already stopped is success; a paused bundle is unpaused, then stopped. A missing bottle is exit 1,
+as for `status`. `bottle start` (or `up SLUG` with no spec) starts it again.
+
+Examples:
+  bottle stop demo
+  bottle stop --all -t 2     # every bottle with this prefix, 2 s to exit before a kill")]
+    Stop(StopArgs),
+    /// Start bottles' stopped bundles (a paused one is unpaused)
+    #[command(after_help = "\
+Already running is success. A missing bottle is exit 1, as for `status`; a `dead` bundle is refused
+(exit 1): `up` with its spec replaces it.
+
+Examples:
+  bottle start demo
+  bottle start --all --json")]
+    Start(ChangeArgs),
+    /// Restart bottles' bundles, whatever their state
+    #[command(after_help = "\
+A stopped bundle is started, a paused one unpaused and restarted.
+
+Examples:
+  bottle restart demo -t 1")]
+    Restart(StopArgs),
+    /// Pause bottles' running bundles
+    #[command(after_help = "\
+Already paused is success; a stopped bundle is refused (exit 1): only a running one can be paused.
+
+Examples:
+  bottle pause demo")]
+    Pause(ChangeArgs),
+    /// Unpause bottles' paused bundles
+    #[command(after_help = "\
+A bundle that is not paused (running or stopped) is left as it is: success.
+
+Examples:
+  bottle unpause --all")]
+    Unpause(ChangeArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(after_help = "\
 KEY=VALUE values never appear: `up` hands them to the engine in a pipe at `--env-file /dev/fd/3`,
@@ -298,6 +348,31 @@ pub struct DownArgs {
     pub volumes: bool,
 }
 
+/// `start`, `pause`, `unpause`: the bottles to change.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// The bottles' slugs (or --all)
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_name = "SLUG"
+    )]
+    pub slugs: Vec<String>,
+    /// Every bottle the engine has with this prefix
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `stop`, `restart`: the bottles, and how long the bundle gets to exit.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub bottles: ChangeArgs,
+    /// Seconds the bundle gets to exit before the engine kills it [default: the engine's, 10]
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u32>,
+}
+
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Print slugs only
@@ -343,7 +418,7 @@ pub struct CompletionsArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Spec options")]
 pub struct SpecArgs {
-    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, memory, cpus, pids_limit, [build])
+    /// TOML file with the spec keys (image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, ttl, pull, memory, cpus, pids_limit, [build]) [default: ./bottle.toml if there is one]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The bundle image [default: bot-bottle-sidecars:latest]
@@ -381,6 +456,11 @@ pub struct SpecArgs {
     /// Allow a --publish-ip that is not a loopback address
     #[arg(long)]
     pub allow_nonloopback: bool,
+    /// The bottle's lease (90s, 30m, 2h): recorded when it is created, and `bottle gc` removes it
+    /// once passed, running or not. Fixed at creation: another lease for an existing bottle is
+    /// refused
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
     /// When to pull the bundle image: missing (bottle pulls it when absent, progress shown), never, always [default: missing]
     #[arg(long, value_parser = pull_policy())]
     pub pull: Option<Pull>,
@@ -424,6 +504,7 @@ impl std::fmt::Debug for SpecArgs {
             .field("wait", &self.wait)
             .field("allow_nonloopback", &self.allow_nonloopback)
             .field("pull", &self.pull)
+            .field("ttl", &self.ttl)
             .field("memory", &self.memory)
             .field("cpus", &self.cpus)
             .field("pids_limit", &self.pids_limit)
@@ -455,7 +536,7 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
         "subnet" => &[
             "engine", "context", "prefix", "verbose", "timeout", "parallel",
         ],
-        "down" | "gc" => &["pool", "block"],
+        "down" | "gc" | "stop" | "start" | "restart" | "pause" | "unpause" => &["pool", "block"],
         "port" | "status" | "env" | "ls" => &["pool", "block", "parallel"],
         "logs" => &["pool", "block", "json", "parallel"],
         "version" => &["prefix", "pool", "block", "parallel"],
@@ -620,13 +701,43 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The spec file `up` and `plan` read when no `--config` is given, from the working directory (as
+/// compose finds `compose.yaml`).
+const SPEC_FILE: &str = "bottle.toml";
+
 impl SpecArgs {
     /// The effective spec: the file's keys, overridden by any flag given.
     fn spec(&self) -> Result<Spec> {
+        let (text, _) = self.text()?;
+        text.validate(self.allow_nonloopback)
+    }
+
+    /// The spec, or `None` when none was given: no `--config`, no `bottle.toml` here, and no
+    /// flag that says what the bundle is (`--wait` and `--ttl` alone do not). The lease, if any,
+    /// comes with it either way.
+    fn spec_if_given(&self) -> Result<(Option<Spec>, Option<std::time::Duration>)> {
+        let (text, file) = self.text()?;
+        if file || text.names_bundle() || self.allow_nonloopback {
+            let spec = text.validate(self.allow_nonloopback)?;
+            let ttl = spec.ttl();
+            return Ok((Some(spec), ttl));
+        }
+        let ttl = text.ttl.as_deref().map(bottle::parse_ttl).transpose()?;
+        Ok((None, ttl))
+    }
+
+    /// The spec as text (the file's keys, overridden by any flag given), and whether a file was
+    /// read.
+    fn text(&self) -> Result<(SpecText, bool)> {
         for p in &self.publish {
             check_publish_flag(p)?;
         }
-        let file = match &self.config {
+        let found = std::path::Path::new(SPEC_FILE);
+        let path = match &self.config {
+            Some(path) => Some(path.as_path()),
+            None => found.is_file().then_some(found),
+        };
+        let file = match path {
             Some(path) => SpecText::from_file(path)?,
             None => SpecText::default(),
         };
@@ -649,11 +760,12 @@ impl SpecArgs {
                 Some(text) => WaitText::Within(text),
             }),
             loopback_pool: self.loopback_pool.clone(),
+            ttl: self.ttl.clone(),
             memory: self.memory.clone(),
             cpus: self.cpus.clone(),
             pids_limit: self.pids_limit.clone(),
         };
-        file.overridden_by(flags).validate(self.allow_nonloopback)
+        Ok((file.overridden_by(flags), path.is_some()))
     }
 }
 
@@ -752,6 +864,11 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
         Command::Plan(a) => r.plan(a),
         Command::Up(a) => r.up(a),
         Command::Down(a) => r.down(a),
+        Command::Stop(a) => r.stop(a),
+        Command::Start(a) => r.start(a),
+        Command::Restart(a) => r.restart(a),
+        Command::Pause(a) => r.pause(a),
+        Command::Unpause(a) => r.unpause(a),
         Command::Port(a) => r.port(a),
         Command::Status(a) => r.status(a),
         Command::Env(a) => r.env(a),
@@ -815,20 +932,54 @@ impl<W: Write> Run<'_, W> {
 
     fn up(&mut self, a: &UpSlugsArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
-        let spec = a.spec.spec()?;
+        let (spec, ttl) = a.spec.spec_if_given()?;
         self.warn_argv();
         let bottles = self.bottles()?;
+        // No spec: each bottle is kept as it is (started if stopped), never replaced.
+        let Some(spec) = spec else {
+            let wait = a.spec.text()?.0.validate(false)?.wait();
+            return self.resume(&bottles, &slugs, ttl, wait);
+        };
         let [slug] = slugs.as_slice() else {
             let results = bottles.up_many(&slugs, &spec);
             return many::up_each(&slugs, results, self.g, &mut self.out);
         };
         let up = bottles.up(slug, &spec)?;
+        self.print_up(&up)
+    }
+
+    /// `up` with no spec: [`Bottles::resume`] of each slug, then `--wait` as `up` waits.
+    fn resume(
+        &mut self,
+        bottles: &Bottles,
+        slugs: &[Slug],
+        ttl: Option<std::time::Duration>,
+        wait: Option<std::time::Duration>,
+    ) -> anyhow::Result<()> {
+        let waited = |slug: &Slug, up: Result<bottle::UpOutcome>| match (up, wait) {
+            (Ok(up), Some(within)) => bottles.wait_ready(slug, within).map(|()| up),
+            (up, _) => up,
+        };
+        let [slug] = slugs else {
+            let results = bottles.resume_many(slugs, ttl);
+            let results = slugs
+                .iter()
+                .zip(results)
+                .map(|(s, r)| waited(s, r))
+                .collect();
+            return many::up_each(slugs, results, self.g, &mut self.out);
+        };
+        let up = waited(slug, bottles.resume(slug, ttl))?;
+        self.print_up(&up)
+    }
+
+    fn print_up(&mut self, up: &bottle::UpOutcome) -> anyhow::Result<()> {
         if self.g.json {
-            writeln!(self.out, "{}", json::line(&json::up(&up)?)?)?;
+            writeln!(self.out, "{}", json::line(&json::up(up)?)?)?;
         } else {
             let text = summary(&up.bottle);
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-            write!(self.out, "{first}, {}\n{rest}", many::up_how(&up))?;
+            write!(self.out, "{first}, {}\n{rest}", many::up_how(up))?;
         }
         Ok(())
     }
@@ -852,6 +1003,58 @@ impl<W: Write> Run<'_, W> {
         let one = !a.all && slugs.len() == 1;
         many::down_each(&slugs, results, one, &bottles, self.g, &mut self.out)?;
         Ok(bottles.interrupted()?)
+    }
+
+    fn stop(&mut self, a: &StopArgs) -> anyhow::Result<()> {
+        self.change(&a.bottles, a.time, Bottles::stop_many)
+    }
+
+    fn start(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::start_many)
+    }
+
+    fn restart(&mut self, a: &StopArgs) -> anyhow::Result<()> {
+        self.change(&a.bottles, a.time, Bottles::restart_many)
+    }
+
+    fn pause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::pause_many)
+    }
+
+    fn unpause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
+        self.change(a, None, Bottles::unpause_many)
+    }
+
+    /// `stop`, `start`, `restart`, `pause`, `unpause`: `many` of the slugs given, or of every
+    /// bottle `ls` lists (`--all`), each reported as `down` reports its bottles.
+    fn change(
+        &mut self,
+        a: &ChangeArgs,
+        grace: Option<u32>,
+        many: fn(&Bottles, &[Slug]) -> Vec<Result<bottle::Bottle>>,
+    ) -> anyhow::Result<()> {
+        let slugs = self.slugs(&a.slugs)?;
+        let mut bottles = self.bottles()?;
+        if let Some(secs) = grace {
+            bottles = bottles.stop_grace(std::time::Duration::from_secs(secs.into()));
+        }
+        let slugs = match a.all {
+            // A bottle with no bundle has no state to change (`gc` or `up` is for it).
+            true => bottles
+                .ls()?
+                .into_iter()
+                .filter(|b| b.bundle.state != bottle::State::Missing)
+                .map(|b| b.slug)
+                .collect(),
+            false => slugs,
+        };
+        if a.all && slugs.is_empty() {
+            let prefix = self.prefix.as_str();
+            note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+        }
+        let results = many(&bottles, &slugs);
+        let one = !a.all && slugs.len() == 1;
+        many::change_each(&slugs, results, one, self.g, &mut self.out)
     }
 
     fn port(&mut self, a: &PortArgs) -> anyhow::Result<()> {
@@ -1101,6 +1304,11 @@ mod tests {
             [
                 "up",
                 "down",
+                "stop",
+                "start",
+                "restart",
+                "pause",
+                "unpause",
                 "plan",
                 "subnet",
                 "port",

@@ -24,6 +24,9 @@ pub fn summary(b: &Bottle) -> String {
     for p in &b.ports {
         out.push_str(&format!("  port     {}\n", port_line(p)));
     }
+    if let Some(expires) = &b.expires {
+        out.push_str(&format!("  expires  {expires}\n"));
+    }
     out
 }
 
@@ -37,9 +40,20 @@ pub fn port_line(p: &PortView) -> String {
     )
 }
 
-const LS_HEADER: [&str; 6] = ["SLUG", "STATE", "SUBNET", "BUNDLE IP", "IMAGE", "PORTS"];
+/// `ls`'s columns. EXPIRES came last, after the six of before, so a script's `cut -f1-6` reads the
+/// same fields.
+const LS_HEADER: [&str; LS_COLUMNS] = [
+    "SLUG",
+    "STATE",
+    "SUBNET",
+    "BUNDLE IP",
+    "IMAGE",
+    "PORTS",
+    "EXPIRES",
+];
+const LS_COLUMNS: usize = 7;
 
-fn ls_fields(b: &Bottle) -> [String; 6] {
+fn ls_fields(b: &Bottle) -> [String; LS_COLUMNS] {
     let ports: Vec<String> = b
         .ports
         .iter()
@@ -53,15 +67,16 @@ fn ls_fields(b: &Bottle) -> [String; 6] {
         or_none(b.bundle.ip.map(|ip| ip.to_string())),
         or_none(b.bundle.image.clone()),
         or_none(Some(ports.join(","))),
+        or_none(b.expires.clone()),
     ]
 }
 
 /// `ls` on a terminal: a header and aligned columns, the last one unpadded.
 pub fn ls_table(bottles: &[Bottle]) -> String {
-    let rows: Vec<[String; 6]> = std::iter::once(LS_HEADER.map(str::to_string))
+    let rows: Vec<[String; LS_COLUMNS]> = std::iter::once(LS_HEADER.map(str::to_string))
         .chain(bottles.iter().map(ls_fields))
         .collect();
-    let mut widths = [0; 6];
+    let mut widths = [0; LS_COLUMNS];
     for row in &rows {
         for (w, f) in widths.iter_mut().zip(row) {
             *w = (*w).max(f.chars().count());
@@ -434,28 +449,29 @@ mod tests {
             host_ip: (!ports.is_empty()).then(|| "127.0.0.1".parse().unwrap()),
             created: None,
             run: None,
+            expires: None,
         }
     }
 
     #[test]
     fn ls_table_is_aligned_with_a_header() {
-        let bs = [
-            bottle("demo", "running", &[(8080, 33356), (9000, 33357)]),
-            bottle("a-much-longer-slug", "missing", &[]),
-        ];
+        let mut leased = bottle("demo", "running", &[(8080, 33356), (9000, 33357)]);
+        leased.expires = Some("2026-12-07T03:00:00Z".into());
+        let bs = [leased, bottle("a-much-longer-slug", "missing", &[])];
         insta::assert_snapshot!(ls_table(&bs), @r"
-        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS
-        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357
-        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -
+        SLUG                 STATE     SUBNET            BUNDLE IP      IMAGE        PORTS                                         EXPIRES
+        demo                 running   10.213.150.0/24   10.213.150.2   img:latest   8080->127.0.0.1:33356,9000->127.0.0.1:33357   2026-12-07T03:00:00Z
+        a-much-longer-slug   missing   10.213.150.0/24   10.213.150.2   -            -                                             -
         ");
     }
 
+    /// EXPIRES came after the six fields of before, so `cut -f1-6` reads what it did.
     #[test]
-    fn ls_tsv_has_six_fields_and_no_trailing_tab() {
+    fn ls_tsv_has_seven_fields_and_no_trailing_tab() {
         let text = ls_tsv(&[bottle("demo", "exited", &[])]);
         assert_eq!(
             text,
-            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\n"
+            "demo\texited\t10.213.150.0/24\t10.213.150.2\timg:latest\t-\t-\n"
         );
     }
 

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
-use crate::argv::LABEL_LIMITS;
+use crate::argv::{LABEL_EXPIRES, LABEL_LIMITS, LABEL_TTL, Lease};
 use crate::classify::Class;
 use crate::limits::Limits;
 use crate::model::{Container, Network};
@@ -56,6 +56,8 @@ pub struct Wanted<'a> {
     pub ip: Ipv4Addr,
     /// This run's `bottle.run` label.
     pub run: &'a str,
+    /// The short digest of each part of the spec, as the `bottle.parts` label records it.
+    pub parts: &'a BTreeMap<String, String>,
     /// The spec's memory, CPU and pids limits.
     pub limits: Limits,
 }
@@ -114,6 +116,118 @@ pub enum ReplaceReason {
     },
     /// `--publish-ip auto`: its loopback address was published by an older bottle's bundle.
     LoopbackTaken,
+    /// These parts of the spec changed, exactly (from the bundle's `bottle.parts` label; a
+    /// bundle made before that label gets one of the reasons above instead).
+    Changed {
+        /// The parts that differ, in the spec's order.
+        fields: Vec<SpecField>,
+    },
+}
+
+/// A part of the bundle's spec, as a replace names it ([`ReplaceReason::Changed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum SpecField {
+    /// The image.
+    Image,
+    /// The daemons it starts.
+    Daemons,
+    /// The env keys (or whether a key's value is given or inherited); values are compared apart
+    /// ([`ReplaceReason::EnvValues`]).
+    EnvKeys,
+    /// The bind mounts.
+    Volumes,
+    /// The address ports are published on (or `auto` and its pool).
+    PublishIp,
+    /// The published ports.
+    Ports,
+    /// A resource limit, by its name (`cpus`, `memory`, `pids_limit`).
+    Limit(String),
+    /// A part this version of bottle has no name for (recorded by a newer one), by its key.
+    Other(String),
+}
+
+impl SpecField {
+    /// The part as the `bottle.parts` label keys it.
+    fn from_key(key: &str) -> SpecField {
+        match key {
+            "image" => SpecField::Image,
+            "daemons" => SpecField::Daemons,
+            "env" => SpecField::EnvKeys,
+            "volumes" => SpecField::Volumes,
+            "publish_ip" => SpecField::PublishIp,
+            "publish" => SpecField::Ports,
+            other => SpecField::Other(other.to_string()),
+        }
+    }
+
+    /// Its name in `up --json`'s `changed`: `image`, `daemons`, `env_keys`, `volumes`,
+    /// `publish_ip`, `ports`, or the label's own key for one this version does not name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SpecField::Image => "image",
+            SpecField::Daemons => "daemons",
+            SpecField::EnvKeys => "env_keys",
+            SpecField::Volumes => "volumes",
+            SpecField::PublishIp => "publish_ip",
+            SpecField::Ports => "ports",
+            SpecField::Limit(name) => name,
+            SpecField::Other(key) => key,
+        }
+    }
+}
+
+/// As a person reads it: `image`, `env keys`, `publish IP`, `ports`, ….
+impl std::fmt::Display for SpecField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpecField::EnvKeys => "env keys",
+            SpecField::PublishIp => "publish IP",
+            other => other.as_str(),
+        })
+    }
+}
+
+impl serde::Serialize for SpecField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl ReplaceReason {
+    /// The parts of the spec that changed, when the bundle recorded them
+    /// ([`ReplaceReason::Changed`]); empty otherwise.
+    pub fn fields(&self) -> &[SpecField] {
+        match self {
+            ReplaceReason::Changed { fields } => fields,
+            _ => &[],
+        }
+    }
+}
+
+/// The parts whose short digests differ between the bundle's `bottle.parts` label and `wanted`,
+/// or `None` when the bundle has no such label (made by an older bottle). A part only one side
+/// has counts as changed.
+pub fn changed_parts(
+    label: Option<&str>,
+    wanted: &BTreeMap<String, String>,
+) -> Option<Vec<SpecField>> {
+    let found: BTreeMap<&str, &str> = label?
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let keys: BTreeSet<&str> = found
+        .keys()
+        .copied()
+        .chain(wanted.keys().map(String::as_str))
+        .collect();
+    let mut fields: Vec<SpecField> = keys
+        .into_iter()
+        .filter(|k| found.get(k).copied() != wanted.get(*k).map(String::as_str))
+        .map(SpecField::from_key)
+        .collect();
+    fields.sort();
+    Some(fields)
 }
 
 impl std::fmt::Display for ReplaceReason {
@@ -133,6 +247,26 @@ impl std::fmt::Display for ReplaceReason {
             ReplaceReason::State { state } => write!(f, "the bundle is `{state}`"),
             ReplaceReason::LoopbackTaken => {
                 f.write_str("its loopback address was published by an older bottle's bundle")
+            }
+            ReplaceReason::Changed { fields } => {
+                // The limits together, as `limits (cpus, memory)`, the way a replace of a bundle
+                // without parts names them.
+                let limits: Vec<&str> = fields
+                    .iter()
+                    .filter_map(|f| match f {
+                        SpecField::Limit(name) => Some(name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut names: Vec<String> = fields
+                    .iter()
+                    .filter(|f| !matches!(f, SpecField::Limit(_)))
+                    .map(ToString::to_string)
+                    .collect();
+                if !limits.is_empty() {
+                    names.push(format!("limits ({})", limits.join(", ")));
+                }
+                f.write_str(&names.join(", "))
             }
         }
     }
@@ -200,6 +334,26 @@ pub fn difference(w: &Wanted<'_>, found: &Container, env_matches: bool) -> Optio
     let limits_changed = w
         .limits
         .changed_from(found.labels.get(LABEL_LIMITS).map_or("", String::as_str));
+    // A bundle that recorded its parts names exactly the ones that changed; the limits part by
+    // the limits themselves (`memory`, `cpus`, `pids_limit`), from their own label.
+    let parts = found
+        .labels
+        .get(crate::argv::LABEL_PARTS)
+        .map(String::as_str);
+    if found.spec_digest() != Some(w.digest)
+        && let Some(mut fields) = changed_parts(parts, w.parts).filter(|f| !f.is_empty())
+    {
+        let limits = SpecField::Other("limits".to_string());
+        if fields.contains(&limits) && !limits_changed.is_empty() {
+            fields.retain(|f| *f != limits);
+            fields.extend(
+                limits_changed
+                    .iter()
+                    .map(|l| SpecField::Limit(l.to_string())),
+            );
+        }
+        return Some(ReplaceReason::Changed { fields });
+    }
     let reason = if short_image(&found.image) != short_image(w.image) {
         ReplaceReason::Image {
             was: found.image.clone(),
@@ -419,6 +573,70 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
+/// Whether `gc` leaves a bundle alone at `now`: in a live state, not a dead run's stale `created`
+/// leftover, and with no lease that has passed.
+fn is_live(b: &Container, now: i64) -> bool {
+    LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now) && !lease_passed(b, now)
+}
+
+/// Whether `b`'s lease (its `bottle.expires` label) has passed at `now` (seconds since the
+/// epoch): `gc` then removes it whatever its state. No lease, or an unreadable one, never passes.
+pub fn lease_passed(b: &Container, now: i64) -> bool {
+    lease_of(b).is_some_and(|l| created_time(&l.expires).is_some_and(|(t, _)| t <= now))
+}
+
+/// The lease `b`'s labels record, if any.
+pub fn lease_of(b: &Container) -> Option<Lease> {
+    let expires = b.labels.get(LABEL_EXPIRES)?.clone();
+    let ttl = b.labels.get(LABEL_TTL)?.parse().ok()?;
+    Some(Lease { expires, ttl })
+}
+
+/// The lease a bundle that `up` runs is given: the one the bundle it replaces had (a lease is
+/// fixed when the bottle is made, so a replace keeps it), else `ttl` seconds from `now`.
+pub fn lease_for(ttl: Option<u64>, replaced: Option<Lease>, now: i64) -> Option<Lease> {
+    replaced.or_else(|| {
+        ttl.map(|ttl| Lease {
+            expires: rfc3339(now.saturating_add(ttl as i64)),
+            ttl,
+        })
+    })
+}
+
+/// Why `up` asking for a lease of `wanted` seconds (if it asks for one) cannot keep the bottle
+/// whose bundle has `found`: a lease is fixed at creation, and another one would need a new
+/// bundle, which `up` does not make for it. `None`: no conflict.
+pub fn lease_conflict(wanted: Option<u64>, found: Option<&Lease>) -> Option<String> {
+    let wanted = wanted?;
+    match found {
+        Some(l) if l.ttl == wanted => None,
+        Some(l) => Some(format!(
+            "its lease was fixed when it was made ({} s, expiring {}), and a lease of {wanted} s would need a new bundle",
+            l.ttl, l.expires
+        )),
+        None => Some(format!(
+            "it was made without a lease, and a lease of {wanted} s would need a new bundle"
+        )),
+    }
+}
+
+/// `secs` since the Unix epoch as RFC 3339 in UTC, whole seconds (`2026-12-07T03:00:00Z`): the
+/// inverse of [`created_time`] for such times (Howard Hinnant's civil-from-days).
+pub fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+}
+
 /// What a refused `rm` means, judged by the container as a look after it shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterRm {
@@ -506,8 +724,7 @@ pub fn gc_step(
     {
         return GcStep::Skip;
     }
-    let live =
-        bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now));
+    let live = bundle.is_some_and(|b| is_live(b, now));
     let ours = |id: &str| bundle.is_some_and(|b| b.id == id) || strays.iter().any(|s| s.id == id);
     let foreign = networks
         .iter()
@@ -543,7 +760,7 @@ pub fn gc_foreign(
 ) -> Vec<(usize, Vec<String>)> {
     if bundle.is_some_and(|b| !b.is_bundle_of(slug))
         || networks.iter().any(|n| !n.is_network_of(slug))
-        || bundle.is_some_and(|b| LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now))
+        || bundle.is_some_and(|b| is_live(b, now))
     {
         return Vec::new();
     }
@@ -645,6 +862,87 @@ pub fn keeps_loopback(ours: (&str, &str), others: &[(&str, &str)]) -> bool {
     others.iter().all(|o| key(*o) > mine)
 }
 
+/// A change of a bottle's state that a user asks for by name: `bottle stop`, `start`,
+/// `restart`, `pause`, `unpause` ([`crate::Bottles::stop`] and its siblings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Stop the bundle (its network stays).
+    Stop,
+    /// Start a stopped bundle (or unpause a paused one).
+    Start,
+    /// Stop and start the bundle again, whatever state it is in.
+    Restart,
+    /// Freeze the bundle's processes.
+    Pause,
+    /// Thaw a paused bundle.
+    Unpause,
+}
+
+impl Change {
+    /// The command's name, `stop` … `unpause`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Stop => "stop",
+            Change::Start => "start",
+            Change::Restart => "restart",
+            Change::Pause => "pause",
+            Change::Unpause => "unpause",
+        }
+    }
+}
+
+/// One engine command of a [`Change`], on the bundle by ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    Stop,
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+}
+
+/// What a [`Change`] of a bundle in a state needs: the engine commands, in order (none: it is
+/// already so), or a refusal saying why (the bundle is in a state the change cannot apply to).
+///
+/// Paused bundles are unpaused first: podman refuses to stop or restart a paused container (docker
+/// does both), and one way for both engines is one behaviour to test.
+pub fn change_ops(change: Change, state: &str) -> std::result::Result<Vec<ChangeOp>, String> {
+    use ChangeOp as Op;
+    let refuse = |why: &str| Err(format!("the bundle is `{state}`{why}"));
+    match (change, state) {
+        (_, "removing") => refuse(": it is being removed"),
+        (Change::Stop, "running" | "restarting") => Ok(vec![Op::Stop]),
+        (Change::Stop, "paused") => Ok(vec![Op::Unpause, Op::Stop]),
+        (Change::Stop, _) => Ok(Vec::new()),
+        (Change::Start | Change::Restart, "dead") => {
+            refuse("; the engine cannot start it again, `up` with its spec replaces it")
+        }
+        (Change::Start, "created" | "exited") => Ok(vec![Op::Start]),
+        (Change::Start, "paused") => Ok(vec![Op::Unpause]),
+        (Change::Start, "running" | "restarting") => Ok(Vec::new()),
+        (Change::Restart, "paused") => Ok(vec![Op::Unpause, Op::Restart]),
+        (Change::Restart, "running" | "restarting" | "created" | "exited") => Ok(vec![Op::Restart]),
+        (Change::Pause, "running") => Ok(vec![Op::Pause]),
+        (Change::Pause, "paused") => Ok(Vec::new()),
+        (Change::Pause, _) => refuse("; only a running bundle can be paused"),
+        // Not paused is what `unpause` asks for, whatever else the bundle is.
+        (Change::Unpause, "paused") => Ok(vec![Op::Unpause]),
+        (Change::Unpause, _) => Ok(Vec::new()),
+        (_, _) => refuse(", a state this version of bottle does not know"),
+    }
+}
+
+/// Whether a bundle in `state` is where `change` leaves it: after an engine command failed, a
+/// look decides (a racing `stop` or `down` may have done it first), never the failure's wording.
+pub fn change_reached(change: Change, state: &str) -> bool {
+    match change {
+        Change::Stop => matches!(state, "exited" | "created" | "dead"),
+        Change::Start | Change::Restart => state == "running",
+        Change::Pause => state == "paused",
+        Change::Unpause => state != "paused",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,9 +1016,12 @@ mod tests {
             network: NET,
             ip: "10.0.0.2".parse().unwrap(),
             run: "me",
+            parts: &NO_PARTS,
             limits: Limits::default(),
         }
     }
+
+    static NO_PARTS: BTreeMap<String, String> = BTreeMap::new();
 
     #[track_caller]
     fn check_bundle(found: Container, env_ok: bool, waited: bool, want: BundleStep) {
@@ -1144,6 +1445,285 @@ mod tests {
             strays: strays.to_vec(),
             networks: networks.to_vec(),
         }
+    }
+
+    /// Every change from every state: the commands, in order, or a refusal. Paused bundles are
+    /// unpaused first, since podman refuses to stop or restart them.
+    #[test]
+    fn change_ops_by_state() {
+        use Change::*;
+        use ChangeOp as Op;
+        #[track_caller]
+        fn check(change: Change, state: &str, want: Option<&[ChangeOp]>) {
+            let got = change_ops(change, state);
+            match want {
+                Some(ops) => assert_eq!(got.as_deref(), Ok(ops), "{change:?} of {state}"),
+                None => assert!(got.is_err(), "{change:?} of {state}: {got:?}"),
+            }
+        }
+        let table: &[(Change, &str, Option<&[ChangeOp]>)] = &[
+            (Stop, "running", Some(&[Op::Stop])),
+            (Stop, "restarting", Some(&[Op::Stop])),
+            (Stop, "paused", Some(&[Op::Unpause, Op::Stop])),
+            (Stop, "exited", Some(&[])),
+            (Stop, "created", Some(&[])),
+            (Stop, "dead", Some(&[])),
+            (Stop, "removing", None),
+            (Start, "exited", Some(&[Op::Start])),
+            (Start, "created", Some(&[Op::Start])),
+            (Start, "paused", Some(&[Op::Unpause])),
+            (Start, "running", Some(&[])),
+            (Start, "restarting", Some(&[])),
+            (Start, "dead", None),
+            (Start, "removing", None),
+            (Start, "weird", None),
+            (Restart, "running", Some(&[Op::Restart])),
+            (Restart, "exited", Some(&[Op::Restart])),
+            (Restart, "created", Some(&[Op::Restart])),
+            (Restart, "paused", Some(&[Op::Unpause, Op::Restart])),
+            (Restart, "dead", None),
+            (Pause, "running", Some(&[Op::Pause])),
+            (Pause, "paused", Some(&[])),
+            (Pause, "exited", None),
+            (Pause, "created", None),
+            (Pause, "restarting", None),
+            (Unpause, "paused", Some(&[Op::Unpause])),
+            (Unpause, "running", Some(&[])),
+            (Unpause, "exited", Some(&[])),
+            (Unpause, "removing", None),
+        ];
+        for &(change, state, want) in table {
+            check(change, state, want);
+        }
+    }
+
+    /// A refused command is judged by the state a look shows afterwards.
+    #[test]
+    fn change_reached_by_state() {
+        use Change::*;
+        let table = [
+            (Stop, "exited", true),
+            (Stop, "created", true),
+            (Stop, "running", false),
+            (Stop, "paused", false),
+            (Start, "running", true),
+            (Start, "exited", false),
+            (Restart, "running", true),
+            (Restart, "restarting", false),
+            (Pause, "paused", true),
+            (Pause, "running", false),
+            (Unpause, "running", true),
+            (Unpause, "exited", true),
+            (Unpause, "paused", false),
+        ];
+        for (change, state, want) in table {
+            assert_eq!(change_reached(change, state), want, "{change:?} {state}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_is_the_inverse_of_created_time() {
+        for (secs, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_796_612_400, "2026-12-07T03:00:00Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(secs), text);
+            assert_eq!(created_time(text), Some((secs, 0)), "{text}");
+        }
+        // Every day of a few years round-trips.
+        for day in (0..4000).map(|d| 1_700_000_000 + d * 86_400 + 3_723) {
+            assert_eq!(created_time(&rfc3339(day)), Some((day, 0)));
+        }
+    }
+
+    fn leased(state: &str, expires: &str, ttl: &str) -> Container {
+        let mut b = bundle(state, "d", "r", "img", "10.0.0.2");
+        b.labels.insert(LABEL_EXPIRES.into(), expires.into());
+        b.labels.insert(LABEL_TTL.into(), ttl.into());
+        b
+    }
+
+    /// The clock is an input: a lease passes at its expiry, to the second.
+    #[test]
+    fn leases_pass_at_their_expiry() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let table = [(at - 1, false), (at, true), (at + 3600, true)];
+        for (now, want) in table {
+            let b = leased("running", "2026-12-07T03:00:00Z", "60");
+            assert_eq!(lease_passed(&b, now), want, "{now}");
+        }
+        // No lease, or an unreadable one, never passes.
+        assert!(!lease_passed(
+            &bundle("running", "d", "r", "img", ""),
+            i64::MAX
+        ));
+        assert!(!lease_passed(&leased("running", "soon", "60"), i64::MAX));
+        assert!(!lease_passed(
+            &leased("running", "2026-12-07T03:00:00Z", "x"),
+            i64::MAX
+        ));
+    }
+
+    #[test]
+    fn gc_removes_a_bottle_whose_lease_passed_running_or_not() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let n_on = || vec![network("n1", &["c1"], "r")];
+        for state in ["running", "paused", "restarting", "created", "exited"] {
+            let b = leased(state, "2026-12-07T03:00:00Z", "60");
+            assert_eq!(
+                gc_step("demo", Some(&b), &[], &n_on(), at),
+                remove(Some(0), &[], &[0]),
+                "{state}"
+            );
+            let want = match state {
+                "exited" => remove(Some(0), &[], &[0]),
+                _ => GcStep::Skip,
+            };
+            assert_eq!(
+                gc_step("demo", Some(&b), &[], &n_on(), at - 1),
+                want,
+                "{state}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lease_is_fixed_at_creation() {
+        let found = Lease {
+            expires: "2026-12-07T03:00:00Z".into(),
+            ttl: 60,
+        };
+        assert_eq!(lease_conflict(None, Some(&found)), None);
+        assert_eq!(lease_conflict(None, None), None);
+        assert_eq!(lease_conflict(Some(60), Some(&found)), None);
+        let other = lease_conflict(Some(61), Some(&found)).unwrap();
+        assert!(
+            other.contains("60 s, expiring 2026-12-07T03:00:00Z"),
+            "{other}"
+        );
+        let none = lease_conflict(Some(60), None).unwrap();
+        assert!(none.contains("without a lease"), "{none}");
+        // A replace keeps the lease it found; a new bottle's runs from now.
+        let now = created_time("2026-12-07T02:59:00Z").unwrap().0;
+        assert_eq!(lease_for(Some(60), None, now), Some(found.clone()));
+        let kept = Lease {
+            expires: "2030-01-01T00:00:00Z".into(),
+            ttl: 5,
+        };
+        assert_eq!(
+            lease_for(Some(60), Some(kept.clone()), now),
+            Some(kept.clone())
+        );
+        assert_eq!(lease_for(None, Some(kept.clone()), now), Some(kept));
+        assert_eq!(lease_for(None, None, now), None);
+    }
+
+    #[test]
+    fn a_replace_names_exactly_the_parts_that_changed() {
+        let parts = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let want = parts(&[
+            ("daemons", "d1"),
+            ("env", "e1"),
+            ("image", "i1"),
+            ("publish", "p1"),
+            ("publish_ip", "a1"),
+            ("volumes", "v1"),
+        ]);
+        let label = "daemons=d1,env=e1,image=i1,publish=p1,publish_ip=a1,volumes=v1";
+        let table: &[(Option<&str>, Option<Vec<SpecField>>)] = &[
+            (None, None),
+            (Some(label), Some(vec![])),
+            (
+                Some("daemons=d1,env=e2,image=i1,publish=p2,publish_ip=a1,volumes=v1"),
+                Some(vec![SpecField::EnvKeys, SpecField::Ports]),
+            ),
+            (
+                Some("daemons=d9,env=e1,image=i9,publish=p1,publish_ip=a9,volumes=v9"),
+                Some(vec![
+                    SpecField::Image,
+                    SpecField::Daemons,
+                    SpecField::Volumes,
+                    SpecField::PublishIp,
+                ]),
+            ),
+            // A part only one side records (a newer bottle's, say `memory`) counts as changed.
+            (
+                Some("daemons=d1,env=e1,image=i1,memory=m1,publish=p1,publish_ip=a1,volumes=v1"),
+                Some(vec![SpecField::Other("memory".into())]),
+            ),
+        ];
+        for (label, fields) in table {
+            assert_eq!(
+                changed_parts(*label, &want).as_ref(),
+                fields.as_ref(),
+                "{label:?}"
+            );
+        }
+        let reason = ReplaceReason::Changed {
+            fields: vec![SpecField::EnvKeys, SpecField::PublishIp, SpecField::Ports],
+        };
+        assert_eq!(reason.to_string(), "env keys, publish IP, ports");
+        assert_eq!(
+            serde_json::to_value(reason.fields()).unwrap(),
+            serde_json::json!(["env_keys", "publish_ip", "ports"])
+        );
+        // Through `difference`: the bundle's label decides, not the five-way guess.
+        let ports = BTreeSet::from([(8080, crate::model::Protocol::Tcp)]);
+        let mut found = bundle("running", "old", "r", "img", "10.0.0.2");
+        found.labels.insert(
+            crate::argv::LABEL_PARTS.into(),
+            "daemons=d1,env=e1,image=i1,publish=p1,publish_ip=a2,volumes=v1".into(),
+        );
+        let w = Wanted {
+            parts: &want,
+            ..wanted(&ports)
+        };
+        assert_eq!(
+            difference(&w, &found, true),
+            Some(ReplaceReason::Changed {
+                fields: vec![SpecField::PublishIp]
+            })
+        );
+    }
+
+    /// A changed limits part is named by the limits that changed (from `bottle.limits`).
+    #[test]
+    fn a_changed_limits_part_names_the_limits() {
+        let ports = BTreeSet::from([(8080, crate::model::Protocol::Tcp)]);
+        let want: BTreeMap<String, String> = [("image", "i1"), ("limits", "l2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut found = bundle("running", "old", "r", "img", "10.0.0.2");
+        found
+            .labels
+            .insert(crate::argv::LABEL_PARTS.into(), "image=i1,limits=l1".into());
+        found
+            .labels
+            .insert(LABEL_LIMITS.into(), "memory=536870912".into());
+        let w = Wanted {
+            parts: &want,
+            limits: crate::Limits {
+                memory: Some(1 << 30),
+                millicpus: None,
+                pids: None,
+            },
+            ..wanted(&ports)
+        };
+        let reason = difference(&w, &found, true).unwrap();
+        assert_eq!(reason.fields(), [SpecField::Limit("memory".into())]);
+        assert_eq!(reason.to_string(), "limits (memory)");
+        assert_eq!(
+            serde_json::to_value(reason.fields()).unwrap(),
+            serde_json::json!(["memory"])
+        );
     }
 
     #[test]

@@ -75,12 +75,14 @@ fn gc_one_noting(
     obs.strays = listed.strays.clone();
     *left = Some(obs.names());
     let mut removed = Removed::default();
+    // One clock reading for every decision about this bottle.
+    let now = super::now();
     let foreign = decide::gc_foreign(
         slug.as_str(),
         obs.bundle.as_ref(),
         &obs.strays,
         &obs.networks,
-        super::now(),
+        now,
     );
     for (i, containers) in foreign {
         let names: Vec<&str> = containers.iter().map(String::as_str).collect();
@@ -96,7 +98,7 @@ fn gc_one_noting(
         obs.bundle.as_ref(),
         &obs.strays,
         &obs.networks,
-        super::now(),
+        now,
     )
     else {
         return Ok(removed);
@@ -112,7 +114,16 @@ fn gc_one_noting(
     // bundle or run one on the network after the look above: the engine's refusals tell, and
     // the bottle is then live, not a leftover.
     if let Some(b) = bundle.and(obs.bundle.as_ref()) {
-        if !dry_run && !finishing.remove_stopped_container(&b.id)? {
+        // A bundle whose lease has passed goes whatever its state (its launcher may have died and
+        // left it running): by the ID judged expired, forced. An `up` cannot have renewed it,
+        // since a replace keeps the lease.
+        let expired = decide::lease_passed(b, now);
+        let gone = match (dry_run, expired) {
+            (true, _) => true,
+            (false, true) => finishing.remove_container(&b.id).map(|()| true)?,
+            (false, false) => finishing.remove_stopped_container(&b.id)?,
+        };
+        if !gone {
             return Ok(removed);
         }
         removed.containers.push(b.name.clone());

@@ -8,6 +8,7 @@
 //! object. Every objection that could make bottle remove, adopt or skip something is confirmed by
 //! looking at the objects themselves, by exact name and labels, never by an error's wording alone.
 
+pub mod change;
 pub mod decide;
 pub mod down;
 pub mod gc;
@@ -37,7 +38,8 @@ use crate::spec::Spec;
 use crate::subnet::Pool;
 
 pub use crate::model::Removed;
-pub use decide::{Action, ReplaceReason};
+pub use change::{change, resume};
+pub use decide::{Action, Change, ReplaceReason, SpecField};
 pub use down::{down, down_with};
 pub use gc::gc_parallel;
 pub(crate) use read::{bundle, published};
@@ -533,7 +535,13 @@ pub(crate) fn plan(
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
     let digest = spec.digest();
-    let mut bundle_labels = argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID);
+    // The expiry is `up`'s clock plus the lease; `plan` runs nothing and shows it so.
+    let lease = spec.ttl.map(|ttl| argv::Lease {
+        expires: format!("<now+{}s>", ttl.as_secs()),
+        ttl: ttl.as_secs(),
+    });
+    let mut bundle_labels =
+        argv::bundle_labels(slug.as_str(), &digest, spec, PLAN_RUN_ID, lease.as_ref());
     // On a clean engine nothing holds an endpoint: each port's candidate 0.
     let wanted: Vec<_> = spec.publish.iter().copied().collect();
     let host_ports = crate::endpoints::settle(

@@ -82,6 +82,8 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         before: None,
         ports_changed: false,
         reported: None,
+        lease: None,
+        parts: spec.part_digests(),
         volumes_made: false,
     };
     let done = match up.converge() {
@@ -136,6 +138,10 @@ struct Up<'a> {
     /// The ID of the bundle `up` reports, which it created, started or kept: the one `--wait`
     /// judges (by ID, since another `up` may put its own bundle under the name meanwhile).
     reported: Option<String>,
+    /// The lease of the bundle this run replaced: fixed at creation, so the new bundle keeps it.
+    lease: Option<crate::argv::Lease>,
+    /// The short digest of each part of the spec (the `bottle.parts` label).
+    parts: std::collections::BTreeMap<String, String>,
     /// The spec's named volumes were made (or found) by this run, before its first `run`.
     volumes_made: bool,
 }
@@ -183,6 +189,13 @@ impl Up<'_> {
             // A `created` bundle of long ago is a dead run's leftover, not a peer to wait for.
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
+            if step != BundleStep::Refuse {
+                let wanted = self.spec.ttl.map(|t| t.as_secs());
+                let found_lease = decide::lease_of(&found);
+                if let Some(why) = decide::lease_conflict(wanted, found_lease.as_ref()) {
+                    return Err(lease_refused(self.slug, &why));
+                }
+            }
             match step {
                 BundleStep::Refuse => return Err(not_ours(self.slug, &self.names)),
                 BundleStep::Keep => {
@@ -216,6 +229,7 @@ impl Up<'_> {
                     waited = true;
                 }
                 BundleStep::Replace { reason } => {
+                    self.lease = decide::lease_of(&found);
                     if let Some(pool) = self.spec.loopback_pool {
                         self.keep_ip = loopback::current(&found, pool);
                     }
@@ -254,6 +268,7 @@ impl Up<'_> {
             network: &self.names.network,
             ip,
             run: &self.journal.run,
+            parts: &self.parts,
             limits: self.spec.limits,
         }
     }
@@ -475,8 +490,15 @@ impl Up<'_> {
             None => self.spec,
         };
         let host_ports = self.host_ports(spec.publish_ip, &others)?;
-        let mut labels =
-            argv::bundle_labels(self.slug.as_str(), &self.digest, spec, &self.journal.run);
+        let ttl = self.spec.ttl.map(|t| t.as_secs());
+        let lease = decide::lease_for(ttl, self.lease.clone(), super::now());
+        let mut labels = argv::bundle_labels(
+            self.slug.as_str(),
+            &self.digest,
+            spec,
+            &self.journal.run,
+            lease.as_ref(),
+        );
         if !host_ports.is_empty() {
             labels.insert(
                 argv::LABEL_ENDPOINTS.to_string(),
@@ -685,6 +707,8 @@ impl Up<'_> {
         if !loopback::conflict(self.ctx, b, ip)? {
             return Ok(false);
         }
+        // The bundle that replaces it keeps its lease, as any replace does.
+        self.lease = self.lease.take().or_else(|| decide::lease_of(b));
         self.ctx.remove_container(&b.id)?;
         self.journal.bundle = Made::Nothing;
         self.lost_ips.insert(ip);
@@ -934,6 +958,16 @@ impl Up<'_> {
             .collect();
         err.with_message(msg).with_rollback(rollback.removed, left)
     }
+}
+
+/// `up` of a bottle whose lease differs from the one asked for: refused, nothing changed.
+pub(crate) fn lease_refused(slug: &Slug, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "bottle `{slug}` was left as it was: {why}; take it down and bring it up again to give it another lease"
+        ),
+    )
 }
 
 /// Wait until the bundle of an existing bottle is ready, as `up --wait` judges it (running,

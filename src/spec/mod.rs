@@ -28,8 +28,8 @@ mod parse;
 mod read;
 mod validate;
 
-pub use validate::parse_wait;
 pub(crate) use validate::{Parts, PublishIp};
+pub use validate::{parse_ttl, parse_wait};
 
 pub const DEFAULT_IMAGE: &str = "bot-bottle-sidecars:latest";
 pub const DEFAULT_DAEMONS: &[&str] = &["egress", "pipelock"];
@@ -99,6 +99,8 @@ pub struct RawSpec {
     pub wait: Option<RawWait>,
     /// `--loopback-pool` / `loopback_pool`: where `--publish-ip auto` takes its address from.
     pub loopback_pool: Option<String>,
+    /// `--ttl` / `ttl`: the bottle's lease, as a duration (`30m`, `2h`).
+    pub ttl: Option<String>,
     /// `--memory` / `memory`: a size such as `512m` or `1g`, or bytes.
     pub memory: Option<String>,
     /// `--cpus` / `cpus`: a number of CPUs, at most three decimal places.
@@ -131,6 +133,7 @@ impl std::fmt::Debug for RawSpec {
             .field("build", &self.build)
             .field("wait", &self.wait)
             .field("loopback_pool", &self.loopback_pool)
+            .field("ttl", &self.ttl)
             .field("memory", &self.memory)
             .field("cpus", &self.cpus)
             .field("pids_limit", &self.pids_limit)
@@ -176,10 +179,46 @@ impl RawSpec {
             build: flags.build.or(self.build),
             wait: flags.wait.or(self.wait),
             loopback_pool: flags.loopback_pool.or(self.loopback_pool),
+            ttl: flags.ttl.or(self.ttl),
             memory: flags.memory.or(self.memory),
             cpus: flags.cpus.or(self.cpus),
             pids_limit: flags.pids_limit.or(self.pids_limit),
         }
+    }
+
+    /// Whether any key that says what the bundle is was given: anything but `wait` and `ttl`,
+    /// which say how `up` runs and how long the bottle lives. `up SLUG` with none of them (and
+    /// no config file) keeps an existing bottle as it is rather than replacing it with defaults.
+    pub fn names_bundle(&self) -> bool {
+        // Destructured whole, so a key added later must be placed on one side or the other.
+        let RawSpec {
+            image,
+            daemons,
+            env,
+            volumes,
+            publish,
+            publish_ip,
+            pull,
+            build,
+            wait: _,
+            loopback_pool,
+            ttl: _,
+            memory,
+            cpus,
+            pids_limit,
+        } = self;
+        image.is_some()
+            || daemons.is_some()
+            || env.is_some()
+            || volumes.is_some()
+            || publish.is_some()
+            || publish_ip.is_some()
+            || pull.is_some()
+            || build.is_some()
+            || loopback_pool.is_some()
+            || memory.is_some()
+            || cpus.is_some()
+            || pids_limit.is_some()
     }
 }
 
@@ -205,6 +244,10 @@ pub struct Spec {
     /// 127.0.0.0/8) that no other bottle's bundle publishes on, and `publish_ip` only holds the
     /// pool's first address (what `plan` shows). `None`: publish on `publish_ip`.
     pub(crate) loopback_pool: Option<Ipv4Network>,
+    /// `up --ttl`: the bottle's lease, recorded at creation as its `bottle.expires` label. Not
+    /// part of the [`Spec::digest`]: a lease is fixed when the bottle is made, never a reason to
+    /// replace its bundle.
+    pub(crate) ttl: Option<Duration>,
     /// Memory, CPU and pids limits; part of the digest only when one is set, so that a bottle
     /// made before limits existed keeps its digest.
     pub(crate) limits: Limits,
@@ -288,6 +331,11 @@ impl Spec {
         self.wait
     }
 
+    /// The bottle's lease, if it has one ([`crate::SpecBuilder::ttl`]), in whole seconds.
+    pub fn ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+
     /// The `KEY=VALUE` entries, which travel through the env-file.
     pub(crate) fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
         self.env.iter().filter_map(|(k, v)| match v {
@@ -322,6 +370,26 @@ impl Spec {
     /// local user can read in `/proc`, and an unsalted hash of a short secret can be brute-forced.
     /// `up` compares values against the engine's own record instead (`Spec::env_matches`).
     pub fn digest(&self) -> String {
+        sha256_hex(self.canonical().to_string().as_bytes())
+    }
+
+    /// A short digest (8 hex digits) of each part of [`Spec::digest`]'s canonical form, by its
+    /// name (`daemons`, `env`, `image`, `publish`, `publish_ip`, `volumes`): the `bottle.parts`
+    /// label, from which a replace names exactly the parts that changed. Derived from the same
+    /// canonical form, so a part added to the digest is named too.
+    pub(crate) fn part_digests(&self) -> BTreeMap<String, String> {
+        let serde_json::Value::Object(parts) = self.canonical() else {
+            unreachable!("the canonical form is an object")
+        };
+        parts
+            .into_iter()
+            .filter(|(k, _)| k != "v")
+            .map(|(k, v)| (k, sha256_hex(v.to_string().as_bytes())[..8].to_string()))
+            .collect()
+    }
+
+    /// What [`Spec::digest`] hashes: every part of the spec that decides what runs.
+    fn canonical(&self) -> serde_json::Value {
         let env: BTreeMap<&str, &str> = self
             .env
             .iter()
@@ -356,7 +424,7 @@ impl Spec {
         if !self.limits.is_empty() {
             canonical["limits"] = serde_json::json!(self.limits.fields());
         }
-        sha256_hex(canonical.to_string().as_bytes())
+        canonical
     }
 
     /// Whether a container's environment (`KEY=VALUE` strings, as the engine records them) holds

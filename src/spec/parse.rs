@@ -14,7 +14,7 @@ use crate::limits;
 use crate::subnet::LoopbackPool;
 
 /// The keys a config file may hold, for the "unknown field" message.
-const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
+const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, ttl, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most 1 MiB. Unknown keys are refused. Relative `[build]`
@@ -129,6 +129,11 @@ impl RawSpec {
                     let pool = cx.string(name, value)?;
                     cx.check(at, pool.parse::<LoopbackPool>())?;
                     raw.loopback_pool = Some(pool);
+                }
+                "ttl" => {
+                    let ttl = cx.string(name, value)?;
+                    cx.check(at, super::validate::parse_ttl(&ttl))?;
+                    raw.ttl = Some(ttl);
                 }
                 "wait" => {
                     raw.wait = Some(match value.get_ref() {

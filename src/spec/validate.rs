@@ -56,6 +56,7 @@ impl RawSpec {
             Some(RawWait::Default) => Some(DEFAULT_WAIT),
             Some(RawWait::Within(text)) => Some(parse_wait(&text)?),
         };
+        let ttl = self.ttl.as_deref().map(parse_ttl).transpose()?;
         let limits = Limits {
             memory: self
                 .memory
@@ -68,6 +69,7 @@ impl RawSpec {
                 .transpose()?,
         };
         Ok(Parts {
+            ttl,
             image,
             daemons,
             env,
@@ -110,6 +112,7 @@ pub(crate) struct Parts {
     pub pull: Option<Pull>,
     pub build: Option<Build>,
     pub wait: Option<Duration>,
+    pub ttl: Option<Duration>,
     pub limits: Limits,
 }
 
@@ -127,6 +130,7 @@ impl Parts {
             pull: None,
             build: None,
             wait: None,
+            ttl: None,
             limits: Limits::default(),
         }
     }
@@ -207,10 +211,37 @@ impl Parts {
             pull: self.pull.unwrap_or_default(),
             build: self.build,
             wait: self.wait,
+            ttl: match self.ttl {
+                Some(ttl) => Some(check_ttl(ttl)?),
+                None => None,
+            },
             loopback_pool: loopback_pool.map(|p| p.subnet().net()),
             limits: self.limits.checked()?,
         })
     }
+}
+
+/// Parse a `--ttl` duration: as `--timeout` takes it, at least a second.
+pub fn parse_ttl(text: &str) -> Result<Duration> {
+    let ttl = crate::input::parse_timeout(text).map_err(|_| ttl_error())?;
+    check_ttl(ttl)
+}
+
+/// A lease is recorded in whole seconds: at least one, a fraction rounded up, at most 100 years
+/// (so the expiry stays a four-digit year).
+fn check_ttl(ttl: Duration) -> Result<Duration> {
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    match (1..=100 * 365 * 86_400).contains(&secs) {
+        true => Ok(Duration::from_secs(secs)),
+        false => Err(ttl_error()),
+    }
+}
+
+fn ttl_error() -> Error {
+    Error::invalid(
+        Invalid::Ttl,
+        "invalid ttl: expected a duration of at least a second, such as 90s, 30m or 2h",
+    )
 }
 
 /// Parse a `--wait` duration: as `--timeout` takes it (`60s`, `2m`, `500ms`, plain seconds).

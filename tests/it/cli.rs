@@ -25,7 +25,7 @@ fn plan_of_the_issue_example() {
     let text = stdout(&first);
     insta::assert_snapshot!(text, @"
     docker network create --driver bridge '--ipv6=false' --subnet 10.213.150.0/24 --gateway 10.213.150.1 --ip-range 10.213.150.128/25 --label 'bottle.role=network' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.subnet=10.213.150.0/24' bot-bottle-bundle-demo
-    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.endpoints=127.0.0.1:26435->8080/tcp' --label 'bottle.env=TOKEN' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1:26435:8080 --pull never img
+    docker run --detach --name bot-bottle-sidecars-demo --network bot-bottle-bundle-demo --ip 10.213.150.2 --label 'bottle.endpoints=127.0.0.1:26435->8080/tcp' --label 'bottle.env=TOKEN' --label 'bottle.parts=daemons=46aa07bc,env=2e00b4f2,image=2081a406,publish=977b0426,publish_ip=88270499,volumes=bdd465ab' --label 'bottle.role=bundle' --label 'bottle.run=<run-id>' --label 'bottle.slug=demo' --label 'bottle.spec=9e6f867862bb30015fd29c900a194bba3b42972ab3e9d4c75c7a27b5bc1fd2ae' --env 'BOT_BOTTLE_SIDECAR_DAEMONS=egress,pipelock' --env-file /dev/fd/3 --volume /a:/b:ro --publish 127.0.0.1:26435:8080 --pull never img
     docker container inspect --format '{{json .}}' bot-bottle-sidecars-demo
     ");
     // Deterministic, secret-free, and it ran nothing.
@@ -227,7 +227,12 @@ fn bundle(state: &str, ports: &[(u16, u16)]) -> String {
         BUNDLE,
         "c1",
         state,
-        &[("bottle.role", "bundle"), ("bottle.slug", "demo")],
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.expires", "2026-12-07T03:00:00Z"),
+            ("bottle.ttl", "3600"),
+        ],
         NET,
         "10.213.150.2",
         ports,
@@ -284,17 +289,17 @@ fn ls_is_a_table_on_a_terminal_and_tab_separated_when_piped() {
     let (c, text) = in_pty(fake.command(&["ls"]));
     assert_eq!(c, 0, "{text}");
     insta::assert_snapshot!(text, @r"
-    SLUG   STATE     SUBNET            BUNDLE IP      IMAGE   PORTS
-    demo   running   10.213.150.0/24   10.213.150.2   img     8080->127.0.0.1:49153,9000->127.0.0.1:49154
-    gone   missing   10.213.7.0/24     10.213.7.2     -       -
+    SLUG   STATE     SUBNET            BUNDLE IP      IMAGE   PORTS                                         EXPIRES
+    demo   running   10.213.150.0/24   10.213.150.2   img     8080->127.0.0.1:49153,9000->127.0.0.1:49154   2026-12-07T03:00:00Z
+    gone   missing   10.213.7.0/24     10.213.7.2     -       -                                             -
     ");
     let out = fake.bottle(&["ls"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(
         text,
-        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t8080->127.0.0.1:49153,9000->127.0.0.1:49154\n\
-         gone\tmissing\t10.213.7.0/24\t10.213.7.2\t-\t-\n"
+        "demo\trunning\t10.213.150.0/24\t10.213.150.2\timg\t8080->127.0.0.1:49153,9000->127.0.0.1:49154\t2026-12-07T03:00:00Z\n\
+         gone\tmissing\t10.213.7.0/24\t10.213.7.2\t-\t-\t-\n"
     );
     assert!(text.lines().all(|l| !l.ends_with('\t')));
     assert_eq!(stdout(&fake.bottle(&["ls", "-q"])), "demo\ngone\n");
@@ -330,6 +335,11 @@ fn commands_that_find_nothing_say_so_on_a_terminal_only() {
 const SUBCOMMANDS: &[&str] = &[
     "up",
     "down",
+    "stop",
+    "start",
+    "restart",
+    "pause",
+    "unpause",
     "plan",
     "subnet",
     "port",
@@ -490,7 +500,7 @@ fn port_lists_every_mapping_like_docker_port() {
     let out = fake.bottle(&["port", "demo", "1234"]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("run `up` again with its full spec (the same image, env, volumes and config) plus port 1234; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up"),
+        stderr(&out).contains("run `up` again with its full spec (the same image, env, volumes and config) plus port 1234; `bottle up SLUG` with the bottle's spec (flags, `--config`, or a `bottle.toml` in the working directory) brings it up"),
         "{}",
         stderr(&out)
     );
@@ -558,7 +568,7 @@ fn a_stopped_bundle_keeps_its_address_and_env_fails_like_port() {
         serde_json::from_slice(&fake.bottle(&["status", "demo", "--json"]).stdout).unwrap();
     assert_eq!(status["bundle"]["ip"], "10.213.150.2", "{status}");
     assert_eq!(status["bundle"]["state"], "exited", "{status}");
-    let want = "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up\n";
+    let want = "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags, `--config`, or a `bottle.toml` in the working directory) brings it up\n";
     for args in [
         &["env", "demo"][..],
         &["env", "demo", "--json"],
@@ -579,7 +589,7 @@ fn port_of_a_stopped_bundle_says_it_is_stopped() {
     assert_eq!(code(&out), 1);
     assert_eq!(
         stderr(&out),
-        "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags and `--config`) brings it up\n"
+        "bottle: the bundle of bottle `demo` is stopped (state: exited), so it publishes no port; start it again with `up` and the same spec; `bottle up SLUG` with the bottle's spec (flags, `--config`, or a `bottle.toml` in the working directory) brings it up\n"
     );
 }
 

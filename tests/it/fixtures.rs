@@ -75,16 +75,21 @@ fn plan_of_every_spec_file() {
     });
 }
 
-/// `bottle.spec=<64 hex>` as `bottle.spec=<digest>`.
+/// `bottle.spec=<64 hex>` as `bottle.spec=<digest>`, and the volumes' part of `bottle.parts`
+/// (`volumes=<8 hex>`) as `volumes=<digest>`.
 fn redact_spec_digest(text: &str) -> String {
-    let key = "bottle.spec=";
+    redact(&redact(text, "bottle.spec=", 64), ",volumes=", 8)
+}
+
+/// Each run of exactly `len` hex digits after `key` as `<digest>`.
+fn redact(text: &str, key: &str, len: usize) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find(key) {
         let (head, tail) = rest.split_at(at + key.len());
         out.push_str(head);
         let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
-        out.push_str(if hex == 64 { "<digest>" } else { &tail[..hex] });
+        out.push_str(if hex == len { "<digest>" } else { &tail[..hex] });
         rest = &tail[hex..];
     }
     out.push_str(rest);

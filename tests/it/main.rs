@@ -26,5 +26,6 @@ mod secrets;
 mod spec_grows;
 mod strays;
 mod transcripts;
+mod verbs;
 mod vm;
 mod wait;

@@ -210,8 +210,8 @@ fn the_schema_has_an_entry_per_command_and_its_refs_resolve() {
         "https://json-schema.org/draft/2020-12/schema"
     );
     for def in [
-        "up", "down", "status", "ls", "env", "port", "gc", "version", "subnet", "plan", "doctor",
-        "error",
+        "up", "down", "stop", "start", "restart", "pause", "unpause", "status", "ls", "env",
+        "port", "gc", "version", "subnet", "plan", "doctor", "error",
     ] {
         assert!(root["$defs"].get(def).is_some(), "no `{def}`");
     }

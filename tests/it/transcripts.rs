@@ -414,7 +414,7 @@ fn status_port_ls_and_gc() {
     fake.on("container inspect*", 0, &bundle("d", "running"), "");
     let (code, out, err) = run(&fake, &["status", "demo", "--json"]);
     assert_eq!(code, 0, "{err}");
-    insta::assert_snapshot!(out.trim_end(), @r#"{"bundle":{"image":"img","ip":"10.213.150.2","limits":{"cpus":null,"memory":null,"pids_limit":null},"name":"bot-bottle-sidecars-demo","state":"running"},"created":null,"host_ip":"127.0.0.1","network":{"gateway":"10.213.150.1","name":"bot-bottle-bundle-demo","subnet":"10.213.150.0/24"},"ports":[{"container_port":8080,"host_ip":"127.0.0.1","host_port":49153,"protocol":"tcp"}],"run":null,"slug":"demo"}"#);
+    insta::assert_snapshot!(out.trim_end(), @r#"{"bundle":{"image":"img","ip":"10.213.150.2","limits":{"cpus":null,"memory":null,"pids_limit":null},"name":"bot-bottle-sidecars-demo","state":"running"},"created":null,"expires":null,"host_ip":"127.0.0.1","network":{"gateway":"10.213.150.1","name":"bot-bottle-bundle-demo","subnet":"10.213.150.0/24"},"ports":[{"container_port":8080,"host_ip":"127.0.0.1","host_port":49153,"protocol":"tcp"}],"run":null,"slug":"demo"}"#);
     let (code, out, _) = run(&fake, &["port", "demo", "8080"]);
     assert_eq!((code, out.as_str()), (0, "127.0.0.1:49153\n"));
     let (code, _, err) = run(&fake, &["port", "demo", "9999"]);
@@ -449,8 +449,8 @@ fn status_port_ls_and_gc() {
     let (code, out, err) = run(&fake, &["ls"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r"
-    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153
-    gone	missing	10.213.7.0/24	10.213.7.2	-	-
+    demo	exited	10.213.150.0/24	10.213.150.2	img	8080->127.0.0.1:49153	-
+    gone	missing	10.213.7.0/24	10.213.7.2	-	-	-
     ");
     // One bottle at a time, so the transcript's order is the slugs' order.
     let (code, out, err) = run(&fake, &["gc", "--dry-run", "--parallel", "1"]);
