@@ -277,3 +277,74 @@ fn gc_removes_a_bottle_that_bottle_stop_stopped_and_its_endpoints() {
         );
     }
 }
+
+/// `--ttl` is "at least a second, fractions rounded up" (docs/contract.md, Leases). Seen:
+/// `--ttl 0.5s` is refused (exit 2) but `--ttl 1ms` (and `999ms`) is taken and recorded as
+/// `bottle.ttl=1`: the same sub-second lease refused or silently stretched, by its spelling.
+#[test]
+fn ttl_below_a_second_is_refused_as_0_5s_but_taken_as_1ms() {
+    for ttl in ["0.5s", "1ms", "999ms"] {
+        let out = crate::fake::bottle_cmd()
+            .args(["plan", "tl", "--image", "img", "--ttl", ttl])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--ttl {ttl}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// `up --ttl 1s`, the lease passes, then `up` with the same spec (or a changed one). Seen: exit 0,
+/// `kept` (or `replaced`: a fresh bundle that keeps the passed `bottle.expires`), with an
+/// `expires` line in the past and no word about it; the next `gc` (anyone's) removes the bottle
+/// the launcher was just told is up. An `up` that exits 0 should leave a bottle that `gc` does not
+/// take, or say that its lease has passed. On every engine path.
+#[test]
+fn up_of_a_bottle_whose_lease_passed_exits_0_and_gc_then_removes_it() {
+    let Some(paths) = clis() else { return };
+    for (i, path) in paths.iter().enumerate() {
+        let b = Bottles::new(path, &format!("lp{i}"));
+        let pool = format!("10.{}.240.0/20", 100 + std::process::id() % 100);
+        let args = [
+            "up",
+            "lp",
+            "--image",
+            &path.image,
+            "--pool",
+            &pool,
+            "--json",
+        ];
+        let mut first = args.to_vec();
+        first.extend(["--ttl", "1s"]);
+        let up = json(&b.ok(&first));
+        let expires = up["expires"].as_str().unwrap().to_string();
+        // Poll the clock (no engine wait): until the lease has passed, to the second.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while now_rfc3339() <= expires {
+            assert!(std::time::Instant::now() < deadline, "{path}: clock");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let again = b.bottle(&args);
+        if again.status.success() {
+            let gc = json(&b.ok(&["gc", "--dry-run", "--json"]));
+            assert!(
+                !gc.to_string()
+                    .contains(&format!("{}-sidecars-lp", b.prefix)),
+                "{path}: `up` exited 0 ({}) but gc takes the bottle: {gc}",
+                String::from_utf8_lossy(&again.stdout)
+            );
+        }
+    }
+}
+
+/// Now as RFC 3339 UTC to the second (`2026-12-07T03:39:12Z`), as `bottle.expires` is written.
+fn now_rfc3339() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
