@@ -408,6 +408,23 @@ pub fn logs_of(name: &str, follow: bool, tail: Option<u32>) -> Vec<OsString> {
     a.arg(name).done()
 }
 
+/// `events --filter type=container --filter label=bottle.role=bundle --since S --format '{{json .}}'`:
+/// every bundle's events, one JSON object per line, from `since` (seconds since the Unix epoch,
+/// with nanoseconds, as both docker and podman read it), so nothing that happens while the engine
+/// sets up its stream is missed. Both engines AND filters of different keys; one `label=` filter
+/// per slug would AND too, so slugs and prefixes are told apart by bottle itself.
+pub fn events(since: std::time::Duration) -> Vec<OsString> {
+    Args::new(&["events"])
+        .opt("--filter", "type=container")
+        .opt("--filter", format!("label={LABEL_ROLE}={ROLE_BUNDLE}"))
+        .opt(
+            "--since",
+            format!("{}.{:09}", since.as_secs(), since.subsec_nanos()),
+        )
+        .opt("--format", JSON_FORMAT)
+        .done()
+}
+
 /// `version --format '{{json .}}'`: the engine's client and server versions.
 pub fn version() -> Vec<OsString> {
     Args::new(&["version", "--format", JSON_FORMAT]).done()
@@ -573,5 +590,24 @@ mod tests {
         );
         insta::assert_debug_snapshot!("volume_inspect", volume_inspect(&["a", "b"]));
         insta::assert_debug_snapshot!("volume_rm", volume_rm("agent-data"));
+    }
+
+    /// The one argv of `bottle events`, with its start time an input.
+    #[test]
+    fn events_argv() {
+        let since = std::time::Duration::new(1_796_609_879, 378_553);
+        insta::assert_debug_snapshot!(events(since), @r#"
+        [
+            "events",
+            "--filter",
+            "type=container",
+            "--filter",
+            "label=bottle.role=bundle",
+            "--since",
+            "1796609879.000378553",
+            "--format",
+            "{{json .}}",
+        ]
+        "#);
     }
 }

@@ -26,6 +26,7 @@
 
 use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::display::Masker;
 use crate::error::{Error, Result};
 use crate::exec::{self, Engine, Event, Stream};
 use crate::input::{self, EnvEntry, ImageRef, Names, Prefix, Slug, Volume};
+use crate::lifecycle::events::BottleEvent;
 use crate::lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 use crate::lifecycle::{self, Change, Ctx, Environment, Removed, UpOutcome};
 use crate::model::Bottle;
@@ -68,6 +70,43 @@ pub struct Logs {
     pub stdout: String,
     /// What the bundle wrote to its stderr.
     pub stderr: String,
+}
+
+/// The changes of bottles as the engine reports them: see [`Bottles::events`].
+#[derive(Debug)]
+pub struct EventStream {
+    rx: std::sync::mpsc::Receiver<BottleEvent>,
+    /// This stream's own token: dropping the stream cancels it, and the engine's `events` ends.
+    stop: CancelToken,
+    worker: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Iterator for EventStream {
+    type Item = Result<BottleEvent>;
+
+    fn next(&mut self) -> Option<Result<BottleEvent>> {
+        if let Ok(event) = self.rx.recv() {
+            return Some(Ok(event));
+        }
+        // The reader is done: say why, once.
+        match self.worker.take()?.join() {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(Err(e)),
+            Err(_) => Some(Err(Error::new(
+                crate::ErrorKind::EngineFailed,
+                "the thread that read the event stream panicked",
+            ))),
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
 }
 
 /// Checked at compile time: a `Bottles` can be shared between threads.
@@ -480,6 +519,79 @@ impl Bottles {
         let engine = ctx.engine.with_secrets(masker);
         let argv = argv::logs_of(&bundle.id, true, tail);
         engine.run_follow(Verb::Logs, argv, Arc::new(sink))
+    }
+
+    /// Call `each` with every change of the bottles `slugs` (every bottle of this prefix when
+    /// empty) as the engine reports it, from now on: a bundle's state (`running`, `paused`,
+    /// `exited` with its exit code, `created`, `missing`), its health, and its published ports
+    /// after a start when they are not those last reported. Read from the engine's own event
+    /// stream (`events`), with no poll loop, on the thread that reads the engine's output.
+    ///
+    /// Runs until `each` returns [`ControlFlow::Break`] (`Ok`), the token is cancelled
+    /// ([`crate::ErrorKind::Interrupted`]), or the engine ends its stream, which has no end of its
+    /// own: then the engine's error ([`crate::ErrorKind::EngineUnavailable`] when the daemon went
+    /// away), or [`crate::ErrorKind::EngineFailed`] for a stream closed without one. Unbounded
+    /// like [`Bottles::follow_logs`]: no timeout applies.
+    ///
+    /// ```no_run
+    /// use std::ops::ControlFlow;
+    /// use bottle::{Bottles, Change, Engine, State};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bottles = Bottles::new(Engine::detect()?);
+    /// // Wait until the bundle of `demo` stops, however it is stopped.
+    /// bottles.watch(&["demo".parse()?], |e| match e.change {
+    ///     Change::State { state: State::Exited, .. } => ControlFlow::Break(()),
+    ///     _ => ControlFlow::Continue(()),
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn watch(
+        &self,
+        slugs: &[Slug],
+        each: impl FnMut(BottleEvent) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<()> {
+        let since = std::time::SystemTime::now();
+        lifecycle::watch::watch(&self.call(), slugs, since, each)
+    }
+
+    /// [`Bottles::watch`] as an iterator: the changes of the bottles `slugs` (every bottle of
+    /// this prefix when empty) from now on, each `Ok`; a stream that ended (cancelled, or closed
+    /// by the engine) gives its error once, then `None`. The stream is read by a thread of its
+    /// own; dropping the iterator stops it (and the engine's `events` with it), and so does a
+    /// cancel of this handle's token.
+    ///
+    /// ```no_run
+    /// use bottle::{Bottles, Engine};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bottles = Bottles::new(Engine::detect()?);
+    /// for event in bottles.events(&[])? {
+    ///     let event = event?;
+    ///     println!("{}: {:?}", event.slug, event.change);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn events(&self, slugs: &[Slug]) -> Result<EventStream> {
+        let since = std::time::SystemTime::now();
+        let mut ctx = self.call();
+        let stop = ctx.engine.cancel_token().child();
+        ctx.engine = ctx.engine.clone().with_cancel(stop.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slugs = slugs.to_vec();
+        let worker = std::thread::Builder::new()
+            .name("bottle-events".into())
+            .spawn(move || {
+                lifecycle::watch::watch(&ctx, &slugs, since, move |e| match tx.send(e) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    // The iterator was dropped.
+                    Err(_) => ControlFlow::Break(()),
+                })
+            })
+            .map_err(|e| Error::io("cannot start the thread that reads the event stream", e))?;
+        Ok(EventStream {
+            rx,
+            stop,
+            worker: Some(worker),
+        })
     }
 
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;

@@ -17,6 +17,8 @@ pub struct CancelToken {
     inner: Arc<Inner>,
     /// Requests made before this view was taken, which it does not count.
     base: u32,
+    /// A token whose requests count for this one too (see `CancelToken::child`).
+    parent: Option<Arc<CancelToken>>,
 }
 
 #[derive(Debug, Default)]
@@ -42,10 +44,12 @@ impl CancelToken {
     /// How many cancel requests have arrived (since this view was taken, for one made by
     /// `CancelToken::since_now`).
     pub fn count(&self) -> u32 {
-        self.inner
+        let own = self
+            .inner
             .count
             .load(Ordering::SeqCst)
-            .saturating_sub(self.base)
+            .saturating_sub(self.base);
+        own.saturating_add(self.parent.as_ref().map_or(0, |p| p.count()))
     }
 
     /// The same token, counting only the requests made from now on: a request reaches it and
@@ -54,6 +58,20 @@ impl CancelToken {
         CancelToken {
             inner: Arc::clone(&self.inner),
             base: self.inner.count.load(Ordering::SeqCst),
+            parent: self.parent.as_ref().map(|p| Arc::new(p.since_now())),
+        }
+    }
+
+    /// A new token that counts this one's requests (those this view counts: take the child of
+    /// a `since_now` view for the later ones only) and its own, whose own requests reach only
+    /// it: for a call that must stop on its own (`Bottles::events` dropped, its callback done)
+    /// as well as on the handle's cancel, without cancelling the handle. (Whatever waits for a
+    /// cancel of a child must hear its parent's too: `count` adds the parent's.)
+    pub(crate) fn child(&self) -> CancelToken {
+        CancelToken {
+            inner: Arc::default(),
+            base: 0,
+            parent: Some(Arc::new(self.clone())),
         }
     }
 
@@ -93,6 +111,25 @@ mod tests {
         assert_eq!(c.count(), 2);
         // A separate token is separate.
         assert!(!CancelToken::new().is_cancelled());
+    }
+
+    #[test]
+    fn a_child_counts_its_parents_later_cancels_and_its_own_stay_its_own() {
+        let t = CancelToken::new();
+        t.cancel();
+        assert!(t.child().is_cancelled());
+        let child = t.since_now().child();
+        assert!(!child.is_cancelled());
+        child.cancel();
+        assert_eq!((t.count(), child.count()), (1, 1));
+        t.cancel();
+        assert_eq!((t.count(), child.count()), (2, 2));
+        // A view of the child counts both from its own start.
+        let view = child.since_now();
+        assert_eq!(view.count(), 0);
+        t.cancel();
+        child.cancel();
+        assert_eq!((t.count(), child.count(), view.count()), (3, 4, 2));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub enum Verb {
     VolumeLs,
     VolumeInspect,
     VolumeRm,
+    Events,
 }
 
 // The fixture names exist for the fixture tests (`fixture_tests.rs`) only.
@@ -63,6 +64,7 @@ impl Verb {
             Verb::VolumeLs => "volume-ls",
             Verb::VolumeInspect => "volume-inspect",
             Verb::VolumeRm => "volume-rm",
+            Verb::Events => "events",
         }
     }
 
@@ -96,6 +98,7 @@ const ALL_VERBS: &[Verb] = &[
     Verb::VolumeLs,
     Verb::VolumeInspect,
     Verb::VolumeRm,
+    Verb::Events,
 ];
 
 /// What an engine's answer means.
@@ -334,7 +337,8 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
         | Verb::Pull
         | Verb::VolumeCreate
         | Verb::VolumeLs
-        | Verb::VolumeRm => Class::Other,
+        | Verb::VolumeRm
+        | Verb::Events => Class::Other,
         // Docker 20.10 `get NAME: no such volume`, podman 4.3 `no such volume NAME`, podman's
         // socket `volume with name NAME not found: no such volume`.
         Verb::VolumeInspect if has("no such volume") => Class::NotFound,

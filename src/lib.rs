@@ -26,6 +26,10 @@
 //! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
 //! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
 //!
+//! [`Bottles::events`] (an iterator) and [`Bottles::watch`] (a callback) stream each bottle's
+//! changes as the engine reports them, each a [`BottleEvent`] with its [`Change`]: a state, a
+//! health, the published ports.
+//!
 //! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
 //! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
 //! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
@@ -73,13 +77,14 @@ mod props_tests;
 #[cfg(test)]
 mod ready_tests;
 
-pub use bottles::{BottleGuard, Bottles, DownOptions, Logs, SpecBuilder};
+pub use bottles::{BottleGuard, Bottles, DownOptions, EventStream, Logs, SpecBuilder};
 pub use cancel::CancelToken;
 pub use display::{MASK, render as quote_argv, strip_help_advice};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
 pub use error::{CommandFailure, Error, ErrorKind, Invalid, NotReady, Result};
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
+pub use lifecycle::events::{BottleEvent, Change};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};
 pub use lifecycle::{Action, Removed, ReplaceReason, SpecField, UpOutcome};
 pub use limits::Limits;

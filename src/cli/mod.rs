@@ -128,6 +128,7 @@ impl Command {
             Command::Ls(_) => "ls",
             Command::Gc(_) => "gc",
             Command::Logs(_) => "logs",
+            Command::Events(_) => "events",
             Command::Version => "version",
             Command::Doctor(_) => "doctor",
             Command::Completions(_) => "completions",
@@ -266,6 +267,22 @@ Examples:
   bottle logs demo --tail 20
   bottle logs demo -f")]
     Logs(LogsArgs),
+    /// Stream the bottles' changes (state, health, ports) as JSON lines, until interrupted
+    #[command(after_help = "\
+Each line is one JSON object (`event` in docs/bottle.schema.json), with or without --json:
+  slug, time (RFC 3339, UTC), action (the engine's own word: start, die, died, ...) and change:
+  `state` with `state` (running, paused, exited with `exit_code`, created, missing once removed),
+  `health` with `health` (healthy, unhealthy, starting), or `ports` with `ports` (after a start,
+  when they are not those last printed).
+Read from the engine's own event stream: a bundle stopped by anything, bottle or not, shows up at
+once. Without SLUG, every bottle of the prefix. Runs until interrupted: Ctrl-C exits 130, quietly;
+an engine that ends its stream (the daemon went away) is an error (exit 69 when the engine is
+unreachable, 1 otherwise).
+
+Examples:
+  bottle events
+  bottle events demo | jq -c 'select(.change == \"state\")'")]
+    Events(EventsArgs),
     /// Print bottle's version and the engine's client and server versions
     #[command(after_help = "\
 Examples:
@@ -397,6 +414,13 @@ pub struct LogsArgs {
     /// Only the last N lines
     #[arg(long, short = 'n', value_name = "N")]
     pub tail: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The bottles to watch; every bottle of the prefix when none is given
+    #[arg(value_name = "SLUG")]
+    pub slugs: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -539,6 +563,8 @@ fn unused_globals(sub: &str) -> &'static [&'static str] {
         "down" | "gc" | "stop" | "start" | "restart" | "pause" | "unpause" => &["pool", "block"],
         "port" | "status" | "env" | "ls" => &["pool", "block", "parallel"],
         "logs" => &["pool", "block", "json", "parallel"],
+        // Its output is JSON lines either way; `--json` adds the error object on failure.
+        "events" => &["pool", "block", "parallel"],
         "version" => &["prefix", "pool", "block", "parallel"],
         "doctor" => &["prefix", "parallel"],
         "completions" | "man" => ALL,
@@ -875,6 +901,7 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
         Command::Ls(a) => r.ls(a),
         Command::Gc(a) => r.gc(a),
         Command::Logs(a) => r.logs(a),
+        Command::Events(a) => r.events(a),
         Command::Version => r.version(),
         Command::Doctor(a) => r.doctor(a),
     }?;
@@ -1183,6 +1210,14 @@ impl<W: Write> Run<'_, W> {
         tools::logs(&bottles, &slug, a.tail, &mut self.out)
     }
 
+    fn events(&mut self, a: &EventsArgs) -> anyhow::Result<()> {
+        let slugs = self.slugs(&a.slugs)?;
+        let bottles = self.bottles()?;
+        // The events are written by the thread that reads the engine's output.
+        self.out.flush()?;
+        tools::events(&bottles, &slugs)
+    }
+
     fn version(&mut self) -> anyhow::Result<()> {
         let bottles = self.engine().map(|e| self.bottles_on(e));
         tools::version(bottles, &self.shown_engine(), self.g.json, &mut self.out)
@@ -1317,6 +1352,7 @@ mod tests {
                 "ls",
                 "gc",
                 "logs",
+                "events",
                 "version",
                 "doctor",
                 "completions",

@@ -1,8 +1,9 @@
-//! `version`, `doctor` and `logs` as the command line shows them. The checks, the versions and
+//! `version`, `doctor`, `logs` and `events` as the command line shows them. The checks, the versions and
 //! the masked logs are the library's ([`bottle::doctor`], [`Bottles::versions`],
 //! [`Bottles::logs`]); this module renders them and adds the command-line advice.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use bottle::{Bottles, CheckStatus, DoctorConfig, ErrorKind, Fix, Result, Slug, Stream};
 
@@ -126,6 +127,30 @@ pub fn logs(
 pub fn follow_logs(bottles: &Bottles, slug: &Slug, tail: Option<u32>) -> anyhow::Result<()> {
     match bottles.follow_logs(slug, tail, write_stream) {
         // Ctrl-C is how `-f` ends.
+        Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
+        r => Ok(r?),
+    }
+}
+
+/// `bottle events`: one JSON line per change, flushed at once, until a signal (exit 130, quietly)
+/// or the engine's end of the stream (its error). A reader that went away (`| head -1`) ends it,
+/// exit 0.
+pub fn events(bottles: &Bottles, slugs: &[Slug]) -> anyhow::Result<()> {
+    let result = bottles.watch(slugs, |event| {
+        let written = super::json::line(&event)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{text}").and_then(|()| out.flush())
+            });
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            // Nobody reads any more: the stream ends, and so does bottle, exit 0.
+            Err(_) => ControlFlow::Break(()),
+        }
+    });
+    match result {
+        // Ctrl-C is how it ends.
         Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
         r => Ok(r?),
     }

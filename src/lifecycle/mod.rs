@@ -11,6 +11,7 @@
 pub mod change;
 pub mod decide;
 pub mod down;
+pub mod events;
 pub mod gc;
 pub mod journal;
 mod loopback;
@@ -19,6 +20,7 @@ mod ports;
 pub mod read;
 pub mod up;
 pub mod volumes;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};

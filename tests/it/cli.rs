@@ -348,6 +348,7 @@ const SUBCOMMANDS: &[&str] = &[
     "ls",
     "gc",
     "logs",
+    "events",
     "version",
     "doctor",
     "completions",

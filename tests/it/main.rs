@@ -9,6 +9,7 @@ mod cli;
 mod endpoints;
 mod engine_restart;
 mod engine_setup;
+mod events;
 mod exec;
 mod exec_real;
 mod fake;

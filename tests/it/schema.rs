@@ -211,7 +211,7 @@ fn the_schema_has_an_entry_per_command_and_its_refs_resolve() {
     );
     for def in [
         "up", "down", "stop", "start", "restart", "pause", "unpause", "status", "ls", "env",
-        "port", "gc", "version", "subnet", "plan", "doctor", "error",
+        "port", "gc", "version", "subnet", "plan", "doctor", "event", "error",
     ] {
         assert!(root["$defs"].get(def).is_some(), "no `{def}`");
     }
