@@ -348,3 +348,65 @@ fn now_rfc3339() -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Removes a volume by name on drop (the test's own, unlabelled ones included).
+struct VolumeGuard<'a>(&'a Bottles, String);
+
+impl Drop for VolumeGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.bottle(&["down", "--all", "--volumes"]);
+        let _ = self.0.docker(&["volume", "rm", "-f", &self.1]);
+    }
+}
+
+/// Without the local lock (a remote engine, or two users), `up rv -v NAME:/data` racing
+/// `down rv --volumes`: `down` removes the labelled volume `up` just created, then `up`'s `run`
+/// makes the engine create `NAME` again, without bottle's labels. Seen on the remote path, 8 tries
+/// of 8: exit 0, the bundle runs on an unlabelled volume that bottle then treats as foreign, so
+/// `down --volumes` never removes it (a leak), and the data `up` was promised is gone. A bundle
+/// must not run on a named volume bottle made that lost its labels: `up` should see the volume
+/// missing after `run` and fail, or label/recreate it before the `run` goes through. Remote path
+/// only (locally the slug lock serializes the two).
+#[test]
+fn down_volumes_racing_up_leaves_an_unlabelled_volume_that_down_never_removes() {
+    let Some(paths) = clis() else { return };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| !local(p)) {
+        let b = Bottles::new(path, &format!("rv{i}"));
+        let volume = format!("{}-data", b.prefix);
+        let _guard = VolumeGuard(&b, volume.clone());
+        let pool = format!("10.{}.80.0/20", 100 + std::process::id() % 100);
+        let mount = format!("{volume}:/data");
+        let args = [
+            "up",
+            "rv",
+            "--image",
+            &path.image,
+            "--pool",
+            &pool,
+            "-v",
+            &mount,
+        ];
+        for _ in 0..4 {
+            std::thread::scope(|s| {
+                let up = s.spawn(|| b.bottle(&args));
+                for _ in 0..10 {
+                    let _ = b.bottle(&["down", "rv", "--volumes"]);
+                }
+                let _ = up.join();
+            });
+            let _ = b.bottle(&["down", "rv", "--volumes"]);
+            let left = b.docker_out(&[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("name=^{volume}$"),
+            ]);
+            assert!(
+                left.is_empty(),
+                "{path}: `down rv --volumes` left volume {volume}: {:?}",
+                b.docker_out(&["volume", "inspect", "--format", "{{json .Labels}}", &volume])
+            );
+        }
+    }
+}
