@@ -128,7 +128,9 @@ fn apply(
         )
     })?;
     match refused {
-        Some(reply) if !decide::change_reached(change, &now.state) => Err(reply.into_error()),
+        Some(reply) if !decide::change_reached(change, &now.state) => Err(
+            super::ports::why_not_started(ctx, slug.as_str(), found, reply.into_error()),
+        ),
         _ => Ok(now),
     }
 }

@@ -217,7 +217,12 @@ impl Up<'_> {
                     let now = self.ctx.inspect_container(&found.id)?;
                     // A racer may have done it first; only an unchanged bundle makes this an error.
                     if !reply.success() && now.as_ref().is_some_and(|n| n.state == found.state) {
-                        return Err(self.why_not_started(&found, reply.into_error()));
+                        return Err(ports::why_not_started(
+                            self.ctx,
+                            self.slug.as_str(),
+                            &found,
+                            reply.into_error(),
+                        ));
                     }
                     // Gone meanwhile (a racing `gc` or `down`): the bundle this run then makes
                     // is `created`, not `started`.
@@ -622,27 +627,6 @@ impl Up<'_> {
         endpoints::settle(self.slug.as_str(), *at, &wanted, &kept, &held)
             .map(|_| ())
             .map_err(|r| ports::refused(self.slug.as_str(), r))
-    }
-
-    /// A `start` or `unpause` the engine refused: if one of the bundle's endpoints is held by
-    /// something else, say what holds it (the engine's words stay in the error).
-    fn why_not_started(&self, found: &Container, err: Error) -> Error {
-        let Some((at, recorded)) = ports::recorded(found) else {
-            return err;
-        };
-        let Ok(others) = loopback::other_containers(self.ctx, &self.names.bundle) else {
-            return err;
-        };
-        let held = ports::held(&others, Some(found), self.ctx.local);
-        let wanted: Vec<_> = recorded.keys().copied().collect();
-        match endpoints::settle(self.slug.as_str(), at, &wanted, &recorded, &held) {
-            Ok(_) => err,
-            Err(r) => {
-                let why = ports::refused(self.slug.as_str(), r);
-                let msg = format!("{}; {}", why.message(), err.message());
-                err.with_message(msg)
-            }
-        }
     }
 
     /// Make a missing image present as the spec says: build it from `[build]`, or pull it under

@@ -203,10 +203,7 @@ fn several_bottles_give_an_array() {
     assert_eq!(v[0]["bundle"]["state"], "exited");
     assert_eq!(v[1]["slug"], "other");
     assert_eq!(v[1]["error"]["kind"], "not_found");
-    assert!(
-        err.contains("bottle: other: no bottle `other`"),
-        "{err}"
-    );
+    assert!(err.contains("bottle: other: no bottle `other`"), "{err}");
 }
 
 /// `up SLUG` with no spec (no flags, no `--config`, no `bottle.toml`) keeps the bottle as it is:
