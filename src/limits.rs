@@ -11,6 +11,10 @@ use crate::error::{Error, Invalid, Result};
 
 /// The smallest memory limit the engines accept (docker refuses less than 6 MiB).
 pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+/// The largest memory limit the engines hold: `HostConfig.Memory` is a signed 64-bit count
+/// (docker wraps a larger one negative and refuses it for the wrong reason; podman 4.3 drops it
+/// and runs the bundle without a limit).
+pub const MAX_MEMORY: u64 = i64::MAX as u64;
 /// The smallest CPU limit the engines accept: 0.01 of a CPU.
 pub const MIN_MILLICPUS: u32 = 10;
 
@@ -37,6 +41,16 @@ impl Limits {
                 Invalid::Memory,
                 format!(
                     "memory limit of {bytes} bytes is below the engines' minimum of 6 MiB: use at least `6m`"
+                ),
+            ));
+        }
+        if let Some(bytes) = self.memory
+            && bytes > MAX_MEMORY
+        {
+            return Err(Error::invalid(
+                Invalid::Memory,
+                format!(
+                    "memory limit of {bytes} bytes is above the engines' maximum of {MAX_MEMORY} bytes (2^63 - 1)"
                 ),
             ));
         }
@@ -205,8 +219,22 @@ pub fn parse_cpus(text: &str) -> Result<u32> {
 
 /// Parse a pids limit: a positive number of processes.
 pub fn parse_pids_limit(text: &str) -> Result<u32> {
-    match text.trim().parse::<u32>() {
+    let digits = text.trim();
+    match digits.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
+        // A number too large for the limit: say the bound rather than "positive".
+        _ if digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.trim_start_matches('0').is_empty() =>
+        {
+            Err(Error::invalid(
+                Invalid::PidsLimit,
+                format!(
+                    "invalid pids limit {}: at most {} processes",
+                    crate::input::quoted(text),
+                    u32::MAX
+                ),
+            ))
+        }
         _ => Err(Error::invalid(
             Invalid::PidsLimit,
             format!(
@@ -312,6 +340,26 @@ mod tests {
         );
         check(l(None, Some(9), None).checked(), None, Invalid::Cpus);
         check(l(None, None, Some(0)).checked(), None, Invalid::PidsLimit);
+        // Past a signed 64-bit count (`--memory 8589934592g` is 2^63): docker wraps it, podman
+        // drops it.
+        check(
+            l(Some(MAX_MEMORY), None, None).checked().map(|_| ()),
+            Some(()),
+            Invalid::Memory,
+        );
+        check(
+            l(Some(MAX_MEMORY + 1), None, None).checked(),
+            None,
+            Invalid::Memory,
+        );
+    }
+
+    #[test]
+    fn a_pids_limit_past_its_bound_says_the_bound() {
+        let e = parse_pids_limit("4294967296").unwrap_err();
+        assert!(e.message().contains("at most 4294967295"), "{e}");
+        let e = parse_pids_limit("0").unwrap_err();
+        assert!(e.message().contains("positive"), "{e}");
     }
 
     #[test]

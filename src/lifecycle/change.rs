@@ -45,6 +45,9 @@ pub fn resume(ctx: &Ctx, slug: &Slug, ttl: Option<u64>) -> Result<UpOutcome> {
         }
         _ => e,
     })?;
+    if let Some(why) = decide::lease_expired(&found, super::now()) {
+        return Err(super::up::lease_refused(slug, &why));
+    }
     if let Some(why) = decide::lease_conflict(ttl, decide::lease_of(&found).as_ref()) {
         return Err(super::up::lease_refused(slug, &why));
     }

@@ -585,6 +585,16 @@ pub fn lease_passed(b: &Container, now: i64) -> bool {
     lease_of(b).is_some_and(|l| created_time(&l.expires).is_some_and(|(t, _)| t <= now))
 }
 
+/// Why `up` of `b` is refused when its lease has passed at `now`: `gc` may remove the bottle at
+/// any moment, so an `up` that exits 0 would report a bottle about to go. `None` while the lease
+/// runs (or without one).
+pub fn lease_expired(b: &Container, now: i64) -> Option<String> {
+    lease_passed(b, now).then(|| {
+        let expires = lease_of(b).map(|l| l.expires).unwrap_or_default();
+        format!("its lease passed at {expires}, and `gc` removes it")
+    })
+}
+
 /// The lease `b`'s labels record, if any.
 pub fn lease_of(b: &Container) -> Option<Lease> {
     let expires = b.labels.get(LABEL_EXPIRES)?.clone();
@@ -1580,6 +1590,17 @@ mod tests {
             &leased("running", "2026-12-07T03:00:00Z", "x"),
             i64::MAX
         ));
+    }
+
+    /// `up` of a bottle whose lease has passed is refused (gc may take it any moment), naming
+    /// the expiry; while the lease runs, nothing.
+    #[test]
+    fn up_of_a_bottle_whose_lease_passed_is_refused() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let b = leased("exited", "2026-12-07T03:00:00Z", "60");
+        assert_eq!(lease_expired(&b, at - 1), None);
+        let why = lease_expired(&b, at).unwrap();
+        assert!(why.contains("2026-12-07T03:00:00Z"), "{why}");
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl Up<'_> {
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
             if step != BundleStep::Refuse {
+                if let Some(why) = decide::lease_expired(&found, super::now()) {
+                    return Err(lease_refused(self.slug, &why));
+                }
                 let wanted = self.spec.ttl.map(|t| t.as_secs());
                 let found_lease = decide::lease_of(&found);
                 if let Some(why) = decide::lease_conflict(wanted, found_lease.as_ref()) {
@@ -497,7 +500,8 @@ impl Up<'_> {
         };
         let host_ports = self.host_ports(spec.publish_ip, &others)?;
         let ttl = self.spec.ttl.map(|t| t.as_secs());
-        let lease = decide::lease_for(ttl, self.lease.clone(), super::now());
+        // Rounded up: a lease never ends before its ttl has passed.
+        let lease = decide::lease_for(ttl, self.lease.clone(), super::now_ceil());
         let mut labels = argv::bundle_labels(
             self.slug.as_str(),
             &self.digest,
@@ -951,7 +955,8 @@ impl Up<'_> {
     }
 }
 
-/// `up` of a bottle whose lease differs from the one asked for: refused, nothing changed.
+/// `up` of a bottle whose lease differs from the one asked for, or has passed: refused, nothing
+/// changed.
 pub(crate) fn lease_refused(slug: &Slug, why: &str) -> Error {
     Error::new(
         ErrorKind::Refused,
