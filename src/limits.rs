@@ -129,6 +129,17 @@ impl serde::Serialize for Limits {
     }
 }
 
+/// Why a CPU limit of `millicpus` cannot run on an engine whose host has `ncpu` CPUs (docker
+/// refuses a `--cpus` above them at `run`), or `None` when it fits.
+pub(crate) fn cpus_over(millicpus: u32, ncpu: u32) -> Option<String> {
+    (u64::from(millicpus) > u64::from(ncpu) * 1000).then(|| {
+        format!(
+            "a cpus limit of {} is more than the engine's {ncpu} CPUs",
+            cpus_text(millicpus)
+        )
+    })
+}
+
 /// Millicpus as the decimal `--cpus` takes: `1500` is `1.5`, `2000` is `2`, `10` is `0.01`.
 pub fn cpus_text(millicpus: u32) -> String {
     let (whole, frac) = (millicpus / 1000, millicpus % 1000);
@@ -352,6 +363,16 @@ mod tests {
             None,
             Invalid::Memory,
         );
+    }
+
+    /// replace_with_more_cpus_than_the_engine_has_removes_the_running_bundle (attack16).
+    #[test]
+    fn a_cpus_limit_past_the_engines_cpus_is_named() {
+        assert_eq!(cpus_over(2000, 2), None);
+        assert_eq!(cpus_over(10, 1), None);
+        let why = cpus_over(1_000_000, 2).unwrap();
+        assert_eq!(why, "a cpus limit of 1000 is more than the engine's 2 CPUs");
+        assert!(cpus_over(2001, 2).is_some());
     }
 
     #[test]

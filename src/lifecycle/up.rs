@@ -248,6 +248,7 @@ impl Up<'_> {
                     self.check_recorded(&found)?;
                     // Only once the new bundle is known to be able to run does the old one go.
                     self.ensure_image(&mut fetched)?;
+                    self.ensure_cpus()?;
                     // A first signal lets the removal finish (like `down`'s), so bottle knows the
                     // old bundle is gone and says so; if a second one cuts it, `replacing` says it
                     // may be.
@@ -651,6 +652,36 @@ impl Up<'_> {
             None => Verb::Pull,
         };
         self.ctx.engine.run_streaming(verb, argv)
+    }
+
+    /// Before a working bundle is replaced with a CPU limit, on docker: the engine's host must have
+    /// that many CPUs, or the new `run` fails after the old bundle is gone. One `info`, only when
+    /// `--cpus` is given (native podman takes any limit).
+    fn ensure_cpus(&self) -> Result<()> {
+        let Some(millicpus) = self.spec.limits.millicpus else {
+            return Ok(());
+        };
+        if self.ctx.engine.flavor() == crate::exec::Flavor::Podman {
+            return Ok(());
+        }
+        let reply = self.ctx.run(Verb::Info, argv::info_ncpu())?;
+        // An answer bottle cannot read is no reason to refuse: the `run` judges then.
+        if !reply.success() {
+            return Ok(());
+        }
+        let Ok(ncpu) = reply.stdout.trim().parse::<u32>() else {
+            return Ok(());
+        };
+        match crate::limits::cpus_over(millicpus, ncpu) {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "cannot replace the bundle of bottle `{}`: {why}; the running bundle was kept as it was",
+                    self.slug
+                ),
+            )),
+        }
     }
 
     /// Before a working bundle is replaced: make sure the image of the new one is present (pulled
