@@ -85,6 +85,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         lease: None,
         parts: spec.part_digests(),
         volumes_made: false,
+        own_volumes: Vec::new(),
     };
     let done = match up.converge() {
         Ok(outcome) => up.await_ready(outcome),
@@ -144,6 +145,8 @@ struct Up<'a> {
     parts: std::collections::BTreeMap<String, String>,
     /// The spec's named volumes were made (or found) by this run, before its first `run`.
     volumes_made: bool,
+    /// The named volumes that were this bottle's (by labels) when `run` mounted them.
+    own_volumes: Vec<String>,
 }
 
 /// What `network create` led to.
@@ -462,7 +465,7 @@ impl Up<'_> {
         // Before `run`, which would make a missing one without bottle's labels. Left by a
         // rollback: they hold data, and `down --volumes` removes them.
         if !self.volumes_made {
-            super::volumes::ensure(ctx, self.slug, self.spec)?;
+            self.own_volumes = super::volumes::ensure(ctx, self.slug, self.spec)?;
             self.volumes_made = true;
         }
         // `--publish-ip auto` and the host-port rule: choose the address and the host ports
@@ -542,6 +545,7 @@ impl Up<'_> {
                 Made::Id(id) => id.clone(),
                 _ => self.names.bundle.clone(),
             };
+            self.check_volumes(&target)?;
             return Ok(Ran::Ok(target));
         }
         // A failed run that left a container of ours behind: take it back before looking again.
@@ -652,6 +656,44 @@ impl Up<'_> {
             None => Verb::Pull,
         };
         self.ctx.engine.run_streaming(verb, argv)
+    }
+
+    /// After `run`: every named volume that was this bottle's must still be (see
+    /// [`super::volumes::lost`]). One that a racing `down --volumes` removed and the engine made
+    /// again without labels fails the `up`: the bundle goes first (it mounts the volume), then
+    /// the unlabelled volume, and the rest of the run is rolled back as for any failure.
+    fn check_volumes(&mut self, bundle: &str) -> Result<()> {
+        let lost = super::volumes::lost(self.ctx, self.slug, &self.own_volumes)?;
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.ctx.finishing();
+        ctx.remove_container(bundle)?;
+        self.journal.bundle = Made::Nothing;
+        let mut removed = Vec::new();
+        let mut left = Vec::new();
+        for name in &lost {
+            match super::volumes::remove_remade(&ctx, name)? {
+                true => removed.push(format!("volume `{name}`")),
+                false => left.push(format!("volume `{name}`")),
+            }
+        }
+        let mut msg = format!(
+            "named volume {} of bottle `{}` was removed while `up` ran (a racing `down --volumes`?), and the engine made it again without bottle's labels; the bundle was removed",
+            lost.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.slug
+        );
+        if !removed.is_empty() {
+            msg.push_str(&format!(", and so was {}", removed.join(", ")));
+        }
+        if !left.is_empty() {
+            msg.push_str(&format!("; left (in use): {}", left.join(", ")));
+        }
+        msg.push_str(": run `up` again");
+        Err(Error::new(ErrorKind::EngineFailed, msg))
     }
 
     /// Before a working bundle is replaced with a CPU limit, on docker: the engine's host must have
