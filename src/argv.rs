@@ -15,7 +15,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use crate::endpoints::HostPorts;
-use crate::input::EnvValue;
 use crate::model::Protocol;
 use crate::spec::{DAEMONS_ENV, Pull, Spec};
 use crate::subnet::Candidate;
@@ -278,12 +277,9 @@ pub fn run(req: &Run<'_>) -> Vec<OsString> {
     if let Some(path) = req.env_file {
         a = a.opt("--env-file", path);
     }
-    // Bare keys only: a `KEY=VALUE` value never enters argv.
-    for (key, value) in &spec.env {
-        if *value == EnvValue::Inherit {
-            a = a.opt("--env", key.as_str());
-        }
-    }
+    // Every env value, a bare key's included, travels through the env-file: no value enters
+    // argv, and none changes the engine CLI's own environment (a bare `--env KEY` would make the
+    // CLI read it from its own, so `HOME` or `DOCKER_HOST` would configure the CLI too).
     for v in &spec.volumes {
         a = a.opt("--volume", v.to_arg());
     }

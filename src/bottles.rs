@@ -30,6 +30,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::argv;
@@ -60,6 +61,32 @@ pub struct Bottles {
     parallel: usize,
     /// `stop` and `restart`: the seconds the engine waits before it kills the bundle.
     stop_grace: Option<u32>,
+    /// Whether a cancel reached the last call of this handle (and its clones) to end: what
+    /// [`Bottles::interrupted`] reports.
+    last_cut: Arc<AtomicBool>,
+}
+
+/// One call of a [`Bottles`]: its context, which watches the token as the call's view (see
+/// [`CancelToken`]). When it ends (dropped, on every path, a panic's included) it records
+/// whether a cancel reached it and spends the cancels made so far.
+struct Call<'a> {
+    ctx: Ctx,
+    last_cut: &'a AtomicBool,
+}
+
+impl std::ops::Deref for Call<'_> {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        let token = self.ctx.engine.cancel_token();
+        self.last_cut.store(token.is_cancelled(), Ordering::SeqCst);
+        token.spend();
+    }
 }
 
 /// A bottle's logs as the engine printed them, with the values `up` was given masked.
@@ -115,27 +142,33 @@ const _: fn() = || {
     shared::<Bottles>();
     shared::<Spec>();
     shared::<Error>();
+    // A launcher keys maps by prefix and keeps what `versions` said (attack15, also noticed).
+    fn key<T: std::hash::Hash + Ord + Clone>() {}
+    key::<Prefix>();
+    fn value<T: Clone>() {}
+    value::<EngineVersions>();
 };
 
 impl Bottles {
     /// Bottles on `engine`, with the CLI's defaults: prefix `bot-bottle`, pool `10.213.0.0/16`
     /// in `/24` blocks, a 10-minute timeout per engine command, no events, a fresh cancel
     /// token, and the process's environment as it is now for bare env keys (see
-    /// [`Bottles::environment`]). Whether the engine is local (which decides locking and the
-    /// host-route check) is worked out here; nothing is run.
+    /// [`Bottles::environment`]). Nothing is run: whether the engine is local (which decides
+    /// locking and the host-route check) is worked out by the first call that needs it.
     pub fn new(engine: Engine) -> Bottles {
-        let local = engine.is_local();
+        let locality = engine.locality();
         let engine = engine.with_cancel(CancelToken::new());
         Bottles {
             ctx: Ctx {
                 engine,
                 prefix: Prefix::default(),
                 pool: Pool::default(),
-                local,
                 environment: Environment::of_process(),
+                locality,
                 locks: crate::lock::Location::from_env(),
             },
             parallel: DEFAULT_PARALLEL,
+            last_cut: Arc::default(),
             stop_grace: None,
         }
     }
@@ -168,9 +201,10 @@ impl Bottles {
 
     /// The environment that a spec's bare env keys ([`SpecBuilder::env`]) take their values from,
     /// instead of the process's as it was when this handle was made. `up` reads only this: the
-    /// engine's `run` gets exactly these values for those keys (a key missing here is unset for
-    /// it), and they are masked in messages like secret values. So a launcher never needs
-    /// `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
+    /// bundle gets exactly these values for those keys, through the env-file (a key missing here
+    /// is not set in the bundle), and they are masked in messages like secret values. The engine
+    /// CLI itself always runs with the process's environment, whatever this holds. So a launcher
+    /// never needs `std::env::set_var` (unsafe, and racy with threads) to hand a bottle a value.
     pub fn environment<I, K, V>(mut self, vars: I) -> Bottles
     where
         I: IntoIterator<Item = (K, V)>,
@@ -183,7 +217,8 @@ impl Bottles {
     }
 
     /// Kill any engine command that runs longer than `timeout` (default 10 minutes); the call then
-    /// fails with [`crate::ErrorKind::Timeout`], and `up` rolls back.
+    /// fails with [`crate::ErrorKind::Timeout`], and `up` rolls back. A zero timeout is refused:
+    /// every call then fails with [`crate::Invalid::Timeout`] before it runs anything.
     pub fn timeout(mut self, timeout: Duration) -> Bottles {
         self.ctx.engine = self.ctx.engine.with_timeout(timeout);
         self
@@ -202,8 +237,10 @@ impl Bottles {
     /// back what it had created and fails with [`crate::ErrorKind::Interrupted`]; `down` and `gc`
     /// finish the removal they began, and a second cancel stops them too.
     ///
-    /// A cancel never poisons the handle: each call counts only the cancels made while it runs,
-    /// so a `down` after a cancelled `up` tears the bottle down with the same handle and token.
+    /// A cancel made before a call starts (a `spawn_blocking` task still queued) reaches it too:
+    /// the call fails with `Interrupted` at once, having run nothing. A cancel never poisons the
+    /// handle: once a call it reached has ended it is spent, so a `down` after a cancelled `up`
+    /// tears the bottle down with the same handle and token (see [`CancelToken`]).
     pub fn cancel_token(&self) -> CancelToken {
         self.ctx.engine.cancel_token().clone()
     }
@@ -226,7 +263,7 @@ impl Bottles {
     /// error says what was rolled back ([`Error::rolled_back`]) and what was left
     /// ([`Error::left`]).
     pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
-        lifecycle::up(&self.masking(spec), slug, spec)
+        lifecycle::up(&*self.masking(spec)?, slug, spec)
     }
 
     /// [`Bottles::up`] of each of `slugs` with one spec, at most [`Bottles::parallel`] at once.
@@ -245,7 +282,10 @@ impl Bottles {
         spec: &Spec,
         on_done: &(dyn Fn(&Slug, &Result<UpOutcome>) + Sync),
     ) -> Vec<Result<UpOutcome>> {
-        let ctx = self.masking(spec);
+        let ctx = match self.masking(spec) {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
             let result = lifecycle::up(&ctx, slug, spec);
@@ -258,31 +298,53 @@ impl Bottles {
     /// The context of one call ([`Bottles::call`]), with the spec's secret values (and the
     /// values its bare keys take from this handle's environment) masked in whatever engine text
     /// it reports.
-    fn masking(&self, spec: &Spec) -> Ctx {
+    fn masking(&self, spec: &Spec) -> Result<Call<'_>> {
         let environment = &self.ctx.environment;
         let masker = Masker::new(spec.secret_values(|k| environment.get(k)));
-        let ctx = self.call();
-        Ctx {
-            engine: ctx.engine.with_secrets(masker),
-            ..ctx
+        let mut call = self.call()?;
+        call.ctx.engine = call.ctx.engine.clone().with_secrets(masker);
+        Ok(call)
+    }
+
+    /// One call: it watches every cancel its token has not spent (see [`CancelToken`]), and
+    /// fails at once, having run nothing, when one was made before it started.
+    fn call(&self) -> Result<Call<'_>> {
+        if self.ctx.engine.timeout().is_zero() {
+            return Err(Error::invalid(
+                crate::Invalid::Timeout,
+                "the timeout must be longer than 0s: a zero timeout would kill every engine command at once",
+            ));
+        }
+        let call = self.call_watching(self.ctx.engine.cancel_token().for_call());
+        match call.engine.cancel_token().is_cancelled() {
+            true => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted before it started; nothing was run",
+            )),
+            false => Ok(call),
         }
     }
 
-    /// The context of one call: it watches the token from now on (see
-    /// [`Bottles::cancel_token`]).
-    fn call(&self) -> Ctx {
-        let token = self.ctx.engine.cancel_token().since_now();
-        Ctx {
-            engine: self.ctx.engine.clone().with_cancel(token),
-            ..self.ctx.clone()
+    /// One call watching `token`, a view of this handle's token.
+    fn call_watching(&self, token: CancelToken) -> Call<'_> {
+        Call {
+            ctx: Ctx {
+                engine: self.ctx.engine.clone().with_cancel(token),
+                ..self.ctx.clone()
+            },
+            last_cut: &self.last_cut,
         }
     }
 
     /// [`Bottles::up`], and a guard that takes the bottle down again when it is dropped (as a
     /// testcontainers container does): for tests, and for launchers whose bottle lives exactly as
-    /// long as one value. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it, or
-    /// [`BottleGuard::keep`] to leave the bottle up. A cancel of this handle's token does not stop
-    /// the drop's `down` (see [`Bottles::cancel_token`]).
+    /// long as one value. As a testcontainers container takes down only what it started, a drop
+    /// takes the bottle down only when this `up` created it ([`crate::Action::Created`]): a
+    /// bottle that was already there (kept, started or replaced: another launcher may share it)
+    /// is left up. A drop ignores a failed `down`; call [`BottleGuard::down`] to see it (it takes
+    /// the bottle down whatever `up` did), or [`BottleGuard::keep`] to leave the bottle up. A
+    /// cancel of this handle's token does not stop the drop's `down` (see
+    /// [`Bottles::cancel_token`]).
     pub fn up_guarded(&self, slug: &Slug, spec: &Spec) -> Result<BottleGuard> {
         let outcome = self.up(slug, spec)?;
         Ok(BottleGuard {
@@ -298,7 +360,11 @@ impl Bottles {
     /// fails with [`crate::ErrorKind::Interrupted`], the removal in [`Error::removed`] (as the
     /// CLI exits 130).
     pub fn down(&self, slug: &Slug) -> Result<Removed> {
-        let ctx = self.call();
+        self.down_in(self.call()?, slug)
+    }
+
+    /// [`Bottles::down`] as `call`.
+    fn down_in(&self, ctx: Call<'_>, slug: &Slug) -> Result<Removed> {
         let removed = lifecycle::down(&ctx, slug)?;
         match interrupted(&ctx) {
             Err(e) => {
@@ -321,7 +387,10 @@ impl Bottles {
     /// bottle made for each bottle too ([`Removed::volumes`]), even when its bundle and network
     /// are gone. A volume without the bottle's labels is never removed.
     pub fn down_with(&self, slugs: &[Slug], options: DownOptions) -> Vec<Result<Removed>> {
-        let ctx = self.call();
+        let ctx = match self.call() {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
             lifecycle::down_with(&ctx, slug, None, options.volumes)
@@ -339,7 +408,7 @@ impl Bottles {
     /// bottle made for a bottle of this prefix, that bottle's bundle and network gone or not
     /// (such a slug is listed with what was removed of it: its volumes).
     pub fn down_all_with(&self, options: DownOptions) -> Result<Vec<(Slug, Result<Removed>)>> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let mut listed: Vec<_> = lifecycle::list(&ctx)?.into_iter().collect();
         if options.volumes {
             // A bottle already taken down without `--volumes` shows only its volumes: an empty
@@ -359,12 +428,19 @@ impl Bottles {
         Ok(listed.into_iter().map(|(s, _)| s).zip(results).collect())
     }
 
-    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` once this handle's token was cancelled at all:
-    /// after [`Bottles::down_many`] or [`Bottles::down_all`], which finish the removals they
-    /// began and report each bottle as it came out, this says that they stopped early. (A cancel
-    /// does not poison the handle: later calls run; this only reports that one came.)
+    /// `Err(`[`crate::ErrorKind::Interrupted`]`)` when a cancel reached the last call of this
+    /// handle (and its clones) to end: after [`Bottles::down_many`] or [`Bottles::down_all`],
+    /// which finish the removals they began and report each bottle as it came out, this says
+    /// that they stopped early. A cancel of an earlier call is not reported here (see
+    /// [`CancelToken`]).
     pub fn interrupted(&self) -> Result<()> {
-        interrupted(&self.ctx)
+        match self.last_cut.load(Ordering::SeqCst) {
+            true => Err(Error::new(
+                crate::ErrorKind::Interrupted,
+                "interrupted; the removals it had begun were finished",
+            )),
+            false => Ok(()),
+        }
     }
 
     /// Stop the bundle of `slug` (its network, address and ports stay its own); the bottle as it
@@ -444,12 +520,15 @@ impl Bottles {
     /// [`Action::Kept`]: crate::Action::Kept
     /// [`Action::Started`]: crate::Action::Started
     pub fn resume(&self, slug: &Slug, ttl: Option<Duration>) -> Result<UpOutcome> {
-        lifecycle::resume(&self.call(), slug, lease_secs(ttl))
+        lifecycle::resume(&*self.call()?, slug, lease_secs(ttl))
     }
 
     /// [`Bottles::resume`] of each of `slugs`, as [`Bottles::up_many`] runs them.
     pub fn resume_many(&self, slugs: &[Slug], ttl: Option<Duration>) -> Vec<Result<UpOutcome>> {
-        let ctx = self.call();
+        let ctx = match self.call() {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let ttl = lease_secs(ttl);
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
@@ -459,11 +538,14 @@ impl Bottles {
     }
 
     fn change(&self, slug: &Slug, change: Change) -> Result<Bottle> {
-        lifecycle::change(&self.call(), slug, change, self.stop_grace)
+        lifecycle::change(&*self.call()?, slug, change, self.stop_grace)
     }
 
     fn change_many(&self, slugs: &[Slug], change: Change) -> Vec<Result<Bottle>> {
-        let ctx = self.call();
+        let ctx = match self.call() {
+            Ok(ctx) => ctx,
+            Err(e) => return slugs.iter().map(|_| Err(e.clone())).collect(),
+        };
         let token = ctx.engine.cancel_token();
         let results = lifecycle::many::bounded(slugs, self.parallel, token, |slug| {
             lifecycle::change(&ctx, slug, change, self.stop_grace)
@@ -473,7 +555,7 @@ impl Bottles {
 
     /// The bottle `slug` as the engine shows it now, or [`crate::ErrorKind::NotFound`].
     pub fn status(&self, slug: &Slug) -> Result<Bottle> {
-        lifecycle::status(&self.call(), slug)
+        lifecycle::status(&*self.call()?, slug)
     }
 
     /// The host address of the bundle's published `container_port`, with the CLI's errors when
@@ -487,7 +569,7 @@ impl Bottles {
 
     /// Every bottle of this prefix, by slug.
     pub fn ls(&self) -> Result<Vec<Bottle>> {
-        lifecycle::ls(&self.call())
+        lifecycle::ls(&*self.call()?)
     }
 
     /// Remove the leftovers that carry bottle's labels: bundles that are neither live nor stopped
@@ -496,7 +578,7 @@ impl Bottles {
     /// say what would go. A cancel lets the removals in hand finish and starts no further one;
     /// then the call fails with [`crate::ErrorKind::Interrupted`].
     pub fn gc(&self, dry_run: bool) -> Result<Removed> {
-        let ctx = self.call();
+        let ctx = self.call()?;
         let removed = lifecycle::gc_parallel(&ctx, dry_run, self.parallel)?;
         match ctx.engine.cancel_token().is_cancelled() {
             true => Err(gc_interrupted(&removed)),
@@ -507,7 +589,8 @@ impl Bottles {
     /// The bundle's logs (the last `tail` lines, or all), with every env value `up` gave it
     /// masked.
     pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Logs> {
-        let ctx = self.call();
+        let call = self.call()?;
+        let ctx = call.for_slug(slug);
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
         let reply = ctx
             .engine
@@ -529,9 +612,10 @@ impl Bottles {
         tail: Option<u32>,
         sink: impl Fn(Stream, &[u8]) -> std::io::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        let ctx = self.call();
+        let call = self.call()?;
+        let ctx = call.for_slug(slug);
         let (bundle, masker) = bundle_and_secrets(&ctx, slug)?;
-        let engine = ctx.engine.with_secrets(masker);
+        let engine = ctx.engine.clone().with_secrets(masker);
         let argv = argv::logs_of(&bundle.id, true, tail);
         engine.run_follow(Verb::Logs, argv, Arc::new(sink))
     }
@@ -566,7 +650,7 @@ impl Bottles {
         each: impl FnMut(BottleEvent) -> ControlFlow<()> + Send + 'static,
     ) -> Result<()> {
         let since = std::time::SystemTime::now();
-        lifecycle::watch::watch(&self.call(), slugs, since, each)
+        lifecycle::watch::watch(&*self.call()?, slugs, since, each)
     }
 
     /// [`Bottles::watch`] as an iterator: the changes of the bottles `slugs` (every bottle of
@@ -587,7 +671,8 @@ impl Bottles {
     /// ```
     pub fn events(&self, slugs: &[Slug]) -> Result<EventStream> {
         let since = std::time::SystemTime::now();
-        let mut ctx = self.call();
+        // The stream outlives this call: it watches the call's view through its own child token.
+        let mut ctx = self.call()?.ctx.clone();
         let stop = ctx.engine.cancel_token().child();
         ctx.engine = ctx.engine.clone().with_cancel(stop.clone());
         let (tx, rx) = std::sync::mpsc::channel();
@@ -595,11 +680,16 @@ impl Bottles {
         let worker = std::thread::Builder::new()
             .name("bottle-events".into())
             .spawn(move || {
-                lifecycle::watch::watch(&ctx, &slugs, since, move |e| match tx.send(e) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    // The iterator was dropped.
-                    Err(_) => ControlFlow::Break(()),
-                })
+                let ended =
+                    lifecycle::watch::watch(&ctx, &slugs, since, move |e| match tx.send(e) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        // The iterator was dropped.
+                        Err(_) => ControlFlow::Break(()),
+                    });
+                // The stream is a call that ends here: the cancels that reached it are spent
+                // (before `next` can report its end), so the next call runs.
+                ctx.engine.cancel_token().spend();
+                ended
             })
             .map_err(|e| Error::io("cannot start the thread that reads the event stream", e))?;
         Ok(EventStream {
@@ -612,7 +702,7 @@ impl Bottles {
     /// The engine's client and daemon versions. `Err` only when the engine could not be run;
     /// an unreachable daemon is [`EngineVersions::unreachable`].
     pub fn versions(&self) -> Result<EngineVersions> {
-        crate::versions::engine_versions(&self.call().engine)
+        crate::versions::engine_versions(&self.call()?.engine)
     }
 
     /// Wait until the bundle of the existing bottle `slug` is ready, as [`SpecBuilder::wait`]
@@ -621,7 +711,7 @@ impl Bottles {
     /// removed meanwhile is [`crate::ErrorKind::NotReady`] (with [`Error::deadline`] for a wait
     /// that ran out); nothing is removed.
     pub fn wait_ready(&self, slug: &Slug, within: Duration) -> Result<()> {
-        lifecycle::up::wait_ready(&self.call(), slug, within)
+        lifecycle::up::wait_ready(&self.call()?.for_slug(slug), slug, within)
     }
 
     /// The engine commands `up` would run for `slug` on a clean engine with the image present,
@@ -629,8 +719,10 @@ impl Bottles {
     pub fn plan(&self, slug: &Slug, spec: &Spec) -> Result<Vec<Vec<OsString>>> {
         let names = Names::new(&self.ctx.prefix, slug)?;
         let engine = &self.ctx.engine;
+        let has_env = !lifecycle::up::env_lines(spec, &self.ctx.environment)?.is_empty();
+        let prefix = &self.ctx.prefix;
         Ok(
-            lifecycle::plan(&self.ctx.prefix, slug, &names, spec, &self.ctx.pool)
+            lifecycle::plan(prefix, slug, &names, spec, &self.ctx.pool, has_env)
                 .iter()
                 .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
                 .collect(),
@@ -791,9 +883,17 @@ impl BottleGuard {
 
 impl Drop for BottleGuard {
     fn drop(&mut self) {
-        if self.outcome.take().is_some() {
-            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it.
-            let _ = self.bottles.down(&self.slug);
+        // Only a bottle this guard's `up` created is its own to take down.
+        let created = |o: &UpOutcome| o.action == crate::Action::Created;
+        if self.outcome.take().is_some_and(|o| created(&o)) {
+            // Nowhere to report a failure from a drop; `BottleGuard::down` returns it. A cancel
+            // made before the drop does not stop it (the guard is how a launcher cleans up
+            // after one): it watches only the cancels made from now on.
+            let b = &self.bottles;
+            let _ = b.down_in(
+                b.call_watching(b.ctx.engine.cancel_token().since_now()),
+                &self.slug,
+            );
         }
     }
 }
@@ -920,9 +1020,11 @@ impl SpecBuilder {
 
     /// Pass the env variable `key` with the value it has in the environment of the [`Bottles`]
     /// that runs `up` ([`Bottles::environment`]; by default the process's, read when the
-    /// `Bottles` was made). The engine gets the value through its own environment; it never
-    /// enters any argv. A key that is not a shell-style name, such as `HOME=/tmp`, is refused
-    /// ([`crate::Invalid::EnvKey`]).
+    /// `Bottles` was made); a key missing there is not set in the bundle. `up` hands the value to
+    /// the engine through the same in-memory env-file as [`SpecBuilder::secret_env`] (never an
+    /// argv, never the engine CLI's own environment), so a value that file cannot carry is
+    /// refused by `up` before it runs anything ([`crate::Invalid::EnvValue`]). A key that is not
+    /// a shell-style name, such as `HOME=/tmp`, is refused ([`crate::Invalid::EnvKey`]).
     pub fn env(mut self, key: impl AsRef<str>) -> SpecBuilder {
         if let Some(entry) = self.take(EnvEntry::inherit(key.as_ref())) {
             self.parts.env.push(entry);

@@ -11,9 +11,12 @@ use std::sync::{Arc, Mutex};
 /// A shared count of cancel requests: the first asks commands to stop (those that must finish
 /// ignore it), the second stops everything.
 ///
-/// A [`crate::Bottles`] call counts only the requests made while it runs (it watches the token
-/// `CancelToken::since_now`), so a cancel stops the calls in flight and never poisons the handle:
-/// a `down` after a cancelled `up` runs, with the same handle and token.
+/// A cancel is an epoch of the token: it reaches the [`crate::Bottles`] calls running when it is
+/// made, and every call that starts before one call it reached has ended. So a cancel made
+/// before a call starts (a task queued with `spawn_blocking` and cancelled before a thread
+/// picked it up) is honoured: the call returns [`crate::ErrorKind::Interrupted`] at once,
+/// having run nothing. Once a call it reached has ended, the cancel is spent: it never poisons
+/// the handle, so a `down` after a cancelled `up` runs, with the same handle and token.
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken {
     inner: Arc<Inner>,
@@ -26,6 +29,9 @@ pub struct CancelToken {
 #[derive(Default)]
 struct Inner {
     count: AtomicU32,
+    /// The requests spent: made before a call they reached had ended (see `CancelToken::spend`).
+    /// A call counts only the requests after these.
+    spent: AtomicU32,
     /// What each cancel calls: the executor's wakers, by registration number.
     wakers: Mutex<Vec<(u64, Waker)>>,
     next: AtomicU64,
@@ -106,6 +112,26 @@ impl CancelToken {
         own.saturating_add(self.parent.as_ref().map_or(0, |p| p.count()))
     }
 
+    /// The view a call watches: every request not yet spent by an earlier call counts for it,
+    /// those made before it started included.
+    pub(crate) fn for_call(&self) -> CancelToken {
+        CancelToken {
+            inner: Arc::clone(&self.inner),
+            base: self.inner.spent.load(Ordering::SeqCst),
+            parent: self.parent.as_ref().map(|p| Arc::new(p.for_call())),
+        }
+    }
+
+    /// A call watching this view has ended: every request made so far reached it (or a call
+    /// before it), so none counts for a later call.
+    pub(crate) fn spend(&self) {
+        let now = self.inner.count.load(Ordering::SeqCst);
+        self.inner.spent.fetch_max(now, Ordering::SeqCst);
+        if let Some(parent) = &self.parent {
+            parent.spend();
+        }
+    }
+
     /// The same token, counting only the requests made from now on: a request reaches it and
     /// every other clone, but the ones made before do not count for it.
     pub(crate) fn since_now(&self) -> CancelToken {
@@ -150,6 +176,34 @@ mod tests {
         // A cancel through the view reaches the token too.
         view.cancel();
         assert_eq!((t.count(), view.count()), (3, 2));
+    }
+
+    /// a_cancel_before_a_queued_call_started_was_lost, interrupted_reported_a_cancel_of_an_earlier_call
+    /// (attack15): a request made before a call starts counts for it; once a call it reached
+    /// has ended, it counts for no later call.
+    #[test]
+    fn a_cancel_counts_for_the_next_call_until_a_call_it_reached_ends() {
+        let t = CancelToken::new();
+        t.cancel();
+        let queued = t.for_call();
+        assert!(queued.is_cancelled(), "made before the call started");
+        let running_alongside = t.for_call();
+        queued.spend();
+        // Spent: the next call does not see it; one already running still does.
+        assert!(!t.for_call().is_cancelled());
+        assert!(running_alongside.is_cancelled());
+        // A later request reaches the calls started since.
+        let later = t.for_call();
+        t.cancel();
+        assert!(later.is_cancelled());
+        assert!(t.for_call().is_cancelled());
+        later.spend();
+        assert!(!t.for_call().is_cancelled());
+        // A call that no request reached spends nothing new.
+        let quiet = t.for_call();
+        quiet.spend();
+        t.cancel();
+        assert!(t.for_call().is_cancelled());
     }
 
     #[test]

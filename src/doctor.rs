@@ -112,7 +112,7 @@ pub struct Doctor {
 /// Run `doctor`'s checks. Each engine command goes through the handle's engine (its timeout,
 /// cancel token and events).
 pub fn doctor(config: DoctorConfig) -> Doctor {
-    let local = config.bottles.as_ref().map_or(true, |b| b.ctx().local);
+    let local = config.bottles.as_ref().map_or(true, |b| b.ctx().local());
     let mut checks = Vec::new();
     let ctx = engine_check(&config, local, &mut checks);
     checks.push(pool_check(ctx.as_ref(), &config.pool, local));
@@ -296,7 +296,9 @@ fn engine_said(e: &Error) -> String {
 fn unreachable_check(shown: &str, client: Option<&str>, where_: &str, e: &Error) -> Check {
     let client = client.unwrap_or("?");
     let denied = e.command().is_some_and(|c| {
-        classify(Verb::Version, c.exit_code(), c.stderr()) == Class::PermissionDenied
+        c.exit_code().is_some_and(|code| {
+            classify(Verb::Version, code, c.stderr()) == Class::PermissionDenied
+        })
     });
     match denied {
         true => Check::new(

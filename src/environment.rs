@@ -29,22 +29,6 @@ impl Environment {
         let value = self.0.get(std::ffi::OsStr::new(key))?;
         Some(value.to_string_lossy().into_owned())
     }
-
-    /// What the engine's process gets for each of `keys`: the value, or `None` to unset it, so a
-    /// bare `-e KEY` reads this environment and never the process's.
-    pub(crate) fn for_keys<'a>(
-        &self,
-        keys: impl IntoIterator<Item = &'a str>,
-    ) -> Vec<(OsString, Option<OsString>)> {
-        keys.into_iter()
-            .map(|k| {
-                (
-                    OsString::from(k),
-                    self.0.get(std::ffi::OsStr::new(k)).cloned(),
-                )
-            })
-            .collect()
-    }
 }
 
 /// Only the names: values may be secrets.
@@ -64,10 +48,6 @@ mod tests {
         assert_eq!(env.get("TOKEN").as_deref(), Some("t1"));
         // Whatever the process has, a name the given environment lacks is unset.
         assert_eq!(env.get("PATH"), None);
-        assert_eq!(
-            env.for_keys(["TOKEN", "PATH"]),
-            [("TOKEN".into(), Some("t1".into())), ("PATH".into(), None)]
-        );
         assert!(!format!("{env:?}").contains("t1"));
     }
 }

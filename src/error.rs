@@ -189,12 +189,13 @@ impl EngineCommand {
     }
 }
 
-/// An engine command that ran to an exit code other than 0: what was run, how it exited, and
-/// what it said. Secret values are masked in all three.
+/// An engine command that failed: it ran to an exit code other than 0, or was killed at the
+/// timeout ([`ErrorKind::Timeout`], no exit code). What was run, how it exited, and what it said;
+/// secret values are masked in all three.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandFailure {
     pub(crate) line: String,
-    pub(crate) exit_code: i32,
+    pub(crate) exit_code: Option<i32>,
     pub(crate) stderr: String,
 }
 
@@ -204,8 +205,8 @@ impl CommandFailure {
         &self.line
     }
 
-    /// The engine CLI's exit code.
-    pub fn exit_code(&self) -> i32 {
+    /// The engine CLI's exit code; `None` for a command killed at the timeout.
+    pub fn exit_code(&self) -> Option<i32> {
         self.exit_code
     }
 

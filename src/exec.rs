@@ -31,6 +31,27 @@ use crate::display::{MaskStream, Masker};
 use crate::error::{EngineCommand, Error, ErrorKind, Result};
 use crate::input::Slug;
 
+/// Whether an engine runs on this host, for either flavor: the environment and the files that say
+/// so are read when a handle is made, the flavor (which may need a command) when a call needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Locality {
+    pub docker: bool,
+    pub podman: bool,
+}
+
+impl Locality {
+    pub(crate) fn of(self, flavor: Flavor) -> bool {
+        match flavor {
+            Flavor::Podman => self.podman,
+            Flavor::Docker => self.docker,
+        }
+    }
+}
+
+/// The longest `version` asked to learn an engine's flavor may take (see [`Engine::flavor`]):
+/// a `version` answers at once, even with the daemon down, so a longer one is a hung wrapper.
+pub const FLAVOR_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where a child started by [`Engine::run_with_env`] reads its env-file: a filled pipe at fd 3.
 pub const ENV_FILE_PATH: &str = "/dev/fd/3";
 
@@ -97,9 +118,6 @@ impl<'a> Event<'a> {
         }
     }
 }
-
-/// A variable for an engine command's own environment: its value, or `None` to unset it.
-pub(crate) type EnvVar = (OsString, Option<OsString>);
 
 /// The callback that receives [`Event`]s. It may be called from several threads.
 pub type Events = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
@@ -199,7 +217,7 @@ impl Reply {
             })
             .with_command(crate::error::CommandFailure {
                 line: self.line,
-                exit_code: self.code,
+                exit_code: Some(self.code),
                 stderr: self.stderr,
             })
     }
@@ -383,6 +401,14 @@ impl Engine {
         self
     }
 
+    /// The same engine, reporting no [`Event`]s.
+    pub(crate) fn without_events(&self) -> Engine {
+        Engine {
+            events: None,
+            ..self.clone()
+        }
+    }
+
     /// Mask these values in engine output this engine reports.
     pub(crate) fn with_secrets(mut self, masker: Masker) -> Engine {
         self.masker = masker;
@@ -391,23 +417,33 @@ impl Engine {
 
     /// Whether the engine runs its containers on this host: its networks then share our routing
     /// table, and other bottle processes that use it share our lock directory. Reads files and the
-    /// environment only; runs nothing.
+    /// environment, and runs `version` once when the flavor is not known yet (see
+    /// [`Engine::flavor`]).
     pub fn is_local(&self) -> bool {
-        match self.flavor() {
-            Flavor::Podman => crate::host::podman_is_local(&self.program),
-            Flavor::Docker => crate::host::engine_is_local(self.context.as_deref()),
+        self.locality().of(self.flavor())
+    }
+
+    /// Whether the engine would be local as each flavor, read now from files and the
+    /// environment; runs nothing (the flavor may need a command: see [`Engine::flavor`]).
+    pub(crate) fn locality(&self) -> Locality {
+        Locality {
+            docker: crate::host::engine_is_local(self.context.as_deref()),
+            podman: crate::host::podman_is_local(&self.program),
         }
     }
 
     /// Which CLI this is (podman is called differently in places): from its program file when
     /// that says it plainly, otherwise from what the engine answers to `version`, asked once per
-    /// [`Engine`] value (see `flavor_of`). An engine that does not answer is taken for docker,
-    /// and asked again next time.
+    /// [`Engine`] value (see `flavor_of`), within at most [`FLAVOR_TIMEOUT`] and cut short by
+    /// this engine's cancel token. An engine that does not answer is taken for docker, and asked
+    /// again next time.
     pub fn flavor(&self) -> Flavor {
         if let Some(known) = self.flavor.get() {
             return *known;
         }
         let answer = self
+            .clone()
+            .with_timeout(self.timeout.min(FLAVOR_TIMEOUT))
             .run(Verb::Version, crate::argv::version())
             .ok()
             .and_then(|r| flavor_from_version(&r.stdout));
@@ -506,33 +542,26 @@ impl Engine {
     /// if a cancel arrived meanwhile (call [`Engine::check_cancel`] after recording what it made).
     /// Past the engine's timeout the command is killed and the error is [`ErrorKind::Timeout`].
     pub(crate) fn run(&self, verb: Verb, argv: Vec<OsString>) -> Result<Reply> {
-        self.run_inner(verb, argv, None, &[])
+        self.run_inner(verb, argv, None)
     }
 
     /// [`Engine::run`], with `env` (the `KEY=VALUE` lines) readable by the child at
     /// [`ENV_FILE_PATH`]: a pipe filled before the engine starts (see `env_pipe`), so nothing
     /// reaches any filesystem, even if bottle is killed at any moment, and what the engine has read
-    /// is not there for the processes it starts. `vars` are set (or, with `None`, unset) in the child's
-    /// own environment: the values a bare `-e KEY` makes the engine read.
+    /// is not there for the processes it starts. The engine CLI itself always runs with bottle's
+    /// own environment: a value meant for the bundle never configures the CLI.
     pub(crate) fn run_with_env(
         &self,
         verb: Verb,
         argv: Vec<OsString>,
         env: &[u8],
-        vars: &[EnvVar],
     ) -> Result<Reply> {
-        self.run_inner(verb, argv, (!env.is_empty()).then_some(env), vars)
+        self.run_inner(verb, argv, (!env.is_empty()).then_some(env))
     }
 
-    fn run_inner(
-        &self,
-        verb: Verb,
-        argv: Vec<OsString>,
-        env: Option<&[u8]>,
-        vars: &[EnvVar],
-    ) -> Result<Reply> {
+    fn run_inner(&self, verb: Verb, argv: Vec<OsString>, env: Option<&[u8]>) -> Result<Reply> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, (env, vars), Capture::Keep)?;
+        let done = self.execute(verb, &line, argv, env, Capture::Keep)?;
         let code = self.exit_code(verb, &line, done.status)?;
         let stderr = String::from_utf8_lossy(&done.stderr);
         Ok(Reply {
@@ -571,7 +600,7 @@ impl Engine {
     /// A command whose output the user sees as it comes, so an error points at it.
     fn run_shown(&self, verb: Verb, argv: Vec<OsString>, capture: Capture) -> Result<()> {
         let line = self.line(&argv);
-        let done = self.execute(verb, &line, argv, (None, &[]), capture)?;
+        let done = self.execute(verb, &line, argv, None, capture)?;
         match self.exit_code(verb, &line, done.status)? {
             0 => Ok(()),
             // Its output was streamed as it came; the error keeps stderr's end too, so a library
@@ -601,7 +630,7 @@ impl Engine {
         verb: Verb,
         line: &str,
         argv: Vec<OsString>,
-        (env, vars): (Option<&[u8]>, &[EnvVar]),
+        env: Option<&[u8]>,
         capture: Capture,
     ) -> Result<Finished> {
         self.check_cancel()?;
@@ -614,12 +643,6 @@ impl Engine {
         cmd.args(Engine::args(self.context.as_deref(), argv))
             .stdin(Stdio::null())
             .process_group(0);
-        for (key, value) in vars {
-            match value {
-                Some(v) => cmd.env(key, v),
-                None => cmd.env_remove(key),
-            };
-        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         die_with_bottle(&mut cmd);
         if let Some(fd) = &env_fd {
@@ -657,6 +680,9 @@ impl Engine {
         let overflow = Arc::new(AtomicBool::new(false));
         let stdout_buf = Arc::new(Mutex::new(Vec::new()));
         let stderr_buf = Arc::new(Mutex::new(Vec::new()));
+        // A panic of the caller's code on a reader thread (the `follow_logs` sink, the events
+        // callback): the command is killed and the panic goes on in the caller's thread.
+        let panicked: Arc<Mutex<Option<Box<dyn std::any::Any + Send>>>> = Arc::default();
         let readers = [
             (
                 child
@@ -687,8 +713,9 @@ impl Engine {
             let overflow = Arc::clone(&overflow);
             let engine = self.clone();
             let capture = capture.clone();
+            let panicked = Arc::clone(&panicked);
             std::thread::spawn(move || {
-                match capture {
+                let read = std::panic::AssertUnwindSafe(|| match capture {
                     Capture::Keep => {
                         let flag = is_stdout.then_some(&*overflow);
                         read_capped(pipe, &buf, keep, flag);
@@ -705,6 +732,11 @@ impl Engine {
                         let keep = (!is_stdout).then_some(&*buf);
                         follow(pipe, &engine.masker, stream, &sink, keep);
                     }
+                });
+                if let Err(panic) = std::panic::catch_unwind(read) {
+                    kill_group(pgid);
+                    let mut slot = panicked.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.get_or_insert(panic);
                 }
                 let _ = wake_tx.send(Wake::Closed);
             });
@@ -762,6 +794,10 @@ impl Engine {
                 Ok(_) => {}
                 Err(_) => break,
             }
+        }
+        let panic = panicked.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
         }
         if overflow.load(Ordering::SeqCst) {
             return Err(self.stopped(Stop::TooLarge, verb, line));
@@ -850,7 +886,13 @@ impl Engine {
                     self.shown
                 ),
             )
-            .with_deadline(self.timeout),
+            .with_deadline(self.timeout)
+            // Which command ran past it, as data (there is no exit code: it was killed).
+            .with_command(crate::error::CommandFailure {
+                line: line.to_string(),
+                exit_code: None,
+                stderr: String::new(),
+            }),
             // A bundle's logs grow without bound: say so (it printed nothing); the limit is in the
             // error, for a caller to say how to get at the end of them.
             Stop::TooLarge if verb == Verb::Logs => Error::new(
@@ -1115,16 +1157,34 @@ fn env_pipe(bytes: &[u8]) -> Result<OwnedFd> {
 /// CLI against podman's socket.
 fn flavor_of(program: &std::path::Path) -> Option<Flavor> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let named_podman = |p: &std::path::Path| {
         p.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("podman"))
     };
+    // A bare name (`Engine::named("docker")`) was not looked up: a file of that name in the
+    // current directory is not it, so only the name says anything.
+    if program.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+        return Some(match named_podman(program) {
+            true => Flavor::Podman,
+            false => Flavor::Docker,
+        });
+    }
     let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
     if named_podman(program) || named_podman(&real) {
         return Some(Flavor::Podman);
     }
     let mut head = Vec::new();
-    let read = std::fs::File::open(&real).and_then(|f| f.take(4096).read_to_end(&mut head));
+    // Never blocks: opened without waiting (a FIFO would wait for a writer), and read only when
+    // it is a regular file.
+    let read = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&real)
+        .and_then(|f| match f.metadata()?.is_file() {
+            true => f.take(4096).read_to_end(&mut head),
+            false => Err(std::io::ErrorKind::InvalidInput.into()),
+        });
     let script_names_podman =
         read.is_ok() && head.starts_with(b"#!") && head.windows(6).any(|w| w == b"podman");
     match script_names_podman {
@@ -1356,6 +1416,9 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(1)), "1s");
         assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        // a_zero_timeout_was_taken_and_shown_as_0h (attack15).
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        assert_eq!(format_duration(Duration::from_micros(500)), "500µs");
     }
 
     fn reply(stderr: &str) -> Reply {

@@ -16,6 +16,10 @@ use crate::error::{Error, Invalid, Result};
 /// the docker CLI's and podman's env-file readers use, less one byte for the newline.
 pub const MAX_ENV_FILE_LINE: usize = 64 * 1024 - 1;
 
+/// The words between prefix and slug in resource names (`<prefix>-bundle-<slug>`,
+/// `<prefix>-sidecars-<slug>`), which a prefix may not hold.
+const ROLE_WORDS: [&str; 2] = ["bundle", "sidecars"];
+
 /// Docker's limit for names that end up as DNS labels and interface names.
 pub const MAX_NAME_LEN: usize = 63;
 const MAX_SLUG_LEN: usize = 40;
@@ -74,7 +78,7 @@ impl fmt::Display for Slug {
 /// The contract allows any of those characters; we also refuse a leading `-`, because the engine
 /// would read the resulting names as flags and docker refuses names that do not start with a letter
 /// or digit anyway.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Prefix(String);
 
 impl Prefix {
@@ -89,6 +93,19 @@ impl Prefix {
                 Invalid::Prefix,
                 format!(
                     "invalid prefix {}: use 1-20 of [a-z0-9-], starting with a letter or digit, e.g. `bot-bottle`",
+                    quoted(s)
+                ),
+            ));
+        }
+        // Names are `<prefix>-bundle-<slug>` and `<prefix>-sidecars-<slug>`, and a slug may
+        // start with `bundle-`: prefix `a` with slug `bundle-x` and prefix `a-bundle` with slug
+        // `x` would name one network. With no `bundle` or `sidecars` word in the prefix, the
+        // first such word of a name is its role, so every name has one (prefix, slug).
+        if let Some(role) = s.split('-').find(|w| ROLE_WORDS.contains(w)) {
+            return Err(Error::invalid(
+                Invalid::Prefix,
+                format!(
+                    "invalid prefix {}: a prefix holds no `{role}` word (between dashes), which bottle's names use to tell the prefix from the slug",
                     quoted(s)
                 ),
             ));
@@ -332,12 +349,16 @@ impl EnvKey {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
+            // What follows a `=` is a value (`API_TOKEN=sk-…` given as a key): never shown.
+            let shown = match s.split_once('=') {
+                Some((key, _)) => {
+                    format!("{}, followed by `=` and a value (not shown)", quoted(key))
+                }
+                None => quoted(s),
+            };
             return Err(Error::invalid(
                 Invalid::EnvKey,
-                format!(
-                    "invalid env key {}: use [A-Za-z_][A-Za-z0-9_]*, e.g. `API_TOKEN`",
-                    quoted(s)
-                ),
+                format!("invalid env key {shown}: use [A-Za-z_][A-Za-z0-9_]*, e.g. `API_TOKEN`"),
             ));
         }
         Ok(EnvKey(s.to_string()))
@@ -402,38 +423,42 @@ impl EnvEntry {
     /// any other bad key is: it is never split into another key and value.
     pub fn literal(key: &str, value: &str) -> Result<EnvEntry> {
         let key = EnvKey::parse(key)?;
-        // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and
-        // cannot carry NUL, so such a value would arrive altered or not at all.
-        if value.contains(['\n', '\r', '\0']) {
-            return Err(Error::invalid(
-                Invalid::EnvValue,
-                format!(
-                    "the value of env `{}` holds a newline, carriage return or NUL, which an env-file cannot carry; a bare key `{}` takes its value from the environment instead",
-                    key.as_str(),
-                    key.as_str()
-                ),
-            ));
-        }
-        // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose
-        // longest line is 64 KiB including its newline; a longer one fails the whole
-        // `run` with `bufio.Scanner: token too long`, after the network was made.
-        let line = key.as_str().len() + 1 + value.len();
-        if line > MAX_ENV_FILE_LINE {
-            return Err(Error::invalid(
-                Invalid::EnvValue,
-                format!(
-                    "the value of env `{}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`); a bare key `{}` takes its value from the environment instead",
-                    key.as_str(),
-                    value.len(),
-                    key.as_str()
-                ),
-            ));
-        }
+        check_env_value(key.as_str(), value.as_bytes())?;
         Ok(EnvEntry {
             key,
             value: EnvValue::Literal(Secret(value.to_string())),
         })
     }
+}
+
+/// Whether the env-file can carry `key`'s `value` (given to `secret_env`, or taken by a bare key
+/// from the environment of a `Bottles`): every value the bundle gets travels through it. The
+/// refusal names the key and never the value, which may be a secret.
+pub(crate) fn check_env_value(key: &str, value: &[u8]) -> Result<()> {
+    // docker's env-file reader splits lines on `\n` and drops a trailing `\r`, and cannot carry
+    // NUL, so such a value would arrive altered or not at all.
+    if value.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\0')) {
+        return Err(Error::invalid(
+            Invalid::EnvValue,
+            format!(
+                "the value of env `{key}` holds a newline, carriage return or NUL, which an env-file cannot carry"
+            ),
+        ));
+    }
+    // The docker CLI and podman read an env-file with Go's `bufio.Scanner`, whose longest line
+    // is 64 KiB including its newline; a longer one fails the whole `run` with
+    // `bufio.Scanner: token too long`, after the network was made.
+    let line = key.len() + 1 + value.len();
+    if line > MAX_ENV_FILE_LINE {
+        return Err(Error::invalid(
+            Invalid::EnvValue,
+            format!(
+                "the value of env `{key}` is {} bytes, longer than an env-file line can carry ({MAX_ENV_FILE_LINE} bytes for `KEY=VALUE`)",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A mount `HOST:CTR[:ro|rw]`: a bind mount of an absolute host path, or a named volume `NAME`
@@ -794,6 +819,9 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
+        // Not "0h": a zero or sub-millisecond duration says what it is.
+        0 if d.is_zero() => "0s".to_string(),
+        0 => format!("{d:?}"),
         ms if ms % 1000 != 0 => format!("{ms}ms"),
         ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
@@ -849,6 +877,13 @@ mod tests {
         check_invalid(Prefix::parse(""), Invalid::Prefix);
         check_invalid(Prefix::parse("-x"), Invalid::Prefix);
         check_invalid(Prefix::parse(&"p".repeat(21)), Invalid::Prefix);
+        // two_prefix_and_slug_pairs_named_the_same_network (attack15): `a-bundle` + `x` and
+        // `a` + `bundle-x` named one network.
+        check_invalid(Prefix::parse("a-bundle"), Invalid::Prefix);
+        check_invalid(Prefix::parse("sidecars"), Invalid::Prefix);
+        check_invalid(Prefix::parse("a-sidecars-b"), Invalid::Prefix);
+        assert!(Prefix::parse("abundle").is_ok());
+        assert!(Prefix::parse("bundles-x").is_ok());
         let names = Names::new(&Prefix::default(), &Slug::parse("demo").unwrap()).unwrap();
         assert_eq!(names.network, "bot-bottle-bundle-demo");
         assert_eq!(names.bundle, "bot-bottle-sidecars-demo");
@@ -939,7 +974,9 @@ mod tests {
         let long = format!("AB={}", "x".repeat(MAX_ENV_FILE_LINE - 2));
         check_invalid(EnvEntry::parse(&long), Invalid::EnvValue);
         let e = EnvEntry::parse(&format!("AB=hunter2{}", "x".repeat(70 * 1024))).unwrap_err();
-        assert!(e.message().contains("bare key `AB`"), "{e}");
+        assert!(e.message().contains("env `AB`"), "{e}");
+        // env_value_refusal_gave_cli_advice (attack15): no flag of the CLI.
+        assert!(!e.message().contains("-e "), "{e}");
         assert!(!e.message().contains("hunter2"), "{e}");
         assert!(!format!("{:?}", EnvEntry::parse("A=hunter2").unwrap()).contains("hunter2"));
     }

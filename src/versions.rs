@@ -10,7 +10,7 @@ use crate::exec::Engine;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The engine's versions, from `version --format '{{json .}}'`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 #[non_exhaustive]
 pub struct EngineVersions {
     /// The engine CLI's version, if it said.

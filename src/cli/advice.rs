@@ -55,9 +55,8 @@ pub fn advice(err: &Error, asked: Asked<'_>) -> Option<String> {
             ErrorKind::Invalid(Invalid::Timeout | Invalid::Wait | Invalid::Ttl) => {
                 "`--timeout` (or `BOTTLE_TIMEOUT`), `--wait` and `--ttl` take such durations"
             }
-            ErrorKind::Invalid(Invalid::EnvValue) => {
-                "export the variable and pass its bare name (`-e KEY`): bottle's environment gives the value"
-            }
+            // No advice for `Invalid::EnvValue`: a bare key's value goes through the same env-file,
+            // so no other way of passing it would carry it.
             ErrorKind::Invalid(Invalid::LoopbackPool) => {
                 "`--loopback-pool` (`loopback_pool`) goes with `--publish-ip auto`"
             }

@@ -90,6 +90,14 @@ fn error_body(f: &Failure<'_>) -> Value {
         "input": f.input,
         // The command line in full: the message names only its verb unless `--verbose`.
         "command": f.error.and_then(Error::command).map(|c| c.line()),
+        // Data a launcher acts on without reading the message: why a bundle was not ready
+        // (`exited`: do not retry; `deadline`: retry with a longer wait), and the wait or
+        // timeout that ran out.
+        "reason": f.error.and_then(|e| match e.kind() {
+            ErrorKind::NotReady(why) => Some(why.as_str()),
+            _ => None,
+        }),
+        "deadline_secs": f.error.and_then(Error::deadline).map(|d| d.as_secs_f64()),
         "rolled_back": list(Error::rolled_back),
         "left": list(Error::left),
         "removed": list(Error::removed),
@@ -208,7 +216,8 @@ mod tests {
         assert_eq!(
             error(&f),
             json!({"error": {"kind": "not_found", "message": "shown", "exit_code": 1,
-                "input": null, "command": null, "rolled_back": [], "left": [], "removed": []}})
+                "input": null, "command": null, "reason": null, "deadline_secs": null,
+                "rolled_back": [], "left": [], "removed": []}})
         );
         let slug = Slug::parse("x").unwrap();
         assert_eq!(failed(&slug, &f)["slug"], "x");

@@ -835,9 +835,13 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     };
     let ours = err.downcast_ref::<Error>();
     let message = render::error_message(&format!("{err:#}"), ours, asked, cli.verbose);
+    // A JSON reader may never see stderr, where a pull's output went: its message keeps the
+    // engine's words.
     let message = match ours.and_then(Error::command) {
-        Some(failed) => render::streamed_once(&message, failed.line(), failed.stderr()),
-        None => message,
+        Some(failed) if !cli.json => {
+            render::streamed_once(&message, failed.line(), failed.stderr())
+        }
+        _ => message,
     };
     eprintln!("bottle: {message}");
     if cli.json {

@@ -80,7 +80,7 @@ fn gc_one_noting(
     let _lock = ctx.lock_slug(slug)?;
     let finishing = ctx.finishing();
     let names = Names::new(&ctx.prefix, slug)?;
-    let mut obs = match ctx.local {
+    let mut obs = match ctx.local() {
         true => finishing.observe(&names)?,
         false => listed.clone(),
     };

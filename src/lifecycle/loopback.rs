@@ -60,7 +60,7 @@ pub(super) fn choose(
     skip: &BTreeSet<Ipv4Addr>,
 ) -> Result<Ipv4Addr> {
     let mut taken: BTreeSet<Ipv4Addr> = others.iter().flat_map(v4s).collect();
-    if ctx.local {
+    if ctx.local() {
         taken.extend(crate::host::specific_v4(&crate::host::tcp_listeners()));
     }
     taken.extend(skip);

@@ -82,13 +82,24 @@ pub struct Ctx {
     pub engine: Engine,
     pub prefix: Prefix,
     pub pool: Pool,
-    /// The engine runs on this host: its networks share our routing table, and other bottle
-    /// processes that use it share our lock directory.
-    pub local: bool,
     /// Where bare env keys take their values from (see [`crate::Bottles::environment`]).
     pub environment: Environment,
+    /// Whether the engine is local as either flavor, read when the handle was made (see
+    /// [`Ctx::local`]).
+    pub locality: crate::exec::Locality,
     /// Where the lock files go, found when the context was made.
     pub locks: lock::Location,
+}
+
+impl Ctx {
+    /// The engine runs on this host: its networks share our routing table, and other bottle
+    /// processes that use it share our lock directory. The environment and files that say so
+    /// were read when the handle was made; the flavor is learnt when a call first needs it (it
+    /// may run `version`, bounded and cancellable: see [`Engine::flavor`]), never when the
+    /// handle is made, and kept by the engine.
+    pub fn local(&self) -> bool {
+        self.locality.of(self.engine.flavor())
+    }
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name
@@ -169,7 +180,7 @@ impl Ctx {
     }
 
     fn lock(&self, name: &str) -> Result<Option<Lock>> {
-        if !self.local {
+        if !self.local() {
             return Ok(None);
         }
         let token = self.engine.cancel_token();
@@ -534,13 +545,14 @@ const PLAN_RUN_ID: &str = "<run-id>";
 
 /// The commands `up` runs on a clean engine with the image present: create the network on
 /// candidate 0, make the spec's named volumes (labelled for the bottle), run the bundle, read back
-/// its ports.
+/// its ports. `has_env`: whether the env-file has any line (see `up::env_lines`).
 pub(crate) fn plan(
     prefix: &Prefix,
     slug: &Slug,
     names: &Names,
     spec: &Spec,
     pool: &Pool,
+    has_env: bool,
 ) -> Vec<Vec<OsString>> {
     let candidate = pool.candidate(slug.as_str(), 0);
     let net_labels = argv::network_labels(slug.as_str(), &candidate, PLAN_RUN_ID);
@@ -585,10 +597,7 @@ pub(crate) fn plan(
         ip: candidate.bundle_ip,
         spec,
         labels: &bundle_labels,
-        env_file: spec
-            .literal_env()
-            .next()
-            .map(|_| std::path::Path::new(exec::ENV_FILE_PATH)),
+        env_file: has_env.then(|| std::path::Path::new(exec::ENV_FILE_PATH)),
         pull: spec.run_pull(),
         host_ports: &host_ports,
     });

@@ -120,7 +120,7 @@ pub(super) fn why_not_started(
         return err;
     };
     // The engine refused to start it: its own bindings are not live, whatever its state says.
-    let held = held(&others, None, ctx.local);
+    let held = held(&others, None, ctx.local());
     let wanted: Vec<_> = recorded.keys().copied().collect();
     match endpoints::settle(slug, at, &wanted, &recorded, &held) {
         Ok(_) => err,

@@ -16,14 +16,14 @@ use ipnetwork::Ipv4Network;
 
 use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
 use super::journal::Journal;
-use super::{Ctx, loopback, not_ours, ports};
+use super::{Ctx, Environment, loopback, not_ours, ports};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::endpoints::{self, HostPorts};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Reply};
 use crate::host;
-use crate::input::{Names, Slug};
+use crate::input::{EnvValue, Names, Slug};
 use crate::model::{Bottle, Container};
 use crate::spec::{Pull, Spec};
 
@@ -65,12 +65,21 @@ pub struct UpOutcome {
 pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
     let ctx = &ctx.for_slug(slug);
     let names = Names::new(&ctx.prefix, slug)?;
+    // Refused before anything runs: a value the env-file cannot carry.
+    let env = env_lines(spec, &ctx.environment)?;
+    // The rollback after a panic (of the events callback, say) reports no events: the callback
+    // that panicked once would cut the rollback short too.
+    let quiet = Ctx {
+        engine: ctx.engine.without_events(),
+        ..ctx.clone()
+    };
     let _lock = ctx.lock_slug(slug)?;
     let mut up = Up {
         ctx,
         slug,
         spec,
         digest: spec.digest(),
+        env,
         journal: Journal::new(run_id()),
         names,
         replaced: None,
@@ -87,13 +96,20 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         volumes_made: false,
         own_volumes: Vec::new(),
     };
-    let done = match up.converge() {
+    // A panic inside (a launcher's events callback runs on this thread) rolls back what this
+    // run created, as a failure does, and then goes on unwinding to the caller.
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match up.converge() {
         Ok(outcome) => up.await_ready(outcome),
         Err(err) => Err(err),
-    };
+    }));
     match done {
-        Ok(outcome) => Ok(outcome),
-        Err(err) => Err(up.fail(err)),
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(err)) => Err(up.fail(err)),
+        Err(panic) => {
+            up.ctx = &quiet;
+            let _ = up.fail(Error::new(ErrorKind::EngineFailed, "a callback panicked"));
+            std::panic::resume_unwind(panic)
+        }
     }
 }
 
@@ -118,6 +134,8 @@ struct Up<'a> {
     spec: &'a Spec,
     names: Names,
     digest: String,
+    /// Every env value the bundle gets, as `(key, value)`: through the env-file, all of them.
+    env: Vec<(String, String)>,
     journal: Journal,
     /// Why an earlier bundle (another spec) was removed, once it was.
     replaced: Option<ReplaceReason>,
@@ -384,7 +402,7 @@ impl Up<'_> {
     fn create_network(&mut self) -> Result<NetStep> {
         let (ctx, slug) = (self.ctx, self.slug);
         let _lock = ctx.lock("subnets")?;
-        let mut excluded = match ctx.local {
+        let mut excluded = match ctx.local() {
             true => host::routes(),
             false => Vec::new(),
         };
@@ -489,7 +507,7 @@ impl Up<'_> {
                     .keep_ip
                     .filter(|k| *k != at && !self.lost_ips.contains(k))
                 {
-                    let by = ports::address_holder(&others, None, ctx.local, keep)
+                    let by = ports::address_holder(&others, None, ctx.local(), keep)
                         .unwrap_or(endpoints::Holder::HostSocket);
                     return Err(ports::address_refused(self.slug.as_str(), keep, by));
                 }
@@ -519,7 +537,7 @@ impl Up<'_> {
                 endpoints::label(spec.publish_ip, &host_ports),
             );
         }
-        let env = env_file(spec);
+        let env = env_file(&self.env);
         let req = argv::Run {
             name: &self.names.bundle,
             network: &self.names.network,
@@ -532,8 +550,7 @@ impl Up<'_> {
         };
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
-        let vars = ctx.environment.for_keys(spec.inherited_env());
-        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env, &vars)?;
+        let reply = ctx.engine.run_with_env(Verb::Run, argv, &env)?;
         // `run --detach` prints the new container's ID once it exists, even when the start then
         // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
         // and this run's label.
@@ -592,7 +609,7 @@ impl Up<'_> {
             _ => HostPorts::new(),
         };
         let wanted: Vec<_> = self.spec.publish.iter().copied().collect();
-        let held = ports::held(others, None, self.ctx.local);
+        let held = ports::held(others, None, self.ctx.local());
         let chosen = endpoints::settle(self.slug.as_str(), ip, &wanted, &recorded, &held)
             .map_err(|r| ports::refused(self.slug.as_str(), r))?;
         let now: ports::Published = chosen.iter().map(|(k, p)| (ip, *p, *k)).collect();
@@ -607,7 +624,7 @@ impl Up<'_> {
         // `--publish-ip auto`: the bottle's own address is kept too.
         if let (Some(_), Some(keep)) = (self.spec.loopback_pool, self.keep_ip) {
             let list = loopback::other_containers(self.ctx, &self.names.bundle)?;
-            if let Some(by) = ports::address_holder(&list, Some(found), self.ctx.local, keep) {
+            if let Some(by) = ports::address_holder(&list, Some(found), self.ctx.local(), keep) {
                 return Err(ports::address_refused(self.slug.as_str(), keep, by));
             }
             others = Some(list);
@@ -631,7 +648,7 @@ impl Up<'_> {
             Some(list) => list,
             None => loopback::other_containers(self.ctx, &self.names.bundle)?,
         };
-        let held = ports::held(&others, Some(found), self.ctx.local);
+        let held = ports::held(&others, Some(found), self.ctx.local());
         let wanted: Vec<_> = kept.keys().copied().collect();
         endpoints::settle(self.slug.as_str(), *at, &wanted, &kept, &held)
             .map(|_| ())
@@ -841,7 +858,7 @@ impl Up<'_> {
         use crate::ready::{Seen, Successor};
         let ctx = self.ctx;
         if let Some(b) = ctx.inspect_container(id)? {
-            return Ok(Seen::There(observed(&b, ctx.local)));
+            return Ok(Seen::There(observed(&b, ctx.local())));
         }
         let until = Instant::now() + SUCCESSOR_WAIT;
         loop {
@@ -900,10 +917,7 @@ impl Up<'_> {
         // The env-file is a pipe: what another reader (a wrapper that reads `/dev/fd/3` first)
         // takes, the engine never sees, and the bundle runs without those values. Checked from
         // the bundle's own environment, as the next `up` would.
-        let sent = self
-            .spec
-            .literal_env()
-            .map(|(k, v)| (k.as_str(), v.expose()));
+        let sent = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let unsent = decide::unsent_env(sent, &b.env);
         if !unsent.is_empty() {
             return Err(Error::new(
@@ -1050,7 +1064,7 @@ pub(crate) fn wait_ready(ctx: &Ctx, slug: &Slug, within: Duration) -> Result<()>
     let token = ctx.engine.cancel_token();
     let mut inspect = || -> Result<Seen> {
         Ok(match ctx.inspect_container(&b.id)? {
-            Some(b) => Seen::There(observed(&b, ctx.local)),
+            Some(b) => Seen::There(observed(&b, ctx.local())),
             None => Seen::Gone { successor: None },
         })
     };
@@ -1115,13 +1129,33 @@ fn bundle_ip(subnet: Ipv4Network) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()).saturating_add(2))
 }
 
+/// Every env value the bundle gets: the `KEY=VALUE` entries, and each bare key's value in
+/// `environment` (a key missing there is left out, as the engine leaves out an unset `-e KEY`).
+/// All of them travel through the env-file, so the engine CLI's own environment is never the
+/// bundle's; a value the env-file cannot carry is refused here, before anything runs.
+pub(crate) fn env_lines(spec: &Spec, environment: &Environment) -> Result<Vec<(String, String)>> {
+    let mut lines = Vec::new();
+    for (key, value) in &spec.env {
+        let value = match value {
+            EnvValue::Literal(secret) => secret.expose().to_string(),
+            EnvValue::Inherit => match environment.get(key.as_str()) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        crate::input::check_env_value(key.as_str(), value.as_bytes())?;
+        lines.push((key.as_str().to_string(), value));
+    }
+    Ok(lines)
+}
+
 /// The `KEY=VALUE` lines the engine reads from [`exec::ENV_FILE_PATH`]; empty if there are none.
-fn env_file(spec: &Spec) -> Vec<u8> {
+pub(crate) fn env_file(lines: &[(String, String)]) -> Vec<u8> {
     let mut text = String::new();
-    for (key, value) in spec.literal_env() {
-        text.push_str(key.as_str());
+    for (key, value) in lines {
+        text.push_str(key);
         text.push('=');
-        text.push_str(value.expose());
+        text.push_str(value);
         text.push('\n');
     }
     text.into_bytes()

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::endpoints::PortKey;
-use crate::input::{self, EnvKey, EnvValue, ImageRef, Volume};
+use crate::input::{EnvKey, EnvValue, ImageRef, Volume};
 use crate::limits::Limits;
 use crate::model::Protocol;
 
@@ -347,14 +347,6 @@ impl Spec {
     /// The bottle's lease, if it has one ([`crate::SpecBuilder::ttl`]), in whole seconds.
     pub fn ttl(&self) -> Option<Duration> {
         self.ttl
-    }
-
-    /// The `KEY=VALUE` entries, which travel through the env-file.
-    pub(crate) fn literal_env(&self) -> impl Iterator<Item = (&EnvKey, &input::Secret)> {
-        self.env.iter().filter_map(|(k, v)| match v {
-            EnvValue::Literal(s) => Some((k, s)),
-            EnvValue::Inherit => None,
-        })
     }
 
     /// Every value to mask in foreign text (engine stderr, the bundle's logs): the `KEY=VALUE`

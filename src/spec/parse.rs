@@ -63,13 +63,13 @@ impl RawSpec {
             match name {
                 "image" => {
                     let image = cx.string(name, value)?;
-                    cx.check(at, ImageRef::parse(&image))?;
+                    cx.check(at, &image, ImageRef::parse(&image))?;
                     raw.image = Some(image);
                 }
                 "daemons" => {
                     let mut daemons = Vec::new();
                     for (d, at) in cx.strings(name, value)? {
-                        cx.check(at, input::parse_daemon(&d))?;
+                        cx.check(at, &d, input::parse_daemon(&d))?;
                         daemons.push(d);
                     }
                     raw.daemons = Some(daemons);
@@ -77,7 +77,9 @@ impl RawSpec {
                 "env" => {
                     let mut env = Vec::new();
                     for (e, at) in cx.strings(name, value)? {
-                        cx.check(at, EnvEntry::parse(&e))?;
+                        // The key may be named; what follows its `=` is the value.
+                        let value = e.split_once('=').map_or("", |(_, v)| v);
+                        cx.check(at, value, EnvEntry::parse(&e))?;
                         env.push(e);
                     }
                     raw.env = Some(env);
@@ -85,8 +87,9 @@ impl RawSpec {
                 "volumes" => {
                     let mut volumes = Vec::new();
                     for (v, at) in cx.strings(name, value)? {
-                        let v = cx.check(at, resolve_volume(&v, dir))?;
-                        cx.check(at, Volume::parse(&v))?;
+                        let resolved = cx.check(at, &v, resolve_volume(&v, dir))?;
+                        cx.check(at, &v, Volume::parse(&resolved))?;
+                        let v = resolved;
                         volumes.push(v);
                     }
                     raw.volumes = Some(volumes);
@@ -120,20 +123,28 @@ impl RawSpec {
                                 ));
                             }
                         };
-                        cx.check(at, input::parse_publish(&port))?;
+                        cx.check(at, &port, input::parse_publish(&port))?;
                         ports.push(port);
                     }
                     raw.publish = Some(ports);
                 }
-                "publish_ip" => raw.publish_ip = Some(cx.string(name, value)?),
+                "publish_ip" => {
+                    // Checked here, where the error can leave the value out, rather than only
+                    // when the spec is validated.
+                    let ip = cx.string(name, value)?;
+                    if ip != "auto" {
+                        cx.check(at, &ip, input::parse_ip(&ip))?;
+                    }
+                    raw.publish_ip = Some(ip);
+                }
                 "loopback_pool" => {
                     let pool = cx.string(name, value)?;
-                    cx.check(at, pool.parse::<LoopbackPool>())?;
+                    cx.check(at, &pool, pool.parse::<LoopbackPool>())?;
                     raw.loopback_pool = Some(pool);
                 }
                 "ttl" => {
                     let ttl = cx.string(name, value)?;
-                    cx.check(at, super::validate::parse_ttl(&ttl))?;
+                    cx.check(at, &ttl, super::validate::parse_ttl(&ttl))?;
                     raw.ttl = Some(ttl);
                 }
                 "wait" => {
@@ -141,7 +152,7 @@ impl RawSpec {
                         toml::de::DeValue::Boolean(true) => RawWait::Default,
                         toml::de::DeValue::Boolean(false) => RawWait::No,
                         toml::de::DeValue::String(s) => {
-                            cx.check(at, parse_wait(s))?;
+                            cx.check(at, s, parse_wait(s))?;
                             RawWait::Within(s.to_string())
                         }
                         _ => {
@@ -157,7 +168,7 @@ impl RawSpec {
                 // `wait = false` says otherwise.
                 "wait_timeout" => {
                     let text = cx.string(name, value)?;
-                    cx.check(at, parse_wait(&text))?;
+                    cx.check(at, &text, parse_wait(&text))?;
                     wait_timeout = Some(text);
                 }
                 "pull" => {
@@ -179,17 +190,17 @@ impl RawSpec {
                 "memory" => {
                     let text =
                         cx.number_or_string(name, value, "a size such as \"512m\", or bytes")?;
-                    cx.check(at, limits::parse_memory(&text))?;
+                    cx.check(at, &text, limits::parse_memory(&text))?;
                     raw.memory = Some(text);
                 }
                 "cpus" => {
                     let text = cx.number_or_string(name, value, "a number of CPUs such as 1.5")?;
-                    cx.check(at, limits::parse_cpus(&text))?;
+                    cx.check(at, &text, limits::parse_cpus(&text))?;
                     raw.cpus = Some(text);
                 }
                 "pids_limit" => {
                     let text = cx.number_or_string(name, value, "a positive integer")?;
-                    cx.check(at, limits::parse_pids_limit(&text))?;
+                    cx.check(at, &text, limits::parse_pids_limit(&text))?;
                     raw.pids_limit = Some(text);
                 }
                 _ => {
@@ -236,6 +247,38 @@ fn resolve_volume(volume: &str, dir: &Path) -> Result<String> {
 }
 
 /// "a string", "an integer", "an array".
+/// A validator's `message` about `value` with the value left out: the validators (shared with
+/// the command line, where the user typed the value) quote it in backticks, whole or in part, or
+/// suggest a corrected form of it. Every backticked span that holds part of the value, or is
+/// held in it, ignoring case, becomes `(value not shown)`; the spans that name keys, flags or
+/// forms stay.
+fn without_value(message: &str, value: &str) -> String {
+    let value = value.to_lowercase();
+    let shows_value = |span: &str| {
+        let span = span.to_lowercase();
+        !span.is_empty() && !value.is_empty() && (value.contains(&span) || span.contains(&value))
+    };
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        match i % 2 {
+            // Inside backticks (a message with an odd number of them keeps the tail as text).
+            1 if shows_value(part) => out.push_str("(value not shown)"),
+            1 => {
+                out.push('`');
+                out.push_str(part);
+                out.push('`');
+            }
+            _ => out.push_str(part),
+        }
+    }
+    // What stood outside backticks: a value too long or too odd to be quoted is never quoted
+    // bare either, but say so plainly if it were.
+    match value.len() >= 3 && out.to_lowercase().contains(&value) {
+        true => "the value is not valid here (not shown)".to_string(),
+        false => out,
+    }
+}
+
 fn article(type_str: &str) -> String {
     match type_str.starts_with(['a', 'e', 'i', 'o', 'u']) {
         true => format!("an {type_str}"),
@@ -275,14 +318,15 @@ impl Toml<'_> {
         )
     }
 
-    /// A validator's verdict on a value from the file, with the value's place added.
-    fn check<T>(&self, at: usize, res: Result<T>) -> Result<T> {
+    /// A validator's verdict on `value` from the file, with the value's place added and the
+    /// value itself left out (see [`without_value`]).
+    fn check<T>(&self, at: usize, value: &str, res: Result<T>) -> Result<T> {
         res.map_err(|e| {
             let kind = match e.kind() {
                 crate::error::ErrorKind::Invalid(k) => *k,
                 _ => Invalid::Config,
             };
-            self.error(kind, at, e.message())
+            self.error(kind, at, &without_value(e.message(), value))
         })
     }
 
@@ -401,6 +445,36 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    /// toml_errors_quoted_the_value_they_promise_never_to_show (attack15): the validators'
+    /// messages quote the value; from a file it is left out, the keys and forms stay.
+    #[test]
+    fn a_validators_message_loses_the_value() {
+        #[track_caller]
+        fn check(message: &str, value: &str, want: &str) {
+            assert_eq!(without_value(message, value), want);
+        }
+        check(
+            "invalid image reference `sk hunter2`: use `name[:tag]`",
+            "sk hunter2",
+            "invalid image reference (value not shown): use `name[:tag]`",
+        );
+        check(
+            "invalid daemon `Hunter2`: use `hunter2`",
+            "Hunter2",
+            "invalid daemon (value not shown): use (value not shown)",
+        );
+        check(
+            "invalid port: use 1-65535",
+            "x",
+            "invalid port: use 1-65535",
+        );
+        check(
+            "bad hunter2 value",
+            "hunter2",
+            "the value is not valid here (not shown)",
+        );
+    }
+
     #[test]
     fn unknown_keys_are_refused() {
         let e = RawSpec::from_toml("imagee = \"a\"\n", Path::new("f.toml")).unwrap_err();
@@ -498,7 +572,7 @@ mod tests {
             (
                 "env = [\"TOK=hunter2\\nsecond\"]",
                 EnvValue,
-                &["line 1, column 8", "env `TOK`", "bare key `TOK`"],
+                &["line 1, column 8", "env `TOK`", "env-file cannot carry"],
             ),
             (
                 "env = [\"1TOK=hunter2\"]",

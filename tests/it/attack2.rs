@@ -29,7 +29,7 @@ fn a_failed_pull_keeps_its_command_and_stderr() {
     assert!(!err.message().contains("above"), "{err}");
     let cmd = err.command().expect("the failed pull");
     assert!(cmd.line().ends_with("pull img"), "{}", cmd.line());
-    assert_eq!(cmd.exit_code(), 1);
+    assert_eq!(cmd.exit_code(), Some(1));
     assert!(cmd.stderr().contains("no such host"), "{}", cmd.stderr());
     assert_eq!(err.rolled_back(), ["network `a2pull-bundle-demo`"]);
 

@@ -240,8 +240,8 @@ fn ten_megabytes_of_stderr_cost_well_under_a_second() {
     assert!(err.contains("bytes more)"), "{err}");
 }
 
-/// `KEY=VALUE` entries reach the engine at /dev/fd/3 (an in-memory file), exactly, in no argv; and
-/// `--verbose` shows the line as run.
+/// `KEY=VALUE` entries, and bare keys' values, reach the engine at /dev/fd/3 (an in-memory file),
+/// exactly, in no argv; and `--verbose` shows the line as run.
 #[test]
 fn the_env_file_is_in_memory_at_fd_3() {
     let fake = Fake::new();
@@ -266,7 +266,11 @@ fn the_env_file_is_in_memory_at_fd_3() {
         .expect("a run");
     let (link, content) = fake.env_file_seen(run + 1).expect("run had an env-file");
     assert!(link.starts_with("pipe:["), "{link}");
-    assert_eq!(content, "A=1\nB=x y=z\n");
+    // The bare `HOME` travels there too, with bottle's own value: never as `--env HOME`, which
+    // would make the engine CLI read it from its own environment.
+    assert!(content.starts_with("A=1\nB=x y=z\nHOME="), "{content}");
+    assert_eq!(content.lines().count(), 3, "{content}");
+    assert!(!err.contains("--env HOME"), "{err}");
     assert!(
         err.contains("+ docker run ") && err.contains(" --env-file /dev/fd/3 "),
         "{err}"

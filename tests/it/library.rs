@@ -327,7 +327,7 @@ fn a_failed_up_keeps_the_command_and_the_rollback() {
     assert_eq!(err.kind(), &bottle::ErrorKind::EngineFailed);
     let cmd = err.command().expect("the failed command");
     assert!(cmd.line().contains(" run --detach"), "{}", cmd.line());
-    assert_eq!(cmd.exit_code(), 125);
+    assert_eq!(cmd.exit_code(), Some(125));
     assert!(
         cmd.stderr().contains("Address already in use"),
         "{}",
@@ -377,7 +377,7 @@ fn a_failed_down_says_what_it_had_removed() {
         .down(&"demo".parse().unwrap())
         .unwrap_err();
     assert_eq!(err.removed(), [bundle]);
-    assert_eq!(err.command().map(|c| c.exit_code()), Some(1));
+    assert_eq!(err.command().and_then(|c| c.exit_code()), Some(1));
     assert!(err.message().contains("the disk caught fire"), "{err}");
 }
 
@@ -510,14 +510,15 @@ fn the_cli_finds_podman_when_docker_is_missing() {
 
 /// Regression (issue 15): a bare env key read the process environment at `up` time, so a
 /// multithreaded launcher had to call the unsafe `std::env::set_var` to hand a bottle a value.
-/// With `Bottles::environment`, the engine's `run` sees exactly the given values, and a key the
-/// given environment lacks is unset for it even when the process has it (`HOME`).
+/// With `Bottles::environment`, the bundle gets exactly the given values (through the env-file,
+/// see a_bare_env_key_changed_the_engine_clis_own_environment_for_run), and a key the given
+/// environment lacks is not set even when the process has it (`HOME`).
 #[test]
 fn bare_env_keys_read_the_environment_given_to_bottles() {
     let mut fake = Fake::new();
     fake.on_sh(
         "run *",
-        r#"printf '%s' "${BOTTLE_T_TOKEN-unset}" > "$D/token"; printf '%s' "${HOME-unset}" > "$D/home""#,
+        r#"printf '%s' "${BOTTLE_T_TOKEN-unset}" > "$D/token""#,
     );
     assert!(
         std::env::var_os("HOME").is_some(),
@@ -532,8 +533,12 @@ fn bare_env_keys_read_the_environment_given_to_bottles() {
     // The fake answers nothing useful after `run`; only what `run` saw matters here.
     let _ = bottles.up(&"demo".parse().unwrap(), &spec);
     let seen = |f: &str| std::fs::read_to_string(fake.state_dir().join(f)).unwrap();
-    assert_eq!(seen("token"), "t0ken");
-    assert_eq!(seen("home"), "unset");
+    let (_, env_file) = (1..10)
+        .find_map(|n| fake.env_file_seen(n))
+        .expect("`run` had an env-file");
+    assert_eq!(env_file, "BOTTLE_T_TOKEN=t0ken\n");
+    // The engine CLI's own environment is bottle's: the value is not there.
+    assert_eq!(seen("token"), "unset");
 }
 
 /// Regression (issue 15): an `Event` did not say whose it was, so a launcher with several bottles
@@ -573,7 +578,7 @@ fn events_name_their_bottle() {
 
 /// Regression (issue 15): a cancelled handle was poisoned, its `down()` failing `interrupted` at
 /// once, so a launcher could not tear down what a cancelled `up` left without a new handle. A
-/// call counts only the cancels made while it runs.
+/// cancel is spent once a call it reached has ended.
 #[test]
 fn a_cancelled_handle_still_tears_down() {
     use crate::fake::{container_json, network_json};
@@ -597,7 +602,10 @@ fn a_cancelled_handle_still_tears_down() {
     );
     fake.on("inspect*", 0, &objects, "");
     let bottles = fake_bottles(&fake, "libcx");
+    // A cancel that cut a call short (here one made before it started, which it reaches).
     bottles.cancel_token().cancel();
+    let cut = bottles.status(&"demo".parse().unwrap()).unwrap_err();
+    assert_eq!(cut.kind(), &bottle::ErrorKind::Interrupted, "{cut}");
     let removed = bottles.down(&"demo".parse().unwrap()).unwrap();
     assert_eq!(removed.containers, [bundle]);
     assert_eq!(removed.networks, [net]);
@@ -741,6 +749,55 @@ fn a_dropped_guard_takes_its_bottle_down() {
     let calls = fake.transcript();
     assert!(calls.contains("docker rm "), "{calls}");
     assert!(calls.contains("docker network rm "), "{calls}");
+}
+
+/// Also noticed in attack15: a guard whose `up` found the bottle already running as asked
+/// (`Kept`) took down, when dropped, a bottle it had not created (another launcher's guard's).
+/// A drop takes down only what its `up` created.
+#[test]
+fn a_dropped_guard_leaves_a_bottle_it_did_not_create() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("libgk-bundle-demo", "libgk-sidecars-demo");
+    let id = "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2";
+    let spec = bottle::Spec::builder("bundle:1")
+        .pull(bottle::Pull::Never)
+        .build()
+        .unwrap();
+    let digest = spec.digest();
+    let bundle_labels = [
+        ("bottle.role", "bundle"),
+        ("bottle.slug", "demo"),
+        ("bottle.env", ""),
+        ("bottle.spec", digest.as_str()),
+        ("bottle.run", "0000000000000000"),
+    ];
+    let net_labels = [
+        ("bottle.role", "network"),
+        ("bottle.slug", "demo"),
+        ("bottle.subnet", "10.213.150.0/24"),
+    ];
+    let both = container_json(
+        bundle,
+        id,
+        "running",
+        &bundle_labels,
+        net,
+        "10.213.150.2",
+        &[],
+    ) + &network_json(net, "net1", "10.213.150.0/24", &net_labels, &[(id, bundle)]);
+    let exists = format!("Error response from daemon: network with name {net} already exists\n");
+    fake.on("network create*", 1, "", &exists);
+    fake.on("*inspect*", 0, &both, "");
+    let bottles = fake_bottles(&fake, "libgk");
+    let guard = bottles.up_guarded(&"demo".parse().unwrap(), &spec).unwrap();
+    assert_eq!(guard.outcome().action, bottle::Action::Kept);
+    drop(guard);
+    let calls = fake.transcript();
+    assert!(
+        !calls.contains(" rm "),
+        "a kept bottle was taken down: {calls}"
+    );
 }
 
 /// On each real engine: a bare env key gets its value from `Bottles::environment`, not from the

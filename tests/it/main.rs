@@ -2,6 +2,7 @@
 //! and (gated on a reachable engine) the real thing.
 
 mod attack;
+mod attack15;
 mod attack16;
 mod attack2;
 mod attack3;
