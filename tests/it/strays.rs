@@ -139,8 +139,10 @@ fn down_racing_an_up_never_calls_the_bottles_own_bundle_foreign() {
     let Some(paths) = clis() else { return };
     for (i, path) in paths.iter().enumerate() {
         let b = Bottles::new(path, &format!("dr{i}"));
-        let bundle = format!("{}-sidecars-s", b.prefix);
-        b.ok(&up_args(path, "s"));
+        // A slug of its own: the host-port rule gives every `s` with `-p 8080` the same first port,
+        // and the racing `up` has a lock directory of its own.
+        let bundle = format!("{}-sidecars-dr", b.prefix);
+        b.ok(&up_args(path, "dr"));
         if path.podman {
             let _ = b.docker(&["kill", &bundle]);
         }
@@ -160,7 +162,7 @@ fn down_racing_an_up_never_calls_the_bottles_own_bundle_foreign() {
 real='{cli}'
 race() {{
   : > '{mark}'
-  BOTTLE_ENGINE="$real" XDG_RUNTIME_DIR='{runtime}' '{bottle}' up s --image '{image}' --pull never -p 8080 >'{log}' 2>&1
+  BOTTLE_ENGINE="$real" XDG_RUNTIME_DIR='{runtime}' '{bottle}' up dr --image '{image}' --pull never -p 8080 >'{log}' 2>&1
   echo "exit $?" >>'{log}'
 }}
 if [ ! -e '{mark}' ] && [ "$1" = inspect ] && [ $# -eq 5 ]; then
@@ -185,7 +187,7 @@ exec "$real" "$@"
             ),
         );
         let out = b
-            .command(&["down", "s", "--json"])
+            .command(&["down", "dr", "--json"])
             .env("BOTTLE_ENGINE", &wrapper)
             .output()
             .unwrap();
