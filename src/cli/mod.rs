@@ -1380,7 +1380,14 @@ impl<W: Write> Run<'_, W> {
         }
         if bottles.is_empty() && !self.g.json {
             let prefix = self.prefix.as_str();
-            note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+            let matching = match a.filters.is_empty() {
+                true => "",
+                false => " match the filters",
+            };
+            note_nothing(
+                self.tty,
+                &format!("no bottles with prefix `{prefix}`{matching}"),
+            );
         } else if self.g.json && a.quiet {
             let slugs: Vec<&str> = bottles.iter().map(|b| b.slug.as_str()).collect();
             writeln!(self.out, "{}", json::document(&slugs)?)?;
@@ -1409,7 +1416,7 @@ impl<W: Write> Run<'_, W> {
             (_, Some(text)) => write!(self.out, "{text}")?,
             (lsview::Format::Json, None) => {
                 for b in bottles {
-                    writeln!(self.out, "{}", serde_json::to_string(b)?)?;
+                    writeln!(self.out, "{}", json::line(b)?)?;
                 }
             }
             (_, None) => write!(self.out, "{}", ls_table(bottles, now))?,

@@ -509,6 +509,12 @@ fn ls_had_no_format_or_filter() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["slug"].to_string())
         .collect();
     assert_eq!(slugs, ["\"demo\"", "\"gone\""]);
+    // Nothing left by the filters is said so on a terminal, naming the filters.
+    let (c, text) = crate::cli::in_pty(fake.command(&["ls", "-f", "state=paused"]));
+    assert_eq!(
+        (c, text.trim_end()),
+        (0, "no bottles with prefix `bot-bottle` match the filters")
+    );
     let before = fake.calls().len();
     for (args, says) in [
         (
