@@ -426,6 +426,12 @@ pub fn version() -> Vec<OsString> {
     Args::new(&["version", "--format", JSON_FORMAT]).done()
 }
 
+/// `info --format '{{.NCPU}}'`: how many CPUs the engine's host has (docker refuses a `--cpus`
+/// above it), asked before a replace with a CPU limit removes the old bundle.
+pub fn info_ncpu() -> Vec<OsString> {
+    Args::new(&["info", "--format", "{{.NCPU}}"]).done()
+}
+
 /// `image inspect --format '{{json .Config.Env}}' IMG`: the environment an image sets itself, so
 /// `bottle logs` can tell it from the values given to `up`.
 pub fn image_env(image: &str) -> Vec<OsString> {
@@ -543,6 +549,13 @@ mod tests {
         [
             "pause",
             "c1",
+        ]
+        "#);
+        insta::assert_debug_snapshot!(info_ncpu(), @r#"
+        [
+            "info",
+            "--format",
+            "{{.NCPU}}",
         ]
         "#);
     }

@@ -572,7 +572,8 @@ impl Bottles {
         lifecycle::ls(&*self.call()?)
     }
 
-    /// Remove the leftovers that carry bottle's labels: bundles that are not live, and networks
+    /// Remove the leftovers that carry bottle's labels: bundles that are neither live nor stopped
+    /// (a stopped bottle's `exited` bundle is kept), bottles whose lease passed, and networks
     /// with no live bundle, at most [`Bottles::parallel`] bottles at once. With `dry_run`, only
     /// say what would go. A cancel lets the removals in hand finish and starts no further one;
     /// then the call fails with [`crate::ErrorKind::Interrupted`].

@@ -21,6 +21,7 @@ pub enum Verb {
     Build,
     Logs,
     Version,
+    Info,
     Start,
     Unpause,
     Stop,
@@ -51,6 +52,7 @@ impl Verb {
             Verb::Build => "build",
             Verb::Logs => "logs",
             Verb::Version => "version",
+            Verb::Info => "info",
             Verb::Start => "start",
             Verb::Unpause => "unpause",
             Verb::ImageInspect => "image inspect",
@@ -85,6 +87,7 @@ impl Verb {
             Verb::Build => "build",
             Verb::Logs => "logs",
             Verb::Version => "version",
+            Verb::Info => "info",
             Verb::Start => "start",
             Verb::Unpause => "unpause",
             Verb::Stop => "stop",
@@ -119,6 +122,7 @@ const ALL_VERBS: &[Verb] = &[
     Verb::Build,
     Verb::Logs,
     Verb::Version,
+    Verb::Info,
     Verb::Start,
     Verb::Unpause,
     Verb::Stop,
@@ -366,6 +370,7 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
         | Verb::Build
         | Verb::Logs
         | Verb::Version
+        | Verb::Info
         | Verb::Pull
         | Verb::VolumeCreate
         | Verb::VolumeLs

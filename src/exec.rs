@@ -434,7 +434,7 @@ impl Engine {
 
     /// Which CLI this is (podman is called differently in places): from its program file when
     /// that says it plainly, otherwise from what the engine answers to `version`, asked once per
-    /// [`Engine`] value (see `flavor_of`), within at most [`FLAVOR_TIMEOUT`] and cut short by
+    /// [`Engine`] value (see `flavor_of`), within at most `FLAVOR_TIMEOUT` (30 s) and cut short by
     /// this engine's cancel token. An engine that does not answer is taken for docker, and asked
     /// again next time.
     pub fn flavor(&self) -> Flavor {

@@ -11,6 +11,10 @@ use crate::error::{Error, Invalid, Result};
 
 /// The smallest memory limit the engines accept (docker refuses less than 6 MiB).
 pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+/// The largest memory limit the engines hold: `HostConfig.Memory` is a signed 64-bit count
+/// (docker wraps a larger one negative and refuses it for the wrong reason; podman 4.3 drops it
+/// and runs the bundle without a limit).
+pub const MAX_MEMORY: u64 = i64::MAX as u64;
 /// The smallest CPU limit the engines accept: 0.01 of a CPU.
 pub const MIN_MILLICPUS: u32 = 10;
 
@@ -37,6 +41,16 @@ impl Limits {
                 Invalid::Memory,
                 format!(
                     "memory limit of {bytes} bytes is below the engines' minimum of 6 MiB: use at least `6m`"
+                ),
+            ));
+        }
+        if let Some(bytes) = self.memory
+            && bytes > MAX_MEMORY
+        {
+            return Err(Error::invalid(
+                Invalid::Memory,
+                format!(
+                    "memory limit of {bytes} bytes is above the engines' maximum of {MAX_MEMORY} bytes (2^63 - 1)"
                 ),
             ));
         }
@@ -113,6 +127,17 @@ impl serde::Serialize for Limits {
         st.serialize_field("pids_limit", &self.pids)?;
         st.end()
     }
+}
+
+/// Why a CPU limit of `millicpus` cannot run on an engine whose host has `ncpu` CPUs (docker
+/// refuses a `--cpus` above them at `run`), or `None` when it fits.
+pub(crate) fn cpus_over(millicpus: u32, ncpu: u32) -> Option<String> {
+    (u64::from(millicpus) > u64::from(ncpu) * 1000).then(|| {
+        format!(
+            "a cpus limit of {} is more than the engine's {ncpu} CPUs",
+            cpus_text(millicpus)
+        )
+    })
 }
 
 /// Millicpus as the decimal `--cpus` takes: `1500` is `1.5`, `2000` is `2`, `10` is `0.01`.
@@ -205,8 +230,22 @@ pub fn parse_cpus(text: &str) -> Result<u32> {
 
 /// Parse a pids limit: a positive number of processes.
 pub fn parse_pids_limit(text: &str) -> Result<u32> {
-    match text.trim().parse::<u32>() {
+    let digits = text.trim();
+    match digits.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
+        // A number too large for the limit: say the bound rather than "positive".
+        _ if digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.trim_start_matches('0').is_empty() =>
+        {
+            Err(Error::invalid(
+                Invalid::PidsLimit,
+                format!(
+                    "invalid pids limit {}: at most {} processes",
+                    crate::input::quoted(text),
+                    u32::MAX
+                ),
+            ))
+        }
         _ => Err(Error::invalid(
             Invalid::PidsLimit,
             format!(
@@ -312,6 +351,36 @@ mod tests {
         );
         check(l(None, Some(9), None).checked(), None, Invalid::Cpus);
         check(l(None, None, Some(0)).checked(), None, Invalid::PidsLimit);
+        // Past a signed 64-bit count (`--memory 8589934592g` is 2^63): docker wraps it, podman
+        // drops it.
+        check(
+            l(Some(MAX_MEMORY), None, None).checked().map(|_| ()),
+            Some(()),
+            Invalid::Memory,
+        );
+        check(
+            l(Some(MAX_MEMORY + 1), None, None).checked(),
+            None,
+            Invalid::Memory,
+        );
+    }
+
+    /// replace_with_more_cpus_than_the_engine_has_removes_the_running_bundle (attack16).
+    #[test]
+    fn a_cpus_limit_past_the_engines_cpus_is_named() {
+        assert_eq!(cpus_over(2000, 2), None);
+        assert_eq!(cpus_over(10, 1), None);
+        let why = cpus_over(1_000_000, 2).unwrap();
+        assert_eq!(why, "a cpus limit of 1000 is more than the engine's 2 CPUs");
+        assert!(cpus_over(2001, 2).is_some());
+    }
+
+    #[test]
+    fn a_pids_limit_past_its_bound_says_the_bound() {
+        let e = parse_pids_limit("4294967296").unwrap_err();
+        assert!(e.message().contains("at most 4294967295"), "{e}");
+        let e = parse_pids_limit("0").unwrap_err();
+        assert!(e.message().contains("positive"), "{e}");
     }
 
     #[test]

@@ -268,7 +268,7 @@ Examples:
   bottle ls -q -f state=exited -f state=missing
   bottle ls -f expired=false --format 'table {{.Slug}}\\t{{.Age}}\\t{{.Expires}}'")]
     Ls(LsArgs),
-    /// Remove leftovers: networks with no bundle, bundles not running, and renamed bundles
+    /// Remove leftovers: networks with no bundle, dead or renamed bundles, expired leases
     #[command(after_help = "\
 A bundle that something other than bottle renamed still carries bottle's labels, but no bottle
 command reports it any more: gc removes it whatever its state.

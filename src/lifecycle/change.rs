@@ -45,6 +45,9 @@ pub fn resume(ctx: &Ctx, slug: &Slug, ttl: Option<u64>) -> Result<UpOutcome> {
         }
         _ => e,
     })?;
+    if let Some(why) = decide::lease_expired(&found, super::now()) {
+        return Err(super::up::lease_refused(slug, &why));
+    }
     if let Some(why) = decide::lease_conflict(ttl, decide::lease_of(&found).as_ref()) {
         return Err(super::up::lease_refused(slug, &why));
     }
@@ -128,7 +131,9 @@ fn apply(
         )
     })?;
     match refused {
-        Some(reply) if !decide::change_reached(change, &now.state) => Err(reply.into_error()),
+        Some(reply) if !decide::change_reached(change, &now.state) => Err(
+            super::ports::why_not_started(ctx, slug.as_str(), found, reply.into_error()),
+        ),
         _ => Ok(now),
     }
 }

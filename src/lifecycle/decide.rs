@@ -573,16 +573,33 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
-/// Whether `gc` leaves a bundle alone at `now`: in a live state, not a dead run's stale `created`
-/// leftover, and with no lease that has passed.
+/// Whether `gc` leaves a bundle alone at `now`: in a live state or stopped (`exited`), not a dead
+/// run's stale `created` leftover, and with no lease that has passed.
+///
+/// A stopped bundle is a stopped bottle, not a leftover: `bottle stop`, an engine restart and a
+/// service that ended all leave it `exited`, and the engine shows nothing that tells them apart
+/// (no label can be added to a container, and neither engine shows whether a stop was asked
+/// for). Removing it would take its `bottle.endpoints` record with it, and the next `up` could
+/// choose other ports. `down` removes it; a lease (`up --ttl`) bounds a crashed launcher's.
 fn is_live(b: &Container, now: i64) -> bool {
-    LIVE_STATES.contains(&b.state.as_str()) && !stale_created(b, now) && !lease_passed(b, now)
+    let kept = LIVE_STATES.contains(&b.state.as_str()) || b.state == "exited";
+    kept && !stale_created(b, now) && !lease_passed(b, now)
 }
 
 /// Whether `b`'s lease (its `bottle.expires` label) has passed at `now` (seconds since the
 /// epoch): `gc` then removes it whatever its state. No lease, or an unreadable one, never passes.
 pub fn lease_passed(b: &Container, now: i64) -> bool {
     lease_of(b).is_some_and(|l| created_time(&l.expires).is_some_and(|(t, _)| t <= now))
+}
+
+/// Why `up` of `b` is refused when its lease has passed at `now`: `gc` may remove the bottle at
+/// any moment, so an `up` that exits 0 would report a bottle about to go. `None` while the lease
+/// runs (or without one).
+pub fn lease_expired(b: &Container, now: i64) -> Option<String> {
+    lease_passed(b, now).then(|| {
+        let expires = lease_of(b).map(|l| l.expires).unwrap_or_default();
+        format!("its lease passed at {expires}, and `gc` removes it")
+    })
 }
 
 /// The lease `b`'s labels record, if any.
@@ -1582,6 +1599,17 @@ mod tests {
         ));
     }
 
+    /// `up` of a bottle whose lease has passed is refused (gc may take it any moment), naming
+    /// the expiry; while the lease runs, nothing.
+    #[test]
+    fn up_of_a_bottle_whose_lease_passed_is_refused() {
+        let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
+        let b = leased("exited", "2026-12-07T03:00:00Z", "60");
+        assert_eq!(lease_expired(&b, at - 1), None);
+        let why = lease_expired(&b, at).unwrap();
+        assert!(why.contains("2026-12-07T03:00:00Z"), "{why}");
+    }
+
     #[test]
     fn gc_removes_a_bottle_whose_lease_passed_running_or_not() {
         let at = created_time("2026-12-07T03:00:00Z").unwrap().0;
@@ -1593,13 +1621,10 @@ mod tests {
                 remove(Some(0), &[], &[0]),
                 "{state}"
             );
-            let want = match state {
-                "exited" => remove(Some(0), &[], &[0]),
-                _ => GcStep::Skip,
-            };
+            // Before it passes, a stopped (`exited`) bottle is kept like a running one.
             assert_eq!(
                 gc_step("demo", Some(&b), &[], &n_on(), at - 1),
-                want,
+                GcStep::Skip,
                 "{state}"
             );
         }
@@ -1754,7 +1779,15 @@ mod tests {
                 "{live}"
             );
         }
-        let exited = bundle("exited", "d", "r", "img", ip);
+        // A stopped bottle (`bottle stop`, an engine restart, a service that ended) is kept with
+        // its endpoints record (gc_removes_a_bottle_that_bottle_stop_stopped_and_its_endpoints);
+        // a `dead` bundle is a leftover.
+        let stopped = bundle("exited", "d", "r", "img", ip);
+        assert_eq!(
+            gc_step("demo", Some(&stopped), &[], &n_on(), NOW),
+            GcStep::Skip
+        );
+        let exited = bundle("dead", "d", "r", "img", ip);
         assert_eq!(
             gc_step("demo", Some(&exited), &[], &n_on(), NOW),
             remove(Some(0), &[], &[0])
@@ -1788,7 +1821,7 @@ mod tests {
         let ip = "10.0.0.2";
         let n_on = |ids: &[&str]| vec![network("n1", ids, "r")];
         let running = bundle("running", "d", "r", "img", ip);
-        let exited = bundle("exited", "d", "r", "img", ip);
+        let exited = bundle("dead", "d", "r", "img", ip);
         let mut stray = bundle("exited", "d", "r", "img", ip);
         stray.id = "c9".into();
         stray.name = "renamed".into();
@@ -1816,7 +1849,7 @@ mod tests {
     fn gc_names_the_foreign_containers_it_keeps_a_network_for() {
         let ip = "10.0.0.2";
         let n_on = |ids: &[&str]| vec![network("n1", ids, "r")];
-        let exited = bundle("exited", "d", "r", "img", ip);
+        let exited = bundle("dead", "d", "r", "img", ip);
         let running = bundle("running", "d", "r", "img", ip);
         let names = |v: Vec<(usize, Vec<String>)>| -> Vec<(usize, Vec<String>)> { v };
         // Only the bundle attached: nothing to say.

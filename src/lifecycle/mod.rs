@@ -68,6 +68,14 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Seconds since the epoch, rounded up: a lease's expiry (written to the second) is never before
+/// `now + ttl`.
+fn now_ceil() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64 + i64::from(d.subsec_nanos() > 0))
+}
+
 /// Everything the lifecycle needs besides the bottle itself.
 #[derive(Debug, Clone)]
 pub struct Ctx {

@@ -11,8 +11,8 @@ use crate::error::{Error, ErrorKind};
 use crate::model::{Container, Protocol};
 
 /// Every endpoint something other than `ours` holds: each other container's bindings (by name),
-/// then, on a local engine, each host socket no container explains (a container's published
-/// port is also a socket of its port proxy).
+/// then, on a local engine, each host socket no container explains (a live container's published
+/// port is also a socket of its port proxy; see [`explains`]).
 pub(super) fn held(
     others: &[Container],
     ours: Option<&Container>,
@@ -38,8 +38,7 @@ pub(super) fn held(
             others
                 .iter()
                 .chain(ours)
-                .flat_map(|c| c.held.iter())
-                .any(|h| h.port == e.port && h.protocol == e.protocol)
+                .any(|c| explains(&c.state, &c.held, e))
         };
         let host: Vec<Endpoint> = sockets(crate::host::tcp_listeners(), Protocol::Tcp)
             .chain(sockets(crate::host::udp_sockets(), Protocol::Udp))
@@ -48,6 +47,23 @@ pub(super) fn held(
         out.extend(host.into_iter().map(|e| (e, Holder::HostSocket)));
     }
     out
+}
+
+/// Whether a container in `state` binding `bindings` accounts for the host socket `socket`: its
+/// port proxy listens only while the container is live (running, paused or restarting: a stopped
+/// or only created container has no socket, so a socket on its port is someone else's), and only
+/// on the binding's own address (or on every address, for a wildcard binding).
+pub(super) fn explains(
+    state: &str,
+    bindings: &std::collections::BTreeSet<Endpoint>,
+    socket: &Endpoint,
+) -> bool {
+    let live = matches!(state, "running" | "paused" | "restarting");
+    live && bindings.iter().any(|b| {
+        b.port == socket.port
+            && b.protocol == socket.protocol
+            && (b.ip == socket.ip || b.ip.is_unspecified() || socket.ip.is_unspecified())
+    })
 }
 
 /// What holds the address `ip` (for `--publish-ip auto`): another container publishing on it, or
@@ -63,7 +79,14 @@ pub(super) fn address_holder(
     if let Some(c) = others.iter().find(|c| c.publish_ips.contains(&at)) {
         return Some(Holder::Container(c.name.clone()));
     }
-    let mine = |a: &SocketAddr| ours.is_some_and(|b| b.held.iter().any(|e| e.port == a.port()));
+    let mine = |a: &SocketAddr| {
+        let socket = Endpoint {
+            ip: a.ip().to_canonical(),
+            port: a.port(),
+            protocol: Protocol::Tcp,
+        };
+        ours.is_some_and(|b| explains(&b.state, &b.held, &socket))
+    };
     let socket = local
         && crate::host::tcp_listeners()
             .iter()
@@ -79,6 +102,34 @@ pub(super) fn address_refused(slug: &str, ip: std::net::Ipv4Addr, by: Holder) ->
             "address {ip} of bottle `{slug}` is held by {by}; bottle keeps a bottle's endpoints and never moves them: free it, or bring the bottle down to let it choose a new one"
         ),
     )
+}
+
+/// A `start`, `restart` or `unpause` of `found` the engine refused: if one of the bundle's
+/// recorded endpoints is held by something else, say what holds it (the engine's words stay in
+/// the error). Costs a `ps` and an `inspect` only on this failure.
+pub(super) fn why_not_started(
+    ctx: &super::Ctx,
+    slug: &str,
+    found: &Container,
+    err: Error,
+) -> Error {
+    let Some((at, recorded)) = recorded(found) else {
+        return err;
+    };
+    let Ok(others) = super::loopback::other_containers(ctx, &found.name) else {
+        return err;
+    };
+    // The engine refused to start it: its own bindings are not live, whatever its state says.
+    let held = held(&others, None, ctx.local());
+    let wanted: Vec<_> = recorded.keys().copied().collect();
+    match endpoints::settle(slug, at, &wanted, &recorded, &held) {
+        Ok(_) => err,
+        Err(r) => {
+            let why = refused(slug, r);
+            let msg = format!("{}; {}", why.message(), err.message());
+            err.with_message(msg)
+        }
+    }
 }
 
 /// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.
@@ -128,5 +179,51 @@ pub(super) fn refused(slug: &str, refusal: Refusal) -> Error {
                 endpoints::PORT_HIGH
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn at(ip: &str, port: u16, protocol: Protocol) -> Endpoint {
+        Endpoint {
+            ip: ip.parse().unwrap(),
+            port,
+            protocol,
+        }
+    }
+
+    /// Which host socket a container's bindings account for: only a live container's, only on
+    /// the same port, protocol and address (or a wildcard).
+    #[test]
+    fn explains_a_socket_only_for_a_live_container_on_its_address() {
+        let tcp = Protocol::Tcp;
+        let bound: BTreeSet<Endpoint> = [at("127.0.0.2", 24224, tcp)].into();
+        let any: BTreeSet<Endpoint> = [at("0.0.0.0", 24224, tcp)].into();
+        let cases = [
+            ("running", &bound, at("127.0.0.2", 24224, tcp), true),
+            ("paused", &bound, at("127.0.0.2", 24224, tcp), true),
+            ("exited", &bound, at("127.0.0.2", 24224, tcp), false),
+            ("created", &bound, at("127.0.0.2", 24224, tcp), false),
+            ("running", &bound, at("127.0.0.1", 24224, tcp), false),
+            ("running", &bound, at("127.0.0.2", 24225, tcp), false),
+            (
+                "running",
+                &bound,
+                at("127.0.0.2", 24224, Protocol::Udp),
+                false,
+            ),
+            ("running", &any, at("127.0.0.1", 24224, tcp), true),
+            ("running", &bound, at("0.0.0.0", 24224, tcp), true),
+        ];
+        for (state, bindings, socket, want) in cases {
+            assert_eq!(
+                explains(state, bindings, &socket),
+                want,
+                "{state} {socket:?}"
+            );
+        }
     }
 }

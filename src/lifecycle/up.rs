@@ -94,6 +94,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         lease: None,
         parts: spec.part_digests(),
         volumes_made: false,
+        own_volumes: Vec::new(),
     };
     // A panic inside (a launcher's events callback runs on this thread) rolls back what this
     // run created, as a failure does, and then goes on unwinding to the caller.
@@ -162,6 +163,8 @@ struct Up<'a> {
     parts: std::collections::BTreeMap<String, String>,
     /// The spec's named volumes were made (or found) by this run, before its first `run`.
     volumes_made: bool,
+    /// The named volumes that were this bottle's (by labels) when `run` mounted them.
+    own_volumes: Vec<String>,
 }
 
 /// What `network create` led to.
@@ -208,6 +211,9 @@ impl Up<'_> {
             let stale = decide::stale_created(&found, super::now());
             let step = decide::bundle_step(&self.wanted(ip), &found, env_matches, waited || stale);
             if step != BundleStep::Refuse {
+                if let Some(why) = decide::lease_expired(&found, super::now()) {
+                    return Err(lease_refused(self.slug, &why));
+                }
                 let wanted = self.spec.ttl.map(|t| t.as_secs());
                 let found_lease = decide::lease_of(&found);
                 if let Some(why) = decide::lease_conflict(wanted, found_lease.as_ref()) {
@@ -235,7 +241,12 @@ impl Up<'_> {
                     let now = self.ctx.inspect_container(&found.id)?;
                     // A racer may have done it first; only an unchanged bundle makes this an error.
                     if !reply.success() && now.as_ref().is_some_and(|n| n.state == found.state) {
-                        return Err(self.why_not_started(&found, reply.into_error()));
+                        return Err(ports::why_not_started(
+                            self.ctx,
+                            self.slug.as_str(),
+                            &found,
+                            reply.into_error(),
+                        ));
                     }
                     // Gone meanwhile (a racing `gc` or `down`): the bundle this run then makes
                     // is `created`, not `started`.
@@ -258,6 +269,7 @@ impl Up<'_> {
                     self.check_recorded(&found)?;
                     // Only once the new bundle is known to be able to run does the old one go.
                     self.ensure_image(&mut fetched)?;
+                    self.ensure_cpus()?;
                     // A first signal lets the removal finish (like `down`'s), so bottle knows the
                     // old bundle is gone and says so; if a second one cuts it, `replacing` says it
                     // may be.
@@ -471,7 +483,7 @@ impl Up<'_> {
         // Before `run`, which would make a missing one without bottle's labels. Left by a
         // rollback: they hold data, and `down --volumes` removes them.
         if !self.volumes_made {
-            super::volumes::ensure(ctx, self.slug, self.spec)?;
+            self.own_volumes = super::volumes::ensure(ctx, self.slug, self.spec)?;
             self.volumes_made = true;
         }
         // `--publish-ip auto` and the host-port rule: choose the address and the host ports
@@ -510,7 +522,8 @@ impl Up<'_> {
         };
         let host_ports = self.host_ports(spec.publish_ip, &others)?;
         let ttl = self.spec.ttl.map(|t| t.as_secs());
-        let lease = decide::lease_for(ttl, self.lease.clone(), super::now());
+        // Rounded up: a lease never ends before its ttl has passed.
+        let lease = decide::lease_for(ttl, self.lease.clone(), super::now_ceil());
         let mut labels = argv::bundle_labels(
             self.slug.as_str(),
             &self.digest,
@@ -549,6 +562,7 @@ impl Up<'_> {
                 Made::Id(id) => id.clone(),
                 _ => self.names.bundle.clone(),
             };
+            self.check_volumes(&target)?;
             return Ok(Ran::Ok(target));
         }
         // A failed run that left a container of ours behind: take it back before looking again.
@@ -641,27 +655,6 @@ impl Up<'_> {
             .map_err(|r| ports::refused(self.slug.as_str(), r))
     }
 
-    /// A `start` or `unpause` the engine refused: if one of the bundle's endpoints is held by
-    /// something else, say what holds it (the engine's words stay in the error).
-    fn why_not_started(&self, found: &Container, err: Error) -> Error {
-        let Some((at, recorded)) = ports::recorded(found) else {
-            return err;
-        };
-        let Ok(others) = loopback::other_containers(self.ctx, &self.names.bundle) else {
-            return err;
-        };
-        let held = ports::held(&others, Some(found), self.ctx.local());
-        let wanted: Vec<_> = recorded.keys().copied().collect();
-        match endpoints::settle(self.slug.as_str(), at, &wanted, &recorded, &held) {
-            Ok(_) => err,
-            Err(r) => {
-                let why = ports::refused(self.slug.as_str(), r);
-                let msg = format!("{}; {}", why.message(), err.message());
-                err.with_message(msg)
-            }
-        }
-    }
-
     /// Make a missing image present as the spec says: build it from `[build]`, or pull it under
     /// `--pull missing` (`always` pulls too), with the engine's progress as `Event::Output`.
     fn fetch_missing_image(&self) -> Result<()> {
@@ -680,6 +673,74 @@ impl Up<'_> {
             None => Verb::Pull,
         };
         self.ctx.engine.run_streaming(verb, argv)
+    }
+
+    /// After `run`: every named volume that was this bottle's must still be (see
+    /// [`super::volumes::lost`]). One that a racing `down --volumes` removed and the engine made
+    /// again without labels fails the `up`: the bundle goes first (it mounts the volume), then
+    /// the unlabelled volume, and the rest of the run is rolled back as for any failure.
+    fn check_volumes(&mut self, bundle: &str) -> Result<()> {
+        let lost = super::volumes::lost(self.ctx, self.slug, &self.own_volumes)?;
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.ctx.finishing();
+        ctx.remove_container(bundle)?;
+        self.journal.bundle = Made::Nothing;
+        let mut removed = Vec::new();
+        let mut left = Vec::new();
+        for name in &lost {
+            match super::volumes::remove_remade(&ctx, name)? {
+                true => removed.push(format!("volume `{name}`")),
+                false => left.push(format!("volume `{name}`")),
+            }
+        }
+        let mut msg = format!(
+            "named volume {} of bottle `{}` was removed while `up` ran (a racing `down --volumes`?), and the engine made it again without bottle's labels; the bundle was removed",
+            lost.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.slug
+        );
+        if !removed.is_empty() {
+            msg.push_str(&format!(", and so was {}", removed.join(", ")));
+        }
+        if !left.is_empty() {
+            msg.push_str(&format!("; left (in use): {}", left.join(", ")));
+        }
+        msg.push_str(": run `up` again");
+        Err(Error::new(ErrorKind::EngineFailed, msg))
+    }
+
+    /// Before a working bundle is replaced with a CPU limit, on docker: the engine's host must have
+    /// that many CPUs, or the new `run` fails after the old bundle is gone. One `info`, only when
+    /// `--cpus` is given (native podman takes any limit).
+    fn ensure_cpus(&self) -> Result<()> {
+        let Some(millicpus) = self.spec.limits.millicpus else {
+            return Ok(());
+        };
+        if self.ctx.engine.flavor() == crate::exec::Flavor::Podman {
+            return Ok(());
+        }
+        let reply = self.ctx.run(Verb::Info, argv::info_ncpu())?;
+        // An answer bottle cannot read is no reason to refuse: the `run` judges then.
+        if !reply.success() {
+            return Ok(());
+        }
+        let Ok(ncpu) = reply.stdout.trim().parse::<u32>() else {
+            return Ok(());
+        };
+        match crate::limits::cpus_over(millicpus, ncpu) {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "cannot replace the bundle of bottle `{}`: {why}; the running bundle was kept as it was",
+                    self.slug
+                ),
+            )),
+        }
     }
 
     /// Before a working bundle is replaced: make sure the image of the new one is present (pulled
@@ -981,7 +1042,8 @@ impl Up<'_> {
     }
 }
 
-/// `up` of a bottle whose lease differs from the one asked for: refused, nothing changed.
+/// `up` of a bottle whose lease differs from the one asked for, or has passed: refused, nothing
+/// changed.
 pub(crate) fn lease_refused(slug: &Slug, why: &str) -> Error {
     Error::new(
         ErrorKind::Refused,

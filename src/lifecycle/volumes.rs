@@ -17,16 +17,63 @@ use crate::spec::Spec;
 /// Make each named volume the spec mounts, with this bottle's labels, unless it exists. One
 /// `volume create` per named volume: docker answers 0 for one that exists (keeping its labels),
 /// podman refuses it, and either way a refusal is judged by a `volume inspect`.
-pub(crate) fn ensure(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<()> {
+///
+/// Returns the names of those that are this bottle's by their labels afterwards (one `volume
+/// inspect` of them all): [`lost`] checks them again once `run` has mounted them.
+pub(crate) fn ensure(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<Vec<String>> {
     let labels = argv::volume_labels(ctx.prefix.as_str(), slug.as_str());
-    for v in spec.volumes.iter().filter(|v| v.is_named()) {
-        let reply = ctx.run(Verb::VolumeCreate, argv::volume_create(&v.host, &labels))?;
-        if reply.success() || !inspect(ctx, &[&v.host])?.is_empty() {
+    let named: Vec<&str> = spec
+        .volumes
+        .iter()
+        .filter(|v| v.is_named())
+        .map(|v| v.host.as_str())
+        .collect();
+    for name in &named {
+        let reply = ctx.run(Verb::VolumeCreate, argv::volume_create(name, &labels))?;
+        if reply.success() || !inspect(ctx, &[name])?.is_empty() {
             continue;
         }
         return Err(reply.into_error());
     }
-    Ok(())
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    ours(ctx, slug, &named)
+}
+
+/// Of the volumes `names`, those the engine shows with this bottle's labels.
+fn ours(ctx: &Ctx, slug: &Slug, names: &[&str]) -> Result<Vec<String>> {
+    let prefix = ctx.prefix.as_str();
+    Ok(inspect(ctx, names)?
+        .into_iter()
+        .filter(|v| v.is_volume_of(prefix, slug.as_str()))
+        .map(|v| v.name)
+        .collect())
+}
+
+/// After `run`: the volumes of `made` (this bottle's before `run`) that no longer carry its
+/// labels. Without the local lock a racing `down --volumes` can remove one between its create and
+/// `run`, and `run` then makes the engine create it again, unlabelled: a bundle on a volume that
+/// `down --volumes` would never remove, with the data it was promised gone.
+pub(crate) fn lost(ctx: &Ctx, slug: &Slug, made: &[String]) -> Result<Vec<String>> {
+    if made.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = made.iter().map(String::as_str).collect();
+    let still = ours(ctx, slug, &names)?;
+    Ok(made
+        .iter()
+        .filter(|m| !still.contains(m))
+        .cloned()
+        .collect())
+}
+
+/// Remove a volume the engine made for this run's `run` without bottle's labels (see [`lost`]),
+/// once the bundle that mounted it is gone. Not forced: one something else uses is left, and
+/// said so by the caller.
+pub(crate) fn remove_remade(ctx: &Ctx, name: &str) -> Result<bool> {
+    let reply = ctx.run(Verb::VolumeRm, argv::volume_rm(name))?;
+    Ok(reply.success() || inspect(ctx, &[name])?.is_empty())
 }
 
 /// Remove every volume whose labels say it was made for the bottle `slug` of this prefix, and

@@ -223,25 +223,35 @@ impl Parts {
 
 /// Parse a `--ttl` duration: as `--timeout` takes it, at least a second.
 pub fn parse_ttl(text: &str) -> Result<Duration> {
-    let ttl = crate::input::parse_timeout(text).map_err(|_| ttl_error())?;
+    let ttl = crate::input::parse_timeout(text).map_err(|_| {
+        ttl_error(&format!(
+            "invalid ttl {}: expected whole seconds, minutes or hours from 1s to 8784h (366 days), such as 90s, 30m or 2h",
+            crate::input::quoted(text)
+        ))
+    })?;
     check_ttl(ttl)
 }
 
-/// A lease is recorded in whole seconds: at least one, a fraction rounded up, at most 100 years
-/// (so the expiry stays a four-digit year).
+/// The longest lease: 100 years, so the expiry stays a four-digit year.
+const MAX_TTL_SECS: u64 = 100 * 365 * 86_400;
+
+/// A lease is recorded in whole seconds: at least one second, whatever the spelling (`0.5s` and
+/// `999ms` alike are refused), a fraction past it rounded up, at most [`MAX_TTL_SECS`].
 fn check_ttl(ttl: Duration) -> Result<Duration> {
+    if ttl < Duration::from_secs(1) {
+        return Err(ttl_error(
+            "invalid ttl: a lease is at least a second, such as 90s, 30m or 2h",
+        ));
+    }
     let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-    match (1..=100 * 365 * 86_400).contains(&secs) {
+    match secs <= MAX_TTL_SECS {
         true => Ok(Duration::from_secs(secs)),
-        false => Err(ttl_error()),
+        false => Err(ttl_error("invalid ttl: a lease is at most 100 years")),
     }
 }
 
-fn ttl_error() -> Error {
-    Error::invalid(
-        Invalid::Ttl,
-        "invalid ttl: expected a duration of at least a second, such as 90s, 30m or 2h",
-    )
+fn ttl_error(message: &str) -> Error {
+    Error::invalid(Invalid::Ttl, message)
 }
 
 /// Parse a `--wait` duration: as `--timeout` takes it (`60s`, `2m`, `500ms`, plain seconds).
@@ -258,6 +268,26 @@ pub fn parse_wait(text: &str) -> Result<Duration> {
 mod tests {
     use super::super::tests::raw;
     use super::*;
+
+    /// A lease is at least a second whatever its spelling; past a second, a fraction rounds up.
+    #[test]
+    fn a_ttl_below_a_second_is_refused_however_it_is_spelled() {
+        for (text, want) in [
+            ("0.5s", None),
+            ("1ms", None),
+            ("999ms", None),
+            ("0s", None),
+            ("1y", None),
+            ("100000000000000s", None),
+            ("1000ms", Some(1)),
+            ("1001ms", Some(2)),
+            ("90s", Some(90)),
+            ("2h", Some(7200)),
+        ] {
+            assert_eq!(parse_ttl(text).ok().map(|d| d.as_secs()), want, "{text}");
+        }
+        assert!(check_ttl(Duration::from_secs(MAX_TTL_SECS + 1)).is_err());
+    }
     use crate::error::ErrorKind;
     use std::path::Path;
 

@@ -412,7 +412,7 @@ fn a_stale_created_bundle_does_not_stall_up() {
 #[test]
 fn gc_names_the_foreign_container_it_keeps_a_network_for() {
     for args in [&["gc"][..], &["gc", "--dry-run"][..]] {
-        let fake = gc_fake("exited", &[("c1", BUNDLE), ("c9", "web")]);
+        let fake = gc_fake("dead", &[("c1", BUNDLE), ("c9", "web")]);
         let (code, out, err) = run(&fake, args);
         assert_eq!(code, 0, "{args:?}: {err}");
         assert!(
@@ -433,7 +433,7 @@ fn gc_names_the_foreign_container_it_keeps_a_network_for() {
     // `Removed::kept` was stderr sentences (issue 15); it is data, and `--json` carries it beside
     // what was removed.
     for args in [&["gc", "--json"][..], &["gc", "--dry-run", "--json"][..]] {
-        let fake = gc_fake("exited", &[("c1", BUNDLE), ("c9", "web")]);
+        let fake = gc_fake("dead", &[("c1", BUNDLE), ("c9", "web")]);
         let (code, out, err) = run(&fake, args);
         assert_eq!(code, 0, "{args:?}: {err}");
         let v = crate::schema::check("gc", &out);

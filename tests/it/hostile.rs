@@ -735,7 +735,7 @@ fn another_users_lock_directory_in_tmp_does_not_stop_bottle() {
             ),
             "",
         )
-        // `gc`: one exited bundle to remove (so it takes that bottle's lock).
+        // `gc`: one dead bundle to remove (so it takes that bottle's lock).
         .on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "")
         .on(
             "inspect --format * c1",
@@ -743,7 +743,7 @@ fn another_users_lock_directory_in_tmp_does_not_stop_bottle() {
             &crate::fake::container_json(
                 "bot-bottle-sidecars-demo",
                 "c1",
-                "exited",
+                "dead",
                 &[("bottle.role", "bundle"), ("bottle.slug", "demo")],
                 "bot-bottle-bundle-demo",
                 "",

@@ -3,6 +3,7 @@
 
 mod attack;
 mod attack15;
+mod attack16;
 mod attack2;
 mod attack3;
 mod cli;

@@ -525,7 +525,8 @@ fn a_second_signal_names_what_is_left() {
     let old = crate::fake::container_json(
         BUNDLE,
         "c1",
-        "exited",
+        // `dead`: a leftover `gc` removes (a stopped, `exited` bottle it keeps).
+        "dead",
         &[
             ("bottle.role", "bundle"),
             ("bottle.slug", "demo"),

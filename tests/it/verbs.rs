@@ -323,7 +323,8 @@ fn bottle_toml_here_is_the_spec() {
 #[test]
 fn up_with_another_lease_is_refused_and_changes_nothing() {
     let leased = [
-        ("bottle.expires", "2026-12-07T03:00:00Z"),
+        // In the future: a passed lease is refused for that reason instead.
+        ("bottle.expires", "2126-12-07T03:00:00Z"),
         ("bottle.ttl", "3600"),
     ];
     for (labels, ttl, want) in [
@@ -439,8 +440,10 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
                 &path.image,
                 "-p",
                 "8080",
+                // Long enough for the verbs and `up`s below (an `up` of a bottle whose lease
+                // passed is refused), short enough for the `gc` poll at the end.
                 "--ttl",
-                "3s",
+                "20s",
                 "--json",
             ]),
         );
@@ -496,7 +499,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
         assert_eq!(out.status.code(), Some(1), "{path}");
         assert_eq!(engine_state(), "running", "{path}");
         // `gc` removes the bottle once its lease has passed, although it runs.
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(40);
         loop {
             let gc = schema::check("gc", &b.ok(&["gc", "--json"]));
             if gc["removed"]["containers"] == serde_json::json!([name]) {
@@ -548,9 +551,18 @@ fn the_library_changes_state_as_the_cli_does() {
     assert_eq!(e.kind(), &ErrorKind::Refused, "{e}");
 
     let e = Spec::builder("img:1")
-        .ttl(std::time::Duration::from_millis(400))
+        .ttl(std::time::Duration::from_millis(1400))
         .build();
-    assert!(e.is_ok(), "a fraction of a second rounds up to one");
+    assert!(e.is_ok(), "a fraction past a second rounds up");
+    let e = Spec::builder("img:1")
+        .ttl(std::time::Duration::from_millis(400))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::Invalid(Invalid::Ttl),
+        "under a second"
+    );
     let e = Spec::builder("img:1")
         .ttl(std::time::Duration::ZERO)
         .build()
