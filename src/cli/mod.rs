@@ -9,6 +9,7 @@
 
 mod advice;
 mod json;
+mod lsview;
 mod many;
 mod progress;
 mod render;
@@ -263,7 +264,9 @@ A table on a terminal; tab-separated lines without a header when piped.
 
 Examples:
   bottle ls
-  bottle ls -q | xargs bottle down")]
+  bottle ls -q | xargs bottle down
+  bottle ls -q -f state=exited -f state=missing
+  bottle ls -f expired=false --format 'table {{.Slug}}\\t{{.Age}}\\t{{.Expires}}'")]
     Ls(LsArgs),
     /// Remove leftovers: networks with no bundle, dead or renamed bundles, expired leases
     #[command(after_help = "\
@@ -419,6 +422,15 @@ pub struct LsArgs {
     /// Print slugs only
     #[arg(short, long)]
     pub quiet: bool,
+    /// Only bottles that match: state=WORD, slug=SLUG, expired=true|false; repeat it (one key's
+    /// values OR, different keys AND, as `docker ps`)
+    #[arg(long = "filter", short = 'f', value_name = "KEY=VALUE", value_parser = lsview::parse_filter)]
+    pub filters: Vec<lsview::Filter>,
+    /// Print each bottle by a template: {{.Slug}} {{.State}} {{.Subnet}} {{.BundleIP}} {{.Image}}
+    /// {{.Ports}} {{.Expires}} {{.Age}} {{.HostIP}}, with \t and \n; `table TEMPLATE` adds a
+    /// header; `json` prints a bottle object per line
+    #[arg(long, value_name = "TEMPLATE", value_parser = lsview::parse_format, conflicts_with = "quiet")]
+    pub format: Option<lsview::Format>,
 }
 
 #[derive(Debug, Args)]
@@ -1352,10 +1364,30 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn ls(&mut self, a: &LsArgs) -> anyhow::Result<()> {
-        let bottles = self.bottles()?.ls()?;
+        if self.g.json && a.format.is_some() {
+            eprintln!(
+                "bottle: `--format` and `--json` both say how to print: use one (`--format json` prints a bottle object per line)"
+            );
+            return Err(Reported(2).into());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut bottles = self.bottles()?.ls()?;
+        bottles.retain(|b| lsview::keeps(&a.filters, b, now));
+        if let Some(format) = &a.format {
+            return self.ls_format(format, &bottles, now);
+        }
         if bottles.is_empty() && !self.g.json {
             let prefix = self.prefix.as_str();
-            note_nothing(self.tty, &format!("no bottles with prefix `{prefix}`"));
+            let matching = match a.filters.is_empty() {
+                true => "",
+                false => " match the filters",
+            };
+            note_nothing(
+                self.tty,
+                &format!("no bottles with prefix `{prefix}`{matching}"),
+            );
         } else if self.g.json && a.quiet {
             let slugs: Vec<&str> = bottles.iter().map(|b| b.slug.as_str()).collect();
             writeln!(self.out, "{}", json::document(&slugs)?)?;
@@ -1366,12 +1398,28 @@ impl<W: Write> Run<'_, W> {
                 writeln!(self.out, "{}", b.slug)?;
             }
         } else if self.tty.stdout {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
             write!(self.out, "{}", ls_table(&bottles, now))?;
         } else {
             write!(self.out, "{}", ls_tsv(&bottles))?;
+        }
+        Ok(())
+    }
+
+    /// `ls --format`: a template's lines, `table`'s, or a compact bottle object per line.
+    fn ls_format(
+        &mut self,
+        format: &lsview::Format,
+        bottles: &[bottle::Bottle],
+        now: i64,
+    ) -> anyhow::Result<()> {
+        match (format, lsview::render(format, bottles, now)) {
+            (_, Some(text)) => write!(self.out, "{text}")?,
+            (lsview::Format::Json, None) => {
+                for b in bottles {
+                    writeln!(self.out, "{}", json::line(b)?)?;
+                }
+            }
+            (_, None) => write!(self.out, "{}", ls_table(bottles, now))?,
         }
         Ok(())
     }

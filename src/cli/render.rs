@@ -8,7 +8,7 @@ use bottle::{Bottle, Error, Invalid, KeptNetwork, PortView, Protocol, Result};
 
 /// What an absent value shows as, in the summary, the table and the tab-separated lines alike (so
 /// no line ends in a tab and every line has six fields).
-const NONE: &str = "-";
+pub(super) const NONE: &str = "-";
 
 /// The human summary of `up` and `status`.
 pub fn summary(b: &Bottle) -> String {
@@ -42,7 +42,7 @@ pub fn port_line(p: &PortView) -> String {
 }
 
 /// `127.0.0.1:33075->8080/tcp, ...`, as `docker ps` shows published ports.
-fn ports_cell(b: &Bottle) -> String {
+pub(super) fn ports_cell(b: &Bottle) -> String {
     let ports: Vec<String> = b
         .ports
         .iter()
@@ -161,7 +161,7 @@ pub fn ls_table(bottles: &[Bottle], now: i64) -> String {
 }
 
 /// An age as `kubectl get` shows it: `45s`, `12m`, `3h`, `5d` (a clock skew's negative age is 0s).
-fn age(seconds: i64) -> String {
+pub(super) fn age(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
         0..60 => format!("{s}s"),
@@ -173,7 +173,7 @@ fn age(seconds: i64) -> String {
 
 /// Seconds since the epoch of an RFC 3339 time as engines print `Created`
 /// (`2026-12-07T02:13:45.123456789Z`, or with an offset such as `+01:00`); `None` for anything else.
-fn rfc3339_seconds(text: &str) -> Option<i64> {
+pub(super) fn rfc3339_seconds(text: &str) -> Option<i64> {
     let num = |s: &str| -> Option<i64> {
         s.bytes()
             .all(|b| b.is_ascii_digit())
@@ -556,11 +556,11 @@ pub fn env_json(b: &Bottle) -> serde_json::Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use bottle::{BundleView, NetworkView};
 
-    fn bottle(slug: &str, state: &str, ports: &[(u16, u16)]) -> Bottle {
+    pub(in crate::cli) fn bottle(slug: &str, state: &str, ports: &[(u16, u16)]) -> Bottle {
         Bottle {
             slug: slug.parse().unwrap(),
             network: NetworkView {

@@ -204,7 +204,7 @@ fn code(out: &std::process::Output) -> i32 {
 
 /// Run `cmd` with a pty as its stdin, stdout and stderr (`script -qec`); stdout and stderr come
 /// back merged, with `\r\n` made `\n`.
-fn in_pty(cmd: Command) -> (i32, String) {
+pub fn in_pty(cmd: Command) -> (i32, String) {
     let line = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|a| shlex::try_quote(a.to_str().unwrap()).unwrap().into_owned())

@@ -463,3 +463,77 @@ fn default_image_pull_error_printed_twice() {
         "{text}"
     );
 }
+
+/// `ls --filter` and `ls --format` (issue 18, item 9), as `docker ps` takes them: filters apply to
+/// the table, `-q`, piped lines and `--json` alike; a bad filter or template is exit 2, naming it,
+/// before the engine is asked.
+#[test]
+fn ls_had_no_format_or_filter() {
+    let fake = crate::cli::engine_with_bottles();
+    let ok = |args: &[&str]| {
+        let out = fake.bottle(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(ok(&["ls", "-q", "--filter", "state=running"]), "demo\n");
+    assert_eq!(
+        ok(&["ls", "-q", "-f", "state=running", "-f", "state=missing"]),
+        "demo\ngone\n"
+    );
+    assert_eq!(
+        ok(&["ls", "-q", "-f", "state=running", "-f", "slug=gone"]),
+        ""
+    );
+    assert!(ok(&["ls", "-f", "slug=gone"]).starts_with("gone\tmissing\t"));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["ls", "--json", "-f", "state=missing"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["slug"], "gone");
+    assert_eq!(
+        ok(&["ls", "--format", "{{.Slug}}: {{.State}}\\t{{.Ports}}"]),
+        "demo: running\t127.0.0.1:49153->8080/tcp,127.0.0.1:49154->9000/tcp\ngone: missing\t-\n"
+    );
+    assert_eq!(
+        ok(&[
+            "ls",
+            "--format",
+            "table {{.Slug}}\\t{{.BundleIP}}",
+            "-f",
+            "state=running"
+        ]),
+        "SLUG   BUNDLE IP\ndemo   10.213.150.2\n"
+    );
+    let lines = ok(&["ls", "--format", "json"]);
+    let slugs: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["slug"].to_string())
+        .collect();
+    assert_eq!(slugs, ["\"demo\"", "\"gone\""]);
+    // Nothing left by the filters is said so on a terminal, naming the filters.
+    let (c, text) = crate::cli::in_pty(fake.command(&["ls", "-f", "state=paused"]));
+    assert_eq!(
+        (c, text.trim_end()),
+        (0, "no bottles with prefix `bot-bottle` match the filters")
+    );
+    let before = fake.calls().len();
+    for (args, says) in [
+        (
+            &["ls", "--filter", "label=team"][..],
+            "unknown filter key `label`",
+        ),
+        (&["ls", "--format", "{{.Names}}"], "unknown field `.Names`"),
+        (
+            &["ls", "--format", "json", "--json"],
+            "`--format` and `--json`",
+        ),
+    ] {
+        let out = fake.bottle(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        fake.calls().len(),
+        before,
+        "a usage error asks the engine nothing"
+    );
+}

@@ -348,6 +348,11 @@ fn every_json_output_follows_the_schema() {
     // `-q` was ignored under `--json`: the slugs only.
     let quiet = check("ls", &run(&fake, &["ls", "-q", "--json"], 0));
     assert_eq!(quiet[0], "demo");
+    // `ls --format json`: the bottle object, one line each.
+    let lines = run(&fake, &["ls", "--format", "json"], 0);
+    let objects: Vec<Value> = lines.lines().map(|l| check("status", l)).collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0], status);
     check("port", &run(&fake, &["port", "demo", "--json"], 0));
     check("port", &run(&fake, &["port", "demo", "8080", "--json"], 0));
     check("env", &run(&fake, &["env", "demo", "--json"], 0));
