@@ -179,8 +179,8 @@ enum Ran {
     Ok(String),
     /// Look at the bottle again: the name is taken, the network is ambiguous or gone.
     LookAgain(Class),
-    /// The image was fetched; run again.
-    Built,
+    /// The image was fetched, or a racer took a host port this run had chosen: run again.
+    Again,
 }
 
 impl Up<'_> {
@@ -200,7 +200,7 @@ impl Up<'_> {
                         }
                         return Ok(self.outcome(&b, subnet, Action::Created));
                     }
-                    Ran::Built => {}
+                    Ran::Again => {}
                     Ran::LookAgain(class) => (subnet, seen) = self.look(class)?,
                 }
                 continue;
@@ -584,7 +584,7 @@ impl Up<'_> {
                 self.journal.bundle = Made::Nothing;
                 self.fetch_missing_image()?;
                 *fetched = true;
-                Ok(Ran::Built)
+                Ok(Ran::Again)
             }
             // `--pull never` and no `[build]`: say so, as a replace does, rather than the engine's
             // "No such image" (the same error `fetch_missing_image` gives under `never`).
@@ -592,8 +592,45 @@ impl Up<'_> {
                 self.journal.bundle = Made::Nothing;
                 Err(not_pulled(spec.image.as_str()))
             }
+            // A host port the rule chose for this run (never a recorded one) that a look now
+            // shows held by something else: a racer without our lock (a remote engine, another
+            // lock directory) took it between the look and `run`. Choose again, as the subnet
+            // rule does after an overlap; the engine's words are not read.
+            _ if self.racer_took_a_chosen_port(spec.publish_ip, &host_ports)? => {
+                if let Made::Id(id) = &self.journal.bundle {
+                    ctx.remove_container(id)?;
+                }
+                self.journal.bundle = Made::Nothing;
+                Ok(Ran::Again)
+            }
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// Whether a host port chosen by the rule for this run (not one the bottle had recorded at
+    /// `ip`) is held by another container or, locally, a host socket, as a look shows now.
+    fn racer_took_a_chosen_port(&self, ip: IpAddr, chosen: &HostPorts) -> Result<bool> {
+        let recorded = match &self.recorded {
+            Some((at, ports)) if *at == ip => ports.clone(),
+            _ => HostPorts::new(),
+        };
+        let fresh: Vec<endpoints::Endpoint> = chosen
+            .iter()
+            .filter(|(key, port)| recorded.get(key) != Some(port))
+            .map(|(key, port)| endpoints::Endpoint {
+                ip,
+                port: *port,
+                protocol: key.1,
+            })
+            .collect();
+        if fresh.is_empty() {
+            return Ok(false);
+        }
+        let others = loopback::other_containers(self.ctx, &self.names.bundle)?;
+        let held = ports::held(&others, None, self.ctx.local());
+        Ok(fresh
+            .iter()
+            .any(|e| held.iter().any(|(h, _)| endpoints::collides(h, e))))
     }
 
     /// The host ports the bundle publishes on at `ip`: the replaced bundle's recorded ones where

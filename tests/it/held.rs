@@ -208,3 +208,55 @@ fn a_kept_auto_address_held_by_another_container_is_named_and_never_moved() {
     assert!(!calls.contains("docker rm"), "{calls}");
     assert!(!calls.contains("docker run"), "{calls}");
 }
+
+/// A racer without bottle's lock (a remote engine, another lock directory) took the rule's first
+/// host port between `up`'s look and its `run`: the engine refused the bind, and `up` failed
+/// (seen in the suite: two tests' `s -p 8080` on one dockerd). A look now shows the racer on that
+/// port, so `up` runs again on the next candidate; the engine's words are not read.
+#[test]
+fn a_racer_took_the_chosen_port_between_the_look_and_run() {
+    let mut fake = Fake::new();
+    // The first look: nothing publishes. Every later one: the racer, on candidate 0.
+    fake.once("ps --all*", 0, "", "");
+    fake.on("ps --all*", 0, "r1\tracer\n", "");
+    let racer = container_json("racer", "r1", "running", &[], "bridge", "", &[(80, 26435)]);
+    fake.on("container inspect* r1", 0, &racer, "");
+    fake.once(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: driver failed programming external connectivity on endpoint bot-bottle-sidecars-demo: Bind for 127.0.0.1:26435 failed: port is already allocated.\n",
+    );
+    fake.on("container inspect*", 0, &new_bundle(&[(8080, 26436)]), "");
+    let out = fake.bottle(&["up", "demo", "--image", "img", "-p", "8080", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let runs: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.first().is_some_and(|w| w == "run"))
+        .collect();
+    assert_eq!(runs.len(), 2, "{}", fake.transcript());
+    assert!(
+        runs[0].contains(&"127.0.0.1:26435:8080".to_string()),
+        "{runs:?}"
+    );
+    assert!(
+        runs[1].contains(&"127.0.0.1:26436:8080".to_string()),
+        "{runs:?}"
+    );
+
+    // A refusal with nobody on the port is the engine's error, as before: no second `run`.
+    let mut fake = Fake::new();
+    fake.on("ps --all*", 0, "", "");
+    fake.once(
+        "run *",
+        125,
+        "",
+        "docker: Error response from daemon: boom.\n",
+    );
+    let out = fake.bottle(&["up", "demo", "--image", "img", "-p", "8080"]);
+    assert_eq!(out.status.code(), Some(1));
+    let runs = fake.transcript().matches("docker run").count();
+    assert_eq!(runs, 1, "{}", fake.transcript());
+}
