@@ -95,8 +95,15 @@ pub fn settle(
     recorded: &HostPorts,
     held: &[(Endpoint, Holder)],
 ) -> Result<HostPorts, Refusal> {
-    let holder = |e: &Endpoint| held.iter().find(|(h, _)| collides(h, e)).map(|(_, by)| by);
-    let mut out = HostPorts::new();
+    let kept: HostPorts = wanted
+        .iter()
+        .filter_map(|k| recorded.get(k).map(|&p| (*k, p)))
+        .collect();
+    if let Some(refusal) = blame(ip, &kept, held) {
+        return Err(refusal);
+    }
+    let holder = |e: &Endpoint| held.iter().any(|(h, _)| collides(h, e));
+    let mut out = kept;
     for &key in wanted {
         let at = |port: u16| Endpoint {
             ip,
@@ -104,19 +111,12 @@ pub fn settle(
             protocol: key.1,
         };
         let mine = |port: u16, out: &HostPorts| out.iter().any(|(k, &p)| k.1 == key.1 && p == port);
-        if let Some(&port) = recorded.get(&key) {
-            if let Some(by) = holder(&at(port)) {
-                return Err(Refusal::Held {
-                    endpoint: at(port),
-                    by: by.clone(),
-                });
-            }
-            out.insert(key, port);
+        if out.contains_key(&key) {
             continue;
         }
-        let free = (0..SPAN).map(|k| candidate(slug, key, k)).find(|&p| {
-            holder(&at(p)).is_none() && !mine(p, &out) && !recorded_elsewhere(recorded, key, p)
-        });
+        let free = (0..SPAN)
+            .map(|k| candidate(slug, key, k))
+            .find(|&p| !holder(&at(p)) && !mine(p, &out) && !recorded_elsewhere(recorded, key, p));
         match free {
             Some(port) => out.insert(key, port),
             None => {
@@ -127,6 +127,35 @@ pub fn settle(
         };
     }
     Ok(out)
+}
+
+/// The refusal for `recorded` endpoints on `ip` that something in `held` holds, if any: a
+/// container's binding first (the engine's own record, and the likelier cause of a refused start),
+/// then a host socket (which may be a passing one, such as an engine's half-done start letting go
+/// of its ports), each in the endpoints' order.
+pub fn blame(ip: IpAddr, recorded: &HostPorts, held: &[(Endpoint, Holder)]) -> Option<Refusal> {
+    let socket_last = |by: &Holder| matches!(by, Holder::HostSocket);
+    let mut found: Vec<(Endpoint, &Holder)> = recorded
+        .iter()
+        .filter_map(|(key, &port)| {
+            let endpoint = Endpoint {
+                ip,
+                port,
+                protocol: key.1,
+            };
+            let by = held
+                .iter()
+                .filter(|(h, _)| collides(h, &endpoint))
+                .min_by_key(|(_, by)| socket_last(by))?;
+            Some((endpoint, &by.1))
+        })
+        .collect();
+    found.sort_by_key(|(_, by)| socket_last(by));
+    let (endpoint, by) = found.into_iter().next()?;
+    Some(Refusal::Held {
+        endpoint,
+        by: by.clone(),
+    })
 }
 
 /// Whether `port` is recorded for another container port of the same protocol: a new port never
@@ -270,6 +299,42 @@ mod tests {
                     protocol: TCP,
                 },
                 by: Holder::HostSocket,
+            }),
+        );
+        // Two recorded endpoints held: the container is named before a host socket, whatever
+        // the endpoints' order (a refused start on podman once left a passing socket on the
+        // first, and the error blamed it instead of the container on the second).
+        check(
+            &[(53, UDP), (8080, TCP)],
+            &[((53, UDP), 20001), ((8080, TCP), 20002)],
+            &[
+                (LO, 20001, UDP, Holder::HostSocket),
+                (LO, 20002, TCP, ctr("thief")),
+            ],
+            Err(Refusal::Held {
+                endpoint: Endpoint {
+                    ip: LO,
+                    port: 20002,
+                    protocol: TCP,
+                },
+                by: ctr("thief"),
+            }),
+        );
+        // One endpoint held by both a host socket and a container: the container is named.
+        check(
+            &[(8080, TCP)],
+            &[((8080, TCP), 20002)],
+            &[
+                (LO, 20002, TCP, Holder::HostSocket),
+                (LO, 20002, TCP, ctr("thief")),
+            ],
+            Err(Refusal::Held {
+                endpoint: Endpoint {
+                    ip: LO,
+                    port: 20002,
+                    protocol: TCP,
+                },
+                by: ctr("thief"),
             }),
         );
         // A new port never takes a host port the bottle records for another one.

@@ -121,10 +121,9 @@ pub(super) fn why_not_started(
     };
     // The engine refused to start it: its own bindings are not live, whatever its state says.
     let held = held(&others, None, ctx.local());
-    let wanted: Vec<_> = recorded.keys().copied().collect();
-    match endpoints::settle(slug, at, &wanted, &recorded, &held) {
-        Ok(_) => err,
-        Err(r) => {
+    match endpoints::blame(at, &recorded, &held) {
+        None => err,
+        Some(r) => {
             let why = refused(slug, r);
             let msg = format!("{}; {}", why.message(), err.message());
             err.with_message(msg)
