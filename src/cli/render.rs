@@ -593,6 +593,7 @@ pub(super) mod tests {
             created: None,
             run: None,
             expires: None,
+            context: None,
         }
     }
 
