@@ -167,6 +167,12 @@ impl Fleet {
         })
     }
 
+    /// Check a context list as [`Fleet::new`] does, without making anything: one name at least,
+    /// none empty or repeated, each `[a-zA-Z0-9][a-zA-Z0-9_.+-]*` ([`Invalid::Context`]).
+    pub fn check(contexts: &[&str]) -> Result<()> {
+        check_contexts(contexts)
+    }
+
     /// The contexts, in the order given.
     pub fn contexts(&self) -> impl Iterator<Item = &str> {
         self.members.iter().map(|(c, _)| c.as_str())
@@ -382,6 +388,26 @@ impl Fleet {
         self.per_context(|b| b.gc(dry_run))
     }
 
+    /// `act` on each slug, on the context that holds it (the best-scoring one, when several
+    /// do); a slug no context that answered holds is [`ErrorKind::NotFound`].
+    fn on_holder<R: Send>(
+        &self,
+        slugs: &[Slug],
+        act: impl Fn(&Bottles, &Slug, &str) -> Result<R> + Sync,
+    ) -> Vec<Result<Placed<R>>> {
+        let looks = self.looks(slugs);
+        let items: Vec<(&Slug, Vec<Result<Bottle>>)> = slugs.iter().zip(looks).collect();
+        self.each(&items, |(slug, looks)| {
+            let placed = self.place(slug, looks.to_vec())?;
+            if placed.outcome.is_none() {
+                return Err(first_absent(looks));
+            }
+            let member = self.member(&placed.context).expect("a member");
+            let r = act(member, slug, &placed.context).map_err(|e| named(&placed.context, e))?;
+            Ok(with_outcome(placed, r))
+        })
+    }
+
     /// A state change of each slug (`Bottles::stop_many` and its siblings), on the context that
     /// holds it.
     fn change(
@@ -389,20 +415,24 @@ impl Fleet {
         slugs: &[Slug],
         change: fn(&Bottles, &[Slug]) -> Vec<Result<Bottle>>,
     ) -> Vec<Result<Placed<Bottle>>> {
-        let looks = self.looks(slugs);
-        let items: Vec<(&Slug, Vec<Result<Bottle>>)> = slugs.iter().zip(looks).collect();
-        self.each(&items, |(slug, looks)| {
-            let placed = self.place(slug, clone_looks(looks))?;
-            let Some(_) = &placed.outcome else {
-                return Err(first_absent(looks));
-            };
-            let member = self.member(&placed.context).expect("a member");
-            let one = std::slice::from_ref(*slug);
-            let mut b = change(member, one)
-                .remove(0)
-                .map_err(|e| named(&placed.context, e))?;
-            b.context = Some(placed.context.clone());
-            Ok(with_outcome(placed, b))
+        self.on_holder(slugs, |member, slug, context| {
+            let mut b = change(member, std::slice::from_ref(slug)).remove(0)?;
+            b.context = Some(context.to_string());
+            Ok(b)
+        })
+    }
+
+    /// [`Bottles::resume`] of each slug (`up` with no spec: kept, started or unpaused, never
+    /// made), on the context that holds it.
+    pub fn resume_many(
+        &self,
+        slugs: &[Slug],
+        ttl: Option<std::time::Duration>,
+    ) -> Vec<Result<Placed<UpOutcome>>> {
+        self.on_holder(slugs, |member, slug, context| {
+            let mut up = member.resume(slug, ttl)?;
+            up.bottle.context = Some(context.to_string());
+            Ok(up)
         })
     }
 
@@ -490,10 +520,6 @@ fn look_of(r: &Result<Bottle>) -> Look {
     }
 }
 
-fn clone_looks(looks: &[Result<Bottle>]) -> Vec<Result<Bottle>> {
-    looks.to_vec()
-}
-
 /// The not-found error of the first context that answered "absent".
 fn first_absent(looks: &[Result<Bottle>]) -> Error {
     looks
@@ -522,14 +548,17 @@ fn named(context: &str, e: Error) -> Error {
     e.prefixed(&format!("context `{context}`: "))
 }
 
-/// No context answered the look at `slug`.
+/// No context answered the look at `slug`: each one named, with the first line of why.
 fn unanswered(slug: &Slug, dead: &[(String, Error)]) -> Error {
-    let names: Vec<String> = dead.iter().map(|(c, _)| format!("`{c}`")).collect();
+    let each: Vec<String> = dead
+        .iter()
+        .map(|(c, e)| format!("`{c}` ({})", e.message().lines().next().unwrap_or("")))
+        .collect();
     Error::new(
         ErrorKind::EngineUnavailable,
         format!(
             "no context answered the look at bottle `{slug}`: {}",
-            names.join(", ")
+            each.join("; ")
         ),
     )
 }

@@ -15,6 +15,7 @@ mod exec;
 mod exec_real;
 mod fake;
 mod fixtures;
+mod fleet_cli;
 mod held;
 mod hold;
 mod hostile;
