@@ -167,6 +167,9 @@ fn up_line(up: &UpOutcome) -> String {
     for p in &b.ports {
         line.push_str(&format!(", {}", render::port_line(p)));
     }
+    if let Some(context) = &b.context {
+        line.push_str(&format!(" (context `{context}`)"));
+    }
     line
 }
 
