@@ -43,6 +43,13 @@ Examples:
   bottle plan demo -p 8080       # the engine commands `up` would run; runs nothing
   bottle down demo               # idempotent
 
+Fleets (several engines: docker contexts, or podman connections with `--engine podman`):
+  bottle --contexts default,pod up f1 f2 -p 8080   # a new bottle: where the placement rule says
+  bottle --contexts default,pod ls                 # every context's bottles, a CONTEXT column
+  bottle --contexts default,pod down --all         # on every context
+A context that does not answer is named on stderr; the others still do their work (exit 1, or 69
+when none answered). `up` places a new bottle around it (exit 0, with a warning).
+
 Exit codes: 0 ok, 1 an engine command failed or a resource is not bottle's, 2 invalid input,
 69 engine missing or unreachable, 130 interrupted.
 The contract: docs/contract.md in bottle's repository.";
@@ -435,12 +442,12 @@ pub struct LsArgs {
     /// Print slugs only
     #[arg(short, long)]
     pub quiet: bool,
-    /// Only bottles that match: state=WORD, slug=SLUG, expired=true|false; repeat it (one key's
-    /// values OR, different keys AND, as `docker ps`)
+    /// Only bottles that match: state=WORD, slug=SLUG, expired=true|false, context=NAME (with
+    /// --contexts); repeat it (one key's values OR, different keys AND, as `docker ps`)
     #[arg(long = "filter", short = 'f', value_name = "KEY=VALUE", value_parser = lsview::parse_filter)]
     pub filters: Vec<lsview::Filter>,
     /// Print each bottle by a template: {{.Slug}} {{.State}} {{.Subnet}} {{.BundleIP}} {{.Image}}
-    /// {{.Ports}} {{.Expires}} {{.Age}} {{.HostIP}}, with \t and \n; `table TEMPLATE` adds a
+    /// {{.Ports}} {{.Expires}} {{.Age}} {{.HostIP}} {{.Context}}, with \t and \n; `table TEMPLATE` adds a
     /// header; `json` prints a bottle object per line
     #[arg(long, value_name = "TEMPLATE", value_parser = lsview::parse_format, conflicts_with = "quiet")]
     pub format: Option<lsview::Format>,
