@@ -264,7 +264,7 @@ impl Fleet {
                 Ok(placed(at, &also, &[], Some(b)))
             }
             Where::Absent { at, skipped } => Ok(placed(at, &[], &skipped, None)),
-            Where::Failed { at } => Err(named(names[at], take(at).err().expect("a failed look"))),
+            Where::Failed { at } => Err(named(names[at], take(at).expect_err("a failed look"))),
             Where::Unanswered => Err(unanswered(slug, &dead)),
         }
     }

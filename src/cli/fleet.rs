@@ -336,7 +336,7 @@ impl<W: Write> Run<'_, W> {
         fleet: &Fleet,
         a: &ChangeArgs,
         slugs: Vec<Slug>,
-        change: fn(&Fleet, &[Slug]) -> Vec<bottle::Result<Placed<Bottle>>>,
+        change: super::FleetFn,
     ) -> anyhow::Result<()> {
         let (slugs, mut t) = match a.all {
             true => {
