@@ -153,7 +153,7 @@ fn every_context_dead_is_exit_69() {
     dead(&mut fake, "default");
     let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls", "--json"]);
     assert_eq!(code, 69, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = crate::schema::check("error", &out);
     assert_eq!(v["error"]["exit_code"], 69);
     assert_eq!(v["error"]["contexts"].as_array().unwrap().len(), 2);
     assert!(err.contains(&dead_line("default")) && err.contains(&dead_line("pod")));
@@ -200,7 +200,7 @@ fn up_goes_around_a_dead_first_choice_to_the_next_by_score_and_exits_0() {
         "{err}"
     );
     assert!(err.contains(&dead_line("pod")), "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = crate::schema::check("up", &out);
     assert_eq!(v["context"], "default");
     assert_eq!(v["action"], "created");
     // Everything `up` created, it created on `default`.
