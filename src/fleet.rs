@@ -186,14 +186,22 @@ impl Fleet {
             .map(|(_, b)| b)
     }
 
-    /// Run `work` on each (item, member) pair, at most [`Bottles::parallel`] at once; an item a
-    /// cancel kept from starting is `Interrupted`.
+    /// The view of the token one fleet call watches, through all its steps (the looks, then the
+    /// work): a cancel that reached a member's call is spent when that call ends, and must
+    /// still keep this call's later steps from starting (see [`CancelToken`]).
+    fn call(&self) -> CancelToken {
+        self.token.for_call()
+    }
+
+    /// Run `work` on each item, at most [`Bottles::parallel`] at once; an item a cancel of
+    /// `call` kept from starting is `Interrupted`.
     fn each<T: Sync, R: Send>(
         &self,
+        call: &CancelToken,
         items: &[T],
         work: impl Fn(&T) -> Result<R> + Sync,
     ) -> Vec<Result<R>> {
-        bounded(items, self.parallel, &self.token, work)
+        bounded(items, self.parallel, call, work)
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
@@ -215,20 +223,20 @@ impl Fleet {
             .iter()
             .map(|(c, b)| (c.clone(), b.clone().parallel(share)))
             .collect();
-        let results = self.each(&members, |(_, b)| work(b));
+        let results = self.each(&self.call(), &members, |(_, b)| work(b));
         PerContext {
             results: self.contexts().map(str::to_string).zip(results).collect(),
         }
     }
 
     /// Each slug's look on every context, at once: `looks[s][c]` is slug `s` on context `c`.
-    fn looks(&self, slugs: &[Slug]) -> Vec<Vec<Result<Bottle>>> {
+    fn looks(&self, call: &CancelToken, slugs: &[Slug]) -> Vec<Vec<Result<Bottle>>> {
         let n = self.members.len();
         let items: Vec<(usize, usize)> = (0..slugs.len())
             .flat_map(|s| (0..n).map(move |c| (s, c)))
             .collect();
         let mut flat = self
-            .each(&items, |&(s, c)| self.members[c].1.status(&slugs[s]))
+            .each(call, &items, |&(s, c)| self.members[c].1.status(&slugs[s]))
             .into_iter();
         slugs
             .iter()
@@ -274,7 +282,9 @@ impl Fleet {
     /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it; no context answering is
     /// [`ErrorKind::EngineUnavailable`].
     pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
-        let looks = self.looks(std::slice::from_ref(slug)).remove(0);
+        let looks = self
+            .looks(&self.call(), std::slice::from_ref(slug))
+            .remove(0);
         let absent = looks.iter().find_map(|r| match r {
             Err(e) if *e.kind() == ErrorKind::NotFound => Some(e.clone()),
             _ => None,
@@ -317,7 +327,8 @@ impl Fleet {
     /// [`Fleet::up`] of each slug: the looks at once, then the `up`s, at most
     /// [`Bottles::parallel`] at once. Results in the slugs' order.
     pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<Placed<UpOutcome>>> {
-        let looks = self.looks(slugs);
+        let call = self.call();
+        let looks = self.looks(&call, slugs);
         let placed: Vec<Result<Placed<Option<Bottle>>>> = slugs
             .iter()
             .zip(looks)
@@ -325,7 +336,7 @@ impl Fleet {
             .collect();
         let items: Vec<(&Slug, &Result<Placed<Option<Bottle>>>)> =
             slugs.iter().zip(&placed).collect();
-        self.each(&items, |(slug, placed)| {
+        self.each(&call, &items, |(slug, placed)| {
             let placed = placed.as_ref().map_err(Clone::clone)?;
             let member = self.member(&placed.context).expect("a member");
             let mut up = member
@@ -349,7 +360,7 @@ impl Fleet {
             .flat_map(|s| (0..n).map(move |c| (s, c)))
             .collect();
         let mut flat = self
-            .each(&items, |&(s, c)| {
+            .each(&self.call(), &items, |&(s, c)| {
                 let member = &self.members[c].1;
                 let one = std::slice::from_ref(&slugs[s]);
                 member.down_with(one, options).remove(0)
@@ -395,9 +406,10 @@ impl Fleet {
         slugs: &[Slug],
         act: impl Fn(&Bottles, &Slug, &str) -> Result<R> + Sync,
     ) -> Vec<Result<Placed<R>>> {
-        let looks = self.looks(slugs);
+        let call = self.call();
+        let looks = self.looks(&call, slugs);
         let items: Vec<(&Slug, Vec<Result<Bottle>>)> = slugs.iter().zip(looks).collect();
-        self.each(&items, |(slug, looks)| {
+        self.each(&call, &items, |(slug, looks)| {
             let placed = self.place(slug, looks.to_vec())?;
             if placed.outcome.is_none() {
                 return Err(first_absent(looks));
