@@ -108,6 +108,14 @@ impl<W: Write> Run<'_, W> {
 
     /// The contexts' list, checked, before anything else (a bad list is exit 2, nothing run).
     pub(super) fn check_contexts(&self) -> bottle::Result<()> {
+        // clap refuses the two together before the subcommand; after it, the subcommand's hidden
+        // copies of the global options do not see each other.
+        if self.g.contexts.is_some() && self.g.context.is_some() {
+            return Err(Error::invalid(
+                bottle::Invalid::Context,
+                "`--contexts` and `--context` both say which engine to use: give one (`--contexts NAME` alone is a fleet of one)",
+            ));
+        }
         match &self.g.contexts {
             Some(list) => Fleet::check(&list.split(',').collect::<Vec<_>>()),
             None => Ok(()),

@@ -295,6 +295,8 @@ fn a_bad_context_list_is_a_usage_error_and_runs_nothing() {
         &["--contexts", "-x", "ls"],
         &["--contexts", "a b", "ls"],
         &["--contexts", "a", "--context", "b", "ls"],
+        &["--contexts", "a", "ls", "--context", "b"],
+        &["ls", "--context", "b", "--contexts", "a"],
     ] {
         let fake = Fake::new();
         let (code, _, err) = run(&fake, args);
@@ -309,6 +311,13 @@ fn a_bad_context_list_is_a_usage_error_and_runs_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let out = fake
+        .command(&["ls", "--context", "x"])
+        .env("BOTTLE_CONTEXTS", "a")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(fake.calls().is_empty());
 }
 
 #[test]
