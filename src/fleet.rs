@@ -114,7 +114,7 @@ fn is_dead(e: &Error) -> bool {
 
 /// Check a fleet's context names: one at least, none empty or repeated, each a name a docker
 /// context can have.
-fn check_contexts(contexts: &[&str]) -> Result<()> {
+pub(crate) fn check_contexts(contexts: &[&str]) -> Result<()> {
     let refuse = |why: String| Err(Error::invalid(Invalid::Context, why));
     if contexts.is_empty() {
         return refuse("a fleet needs at least one context".to_string());

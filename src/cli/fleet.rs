@@ -100,9 +100,20 @@ fn context_json(context: &str, e: &Error, message: &str) -> Value {
 impl<W: Write> Run<'_, W> {
     /// The fleet `--contexts` names over `bottles`' configuration, or `None` without it.
     pub(super) fn fleet_of(&self, bottles: &Bottles) -> bottle::Result<Option<Fleet>> {
-        match &self.g.contexts {
-            Some(list) => Fleet::new(bottles, &list.split(',').collect::<Vec<_>>()).map(Some),
-            None => Ok(None),
+        self.fleet_or_file(bottles, None)
+    }
+
+    /// [`Run::fleet_of`], or, when neither `--contexts` (`BOTTLE_CONTEXTS`) nor `--context`
+    /// says where, the spec file's `contexts` (`up` reads the file; already checked there).
+    pub(super) fn fleet_or_file(
+        &self,
+        bottles: &Bottles,
+        file: Option<&[String]>,
+    ) -> bottle::Result<Option<Fleet>> {
+        match (&self.g.contexts, &self.g.context, file) {
+            (Some(list), ..) => Fleet::new(bottles, &list.split(',').collect::<Vec<_>>()).map(Some),
+            (None, None, Some(names)) => Fleet::new(bottles, names).map(Some),
+            _ => Ok(None),
         }
     }
 

@@ -983,6 +983,7 @@ impl SpecArgs {
             memory: self.memory.clone(),
             cpus: self.cpus.clone(),
             pids_limit: self.pids_limit.clone(),
+            contexts: None,
         };
         Ok((file.overridden_by(flags), path.is_some()))
     }
@@ -1201,7 +1202,8 @@ impl<W: Write> Run<'_, W> {
         let (spec, ttl) = a.spec.spec_if_given()?;
         self.warn_argv();
         let bottles = self.bottles()?;
-        if let Some(fleet) = self.fleet_of(&bottles)? {
+        let file_contexts = a.spec.text()?.0.contexts;
+        if let Some(fleet) = self.fleet_or_file(&bottles, file_contexts.as_deref())? {
             return self.fleet_up(&fleet, &slugs, spec.as_ref(), ttl);
         }
         // No spec: each bottle is kept as it is (started if stopped), never replaced.

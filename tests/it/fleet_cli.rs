@@ -354,3 +354,53 @@ fn a_podman_fleet_names_its_members_as_connections() {
     );
     assert!(!seen.contains("--context"), "{seen}");
 }
+
+#[test]
+fn the_spec_file_may_name_the_contexts_up_places_over() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("bottle.toml");
+    std::fs::write(
+        &toml,
+        "image = \"img\"\ncontexts = [\"default\", \"pod\"]\n",
+    )
+    .unwrap();
+    let out = fake
+        .command(&["up", "demo", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("`demo` goes to `default`"), "{err}");
+    // `--context` (or `--contexts`) on the command line wins over the file.
+    let out = fake
+        .command(&["up", "demo", "--context", "pod"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(69));
+    // A bad list in the file is refused with its place, before anything runs.
+    std::fs::write(&toml, "image = \"img\"\ncontexts = [\"a\", \"a\"]\n").unwrap();
+    let fresh = Fake::new();
+    let out = fresh
+        .command(&["up", "demo"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("named twice") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(fresh.calls().is_empty());
+}
