@@ -36,7 +36,7 @@ use crate::spec::Spec;
 /// let up = fleet.up(&slug, &Spec::builder("bot-bottle-sidecars:latest").build()?)?;
 /// println!("{} is on {}", slug, up.context);
 /// for (context, bottles) in fleet.ls().iter() {
-///     println!("{context}: {:?}", bottles.map(Vec::len));
+///     println!("{context}: {:?}", bottles.as_ref().map(Vec::len));
 /// }
 /// # Ok(()) }
 /// ```
@@ -420,18 +420,34 @@ impl Fleet {
         })
     }
 
-    /// A state change of each slug (`Bottles::stop_many` and its siblings), on the context that
-    /// holds it.
+    /// A state change of each slug (`Bottles::stop_many` and its siblings), on every context
+    /// that holds it: the outcome is the best-scoring copy's, and a copy elsewhere that could not
+    /// be changed fails the slug, naming its context.
     fn change(
         &self,
         slugs: &[Slug],
         change: fn(&Bottles, &[Slug]) -> Vec<Result<Bottle>>,
     ) -> Vec<Result<Placed<Bottle>>> {
-        self.on_holder(slugs, |member, slug, context| {
-            let mut b = change(member, std::slice::from_ref(slug)).remove(0)?;
+        let once =
+            |member: &Bottles, slug: &Slug| change(member, std::slice::from_ref(slug)).remove(0);
+        let results = self.on_holder(slugs, |member, slug, context| {
+            let mut b = once(member, slug)?;
             b.context = Some(context.to_string());
             Ok(b)
-        })
+        });
+        // Copies elsewhere (made while the best context did not answer): rare, so one by one.
+        results
+            .into_iter()
+            .zip(slugs)
+            .map(|(r, slug)| {
+                let placed = r?;
+                for other in &placed.also {
+                    let member = self.member(other).expect("a member");
+                    once(member, slug).map_err(|e| named(other, e))?;
+                }
+                Ok(placed)
+            })
+            .collect()
     }
 
     /// [`Bottles::resume`] of each slug (`up` with no spec: kept, started or unpaused, never

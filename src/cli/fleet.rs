@@ -188,11 +188,23 @@ impl<W: Write> Run<'_, W> {
         fleet: &Fleet,
         slugs: &[Slug],
         spec: Option<&Spec>,
-        ttl: Option<std::time::Duration>,
+        (ttl, wait): (Option<std::time::Duration>, Option<std::time::Duration>),
     ) -> anyhow::Result<()> {
         let results = match spec {
             Some(spec) => fleet.up_many(slugs, spec),
-            None => fleet.resume_many(slugs, ttl),
+            // No spec: kept where it is, started if stopped; then `--wait` as `up` waits.
+            None => fleet
+                .resume_many(slugs, ttl)
+                .into_iter()
+                .zip(slugs)
+                .map(|(r, slug)| match (r, wait) {
+                    (Ok(p), Some(within)) => {
+                        let member = fleet.member(&p.context).expect("a member");
+                        member.wait_ready(slug, within).map(|()| p)
+                    }
+                    (r, _) => r,
+                })
+                .collect(),
         };
         let placed: Vec<&Placed<UpOutcome>> = results.iter().flatten().collect();
         for (c, e) in &Trouble::of_placed(&placed).dead {

@@ -1204,7 +1204,11 @@ impl<W: Write> Run<'_, W> {
         let bottles = self.bottles()?;
         let file_contexts = a.spec.text()?.0.contexts;
         if let Some(fleet) = self.fleet_or_file(&bottles, file_contexts.as_deref())? {
-            return self.fleet_up(&fleet, &slugs, spec.as_ref(), ttl);
+            let wait = match spec {
+                Some(_) => None,
+                None => a.spec.text()?.0.validate(false)?.wait(),
+            };
+            return self.fleet_up(&fleet, &slugs, spec.as_ref(), (ttl, wait));
         }
         // No spec: each bottle is kept as it is (started if stopped), never replaced.
         let Some(spec) = spec else {

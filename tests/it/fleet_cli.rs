@@ -404,3 +404,31 @@ fn the_spec_file_may_name_the_contexts_up_places_over() {
     );
     assert!(fresh.calls().is_empty());
 }
+
+#[test]
+fn a_state_change_changes_every_copy_and_prints_the_best_scoring_one() {
+    let mut fake = Fake::new();
+    for context in ["default", "pod"] {
+        fake.on(
+            &format!("--context {context} container inspect*"),
+            0,
+            &bundle("exited", "x"),
+            "",
+        );
+        holds_demo(&mut fake, context);
+    }
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "stop", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&v["context"], &v["bundle"]["state"]),
+        (&"pod".into(), &"exited".into())
+    );
+    for context in ["default", "pod"] {
+        let stopped = fake
+            .calls()
+            .into_iter()
+            .any(|c| c[..3] == ["--context", context, "stop"]);
+        assert!(stopped, "{context}: {:?}", fake.calls());
+    }
+}
