@@ -24,6 +24,9 @@ pub(super) struct Trouble {
     failed: Vec<(String, Error)>,
     /// Whether any context answered.
     answered: bool,
+    /// Whether each context's line was already said on stderr (`events` says them as the
+    /// streams end).
+    said: bool,
 }
 
 impl Trouble {
@@ -145,7 +148,9 @@ impl<W: Write> Run<'_, W> {
         };
         let mut contexts = Vec::new();
         for (c, e) in &t.dead {
-            eprintln!("{}", dead_line(c, e));
+            if !t.said {
+                eprintln!("{}", dead_line(c, e));
+            }
             contexts.push(context_json(c, e, e.message()));
         }
         for (c, e) in &t.failed {
@@ -154,7 +159,9 @@ impl<W: Write> Run<'_, W> {
                 slug: None,
             };
             let msg = render::error_message(e.message(), Some(e), asked, self.g.verbose);
-            eprintln!("bottle: context `{c}`: {msg}");
+            if !t.said {
+                eprintln!("bottle: context `{c}`: {msg}");
+            }
             contexts.push(context_json(c, e, &msg));
         }
         if self.g.json {
@@ -487,12 +494,11 @@ impl<W: Write> Run<'_, W> {
         if interrupted {
             return Err(Reported(130).into());
         }
-        let dead = per.dead().count();
-        let failed = per.failed().count();
-        match exit_of(dead, failed, dead < per.iter().count()) {
-            Some(code) => Err(Reported(code).into()),
-            None => Ok(()),
-        }
+        let t = Trouble {
+            said: true,
+            ..Trouble::of(&per)
+        };
+        self.conclude(&t, None)
     }
 }
 

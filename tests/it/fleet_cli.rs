@@ -432,3 +432,29 @@ fn a_state_change_changes_every_copy_and_prints_the_best_scoring_one() {
         assert!(stopped, "{context}: {:?}", fake.calls());
     }
 }
+
+#[test]
+fn events_merge_the_contexts_streams_each_line_with_its_context() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    let start = r#"{"status":"start","id":"c1","from":"img","Type":"container","Action":"start","Actor":{"ID":"c1","Attributes":{"bottle.role":"bundle","bottle.slug":"demo","name":"bot-bottle-sidecars-demo"}},"scope":"local","time":1796612400,"timeNano":1796612400000000000}"#;
+    fake.on("--context default events *", 0, &format!("{start}\n"), "");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "events", "--json"]);
+    // `default`'s stream ended (the fake has no more to say), `pod` never answered.
+    assert_eq!(code, 1, "{err}");
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&first["context"], &first["slug"]),
+        (&"default".into(), &"demo".into())
+    );
+    crate::schema::check("event", out.lines().next().unwrap());
+    let last = crate::schema::check("error", out.lines().last().unwrap());
+    assert_eq!(last["error"]["contexts"][0]["context"], "pod");
+    assert_eq!(err.matches(&dead_line("pod")).count(), 1, "{err}");
+}
