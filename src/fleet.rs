@@ -298,7 +298,10 @@ impl Fleet {
                 skipped: placed.skipped,
                 dead: placed.dead,
             }),
-            None => Err(absent.expect("absent on a context that answered")),
+            None => Err(not_found(
+                absent.expect("absent on a context that answered"),
+                &placed.dead,
+            )),
         }
     }
 
@@ -412,7 +415,7 @@ impl Fleet {
         self.each(&call, &items, |(slug, looks)| {
             let placed = self.place(slug, looks.to_vec())?;
             if placed.outcome.is_none() {
-                return Err(first_absent(looks));
+                return Err(not_found(first_absent(looks), &placed.dead));
             }
             let member = self.member(&placed.context).expect("a member");
             let r = act(member, slug, &placed.context).map_err(|e| named(&placed.context, e))?;
@@ -559,6 +562,23 @@ fn first_absent(looks: &[Result<Bottle>]) -> Error {
         })
         .cloned()
         .expect("absent on a context that answered")
+}
+
+/// A bottle no context that answered holds: `absent`'s error, naming the contexts that did not
+/// answer (a bottle there is invisible).
+fn not_found(absent: Error, dead: &[(String, Error)]) -> Error {
+    match unseen(dead) {
+        Some(names) => absent.suffixed(&format!(
+            " on the contexts that answered; {names} did not answer, and may hold it"
+        )),
+        None => absent,
+    }
+}
+
+/// The contexts that did not answer, named for a message (`` `pod` ``, `` `pod`, `edge` ``).
+fn unseen(dead: &[(String, Error)]) -> Option<String> {
+    let names: Vec<String> = dead.iter().map(|(c, _)| format!("`{c}`")).collect();
+    (!names.is_empty()).then(|| format!("context {}", names.join(", ")))
 }
 
 fn with_outcome<T, U>(placed: Placed<T>, outcome: U) -> Placed<U> {

@@ -458,3 +458,17 @@ fn events_merge_the_contexts_streams_each_line_with_its_context() {
     assert_eq!(last["error"]["contexts"][0]["context"], "pod");
     assert_eq!(err.matches(&dead_line("pod")).count(), 1, "{err}");
 }
+
+#[test]
+fn a_bottle_not_found_while_a_context_is_dead_says_it_may_be_there() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    let (code, _, err) = run(&fake, &["--contexts", FLEET, "status", "demo"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no bottle `demo`"), "{err}");
+    assert!(
+        err.contains("context `pod` did not answer, and may hold it"),
+        "{err}"
+    );
+}
