@@ -427,7 +427,18 @@ impl<W: Write> Run<'_, W> {
         let t = Trouble::of(&per);
         let mut report = Vec::new();
         let verb = if dry_run { "would remove" } else { "removed" };
+        let cli = match fleet.contexts().next().and_then(|c| fleet.member(c)) {
+            Some(b) if b.engine().flavor() == bottle::Flavor::Podman => "podman",
+            _ => "docker",
+        };
         for (context, removed) in per.answered() {
+            // A network kept for a foreign container is said, not kept silently (dry run too).
+            for kept in &removed.kept {
+                eprintln!(
+                    "bottle: {} (context `{context}`)",
+                    render::kept_line(kept, cli)
+                );
+            }
             let mut v = json::gc(dry_run, removed);
             v["context"] = json!(context);
             report.push(v);

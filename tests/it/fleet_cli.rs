@@ -122,6 +122,19 @@ fn ls_over_answering_contexts_has_a_context_on_each_bottle_and_a_filter_for_it()
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["context"], "default");
+    // On a terminal, the table's CONTEXT column comes right after SLUG.
+    let (code, table) = crate::cli::in_pty(fake.command(&["--contexts", FLEET, "ls"]));
+    assert_eq!(code, 0, "{table}");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(header.starts_with("SLUG   CONTEXT   STATE"), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("demo   default   running"),
+        "{table}"
+    );
     let (_, out, _) = run(
         &fake,
         &["--contexts", FLEET, "ls", "--filter", "context=pod", "-q"],
