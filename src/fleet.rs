@@ -330,6 +330,17 @@ impl Fleet {
     /// [`Fleet::up`] of each slug: the looks at once, then the `up`s, at most
     /// [`Bottles::parallel`] at once. Results in the slugs' order.
     pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<Placed<UpOutcome>>> {
+        self.up_many_reporting(slugs, spec, &|_, _| {})
+    }
+
+    /// [`Fleet::up_many`], handing each bottle's result to `on_done` as soon as that bottle is
+    /// done (from the thread that worked on it), as [`Bottles::up_many_reporting`] does.
+    pub fn up_many_reporting(
+        &self,
+        slugs: &[Slug],
+        spec: &Spec,
+        on_done: &(dyn Fn(&Slug, &Result<Placed<UpOutcome>>) + Sync),
+    ) -> Vec<Result<Placed<UpOutcome>>> {
         let call = self.call();
         let looks = self.looks(&call, slugs);
         let placed: Vec<Result<Placed<Option<Bottle>>>> = slugs
@@ -340,13 +351,16 @@ impl Fleet {
         let items: Vec<(&Slug, &Result<Placed<Option<Bottle>>>)> =
             slugs.iter().zip(&placed).collect();
         self.each(&call, &items, |(slug, placed)| {
-            let placed = placed.as_ref().map_err(Clone::clone)?;
-            let member = self.member(&placed.context).expect("a member");
-            let mut up = member
-                .up(slug, spec)
-                .map_err(|e| named(&placed.context, e))?;
-            up.bottle.context = Some(placed.context.clone());
-            Ok(with_outcome(placed.clone(), up))
+            let result = placed.as_ref().map_err(Clone::clone).and_then(|placed| {
+                let member = self.member(&placed.context).expect("a member");
+                let mut up = member
+                    .up(slug, spec)
+                    .map_err(|e| named(&placed.context, e))?;
+                up.bottle.context = Some(placed.context.clone());
+                Ok(with_outcome(placed.clone(), up))
+            });
+            on_done(slug, &result);
+            result
         })
     }
 

@@ -197,8 +197,23 @@ impl<W: Write> Run<'_, W> {
         spec: Option<&Spec>,
         (ttl, wait): (Option<std::time::Duration>, Option<std::time::Duration>),
     ) -> anyhow::Result<()> {
+        let progress = self.progress.clone();
+        let done = |slug: &Slug, r: &bottle::Result<Placed<UpOutcome>>| {
+            if let Some(p) = &progress {
+                p.done(
+                    slug,
+                    &r.as_ref().map(|p| p.outcome.clone()).map_err(Clone::clone),
+                );
+            }
+        };
         let results = match spec {
-            Some(spec) => fleet.up_many(slugs, spec),
+            Some(spec) => {
+                let results = fleet.up_many_reporting(slugs, spec, &done);
+                if let Some(p) = &progress {
+                    p.clear();
+                }
+                results
+            }
             // No spec: kept where it is, started if stopped; then `--wait` as `up` waits.
             None => fleet
                 .resume_many(slugs, ttl)
