@@ -370,6 +370,16 @@ impl Fleet {
             .remove(0)
     }
 
+    /// [`Fleet::down`] of each slug, every (context, slug) pair on one pool.
+    pub fn down_many(&self, slugs: &[Slug]) -> Vec<PerContext<Removed>> {
+        self.down_with(slugs, DownOptions::default())
+    }
+
+    /// Every bottle of this prefix taken down, on every context (as [`Bottles::down_all`]).
+    pub fn down_all(&self) -> PerContext<Vec<(Slug, Result<Removed>)>> {
+        self.down_all_with(DownOptions::default())
+    }
+
     /// [`Fleet::down`] of each slug, with options, every (context, slug) pair on one pool.
     pub fn down_with(&self, slugs: &[Slug], options: DownOptions) -> Vec<PerContext<Removed>> {
         let n = self.members.len();

@@ -124,7 +124,8 @@ pub struct Global {
         default_value = "10m"
     )]
     pub timeout: String,
-    /// How many bottles to work on at once: `up` and `down` of several slugs, `down --all`, `gc`
+    /// How many bottles to work on at once: `up` and `down` of several slugs, `down --all`, `gc`;
+    /// with --contexts, the engine commands in flight across all contexts
     #[arg(
         long,
         global = true,
