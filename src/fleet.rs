@@ -244,8 +244,8 @@ impl Fleet {
             .collect()
     }
 
-    /// Where each slug is (or goes), from its looks: the member index and the skeleton of the
-    /// result, or the error that stands for the bottle.
+    /// Where a slug is (or goes), from its looks: the context, with the bottle when it is found,
+    /// or the error that stands for it (no context answered; a look that failed otherwise).
     fn place(&self, slug: &Slug, looks: Vec<Result<Bottle>>) -> Result<Placed<Option<Bottle>>> {
         let names: Vec<&str> = self.contexts().collect();
         let seen: Vec<Look> = looks.iter().map(look_of).collect();

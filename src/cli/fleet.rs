@@ -259,7 +259,12 @@ impl<W: Write> Run<'_, W> {
             .collect();
         bottles.sort_by(|x, y| (&x.slug, rank(x)).cmp(&(&y.slug, rank(y))));
         if self.g.json && !t.is_empty() {
-            return self.conclude(&t, Some(serde_json::to_value(&bottles)?));
+            // What `ls --json` (or `ls -q --json`) prints on success.
+            let partial = match a.quiet {
+                true => serde_json::to_value(bottles.iter().map(|b| &b.slug).collect::<Vec<_>>())?,
+                false => serde_json::to_value(&bottles)?,
+            };
+            return self.conclude(&t, Some(partial));
         }
         self.ls_print(a, &bottles, now)?;
         self.conclude(&t, None)
