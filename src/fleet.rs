@@ -277,27 +277,36 @@ impl Fleet {
         }
     }
 
-    /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
-    /// `context`), and the contexts that did not answer. A bottle on no context that answered is
-    /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it; no context answering is
-    /// [`ErrorKind::EngineUnavailable`].
-    pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+    /// Each context's look at `slug`, at once: its bottle object, or why not (not found there,
+    /// did not answer, failed). [`Fleet::locate_from`] decides from it.
+    pub fn look(&self, slug: &Slug) -> PerContext<Bottle> {
         let looks = self
             .looks(&self.call(), std::slice::from_ref(slug))
             .remove(0);
+        PerContext {
+            results: self.contexts().map(str::to_string).zip(looks).collect(),
+        }
+    }
+
+    /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
+    /// `context`), and the contexts that did not answer. A bottle on no context that answered is
+    /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it, naming the contexts that did not
+    /// answer; no context answering is [`ErrorKind::EngineUnavailable`].
+    pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+        self.locate_from(slug, self.look(slug))
+    }
+
+    /// [`Fleet::locate`] from looks already taken ([`Fleet::look`]), for a caller that also
+    /// wants to say which contexts did not answer when the bottle is not found.
+    pub fn locate_from(&self, slug: &Slug, looks: PerContext<Bottle>) -> Result<Placed<Bottle>> {
+        let looks: Vec<Result<Bottle>> = looks.results.into_iter().map(|(_, r)| r).collect();
         let absent = looks.iter().find_map(|r| match r {
             Err(e) if *e.kind() == ErrorKind::NotFound => Some(e.clone()),
             _ => None,
         });
-        let placed = self.place(slug, looks)?;
-        match placed.outcome {
-            Some(b) => Ok(Placed {
-                outcome: b,
-                context: placed.context,
-                also: placed.also,
-                skipped: placed.skipped,
-                dead: placed.dead,
-            }),
+        let mut placed = self.place(slug, looks)?;
+        match placed.outcome.take() {
+            Some(b) => Ok(with_outcome(placed, b)),
             None => Err(not_found(
                 absent.expect("absent on a context that answered"),
                 &placed.dead,

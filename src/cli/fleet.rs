@@ -368,7 +368,24 @@ impl<W: Write> Run<'_, W> {
         fleet: &Fleet,
         slug: &Slug,
     ) -> anyhow::Result<(Bottle, Trouble)> {
-        let placed = fleet.locate(slug)?;
+        let looks = fleet.look(slug);
+        let dead: Vec<(String, Error)> = looks
+            .dead()
+            .map(|(c, e)| (c.to_string(), e.clone()))
+            .collect();
+        let placed = match fleet.locate_from(slug, looks) {
+            Ok(placed) => placed,
+            // Not found on the contexts that answered: the dead ones may hold it, so each is
+            // said as for any command (the error names them too).
+            Err(e) => {
+                if *e.kind() != ErrorKind::EngineUnavailable {
+                    for (c, dead) in &dead {
+                        eprintln!("{}", dead_line(c, dead));
+                    }
+                }
+                return Err(e.into());
+            }
+        };
         warn_placement(slug, &placed);
         let t = Trouble::of_placed(&[&placed]);
         Ok((placed.outcome, t))

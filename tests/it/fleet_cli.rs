@@ -484,4 +484,5 @@ fn a_bottle_not_found_while_a_context_is_dead_says_it_may_be_there() {
         err.contains("context `pod` did not answer, and may hold it"),
         "{err}"
     );
+    assert!(err.contains(&dead_line("pod")), "{err}");
 }
