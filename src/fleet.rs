@@ -162,9 +162,11 @@ impl Fleet {
 
     /// The view of the token one fleet call watches, through all its steps (the looks, then the
     /// work): a cancel that reached a member's call is spent when that call ends, and must
-    /// still keep this call's later steps from starting (see [`CancelToken`]).
-    fn call(&self) -> CancelToken {
-        self.token.for_call()
+    /// still keep this call's later steps from starting (see [`CancelToken`]). When the view is
+    /// dropped, the cancels made so far are spent, as a [`Bottles`] call spends them: one that
+    /// kept every step from starting never poisons the fleet.
+    fn call(&self) -> FleetCall {
+        FleetCall(self.token.for_call())
     }
 
     /// Run `work` on each item, at most [`Bottles::parallel`] at once; an item a cancel of
@@ -545,6 +547,22 @@ impl Fleet {
         PerContext {
             results: self.contexts().map(str::to_string).zip(results).collect(),
         }
+    }
+}
+
+/// One fleet call's view of the token (see `Fleet::call`), spent when the call ends.
+struct FleetCall(CancelToken);
+
+impl std::ops::Deref for FleetCall {
+    type Target = CancelToken;
+    fn deref(&self) -> &CancelToken {
+        &self.0
+    }
+}
+
+impl Drop for FleetCall {
+    fn drop(&mut self) {
+        self.0.spend();
     }
 }
 
