@@ -1,0 +1,162 @@
+//! attack16b: adversarial regressions for the last round's unattacked fixes (a host port a racer
+//! took between `up`'s look and its `run` is chosen again; a refused start names what holds a
+//! recorded endpoint; `gc` keeps stopped bundles). Each test is named after the bug it shows and
+//! fails without its fix.
+
+use crate::fake::{Fake, container_json, with_env};
+use crate::transcripts::{BUNDLE, NET};
+
+/// Native podman refuses a `run` whose host port is taken without printing the new container's
+/// ID, and leaves that container behind, `Created` (seen on podman 4.3: `Error: cannot listen on
+/// the TCP port: listen tcp4 127.0.0.1:P: bind: address already in use`, exit 126). When a look
+/// then shows a racer on the port, `up` chose again but removed only a container whose ID `run`
+/// had printed: it forgot this one, its next `run` met its own leftover under the bundle's name,
+/// and the failed `up` left it (a labelled container) on the engine. The fake keeps that state:
+/// the leftover holds the name until something removes it.
+#[test]
+fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind() {
+    let mut fake = Fake::new();
+    let d = fake.state_dir();
+    let d = d.display();
+    // This run's own leftover, found by its `bottle.run` label until it is removed.
+    fake.on_sh(
+        "ps *label=bottle.run=*",
+        &format!("[ -e {d}/c9.made ] && [ ! -e {d}/c9.removed ] && printf 'c9\\t{BUNDLE}\\n'"),
+    );
+    // The first look: nothing publishes. Every later one: the racer, on candidate 0.
+    fake.once("ps --all*", 0, "", "");
+    fake.on("ps --all*", 0, "r1\tracer\n", "");
+    let racer = container_json("racer", "r1", "running", &[], "bridge", "", &[(80, 26435)]);
+    fake.on("container inspect* r1", 0, &racer, "");
+    let leftover = container_json(
+        BUNDLE,
+        "c9",
+        "created",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.run", "RUNID"),
+        ],
+        NET,
+        "",
+        &[(8080, 26435)],
+    );
+    fake.on_sh(
+        "container inspect* c9",
+        &format!(
+            "[ -e {d}/c9.removed ] && {{ echo 'Error: no such container c9' >&2; exit 1; }}; printf '%s' '{}' | sed \"s/RUNID/$(cat {d}/runid)/\"; exit 0",
+            leftover.trim_end()
+        ),
+    );
+    fake.on_sh("rm *c9", &format!(": > {d}/c9.removed"));
+    // `run`: the first is refused as podman refuses it (no ID, a `Created` leftover); later ones
+    // meet the leftover's name while it is there, and run otherwise.
+    fake.on_sh(
+        "run *",
+        &format!(
+            r#"for a in "$@"; do case "$a" in bottle.run=*) echo "${{a#bottle.run=}}" > {d}/runid;; esac; done
+if [ ! -e {d}/c9.made ]; then
+  : > {d}/c9.made
+  echo 'Error: cannot listen on the TCP port: listen tcp4 127.0.0.1:26435: bind: address already in use' >&2
+  exit 126
+fi
+if [ ! -e {d}/c9.removed ]; then
+  echo 'Error: creating container storage: the container name "{BUNDLE}" is already in use by c9. You have to remove that container to be able to reuse that name: that name is already in use' >&2
+  exit 125
+fi
+echo {id}
+exit 0"#,
+            id = "d".repeat(64)
+        ),
+    );
+    let bundle = with_env(
+        &container_json(
+            BUNDLE,
+            &"d".repeat(64),
+            "running",
+            &[("bottle.role", "bundle"), ("bottle.slug", "demo")],
+            NET,
+            "10.213.150.2",
+            &[(8080, 26436)],
+        ),
+        &[],
+    );
+    fake.on("container inspect*", 0, &bundle, "");
+    let out = fake.bottle(&["up", "demo", "--image", "img", "-p", "8080", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let calls = fake.transcript();
+    assert!(
+        std::path::Path::new(&format!("{d}/c9.removed")).exists(),
+        "the refused run's container was left: {err}\n{calls}"
+    );
+    assert!(out.status.success(), "{err}\n{calls}");
+    let runs: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.starts_with("docker run"))
+        .collect();
+    assert_eq!(runs.len(), 2, "{calls}");
+    assert!(runs[1].contains("127.0.0.1:26436:8080"), "{calls}");
+}
+
+/// Kills the fake's background socket holders, even when the test fails.
+struct Holders(std::path::PathBuf);
+
+impl Drop for Holders {
+    fn drop(&mut self) {
+        let pids = std::fs::read_to_string(&self.0).unwrap_or_default();
+        for pid in pids.split_whitespace() {
+            let _ = std::process::Command::new("kill").arg(pid).status();
+        }
+    }
+}
+
+/// podman's docker-compatible service keeps listening on a failed `run`'s host ports after the
+/// refusal (seen on podman 4.3's service: `run` of a bundle whose command does not exist, exit
+/// 127, and `127.0.0.1:P` stays bound by `podman system service`, even after `rm`). On a local
+/// engine the look after the refusal then sees a host socket on the port `up` chose, takes it for
+/// a racer, and runs again on the next candidate: each round fails the same way and leaks one
+/// more port, and after 8 rounds `up` says the bottle "kept changing" instead of the engine's
+/// error. The fake plays that service: each `run` binds its host port in a process that outlives
+/// it, and fails for a reason that is not about ports.
+#[test]
+fn a_run_refused_for_another_reason_is_retried_while_the_engine_keeps_its_sockets() {
+    let mut fake = Fake::new();
+    let d = fake.state_dir();
+    let _holders = Holders(d.join("holders"));
+    let d = d.display();
+    fake.on("ps --all*", 0, "", "");
+    fake.on_sh(
+        "run *",
+        &format!(
+            r#"for a in "$@"; do case "$a" in 127.0.0.1:*:8080) p="${{a#127.0.0.1:}}"; p="${{p%:8080}}";; esac; done
+rm -f {d}/ready
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
+echo $! >> {d}/holders
+n=0; while [ ! -e {d}/ready ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
+echo {id}
+echo 'docker: Error response from daemon: runc: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: OCI runtime attempted to invoke a command that was not found' >&2
+exit 127"#,
+            id = "e".repeat(64)
+        ),
+    );
+    // A local engine (a unix socket): the look reads the host's sockets.
+    let out = fake
+        .command(&["up", "atk16b-leak", "--image", "img", "-p", "8080"])
+        .env("DOCKER_HOST", "unix:///nonexistent/attack16b.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let calls = fake.transcript();
+    let runs = calls
+        .lines()
+        .filter(|l| l.starts_with("docker run"))
+        .count();
+    assert_eq!(out.status.code(), Some(1), "{err}\n{calls}");
+    assert!(
+        err.contains("command that was not found"),
+        "the engine's error was lost: {err}"
+    );
+    assert!(runs <= 2, "{runs} runs: {err}\n{calls}");
+}
