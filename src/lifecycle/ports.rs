@@ -116,11 +116,13 @@ pub(super) fn why_not_started(
     let Some((at, recorded)) = recorded(found) else {
         return err;
     };
-    let Ok(others) = super::loopback::other_containers(ctx, &found.name) else {
+    let Ok((others, now)) = with_ours(ctx, &found.name) else {
         return err;
     };
-    // The engine refused to start it: its own bindings are not live, whatever its state says.
-    let held = held(&others, None, ctx.local());
+    // The bundle as it is after the refusal: still live (a refused `stop` or `pause`), its own
+    // port proxies listen on its recorded ports and are no one else's socket; not live (a
+    // refused `start`), its bindings explain nothing, whatever its state said before.
+    let held = held(&others, now.as_ref(), ctx.local());
     match endpoints::blame(at, &recorded, &held) {
         None => err,
         Some(r) => {
@@ -129,6 +131,27 @@ pub(super) fn why_not_started(
             err.with_message(msg)
         }
     }
+}
+
+/// Every container other than the one named `ours`, and `ours` as the engine shows it now: the
+/// same `ps --all` and `container inspect` as [`super::loopback::other_containers`].
+fn with_ours(
+    ctx: &super::Ctx,
+    ours: &str,
+) -> crate::error::Result<(Vec<Container>, Option<Container>)> {
+    let reply = ctx
+        .run(crate::classify::Verb::Ps, crate::argv::ps(&[]))?
+        .check()?;
+    let ids: Vec<String> = ctx
+        .id_names(&reply)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let (mine, others): (Vec<Container>, Vec<Container>) = ctx
+        .inspect_containers(&ids)?
+        .into_iter()
+        .partition(|c| c.name == ours);
+    Ok((others, mine.into_iter().next()))
 }
 
 /// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.

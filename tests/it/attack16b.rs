@@ -4,7 +4,7 @@
 //! fails without its fix.
 
 use crate::fake::{Fake, container_json, with_env};
-use crate::transcripts::{BUNDLE, NET};
+use crate::transcripts::{BUNDLE, NET, network};
 
 /// Native podman refuses a `run` whose host port is taken without printing the new container's
 /// ID, and leaves that container behind, `Created` (seen on podman 4.3: `Error: cannot listen on
@@ -159,4 +159,54 @@ exit 127"#,
         "the engine's error was lost: {err}"
     );
     assert!(runs <= 2, "{runs} runs: {err}\n{calls}");
+}
+
+/// `bottle stop` (or `pause`, or `restart`) of a running bottle the engine refuses for a reason
+/// that is not about ports (here docker's `cannot stop container: permission denied`, seen with
+/// AppArmor): the error blamed the bottle's own port proxy, still listening on its recorded port
+/// because the bundle still runs, saying the endpoint "is held by a host socket" and telling the
+/// user to free it. A live bundle's own bindings account for the sockets on its ports. A local
+/// engine (a unix socket), and a real socket on the recorded port standing for the port proxy.
+#[test]
+fn a_refused_stop_blames_the_bottles_own_port_proxy_as_a_host_socket() {
+    let proxy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    let record = format!("127.0.0.1:{port}->8080/tcp");
+    let bundle = container_json(
+        BUNDLE,
+        "c1",
+        "running",
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.endpoints", &record),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, port)],
+    );
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect *",
+        0,
+        &(bundle.clone() + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle, "");
+    fake.on("ps --all*", 0, &format!("c1\t{BUNDLE}\n"), "");
+    fake.on(
+        "stop *",
+        1,
+        "",
+        "Error response from daemon: cannot stop container: c1: permission denied\n",
+    );
+    let out = fake
+        .command(&["stop", "demo"])
+        .env("DOCKER_HOST", "unix:///nonexistent/attack16b.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}\n{}", fake.transcript());
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains("held by"), "{err}");
 }
