@@ -573,8 +573,14 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
-/// Whether `gc` leaves a bundle alone at `now`: in a live state or stopped (`exited`), not a dead
-/// run's stale `created` leftover, and with no lease that has passed.
+/// A stopped bottle's bundle states: docker's `exited`, and podman's `stopping` (a stop waiting
+/// out its grace period: the processes still run, and podman's plain `rm` removes it all the
+/// same) and `stopped` (between a stop and its cleanup, which may never fire; podman issue 17728
+/// shows it through the docker API too).
+const STOPPED_STATES: &[&str] = &["exited", "stopping", "stopped"];
+
+/// Whether `gc` leaves a bundle alone at `now`: in a live state or stopped ([`STOPPED_STATES`]),
+/// not a dead run's stale `created` leftover, and with no lease that has passed.
 ///
 /// A stopped bundle is a stopped bottle, not a leftover: `bottle stop`, an engine restart and a
 /// service that ended all leave it `exited`, and the engine shows nothing that tells them apart
@@ -582,7 +588,8 @@ pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created",
 /// for). Removing it would take its `bottle.endpoints` record with it, and the next `up` could
 /// choose other ports. `down` removes it; a lease (`up --ttl`) bounds a crashed launcher's.
 fn is_live(b: &Container, now: i64) -> bool {
-    let kept = LIVE_STATES.contains(&b.state.as_str()) || b.state == "exited";
+    let state = b.state.as_str();
+    let kept = LIVE_STATES.contains(&state) || STOPPED_STATES.contains(&state);
     kept && !stale_created(b, now) && !lease_passed(b, now)
 }
 
@@ -1782,11 +1789,16 @@ mod tests {
         // A stopped bottle (`bottle stop`, an engine restart, a service that ended) is kept with
         // its endpoints record (gc_removes_a_bottle_that_bottle_stop_stopped_and_its_endpoints);
         // a `dead` bundle is a leftover.
-        let stopped = bundle("exited", "d", "r", "img", ip);
-        assert_eq!(
-            gc_step("demo", Some(&stopped), &[], &n_on(), NOW),
-            GcStep::Skip
-        );
+        // So is a podman bundle `stopping` or `stopped`
+        // (gc_removes_a_podman_bottle_that_is_stopping_or_stopped).
+        for state in ["exited", "stopping", "stopped"] {
+            let stopped = bundle(state, "d", "r", "img", ip);
+            assert_eq!(
+                gc_step("demo", Some(&stopped), &[], &n_on(), NOW),
+                GcStep::Skip,
+                "{state}"
+            );
+        }
         let exited = bundle("dead", "d", "r", "img", ip);
         assert_eq!(
             gc_step("demo", Some(&exited), &[], &n_on(), NOW),

@@ -210,3 +210,35 @@ fn a_refused_stop_blames_the_bottles_own_port_proxy_as_a_host_socket() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(!err.contains("held by"), "{err}");
 }
+
+/// Podman shows two states docker has not: `stopping` while a stop waits out its grace period
+/// (the bundle's processes still run), and `stopped` between a stop and its cleanup (which
+/// lingers when the cleanup process does not fire, and reaches the docker API too: podman issue
+/// 17728). `gc` kept only `exited` of the stopped states, so it took either for a leftover and
+/// removed it with a plain `rm`, which podman grants even to a `stopping` container (seen on
+/// podman 4.3: `podman stop -t 4` of `sleep 300`, then `podman rm` removes it at once): a `gc`
+/// during a `bottle stop` removed the bottle, its network and its endpoints record.
+#[test]
+fn gc_removes_a_podman_bottle_that_is_stopping_or_stopped() {
+    for state in ["stopping", "stopped"] {
+        let bundle = container_json(
+            BUNDLE,
+            "c1",
+            state,
+            &[("bottle.role", "bundle"), ("bottle.slug", "demo")],
+            NET,
+            "",
+            &[],
+        );
+        let mut fake = Fake::new();
+        fake.on("ps *", 0, &format!("c1\t{BUNDLE}\n"), "");
+        fake.on("network ls *", 0, &format!("net1\t{NET}\n"), "");
+        fake.on("inspect*", 0, &(bundle + &network(&[])), "");
+        let out = fake.bottle(&["gc", "--json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let calls = fake.transcript();
+        assert_eq!(out.status.code(), Some(0), "{state}: {err}\n{calls}");
+        assert!(!calls.contains("docker rm"), "{state}: {calls}");
+        assert!(!calls.contains("network rm"), "{state}: {calls}");
+    }
+}
