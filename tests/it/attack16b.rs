@@ -242,3 +242,47 @@ fn gc_removes_a_podman_bottle_that_is_stopping_or_stopped() {
         assert!(!calls.contains("network rm"), "{state}: {calls}");
     }
 }
+
+/// A signal while `up` looks again after a refused `run` (the look that decides whether a racer
+/// took a port it chose): the refused run's container is still this run's, and the rollback
+/// removes it. An attack that found nothing (the container stays in the journal until it is
+/// removed); kept as the guard of that order.
+#[test]
+fn a_signal_during_the_look_after_a_refused_run_rolls_it_back() {
+    let mut fake = Fake::new();
+    let d = fake.state_dir();
+    let looking = d.join("looking");
+    fake.once("ps --all*", 0, "", "");
+    fake.on_sh("ps --all*", &format!(": > {}; sleep 5", looking.display()));
+    let id = "f".repeat(64);
+    fake.once(
+        "run *",
+        125,
+        &format!("{id}\n"),
+        "docker: Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 127.0.0.1:26435 failed: port is already allocated.\n",
+    );
+    let mut child = fake
+        .command(&["up", "demo", "--image", "img", "-p", "8080"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !looking.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            fake.transcript()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let calls = fake.transcript();
+    assert_eq!(out.status.code(), Some(130), "{err}\n{calls}");
+    let run = calls.find("docker run").unwrap();
+    assert!(
+        calls[run..].contains(&format!("rm --force --volumes {id}")),
+        "{err}\n{calls}"
+    );
+}
