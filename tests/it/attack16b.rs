@@ -261,7 +261,7 @@ fn a_signal_during_the_look_after_a_refused_run_rolls_it_back() {
         &format!("{id}\n"),
         "docker: Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 127.0.0.1:26435 failed: port is already allocated.\n",
     );
-    let mut child = fake
+    let child = fake
         .command(&["up", "demo", "--image", "img", "-p", "8080"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -285,4 +285,98 @@ fn a_signal_during_the_look_after_a_refused_run_rolls_it_back() {
         calls[run..].contains(&format!("rm --force --volumes {id}")),
         "{err}\n{calls}"
     );
+}
+
+fn local(path: &crate::real::EnginePath) -> bool {
+    path.env
+        .iter()
+        .all(|(k, v)| k != "DOCKER_HOST" || v.starts_with("unix://"))
+}
+
+/// The real engines' side of
+/// [`a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind`]: a wrapper
+/// of the path's CLI plays the racer, listening on the host port of the first `run` just before
+/// it hands that `run` to the engine (after `up`'s look, as a racer without bottle's lock would).
+/// Each engine refuses the `run` (native podman printing no ID, and leaving the container); `up`
+/// then sees the socket, takes back what the refused `run` left, and runs on the next candidate:
+/// exit 0, one bundle. Local engine paths (a host socket is only seen there).
+#[test]
+fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind_on_real_engines() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| local(p)) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let _holders = Holders(dir.path().join("holders"));
+        let real = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {}", path.program)])
+            .output()
+            .unwrap();
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+        let name = match path.podman && path.env.is_empty() {
+            true => "podman",
+            false => "docker",
+        };
+        let wrapper = dir.path().join(name);
+        std::fs::write(
+            &wrapper,
+            format!(
+                r#"#!/bin/sh
+if [ "$1" = run ] && [ ! -e {d}/raced ]; then
+  : > {d}/raced
+  for a in "$@"; do case "$a" in 127.0.0.1:*:8080) p="${{a#127.0.0.1:}}"; p="${{p%:8080}}";; esac; done
+  echo "$p" > {d}/port
+  python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
+  echo $! >> {d}/holders
+  n=0; while [ ! -e {d}/ready ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
+fi
+exec {real} "$@"
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut b = crate::real::Bottles::new(path, &format!("rp{i}"));
+        b.cli = wrapper.display().to_string();
+        let pool = format!("10.{}.144.0/20", 100 + std::process::id() % 100);
+        let out = b.bottle(&[
+            "up",
+            "rp",
+            "--image",
+            &path.image,
+            "--pool",
+            &pool,
+            "-p",
+            "8080",
+            "--json",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let bundle = format!("{}-sidecars-rp", b.prefix);
+        let listed = b.docker_out(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            &format!("name=^{}-", b.prefix),
+        ]);
+        assert!(out.status.success(), "{path}: {err}\n{listed}");
+        let raced: u16 = std::fs::read_to_string(dir.path().join("port"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let up = crate::real::json(&String::from_utf8_lossy(&out.stdout));
+        let port = up["ports"][0]["host_port"].as_u64().unwrap() as u16;
+        assert_ne!(port, raced, "{path}: {up}");
+        assert_eq!(
+            listed, bundle,
+            "{path}: one bundle, and nothing the refused run left"
+        );
+        assert_eq!(up["bundle"]["state"], "running", "{path}: {up}");
+    }
 }
