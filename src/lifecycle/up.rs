@@ -600,9 +600,10 @@ impl Up<'_> {
             // shows held by something else: a racer without our lock (a remote engine, another
             // lock directory) took it between the look and `run`. Choose again, as the subnet
             // rule does after an overlap; the engine's words are not read. Only once: podman's
-            // service keeps listening on a failed run's ports whatever the failure, so a second
-            // refusal on fresh ports that a look shows held is the engine's own doing, and its
-            // error is the answer (retrying would leak one port a round and hide it).
+            // service keeps listening on a failed run's ports for seconds (12 s seen), whatever
+            // the failure, so a second refusal on fresh ports that a look shows held is the
+            // engine's own doing, and its error is the answer (retrying would hold one more port
+            // a round and hide it).
             _ if !self.chose_ports_again
                 && self.racer_took_a_chosen_port(spec.publish_ip, &host_ports)? =>
             {

@@ -112,11 +112,11 @@ impl Drop for Holders {
 
 /// podman's docker-compatible service keeps listening on a failed `run`'s host ports after the
 /// refusal (seen on podman 4.3's service: `run` of a bundle whose command does not exist, exit
-/// 127, and `127.0.0.1:P` stays bound by `podman system service`, even after `rm`). On a local
-/// engine the look after the refusal then sees a host socket on the port `up` chose, takes it for
-/// a racer, and runs again on the next candidate: each round fails the same way and leaks one
-/// more port, and after 8 rounds `up` says the bottle "kept changing" instead of the engine's
-/// error. The fake plays that service: each `run` binds its host port in a process that outlives
+/// 127, and `127.0.0.1:P` stays bound by `podman system service` for about 12 s, `rm` or not).
+/// On a local engine the look after the refusal then sees a host socket on the port `up` chose,
+/// takes it for a racer, and runs again on the next candidate: each round fails the same way and
+/// holds one more port, and after 8 rounds `up` says the bottle "kept changing" instead of the
+/// engine's error. The fake plays that service: each `run` binds its host port in a process that outlives
 /// it, and fails for a reason that is not about ports.
 #[test]
 fn a_run_refused_for_another_reason_is_retried_while_the_engine_keeps_its_sockets() {
