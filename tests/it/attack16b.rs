@@ -380,3 +380,49 @@ exec {real} "$@"
         assert_eq!(up["bundle"]["state"], "running", "{path}: {up}");
     }
 }
+
+/// The real side of [`gc_removes_a_podman_bottle_that_is_stopping_or_stopped`], on the podman
+/// paths: `gc` while the engine's own `stop -t 4` (a user's, or a launcher's; `bottle stop`
+/// holds the slug's lock, which `gc` waits for) waits out its grace period (the test image
+/// ignores SIGTERM) keeps the `stopping` bundle. Ended by killing the stop: the drop guard
+/// removes everything.
+#[test]
+fn gc_removes_a_podman_bottle_that_is_stopping_on_podman() {
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| p.podman) {
+        let b = crate::real::Bottles::new(path, &format!("gs{i}"));
+        let pool = format!("10.{}.144.0/20", 100 + std::process::id() % 100);
+        b.ok(&["up", "gs", "--image", &path.image, "--pool", &pool]);
+        let bundle = format!("{}-sidecars-gs", b.prefix);
+        let mut stop = b
+            .path
+            .engine()
+            .args(["stop", "-t", "4", &bundle])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let state = || b.docker_out(&["inspect", "--format", "{{.State.Status}}", &bundle]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while state() != "stopping" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path}: never stopping: {}",
+                state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let gc = b.bottle(&["gc", "--json"]);
+        let seen = state();
+        let _ = stop.kill();
+        let _ = stop.wait();
+        assert!(gc.status.success(), "{path}: {gc:?}");
+        assert!(
+            ["stopping", "exited", "stopped"].contains(&seen.as_str()),
+            "{path}: gc removed the stopping bottle: {seen:?}, {}",
+            String::from_utf8_lossy(&gc.stdout)
+        );
+    }
+}
