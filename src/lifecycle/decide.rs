@@ -76,6 +76,10 @@ pub enum BundleStep {
     AwaitPeer,
     /// The engine is removing it: wait until it is gone, then run ours.
     AwaitRemoval,
+    /// The engine is stopping it (podman's `stopping`, a stop waiting out its grace period; its
+    /// port proxies still listen): wait until the stop ends, then look again. Never started,
+    /// kept or replaced while it stops: a replace would find its recorded ports still held.
+    AwaitStop,
     /// Another spec: make sure the new bundle can run, then remove this one and run ours.
     Replace { reason: ReplaceReason },
     /// Not bottle's: refuse, touch nothing.
@@ -293,6 +297,9 @@ pub fn bundle_step(
     }
     if found.state == "removing" {
         return BundleStep::AwaitRemoval;
+    }
+    if found.state == "stopping" {
+        return BundleStep::AwaitStop;
     }
     if let Some(reason) = difference(w, found, env_matches) {
         return BundleStep::Replace { reason };
@@ -1215,6 +1222,16 @@ mod tests {
             false,
             BundleStep::AwaitRemoval,
         );
+        // podman's stop in its grace period, whatever the spec
+        // (up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket).
+        for digest in ["d1", "d0"] {
+            check_bundle(
+                bundle("stopping", digest, "peer", "img", ip),
+                true,
+                false,
+                BundleStep::AwaitStop,
+            );
+        }
         check_bundle(
             bundle("dead", "d1", "peer", "img", ip),
             true,

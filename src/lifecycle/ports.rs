@@ -50,15 +50,16 @@ pub(super) fn held(
 }
 
 /// Whether a container in `state` binding `bindings` accounts for the host socket `socket`: its
-/// port proxy listens only while the container is live (running, paused or restarting: a stopped
-/// or only created container has no socket, so a socket on its port is someone else's), and only
-/// on the binding's own address (or on every address, for a wildcard binding).
+/// port proxy listens only while the container is live (running, paused or restarting, or
+/// podman's `stopping`, a stop waiting out its grace period: a stopped or only created container
+/// has no socket, so a socket on its port is someone else's), and only on the binding's own
+/// address (or on every address, for a wildcard binding).
 pub(super) fn explains(
     state: &str,
     bindings: &std::collections::BTreeSet<Endpoint>,
     socket: &Endpoint,
 ) -> bool {
-    let live = matches!(state, "running" | "paused" | "restarting");
+    let live = matches!(state, "running" | "paused" | "restarting" | "stopping");
     live && bindings.iter().any(|b| {
         b.port == socket.port
             && b.protocol == socket.protocol
@@ -227,6 +228,9 @@ mod tests {
         let cases = [
             ("running", &bound, at("127.0.0.2", 24224, tcp), true),
             ("paused", &bound, at("127.0.0.2", 24224, tcp), true),
+            // up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket
+            ("stopping", &bound, at("127.0.0.2", 24224, tcp), true),
+            ("stopped", &bound, at("127.0.0.2", 24224, tcp), false),
             ("exited", &bound, at("127.0.0.2", 24224, tcp), false),
             ("created", &bound, at("127.0.0.2", 24224, tcp), false),
             ("running", &bound, at("127.0.0.1", 24224, tcp), false),

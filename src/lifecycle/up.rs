@@ -257,7 +257,7 @@ impl Up<'_> {
                     self.started |= now.is_some();
                     seen = now;
                 }
-                BundleStep::AwaitPeer | BundleStep::AwaitRemoval => {
+                BundleStep::AwaitPeer | BundleStep::AwaitRemoval | BundleStep::AwaitStop => {
                     seen = self.await_change(&found)?;
                     waited = true;
                 }

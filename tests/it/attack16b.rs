@@ -426,3 +426,63 @@ fn gc_removes_a_podman_bottle_that_is_stopping_on_podman() {
         );
     }
 }
+
+/// `up` of a bottle while the engine stops it, on the podman paths: podman shows the bundle
+/// `stopping` while the stop waits out its grace period, and its port proxy still listens on the
+/// recorded port. `up` replaces a bundle in a state it does not know, but its check before the
+/// old bundle goes took that listener for someone else's (only a running, paused or restarting
+/// bundle explained a socket) and failed: "endpoint 127.0.0.1:P/tcp of bottle `g2` is held by a
+/// host socket" (seen on podman 4.3). Docker shows such a bundle `running`, and `up` keeps it.
+#[test]
+fn up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket() {
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| p.podman) {
+        let b = crate::real::Bottles::new(path, &format!("us{i}"));
+        let pool = format!("10.{}.144.0/20", 100 + std::process::id() % 100);
+        let up = || {
+            b.bottle(&[
+                "up",
+                "us",
+                "--image",
+                &path.image,
+                "--pool",
+                &pool,
+                "-p",
+                "8080",
+                "--json",
+            ])
+        };
+        let first = up();
+        assert!(first.status.success(), "{path}: {first:?}");
+        let first = crate::real::json(&String::from_utf8_lossy(&first.stdout));
+        let bundle = format!("{}-sidecars-us", b.prefix);
+        let mut stop = b
+            .path
+            .engine()
+            .args(["stop", "-t", "3", &bundle])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let state = || b.docker_out(&["inspect", "--format", "{{.State.Status}}", &bundle]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while state() != "stopping" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path}: never stopping: {}",
+                state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let again = up();
+        let _ = stop.kill();
+        let _ = stop.wait();
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert!(again.status.success(), "{path}: {err}");
+        let again = crate::real::json(&String::from_utf8_lossy(&again.stdout));
+        assert_eq!(again["ports"], first["ports"], "{path}: {again}");
+        assert_eq!(again["action"], "started", "{path}: {again}");
+    }
+}
