@@ -295,18 +295,19 @@ fn local(path: &crate::real::EnginePath) -> bool {
 
 /// The real engines' side of
 /// [`a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind`]: a wrapper
-/// of the path's CLI plays the racer, listening on the host port of the first `run` just before
-/// it hands that `run` to the engine (after `up`'s look, as a racer without bottle's lock would).
-/// Each engine refuses the `run` (native podman printing no ID, and leaving the container); `up`
-/// then sees the socket, takes back what the refused `run` left, and runs on the next candidate:
-/// exit 0, one bundle. Local engine paths (a host socket is only seen there).
+/// of the path's CLI plays the racer, taking the host port of the first `run` just before it
+/// hands that `run` to the engine (after `up`'s look, as a racer without bottle's lock would): a
+/// listening socket on a local engine, a container publishing on it on a remote one (where only
+/// containers are seen, and where such races happen). Each engine refuses the `run` (native
+/// podman printing no ID, and leaving the container); `up` then sees the racer, takes back what
+/// the refused `run` left, and runs on the next candidate: exit 0, one bundle.
 #[test]
 fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind_on_real_engines() {
     use std::os::unix::fs::PermissionsExt;
     let Some(paths) = crate::real::clis() else {
         return;
     };
-    for (i, path) in paths.iter().enumerate().filter(|(_, p)| local(p)) {
+    for (i, path) in paths.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         let _holders = Holders(dir.path().join("holders"));
@@ -319,6 +320,20 @@ fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind_o
             true => "podman",
             false => "docker",
         };
+        let mut b = crate::real::Bottles::new(path, &format!("rp{i}"));
+        let racer = match local(path) {
+            true => format!(
+                r#"python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
+  echo $! >> {d}/holders
+  n=0; while [ ! -e {d}/ready ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done"#
+            ),
+            false => format!(
+                "{real} run -d --name {}-racer -p \"127.0.0.1:$p:8080\" {} sleep 120 >/dev/null",
+                b.prefix, path.image
+            ),
+        };
         let wrapper = dir.path().join(name);
         std::fs::write(
             &wrapper,
@@ -328,11 +343,7 @@ if [ "$1" = run ] && [ ! -e {d}/raced ]; then
   : > {d}/raced
   for a in "$@"; do case "$a" in 127.0.0.1:*:8080) p="${{a#127.0.0.1:}}"; p="${{p%:8080}}";; esac; done
   echo "$p" > {d}/port
-  python3 -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
-  echo $! >> {d}/holders
-  n=0; while [ ! -e {d}/ready ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
+  {racer}
 fi
 exec {real} "$@"
 "#
@@ -340,7 +351,6 @@ exec {real} "$@"
         )
         .unwrap();
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut b = crate::real::Bottles::new(path, &format!("rp{i}"));
         b.cli = wrapper.display().to_string();
         let pool = format!("10.{}.144.0/20", 100 + std::process::id() % 100);
         let out = b.bottle(&[
@@ -362,7 +372,7 @@ exec {real} "$@"
             "--format",
             "{{.Names}}",
             "--filter",
-            &format!("name=^{}-", b.prefix),
+            &format!("name=^{}-sidecars-", b.prefix),
         ]);
         assert!(out.status.success(), "{path}: {err}\n{listed}");
         let raced: u16 = std::fs::read_to_string(dir.path().join("port"))
