@@ -308,7 +308,9 @@ pub fn bundle_step(
         "running" | "restarting" => BundleStep::Keep,
         "paused" => BundleStep::Unpause,
         "created" if !found.created_by(w.run) && !waited => BundleStep::AwaitPeer,
-        "created" | "exited" => BundleStep::Start,
+        // podman's `stopped` is `exited` before its cleanup (the docker API shows it too, right
+        // after a stop): a stopped bottle, started, never replaced.
+        "created" | "exited" | "stopped" => BundleStep::Start,
         // `dead`, or a state this version does not know: a new bundle is the safe way back.
         state => BundleStep::Replace {
             reason: ReplaceReason::State {
@@ -1221,6 +1223,15 @@ mod tests {
             true,
             false,
             BundleStep::AwaitRemoval,
+        );
+        // podman's stopped-but-not-cleaned-up: started like `exited`
+        // (up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket, whose
+        // podman-socket path saw `stopped` after the stop and a replace).
+        check_bundle(
+            bundle("stopped", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Start,
         );
         // podman's stop in its grace period, whatever the spec
         // (up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket).

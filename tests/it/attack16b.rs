@@ -443,6 +443,8 @@ fn gc_removes_a_podman_bottle_that_is_stopping_on_podman() {
 /// old bundle goes took that listener for someone else's (only a running, paused or restarting
 /// bundle explained a socket) and failed: "endpoint 127.0.0.1:P/tcp of bottle `g2` is held by a
 /// host socket" (seen on podman 4.3). Docker shows such a bundle `running`, and `up` keeps it.
+/// Once waited for, podman's docker API may show the bundle `stopped` (not yet cleaned up), which
+/// `up` replaced (`"reason": "the bundle is \`stopped\`"`) instead of starting it: `started`.
 #[test]
 fn up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket() {
     let Some(paths) = crate::real::clis() else {
