@@ -4,6 +4,7 @@
 //! One rule for the exit code (`exit_of`, pure): a context that did not answer makes it 1 (the
 //! user must see that part of the fleet was not asked), 69 when no context answered; `up` alone
 //! exits 0 when every bottle came up (a placement that went around a dead context is a warning).
+//! A signal that cut a context's part short is 130, whatever the others did, as without a fleet.
 //! Under `--json`, such a partial run prints one error object holding `contexts` (each context
 //! that did not do its part) and `partial` (what the command prints on success, from the others).
 
@@ -67,14 +68,60 @@ impl Trouble {
     fn is_empty(&self) -> bool {
         self.dead.is_empty() && self.failed.is_empty()
     }
+
+    /// A signal cut a context's part short: the run is interrupted, not a context that failed.
+    fn interrupted(&self) -> bool {
+        self.failed
+            .iter()
+            .any(|(_, e)| *e.kind() == ErrorKind::Interrupted)
+    }
+
+    fn exit(&self) -> Option<u8> {
+        exit_of(
+            self.dead.len(),
+            self.failed.len(),
+            self.interrupted(),
+            self.answered,
+        )
+    }
+
+    /// The error object's kind and message: what kept the command from being done everywhere.
+    fn summary(&self, code: u8) -> (ErrorKind, String) {
+        let names = |list: &[(String, Error)]| {
+            let each: Vec<String> = list.iter().map(|(c, _)| format!("`{c}`")).collect();
+            each.join(", ")
+        };
+        let (dead, failed) = (names(&self.dead), names(&self.failed));
+        match (code, &self.failed[..]) {
+            (130, _) => (
+                ErrorKind::Interrupted,
+                format!("interrupted: context {failed} did not finish its part"),
+            ),
+            (69, _) => (
+                ErrorKind::EngineUnavailable,
+                format!("no context answered: {dead}"),
+            ),
+            _ if !self.dead.is_empty() => (
+                ErrorKind::EngineUnavailable,
+                format!("context {dead} did not answer; the others did their part"),
+            ),
+            (_, [(_, first), ..]) => (
+                first.kind().clone(),
+                format!("context {failed} failed; the others did their part"),
+            ),
+            (_, []) => (ErrorKind::EngineUnavailable, "a context failed".to_string()),
+        }
+    }
 }
 
-/// The exit code a fleet command's contexts make: none when all did their part, 69 when no
-/// context answered, otherwise 1.
-fn exit_of(dead: usize, failed: usize, answered: bool) -> Option<u8> {
-    match (dead, failed, answered) {
-        (0, 0, _) => None,
-        (_, 0, false) => Some(69),
+/// The exit code a fleet command's contexts make: none when all did their part, 130 when a
+/// signal cut one's part short (as the one-engine command exits), 69 when no context answered,
+/// otherwise 1.
+fn exit_of(dead: usize, failed: usize, interrupted: bool, answered: bool) -> Option<u8> {
+    match (dead, failed, interrupted, answered) {
+        (_, _, true, _) => Some(130),
+        (0, 0, ..) => None,
+        (_, 0, _, false) => Some(69),
         _ => Some(1),
     }
 }
@@ -140,7 +187,7 @@ impl<W: Write> Run<'_, W> {
     /// it end. `partial` is what the command printed (or, under `--json`, would print) from the
     /// others; under `--json` with trouble it goes into the one error object instead.
     fn conclude(&mut self, t: &Trouble, partial: Option<Value>) -> anyhow::Result<()> {
-        let Some(code) = exit_of(t.dead.len(), t.failed.len(), t.answered) else {
+        let Some(code) = t.exit() else {
             if let (true, Some(doc)) = (self.g.json, partial) {
                 writeln!(self.out, "{}", json::document(&doc)?)?;
             }
@@ -165,16 +212,8 @@ impl<W: Write> Run<'_, W> {
             contexts.push(context_json(c, e, &msg));
         }
         if self.g.json {
-            let names: Vec<String> = t.dead.iter().map(|(c, _)| format!("`{c}`")).collect();
-            let message = match code {
-                69 => format!("no context answered: {}", names.join(", ")),
-                _ if names.is_empty() => "a context failed; the others did their part".to_string(),
-                _ => format!(
-                    "context {} did not answer; the others did their part",
-                    names.join(", ")
-                ),
-            };
-            let e = Error::new(ErrorKind::EngineUnavailable, &message);
+            let (kind, message) = t.summary(code);
+            let e = Error::new(kind, &message);
             let mut v = json::error(&json::Failure {
                 error: Some(&e),
                 message: &message,
@@ -513,7 +552,7 @@ impl<W: Write> Run<'_, W> {
             }
             false => super::tools::logs(member, slug, tail, &mut self.out)?,
         }
-        match exit_of(t.dead.len(), 0, true) {
+        match exit_of(t.dead.len(), 0, false, true) {
             Some(code) => Err(Reported(code).into()),
             None => Ok(()),
         }
@@ -576,18 +615,21 @@ mod tests {
     #[test]
     fn the_exit_code_of_a_fleet_command() {
         let cases = [
-            ((0, 0, true), None),
-            ((0, 0, false), None),
-            ((1, 0, true), Some(1)),
-            ((2, 0, false), Some(69)),
-            ((1, 1, true), Some(1)),
-            ((0, 1, true), Some(1)),
+            ((0, 0, false, true), None),
+            ((0, 0, false, false), None),
+            ((1, 0, false, true), Some(1)),
+            ((2, 0, false, false), Some(69)),
+            ((1, 1, false, true), Some(1)),
+            ((0, 1, false, true), Some(1)),
+            // an_interrupted_fleet_listing_exited_1_as_a_context_that_failed (attack17).
+            ((0, 2, true, true), Some(130)),
+            ((1, 1, true, true), Some(130)),
         ];
-        for ((dead, failed, answered), want) in cases {
+        for ((dead, failed, interrupted, answered), want) in cases {
             assert_eq!(
-                exit_of(dead, failed, answered),
+                exit_of(dead, failed, interrupted, answered),
                 want,
-                "{dead} {failed} {answered}"
+                "{dead} {failed} {interrupted} {answered}"
             );
         }
     }
