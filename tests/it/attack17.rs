@@ -59,3 +59,52 @@ fn an_interrupted_fleet_listing_exited_1_as_a_context_that_failed() {
         }
     }
 }
+
+/// Probe (not a finding so far): a second signal during a fleet `down --all` whose removals
+/// hang ends bottle within 2 s, as the contract promises without a fleet.
+#[test]
+fn a_second_signal_ends_a_fleet_down_all_within_2s() {
+    use crate::fake::{container_json, network_json};
+    let mut fake = Fake::new();
+    let (net, bundle) = ("bot-bottle-bundle-demo", "bot-bottle-sidecars-demo");
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let c = container_json(bundle, "c1", "running", &labels, net, "10.213.150.2", &[]);
+    let n = network_json(
+        net,
+        "n1",
+        "10.213.150.0/24",
+        &[("bottle.role", "network"), ("bottle.slug", "demo")],
+        &[("c1", bundle)],
+    );
+    fake.on("--context * ps *", 0, &format!("c1\t{bundle}\n"), "");
+    fake.on("--context * network ls *", 0, &format!("n1\t{net}\n"), "");
+    fake.on("--context * inspect*", 0, &(c + &n), "");
+    fake.on_sh("--context * rm *", "touch \"$D/removing\"; sleep 30");
+    fake.on_sh("--context * stop *", "touch \"$D/removing\"; sleep 30");
+    fake.on_sh("--context * kill *", "touch \"$D/removing\"; sleep 30");
+    let mut child = fake
+        .command(&["--contexts", "default,pod", "down", "--all"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = fake.state_dir().join("removing");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "{}", fake.transcript());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(200));
+    let second = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let took = second.elapsed();
+    let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(
+        took < Duration::from_secs(2),
+        "{took:?}: {err}\n{}",
+        fake.transcript()
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+}
