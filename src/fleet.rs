@@ -224,6 +224,16 @@ impl Fleet {
     /// or the error that stands for it (no context answered; a look that failed otherwise).
     fn place(&self, slug: &Slug, looks: Vec<Result<Bottle>>) -> Result<Placed<Option<Bottle>>> {
         let names: Vec<&str> = self.contexts().collect();
+        // A look a signal cut short saw nothing, and that context may hold the bottle (its
+        // best-scoring copy, even): the call is interrupted, whatever the others showed.
+        if let Some(i) = looks.iter().position(is_interrupted) {
+            let e = looks
+                .into_iter()
+                .nth(i)
+                .expect("a look")
+                .expect_err("cut short");
+            return Err(named(names[i], e));
+        }
         let seen: Vec<Look> = looks.iter().map(look_of).collect();
         let name = |i: &usize| names[*i].to_string();
         let dead: Vec<(String, Error)> = looks
@@ -267,7 +277,8 @@ impl Fleet {
     /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
     /// `context`), and the contexts that did not answer. A bottle on no context that answered is
     /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it, naming the contexts that did not
-    /// answer; no context answering is [`ErrorKind::EngineUnavailable`].
+    /// answer; no context answering is [`ErrorKind::EngineUnavailable`]; a look a cancel cut
+    /// short is [`ErrorKind::Interrupted`], whatever the others showed (that context may hold it).
     pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
         self.locate_from(slug, self.look(slug))
     }
@@ -564,6 +575,12 @@ impl Drop for FleetCall {
     fn drop(&mut self) {
         self.0.spend();
     }
+}
+
+/// A look a signal cut short.
+fn is_interrupted(r: &Result<Bottle>) -> bool {
+    r.as_ref()
+        .is_err_and(|e| *e.kind() == ErrorKind::Interrupted)
 }
 
 /// A look's meaning for the placement rule.

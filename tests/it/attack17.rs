@@ -108,3 +108,44 @@ fn a_second_signal_ends_a_fleet_down_all_within_2s() {
     );
     assert_eq!(status.code(), Some(130), "{err}");
 }
+
+/// A Ctrl-C while the contexts looked for a bottle (`status`, `env`, `logs`) cut one context's
+/// look short, and bottle printed what another context showed and exited 0, never naming the
+/// one it had not heard: that context may hold the bottle too (the best-scoring copy, which
+/// reads act on). A look a signal cut short is the call interrupted (130), as without a fleet.
+#[test]
+fn an_interrupted_look_let_status_print_another_contexts_answer_and_exit_0() {
+    use crate::fake::{container_json, network_json};
+    let (net, bundle) = ("bot-bottle-bundle-demo", "bot-bottle-sidecars-demo");
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let c = container_json(bundle, "c1", "running", &labels, net, "10.213.150.2", &[]);
+    let n = network_json(
+        net,
+        "n1",
+        "10.213.150.0/24",
+        &[("bottle.role", "network"), ("bottle.slug", "demo")],
+        &[("c1", bundle)],
+    );
+    for args in [
+        &["status", "demo"][..],
+        &["status", "demo", "--json"],
+        &["env", "demo"],
+        &["logs", "demo"],
+    ] {
+        let mut fake = Fake::new();
+        std::fs::write(fake.state_dir().join("demo.json"), format!("{c}{n}")).unwrap();
+        // `default` answers at once; `other` looks only once `default` has answered, and hangs.
+        fake.on_sh(
+            "--context default inspect*",
+            "cat \"$D/demo.json\"; touch \"$D/answered\"",
+        );
+        fake.on_sh(
+            "--context other inspect*",
+            "while [ ! -e \"$D/answered\" ]; do sleep 0.01; done; touch \"$D/looking\"; sleep 10",
+        );
+        let argv = [&["--contexts", "default,other"][..], args].concat();
+        let (code, out, err) = signalled(&fake, &argv, "looking", libc::SIGINT);
+        assert_eq!(code, 130, "{args:?}: {out}{err}");
+        assert!(err.contains("`other`"), "{args:?}: {err}");
+    }
+}
