@@ -149,3 +149,26 @@ fn an_interrupted_look_let_status_print_another_contexts_answer_and_exit_0() {
         assert!(err.contains("`other`"), "{args:?}: {err}");
     }
 }
+
+/// Probe (not a finding so far): a Ctrl-C while a fleet `up` runs the bundle on the context the
+/// rule chose rolls back there, and only there: every engine call after the `run` names that
+/// context (the rollback's looks included), and the exit is 130.
+#[test]
+fn an_interrupted_fleet_up_rolls_back_on_the_context_it_placed_on() {
+    let mut fake = Fake::new();
+    let missing = "Error: No such object: bot-bottle-sidecars-demo\n";
+    // `demo` goes to `pod` (placement_score's rustdoc).
+    fake.on("--context * inspect*", 1, "", missing);
+    fake.on_sh("--context pod run *", "touch \"$D/running\"; sleep 10");
+    let argv = ["--contexts", "default,pod", "up", "demo", "--image", "img"];
+    let (code, out, err) = signalled(&fake, &argv, "running", libc::SIGINT);
+    assert_eq!(code, 130, "{out}{err}");
+    assert!(err.contains("context `pod`"), "{err}");
+    let calls = fake.calls();
+    let run = calls.iter().position(|c| c.contains(&"run".to_string()));
+    let run = run.expect("a run");
+    assert!(calls.len() > run + 1, "{}", fake.transcript());
+    for call in &calls[run..] {
+        assert_eq!(&call[..2], ["--context", "pod"], "{}", fake.transcript());
+    }
+}
