@@ -65,6 +65,9 @@ pub struct Placed<T> {
     pub skipped: Vec<String>,
     /// Every context whose engine did not answer the look, with why.
     pub dead: Vec<(String, Error)>,
+    /// Every context whose look failed otherwise (an engine error), with why: it answered, but
+    /// not whether it holds the bottle, so it may hold a copy the call did not act on.
+    pub failed: Vec<(String, Error)>,
     /// What the call gave.
     pub outcome: T,
 }
@@ -242,6 +245,12 @@ impl Fleet {
             .filter_map(|(i, r)| Some((names[i].to_string(), r.as_ref().err()?.clone())))
             .filter(|(_, e)| is_dead(e))
             .collect();
+        let failed: Vec<(String, Error)> = looks
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| look_of(r) == Look::Failed)
+            .filter_map(|(i, r)| Some((names[i].to_string(), r.as_ref().err()?.clone())))
+            .collect();
         let mut looks: Vec<Option<Result<Bottle>>> = looks.into_iter().map(Some).collect();
         let mut take = |i: usize| looks[i].take().expect("each look is taken once");
         let placed = |at: usize, also: &[usize], skipped: &[usize], outcome| Placed {
@@ -249,6 +258,7 @@ impl Fleet {
             also: also.iter().map(name).collect(),
             skipped: skipped.iter().map(name).collect(),
             dead: dead.clone(),
+            failed: failed.clone(),
             outcome,
         };
         match locate(slug, &names, &seen) {
@@ -629,6 +639,7 @@ fn with_outcome<T, U>(placed: Placed<T>, outcome: U) -> Placed<U> {
         also: placed.also,
         skipped: placed.skipped,
         dead: placed.dead,
+        failed: placed.failed,
         outcome,
     }
 }

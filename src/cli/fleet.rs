@@ -45,18 +45,28 @@ impl Trouble {
         t
     }
 
-    /// The dead contexts a located bottle's look saw; a look that located it was answered.
+    /// The dead contexts, and those whose look failed otherwise, that a located bottle's looks
+    /// saw; a look that located it was answered.
     fn of_placed<T>(placed: &[&Placed<T>]) -> Trouble {
         let mut t = Trouble {
             answered: true,
             ..Trouble::default()
         };
         for p in placed {
-            for (c, e) in &p.dead {
-                t.add_dead(c, e);
-            }
+            t.add_placed(p);
         }
         t
+    }
+
+    fn add_placed<T>(&mut self, p: &Placed<T>) {
+        for (c, e) in &p.dead {
+            self.add_dead(c, e);
+        }
+        for (c, e) in &p.failed {
+            if !self.failed.iter().any(|(each, _)| each == c) {
+                self.failed.push((c.to_string(), e.clone()));
+            }
+        }
     }
 
     fn add_dead(&mut self, context: &str, e: &Error) {
@@ -137,6 +147,15 @@ fn dead_line(context: &str, e: &Error) -> String {
     format!("bottle: context `{context}` did not answer: {reason}")
 }
 
+/// What a context that answered with a failure said, as the one-engine command says it.
+fn failed_message(e: &Error, verbose: bool) -> String {
+    let asked = super::advice::Asked {
+        command: "",
+        slug: None,
+    };
+    render::error_message(e.message(), Some(e), asked, verbose)
+}
+
 /// A context's entry in the error object's `contexts`.
 fn context_json(context: &str, e: &Error, message: &str) -> Value {
     json!({
@@ -201,11 +220,7 @@ impl<W: Write> Run<'_, W> {
             contexts.push(context_json(c, e, e.message()));
         }
         for (c, e) in &t.failed {
-            let asked = super::advice::Asked {
-                command: "",
-                slug: None,
-            };
-            let msg = render::error_message(e.message(), Some(e), asked, self.g.verbose);
+            let msg = failed_message(e, self.g.verbose);
             if !t.said {
                 eprintln!("bottle: context `{c}`: {msg}");
             }
@@ -268,8 +283,16 @@ impl<W: Write> Run<'_, W> {
                 .collect(),
         };
         let placed: Vec<&Placed<UpOutcome>> = results.iter().flatten().collect();
-        for (c, e) in &Trouble::of_placed(&placed).dead {
+        // Warnings: `up` exits as its bottles came up (see the module's doc).
+        let t = Trouble::of_placed(&placed);
+        for (c, e) in &t.dead {
             eprintln!("{}", dead_line(c, e));
+        }
+        for (c, e) in &t.failed {
+            eprintln!(
+                "bottle: context `{c}`: {}",
+                failed_message(e, self.g.verbose)
+            );
         }
         for p in &placed {
             warn_placement(&p.outcome.bottle.slug, p);
@@ -472,9 +495,7 @@ impl<W: Write> Run<'_, W> {
         let placed: Vec<&Placed<Bottle>> = results.iter().flatten().collect();
         t.answered = t.answered || !placed.is_empty() || !a.all;
         for p in &placed {
-            for (c, e) in &p.dead {
-                t.add_dead(c, e);
-            }
+            t.add_placed(p);
             warn_placement(&p.outcome.slug, p);
         }
         let outcomes: Vec<bottle::Result<Bottle>> =
@@ -545,6 +566,12 @@ impl<W: Write> Run<'_, W> {
         for (c, e) in &t.dead {
             eprintln!("{}", dead_line(c, e));
         }
+        for (c, e) in &t.failed {
+            eprintln!(
+                "bottle: context `{c}`: {}",
+                failed_message(e, self.g.verbose)
+            );
+        }
         match follow {
             true => {
                 self.out.flush()?;
@@ -552,7 +579,7 @@ impl<W: Write> Run<'_, W> {
             }
             false => super::tools::logs(member, slug, tail, &mut self.out)?,
         }
-        match exit_of(t.dead.len(), 0, false, true) {
+        match t.exit() {
             Some(code) => Err(Reported(code).into()),
             None => Ok(()),
         }
