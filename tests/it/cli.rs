@@ -980,3 +980,19 @@ fn an_error_is_rendered_from_its_data_not_from_words_that_look_like_a_command() 
         "{v}"
     );
 }
+
+/// `--pool 10.0.0.0` was read as a /32 and refused as "too small": a bare address is refused as
+/// such, with the form wanted, exit 2, before any engine runs.
+#[test]
+fn a_bare_address_pool_is_refused_as_not_a_subnet() {
+    let out = bottle_cmd()
+        .args(["subnet", "demo", "--pool", "10.0.0.0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid pool `10.0.0.0`: a bare address is not a pool; add its prefix length"),
+        "{err}"
+    );
+}
