@@ -615,7 +615,11 @@ mod tests {
         );
         assert_eq!("10.0.0.1/32".parse::<Subnet>().unwrap().prefix(), 32);
         assert_eq!(
-            "127.0.0.1/32".parse::<LoopbackPool>().unwrap().subnet().prefix(),
+            "127.0.0.1/32"
+                .parse::<LoopbackPool>()
+                .unwrap()
+                .subnet()
+                .prefix(),
             32
         );
     }

@@ -992,7 +992,9 @@ fn a_bare_address_pool_is_refused_as_not_a_subnet() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("invalid pool `10.0.0.0`: a bare address is not a pool; add its prefix length"),
+        err.contains(
+            "invalid pool `10.0.0.0`: a bare address is not a pool; add its prefix length"
+        ),
         "{err}"
     );
 }
