@@ -792,6 +792,49 @@ fn doctor_warns_about_wildcard_listeners() {
     drop(wild);
 }
 
+/// The host-port rule's range (20000-32767) assumes Linux's default ephemeral range, and
+/// `doctor` did not look: it now holds the kernel's `ip_local_port_range` (less its reserved
+/// ports) against the rule's range, a `ports` check of a local engine (the table of outcomes is
+/// `doctor.rs`'s unit test).
+#[test]
+fn doctor_checks_the_kernels_ephemeral_ports() {
+    let mut fake = Fake::new();
+    fake.on("version --format*", 0, &format!("{VERSION_JSON}\n"), "");
+    let out = fake
+        .command(&["doctor", "--json"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let v = crate::schema::check("doctor", &stdout(&out));
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ports")
+        .unwrap_or_else(|| panic!("no ports check: {v}"))
+        .clone();
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("host-port rule's range (20000-32767)"),
+        "{detail}"
+    );
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let range = range.split_whitespace().collect::<Vec<_>>().join("-");
+    assert!(detail.contains(&range), "{detail}");
+    match check["status"].as_str().unwrap() {
+        "ok" => assert!(check.get("fix").is_none(), "{check}"),
+        "warn" => assert!(
+            check["fix"]
+                .as_str()
+                .unwrap()
+                .contains("ip_local_reserved_ports"),
+            "{check}"
+        ),
+        _ => panic!("{check}"),
+    }
+}
+
 #[test]
 fn doctor_exit_codes() {
     let mut fake = Fake::new();
