@@ -81,7 +81,7 @@ mod ready_tests;
 
 pub use bottles::{BottleGuard, Bottles, DownOptions, EventStream, Logs, SpecBuilder};
 pub use cancel::CancelToken;
-pub use display::{MASK, render as quote_argv, strip_help_advice};
+pub use display::{MASK, render as quote_argv};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
 pub use error::{
     CommandFailure, EngineCommand, Error, ErrorKind, Invalid, KeptNetwork, NotReady, Result,
