@@ -721,6 +721,8 @@ impl Up<'_> {
         if lost.is_empty() {
             return Ok(());
         }
+        // No longer the bottle's: the failure must not say the rollback kept them.
+        self.own_volumes.retain(|v| !lost.contains(v));
         let ctx = self.ctx.finishing();
         ctx.remove_container(bundle)?;
         self.journal.bundle = Made::Nothing;
