@@ -833,6 +833,25 @@ fn doctor_checks_the_kernels_ephemeral_ports() {
         ),
         _ => panic!("{check}"),
     }
+    // A remote engine publishes on its own host's ports, whose kernel is not readable here.
+    let out = fake
+        .command(&["doctor", "--json"])
+        .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let v = crate::schema::check("doctor", &stdout(&out));
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ports")
+        .unwrap_or_else(|| panic!("no ports check: {v}"))
+        .clone();
+    assert_eq!(check["status"], "skip", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("remote"),
+        "{check}"
+    );
 }
 
 #[test]
