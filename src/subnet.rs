@@ -64,6 +64,7 @@ fn parse_cidr(text: &str) -> std::result::Result<Ipv4Network, NotCidr> {
 /// assert_eq!(subnet.network(), std::net::Ipv4Addr::new(10, 213, 45, 0));
 /// assert_eq!(subnet.prefix(), 24);
 /// assert!("10.213.45.1/24".parse::<bottle::Subnet>().is_err()); // host bits set
+/// assert!("10.213.45.0".parse::<bottle::Subnet>().is_err()); // an address, not a subnet
 /// # Ok::<(), bottle::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
