@@ -137,9 +137,10 @@ impl ErrorKind {
 /// The error type of every fallible function in this crate.
 ///
 /// Besides its [`ErrorKind`] and its message, an error keeps the data a caller may act on: the
-/// engine command that failed ([`Error::command`]), what a failed `up` rolled back and what it
-/// could not ([`Error::rolled_back`], [`Error::left`]) or kept on purpose ([`Error::kept`]), and what a failed `down` had already
-/// removed ([`Error::removed`]). Each is empty where it does not apply.
+/// engine command that failed ([`Error::command`]), what a failed `up` rolled back, what it could
+/// not and what it kept on purpose ([`Error::rolled_back`], [`Error::left`], [`Error::kept`]), and
+/// what a failed `down` had already removed ([`Error::removed`]). Each is empty where it does not
+/// apply.
 #[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
@@ -304,7 +305,7 @@ impl Error {
         self.details.as_ref().map_or(&[], |d| &d.left)
     }
 
-    /// For a failed or cancelled `up`: what its rollback left on purpose, as `volume NAME`: the
+    /// For a failed or cancelled `up`: what its rollback left on purpose, as ``volume `NAME` ``: the
     /// bottle's named volumes, which hold data (a `down` with [`crate::DownOptions::volumes`]
     /// removes them). Not in [`Error::left`], which is what could not be removed.
     pub fn kept(&self) -> &[String] {
