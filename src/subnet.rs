@@ -442,7 +442,14 @@ impl Pool {
     }
 
     /// The first candidate, at or after `from`, that overlaps none of `taken`.
-    pub fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
+    ///
+    /// Not public: `taken` is `ipnetwork`'s type, which the API never shows, and a launcher has
+    /// [`Pool::candidates`] to walk the order itself (`up` is what learns what is taken).
+    ///
+    /// ```compile_fail
+    /// let _ = bottle::Pool::default().pick("demo", 0, &[]);
+    /// ```
+    pub(crate) fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
         (from..self.slots())
             .map(|k| self.candidate(slug, k))
             .find(|c| !taken.iter().any(|t| overlaps(c.subnet.net(), *t)))
