@@ -30,6 +30,10 @@
 //! changes as the engine reports them, each a [`BottleEvent`] with its [`Change`]: a state, a
 //! health, the published ports.
 //!
+//! Over several engines (docker contexts, or podman connections), a [`Fleet`] places each new
+//! bottle by the placement rule ([`placement_order`]), finds each existing one on whichever
+//! context holds it, and says per context what answered ([`PerContext`], [`Placed`]).
+//!
 //! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
 //! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
 //! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that
@@ -58,6 +62,7 @@ mod endpoints;
 mod environment;
 mod error;
 mod exec;
+mod fleet;
 mod host;
 mod input;
 mod lifecycle;
@@ -87,6 +92,7 @@ pub use error::{
     CommandFailure, EngineCommand, Error, ErrorKind, Invalid, KeptNetwork, NotReady, Result,
 };
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
+pub use fleet::{Fleet, PerContext, Placed};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use lifecycle::events::{BottleEvent, Change};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};

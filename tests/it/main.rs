@@ -4,6 +4,7 @@
 mod attack;
 mod attack15;
 mod attack16;
+mod attack16b;
 mod attack2;
 mod attack3;
 mod cli;
@@ -15,6 +16,7 @@ mod exec;
 mod exec_real;
 mod fake;
 mod fixtures;
+mod fleet_cli;
 mod held;
 mod hold;
 mod hostile;
