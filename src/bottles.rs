@@ -173,6 +173,22 @@ impl Bottles {
         }
     }
 
+    /// This handle, configured as it is (prefix, pool, timeout, token, events, environment), on
+    /// `engine` (the same program on another context: [`crate::Fleet`]'s members). Whether it is
+    /// local is worked out again, for that context.
+    pub(crate) fn on(&self, engine: Engine) -> Bottles {
+        let mut b = self.clone();
+        b.ctx.locality = engine.locality();
+        b.ctx.engine = engine;
+        b.last_cut = Arc::default();
+        b
+    }
+
+    /// How many bottles this handle works on at once ([`Bottles::parallel`]).
+    pub(crate) fn parallel_limit(&self) -> usize {
+        self.parallel
+    }
+
     /// The lifecycle's context, for the library's own modules.
     pub(crate) fn ctx(&self) -> &Ctx {
         &self.ctx
@@ -724,7 +740,7 @@ impl Bottles {
         Ok(
             lifecycle::plan(prefix, slug, &names, spec, &self.ctx.pool, has_env)
                 .iter()
-                .map(|argv| exec::full_argv(engine.shown(), engine.context(), argv))
+                .map(|argv| exec::full_argv(engine.shown(), engine.scope(), argv))
                 .collect(),
         )
     }
@@ -1347,6 +1363,7 @@ mod tests {
             created: None,
             run: None,
             expires: None,
+            context: None,
         };
         assert_eq!(bottle.port(8080), Some("127.0.0.1:49153".parse().unwrap()));
         assert_eq!(bottle.port(9090), Some("[::1]:49154".parse().unwrap()));

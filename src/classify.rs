@@ -264,6 +264,8 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
         // `--context` / `DOCKER_CONTEXT` naming a context that does not exist: as unreachable as
         // a daemon that is not running (exit 69).
         || has("unable to resolve docker endpoint")
+        // podman 4.3's `--connection` naming a connection it does not know (a fleet member).
+        || has("service destination not found")
     {
         return Class::DaemonUnreachable;
     }
@@ -476,6 +478,18 @@ mod tests {
             Verb::Version,
             1,
             "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+            Class::DaemonUnreachable,
+        );
+    }
+
+    /// podman 4.3, `podman --connection nosuch ps` (exit 125): a fleet's podman connection that
+    /// does not exist is as dead as an engine that does not answer.
+    #[test]
+    fn an_unknown_podman_connection_is_unreachable() {
+        check(
+            Verb::Ps,
+            125,
+            "Error: failed to resolve active destination: \"nosuch\" service destination not found",
             Class::DaemonUnreachable,
         );
     }

@@ -60,6 +60,9 @@ pub enum Invalid {
     Cpus,
     /// A pids limit that is not a positive number.
     PidsLimit,
+    /// A fleet's context list with an empty or repeated name, or a name a docker context
+    /// cannot have (`[a-zA-Z0-9][a-zA-Z0-9_.+-]*`).
+    Context,
 }
 
 /// Why a bundle `up` waited for ([`crate::SpecBuilder::wait`]) did not become ready.
@@ -268,6 +271,12 @@ impl Error {
     /// An [`ErrorKind::Invalid`] error: `what` names the input, `message` says why.
     pub fn invalid(what: Invalid, message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Invalid(what), message)
+    }
+
+    /// The same error, its message after `prefix` (a fleet names the context it came from).
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Error {
+        self.message = format!("{prefix}{}", self.message);
+        self
     }
 
     pub(crate) fn io(context: impl fmt::Display, err: std::io::Error) -> Error {

@@ -134,6 +134,9 @@ pub struct Engine {
     /// How the engine is shown to people: what the user typed, e.g. `docker`.
     shown: String,
     context: Option<String>,
+    /// The flag `context` is passed with: `--context` (docker contexts), or `--connection`
+    /// (podman connections, [`Engine::with_connection`]).
+    context_flag: &'static str,
     /// Which CLI this is: known from the program file, or learnt once from its `version` answer
     /// (shared by the clones of this value, so it costs one command at most).
     flavor: Arc<OnceLock<Flavor>>,
@@ -345,7 +348,22 @@ impl Engine {
     /// The same engine, called with `--context NAME` before every command (docker contexts).
     pub fn with_context(mut self, name: impl Into<String>) -> Engine {
         self.context = Some(name.into());
+        self.context_flag = "--context";
         self
+    }
+
+    /// The same engine, called with `--connection NAME` before every command: a podman
+    /// connection (`podman system connection ls`). podman takes `--context` only as an
+    /// undocumented alias, so a podman fleet names its members this way.
+    pub fn with_connection(mut self, name: impl Into<String>) -> Engine {
+        self.context = Some(name.into());
+        self.context_flag = "--connection";
+        self
+    }
+
+    /// The flag and name the engine is scoped with (`--context NAME`, `--connection NAME`).
+    pub(crate) fn scope(&self) -> Option<(&'static str, &str)> {
+        self.context.as_deref().map(|c| (self.context_flag, c))
     }
 
     /// Resolve `--engine` / `BOTTLE_ENGINE` (a name looked up on `PATH`, or a path), defaulting
@@ -373,6 +391,7 @@ impl Engine {
             program,
             shown,
             context,
+            context_flag: "--context",
             flavor,
             timeout: DEFAULT_TIMEOUT,
             cancel: CancelToken::new(),
@@ -428,7 +447,10 @@ impl Engine {
     pub(crate) fn locality(&self) -> Locality {
         Locality {
             docker: crate::host::engine_is_local(self.context.as_deref()),
-            podman: crate::host::podman_is_local(&self.program),
+            // A named podman connection may be any host's: taken as remote (no locks, no host
+            // routes), which costs nothing in correctness (locks are not part of it).
+            podman: self.context_flag != "--connection"
+                && crate::host::podman_is_local(&self.program),
         }
     }
 
@@ -515,10 +537,10 @@ impl Engine {
         }
     }
 
-    /// The engine's own arguments: `--context` first, then the verb's argv.
-    pub(crate) fn args(context: Option<&str>, argv: Vec<OsString>) -> Vec<OsString> {
-        match context {
-            Some(c) => [OsString::from("--context"), OsString::from(c)]
+    /// The engine's own arguments: `--context` (or `--connection`) first, then the verb's argv.
+    pub(crate) fn args(scope: Option<(&str, &str)>, argv: Vec<OsString>) -> Vec<OsString> {
+        match scope {
+            Some((flag, c)) => [OsString::from(flag), OsString::from(c)]
                 .into_iter()
                 .chain(argv)
                 .collect(),
@@ -529,7 +551,7 @@ impl Engine {
     /// The POSIX-quoted command line for `argv`, exactly as run (argv holds no secret, so nothing
     /// is masked).
     pub(crate) fn line(&self, argv: &[OsString]) -> String {
-        crate::display::render(&full_argv(&self.shown, self.context.as_deref(), argv))
+        crate::display::render(&full_argv(&self.shown, self.scope(), argv))
     }
 
     /// Run one engine command to completion with its output captured.
@@ -640,7 +662,7 @@ impl Engine {
         });
         let env_fd = env.map(env_pipe).transpose()?;
         let mut cmd = std::process::Command::new(&self.program);
-        cmd.args(Engine::args(self.context.as_deref(), argv))
+        cmd.args(Engine::args(self.scope(), argv))
             .stdin(Stdio::null())
             .process_group(0);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -1205,10 +1227,11 @@ fn flavor_from_version(stdout: &str) -> Option<Flavor> {
     }
 }
 
-/// The whole command as run: the engine as shown, `[--context C]`, then the verb's argv.
-pub fn full_argv(shown: &str, context: Option<&str>, argv: &[OsString]) -> Vec<OsString> {
+/// The whole command as run: the engine as shown, `[--context C]` (or `[--connection C]`), then
+/// the verb's argv.
+pub fn full_argv(shown: &str, scope: Option<(&str, &str)>, argv: &[OsString]) -> Vec<OsString> {
     std::iter::once(OsString::from(shown))
-        .chain(Engine::args(context, argv.to_vec()))
+        .chain(Engine::args(scope, argv.to_vec()))
         .collect()
 }
 

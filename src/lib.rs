@@ -58,6 +58,7 @@ mod endpoints;
 mod environment;
 mod error;
 mod exec;
+mod fleet;
 mod host;
 mod input;
 mod lifecycle;
@@ -87,6 +88,7 @@ pub use error::{
     CommandFailure, EngineCommand, Error, ErrorKind, Invalid, KeptNetwork, NotReady, Result,
 };
 pub use exec::{Engine, Event, Flavor, Stream, parse_timeout};
+pub use fleet::{Fleet, PerContext, Placed};
 pub use input::{DEFAULT_PREFIX, Prefix, Slug, Volume};
 pub use lifecycle::events::{BottleEvent, Change};
 pub use lifecycle::many::{DEFAULT_PARALLEL, MAX_PARALLEL};

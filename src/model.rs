@@ -624,6 +624,11 @@ pub struct Bottle {
     /// `bottle.expires` label; `None` without a lease (or a bundle). `gc` removes the bottle once
     /// it has passed.
     pub expires: Option<String>,
+    /// The context (docker context or podman connection) whose engine holds the bottle, when it
+    /// was found through a [`crate::Fleet`]; its addresses and ports are on that engine's host.
+    /// Serialized only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 /// A bottle's network, as the bottle object shows it.
@@ -838,6 +843,7 @@ impl Bottle {
             created: bundle.map(|b| b.created.clone()).filter(|c| !c.is_empty()),
             run: bundle.and_then(|b| b.labels.get(LABEL_RUN).cloned()),
             expires: bundle.and_then(|b| b.labels.get(crate::argv::LABEL_EXPIRES).cloned()),
+            context: None,
         }
     }
 }

@@ -42,6 +42,60 @@ pub fn placement_order(slug: &Slug, contexts: &[&str]) -> Vec<usize> {
     order
 }
 
+/// What one context's look at a slug showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Look {
+    /// The context holds the bottle.
+    Found,
+    /// The context answered, and holds no such bottle.
+    Absent,
+    /// The context's engine did not answer (`EngineUnavailable`).
+    Dead,
+    /// The look failed otherwise (an engine error, a resource that is not bottle's): whether the
+    /// context holds the bottle is not known.
+    Failed,
+}
+
+/// Where a slug is, or where a new bottle of it goes, over a list of contexts (indices into it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Where {
+    /// Held by `at`, the best-scoring context that holds it; `also` hold it too (a copy made when
+    /// a placement went around a dead context), best first.
+    Found { at: usize, also: Vec<usize> },
+    /// Held by no context that answered: a new bottle goes to `at`, the best-scoring context that
+    /// answered; `skipped` are the dead contexts that score higher, best first.
+    Absent { at: usize, skipped: Vec<usize> },
+    /// Held by no context that answered, and the look at `at` (the best-scoring such) failed
+    /// otherwise: it may hold the bottle, so nothing is placed.
+    Failed { at: usize },
+    /// No context answered.
+    Unanswered,
+}
+
+/// Where `slug` is, or goes, given each context's look (`looks[i]` is `contexts[i]`'s). A bottle
+/// that exists stays where it is, whatever the order of the list; a new one follows the rule.
+pub(crate) fn locate(slug: &Slug, contexts: &[&str], looks: &[Look]) -> Where {
+    let order = placement_order(slug, contexts);
+    let with = |look: Look| order.iter().copied().filter(move |&i| looks[i] == look);
+    let mut found = with(Look::Found);
+    if let Some(at) = found.next() {
+        return Where::Found {
+            at,
+            also: found.collect(),
+        };
+    }
+    if let Some(at) = with(Look::Failed).next() {
+        return Where::Failed { at };
+    }
+    let Some(rank) = order.iter().position(|&i| looks[i] == Look::Absent) else {
+        return Where::Unanswered;
+    };
+    Where::Absent {
+        at: order[rank],
+        skipped: order[..rank].to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +129,105 @@ mod tests {
         let b = ["edge", "default", "pod"];
         let first = |list: &[&str]| list[placement_order(&s, list)[0]].to_string();
         assert_eq!(first(&a), first(&b));
+    }
+
+    #[track_caller]
+    fn check(contexts: &[&str], looks: &[Look], want: Where) {
+        assert_eq!(locate(&slug("demo"), contexts, looks), want);
+    }
+
+    /// `demo` scores `pod` above `default` (the rustdoc example above), and `edge` in between
+    /// or not: the table reads the order from `placement_order` itself.
+    #[test]
+    fn where_a_slug_is_or_goes() {
+        use Look::*;
+        let two = ["default", "pod"];
+        // demo's order over [default, pod] is [pod, default].
+        assert_eq!(placement_order(&slug("demo"), &two), [1, 0]);
+        let cases: &[(&[Look], Where)] = &[
+            // New: the best-scoring context.
+            (
+                &[Absent, Absent],
+                Where::Absent {
+                    at: 1,
+                    skipped: vec![],
+                },
+            ),
+            // The best one is dead: the next, and the dead one named.
+            (
+                &[Absent, Dead],
+                Where::Absent {
+                    at: 0,
+                    skipped: vec![1],
+                },
+            ),
+            // A dead context that scores lower is not in the way.
+            (
+                &[Dead, Absent],
+                Where::Absent {
+                    at: 1,
+                    skipped: vec![],
+                },
+            ),
+            // An existing bottle stays where it is, on the lower-scoring context too.
+            (
+                &[Found, Absent],
+                Where::Found {
+                    at: 0,
+                    also: vec![],
+                },
+            ),
+            (
+                &[Found, Dead],
+                Where::Found {
+                    at: 0,
+                    also: vec![],
+                },
+            ),
+            // On both: the best-scoring holder, the other named.
+            (
+                &[Found, Found],
+                Where::Found {
+                    at: 1,
+                    also: vec![0],
+                },
+            ),
+            // A failed look may hide the bottle: nothing is placed.
+            (&[Absent, Failed], Where::Failed { at: 1 }),
+            (&[Failed, Dead], Where::Failed { at: 0 }),
+            (
+                &[Found, Failed],
+                Where::Found {
+                    at: 0,
+                    also: vec![],
+                },
+            ),
+            (&[Dead, Dead], Where::Unanswered),
+        ];
+        for (looks, want) in cases {
+            check(&two, looks, want.clone());
+        }
+        check(&[], &[], Where::Unanswered);
+    }
+
+    #[test]
+    fn an_existing_bottle_stays_whatever_the_order_of_the_list() {
+        use Look::*;
+        check(
+            &["pod", "default"],
+            &[Absent, Found],
+            Where::Found {
+                at: 1,
+                also: vec![],
+            },
+        );
+        check(
+            &["default", "pod"],
+            &[Found, Absent],
+            Where::Found {
+                at: 0,
+                also: vec![],
+            },
+        );
     }
 }

@@ -131,6 +131,7 @@ pub fn invalid_input(kind: &ErrorKind, command: &str) -> Option<&'static str> {
         Invalid::Memory => "--memory",
         Invalid::Cpus => "--cpus",
         Invalid::PidsLimit => "--pids-limit",
+        Invalid::Context => "--contexts",
         // `Invalid` is `#[non_exhaustive]`: outside the library crate a new kind needs this arm
         // until it is given its option above.
         #[allow(unreachable_patterns)]

@@ -17,6 +17,8 @@ pub enum Filter {
     Slug(String),
     /// `expired=true|false`: whether the bottle's lease has passed (no lease: not expired).
     Expired(bool),
+    /// `context=NAME`: the context that holds the bottle (with `--contexts`).
+    Context(String),
 }
 
 /// The states `state=` takes: the engine's words and bottle's `missing`.
@@ -44,13 +46,15 @@ pub fn parse_filter(text: &str) -> Result<Filter, String> {
         )),
         "slug" if !value.is_empty() => Ok(Filter::Slug(value.to_string())),
         "slug" => Err("`slug=` needs a slug".to_string()),
+        "context" if !value.is_empty() => Ok(Filter::Context(value.to_string())),
+        "context" => Err("`context=` needs a context name".to_string()),
         "expired" => match value {
             "true" => Ok(Filter::Expired(true)),
             "false" => Ok(Filter::Expired(false)),
             _ => Err(format!("`expired` is `true` or `false`, not `{value}`")),
         },
         _ => Err(format!(
-            "unknown filter key `{key}`: use state, slug or expired"
+            "unknown filter key `{key}`: use state, slug, expired or context"
         )),
     }
 }
@@ -62,6 +66,7 @@ impl Filter {
             Filter::State(_) => "state",
             Filter::Slug(_) => "slug",
             Filter::Expired(_) => "expired",
+            Filter::Context(_) => "context",
         }
     }
 
@@ -70,6 +75,7 @@ impl Filter {
             Filter::State(word) => b.bundle.state.as_str() == word,
             Filter::Slug(slug) => b.slug.as_str() == slug,
             Filter::Expired(want) => expired(b, now) == *want,
+            Filter::Context(name) => b.context.as_deref() == Some(name),
         }
     }
 }
@@ -104,6 +110,7 @@ pub enum Field {
     Expires,
     Age,
     HostIp,
+    Context,
 }
 
 /// Each field's template name and `table` header.
@@ -117,6 +124,7 @@ const FIELDS: &[(Field, &str, &str)] = &[
     (Field::Expires, "Expires", "EXPIRES"),
     (Field::Age, "Age", "AGE"),
     (Field::HostIp, "HostIP", "HOST IP"),
+    (Field::Context, "Context", "CONTEXT"),
 ];
 
 /// A piece of a template: text as written (escapes read) or a field.
@@ -198,6 +206,7 @@ fn value(field: Field, b: &Bottle, now: i64) -> String {
         Field::BundleIp => or_none(b.bundle.ip.map(|ip| ip.to_string())),
         Field::Image => or_none(b.bundle.image.clone()),
         Field::Ports => ports_cell(b),
+        Field::Context => or_none(b.context.clone()),
         Field::Expires => or_none(b.expires.clone()),
         Field::Age => or_none(
             b.created

@@ -106,7 +106,7 @@ pub fn change_each(
     failures(slugs, results, one, (CHANGE, g.verbose))
 }
 
-fn down_line(slug: &Slug, removed: &Removed) -> String {
+pub(super) fn down_line(slug: &Slug, removed: &Removed) -> String {
     let volumes = removed.volumes.iter().map(|v| format!("volume {v}"));
     let what: Vec<String> = removed
         .containers
@@ -167,11 +167,14 @@ fn up_line(up: &UpOutcome) -> String {
     for p in &b.ports {
         line.push_str(&format!(", {}", render::port_line(p)));
     }
+    if let Some(context) = &b.context {
+        line.push_str(&format!(" (context `{context}`)"));
+    }
     line
 }
 
 /// One bottle's error, as [`failures`] prints it and [`failed_json`] gives it.
-fn message(slug: &Slug, e: &Error, command: &str, verbose: bool) -> String {
+pub(super) fn message(slug: &Slug, e: &Error, command: &str, verbose: bool) -> String {
     let asked = super::advice::Asked {
         command,
         slug: Some(slug.as_str()),
@@ -181,7 +184,12 @@ fn message(slug: &Slug, e: &Error, command: &str, verbose: bool) -> String {
 
 /// A failed bottle in a `--json` array: its slug and the contract's error object, whose message
 /// is the one [`failures`] prints.
-fn failed_json(slug: &Slug, e: &Error, command: &str, verbose: bool) -> serde_json::Value {
+pub(super) fn failed_json(
+    slug: &Slug,
+    e: &Error,
+    command: &str,
+    verbose: bool,
+) -> serde_json::Value {
     let message = message(slug, e, command, verbose);
     json::failed(
         slug,

@@ -8,6 +8,7 @@
 //! to a library error (its flags and commands) in [`advice`].
 
 mod advice;
+mod fleet;
 mod json;
 mod lsview;
 mod many;
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 
 use bottle::{
     Bottles, CancelToken, DEFAULT_BLOCK, DEFAULT_PARALLEL, DEFAULT_POOL, DownOptions, Engine,
-    Error, Event, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
+    Error, Event, Fleet, Invalid, MAX_PARALLEL, Pool, Prefix, Pull, Result, Slug, Spec, SpecText,
     WaitText,
 };
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -41,6 +42,13 @@ Examples:
   bottle port demo 8080          # 127.0.0.1:26435
   bottle plan demo -p 8080       # the engine commands `up` would run; runs nothing
   bottle down demo               # idempotent
+
+Fleets (several engines: docker contexts, or podman connections with `--engine podman`):
+  bottle --contexts default,pod up f1 f2 -p 8080   # a new bottle: where the placement rule says
+  bottle --contexts default,pod ls                 # every context's bottles, a CONTEXT column
+  bottle --contexts default,pod down --all         # on every context
+A context that does not answer is named on stderr; the others still do their work (exit 1, or 69
+when none answered). `up` places a new bottle around it (exit 0, with a warning).
 
 Exit codes: 0 ok, 1 an engine command failed or a resource is not bottle's, 2 invalid input,
 69 engine missing or unreachable, 130 interrupted.
@@ -79,6 +87,18 @@ pub struct Global {
     /// Passed to the engine as `--context NAME` (DOCKER_HOST is inherited as is)
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// A fleet over several engines: docker contexts (podman connections with a podman engine),
+    /// comma-separated. A new bottle goes to the context the placement rule picks; every command
+    /// finds a bottle on whichever context holds it
+    #[arg(
+        long,
+        global = true,
+        env = "BOTTLE_CONTEXTS",
+        hide_env_values = true,
+        value_name = "A,B,...",
+        conflicts_with = "context"
+    )]
+    pub contexts: Option<String>,
     /// Resource-name prefix: 1-20 of [a-z0-9-]
     #[arg(long, global = true, env = "BOTTLE_PREFIX", hide_env_values = true, default_value = bottle::DEFAULT_PREFIX)]
     pub prefix: String,
@@ -422,12 +442,12 @@ pub struct LsArgs {
     /// Print slugs only
     #[arg(short, long)]
     pub quiet: bool,
-    /// Only bottles that match: state=WORD, slug=SLUG, expired=true|false; repeat it (one key's
-    /// values OR, different keys AND, as `docker ps`)
+    /// Only bottles that match: state=WORD, slug=SLUG, expired=true|false, context=NAME (with
+    /// --contexts); repeat it (one key's values OR, different keys AND, as `docker ps`)
     #[arg(long = "filter", short = 'f', value_name = "KEY=VALUE", value_parser = lsview::parse_filter)]
     pub filters: Vec<lsview::Filter>,
     /// Print each bottle by a template: {{.Slug}} {{.State}} {{.Subnet}} {{.BundleIP}} {{.Image}}
-    /// {{.Ports}} {{.Expires}} {{.Age}} {{.HostIP}}, with \t and \n; `table TEMPLATE` adds a
+    /// {{.Ports}} {{.Expires}} {{.Age}} {{.HostIP}} {{.Context}}, with \t and \n; `table TEMPLATE` adds a
     /// header; `json` prints a bottle object per line
     #[arg(long, value_name = "TEMPLATE", value_parser = lsview::parse_format, conflicts_with = "quiet")]
     pub format: Option<lsview::Format>,
@@ -591,21 +611,22 @@ fn pull_policy() -> impl clap::builder::TypedValueParser<Value = Pull> {
 /// script that sets them everywhere keeps working).
 fn unused_globals(sub: &str) -> &'static [&'static str] {
     const ALL: &[&str] = &[
-        "engine", "context", "prefix", "pool", "block", "json", "verbose", "timeout", "parallel",
+        "engine", "context", "contexts", "prefix", "pool", "block", "json", "verbose", "timeout",
+        "parallel",
     ];
     match sub {
         // `plan` shows the engine and `--context` in its lines, and derives names and subnets.
-        "plan" => &["verbose", "timeout", "parallel"],
+        "plan" => &["contexts", "verbose", "timeout", "parallel"],
         "subnet" => &[
-            "engine", "context", "prefix", "verbose", "timeout", "parallel",
+            "engine", "context", "contexts", "prefix", "verbose", "timeout", "parallel",
         ],
         "down" | "gc" | "stop" | "start" | "restart" | "pause" | "unpause" => &["pool", "block"],
         "port" | "status" | "env" | "ls" => &["pool", "block", "parallel"],
         "logs" => &["pool", "block", "json", "parallel"],
         // Its output is JSON lines either way; `--json` adds the error object on failure.
         "events" => &["pool", "block", "parallel"],
-        "version" => &["prefix", "pool", "block", "parallel"],
-        "doctor" => &["prefix", "parallel"],
+        "version" => &["contexts", "prefix", "pool", "block", "parallel"],
+        "doctor" => &["contexts", "prefix", "parallel"],
         "completions" | "man" => ALL,
         _ => &[],
     }
@@ -962,6 +983,7 @@ impl SpecArgs {
             memory: self.memory.clone(),
             cpus: self.cpus.clone(),
             pids_limit: self.pids_limit.clone(),
+            contexts: None,
         };
         Ok((file.overridden_by(flags), path.is_some()))
     }
@@ -1026,6 +1048,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     err.downcast_ref::<Error>().map_or(1, Error::exit_code)
 }
+
+/// A state change of several bottles on one engine (`Bottles::stop_many` and its siblings).
+type ManyFn = fn(&Bottles, &[Slug]) -> Vec<Result<bottle::Bottle>>;
+/// The same over a fleet (`Fleet::stop_many` and its siblings).
+type FleetFn = fn(&Fleet, &[Slug]) -> Vec<Result<bottle::Placed<bottle::Bottle>>>;
 
 /// Whether stdout and stderr are terminals: tables and "nothing found" notes are for people.
 #[derive(Debug, Clone, Copy)]
@@ -1095,6 +1122,8 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
     if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
         signals::cancel_on_signals(&r.token)?;
     }
+    // A bad `--contexts` list is invalid input: exit 2 before any engine is resolved.
+    r.check_contexts()?;
     match &cli.command {
         Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Subnet(a) => r.subnet(a),
@@ -1173,6 +1202,10 @@ impl<W: Write> Run<'_, W> {
         let (spec, ttl) = a.spec.spec_if_given()?;
         self.warn_argv();
         let bottles = self.bottles()?;
+        let file_contexts = a.spec.text()?.0.contexts;
+        if let Some(fleet) = self.fleet_or_file(&bottles, file_contexts.as_deref())? {
+            return self.fleet_up(&fleet, &slugs, spec.as_ref(), ttl);
+        }
         // No spec: each bottle is kept as it is (started if stopped), never replaced.
         let Some(spec) = spec else {
             let wait = a.spec.text()?.0.validate(false)?.wait();
@@ -1248,6 +1281,9 @@ impl<W: Write> Run<'_, W> {
     fn down(&mut self, a: &DownArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let bottles = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            return self.fleet_down(&fleet, a, &slugs);
+        }
         let options = DownOptions::default().volumes(a.volumes);
         let (slugs, results) = match a.all {
             true => bottles.down_all_with(options)?.into_iter().unzip(),
@@ -1267,23 +1303,28 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn stop(&mut self, a: &StopArgs) -> anyhow::Result<()> {
-        self.change(&a.bottles, a.time, Bottles::stop_many)
+        let verbs = (Bottles::stop_many as ManyFn, Fleet::stop_many as FleetFn);
+        self.change(&a.bottles, a.time, verbs)
     }
 
     fn start(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
-        self.change(a, None, Bottles::start_many)
+        self.change(a, None, (Bottles::start_many, Fleet::start_many))
     }
 
     fn restart(&mut self, a: &StopArgs) -> anyhow::Result<()> {
-        self.change(&a.bottles, a.time, Bottles::restart_many)
+        let verbs = (
+            Bottles::restart_many as ManyFn,
+            Fleet::restart_many as FleetFn,
+        );
+        self.change(&a.bottles, a.time, verbs)
     }
 
     fn pause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
-        self.change(a, None, Bottles::pause_many)
+        self.change(a, None, (Bottles::pause_many, Fleet::pause_many))
     }
 
     fn unpause(&mut self, a: &ChangeArgs) -> anyhow::Result<()> {
-        self.change(a, None, Bottles::unpause_many)
+        self.change(a, None, (Bottles::unpause_many, Fleet::unpause_many))
     }
 
     /// `stop`, `start`, `restart`, `pause`, `unpause`: `many` of the slugs given, or of every
@@ -1292,12 +1333,15 @@ impl<W: Write> Run<'_, W> {
         &mut self,
         a: &ChangeArgs,
         grace: Option<u32>,
-        many: fn(&Bottles, &[Slug]) -> Vec<Result<bottle::Bottle>>,
+        (many, fleet_many): (ManyFn, FleetFn),
     ) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let mut bottles = self.bottles()?;
         if let Some(secs) = grace {
             bottles = bottles.stop_grace(std::time::Duration::from_secs(secs.into()));
+        }
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            return self.fleet_change(&fleet, a, slugs, fleet_many);
         }
         let slugs = match a.all {
             // A bottle with no bundle has no state to change (`gc` or `up` is for it).
@@ -1321,8 +1365,25 @@ impl<W: Write> Run<'_, W> {
     fn port(&mut self, a: &PortArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
-        let bottle = self.bottles()?.status(&slug)?;
+        let bottles = self.bottles()?;
+        let (bottle, trouble) = match self.fleet_of(&bottles)? {
+            Some(fleet) => self
+                .fleet_locate(&fleet, &slug)
+                .map(|(b, t)| (b, Some(t)))?,
+            None => (bottles.status(&slug)?, None),
+        };
         let ports = bottle.published(port)?;
+        if let Some(t) = trouble {
+            let doc = match port {
+                Some(_) => serde_json::to_value(&ports[0])?,
+                None => serde_json::to_value(&ports)?,
+            };
+            let text: String = match port {
+                Some(_) => ports.iter().map(|p| p.host_address() + "\n").collect(),
+                None => ports.iter().map(|p| port_line(p) + "\n").collect(),
+            };
+            return self.fleet_answer(&t, doc, &text);
+        }
         match (self.g.json, port) {
             (true, Some(_)) => writeln!(self.out, "{}", json::document(&ports[0])?)?,
             (true, None) => writeln!(self.out, "{}", json::document(&ports)?)?,
@@ -1342,7 +1403,13 @@ impl<W: Write> Run<'_, W> {
 
     fn status(&mut self, a: &SlugArg) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
-        let bottle = self.bottles()?.status(&slug)?;
+        let bottles = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            let (bottle, t) = self.fleet_locate(&fleet, &slug)?;
+            let doc = serde_json::to_value(&bottle)?;
+            return self.fleet_answer(&t, doc, &summary(&bottle));
+        }
+        let bottle = bottles.status(&slug)?;
         match self.g.json {
             true => writeln!(self.out, "{}", json::document(&bottle)?)?,
             false => write!(self.out, "{}", summary(&bottle))?,
@@ -1352,10 +1419,20 @@ impl<W: Write> Run<'_, W> {
 
     fn env(&mut self, a: &SlugArg) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
-        let bottle = self.bottles()?.status(&slug)?;
+        let bottles = self.bottles()?;
+        let (bottle, trouble) = match self.fleet_of(&bottles)? {
+            Some(fleet) => self
+                .fleet_locate(&fleet, &slug)
+                .map(|(b, t)| (b, Some(t)))?,
+            None => (bottles.status(&slug)?, None),
+        };
         // The endpoints `port` prints, or its error: a stopped or missing bundle publishes
         // nothing, and empty values would look like an answer.
         bottle.published(None)?;
+        if let Some(t) = trouble {
+            let doc = render::env_json(&bottle);
+            return self.fleet_answer(&t, doc, &render::env_lines(&bottle));
+        }
         match self.g.json {
             true => writeln!(self.out, "{}", json::document(&render::env_json(&bottle))?)?,
             false => write!(self.out, "{}", render::env_lines(&bottle))?,
@@ -1373,10 +1450,19 @@ impl<W: Write> Run<'_, W> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let mut bottles = self.bottles()?.ls()?;
+        let handle = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&handle)? {
+            return self.fleet_ls(&fleet, a, now);
+        }
+        let mut bottles = handle.ls()?;
         bottles.retain(|b| lsview::keeps(&a.filters, b, now));
+        self.ls_print(a, &bottles, now)
+    }
+
+    /// `ls`'s output of the bottles kept: a template, `--json`, `-q`, the table or piped lines.
+    fn ls_print(&mut self, a: &LsArgs, bottles: &[bottle::Bottle], now: i64) -> anyhow::Result<()> {
         if let Some(format) = &a.format {
-            return self.ls_format(format, &bottles, now);
+            return self.ls_format(format, bottles, now);
         }
         if bottles.is_empty() && !self.g.json {
             let prefix = self.prefix.as_str();
@@ -1394,13 +1480,13 @@ impl<W: Write> Run<'_, W> {
         } else if self.g.json {
             writeln!(self.out, "{}", json::document(&bottles)?)?;
         } else if a.quiet {
-            for b in &bottles {
+            for b in bottles {
                 writeln!(self.out, "{}", b.slug)?;
             }
         } else if self.tty.stdout {
-            write!(self.out, "{}", ls_table(&bottles, now))?;
+            write!(self.out, "{}", ls_table(bottles, now))?;
         } else {
-            write!(self.out, "{}", ls_tsv(&bottles))?;
+            write!(self.out, "{}", ls_tsv(bottles))?;
         }
         Ok(())
     }
@@ -1426,6 +1512,9 @@ impl<W: Write> Run<'_, W> {
 
     fn gc(&mut self, a: &GcArgs) -> anyhow::Result<()> {
         let bottles = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            return self.fleet_gc(&fleet, a.dry_run);
+        }
         let result = bottles.gc(a.dry_run);
         // The engine's own CLI detaches a container (its flavor is known by now: `gc` asked).
         let cli = match bottles.engine().flavor() {
@@ -1495,6 +1584,9 @@ impl<W: Write> Run<'_, W> {
             return Err(Reported(2).into());
         }
         let bottles = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            return self.fleet_logs(&fleet, &slug, a.tail, a.follow);
+        }
         if a.follow {
             // The followed log is written by the threads that read the engine's output, which
             // need stdout's lock: this command writes nothing else.
@@ -1507,6 +1599,9 @@ impl<W: Write> Run<'_, W> {
     fn events(&mut self, a: &EventsArgs) -> anyhow::Result<()> {
         let slugs = self.slugs(&a.slugs)?;
         let bottles = self.bottles()?;
+        if let Some(fleet) = self.fleet_of(&bottles)? {
+            return self.fleet_events(&fleet, &slugs);
+        }
         // The events are written by the thread that reads the engine's output.
         self.out.flush()?;
         tools::events(&bottles, &slugs)

@@ -28,6 +28,11 @@ pub fn summary(b: &Bottle) -> String {
     if let Some(expires) = &b.expires {
         out.push_str(&format!("  expires  {expires}\n"));
     }
+    if let Some(context) = &b.context {
+        out.push_str(&format!(
+            "  context  {context}  (its ports are on this context's host)\n"
+        ));
+    }
     out
 }
 
@@ -87,6 +92,13 @@ const LS_TABLE: &[Column] = &[
         header: "SLUG",
         cell: |b, _| b.slug.to_string(),
         optional: false,
+    },
+    // Only with `--contexts`: the context whose engine holds the bottle (its ports are on that
+    // engine's host).
+    Column {
+        header: "CONTEXT",
+        cell: |b, _| b.context.clone().unwrap_or(NONE.to_string()),
+        optional: true,
     },
     Column {
         header: "STATE",
@@ -217,7 +229,12 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 pub fn ls_tsv(bottles: &[Bottle]) -> String {
     bottles
         .iter()
-        .map(|b| ls_fields(b).join("\t") + "\n")
+        .map(|b| {
+            let mut fields = ls_fields(b).to_vec();
+            // With `--contexts`, the context is one field more, last: the others keep their places.
+            fields.extend(b.context.clone());
+            fields.join("\t") + "\n"
+        })
         .collect()
 }
 
@@ -512,6 +529,10 @@ pub fn env_vars(b: &Bottle) -> Vec<(String, Option<String>)> {
             b.network.subnet.map(|s| s.to_string()),
         ),
     ];
+    // With `--contexts`: the context whose host the addresses are on.
+    if let Some(context) = &b.context {
+        vars.push(("BOTTLE_CONTEXT".to_string(), Some(context.clone())));
+    }
     for p in &b.ports {
         // A UDP port gets its own name, so `-p 53 -p 53/udp` gives two variables.
         let suffix = match p.protocol {
@@ -593,6 +614,7 @@ pub(super) mod tests {
             created: None,
             run: None,
             expires: None,
+            context: None,
         }
     }
 

@@ -136,23 +136,26 @@ pub fn follow_logs(bottles: &Bottles, slug: &Slug, tail: Option<u32>) -> anyhow:
 /// or the engine's end of the stream (its error). A reader that went away (`| head -1`) ends it,
 /// exit 0.
 pub fn events(bottles: &Bottles, slugs: &[Slug]) -> anyhow::Result<()> {
-    let result = bottles.watch(slugs, |event| {
-        let written = super::json::line(&event)
-            .map_err(std::io::Error::other)
-            .and_then(|text| {
-                let mut out = std::io::stdout().lock();
-                writeln!(out, "{text}").and_then(|()| out.flush())
-            });
-        match written {
-            Ok(()) => ControlFlow::Continue(()),
-            // Nobody reads any more: the stream ends, and so does bottle, exit 0.
-            Err(_) => ControlFlow::Break(()),
-        }
-    });
+    let result = bottles.watch(slugs, |event| write_event(&event));
     match result {
         // Ctrl-C is how it ends.
         Err(e) if *e.kind() == ErrorKind::Interrupted => Err(Reported(130).into()),
         r => Ok(r?),
+    }
+}
+
+/// One event, one JSON line on stdout, flushed at once; a stdout nobody reads any more ends the
+/// stream (and bottle, exit 0).
+pub fn write_event(event: &impl serde::Serialize) -> ControlFlow<()> {
+    let written = super::json::line(event)
+        .map_err(std::io::Error::other)
+        .and_then(|text| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").and_then(|()| out.flush())
+        });
+    match written {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(_) => ControlFlow::Break(()),
     }
 }
 

@@ -108,6 +108,9 @@ pub struct RawSpec {
     pub cpus: Option<String>,
     /// `--pids-limit` / `pids_limit`: a positive number of processes.
     pub pids_limit: Option<String>,
+    /// `contexts`: the fleet `up` works over when neither `--contexts` nor `BOTTLE_CONTEXTS`
+    /// names one (docker contexts, or podman connections). Not part of the bundle or its digest.
+    pub contexts: Option<Vec<String>>,
 }
 
 /// Whether `up` waits for the bundle to be ready, as given (`--wait[=DURATION]`, `wait`).
@@ -196,6 +199,7 @@ impl RawSpec {
             memory: flags.memory.or(self.memory),
             cpus: flags.cpus.or(self.cpus),
             pids_limit: flags.pids_limit.or(self.pids_limit),
+            contexts: flags.contexts.or(self.contexts),
         }
     }
 
@@ -219,6 +223,7 @@ impl RawSpec {
             memory,
             cpus,
             pids_limit,
+            contexts: _,
         } = self;
         image.is_some()
             || daemons.is_some()

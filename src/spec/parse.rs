@@ -14,7 +14,7 @@ use crate::limits;
 use crate::subnet::LoopbackPool;
 
 /// The keys a config file may hold, for the "unknown field" message.
-const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, ttl, pull, memory, cpus, pids_limit and [build] (context, dockerfile)";
+const KEYS: &str = "image, daemons, env, volumes, publish, publish_ip, loopback_pool, wait, wait_timeout, ttl, pull, memory, cpus, pids_limit, contexts and [build] (context, dockerfile)";
 
 impl RawSpec {
     /// Read a TOML spec file: a regular file of at most 1 MiB. Unknown keys are refused. Relative `[build]`
@@ -197,6 +197,14 @@ impl RawSpec {
                     let text = cx.number_or_string(name, value, "a number of CPUs such as 1.5")?;
                     cx.check(at, &text, limits::parse_cpus(&text))?;
                     raw.cpus = Some(text);
+                }
+                // Not part of the bundle: the fleet `up` places it over (as `--contexts`).
+                "contexts" => {
+                    let names = cx.strings(name, value)?;
+                    let at = names.first().map_or(at, |(_, at)| *at);
+                    let list: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+                    cx.check(at, "", crate::fleet::check_contexts(&list))?;
+                    raw.contexts = Some(names.into_iter().map(|(n, _)| n).collect());
                 }
                 "pids_limit" => {
                     let text = cx.number_or_string(name, value, "a positive integer")?;

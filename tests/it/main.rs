@@ -16,6 +16,7 @@ mod exec_real;
 mod fake;
 mod fixtures;
 mod fleet;
+mod fleet_cli;
 mod held;
 mod hold;
 mod hostile;

@@ -551,3 +551,74 @@ fn an_interrupted_down_json_prints_one_document() {
     assert_eq!(e["error"]["kind"], "interrupted");
     assert_eq!(e["error"]["removed"], json!(["bot-bottle-bundle-a"]));
 }
+
+/// A fleet of `default` (holding `demo` and `gone`) and `pod`, which holds nothing, or is dead.
+fn fleet_engine(pod_dead: bool) -> Fake {
+    let mut fake = Fake::new();
+    match pod_dead {
+        true => fake.on(
+            "--context pod *",
+            1,
+            "",
+            "Cannot connect to the Docker daemon at unix:///run/pod.sock. Is the docker daemon running?\n",
+        ),
+        false => fake.on(
+            "--context pod *inspect*",
+            1,
+            "",
+            "Error: No such object: bot-bottle-sidecars-demo\n",
+        ),
+    };
+    fake.on(
+        "--context default ps *",
+        0,
+        "id-demo\tbot-bottle-sidecars-demo\n",
+        "",
+    );
+    fake.on(
+        "--context default network ls *",
+        0,
+        "net-demo\tbot-bottle-bundle-demo\nnet-gone\tbot-bottle-bundle-gone\n",
+        "",
+    );
+    let found = bundle("demo", &[(8080, 49153)]) + &network("demo", true) + &network("gone", false);
+    fake.on("--context default *inspect*", 0, &found, "");
+    fake
+}
+
+/// With `--contexts`, every `--json` output follows the schema: each bottle object and `down`'s
+/// and `gc`'s elements carry `context`, `env` has `BOTTLE_CONTEXT`, and a dead context makes the
+/// one error object with `contexts` and `partial` (itself the command's own shape).
+#[test]
+fn fleet_json_follows_the_schema() {
+    let fake = fleet_engine(false);
+    let f = ["--contexts", "default,pod"];
+    let with = |args: &[&'static str]| [&f[..], args].concat();
+    let ls = check("ls", &run(&fake, &with(&["ls", "--json"]), 0));
+    assert_eq!(ls[0]["context"], "default");
+    let status = check(
+        "status",
+        &run(&fake, &with(&["status", "demo", "--json"]), 0),
+    );
+    assert_eq!(status["context"], "default");
+    let env = check("env", &run(&fake, &with(&["env", "demo", "--json"]), 0));
+    assert_eq!(env["BOTTLE_CONTEXT"], "default");
+    check("port", &run(&fake, &with(&["port", "demo", "--json"]), 0));
+    let gc = check("gc", &run(&fake, &with(&["gc", "--dry-run", "--json"]), 0));
+    assert_eq!(gc[0]["context"], "default");
+    let down = check("down", &run(&fake, &with(&["down", "demo", "--json"]), 0));
+    assert_eq!(down[0]["context"], "default");
+    check("down", &run(&fake, &with(&["down", "--all", "--json"]), 0));
+
+    let fake = fleet_engine(true);
+    for (def, args) in [
+        ("ls", &["ls", "--json"][..]),
+        ("status", &["status", "demo", "--json"]),
+        ("down", &["down", "--all", "--json"]),
+        ("gc", &["gc", "--json"]),
+    ] {
+        let e = check("error", &run(&fake, &with(args), 1));
+        assert_eq!(e["error"]["contexts"][0]["context"], "pod", "{args:?}");
+        check(def, &e["error"]["partial"].to_string());
+    }
+}

@@ -1,0 +1,594 @@
+//! A fleet: one prefix's bottles over several engines (docker contexts, or podman connections),
+//! each bottle on one of them, a new one placed by the placement rule (`placement.rs`).
+//!
+//! A [`Fleet`] is a layer over [`Bottles`]: each member is the configured handle on one context,
+//! and every engine command still runs through a member. What to do from what the contexts
+//! showed is decided by `placement::locate`, a pure function; this module looks, asks it, and
+//! applies the answer. Work is flattened to (context, bottle) items on one bounded pool
+//! (`lifecycle::many::bounded`), so at most [`Bottles::parallel`] engine commands are in flight
+//! across all contexts. A context whose engine does not answer
+//! ([`ErrorKind::EngineUnavailable`]) does not stop the others: each result says which did not.
+
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use crate::bottles::{Bottles, DownOptions, Logs};
+use crate::cancel::CancelToken;
+use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::exec::Flavor;
+use crate::input::Slug;
+use crate::lifecycle::events::BottleEvent;
+use crate::lifecycle::many::bounded;
+use crate::lifecycle::{Removed, UpOutcome};
+use crate::model::Bottle;
+use crate::placement::{Look, Where, locate};
+use crate::spec::Spec;
+
+/// One prefix's bottles over several contexts (docker contexts, or, when the engine is podman,
+/// podman connections).
+///
+/// ```no_run
+/// use bottle::{Bottles, Engine, Fleet, Slug, Spec};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let fleet = Fleet::new(&Bottles::new(Engine::detect()?), &["default", "pod"])?;
+/// let slug: Slug = "f1".parse()?;
+/// let up = fleet.up(&slug, &Spec::builder("bot-bottle-sidecars:latest").build()?)?;
+/// println!("{} is on {}", slug, up.context);
+/// for (context, bottles) in fleet.ls().iter() {
+///     println!("{context}: {:?}", bottles.map(Vec::len));
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    members: Vec<(String, Bottles)>,
+    parallel: usize,
+    token: CancelToken,
+}
+
+/// One result per context, in the fleet's order.
+#[derive(Debug)]
+pub struct PerContext<T> {
+    results: Vec<(String, Result<T>)>,
+}
+
+/// What a fleet call did to one bottle, and where.
+#[derive(Debug, Clone)]
+pub struct Placed<T> {
+    /// The context that holds the bottle (or that a new one went to).
+    pub context: String,
+    /// Other contexts that hold a bottle of this slug too, best-scoring first: a copy made while
+    /// the better one did not answer. The call acted on [`Placed::context`]'s alone.
+    pub also: Vec<String>,
+    /// `up` of a new bottle: the contexts the rule preferred that did not answer, best first.
+    pub skipped: Vec<String>,
+    /// Every context whose engine did not answer the look, with why.
+    pub dead: Vec<(String, Error)>,
+    /// What the call gave.
+    pub outcome: T,
+}
+
+impl<T> PerContext<T> {
+    /// Each context's result, in the fleet's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Result<T>)> {
+        self.results.iter().map(|(c, r)| (c.as_str(), r))
+    }
+
+    /// The results, by value.
+    pub fn into_vec(self) -> Vec<(String, Result<T>)> {
+        self.results
+    }
+
+    /// The contexts that answered, with what they gave.
+    pub fn answered(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.iter().filter_map(|(c, r)| Some((c, r.as_ref().ok()?)))
+    }
+
+    /// The contexts whose engine did not answer ([`ErrorKind::EngineUnavailable`]), with why.
+    pub fn dead(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.iter()
+            .filter_map(|(c, r)| Some((c, r.as_ref().err()?)))
+            .filter(|(_, e)| is_dead(e))
+    }
+
+    /// The contexts that answered with another failure.
+    pub fn failed(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.iter()
+            .filter_map(|(c, r)| Some((c, r.as_ref().err()?)))
+            .filter(|(_, e)| !is_dead(e))
+    }
+
+    /// No context answered.
+    pub fn all_dead(&self) -> bool {
+        self.results
+            .iter()
+            .all(|(_, r)| r.as_ref().is_err_and(is_dead))
+    }
+}
+
+/// Whether an error says the engine did not answer.
+fn is_dead(e: &Error) -> bool {
+    *e.kind() == ErrorKind::EngineUnavailable
+}
+
+/// Check a fleet's context names: one at least, none empty or repeated, each a name a docker
+/// context can have.
+pub(crate) fn check_contexts(contexts: &[&str]) -> Result<()> {
+    let refuse = |why: String| Err(Error::invalid(Invalid::Context, why));
+    if contexts.is_empty() {
+        return refuse("a fleet needs at least one context".to_string());
+    }
+    for (i, c) in contexts.iter().enumerate() {
+        let mut chars = c.chars();
+        let first_ok = chars.next().is_some_and(|f| f.is_ascii_alphanumeric());
+        let rest_ok = chars.all(|ch| ch.is_ascii_alphanumeric() || "_.+-".contains(ch));
+        if c.is_empty() {
+            return refuse("empty context name in the list".to_string());
+        }
+        if !(first_ok && rest_ok) {
+            return refuse(format!(
+                "invalid context name `{c}`: a context name is [a-zA-Z0-9][a-zA-Z0-9_.+-]*"
+            ));
+        }
+        if contexts[..i].contains(c) {
+            return refuse(format!("context `{c}` is named twice"));
+        }
+    }
+    Ok(())
+}
+
+impl Fleet {
+    /// The bottles of `bottles` (its prefix, pool, timeout, parallelism, token, events callback
+    /// and environment) on each of `contexts`: docker contexts, or podman connections when the
+    /// engine is podman (learning which may run the engine's `version` once, see
+    /// [`crate::Engine::flavor`]). One cancel token and events callback serve them all. Refused
+    /// ([`Invalid::Context`]) when the list is empty, or names one twice or a name a context
+    /// cannot have.
+    pub fn new(bottles: &Bottles, contexts: &[impl AsRef<str>]) -> Result<Fleet> {
+        let names: Vec<&str> = contexts.iter().map(AsRef::as_ref).collect();
+        check_contexts(&names)?;
+        let engine = bottles.engine();
+        let podman = engine.flavor() == Flavor::Podman;
+        let members = names
+            .iter()
+            .map(|&name| {
+                let on = match podman {
+                    true => engine.clone().with_connection(name),
+                    false => engine.clone().with_context(name),
+                };
+                (name.to_string(), bottles.on(on))
+            })
+            .collect();
+        Ok(Fleet {
+            members,
+            parallel: bottles.parallel_limit(),
+            token: bottles.cancel_token(),
+        })
+    }
+
+    /// Check a context list as [`Fleet::new`] does, without making anything: one name at least,
+    /// none empty or repeated, each `[a-zA-Z0-9][a-zA-Z0-9_.+-]*` ([`Invalid::Context`]).
+    pub fn check(contexts: &[&str]) -> Result<()> {
+        check_contexts(contexts)
+    }
+
+    /// The contexts, in the order given.
+    pub fn contexts(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|(c, _)| c.as_str())
+    }
+
+    /// The member on `context`: the fleet's handle on that engine alone.
+    pub fn member(&self, context: &str) -> Option<&Bottles> {
+        self.members
+            .iter()
+            .find(|(c, _)| c == context)
+            .map(|(_, b)| b)
+    }
+
+    /// The view of the token one fleet call watches, through all its steps (the looks, then the
+    /// work): a cancel that reached a member's call is spent when that call ends, and must
+    /// still keep this call's later steps from starting (see [`CancelToken`]).
+    fn call(&self) -> CancelToken {
+        self.token.for_call()
+    }
+
+    /// Run `work` on each item, at most [`Bottles::parallel`] at once; an item a cancel of
+    /// `call` kept from starting is `Interrupted`.
+    fn each<T: Sync, R: Send>(
+        &self,
+        call: &CancelToken,
+        items: &[T],
+        work: impl Fn(&T) -> Result<R> + Sync,
+    ) -> Vec<Result<R>> {
+        bounded(items, self.parallel, call, work)
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::new(
+                        ErrorKind::Interrupted,
+                        "interrupted before it started",
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// One call per context, at once (each member's own work bounded by its share of
+    /// [`Bottles::parallel`]), gathered per context.
+    fn per_context<R: Send>(&self, work: impl Fn(&Bottles) -> Result<R> + Sync) -> PerContext<R> {
+        let share = (self.parallel / self.members.len().max(1)).max(1);
+        let members: Vec<(String, Bottles)> = self
+            .members
+            .iter()
+            .map(|(c, b)| (c.clone(), b.clone().parallel(share)))
+            .collect();
+        let results = self.each(&self.call(), &members, |(_, b)| work(b));
+        PerContext {
+            results: self.contexts().map(str::to_string).zip(results).collect(),
+        }
+    }
+
+    /// Each slug's look on every context, at once: `looks[s][c]` is slug `s` on context `c`.
+    fn looks(&self, call: &CancelToken, slugs: &[Slug]) -> Vec<Vec<Result<Bottle>>> {
+        let n = self.members.len();
+        let items: Vec<(usize, usize)> = (0..slugs.len())
+            .flat_map(|s| (0..n).map(move |c| (s, c)))
+            .collect();
+        let mut flat = self
+            .each(call, &items, |&(s, c)| self.members[c].1.status(&slugs[s]))
+            .into_iter();
+        slugs
+            .iter()
+            .map(|_| flat.by_ref().take(n).collect())
+            .collect()
+    }
+
+    /// Where each slug is (or goes), from its looks: the member index and the skeleton of the
+    /// result, or the error that stands for the bottle.
+    fn place(&self, slug: &Slug, looks: Vec<Result<Bottle>>) -> Result<Placed<Option<Bottle>>> {
+        let names: Vec<&str> = self.contexts().collect();
+        let seen: Vec<Look> = looks.iter().map(look_of).collect();
+        let name = |i: &usize| names[*i].to_string();
+        let dead: Vec<(String, Error)> = looks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((names[i].to_string(), r.as_ref().err()?.clone())))
+            .filter(|(_, e)| is_dead(e))
+            .collect();
+        let mut looks: Vec<Option<Result<Bottle>>> = looks.into_iter().map(Some).collect();
+        let mut take = |i: usize| looks[i].take().expect("each look is taken once");
+        let placed = |at: usize, also: &[usize], skipped: &[usize], outcome| Placed {
+            context: names[at].to_string(),
+            also: also.iter().map(name).collect(),
+            skipped: skipped.iter().map(name).collect(),
+            dead: dead.clone(),
+            outcome,
+        };
+        match locate(slug, &names, &seen) {
+            Where::Found { at, also } => {
+                let mut b = take(at)?;
+                b.context = Some(names[at].to_string());
+                Ok(placed(at, &also, &[], Some(b)))
+            }
+            Where::Absent { at, skipped } => Ok(placed(at, &[], &skipped, None)),
+            Where::Failed { at } => Err(named(names[at], take(at).expect_err("a failed look"))),
+            Where::Unanswered => Err(unanswered(slug, &dead)),
+        }
+    }
+
+    /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
+    /// `context`), and the contexts that did not answer. A bottle on no context that answered is
+    /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it; no context answering is
+    /// [`ErrorKind::EngineUnavailable`].
+    pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+        let looks = self
+            .looks(&self.call(), std::slice::from_ref(slug))
+            .remove(0);
+        let absent = looks.iter().find_map(|r| match r {
+            Err(e) if *e.kind() == ErrorKind::NotFound => Some(e.clone()),
+            _ => None,
+        });
+        let placed = self.place(slug, looks)?;
+        match placed.outcome {
+            Some(b) => Ok(Placed {
+                outcome: b,
+                context: placed.context,
+                also: placed.also,
+                skipped: placed.skipped,
+                dead: placed.dead,
+            }),
+            None => Err(absent.expect("absent on a context that answered")),
+        }
+    }
+
+    /// [`Fleet::locate`]: the bottle as the engine holding it shows it now.
+    pub fn status(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+        self.locate(slug)
+    }
+
+    /// The host address of the bundle's published `container_port`, on the host of the
+    /// context that holds the bottle.
+    pub fn port(&self, slug: &Slug, container_port: u16) -> Result<Placed<SocketAddr>> {
+        let placed = self.locate(slug)?;
+        let found = placed
+            .outcome
+            .published(Some((container_port, crate::Protocol::Tcp)))?;
+        let addr = SocketAddr::new(found[0].host_ip, found[0].host_port);
+        Ok(with_outcome(placed, addr))
+    }
+
+    /// Bring `slug` up: converged where it is, if any context holds it (never made twice), or
+    /// made on the best-scoring context that answered (see [`crate::placement_order`]).
+    pub fn up(&self, slug: &Slug, spec: &Spec) -> Result<Placed<UpOutcome>> {
+        self.up_many(std::slice::from_ref(slug), spec).remove(0)
+    }
+
+    /// [`Fleet::up`] of each slug: the looks at once, then the `up`s, at most
+    /// [`Bottles::parallel`] at once. Results in the slugs' order.
+    pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<Placed<UpOutcome>>> {
+        let call = self.call();
+        let looks = self.looks(&call, slugs);
+        let placed: Vec<Result<Placed<Option<Bottle>>>> = slugs
+            .iter()
+            .zip(looks)
+            .map(|(s, l)| self.place(s, l))
+            .collect();
+        let items: Vec<(&Slug, &Result<Placed<Option<Bottle>>>)> =
+            slugs.iter().zip(&placed).collect();
+        self.each(&call, &items, |(slug, placed)| {
+            let placed = placed.as_ref().map_err(Clone::clone)?;
+            let member = self.member(&placed.context).expect("a member");
+            let mut up = member
+                .up(slug, spec)
+                .map_err(|e| named(&placed.context, e))?;
+            up.bottle.context = Some(placed.context.clone());
+            Ok(with_outcome(placed.clone(), up))
+        })
+    }
+
+    /// Take `slug` down on every context (idempotent on each: one that holds nothing says so).
+    pub fn down(&self, slug: &Slug) -> PerContext<Removed> {
+        self.down_with(std::slice::from_ref(slug), DownOptions::default())
+            .remove(0)
+    }
+
+    /// [`Fleet::down`] of each slug, with options, every (context, slug) pair on one pool.
+    pub fn down_with(&self, slugs: &[Slug], options: DownOptions) -> Vec<PerContext<Removed>> {
+        let n = self.members.len();
+        let items: Vec<(usize, usize)> = (0..slugs.len())
+            .flat_map(|s| (0..n).map(move |c| (s, c)))
+            .collect();
+        let mut flat = self
+            .each(&self.call(), &items, |&(s, c)| {
+                let member = &self.members[c].1;
+                let one = std::slice::from_ref(&slugs[s]);
+                member.down_with(one, options).remove(0)
+            })
+            .into_iter();
+        slugs
+            .iter()
+            .map(|_| PerContext {
+                results: self
+                    .contexts()
+                    .map(str::to_string)
+                    .zip(flat.by_ref())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Every bottle of this prefix taken down, on every context (as [`Bottles::down_all_with`]).
+    pub fn down_all_with(&self, options: DownOptions) -> PerContext<Vec<(Slug, Result<Removed>)>> {
+        self.per_context(|b| b.down_all_with(options))
+    }
+
+    /// Every bottle of this prefix on every context, each with its `context`.
+    pub fn ls(&self) -> PerContext<Vec<Bottle>> {
+        let mut all = self.per_context(Bottles::ls);
+        for (context, listed) in &mut all.results {
+            for b in listed.iter_mut().flatten() {
+                b.context = Some(context.clone());
+            }
+        }
+        all
+    }
+
+    /// [`Bottles::gc`] on every context.
+    pub fn gc(&self, dry_run: bool) -> PerContext<Removed> {
+        self.per_context(|b| b.gc(dry_run))
+    }
+
+    /// `act` on each slug, on the context that holds it (the best-scoring one, when several
+    /// do); a slug no context that answered holds is [`ErrorKind::NotFound`].
+    fn on_holder<R: Send>(
+        &self,
+        slugs: &[Slug],
+        act: impl Fn(&Bottles, &Slug, &str) -> Result<R> + Sync,
+    ) -> Vec<Result<Placed<R>>> {
+        let call = self.call();
+        let looks = self.looks(&call, slugs);
+        let items: Vec<(&Slug, Vec<Result<Bottle>>)> = slugs.iter().zip(looks).collect();
+        self.each(&call, &items, |(slug, looks)| {
+            let placed = self.place(slug, looks.to_vec())?;
+            if placed.outcome.is_none() {
+                return Err(first_absent(looks));
+            }
+            let member = self.member(&placed.context).expect("a member");
+            let r = act(member, slug, &placed.context).map_err(|e| named(&placed.context, e))?;
+            Ok(with_outcome(placed, r))
+        })
+    }
+
+    /// A state change of each slug (`Bottles::stop_many` and its siblings), on the context that
+    /// holds it.
+    fn change(
+        &self,
+        slugs: &[Slug],
+        change: fn(&Bottles, &[Slug]) -> Vec<Result<Bottle>>,
+    ) -> Vec<Result<Placed<Bottle>>> {
+        self.on_holder(slugs, |member, slug, context| {
+            let mut b = change(member, std::slice::from_ref(slug)).remove(0)?;
+            b.context = Some(context.to_string());
+            Ok(b)
+        })
+    }
+
+    /// [`Bottles::resume`] of each slug (`up` with no spec: kept, started or unpaused, never
+    /// made), on the context that holds it.
+    pub fn resume_many(
+        &self,
+        slugs: &[Slug],
+        ttl: Option<std::time::Duration>,
+    ) -> Vec<Result<Placed<UpOutcome>>> {
+        self.on_holder(slugs, |member, slug, context| {
+            let mut up = member.resume(slug, ttl)?;
+            up.bottle.context = Some(context.to_string());
+            Ok(up)
+        })
+    }
+
+    /// [`Bottles::stop_many`] over the fleet.
+    pub fn stop_many(&self, slugs: &[Slug]) -> Vec<Result<Placed<Bottle>>> {
+        self.change(slugs, Bottles::stop_many)
+    }
+
+    /// [`Bottles::start_many`] over the fleet.
+    pub fn start_many(&self, slugs: &[Slug]) -> Vec<Result<Placed<Bottle>>> {
+        self.change(slugs, Bottles::start_many)
+    }
+
+    /// [`Bottles::restart_many`] over the fleet.
+    pub fn restart_many(&self, slugs: &[Slug]) -> Vec<Result<Placed<Bottle>>> {
+        self.change(slugs, Bottles::restart_many)
+    }
+
+    /// [`Bottles::pause_many`] over the fleet.
+    pub fn pause_many(&self, slugs: &[Slug]) -> Vec<Result<Placed<Bottle>>> {
+        self.change(slugs, Bottles::pause_many)
+    }
+
+    /// [`Bottles::unpause_many`] over the fleet.
+    pub fn unpause_many(&self, slugs: &[Slug]) -> Vec<Result<Placed<Bottle>>> {
+        self.change(slugs, Bottles::unpause_many)
+    }
+
+    /// The bundle's logs, from the context that holds the bottle.
+    pub fn logs(&self, slug: &Slug, tail: Option<u32>) -> Result<Placed<Logs>> {
+        let placed = self.locate(slug)?;
+        let member = self.member(&placed.context).expect("a member");
+        let logs = member
+            .logs(slug, tail)
+            .map_err(|e| named(&placed.context, e))?;
+        Ok(with_outcome(placed, logs))
+    }
+
+    /// The changes of the bottles `slugs` (every bottle when empty) on every context, merged:
+    /// each handed to `each` with its context as soon as it comes. A context whose stream ends
+    /// (its engine did not answer, or went away) is handed to `ended` with why, and the others go
+    /// on; the call returns when every stream has ended, each context's end in its result.
+    pub fn watch(
+        &self,
+        slugs: &[Slug],
+        each: impl Fn(&str, BottleEvent) -> ControlFlow<()> + Send + Sync + 'static,
+        ended: impl Fn(&str, &Error) + Send + Sync,
+    ) -> PerContext<()> {
+        let each = Arc::new(each);
+        let results = std::thread::scope(|scope| {
+            let threads: Vec<_> = self
+                .members
+                .iter()
+                .map(|(context, member)| {
+                    let each = each.clone();
+                    let ended = &ended;
+                    scope.spawn(move || {
+                        let name = context.clone();
+                        let r = member.watch(slugs, move |e| each(&name, e));
+                        if let Err(e) = &r {
+                            ended(context, e);
+                        }
+                        r
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect::<Vec<_>>()
+        });
+        PerContext {
+            results: self.contexts().map(str::to_string).zip(results).collect(),
+        }
+    }
+}
+
+/// A look's meaning for the placement rule.
+fn look_of(r: &Result<Bottle>) -> Look {
+    match r {
+        Ok(_) => Look::Found,
+        Err(e) if *e.kind() == ErrorKind::NotFound => Look::Absent,
+        Err(e) if is_dead(e) => Look::Dead,
+        Err(_) => Look::Failed,
+    }
+}
+
+/// The not-found error of the first context that answered "absent".
+fn first_absent(looks: &[Result<Bottle>]) -> Error {
+    looks
+        .iter()
+        .find_map(|r| {
+            r.as_ref()
+                .err()
+                .filter(|e| *e.kind() == ErrorKind::NotFound)
+        })
+        .cloned()
+        .expect("absent on a context that answered")
+}
+
+fn with_outcome<T, U>(placed: Placed<T>, outcome: U) -> Placed<U> {
+    Placed {
+        context: placed.context,
+        also: placed.also,
+        skipped: placed.skipped,
+        dead: placed.dead,
+        outcome,
+    }
+}
+
+/// `e`, its message naming the context it came from.
+fn named(context: &str, e: Error) -> Error {
+    e.prefixed(&format!("context `{context}`: "))
+}
+
+/// No context answered the look at `slug`: each one named, with the first line of why.
+fn unanswered(slug: &Slug, dead: &[(String, Error)]) -> Error {
+    let each: Vec<String> = dead
+        .iter()
+        .map(|(c, e)| format!("`{c}` ({})", e.message().lines().next().unwrap_or("")))
+        .collect();
+    Error::new(
+        ErrorKind::EngineUnavailable,
+        format!(
+            "no context answered the look at bottle `{slug}`: {}",
+            each.join("; ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_lists_are_checked() {
+        let ok = |l: &[&str]| check_contexts(l).is_ok();
+        assert!(ok(&["default"]));
+        assert!(ok(&["default", "pod", "a.b_c+d-e"]));
+        assert!(!ok(&[]));
+        assert!(!ok(&[""]));
+        assert!(!ok(&["default", "default"]));
+        assert!(!ok(&["-x"]));
+        assert!(!ok(&["a b"]));
+        assert!(!ok(&["a/b"]));
+    }
+}

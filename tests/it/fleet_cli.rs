@@ -1,0 +1,406 @@
+//! `--contexts` against the fake engine, which answers per `--context` and plays a dead one: the
+//! stderr lines, exit codes 0/1/69, the `--json` error object with `contexts` and `partial`,
+//! placement around a dead context, a slug found on two contexts, and the usage errors.
+//! (Real engines: `fleet.rs`.)
+
+use crate::fake::{Fake, container_json, network_json};
+
+/// `demo` scores `pod` above `default` (`placement_score`'s rustdoc): its first choice is `pod`.
+const FLEET: &str = "default,pod";
+const DEAD: &str =
+    "Cannot connect to the Docker daemon at unix:///run/pod.sock. Is the docker daemon running?\n";
+const NET: &str = "bot-bottle-bundle-demo";
+const BUNDLE: &str = "bot-bottle-sidecars-demo";
+
+fn run(fake: &Fake, args: &[&str]) -> (i32, String, String) {
+    let out = fake.bottle(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn bundle(state: &str, spec: &str) -> String {
+    container_json(
+        BUNDLE,
+        "c1",
+        state,
+        &[
+            ("bottle.role", "bundle"),
+            ("bottle.slug", "demo"),
+            ("bottle.spec", spec),
+        ],
+        NET,
+        "10.213.150.2",
+        &[(8080, 26435)],
+    )
+}
+
+fn network() -> String {
+    network_json(
+        NET,
+        "net1",
+        "10.213.150.0/24",
+        &[
+            ("bottle.role", "network"),
+            ("bottle.slug", "demo"),
+            ("bottle.subnet", "10.213.150.0/24"),
+        ],
+        &[("c1", BUNDLE)],
+    )
+}
+
+/// `context` holds the running bottle `demo`: its listing and its looks.
+fn holds_demo(fake: &mut Fake, context: &str) {
+    let c = format!("--context {context}");
+    fake.on(&format!("{c} ps *"), 0, &format!("c1\t{BUNDLE}\n"), "");
+    fake.on(
+        &format!("{c} network ls *"),
+        0,
+        &format!("net1\t{NET}\n"),
+        "",
+    );
+    fake.on(
+        &format!("{c} inspect*"),
+        0,
+        &(bundle("running", "x") + &network()),
+        "",
+    );
+}
+
+/// `context` answers, and holds no bottle `demo`.
+fn absent(fake: &mut Fake, context: &str) {
+    let missing = format!("Error: No such object: {BUNDLE}\n");
+    fake.on(&format!("--context {context} inspect*"), 1, "", &missing);
+}
+
+fn dead(fake: &mut Fake, context: &str) {
+    fake.on(&format!("--context {context} *"), 1, "", DEAD);
+}
+
+fn dead_line(context: &str) -> String {
+    format!(
+        "bottle: context `{context}` did not answer: {}",
+        DEAD.trim_end()
+    )
+}
+
+#[test]
+fn ls_over_a_dead_context_lists_the_others_names_it_and_exits_1() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    holds_demo(&mut fake, "default");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls"]);
+    assert_eq!(code, 1, "{err}");
+    // The piped line keeps its fields, the context last.
+    assert!(out.starts_with("demo\trunning\t10.213.150.0/24\t"), "{out}");
+    assert!(out.trim_end().ends_with("\tdefault"), "{out}");
+    assert!(err.contains(&dead_line("pod")), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line per dead context: {err}");
+
+    let (code, out, _) = run(&fake, &["--contexts", FLEET, "ls", "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = &v["error"];
+    assert_eq!(e["exit_code"], 1);
+    assert_eq!(e["kind"], "engine_unavailable");
+    assert_eq!(e["contexts"][0]["context"], "pod");
+    assert_eq!(e["contexts"][0]["kind"], "engine_unavailable");
+    assert_eq!(e["contexts"][0]["exit_code"], 69);
+    assert_eq!(e["partial"][0]["slug"], "demo");
+    assert_eq!(e["partial"][0]["context"], "default");
+    assert_eq!(e["partial"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn ls_over_answering_contexts_has_a_context_on_each_bottle_and_a_filter_for_it() {
+    let mut fake = Fake::new();
+    holds_demo(&mut fake, "default");
+    // `pod` answers, and holds nothing (unmatched calls exit 0 with no output).
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["context"], "default");
+    let (_, out, _) = run(
+        &fake,
+        &["--contexts", FLEET, "ls", "--filter", "context=pod", "-q"],
+    );
+    assert_eq!(out, "");
+    let (_, out, _) = run(
+        &fake,
+        &[
+            "--contexts",
+            FLEET,
+            "ls",
+            "--format",
+            "{{.Slug}} {{.Context}}",
+        ],
+    );
+    assert_eq!(out, "demo default\n");
+    // Without `--contexts` the object has no `context`.
+    let mut one = Fake::new();
+    holds_demo(&mut one, "*");
+    let out = one.bottle(&["ls", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v[0].get("context").is_none(), "{v}");
+}
+
+#[test]
+fn every_context_dead_is_exit_69() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    dead(&mut fake, "default");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls", "--json"]);
+    assert_eq!(code, 69, "{err}");
+    let v = crate::schema::check("error", &out);
+    assert_eq!(v["error"]["exit_code"], 69);
+    assert_eq!(v["error"]["contexts"].as_array().unwrap().len(), 2);
+    assert!(err.contains(&dead_line("default")) && err.contains(&dead_line("pod")));
+    let (code, _, err) = run(&fake, &["--contexts", FLEET, "down", "--all"]);
+    assert_eq!(code, 69, "{err}");
+    let (code, _, err) = run(
+        &fake,
+        &["--contexts", FLEET, "up", "demo", "--image", "img"],
+    );
+    assert_eq!(code, 69, "{err}");
+    assert!(err.contains("no context answered"), "{err}");
+}
+
+#[test]
+fn up_goes_around_a_dead_first_choice_to_the_next_by_score_and_exits_0() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    absent(&mut fake, "default");
+    let (code, out, err) = run(
+        &fake,
+        &[
+            "--contexts",
+            FLEET,
+            "up",
+            "demo",
+            "--image",
+            "img",
+            "-p",
+            "8080",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "bottle: context `pod` did not answer; `demo` goes to `default`, the next by placement score"
+        ),
+        "{err}"
+    );
+    assert!(err.contains(&dead_line("pod")), "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(v["context"], "default");
+    assert_eq!(v["action"], "created");
+    // Everything `up` created, it created on `default`.
+    let creates: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.iter().any(|a| a == "create" || a == "run"))
+        .collect();
+    assert!(!creates.is_empty());
+    assert!(
+        creates.iter().all(|c| c[..2] == ["--context", "default"]),
+        "{creates:?}"
+    );
+}
+
+#[test]
+fn up_of_a_bottle_that_exists_on_the_lower_scoring_context_stays_there() {
+    let mut fake = Fake::new();
+    holds_demo(&mut fake, "default");
+    absent(&mut fake, "pod");
+    let (code, _, err) = run(
+        &fake,
+        &["--contexts", "pod,default", "up", "demo", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Nothing was made on `pod`, the rule's first choice: the bottle already was on `default`.
+    let on_pod: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c[..2] == ["--context", "pod"])
+        .collect();
+    assert!(on_pod.iter().all(|c| c[2] == "inspect"), "{on_pod:?}");
+}
+
+#[test]
+fn a_slug_on_two_contexts_is_read_on_the_best_scoring_one_and_the_other_named() {
+    let mut fake = Fake::new();
+    holds_demo(&mut fake, "default");
+    holds_demo(&mut fake, "pod");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "status", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["context"], "pod");
+    assert!(
+        err.contains("bottle: `demo` is also on context `default`: acted on `pod`"),
+        "{err}"
+    );
+    // `env` says whose host the addresses are on.
+    let (code, out, _) = run(&fake, &["--contexts", FLEET, "env", "demo"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("export BOTTLE_CONTEXT=pod\n"), "{out}");
+    // `down` removes every copy.
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "down", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let contexts: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["context"].as_str().unwrap())
+        .collect();
+    assert_eq!(contexts, ["default", "pod"]);
+}
+
+#[test]
+fn down_with_a_dead_context_removes_on_the_others_names_it_and_exits_1() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    holds_demo(&mut fake, "default");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "down", "demo"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("(context `default`)"), "{out}");
+    assert!(err.contains(&dead_line("pod")), "{err}");
+    let rm = fake
+        .calls()
+        .into_iter()
+        .any(|c| c[..3] == ["--context", "default", "rm"]);
+    assert!(rm, "the bundle on `default` was removed");
+    let (code, out, _) = run(&fake, &["--contexts", FLEET, "down", "--all", "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"]["partial"][0]["context"], "default");
+    assert_eq!(v["error"]["contexts"][0]["context"], "pod");
+}
+
+#[test]
+fn a_bad_context_list_is_a_usage_error_and_runs_nothing() {
+    for args in [
+        &["--contexts", "a,a", "ls"][..],
+        &["--contexts", "a,,b", "ls"],
+        &["--contexts", "", "ls"],
+        &["--contexts", "-x", "ls"],
+        &["--contexts", "a b", "ls"],
+        &["--contexts", "a", "--context", "b", "ls"],
+        &["--contexts", "a", "ls", "--context", "b"],
+        &["ls", "--context", "b", "--contexts", "a"],
+    ] {
+        let fake = Fake::new();
+        let (code, _, err) = run(&fake, args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(fake.calls().is_empty(), "{args:?}");
+    }
+    // The environment names them too.
+    let fake = Fake::new();
+    let out = fake
+        .command(&["ls"])
+        .env("BOTTLE_CONTEXTS", "a,a")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = fake
+        .command(&["ls", "--context", "x"])
+        .env("BOTTLE_CONTEXTS", "a")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn a_podman_fleet_names_its_members_as_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let podman = dir.path().join("podman");
+    std::fs::write(
+        &podman,
+        format!("#!/bin/sh\necho \"$@\" >> {}\nexit 0\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&podman, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = crate::fake::bottle_cmd()
+        .args([
+            "--engine",
+            podman.to_str().unwrap(),
+            "--contexts",
+            "a,b",
+            "ls",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        seen.lines().any(|l| l.starts_with("--connection a ps")),
+        "{seen}"
+    );
+    assert!(
+        seen.lines().any(|l| l.starts_with("--connection b ps")),
+        "{seen}"
+    );
+    assert!(!seen.contains("--context"), "{seen}");
+}
+
+#[test]
+fn the_spec_file_may_name_the_contexts_up_places_over() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("bottle.toml");
+    std::fs::write(
+        &toml,
+        "image = \"img\"\ncontexts = [\"default\", \"pod\"]\n",
+    )
+    .unwrap();
+    let out = fake
+        .command(&["up", "demo", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("`demo` goes to `default`"), "{err}");
+    // `--context` (or `--contexts`) on the command line wins over the file.
+    let out = fake
+        .command(&["up", "demo", "--context", "pod"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(69));
+    // A bad list in the file is refused with its place, before anything runs.
+    std::fs::write(&toml, "image = \"img\"\ncontexts = [\"a\", \"a\"]\n").unwrap();
+    let fresh = Fake::new();
+    let out = fresh
+        .command(&["up", "demo"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("named twice") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(fresh.calls().is_empty());
+}
