@@ -90,10 +90,11 @@ impl Run {
         self.stderr.lines().filter(|l| l.contains(needle)).collect()
     }
 
-    /// The one stderr line naming `context` as dead, in the design's words.
+    /// The one stderr line naming `context` as dead with the engine's reason (`bottle: context
+    /// `pod` did not answer: REASON`).
     #[track_caller]
     fn names_dead(&self, context: &str) -> String {
-        let want = format!("context `{context}` did not answer");
+        let want = format!("context `{context}` did not answer: ");
         let lines = self.lines_with(&want);
         assert_eq!(
             lines.len(),
@@ -162,6 +163,47 @@ fn placed(bottles: &Value) -> Vec<(String, String)> {
                 .as_str()
                 .unwrap_or_else(|| panic!("no `context`: {b}"));
             (b["slug"].as_str().unwrap().to_string(), context.to_string())
+        })
+        .collect()
+}
+
+/// The one stderr line saying that `slug` went to `to`, the next by score, because its first
+/// choice did not answer.
+#[track_caller]
+fn moved(run: &Run, slug: &str, to: &str) -> String {
+    let want = format!("`{slug}` goes to `{to}`, the next by placement score");
+    let lines = run.lines_with(&want);
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line with {want:?}: {}",
+        run.stderr
+    );
+    lines[0].to_string()
+}
+
+/// `ls --format table`: slug to context, from the CONTEXT column (right after SLUG).
+fn table(stdout: &str) -> BTreeMap<String, String> {
+    let mut lines = stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert_eq!(header.get(..2), Some(&["SLUG", "CONTEXT"][..]), "{stdout}");
+    lines
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols[0].to_string(), cols[1].to_string())
+        })
+        .collect()
+}
+
+/// `ls` piped: slug to context, the last of eight tab-separated fields (the seven of one engine
+/// keep their places).
+fn piped(stdout: &str) -> BTreeMap<String, String> {
+    stdout
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            assert_eq!(fields.len(), 8, "{l:?}");
+            (fields[0].to_string(), fields[7].to_string())
         })
         .collect()
 }
@@ -306,20 +348,19 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         &format!("default: {:?}, pod: {:?}", on("default"), on("pod")),
     );
 
-    // Listing across the engines: the table's CONTEXT column, the objects' `context`.
+    // Listing across the engines: the table's CONTEXT column, the piped lines' last field, the
+    // objects' `context`.
+    let ls = fleet.run(&["--contexts", "default,pod", "ls", "--format", "table"]);
+    ls.expect(0);
+    assert_eq!(table(&ls.stdout), want, "{}", ls.stdout);
+    notes.step(
+        "ls (table)",
+        &ls,
+        "CONTEXT column: every slug on its context",
+    );
     let ls = fleet.run(&["--contexts", "default,pod", "ls"]);
     ls.expect(0);
-    let mut lines = ls.stdout.lines();
-    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(&header[..2], ["SLUG", "CONTEXT"], "{}", ls.stdout);
-    let rows: BTreeMap<String, String> = lines
-        .map(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            (cols[0].to_string(), cols[1].to_string())
-        })
-        .collect();
-    assert_eq!(rows, want, "{}", ls.stdout);
-    notes.step("ls", &ls, "CONTEXT column: every slug on its context");
+    assert_eq!(piped(&ls.stdout), want, "{}", ls.stdout);
     let ls = fleet.run(&["--contexts", "default,pod", "ls", "--json"]);
     ls.expect(0);
     let listed = placed(&schema::check("ls", &ls.stdout));
@@ -439,12 +480,7 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
     let ls = fleet.run(&["--contexts", "default,pod", "ls"]);
     ls.expect(1);
     let dead_line = ls.names_dead("pod");
-    let served: Vec<String> = ls
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|l| l.split_whitespace().next().unwrap().to_string())
-        .collect();
+    let served: Vec<String> = piped(&ls.stdout).into_keys().collect();
     let mut docker_side: Vec<String> = on("default");
     if race_first == "default" {
         docker_side.push("race".into());
@@ -500,11 +536,8 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
     args.push("--json");
     let up = fleet.run(&args);
     up.expect(0);
-    let moved = up.names_dead("pod");
-    assert!(
-        moved.contains("`g1` goes to `default`"),
-        "the line says where it went: {moved}"
-    );
+    up.names_dead("pod");
+    let moved = moved(&up, "g1", "default");
     assert_eq!(schema::check("up", &up.stdout)["context"], "default");
     assert!(objects(&on_docker).contains(&bundle(&on_docker, "g1")));
     want.insert("g1".into(), "default".into());
@@ -646,8 +679,14 @@ fn fleet_over_podman_connections_names_the_dead_one() {
         "--json",
     ]);
     up.expect(0);
-    let moved = up.names_dead("dead");
-    assert!(moved.contains("`p1` goes to `svc`"), "{moved}");
+    up.names_dead("dead");
+    let moved = moved(&up, "p1", "svc");
+    assert_eq!(
+        up.lines_with("goes to").len(),
+        1,
+        "only `p1` moved: {}",
+        up.stderr
+    );
     let got = placed(&schema::check("up", &up.stdout));
     assert_eq!(
         got,
@@ -655,26 +694,18 @@ fn fleet_over_podman_connections_names_the_dead_one() {
     );
     notes.step("up n1 p1 (rules: svc, dead)", &up, &moved);
 
-    let ls = fleet.run(&["--engine", &native.program, "--contexts", "svc,dead", "ls"]);
+    let ls = fleet.run(&[
+        "--engine",
+        &native.program,
+        "--contexts",
+        "svc,dead",
+        "ls",
+        "--format",
+        "table",
+    ]);
     ls.expect(1);
     let line = ls.names_dead("dead");
-    let header: Vec<&str> = ls
-        .stdout
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    assert_eq!(&header[..2], ["SLUG", "CONTEXT"], "{}", ls.stdout);
-    let rows: Vec<(String, String)> = ls
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            (cols[0].to_string(), cols[1].to_string())
-        })
-        .collect();
+    let rows: Vec<(String, String)> = table(&ls.stdout).into_iter().collect();
     assert_eq!(rows, got, "{}", ls.stdout);
     notes.step("ls", &ls, &line);
 
