@@ -267,9 +267,11 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         return;
     };
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    // What the docker CLI and podman read: `~/.config` as a whole is not this test's to watch
+    // (fish, run by the completion test at the same time, keeps its variables there).
     let user_config = [
         Path::new(&home).join(".docker"),
-        Path::new(&home).join(".config"),
+        Path::new(&home).join(".config/containers"),
     ];
     let before: Vec<Vec<String>> = user_config.iter().map(|d| fingerprint(d)).collect();
 
@@ -614,7 +616,10 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
     drop(contexts);
     drop(dir);
     let after: Vec<Vec<String>> = user_config.iter().map(|d| fingerprint(d)).collect();
-    assert_eq!(before, after, "the user's ~/.docker or ~/.config changed");
+    assert_eq!(
+        before, after,
+        "the user's ~/.docker or ~/.config/containers changed"
+    );
     placement.print(&format!(
         "fleet placement over `default,pod` ({} -> dockerd, podman service):",
         docker.program
