@@ -273,6 +273,13 @@ impl Error {
         Error::new(ErrorKind::Invalid(what), message)
     }
 
+    /// The same error, `suffix` after its message (a fleet names the contexts that did not
+    /// answer a look).
+    pub(crate) fn suffixed(mut self, suffix: &str) -> Error {
+        self.message.push_str(suffix);
+        self
+    }
+
     /// The same error, its message after `prefix` (a fleet names the context it came from).
     pub(crate) fn prefixed(mut self, prefix: &str) -> Error {
         self.message = format!("{prefix}{}", self.message);

@@ -36,7 +36,7 @@ use crate::spec::Spec;
 /// let up = fleet.up(&slug, &Spec::builder("bot-bottle-sidecars:latest").build()?)?;
 /// println!("{} is on {}", slug, up.context);
 /// for (context, bottles) in fleet.ls().iter() {
-///     println!("{context}: {:?}", bottles.map(Vec::len));
+///     println!("{context}: {:?}", bottles.as_ref().map(Vec::len));
 /// }
 /// # Ok(()) }
 /// ```
@@ -244,8 +244,8 @@ impl Fleet {
             .collect()
     }
 
-    /// Where each slug is (or goes), from its looks: the member index and the skeleton of the
-    /// result, or the error that stands for the bottle.
+    /// Where a slug is (or goes), from its looks: the context, with the bottle when it is found,
+    /// or the error that stands for it (no context answered; a look that failed otherwise).
     fn place(&self, slug: &Slug, looks: Vec<Result<Bottle>>) -> Result<Placed<Option<Bottle>>> {
         let names: Vec<&str> = self.contexts().collect();
         let seen: Vec<Look> = looks.iter().map(look_of).collect();
@@ -277,28 +277,40 @@ impl Fleet {
         }
     }
 
-    /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
-    /// `context`), and the contexts that did not answer. A bottle on no context that answered is
-    /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it; no context answering is
-    /// [`ErrorKind::EngineUnavailable`].
-    pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+    /// Each context's look at `slug`, at once: its bottle object, or why not (not found there,
+    /// did not answer, failed). [`Fleet::locate_from`] decides from it.
+    pub fn look(&self, slug: &Slug) -> PerContext<Bottle> {
         let looks = self
             .looks(&self.call(), std::slice::from_ref(slug))
             .remove(0);
+        PerContext {
+            results: self.contexts().map(str::to_string).zip(looks).collect(),
+        }
+    }
+
+    /// Where `slug` is: the best-scoring context that holds it, its bottle object (with its
+    /// `context`), and the contexts that did not answer. A bottle on no context that answered is
+    /// [`ErrorKind::NotFound`], as [`Bottles::status`] says it, naming the contexts that did not
+    /// answer; no context answering is [`ErrorKind::EngineUnavailable`].
+    pub fn locate(&self, slug: &Slug) -> Result<Placed<Bottle>> {
+        self.locate_from(slug, self.look(slug))
+    }
+
+    /// [`Fleet::locate`] from looks already taken ([`Fleet::look`]), for a caller that also
+    /// wants to say which contexts did not answer when the bottle is not found.
+    pub fn locate_from(&self, slug: &Slug, looks: PerContext<Bottle>) -> Result<Placed<Bottle>> {
+        let looks: Vec<Result<Bottle>> = looks.results.into_iter().map(|(_, r)| r).collect();
         let absent = looks.iter().find_map(|r| match r {
             Err(e) if *e.kind() == ErrorKind::NotFound => Some(e.clone()),
             _ => None,
         });
-        let placed = self.place(slug, looks)?;
-        match placed.outcome {
-            Some(b) => Ok(Placed {
-                outcome: b,
-                context: placed.context,
-                also: placed.also,
-                skipped: placed.skipped,
-                dead: placed.dead,
-            }),
-            None => Err(absent.expect("absent on a context that answered")),
+        let mut placed = self.place(slug, looks)?;
+        match placed.outcome.take() {
+            Some(b) => Ok(with_outcome(placed, b)),
+            None => Err(not_found(
+                absent.expect("absent on a context that answered"),
+                &placed.dead,
+            )),
         }
     }
 
@@ -327,6 +339,17 @@ impl Fleet {
     /// [`Fleet::up`] of each slug: the looks at once, then the `up`s, at most
     /// [`Bottles::parallel`] at once. Results in the slugs' order.
     pub fn up_many(&self, slugs: &[Slug], spec: &Spec) -> Vec<Result<Placed<UpOutcome>>> {
+        self.up_many_reporting(slugs, spec, &|_, _| {})
+    }
+
+    /// [`Fleet::up_many`], handing each bottle's result to `on_done` as soon as that bottle is
+    /// done (from the thread that worked on it), as [`Bottles::up_many_reporting`] does.
+    pub fn up_many_reporting(
+        &self,
+        slugs: &[Slug],
+        spec: &Spec,
+        on_done: &(dyn Fn(&Slug, &Result<Placed<UpOutcome>>) + Sync),
+    ) -> Vec<Result<Placed<UpOutcome>>> {
         let call = self.call();
         let looks = self.looks(&call, slugs);
         let placed: Vec<Result<Placed<Option<Bottle>>>> = slugs
@@ -337,13 +360,16 @@ impl Fleet {
         let items: Vec<(&Slug, &Result<Placed<Option<Bottle>>>)> =
             slugs.iter().zip(&placed).collect();
         self.each(&call, &items, |(slug, placed)| {
-            let placed = placed.as_ref().map_err(Clone::clone)?;
-            let member = self.member(&placed.context).expect("a member");
-            let mut up = member
-                .up(slug, spec)
-                .map_err(|e| named(&placed.context, e))?;
-            up.bottle.context = Some(placed.context.clone());
-            Ok(with_outcome(placed.clone(), up))
+            let result = placed.as_ref().map_err(Clone::clone).and_then(|placed| {
+                let member = self.member(&placed.context).expect("a member");
+                let mut up = member
+                    .up(slug, spec)
+                    .map_err(|e| named(&placed.context, e))?;
+                up.bottle.context = Some(placed.context.clone());
+                Ok(with_outcome(placed.clone(), up))
+            });
+            on_done(slug, &result);
+            result
         })
     }
 
@@ -351,6 +377,16 @@ impl Fleet {
     pub fn down(&self, slug: &Slug) -> PerContext<Removed> {
         self.down_with(std::slice::from_ref(slug), DownOptions::default())
             .remove(0)
+    }
+
+    /// [`Fleet::down`] of each slug, every (context, slug) pair on one pool.
+    pub fn down_many(&self, slugs: &[Slug]) -> Vec<PerContext<Removed>> {
+        self.down_with(slugs, DownOptions::default())
+    }
+
+    /// Every bottle of this prefix taken down, on every context (as [`Bottles::down_all`]).
+    pub fn down_all(&self) -> PerContext<Vec<(Slug, Result<Removed>)>> {
+        self.down_all_with(DownOptions::default())
     }
 
     /// [`Fleet::down`] of each slug, with options, every (context, slug) pair on one pool.
@@ -412,7 +448,7 @@ impl Fleet {
         self.each(&call, &items, |(slug, looks)| {
             let placed = self.place(slug, looks.to_vec())?;
             if placed.outcome.is_none() {
-                return Err(first_absent(looks));
+                return Err(not_found(first_absent(looks), &placed.dead));
             }
             let member = self.member(&placed.context).expect("a member");
             let r = act(member, slug, &placed.context).map_err(|e| named(&placed.context, e))?;
@@ -420,18 +456,34 @@ impl Fleet {
         })
     }
 
-    /// A state change of each slug (`Bottles::stop_many` and its siblings), on the context that
-    /// holds it.
+    /// A state change of each slug (`Bottles::stop_many` and its siblings), on every context
+    /// that holds it: the outcome is the best-scoring copy's, and a copy elsewhere that could not
+    /// be changed fails the slug, naming its context.
     fn change(
         &self,
         slugs: &[Slug],
         change: fn(&Bottles, &[Slug]) -> Vec<Result<Bottle>>,
     ) -> Vec<Result<Placed<Bottle>>> {
-        self.on_holder(slugs, |member, slug, context| {
-            let mut b = change(member, std::slice::from_ref(slug)).remove(0)?;
+        let once =
+            |member: &Bottles, slug: &Slug| change(member, std::slice::from_ref(slug)).remove(0);
+        let results = self.on_holder(slugs, |member, slug, context| {
+            let mut b = once(member, slug)?;
             b.context = Some(context.to_string());
             Ok(b)
-        })
+        });
+        // Copies elsewhere (made while the best context did not answer): rare, so one by one.
+        results
+            .into_iter()
+            .zip(slugs)
+            .map(|(r, slug)| {
+                let placed = r?;
+                for other in &placed.also {
+                    let member = self.member(other).expect("a member");
+                    once(member, slug).map_err(|e| named(other, e))?;
+                }
+                Ok(placed)
+            })
+            .collect()
     }
 
     /// [`Bottles::resume`] of each slug (`up` with no spec: kept, started or unpaused, never
@@ -543,6 +595,23 @@ fn first_absent(looks: &[Result<Bottle>]) -> Error {
         })
         .cloned()
         .expect("absent on a context that answered")
+}
+
+/// A bottle no context that answered holds: `absent`'s error, naming the contexts that did not
+/// answer (a bottle there is invisible).
+fn not_found(absent: Error, dead: &[(String, Error)]) -> Error {
+    match unseen(dead) {
+        Some(names) => absent.suffixed(&format!(
+            " on the contexts that answered; {names} did not answer, and may hold it"
+        )),
+        None => absent,
+    }
+}
+
+/// The contexts that did not answer, named for a message (`` `pod` ``, `` `pod`, `edge` ``).
+fn unseen(dead: &[(String, Error)]) -> Option<String> {
+    let names: Vec<String> = dead.iter().map(|(c, _)| format!("`{c}`")).collect();
+    (!names.is_empty()).then(|| format!("context {}", names.join(", ")))
 }
 
 fn with_outcome<T, U>(placed: Placed<T>, outcome: U) -> Placed<U> {

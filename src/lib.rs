@@ -30,6 +30,10 @@
 //! changes as the engine reports them, each a [`BottleEvent`] with its [`Change`]: a state, a
 //! health, the published ports.
 //!
+//! Over several engines (docker contexts, or podman connections), a [`Fleet`] places each new
+//! bottle by the placement rule ([`placement_order`]), finds each existing one on whichever
+//! context holds it, and says per context what answered ([`PerContext`], [`Placed`]).
+//!
 //! The API is typed: a [`Prefix`], a [`Pool`] of a [`Subnet`], a [`LoopbackPool`], ports as `u16`,
 //! addresses as [`std::net::IpAddr`], waits as [`std::time::Duration`]; results carry a [`Slug`],
 //! a [`State`] and a [`ReplaceReason`]. No third-party type appears in it. The environment that

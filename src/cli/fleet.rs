@@ -24,6 +24,9 @@ pub(super) struct Trouble {
     failed: Vec<(String, Error)>,
     /// Whether any context answered.
     answered: bool,
+    /// Whether each context's line was already said on stderr (`events` says them as the
+    /// streams end).
+    said: bool,
 }
 
 impl Trouble {
@@ -145,7 +148,9 @@ impl<W: Write> Run<'_, W> {
         };
         let mut contexts = Vec::new();
         for (c, e) in &t.dead {
-            eprintln!("{}", dead_line(c, e));
+            if !t.said {
+                eprintln!("{}", dead_line(c, e));
+            }
             contexts.push(context_json(c, e, e.message()));
         }
         for (c, e) in &t.failed {
@@ -154,7 +159,9 @@ impl<W: Write> Run<'_, W> {
                 slug: None,
             };
             let msg = render::error_message(e.message(), Some(e), asked, self.g.verbose);
-            eprintln!("bottle: context `{c}`: {msg}");
+            if !t.said {
+                eprintln!("bottle: context `{c}`: {msg}");
+            }
             contexts.push(context_json(c, e, &msg));
         }
         if self.g.json {
@@ -188,11 +195,38 @@ impl<W: Write> Run<'_, W> {
         fleet: &Fleet,
         slugs: &[Slug],
         spec: Option<&Spec>,
-        ttl: Option<std::time::Duration>,
+        (ttl, wait): (Option<std::time::Duration>, Option<std::time::Duration>),
     ) -> anyhow::Result<()> {
+        let progress = self.progress.clone();
+        let done = |slug: &Slug, r: &bottle::Result<Placed<UpOutcome>>| {
+            if let Some(p) = &progress {
+                p.done(
+                    slug,
+                    &r.as_ref().map(|p| p.outcome.clone()).map_err(Clone::clone),
+                );
+            }
+        };
         let results = match spec {
-            Some(spec) => fleet.up_many(slugs, spec),
-            None => fleet.resume_many(slugs, ttl),
+            Some(spec) => {
+                let results = fleet.up_many_reporting(slugs, spec, &done);
+                if let Some(p) = &progress {
+                    p.clear();
+                }
+                results
+            }
+            // No spec: kept where it is, started if stopped; then `--wait` as `up` waits.
+            None => fleet
+                .resume_many(slugs, ttl)
+                .into_iter()
+                .zip(slugs)
+                .map(|(r, slug)| match (r, wait) {
+                    (Ok(p), Some(within)) => {
+                        let member = fleet.member(&p.context).expect("a member");
+                        member.wait_ready(slug, within).map(|()| p)
+                    }
+                    (r, _) => r,
+                })
+                .collect(),
         };
         let placed: Vec<&Placed<UpOutcome>> = results.iter().flatten().collect();
         for (c, e) in &Trouble::of_placed(&placed).dead {
@@ -225,7 +259,12 @@ impl<W: Write> Run<'_, W> {
             .collect();
         bottles.sort_by(|x, y| (&x.slug, rank(x)).cmp(&(&y.slug, rank(y))));
         if self.g.json && !t.is_empty() {
-            return self.conclude(&t, Some(serde_json::to_value(&bottles)?));
+            // What `ls --json` (or `ls -q --json`) prints on success.
+            let partial = match a.quiet {
+                true => serde_json::to_value(bottles.iter().map(|b| &b.slug).collect::<Vec<_>>())?,
+                false => serde_json::to_value(&bottles)?,
+            };
+            return self.conclude(&t, Some(partial));
         }
         self.ls_print(a, &bottles, now)?;
         self.conclude(&t, None)
@@ -329,7 +368,24 @@ impl<W: Write> Run<'_, W> {
         fleet: &Fleet,
         slug: &Slug,
     ) -> anyhow::Result<(Bottle, Trouble)> {
-        let placed = fleet.locate(slug)?;
+        let looks = fleet.look(slug);
+        let dead: Vec<(String, Error)> = looks
+            .dead()
+            .map(|(c, e)| (c.to_string(), e.clone()))
+            .collect();
+        let placed = match fleet.locate_from(slug, looks) {
+            Ok(placed) => placed,
+            // Not found on the contexts that answered: the dead ones may hold it, so each is
+            // said as for any command (the error names them too).
+            Err(e) => {
+                if *e.kind() != ErrorKind::EngineUnavailable {
+                    for (c, dead) in &dead {
+                        eprintln!("{}", dead_line(c, dead));
+                    }
+                }
+                return Err(e.into());
+            }
+        };
         warn_placement(slug, &placed);
         let t = Trouble::of_placed(&[&placed]);
         Ok((placed.outcome, t))
@@ -408,7 +464,18 @@ impl<W: Write> Run<'_, W> {
         let t = Trouble::of(&per);
         let mut report = Vec::new();
         let verb = if dry_run { "would remove" } else { "removed" };
+        let cli = match fleet.contexts().next().and_then(|c| fleet.member(c)) {
+            Some(b) if b.engine().flavor() == bottle::Flavor::Podman => "podman",
+            _ => "docker",
+        };
         for (context, removed) in per.answered() {
+            // A network kept for a foreign container is said, not kept silently (dry run too).
+            for kept in &removed.kept {
+                eprintln!(
+                    "bottle: {} (context `{context}`)",
+                    render::kept_line(kept, cli)
+                );
+            }
             let mut v = json::gc(dry_run, removed);
             v["context"] = json!(context);
             report.push(v);
@@ -475,12 +542,11 @@ impl<W: Write> Run<'_, W> {
         if interrupted {
             return Err(Reported(130).into());
         }
-        let dead = per.dead().count();
-        let failed = per.failed().count();
-        match exit_of(dead, failed, dead < per.iter().count()) {
-            Some(code) => Err(Reported(code).into()),
-            None => Ok(()),
-        }
+        let t = Trouble {
+            said: true,
+            ..Trouble::of(&per)
+        };
+        self.conclude(&t, None)
     }
 }
 

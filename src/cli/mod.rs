@@ -124,7 +124,8 @@ pub struct Global {
         default_value = "10m"
     )]
     pub timeout: String,
-    /// How many bottles to work on at once: `up` and `down` of several slugs, `down --all`, `gc`
+    /// How many bottles to work on at once: `up` and `down` of several slugs, `down --all`, `gc`;
+    /// with --contexts, the engine commands in flight across all contexts
     #[arg(
         long,
         global = true,
@@ -1203,12 +1204,13 @@ impl<W: Write> Run<'_, W> {
         self.warn_argv();
         let bottles = self.bottles()?;
         let file_contexts = a.spec.text()?.0.contexts;
-        if let Some(fleet) = self.fleet_or_file(&bottles, file_contexts.as_deref())? {
-            return self.fleet_up(&fleet, &slugs, spec.as_ref(), ttl);
-        }
+        let fleet = self.fleet_or_file(&bottles, file_contexts.as_deref())?;
         // No spec: each bottle is kept as it is (started if stopped), never replaced.
         let Some(spec) = spec else {
             let wait = a.spec.text()?.0.validate(false)?.wait();
+            if let Some(fleet) = fleet {
+                return self.fleet_up(&fleet, &slugs, None, (ttl, wait));
+            }
             return self.resume(&bottles, &slugs, ttl, wait);
         };
         // The live lines need the events callback, which the handle is made with.
@@ -1221,6 +1223,12 @@ impl<W: Write> Run<'_, W> {
             }
             false => bottles,
         };
+        if fleet.is_some() {
+            // Made again on the handle whose events callback draws the live lines.
+            let fleet = self.fleet_or_file(&bottles, file_contexts.as_deref())?;
+            let fleet = fleet.expect("the same contexts");
+            return self.fleet_up(&fleet, &slugs, Some(&spec), (ttl, None));
+        }
         let progress = self.progress.clone();
         let done = |slug: &Slug, result: &Result<bottle::UpOutcome>| {
             if let Some(p) = &progress {

@@ -122,6 +122,19 @@ fn ls_over_answering_contexts_has_a_context_on_each_bottle_and_a_filter_for_it()
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["context"], "default");
+    // On a terminal, the table's CONTEXT column comes right after SLUG.
+    let (code, table) = crate::cli::in_pty(fake.command(&["--contexts", FLEET, "ls"]));
+    assert_eq!(code, 0, "{table}");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(header.starts_with("SLUG   CONTEXT   STATE"), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("demo   default   running"),
+        "{table}"
+    );
     let (_, out, _) = run(
         &fake,
         &["--contexts", FLEET, "ls", "--filter", "context=pod", "-q"],
@@ -403,4 +416,73 @@ fn the_spec_file_may_name_the_contexts_up_places_over() {
         "{err}"
     );
     assert!(fresh.calls().is_empty());
+}
+
+#[test]
+fn a_state_change_changes_every_copy_and_prints_the_best_scoring_one() {
+    let mut fake = Fake::new();
+    for context in ["default", "pod"] {
+        fake.on(
+            &format!("--context {context} container inspect*"),
+            0,
+            &bundle("exited", "x"),
+            "",
+        );
+        holds_demo(&mut fake, context);
+    }
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "stop", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&v["context"], &v["bundle"]["state"]),
+        (&"pod".into(), &"exited".into())
+    );
+    for context in ["default", "pod"] {
+        let stopped = fake
+            .calls()
+            .into_iter()
+            .any(|c| c[..3] == ["--context", context, "stop"]);
+        assert!(stopped, "{context}: {:?}", fake.calls());
+    }
+}
+
+#[test]
+fn events_merge_the_contexts_streams_each_line_with_its_context() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    let start = r#"{"status":"start","id":"c1","from":"img","Type":"container","Action":"start","Actor":{"ID":"c1","Attributes":{"bottle.role":"bundle","bottle.slug":"demo","name":"bot-bottle-sidecars-demo"}},"scope":"local","time":1796612400,"timeNano":1796612400000000000}"#;
+    fake.on("--context default events *", 0, &format!("{start}\n"), "");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "events", "--json"]);
+    // `default`'s stream ended (the fake has no more to say), `pod` never answered.
+    assert_eq!(code, 1, "{err}");
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&first["context"], &first["slug"]),
+        (&"default".into(), &"demo".into())
+    );
+    crate::schema::check("event", out.lines().next().unwrap());
+    let last = crate::schema::check("error", out.lines().last().unwrap());
+    assert_eq!(last["error"]["contexts"][0]["context"], "pod");
+    assert_eq!(err.matches(&dead_line("pod")).count(), 1, "{err}");
+}
+
+#[test]
+fn a_bottle_not_found_while_a_context_is_dead_says_it_may_be_there() {
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    let (code, _, err) = run(&fake, &["--contexts", FLEET, "status", "demo"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no bottle `demo`"), "{err}");
+    assert!(
+        err.contains("context `pod` did not answer, and may hold it"),
+        "{err}"
+    );
+    assert!(err.contains(&dead_line("pod")), "{err}");
 }
