@@ -514,20 +514,27 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         "error object: contexts [pod: engine_unavailable, 69], partial: the docker side",
     );
 
+    // Found where the engines answered: its status, in `partial`, and still exit 1.
     let status = fleet.run(&["--contexts", "default,pod", "status", &on_default, "--json"]);
+    status.expect(1);
     status.names_dead("pod");
+    let error = schema::check("error", &status.stdout);
+    assert_eq!(error["error"]["partial"]["context"], "default", "{error}");
     notes.step(
-        &format!("status {on_default} (on default)"),
+        &format!("status {on_default} --json (on default)"),
         &status,
-        &said(&status),
+        "its status in `partial`; `pod` named",
     );
+    // Not found where the engines answered, and the dead one may hold it: exit 1, never "gone".
     let status = fleet.run(&["--contexts", "default,pod", "status", &on_pod]);
+    status.expect(1);
     status.names_dead("pod");
-    assert_ne!(status.code, Some(0), "{}", status.stderr);
+    let may = "context `pod` did not answer, and may hold it";
+    assert!(status.stderr.contains(may), "{}", status.stderr);
     notes.step(
         &format!("status {on_pod} (on pod)"),
         &status,
-        &said(&status),
+        &format!("not found on `default`; \"{may}\""),
     );
 
     // A new slug whose first choice is the dead context goes to the next by score, and says so.
@@ -545,15 +552,22 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
     want.insert("g1".into(), "default".into());
     notes.step("up g1 (rule: pod)", &up, &moved);
 
-    let down = fleet.run(&["--contexts", "default,pod", "down", &on_default]);
+    let down = fleet.run(&["--contexts", "default,pod", "down", &on_default, "--json"]);
     down.expect(1);
     let line = down.names_dead("pod");
     assert!(!objects(&on_docker).contains(&bundle(&on_docker, &on_default)));
+    let error = schema::check("error", &down.stdout);
+    assert_eq!(error["error"]["contexts"][0]["context"], "pod", "{error}");
+    let done: Vec<(String, String)> = placed(&error["error"]["partial"]);
+    assert!(
+        done.contains(&(on_default.clone(), "default".into())),
+        "the docker side's part: {error}"
+    );
     want.remove(&on_default);
     notes.step(
-        &format!("down {on_default} (on default)"),
+        &format!("down {on_default} --json (on default)"),
         &down,
-        &format!("removed from default; {line}"),
+        &format!("removed from default, in `partial`; {line}"),
     );
 
     // Every context dead: 69, and nothing done.
