@@ -266,6 +266,14 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         );
         return;
     };
+    if native.image != docker.image {
+        // One `up` names one image for both engines.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping {TEST}: BOTTLE_TEST_IMAGE_PODMAN names another image than docker's"
+        );
+        return;
+    }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     // What the docker CLI and podman read: `~/.config` as a whole is not this test's to watch
     // (fish, run by the completion test at the same time, keeps its variables there).
