@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use crate::bottles::{Bottles, DownOptions, Logs};
 use crate::cancel::CancelToken;
-use crate::error::{Error, ErrorKind, Invalid, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::exec::Flavor;
 use crate::input::Slug;
 use crate::lifecycle::events::BottleEvent;
 use crate::lifecycle::many::bounded;
 use crate::lifecycle::{Removed, UpOutcome};
 use crate::model::Bottle;
-use crate::placement::{Look, Where, locate};
+use crate::placement::{Look, Where, check_contexts, locate};
 use crate::spec::Spec;
 
 /// One prefix's bottles over several contexts (docker contexts, or, when the engine is podman,
@@ -112,38 +112,12 @@ fn is_dead(e: &Error) -> bool {
     *e.kind() == ErrorKind::EngineUnavailable
 }
 
-/// Check a fleet's context names: one at least, none empty or repeated, each a name a docker
-/// context can have.
-pub(crate) fn check_contexts(contexts: &[&str]) -> Result<()> {
-    let refuse = |why: String| Err(Error::invalid(Invalid::Context, why));
-    if contexts.is_empty() {
-        return refuse("a fleet needs at least one context".to_string());
-    }
-    for (i, c) in contexts.iter().enumerate() {
-        let mut chars = c.chars();
-        let first_ok = chars.next().is_some_and(|f| f.is_ascii_alphanumeric());
-        let rest_ok = chars.all(|ch| ch.is_ascii_alphanumeric() || "_.+-".contains(ch));
-        if c.is_empty() {
-            return refuse("empty context name in the list".to_string());
-        }
-        if !(first_ok && rest_ok) {
-            return refuse(format!(
-                "invalid context name `{c}`: a context name is [a-zA-Z0-9][a-zA-Z0-9_.+-]*"
-            ));
-        }
-        if contexts[..i].contains(c) {
-            return refuse(format!("context `{c}` is named twice"));
-        }
-    }
-    Ok(())
-}
-
 impl Fleet {
     /// The bottles of `bottles` (its prefix, pool, timeout, parallelism, token, events callback
     /// and environment) on each of `contexts`: docker contexts, or podman connections when the
     /// engine is podman (learning which may run the engine's `version` once, see
     /// [`crate::Engine::flavor`]). One cancel token and events callback serve them all. Refused
-    /// ([`Invalid::Context`]) when the list is empty, or names one twice or a name a context
+    /// ([`crate::Invalid::Context`]) when the list is empty, or names one twice or a name a context
     /// cannot have.
     pub fn new(bottles: &Bottles, contexts: &[impl AsRef<str>]) -> Result<Fleet> {
         let names: Vec<&str> = contexts.iter().map(AsRef::as_ref).collect();
@@ -168,7 +142,7 @@ impl Fleet {
     }
 
     /// Check a context list as [`Fleet::new`] does, without making anything: one name at least,
-    /// none empty or repeated, each `[a-zA-Z0-9][a-zA-Z0-9_.+-]*` ([`Invalid::Context`]).
+    /// none empty or repeated, each `[a-zA-Z0-9][a-zA-Z0-9_.+-]*` ([`crate::Invalid::Context`]).
     pub fn check(contexts: &[&str]) -> Result<()> {
         check_contexts(contexts)
     }
@@ -188,9 +162,11 @@ impl Fleet {
 
     /// The view of the token one fleet call watches, through all its steps (the looks, then the
     /// work): a cancel that reached a member's call is spent when that call ends, and must
-    /// still keep this call's later steps from starting (see [`CancelToken`]).
-    fn call(&self) -> CancelToken {
-        self.token.for_call()
+    /// still keep this call's later steps from starting (see [`CancelToken`]). When the view is
+    /// dropped, the cancels made so far are spent, as a [`Bottles`] call spends them: one that
+    /// kept every step from starting never poisons the fleet.
+    fn call(&self) -> FleetCall {
+        FleetCall(self.token.for_call())
     }
 
     /// Run `work` on each item, at most [`Bottles::parallel`] at once; an item a cancel of
@@ -574,6 +550,22 @@ impl Fleet {
     }
 }
 
+/// One fleet call's view of the token (see `Fleet::call`), spent when the call ends.
+struct FleetCall(CancelToken);
+
+impl std::ops::Deref for FleetCall {
+    type Target = CancelToken;
+    fn deref(&self) -> &CancelToken {
+        &self.0
+    }
+}
+
+impl Drop for FleetCall {
+    fn drop(&mut self) {
+        self.0.spend();
+    }
+}
+
 /// A look's meaning for the placement rule.
 fn look_of(r: &Result<Bottle>) -> Look {
     match r {
@@ -642,22 +634,4 @@ fn unanswered(slug: &Slug, dead: &[(String, Error)]) -> Error {
             each.join("; ")
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn context_lists_are_checked() {
-        let ok = |l: &[&str]| check_contexts(l).is_ok();
-        assert!(ok(&["default"]));
-        assert!(ok(&["default", "pod", "a.b_c+d-e"]));
-        assert!(!ok(&[]));
-        assert!(!ok(&[""]));
-        assert!(!ok(&["default", "default"]));
-        assert!(!ok(&["-x"]));
-        assert!(!ok(&["a b"]));
-        assert!(!ok(&["a/b"]));
-    }
 }

@@ -9,6 +9,7 @@
 //! Pure: no engine is asked anything here. Which contexts are reachable, and where a bottle
 //! already is (it stays there, whatever the list), is for the caller to find out.
 
+use crate::error::{Error, Invalid, Result};
 use crate::input::Slug;
 use crate::subnet::fnv1a64;
 
@@ -40,6 +41,32 @@ pub fn placement_order(slug: &Slug, contexts: &[&str]) -> Vec<usize> {
     // A stable sort: a tie keeps the earlier context first.
     order.sort_by_key(|&i| std::cmp::Reverse(placement_score(slug, contexts[i])));
     order
+}
+
+/// Check a fleet's context names: one at least, none empty or repeated, each a name a docker
+/// context can have.
+pub(crate) fn check_contexts(contexts: &[&str]) -> Result<()> {
+    let refuse = |why: String| Err(Error::invalid(Invalid::Context, why));
+    if contexts.is_empty() {
+        return refuse("a fleet needs at least one context".to_string());
+    }
+    for (i, c) in contexts.iter().enumerate() {
+        let mut chars = c.chars();
+        let first_ok = chars.next().is_some_and(|f| f.is_ascii_alphanumeric());
+        let rest_ok = chars.all(|ch| ch.is_ascii_alphanumeric() || "_.+-".contains(ch));
+        if c.is_empty() {
+            return refuse("empty context name in the list".to_string());
+        }
+        if !(first_ok && rest_ok) {
+            return refuse(format!(
+                "invalid context name `{c}`: a context name is [a-zA-Z0-9][a-zA-Z0-9_.+-]*"
+            ));
+        }
+        if contexts[..i].contains(c) {
+            return refuse(format!("context `{c}` is named twice"));
+        }
+    }
+    Ok(())
 }
 
 /// What one context's look at a slug showed.
@@ -229,5 +256,18 @@ mod tests {
                 also: vec![],
             },
         );
+    }
+
+    #[test]
+    fn context_lists_are_checked() {
+        let ok = |l: &[&str]| check_contexts(l).is_ok();
+        assert!(ok(&["default"]));
+        assert!(ok(&["default", "pod", "a.b_c+d-e"]));
+        assert!(!ok(&[]));
+        assert!(!ok(&[""]));
+        assert!(!ok(&["default", "default"]));
+        assert!(!ok(&["-x"]));
+        assert!(!ok(&["a b"]));
+        assert!(!ok(&["a/b"]));
     }
 }

@@ -76,6 +76,10 @@ pub enum BundleStep {
     AwaitPeer,
     /// The engine is removing it: wait until it is gone, then run ours.
     AwaitRemoval,
+    /// The engine is stopping it (podman's `stopping`, a stop waiting out its grace period; its
+    /// port proxies still listen): wait until the stop ends, then look again. Never started,
+    /// kept or replaced while it stops: a replace would find its recorded ports still held.
+    AwaitStop,
     /// Another spec: make sure the new bundle can run, then remove this one and run ours.
     Replace { reason: ReplaceReason },
     /// Not bottle's: refuse, touch nothing.
@@ -294,6 +298,9 @@ pub fn bundle_step(
     if found.state == "removing" {
         return BundleStep::AwaitRemoval;
     }
+    if found.state == "stopping" {
+        return BundleStep::AwaitStop;
+    }
     if let Some(reason) = difference(w, found, env_matches) {
         return BundleStep::Replace { reason };
     }
@@ -301,7 +308,9 @@ pub fn bundle_step(
         "running" | "restarting" => BundleStep::Keep,
         "paused" => BundleStep::Unpause,
         "created" if !found.created_by(w.run) && !waited => BundleStep::AwaitPeer,
-        "created" | "exited" => BundleStep::Start,
+        // podman's `stopped` is `exited` before its cleanup (the docker API shows it too, right
+        // after a stop): a stopped bottle, started, never replaced.
+        "created" | "exited" | "stopped" => BundleStep::Start,
         // `dead`, or a state this version does not know: a new bundle is the safe way back.
         state => BundleStep::Replace {
             reason: ReplaceReason::State {
@@ -573,8 +582,14 @@ pub fn created_time(text: &str) -> Option<(i64, u32)> {
 /// only while it is not [stale](stale_created)).
 pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created", "removing"];
 
-/// Whether `gc` leaves a bundle alone at `now`: in a live state or stopped (`exited`), not a dead
-/// run's stale `created` leftover, and with no lease that has passed.
+/// A stopped bottle's bundle states: docker's `exited`, and podman's `stopping` (a stop waiting
+/// out its grace period: the processes still run, and podman's plain `rm` removes it all the
+/// same) and `stopped` (between a stop and its cleanup, which may never fire; podman issue 17728
+/// shows it through the docker API too).
+const STOPPED_STATES: &[&str] = &["exited", "stopping", "stopped"];
+
+/// Whether `gc` leaves a bundle alone at `now`: in a live state or stopped ([`STOPPED_STATES`]),
+/// not a dead run's stale `created` leftover, and with no lease that has passed.
 ///
 /// A stopped bundle is a stopped bottle, not a leftover: `bottle stop`, an engine restart and a
 /// service that ended all leave it `exited`, and the engine shows nothing that tells them apart
@@ -582,7 +597,8 @@ pub const LIVE_STATES: &[&str] = &["running", "paused", "restarting", "created",
 /// for). Removing it would take its `bottle.endpoints` record with it, and the next `up` could
 /// choose other ports. `down` removes it; a lease (`up --ttl`) bounds a crashed launcher's.
 fn is_live(b: &Container, now: i64) -> bool {
-    let kept = LIVE_STATES.contains(&b.state.as_str()) || b.state == "exited";
+    let state = b.state.as_str();
+    let kept = LIVE_STATES.contains(&state) || STOPPED_STATES.contains(&state);
     kept && !stale_created(b, now) && !lease_passed(b, now)
 }
 
@@ -1208,6 +1224,25 @@ mod tests {
             false,
             BundleStep::AwaitRemoval,
         );
+        // podman's stopped-but-not-cleaned-up: started like `exited`
+        // (up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket, whose
+        // podman-socket path saw `stopped` after the stop and a replace).
+        check_bundle(
+            bundle("stopped", "d1", "peer", "img", ip),
+            true,
+            false,
+            BundleStep::Start,
+        );
+        // podman's stop in its grace period, whatever the spec
+        // (up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket).
+        for digest in ["d1", "d0"] {
+            check_bundle(
+                bundle("stopping", digest, "peer", "img", ip),
+                true,
+                false,
+                BundleStep::AwaitStop,
+            );
+        }
         check_bundle(
             bundle("dead", "d1", "peer", "img", ip),
             true,
@@ -1782,11 +1817,16 @@ mod tests {
         // A stopped bottle (`bottle stop`, an engine restart, a service that ended) is kept with
         // its endpoints record (gc_removes_a_bottle_that_bottle_stop_stopped_and_its_endpoints);
         // a `dead` bundle is a leftover.
-        let stopped = bundle("exited", "d", "r", "img", ip);
-        assert_eq!(
-            gc_step("demo", Some(&stopped), &[], &n_on(), NOW),
-            GcStep::Skip
-        );
+        // So is a podman bundle `stopping` or `stopped`
+        // (gc_removes_a_podman_bottle_that_is_stopping_or_stopped).
+        for state in ["exited", "stopping", "stopped"] {
+            let stopped = bundle(state, "d", "r", "img", ip);
+            assert_eq!(
+                gc_step("demo", Some(&stopped), &[], &n_on(), NOW),
+                GcStep::Skip,
+                "{state}"
+            );
+        }
         let exited = bundle("dead", "d", "r", "img", ip);
         assert_eq!(
             gc_step("demo", Some(&exited), &[], &n_on(), NOW),

@@ -1,5 +1,6 @@
 //! `gc`: remove leftovers that carry bottle's labels: bundles that are neither live nor stopped
-//! (`exited`, a stopped bottle's, is kept; see `decide::is_live`), bundles renamed by
+//! (`exited`, and podman's `stopping` and `stopped`, a stopped bottle's, are kept; see
+//! `decide::is_live`), bundles renamed by
 //! something else (strays, whatever their state), and networks with no live bundle. What is live
 //! is [`decide::LIVE_STATES`]; a bundle `created` by an `up` still in progress counts as live, so
 //! `gc` never breaks a running `up` (one `created` for longer than [`decide::STALE_CREATED`] is a

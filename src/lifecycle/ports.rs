@@ -50,15 +50,16 @@ pub(super) fn held(
 }
 
 /// Whether a container in `state` binding `bindings` accounts for the host socket `socket`: its
-/// port proxy listens only while the container is live (running, paused or restarting: a stopped
-/// or only created container has no socket, so a socket on its port is someone else's), and only
-/// on the binding's own address (or on every address, for a wildcard binding).
+/// port proxy listens only while the container is live (running, paused or restarting, or
+/// podman's `stopping`, a stop waiting out its grace period: a stopped or only created container
+/// has no socket, so a socket on its port is someone else's), and only on the binding's own
+/// address (or on every address, for a wildcard binding).
 pub(super) fn explains(
     state: &str,
     bindings: &std::collections::BTreeSet<Endpoint>,
     socket: &Endpoint,
 ) -> bool {
-    let live = matches!(state, "running" | "paused" | "restarting");
+    let live = matches!(state, "running" | "paused" | "restarting" | "stopping");
     live && bindings.iter().any(|b| {
         b.port == socket.port
             && b.protocol == socket.protocol
@@ -116,11 +117,13 @@ pub(super) fn why_not_started(
     let Some((at, recorded)) = recorded(found) else {
         return err;
     };
-    let Ok(others) = super::loopback::other_containers(ctx, &found.name) else {
+    let Ok((others, now)) = with_ours(ctx, &found.name) else {
         return err;
     };
-    // The engine refused to start it: its own bindings are not live, whatever its state says.
-    let held = held(&others, None, ctx.local());
+    // The bundle as it is after the refusal: still live (a refused `stop` or `pause`), its own
+    // port proxies listen on its recorded ports and are no one else's socket; not live (a
+    // refused `start`), its bindings explain nothing, whatever its state said before.
+    let held = held(&others, now.as_ref(), ctx.local());
     match endpoints::blame(at, &recorded, &held) {
         None => err,
         Some(r) => {
@@ -129,6 +132,27 @@ pub(super) fn why_not_started(
             err.with_message(msg)
         }
     }
+}
+
+/// Every container other than the one named `ours`, and `ours` as the engine shows it now: the
+/// same `ps --all` and `container inspect` as [`super::loopback::other_containers`].
+fn with_ours(
+    ctx: &super::Ctx,
+    ours: &str,
+) -> crate::error::Result<(Vec<Container>, Option<Container>)> {
+    let reply = ctx
+        .run(crate::classify::Verb::Ps, crate::argv::ps(&[]))?
+        .check()?;
+    let ids: Vec<String> = ctx
+        .id_names(&reply)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let (mine, others): (Vec<Container>, Vec<Container>) = ctx
+        .inspect_containers(&ids)?
+        .into_iter()
+        .partition(|c| c.name == ours);
+    Ok((others, mine.into_iter().next()))
 }
 
 /// The endpoints a bundle records in its `bottle.endpoints` label, if it has a readable one.
@@ -204,6 +228,9 @@ mod tests {
         let cases = [
             ("running", &bound, at("127.0.0.2", 24224, tcp), true),
             ("paused", &bound, at("127.0.0.2", 24224, tcp), true),
+            // up_of_a_stopping_podman_bottle_says_its_own_port_is_held_by_a_host_socket
+            ("stopping", &bound, at("127.0.0.2", 24224, tcp), true),
+            ("stopped", &bound, at("127.0.0.2", 24224, tcp), false),
             ("exited", &bound, at("127.0.0.2", 24224, tcp), false),
             ("created", &bound, at("127.0.0.2", 24224, tcp), false),
             ("running", &bound, at("127.0.0.1", 24224, tcp), false),

@@ -95,6 +95,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         parts: spec.part_digests(),
         volumes_made: false,
         own_volumes: Vec::new(),
+        chose_ports_again: false,
     };
     // A panic inside (a launcher's events callback runs on this thread) rolls back what this
     // run created, as a failure does, and then goes on unwinding to the caller.
@@ -165,6 +166,9 @@ struct Up<'a> {
     volumes_made: bool,
     /// The named volumes that were this bottle's (by labels) when `run` mounted them.
     own_volumes: Vec<String>,
+    /// This run already chose its host ports again after a racer took one (see
+    /// [`Up::racer_took_a_chosen_port`]): it does so once.
+    chose_ports_again: bool,
 }
 
 /// What `network create` led to.
@@ -253,7 +257,7 @@ impl Up<'_> {
                     self.started |= now.is_some();
                     seen = now;
                 }
-                BundleStep::AwaitPeer | BundleStep::AwaitRemoval => {
+                BundleStep::AwaitPeer | BundleStep::AwaitRemoval | BundleStep::AwaitStop => {
                     seen = self.await_change(&found)?;
                     waited = true;
                 }
@@ -595,16 +599,36 @@ impl Up<'_> {
             // A host port the rule chose for this run (never a recorded one) that a look now
             // shows held by something else: a racer without our lock (a remote engine, another
             // lock directory) took it between the look and `run`. Choose again, as the subnet
-            // rule does after an overlap; the engine's words are not read.
-            _ if self.racer_took_a_chosen_port(spec.publish_ip, &host_ports)? => {
-                if let Made::Id(id) = &self.journal.bundle {
-                    ctx.remove_container(id)?;
-                }
-                self.journal.bundle = Made::Nothing;
+            // rule does after an overlap; the engine's words are not read. Only once: podman's
+            // service keeps listening on a failed run's ports for seconds (12 s seen), whatever
+            // the failure, so a second refusal on fresh ports that a look shows held is the
+            // engine's own doing, and its error is the answer (retrying would hold one more port
+            // a round and hide it).
+            _ if !self.chose_ports_again
+                && self.racer_took_a_chosen_port(spec.publish_ip, &host_ports)? =>
+            {
+                self.chose_ports_again = true;
+                self.take_back_refused_run()?;
                 Ok(Ran::Again)
             }
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// Remove the container a refused `run` left, before running again: by the ID it printed,
+    /// or by this run's label when it printed none (native podman refuses a port it cannot bind
+    /// that way, and leaves the container `Created` under the bundle's name).
+    fn take_back_refused_run(&mut self) -> Result<()> {
+        let left = match &self.journal.bundle {
+            Made::Id(id) => Some(id.clone()),
+            Made::Pending => self.ctx.find_run_bundle(&self.journal.run)?.map(|c| c.id),
+            Made::Nothing | Made::Cut => None,
+        };
+        if let Some(id) = left {
+            self.ctx.remove_container(&id)?;
+        }
+        self.journal.bundle = Made::Nothing;
+        Ok(())
     }
 
     /// Whether a host port chosen by the rule for this run (not one the bottle had recorded at

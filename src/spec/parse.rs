@@ -203,7 +203,7 @@ impl RawSpec {
                     let names = cx.strings(name, value)?;
                     let at = names.first().map_or(at, |(_, at)| *at);
                     let list: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
-                    cx.check(at, "", crate::fleet::check_contexts(&list))?;
+                    cx.check(at, "", crate::placement::check_contexts(&list))?;
                     raw.contexts = Some(names.into_iter().map(|(n, _)| n).collect());
                 }
                 "pids_limit" => {

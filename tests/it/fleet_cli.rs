@@ -486,3 +486,47 @@ fn a_bottle_not_found_while_a_context_is_dead_says_it_may_be_there() {
     );
     assert!(err.contains(&dead_line("pod")), "{err}");
 }
+
+/// The library's `Fleet`, as a launcher calls it: per-context results, where `up` went and what
+/// it skipped, and a cancel before the call that starts nothing.
+#[test]
+fn the_library_fleet_says_per_context_what_answered_and_where_up_went() {
+    use bottle::{Bottles, Engine, ErrorKind, Fleet, Slug, Spec};
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    let bottles = Bottles::new(Engine::new(fake.program()).unwrap());
+    assert_eq!(
+        Fleet::new(&bottles, &["a", "a"]).unwrap_err().kind(),
+        &ErrorKind::Invalid(bottle::Invalid::Context)
+    );
+    let fleet = Fleet::new(&bottles, &["default", "pod"]).unwrap();
+    let listed = fleet.ls();
+    assert_eq!(
+        listed.answered().map(|(c, _)| c).collect::<Vec<_>>(),
+        ["default"]
+    );
+    assert_eq!(listed.dead().map(|(c, _)| c).collect::<Vec<_>>(), ["pod"]);
+    assert!(!listed.all_dead());
+    let slug: Slug = "demo".parse().unwrap();
+    let spec = Spec::builder("img").build().unwrap();
+    let up = fleet.up(&slug, &spec).unwrap();
+    assert_eq!(up.context, "default");
+    assert_eq!(up.skipped, ["pod"]);
+    assert_eq!(up.outcome.bottle.context.as_deref(), Some("default"));
+    assert_eq!(up.dead.len(), 1);
+    // A cancel made before a call starts it nothing, and is spent with it.
+    let calls = fake.calls().len();
+    bottles.cancel_token().cancel();
+    let r = fleet.up(&slug, &spec);
+    assert_eq!(r.unwrap_err().kind(), &ErrorKind::Interrupted);
+    assert_eq!(fake.calls().len(), calls, "nothing ran after the cancel");
+    // Spent: the next call runs.
+    assert_eq!(fleet.up(&slug, &spec).unwrap().context, "default");
+}

@@ -4,6 +4,7 @@
 mod attack;
 mod attack15;
 mod attack16;
+mod attack16b;
 mod attack2;
 mod attack3;
 mod cli;
