@@ -52,9 +52,10 @@ CASES = [
 # (the local dockerd) and `pod` (a podman service), in both orders for the race; podman
 # connections `svc` and `dead` for native podman.
 FLEET = ["default", "pod"]
-CASES += [(slug, FLEET) for slug in ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "g1", "race"]]
+CASES += [(slug, FLEET) for slug in ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "g1", "race", "race2"]]
 CASES += [
     ("race", ["pod", "default"]),
+    ("race2", ["pod", "default"]),
     ("n1", ["svc", "dead"]),
     ("p1", ["svc", "dead"]),
 ]

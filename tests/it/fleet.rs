@@ -27,6 +27,10 @@ const TEST: &str = "the fleet test";
 /// The slugs `up` places over `default,pod`: three go to `default` and five to `pod` by the rule.
 const SLUGS: [&str; 8] = ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"];
 
+/// The slugs two processes each bring up at once, with the list in both orders: the rule puts
+/// `race` on `default` and `race2` on `pod`.
+const RACES: [&str; 2] = ["race", "race2"];
+
 /// The first choice of `slug` over `contexts`, from `fixtures/placement-vectors.json` (made by
 /// the independent implementation, `scripts/placement_vectors.py`), with the two scores.
 fn vector(slug: &str, contexts: &[&str]) -> (String, Vec<String>) {
@@ -218,7 +222,7 @@ impl Notes {
     fn step(&mut self, what: &str, run: &Run, outcome: &str) {
         let code = run.code.map_or("signal".to_string(), |c| c.to_string());
         self.rows.push(format!(
-            "  {what:<44} exit {code:<3} {:>6} ms  {outcome}",
+            "  {what:<48} exit {code:<3} {:>6} ms  {outcome}",
             run.ms
         ));
     }
@@ -436,52 +440,74 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         pods.stdout
     );
 
-    // Two processes, one on each order of the list, bring up one bottle between them.
+    // Per slug, two processes, one on each order of the list, bring up one bottle between them:
+    // `race` on `default` and `race2` on `pod` by the rule, all four processes at once.
     let runtime = tempfile::tempdir().unwrap();
-    let race_args = |order: &'static str| {
-        let mut a = vec!["--contexts", order, "up", "race"];
+    let orders = ["default,pod", "pod,default"];
+    let race_args = |slug: &'static str, order: &'static str| {
+        let mut a = vec!["--contexts", order, "up", slug];
         a.extend(spec);
         a.push("--json");
         a
     };
+    let racing: Vec<(&str, &str)> = RACES
+        .iter()
+        .flat_map(|slug| orders.iter().map(move |order| (*slug, *order)))
+        .collect();
     let started = Instant::now();
-    let racers: Vec<Child> = ["default,pod", "pod,default"]
+    let racers: Vec<Child> = racing
         .iter()
         .enumerate()
-        .map(|(n, order)| fleet.spawn(&race_args(order), &runtime.path().join(n.to_string())))
+        .map(|(n, (slug, order))| {
+            fleet.spawn(&race_args(slug, order), &runtime.path().join(n.to_string()))
+        })
         .collect();
     let outs: Vec<Run> = racers
         .into_iter()
-        .zip(["default,pod", "pod,default"])
-        .map(|(c, order)| Run::of(&race_args(order), c.wait_with_output().unwrap(), started))
+        .zip(&racing)
+        .map(|(c, (slug, order))| {
+            Run::of(
+                &race_args(slug, order),
+                c.wait_with_output().unwrap(),
+                started,
+            )
+        })
         .collect();
-    let (race_first, _) = vector("race", &two);
-    assert_eq!(vector("race", &["pod", "default"]).0, race_first);
-    let mut actions = Vec::new();
-    for out in &outs {
-        out.expect(0);
-        let object = schema::check("up", &out.stdout);
-        assert_eq!(object["context"], race_first.as_str(), "{object}");
-        actions.push(object["action"].as_str().unwrap().to_string());
+    let mut raced = Vec::new();
+    for slug in RACES {
+        let (first, _) = vector(slug, &two);
+        assert_eq!(vector(slug, &["pod", "default"]).0, first, "{slug}");
+        let mut actions = Vec::new();
+        for (out, _) in outs.iter().zip(&racing).filter(|(_, (s, _))| *s == slug) {
+            out.expect(0);
+            let object = schema::check("up", &out.stdout);
+            assert_eq!(object["context"], first.as_str(), "{object}");
+            actions.push(object["action"].as_str().unwrap().to_string());
+        }
+        let all: Vec<String> = objects(&on_docker)
+            .into_iter()
+            .chain(objects(&on_podman))
+            .filter(|n| n.ends_with(&format!("-{slug}")))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                format!("{}-bundle-{slug}", on_docker.prefix),
+                format!("{}-sidecars-{slug}", on_docker.prefix)
+            ],
+            "one network and one bundle of `{slug}` on both engines together"
+        );
+        want.insert(slug.to_string(), first.clone());
+        raced.push(format!(
+            "`{slug}` once, on `{first}` ({})",
+            actions.join(" + ")
+        ));
     }
-    let all: Vec<String> = objects(&on_docker)
-        .into_iter()
-        .chain(objects(&on_podman))
-        .filter(|n| n.ends_with("-race"))
-        .collect();
-    assert_eq!(
-        all,
-        [
-            format!("{}-bundle-race", on_docker.prefix),
-            format!("{}-sidecars-race", on_docker.prefix)
-        ],
-        "one network and one bundle on both engines together"
-    );
-    want.insert("race".into(), race_first.clone());
+    let slowest = outs.iter().max_by_key(|r| r.ms).unwrap();
     notes.step(
-        "race: up race, two orders at once",
-        &outs[1],
-        &format!("one bottle on `{race_first}` ({})", actions.join(" + ")),
+        "race: up race race2, each in two orders at once",
+        slowest,
+        &raced.join("; "),
     );
 
     // One engine down.
@@ -491,11 +517,11 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
     ls.expect(1);
     let dead_line = ls.names_dead("pod");
     let served: Vec<String> = piped(&ls.stdout).into_keys().collect();
-    let mut docker_side: Vec<String> = on("default");
-    if race_first == "default" {
-        docker_side.push("race".into());
-    }
-    docker_side.sort();
+    let docker_side: Vec<String> = want
+        .iter()
+        .filter(|(_, c)| c.as_str() == "default")
+        .map(|(s, _)| s.clone())
+        .collect();
     assert_eq!(served, docker_side, "{}", ls.stdout);
     notes.step("ls", &ls, &format!("the docker side listed; {dead_line}"));
 
@@ -758,10 +784,12 @@ fn fleet_over_podman_connections_names_the_dead_one() {
 #[test]
 fn the_fleet_tests_slugs_have_placement_vectors() {
     let two = ["default", "pod"];
-    for slug in SLUGS.iter().chain(&["g1", "race"]) {
+    for slug in SLUGS.iter().chain(&["g1"]).chain(&RACES) {
         vector(slug, &two);
     }
-    vector("race", &["pod", "default"]);
+    for slug in RACES {
+        vector(slug, &["pod", "default"]);
+    }
     for slug in ["n1", "p1"] {
         vector(slug, &["svc", "dead"]);
     }
