@@ -1124,8 +1124,16 @@ pub fn run(cli: Cli, argv_warning: Option<&str>) -> anyhow::Result<()> {
     if !matches!(cli.command, Command::Plan(_) | Command::Subnet(_)) {
         signals::cancel_on_signals(&r.token)?;
     }
-    // A bad `--contexts` list is invalid input: exit 2 before any engine is resolved.
-    r.check_contexts()?;
+    // A bad `--contexts` list is invalid input: exit 2 before any engine is resolved. The
+    // commands that take no fleet accept the option and ignore it (the contract), so a broken
+    // `BOTTLE_CONTEXTS` in a session never keeps `doctor` or `subnet` from answering.
+    let fleetless = matches!(
+        cli.command,
+        Command::Plan(_) | Command::Subnet(_) | Command::Version | Command::Doctor(_)
+    );
+    if !fleetless {
+        r.check_contexts()?;
+    }
     match &cli.command {
         Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Subnet(a) => r.subnet(a),

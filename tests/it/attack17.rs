@@ -224,3 +224,31 @@ fn a_context_whose_look_failed_was_dropped_in_silence_when_another_held_the_bott
     let failed: Vec<&str> = placed.failed.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(failed, ["pod"]);
 }
+
+/// The contract: `plan`, `subnet`, `version` and `doctor` take no fleet, "they accept the option
+/// and ignore it". A bad list (`BOTTLE_CONTEXTS=` left empty in a session, a stray comma) refused
+/// them all the same, exit 2: a session with a broken fleet variable could not even ask
+/// `bottle doctor` what was wrong, nor `bottle subnet` for a subnet.
+#[test]
+fn a_bad_contexts_list_refused_the_commands_that_take_no_fleet() {
+    let fake = Fake::new();
+    for list in ["", ",", "-x"] {
+        for args in [&["subnet", "demo"][..], &["plan", "demo", "--image", "img"]] {
+            let out = fake
+                .command(args)
+                .env("BOTTLE_CONTEXTS", list)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{list:?} {args:?}: {err}");
+        }
+        // The commands that take a fleet still refuse it before running anything.
+        let out = fake
+            .command(&["ls"])
+            .env("BOTTLE_CONTEXTS", list)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{list:?}");
+    }
+    assert!(fake.calls().is_empty(), "{}", fake.transcript());
+}
