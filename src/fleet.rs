@@ -95,7 +95,8 @@ impl<T> PerContext<T> {
             .filter(|(_, e)| is_dead(e))
     }
 
-    /// The contexts that answered with another failure.
+    /// The contexts whose call failed otherwise: an engine error, or a cancel that cut it short
+    /// ([`ErrorKind::Interrupted`]).
     pub fn failed(&self) -> impl Iterator<Item = (&str, &Error)> {
         self.iter()
             .filter_map(|(c, r)| Some((c, r.as_ref().err()?)))
