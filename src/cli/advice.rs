@@ -15,6 +15,8 @@ pub struct Asked<'a> {
     pub command: &'a str,
     /// The one slug the command was about, if it was about one.
     pub slug: Option<&'a str>,
+    /// Whether the command worked over a fleet (`--contexts`), where `--context` is refused.
+    pub fleet: bool,
 }
 
 /// The CLI's advice for `err`, to follow its message after `; `, if the kind (and the error's
@@ -36,6 +38,9 @@ pub fn advice(err: &Error, asked: Asked<'_>) -> Option<String> {
     }
     Some(
         match err.kind() {
+            ErrorKind::EngineUnavailable if asked.fleet => {
+                "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine, and `--contexts` (or `BOTTLE_CONTEXTS`) its contexts"
+            }
             ErrorKind::EngineUnavailable => {
                 "`--engine PATH` (or `BOTTLE_ENGINE`) names the engine, and `--context` its context"
             }
@@ -81,6 +86,7 @@ mod tests {
     const ASKED: Asked<'static> = Asked {
         command: "up",
         slug: None,
+        fleet: false,
     };
 
     #[test]
@@ -107,5 +113,18 @@ mod tests {
         for kind in [ErrorKind::NotFound, ErrorKind::EngineUnavailable] {
             assert!(advice(&Error::new(kind, ""), ASKED).is_some());
         }
+    }
+
+    /// a_fleet_with_every_context_dead_advised_the_context_option_it_refuses (attack17).
+    #[test]
+    fn a_fleet_is_advised_its_own_option() {
+        let dead = Error::new(ErrorKind::EngineUnavailable, "");
+        let fleet = Asked {
+            fleet: true,
+            ..ASKED
+        };
+        let said = |asked| advice(&dead, asked).unwrap();
+        assert!(said(fleet).contains("`--contexts`"), "{}", said(fleet));
+        assert!(!said(ASKED).contains("`--contexts`"), "{}", said(ASKED));
     }
 }

@@ -152,6 +152,7 @@ fn failed_message(e: &Error, verbose: bool) -> String {
     let asked = super::advice::Asked {
         command: "",
         slug: None,
+        fleet: true,
     };
     render::error_message(e.message(), Some(e), asked, verbose)
 }

@@ -178,6 +178,7 @@ pub(super) fn message(slug: &Slug, e: &Error, command: &str, verbose: bool) -> S
     let asked = super::advice::Asked {
         command,
         slug: Some(slug.as_str()),
+        fleet: false,
     };
     render::error_message(e.message(), Some(e), asked, verbose)
 }

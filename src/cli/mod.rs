@@ -867,6 +867,7 @@ pub fn report(err: &anyhow::Error, cli: &Reporting) -> u8 {
     let asked = advice::Asked {
         command: cli.command,
         slug: cli.slug.as_deref(),
+        fleet: cli.fleet,
     };
     let ours = err.downcast_ref::<Error>();
     let message = render::error_message(&format!("{err:#}"), ours, asked, cli.verbose);
@@ -894,6 +895,8 @@ pub struct Reporting {
     pub command: &'static str,
     /// The one slug the subcommand was given, if it was given exactly one (advice names it).
     pub slug: Option<String>,
+    /// Whether `--contexts` (or `BOTTLE_CONTEXTS`) named a fleet (advice names its option).
+    pub fleet: bool,
 }
 
 impl Reporting {
@@ -903,6 +906,7 @@ impl Reporting {
             json: cli.global.json,
             command: cli.command.name(),
             slug: cli.command.one_slug(),
+            fleet: cli.global.contexts.is_some(),
         }
     }
 }

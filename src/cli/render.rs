@@ -794,6 +794,7 @@ pub(super) mod tests {
         let asked = Asked {
             command: "status",
             slug: None,
+            fleet: false,
         };
         // No command in the data: a message that looks like a failed command stays whole.
         let look_alike = "`docker network create --driver bridge --subnet 10.0.0.0/24 x` failed (exit status: 1): boom";
@@ -811,6 +812,7 @@ pub(super) mod tests {
         let asked = Asked {
             command: "status",
             slug: None,
+            fleet: false,
         };
         assert_eq!(
             error_message(

@@ -252,3 +252,24 @@ fn a_bad_contexts_list_refused_the_commands_that_take_no_fleet() {
     }
     assert!(fake.calls().is_empty(), "{}", fake.transcript());
 }
+
+/// With every context dead, a fleet's error ended with the one-engine advice, "`--context` its
+/// context": an option `--contexts` refuses beside it (exit 2). The advice names `--contexts`.
+#[test]
+fn a_fleet_with_every_context_dead_advised_the_context_option_it_refuses() {
+    let mut fake = Fake::new();
+    let dead = "Cannot connect to the Docker daemon at unix:///run/x.sock. Is the docker daemon running?\n";
+    fake.on("--context *", 1, "", dead);
+    for args in [
+        &["status", "demo"][..],
+        &["up", "demo", "--image", "img"],
+        &["stop", "demo"],
+    ] {
+        let argv = [&["--contexts", "a1,b1"][..], args].concat();
+        let out = fake.bottle(&argv);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(69), "{args:?}: {err}");
+        assert!(!err.contains("`--context` its context"), "{args:?}: {err}");
+        assert!(err.contains("`--contexts`"), "{args:?}: {err}");
+    }
+}
