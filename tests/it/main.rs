@@ -23,6 +23,7 @@ mod hostile;
 mod library;
 mod many;
 mod people;
+mod podstates;
 mod races;
 mod real;
 mod round3;

@@ -1,0 +1,97 @@
+//! Podman's transitional states, which docker never shows: `stopping` (a stop waiting out its
+//! grace period) and `stopped` (exited, not yet cleaned up). The verbs wait for a stop to end
+//! before they act, and every view maps both onto the contract's states.
+
+use crate::fake::{Fake, container_json};
+use crate::transcripts::{BUNDLE, NET, network};
+
+const INSPECT: &str = "container inspect --format {{json .}} c1";
+
+/// Our bundle in `state`.
+fn bundle(state: &str) -> String {
+    let labels = [("bottle.role", "bundle"), ("bottle.slug", "demo")];
+    let ports: &[(u16, u16)] = match state {
+        "running" | "paused" | "stopping" => &[(8080, 49153)],
+        _ => &[],
+    };
+    container_json(BUNDLE, "c1", state, &labels, NET, "10.213.150.2", ports)
+}
+
+/// The engine commands besides the first look (the untyped inspect).
+fn changes(fake: &Fake) -> Vec<String> {
+    fake.calls()
+        .iter()
+        .filter(|c| c[0] != "inspect")
+        .map(|c| c.join(" "))
+        .collect()
+}
+
+/// Seen on podman 4.3: `bottle start demo` right after a `podman stop -t 30` of its bundle
+/// failed with "the bundle is `stopping`, a state this version of bottle does not know", and
+/// so did `restart`, `stop` said nothing was to be done while the bundle still ran. Now each
+/// verb waits (looking at the bundle by ID) until the stop ends, then acts on what it finds:
+/// podman's `stopped` is a stopped bundle, like docker's `exited`.
+#[test]
+fn a_verb_on_a_podman_bundle_that_is_stopping_waits_for_the_stop() {
+    let table: &[(&[&str], &str, &str, &[&str])] = &[
+        (
+            &["start", "demo"],
+            "running",
+            "running",
+            &["start c1", INSPECT],
+        ),
+        (
+            &["restart", "demo"],
+            "running",
+            "running",
+            &["restart c1", INSPECT],
+        ),
+        (&["stop", "demo"], "stopped", "exited", &[]),
+        (&["unpause", "demo"], "stopped", "exited", &[]),
+    ];
+    for (args, after, shown, then) in table {
+        let mut fake = Fake::new();
+        fake.on(
+            "inspect --format*",
+            0,
+            &(bundle("stopping") + &network(&[("c1", BUNDLE)])),
+            "",
+        );
+        fake.once("container inspect*", 0, &bundle("stopping"), "");
+        fake.once("container inspect*", 0, &bundle("stopped"), "");
+        fake.on("container inspect*", 0, &bundle(after), "");
+        let mut argv = args.to_vec();
+        argv.push("--json");
+        let out = fake.bottle(&argv);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let v = crate::schema::check(args[0], &stdout);
+        assert_eq!(v["bundle"]["state"], *shown, "{args:?}: {v}");
+        let mut want = vec![INSPECT, INSPECT];
+        want.extend_from_slice(then);
+        assert_eq!(changes(&fake), want, "{args:?}");
+    }
+}
+
+/// `pause` of a bundle whose stop ends leaves it stopped: refused with the state it found, not
+/// with "a state this version of bottle does not know".
+#[test]
+fn pause_of_a_podman_bundle_that_is_stopping_is_refused_once_it_stopped() {
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle("stopping") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle("stopped"), "");
+    let out = fake.bottle(&["pause", "demo"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the bundle is `exited`; only a running bundle can be paused"),
+        "{err}"
+    );
+    assert_eq!(changes(&fake), [INSPECT]);
+}
