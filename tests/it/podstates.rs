@@ -95,3 +95,31 @@ fn pause_of_a_podman_bundle_that_is_stopping_is_refused_once_it_stopped() {
     );
     assert_eq!(changes(&fake), [INSPECT]);
 }
+
+/// Seen on podman 4.3: `status --json` of a bundle podman was stopping said `"state":
+/// "stopping"`, a word the schema's state list does not have, and `ls --filter state=stopping`
+/// was a usage error that did not say what to ask for. Each view shows the state docker shows
+/// at the same moment: `stopping` is `running`, `stopped` is `exited`.
+#[test]
+fn podman_stopping_and_stopped_show_as_the_contracts_states() {
+    for (podman, shown) in [("stopping", "running"), ("stopped", "exited")] {
+        let mut fake = Fake::new();
+        fake.on(
+            "inspect --format*",
+            0,
+            &(bundle(podman) + &network(&[("c1", BUNDLE)])),
+            "",
+        );
+        let out = fake.bottle(&["status", "demo", "--json"]);
+        assert!(out.status.success(), "{out:?}");
+        let v = crate::schema::check("status", &String::from_utf8(out.stdout).unwrap());
+        assert_eq!(v["bundle"]["state"], shown, "{podman}: {v}");
+    }
+    let out = Fake::new().bottle(&["ls", "--filter", "state=stopping"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bottle shows podman's `stopping` as `running`"),
+        "{err}"
+    );
+}
