@@ -1,6 +1,7 @@
 //! What this host knows without asking the engine: its IPv4 routes, so a local engine's bottle
 //! subnet never shadows a route the host uses; its listening TCP sockets, so `--publish-ip auto`
 //! never hands out an address a host service holds (and `doctor` can name the wildcard ones);
+//! whether a TCP port can be bound at all (a bound socket that does not listen is listed nowhere);
 //! and whether the engine is local at all.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,6 +28,16 @@ pub fn tcp_listeners() -> Vec<SocketAddr> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether a TCP port proxy could take `at` now: a bind (with `SO_REUSEADDR`, as docker's and
+/// podman's proxies bind) to it succeeds, and is let go at once. It sees what
+/// [`tcp_listeners`] cannot: a socket bound but not listening is in no `/proc/net/tcp` table,
+/// yet it fails the engine's bind (checked on dockerd 20.10). A listener, or a bound socket
+/// without `SO_REUSEADDR`, makes it fail; a connection in `TIME_WAIT` does not, as for the engine.
+pub fn tcp_bindable(at: SocketAddr) -> bool {
+    // std's listener sets `SO_REUSEADDR` before its bind on Unix; it listens only until dropped.
+    std::net::TcpListener::bind(at).is_ok()
 }
 
 /// The host's bound UDP sockets, from `/proc/net/udp` and `/proc/net/udp6` (state `07`, the only

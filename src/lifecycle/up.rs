@@ -670,9 +670,9 @@ impl Up<'_> {
             _ => HostPorts::new(),
         };
         let wanted: Vec<_> = self.spec.publish.iter().copied().collect();
-        let held = ports::held(others, None, self.ctx.local());
-        let chosen = endpoints::settle(self.slug.as_str(), ip, &wanted, &recorded, &held)
-            .map_err(|r| ports::refused(self.slug.as_str(), r))?;
+        let slug = self.slug.as_str();
+        let chosen = ports::choose(slug, ip, &wanted, &recorded, others, self.ctx.local())
+            .map_err(|r| ports::refused(slug, r))?;
         let now: ports::Published = chosen.iter().map(|(k, p)| (ip, *p, *k)).collect();
         self.ports_changed = self.before.as_ref().is_some_and(|b| *b != now);
         Ok(chosen)

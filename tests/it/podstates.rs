@@ -123,3 +123,74 @@ fn podman_stopping_and_stopped_show_as_the_contracts_states() {
         "{err}"
     );
 }
+
+/// A TCP socket bound to `127.0.0.1:port` that does not listen (no `SO_REUSEADDR`, as a client
+/// bound before it connects): in no `/proc/net/tcp` table, yet it fails the engine's bind.
+fn bound_not_listening(port: u16) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: a fresh socket is owned at once; `bind` reads the address for its length only.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::bind(
+            fd.as_raw_fd(),
+            (&raw const addr).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        fd
+    }
+}
+
+/// Seen on dockerd 20.10: a socket bound to the rule's first port for `bn/8080/tcp` but not
+/// listening is in no socket table, so every `up` of `bn` chose that port and failed at `run`
+/// ("address already in use") until the socket went away. Now `up` tries a bind of each port the
+/// rule chooses on a local engine, and takes the next candidate. Local engine paths only.
+#[test]
+fn up_keeps_choosing_a_port_a_socket_bound_but_not_listening_holds() {
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    let local = |p: &crate::real::EnginePath| {
+        p.env
+            .iter()
+            .all(|(k, v)| k != "DOCKER_HOST" || v.starts_with("unix://"))
+    };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| local(p)) {
+        let b = crate::real::Bottles::new(path, &format!("bn{i}"));
+        let pool = format!("10.{}.176.0/20", 100 + std::process::id() % 100);
+        let up = || {
+            let out = b.bottle(&[
+                "up",
+                "bn",
+                "--image",
+                &path.image,
+                "--pool",
+                &pool,
+                "-p",
+                "8080",
+                "--json",
+            ]);
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "{path}: {err}");
+            let v = crate::real::json(&String::from_utf8_lossy(&out.stdout));
+            v["ports"][0]["host_port"].as_u64().unwrap() as u16
+        };
+        // The rule's first choice, free: the bottle takes it; `down` lets it go with the record.
+        let first = up();
+        let down = b.bottle(&["down", "bn"]);
+        assert!(down.status.success(), "{path}: {down:?}");
+        let _held = bound_not_listening(first);
+        let next = up();
+        assert_ne!(next, first, "{path}: chose the bound port again");
+    }
+}
