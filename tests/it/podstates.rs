@@ -124,6 +124,49 @@ fn podman_stopping_and_stopped_show_as_the_contracts_states() {
     );
 }
 
+/// The real side of the tests above, on the podman paths: while the engine's own `stop -t 3`
+/// waits out its grace period (the test image ignores SIGTERM), `status` shows the bundle
+/// `running` (podman says `stopping`), and `bottle start` waits for the stop, then starts it.
+#[test]
+fn start_of_a_podman_bottle_that_is_stopping_on_podman() {
+    let Some(paths) = crate::real::clis() else {
+        return;
+    };
+    for (i, path) in paths.iter().enumerate().filter(|(_, p)| p.podman) {
+        let b = crate::real::Bottles::new(path, &format!("ps{i}"));
+        let pool = format!("10.{}.176.0/20", 100 + std::process::id() % 100);
+        b.ok(&["up", "ps", "--image", &path.image, "--pool", &pool]);
+        let bundle = format!("{}-sidecars-ps", b.prefix);
+        let mut stop = b
+            .path
+            .engine()
+            .args(["stop", "-t", "3", &bundle])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let state = || b.docker_out(&["inspect", "--format", "{{.State.Status}}", &bundle]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while state() != "stopping" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path}: never stopping: {}",
+                state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let status = crate::real::json(&b.ok(&["status", "ps", "--json"]));
+        let start = b.bottle(&["start", "ps", "--json"]);
+        let _ = stop.kill();
+        let _ = stop.wait();
+        let err = String::from_utf8_lossy(&start.stderr);
+        assert!(start.status.success(), "{path}: {err}");
+        assert_eq!(status["bundle"]["state"], "running", "{path}: {status}");
+        let v = crate::real::json(&String::from_utf8_lossy(&start.stdout));
+        assert_eq!(v["bundle"]["state"], "running", "{path}: {v}");
+    }
+}
+
 /// A TCP socket bound to `127.0.0.1:port` that does not listen (no `SO_REUSEADDR`, as a client
 /// bound before it connects): in no `/proc/net/tcp` table, yet it fails the engine's bind.
 fn bound_not_listening(port: u16) -> std::os::fd::OwnedFd {
