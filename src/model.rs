@@ -663,7 +663,7 @@ pub struct BundleView {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum State {
-    /// Running.
+    /// Running (podman's `stopping` too: a stop still in its grace period).
     Running,
     /// Made but not started (or started and failed before running, on engines up to 24).
     Created,
@@ -671,7 +671,7 @@ pub enum State {
     Restarting,
     /// Paused.
     Paused,
-    /// Stopped.
+    /// Stopped (podman's `stopped` too: exited, not yet cleaned up).
     Exited,
     /// Failed in a way the engine could not clean up.
     Dead,
