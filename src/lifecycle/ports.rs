@@ -51,7 +51,7 @@ pub(super) fn held(
 
 /// The host ports a bundle publishing `wanted` on `ip` uses, as [`endpoints::settle`] chooses
 /// them with what `others` hold ([`held`]); on a local engine each new TCP port the rule chooses
-/// is also tried with a bind ([`crate::host::tcp_bindable`]), since a socket bound but not
+/// is also tried with a bind ([`crate::host::tcp_in_use`]), since a socket bound but not
 /// listening is in no socket table yet fails the engine's bind.
 pub(super) fn choose(
     slug: &str,
@@ -62,7 +62,7 @@ pub(super) fn choose(
     local: bool,
 ) -> Result<HostPorts, Refusal> {
     let held = held(others, None, local);
-    let taken = |e: &Endpoint| local && !crate::host::tcp_bindable(SocketAddr::new(e.ip, e.port));
+    let taken = |e: &Endpoint| local && crate::host::tcp_in_use(SocketAddr::new(e.ip, e.port));
     settle_probed(slug, ip, wanted, recorded, held, taken)
 }
 
