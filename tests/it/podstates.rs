@@ -1,6 +1,7 @@
 //! Podman's transitional states, which docker never shows: `stopping` (a stop waiting out its
 //! grace period) and `stopped` (exited, not yet cleaned up). The verbs wait for a stop to end
-//! before they act, and every view maps both onto the contract's states.
+//! before they act, and every view maps both onto the contract's states. Also what a local
+//! engine's host shows in no socket table: a TCP socket bound but not listening.
 
 use crate::fake::{Fake, container_json};
 use crate::transcripts::{BUNDLE, NET, network};
