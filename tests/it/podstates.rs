@@ -97,6 +97,32 @@ fn pause_of_a_podman_bundle_that_is_stopping_is_refused_once_it_stopped() {
     assert_eq!(changes(&fake), [INSPECT]);
 }
 
+/// A stop that does not end within the wait (bounded by `--timeout`) is not acted on: the verb
+/// is refused saying the bundle is still stopping, and runs nothing.
+#[test]
+fn a_verb_on_a_bundle_still_stopping_at_the_deadline_is_refused() {
+    let mut fake = Fake::new();
+    fake.on(
+        "inspect --format*",
+        0,
+        &(bundle("stopping") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("container inspect*", 0, &bundle("stopping"), "");
+    let out = fake.bottle(&["start", "demo", "--timeout", "1s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot start bottle `demo`: the bundle is still `stopping` after 1s"),
+        "{err}"
+    );
+    assert!(
+        changes(&fake).iter().all(|c| c == INSPECT),
+        "{:?}",
+        changes(&fake)
+    );
+}
+
 /// Seen on podman 4.3: `status --json` of a bundle podman was stopping said `"state":
 /// "stopping"`, a word the schema's state list does not have, and `ls --filter state=stopping`
 /// was a usage error that did not say what to ask for. Each view shows the state docker shows
