@@ -216,10 +216,12 @@ impl Up<'_> {
                         let shown = seen.is_some();
                         match decide::after_run(class, shown, self.name_waited_in_vain) {
                             AfterRun::Decide => {}
-                            AfterRun::AwaitName => {
-                                seen = self.await_name()?;
-                                self.name_waited_in_vain = seen.is_none();
-                            }
+                            AfterRun::AwaitName => match self.await_name()? {
+                                // Shown at last: look again, so that the network kept (of
+                                // duplicates) and the `--ip` are those of the network it is on.
+                                Some(_) => (subnet, seen) = self.look(class)?,
+                                None => self.name_waited_in_vain = true,
+                            },
                             AfterRun::NameHeld => return Err(self.name_held()),
                         }
                     }

@@ -1157,7 +1157,17 @@ fn a_name_held_by_a_create_not_yet_shown_is_waited_for() {
     let mut fake = Fake::new();
     let d = digest(&fake, UP);
     fake.once("network create*", 1, "", EXISTS);
-    fake.on("inspect *", 1, &network(&[]), NO_BUNDLE_OBJECT);
+    // The look after `network create`, and the one after the refused `run`: the network alone.
+    for _ in 0..2 {
+        fake.once("inspect *", 1, &network(&[]), NO_BUNDLE_OBJECT);
+    }
+    // Once the bundle shows by name, the look again: the network it is on, and the bundle.
+    fake.on(
+        "inspect *",
+        0,
+        &(bundle(&d, "created") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
     fake.on("run *", 125, "", NAME_IN_USE);
     for _ in 0..2 {
         fake.once(
