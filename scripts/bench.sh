@@ -29,6 +29,24 @@
 # 0.6. The slugs are chosen so that their preferred subnets are distinct, so
 # the raw side's `network create`s (candidate 0, from `plan`) never collide.
 #
+# Two engines against one (issue 17's fleet), BENCH_CONTEXTS slugs (default 8,
+# f1..fN) per round, placed by the rule over the docker contexts `default` (the
+# engine DOCKER reaches) and `pod` (podman's docker-compatible service at
+# BENCH_PODMAN_SOCKET, through a context in a private DOCKER_CONFIG):
+#
+#   (F) bottle:    `bottle --contexts default,pod up f1 ... fN` (not timed), then
+#                  `bottle --contexts default,pod ls --json` and `... down --all`
+#   (G) bottle:    the same on `--contexts default` alone (every bottle on dockerd)
+#   (H) raw CLI:   the engine commands of F's `--verbose ls`, replayed one after
+#                  another; and the removals F's `down --all` runs, by ID with
+#                  `--context`, one after another, on a second set of bottles
+#                  (prefix bench-cr, brought up by bottle, not timed)
+#
+# F and G alternate, BENCH_CONTEXTS_RUNS rounds (default 3) after one warm-up
+# round each. The script checks that F's --verbose removals have H's shape and
+# prints the medians and the ratios F/G and F/H (no budget: the figures are for
+# the record). Skipped, saying so, when podman's service does not answer.
+#
 # Names: bottle runs with `--prefix bench-b`; the raw side uses the names from
 # `bottle --prefix bench-r plan`, i.e. bench-r-bundle-SLUG / bench-r-sidecars-SLUG
 # (BENCH_PREFIX replaces `bench`). Subnets come from BENCH_POOL. Everything with
@@ -43,6 +61,10 @@
 #   BENCH_RUNS     counted iterations per side (default 15; 0 skips A, B and C)
 #   BENCH_FLEET    bottles per many-bottle round (default 32; 0 skips D and E)
 #   BENCH_FLEET_RUNS  counted many-bottle rounds per side (default 3)
+#   BENCH_CONTEXTS bottles per two-engine round (default 8; 0 skips F, G and H)
+#   BENCH_CONTEXTS_RUNS  counted two-engine rounds (default 3)
+#   BENCH_PODMAN_SOCKET  podman's docker-compatible service, the context `pod`
+#                  (default unix:///run/bottle-podman.sock)
 #   BENCH_PREFIX   name prefix (default bench: bench-b and bench-r)
 #   BENCH_POOL     the pool for both sides (default a random 10.1xx.0.0/16)
 #   BOTTLE_PARALLEL   bottle's --parallel for D (default 4)
@@ -59,6 +81,9 @@ RUNS="${BENCH_RUNS:-15}"
 WARMUP="${BENCH_WARMUP:-1}"
 FLEET="${BENCH_FLEET:-32}"
 FLEET_RUNS="${BENCH_FLEET_RUNS:-3}"
+CTX_N="${BENCH_CONTEXTS:-8}"
+CTX_RUNS="${BENCH_CONTEXTS_RUNS:-3}"
+CTX_SOCKET="${BENCH_PODMAN_SOCKET:-unix:///run/bottle-podman.sock}"
 BUDGET=0.6
 export BOTTLE_POOL="${BENCH_POOL:-10.$((100 + RANDOM % 100)).0.0/16}"
 export BOTTLE_PARALLEL="${BOTTLE_PARALLEL:-4}"
@@ -69,6 +94,8 @@ export BOTTLE_ENGINE="$DOCKER"
 BOTTLE="${CARGO_TARGET_DIR:-target}/release/bottle"
 PREFIX_B="${BENCH_PREFIX:-bench}-b"
 PREFIX_R="${BENCH_PREFIX:-bench}-r"
+PREFIX_CB="${BENCH_PREFIX:-bench}-cb"
+PREFIX_CR="${BENCH_PREFIX:-bench}-cr"
 PORT=8080
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -76,6 +103,8 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 [[ "$RUNS" =~ ^[0-9]+$ ]] || die "BENCH_RUNS must be a non-negative integer, got '$RUNS'"
 [[ "$FLEET" =~ ^[0-9]+$ ]] || die "BENCH_FLEET must be a non-negative integer, got '$FLEET'"
 [[ "$FLEET_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_FLEET_RUNS must be a positive integer, got '$FLEET_RUNS'"
+[[ "$CTX_N" =~ ^[0-9]+$ ]] || die "BENCH_CONTEXTS must be a non-negative integer, got '$CTX_N'"
+[[ "$CTX_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONTEXTS_RUNS must be a positive integer, got '$CTX_RUNS'"
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer, got '$WARMUP'"
 [[ -x "$BOTTLE" ]] || die "$BOTTLE not found; run \`cargo build --release\` first"
 command -v python3 >/dev/null 2>&1 || die "python3 is required"
@@ -113,6 +142,12 @@ cleanup() {
     for n in $(our_networks "$PREFIX_R"); do
         "$DOCKER" network rm "$n" >/dev/null 2>&1 || printf 'bench: warning: could not remove network %s\n' "$n" >&2
     done
+    if [[ -n "${CTX_CONFIG:-}" ]]; then
+        for p in "$PREFIX_CB" "$PREFIX_CR"; do
+            DOCKER_CONFIG="$CTX_CONFIG" "$BOTTLE" --prefix "$p" --contexts default,pod down --all >/dev/null 2>&1 \
+                || printf 'bench: warning: "bottle --prefix %s --contexts default,pod down --all" failed\n' "$p" >&2
+        done
+    fi
     rm -rf "$WORK"
     if ((status != 0)); then
         printf 'bench failed (exit status %s)\n' "$status" >&2
@@ -158,6 +193,9 @@ same_shape() { sed -E -e 's/bottle\.run=[0-9a-f]{16}/bottle.run=<run-id>/' -e "s
 
 # --- Timed steps ----------------------------------------------------------------
 now() { date +%s%N; }
+
+# Whether the docker CLI reaches an engine at the DOCKER_HOST URL $1.
+answers_at() { DOCKER_HOST="$1" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 # record STEP START_NS END_NS [ENGINE_CMDS]
 record() {
@@ -283,6 +321,182 @@ for what in ("up", "down"):
 PY
 fi
 
+# --- Two engines against one (F, G, H) ----------------------------------------------
+# Runs before D/E, whose budget check ends the script.
+ctx_bottle() { DOCKER_CONFIG="$CTX_CONFIG" "$BOTTLE" "$@"; }
+ctx_docker() { DOCKER_CONFIG="$CTX_CONFIG" "$DOCKER" "$@"; }
+
+# This run's bundles and networks named PREFIX-* on one context, "CONTEXT KIND ID" a line.
+ctx_objects() {
+    local ctx="$2"
+    ctx_docker --context "$ctx" ps -a --no-trunc --filter "name=^$1-sidecars-" --format '{{.ID}}' | sed "s/^/$ctx container /"
+    ctx_docker --context "$ctx" network ls --no-trunc --filter "name=^$1-bundle-" --format '{{.ID}}' | sed "s/^/$ctx network /"
+}
+
+# The engine commands a `bottle --verbose` run printed, one file per command (argv
+# NUL-separated), to replay them one after another.
+split_verbose() {
+    python3 - "$1" "$2" <<'PY'
+import shlex, sys
+lines = [l[2:] for l in open(sys.argv[1]) if l.startswith("+ ")]
+for i, line in enumerate(lines):
+    with open(f"{sys.argv[2]}.{i}", "wb") as f:
+        f.write(b"".join(a.encode() + b"\0" for a in shlex.split(line)))
+print(len(lines))
+PY
+}
+
+# A command's exit status is not checked: bottle reads what a look prints even when the engine
+# refuses part of it (podman's compatible `inspect` of a network's ID exits 125 after printing it).
+replay() {
+    local k cmd=()
+    for ((k = 0; k < $2; k++)); do
+        mapfile -d '' -t cmd <"$1.$k"
+        DOCKER_CONFIG="$CTX_CONFIG" "${cmd[@]}" >/dev/null 2>&1 || true
+    done
+}
+
+# up of the slugs with CONTEXTS (not timed), then `ls --json` and `down --all` (timed), for
+# bottle on CONTEXTS (step names KEY_ls, KEY_down); on two contexts the raw side replays
+# the looks of bottle's `ls` and removes a second set of bottles one command after another.
+ctx_round() {
+    local key="$1" contexts="$2" err="$WORK/cerr" t0 t1 n line ctx kind id
+    ctx_bottle --prefix "$PREFIX_CB" --contexts "$contexts" up "${CTX_SLUGS[@]}" "${SPEC[@]}" --json \
+        >"$WORK/cup.json" 2>"$err" || { cat "$err" >&2; die "bottle --contexts $contexts up failed"; }
+    n="$(python3 -c 'import json,sys; print(sum(b["bundle"]["state"] == "running" for b in json.load(open(sys.argv[1]))))' "$WORK/cup.json")"
+    ((n == CTX_N)) || die "bottle --contexts $contexts up of $CTX_N slugs: only $n running"
+
+    t0=$(now)
+    ctx_bottle --prefix "$PREFIX_CB" --contexts "$contexts" --verbose ls --json >"$WORK/cls.json" 2>"$err" \
+        || { cat "$err" >&2; die "bottle --contexts $contexts ls failed"; }
+    t1=$(now)
+    record "${key}_ls" "$t0" "$t1" "$(count_cmds "$err")"
+    n="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/cls.json")"
+    ((n == CTX_N)) || die "bottle --contexts $contexts ls: $n bottles, want $CTX_N"
+    if [[ "$key" == two ]]; then
+        n="$(split_verbose "$err" "$WORK/craw_ls")"
+        t0=$(now)
+        replay "$WORK/craw_ls" "$n"
+        t1=$(now)
+        record raw_ls "$t0" "$t1" "$n"
+        ctx_bottle --prefix "$PREFIX_CR" --contexts "$contexts" up "${CTX_SLUGS[@]}" "${SPEC[@]}" \
+            >/dev/null 2>"$err" || { cat "$err" >&2; die "bottle --contexts $contexts up (raw side's bottles) failed"; }
+    fi
+
+    t0=$(now)
+    ctx_bottle --prefix "$PREFIX_CB" --contexts "$contexts" --verbose down --all >/dev/null 2>"$err" \
+        || { cat "$err" >&2; die "bottle --contexts $contexts down --all failed"; }
+    t1=$(now)
+    record "${key}_down" "$t0" "$t1" "$(count_cmds "$err")"
+    for ctx in ${contexts//,/ }; do
+        [[ -z "$(ctx_objects "$PREFIX_CB" "$ctx")" ]] || die "bottle --contexts $contexts down --all left objects on $ctx"
+    done
+    [[ "$key" == two ]] || return 0
+
+    # The raw side: the removals `down --all` runs, by ID, one after another, on each context.
+    grep -E '^\+ ' "$err" | grep -E ' (rm|network rm) ' | sed 's/^+ //' | rm_shape | sort | uniq -c >"$WORK/crm_b.txt"
+    mapfile -t objs < <(for ctx in ${contexts//,/ }; do ctx_objects "$PREFIX_CR" "$ctx"; done)
+    t0=$(now)
+    for line in "${objs[@]}"; do
+        read -r ctx kind id <<<"$line"
+        if [[ "$kind" == container ]]; then
+            ctx_docker --context "$ctx" rm --force --volumes "$id" >/dev/null
+        fi
+    done
+    for line in "${objs[@]}"; do
+        read -r ctx kind id <<<"$line"
+        if [[ "$kind" == network ]]; then
+            ctx_docker --context "$ctx" network rm "$id" >/dev/null
+        fi
+    done
+    t1=$(now)
+    record raw_down "$t0" "$t1" "${#objs[@]}"
+    for line in "${objs[@]}"; do
+        read -r ctx kind id <<<"$line"
+        case "$kind" in
+            container) printf '%s --context %s rm --force --volumes %s\n' "$DOCKER" "$ctx" "$id" ;;
+            network) printf '%s --context %s network rm %s\n' "$DOCKER" "$ctx" "$id" ;;
+        esac
+    done | rm_shape | sort | uniq -c >"$WORK/crm_r.txt"
+}
+
+# The shape of a removal as bottle's --verbose shows it, IDs as X.
+rm_shape() { sed -E 's/ [0-9a-f]{64}$/ X/'; }
+
+if ((CTX_N > 0)); then
+    if ! answers_at "$CTX_SOCKET"; then
+        echo
+        echo "## Two engines against one: skipped (podman's service at $CTX_SOCKET does not answer; run ./scripts/setup-engine.sh)"
+    else
+        CTX_CONFIG="$WORK/docker-config"
+        mkdir -p "$CTX_CONFIG"
+        ctx_docker context create pod --docker "host=$CTX_SOCKET" >/dev/null
+        for p in "$PREFIX_CB" "$PREFIX_CR"; do
+            for ctx in default pod; do
+                [[ -z "$(ctx_objects "$p" "$ctx")" ]] \
+                    || die "objects named $p-* already exist on context $ctx; remove them first"
+            done
+        done
+        CTX_SLUGS=()
+        for ((i = 1; i <= CTX_N; i++)); do CTX_SLUGS+=("f$i"); done
+        placed_on() {
+            ctx_bottle --prefix "$PREFIX_CB" --contexts default,pod ls --json \
+                | python3 -c 'import json,sys; c=[b["context"] for b in json.load(sys.stdin)]; print(c.count(sys.argv[1]))' "$1"
+        }
+        echo
+        echo "## Two engines against one: ls and down --all of $CTX_N bottles, bottle --parallel $BOTTLE_PARALLEL"
+        echo
+        echo "- contexts: default ($("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null || echo '?')) and pod (podman's service at $CTX_SOCKET, $(ctx_docker --context pod version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+        echo "- N: $CTX_RUNS counted rounds (+ 1 warm-up); each round: F on default,pod, then G on default alone, with the same $CTX_N slugs"
+        echo "- raw (H): the engine commands of F's \`--verbose ls\`, and the removals of F's \`down --all\` by ID, one after another"
+        counting=0
+        ctx_round two default,pod
+        if ! diff -u "$WORK/crm_r.txt" "$WORK/crm_b.txt" >"$WORK/crm.diff"; then
+            cat "$WORK/crm.diff" >&2
+            die "bottle's removals across contexts (--verbose) differ from the raw side's"
+        fi
+        ctx_round one default
+        counting=1
+        for ((i = 1; i <= CTX_RUNS; i++)); do
+            ctx_round two default,pod
+            ctx_round one default
+            printf 'bench: two-engine round %d/%d done\n' "$i" "$CTX_RUNS" >&2
+        done
+        ctx_bottle --prefix "$PREFIX_CB" --contexts default,pod up "${CTX_SLUGS[@]}" "${SPEC[@]}" >/dev/null 2>&1 \
+            || die "bottle --contexts default,pod up failed"
+        echo "- placement of f1..f$CTX_N over default,pod: $(placed_on default) on default, $(placed_on pod) on pod"
+        ctx_bottle --prefix "$PREFIX_CB" --contexts default,pod down --all >/dev/null 2>&1
+        echo
+        python3 - "$WORK" "$CTX_N" <<'PY'
+import os, statistics, sys
+work, n = sys.argv[1], int(sys.argv[2])
+def load(name, conv):
+    with open(os.path.join(work, name)) as f:
+        return [conv(l) for l in f if l.strip()]
+print("| step | n | median ms | min ms | max ms | engine cmds |")
+print("|---|---:|---:|---:|---:|---:|")
+rows = [
+    ("F  bottle --contexts default,pod ls --json", "two_ls"),
+    ("G  bottle --contexts default ls --json", "one_ls"),
+    ("H  raw: F's ls commands one after another", "raw_ls"),
+    ("F  bottle --contexts default,pod down --all", "two_down"),
+    ("G  bottle --contexts default down --all", "one_down"),
+    ("H  raw: F's removals one after another", "raw_down"),
+]
+med = {}
+for label, key in rows:
+    ms = [v / 1e6 for v in load("t." + key, int)]
+    cmds = "/".join(map(str, sorted(set(load("c." + key, int)))))
+    med[key] = statistics.median(ms)
+    print(f"| {label} | {len(ms)} | {med[key]:.0f} | {min(ms):.0f} | {max(ms):.0f} | {cmds} |")
+print()
+for what in ("ls", "down"):
+    print(f"- {what}: two engines / one = {med['two_' + what] / med['one_' + what]:.2f}, "
+          f"two engines / raw = {med['two_' + what] / med['raw_' + what]:.2f}")
+PY
+    fi
+fi
+
 # --- Many bottles at once (D, E) ---------------------------------------------------
 ((FLEET > 0)) || exit 0
 
@@ -313,9 +527,6 @@ for k in range(n):
         with open(f"{work}/fraw.{k}.{i}", "wb") as f:
             f.write(b"".join(a.encode() + b"\0" for a in argv))
 PY
-
-# The shape of a removal as bottle's --verbose shows it, IDs as X.
-rm_shape() { sed -E 's/ [0-9a-f]{64}$/ X/'; }
 
 fleet_bottle() {
     local t0 t1 err="$WORK/ferr" n

@@ -48,6 +48,18 @@ CASES = [
     ("x", ["", "default"]),
 ]
 
+# The real-engine fleet tests' slugs and contexts (tests/it/fleet.rs): docker contexts `default`
+# (the local dockerd) and `pod` (a podman service), in both orders for the race; podman
+# connections `svc` and `dead` for native podman.
+FLEET = ["default", "pod"]
+CASES += [(slug, FLEET) for slug in ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "g1", "race", "race2"]]
+CASES += [
+    ("race", ["pod", "default"]),
+    ("race2", ["pod", "default"]),
+    ("n1", ["svc", "dead"]),
+    ("p1", ["svc", "dead"]),
+]
+
 
 
 

@@ -144,7 +144,9 @@ cargo build --example embed
 step "cargo test${*:+ $*}"
 test_status=0
 test_start=$SECONDS
-# Race figures and the interrupt sweep's counts go to stderr past the harness's capture.
+# Race figures, the interrupt sweep's counts and the fleet test's tables (where the
+# test slugs went, what each command did with one engine down) go to stderr past the
+# harness's capture.
 INSTA_UPDATE=no BOTTLE_REQUIRE_DOCKER=1 BOTTLE_TEST_IMAGE="$BOTTLE_TEST_IMAGE" cargo test "$@" ||
     test_status=$?
 step "cargo test took $((SECONDS - test_start))s"

@@ -14,9 +14,17 @@ use std::fmt;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// What a masked secret is shown as.
+///
+/// Public (as `bottle::MASK`) because the library's own texts carry it: a launcher that shows
+/// [`crate::Bottles::logs`] or an error's message, or hides values of its own the same way, can
+/// tell a masked value from real output.
 pub const MASK: &str = "***";
 
 /// One POSIX shell line for `argv`, each argument quoted only if it needs it, nothing masked.
+///
+/// Public (as `bottle::quote_argv`) because a launcher that shows [`crate::Bottles::plan`]'s
+/// commands to a person (a dry run) should print them as the library's error messages and
+/// [`crate::Event`] lines do: each splits back into the very argv that runs.
 ///
 /// ```
 /// use std::ffi::OsString;
@@ -263,7 +271,14 @@ fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
 /// `text` without the engine CLI's advice to read its `--help` ("Run 'docker run --help' for more
 /// information", "See 'docker run --help'."): the user ran bottle, not the engine. Done before
 /// masking, which could cut into the advice and keep it from being recognised.
-pub fn strip_help_advice(text: &str) -> String {
+///
+/// Not part of the library's API: the executor strips the advice from every engine stderr an
+/// error carries, so neither a launcher nor the CLI ever needs to.
+///
+/// ```compile_fail
+/// let _ = bottle::strip_help_advice("Run 'docker run --help' for more information");
+/// ```
+pub(crate) fn strip_help_advice(text: &str) -> String {
     // Every other line is kept as it is, line ending included.
     let mut text: String = text
         .split_inclusive('\n')

@@ -1,6 +1,7 @@
 //! `doctor`'s checks and the engine's versions, as data: what bottle needs (an engine that
-//! answers, free subnet slots, a lock directory, the default publish address), each check with its
-//! status and, for a failure, what would fix it as a [`Fix`] (the CLI turns it into advice).
+//! answers, free subnet slots, a lock directory, the default publish address, host ports clear of
+//! the kernel's ephemeral range), each check with its status and, for a failure, what would fix
+//! it as a [`Fix`] (the CLI turns it into advice).
 
 use std::net::{Ipv4Addr, TcpListener};
 
@@ -9,6 +10,7 @@ use serde::Serialize;
 
 use crate::bottles::Bottles;
 use crate::classify::{Class, Verb, classify};
+use crate::endpoints::{PORT_HIGH, PORT_LOW};
 use crate::error::{Error, Result};
 use crate::input::Prefix;
 use crate::lifecycle::Ctx;
@@ -53,13 +55,17 @@ pub enum Fix {
     BindOneAddress,
     /// This loopback address cannot be bound: add it to the loopback interface.
     AddLoopback(Ipv4Addr),
+    /// The kernel's ephemeral range takes in ports of the host-port rule's range: reserve them
+    /// from its choices by setting `net.ipv4.ip_local_reserved_ports` to this value (what is
+    /// reserved now, and the rule's range), or move the ephemeral range above the rule's.
+    ReservePorts(String),
 }
 
 /// One of `doctor`'s checks.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Check {
-    /// `engine`, `pool`, `locks`, `loopback` or `sockets`.
+    /// `engine`, `pool`, `locks`, `loopback`, `sockets` or `ports`.
     pub name: &'static str,
     /// How it came out.
     pub status: CheckStatus,
@@ -125,6 +131,9 @@ pub fn doctor(config: DoctorConfig) -> Doctor {
             &crate::host::tcp_listeners(),
         )));
     }
+    // Only a local engine publishes on this host's ports; a remote host's kernel is not readable.
+    let ephemeral = local.then(crate::host::ephemeral_ports).flatten();
+    checks.push(ports_check(local, ephemeral.as_ref()));
     let exit_code = match checks.first() {
         Some(c) if c.status == CheckStatus::Fail => 69,
         _ if checks.iter().any(|c| c.status == CheckStatus::Fail) => 1,
@@ -282,6 +291,56 @@ fn wildcard_check(listeners: &[std::net::SocketAddr]) -> Check {
     .fix(Fix::BindOneAddress)
 }
 
+/// `doctor`'s check of the kernel's ephemeral ports against the host-port rule's range
+/// ([`PORT_LOW`]-[`PORT_HIGH`], chosen below Linux's default ephemeral range). A port of the
+/// rule's range that the kernel may pick for an outgoing connection can be held when a bottle's
+/// recorded host port is published again (a restart, a start): a warning, never a failure, since
+/// `up` skips a port it sees held. Ports reserved from the kernel's choices are not at risk.
+fn ports_check(local: bool, seen: Option<&crate::host::Ephemeral>) -> Check {
+    let rule = format!("{PORT_LOW}-{PORT_HIGH}");
+    let Some(seen) = seen.filter(|_| local) else {
+        let why = match local {
+            false => "the engine is remote: its host's ephemeral ports cannot be read from here",
+            true => "cannot read /proc/sys/net/ipv4/ip_local_port_range (not Linux?)",
+        };
+        return Check::new("ports", CheckStatus::Skip, why);
+    };
+    let reserved = |p: &u16| seen.reserved.iter().any(|r| r.contains(p));
+    let exposed = (PORT_LOW..=PORT_HIGH)
+        .filter(|p| seen.range.contains(p) && !reserved(p))
+        .count();
+    let range = format!("{}-{}", seen.range.start(), seen.range.end());
+    if exposed == 0 {
+        return Check::new(
+            "ports",
+            CheckStatus::Ok,
+            format!(
+                "the kernel gives no port of the host-port rule's range ({rule}) to outgoing connections (ephemeral range {range})"
+            ),
+        );
+    }
+    // The value keeps what is reserved now: setting the key replaces the whole list.
+    let mut value: Vec<String> = seen
+        .reserved
+        .iter()
+        .filter(|r| *r.end() < PORT_LOW || *r.start() > PORT_HIGH)
+        .map(|r| match r.start() == r.end() {
+            true => r.start().to_string(),
+            false => format!("{}-{}", r.start(), r.end()),
+        })
+        .collect();
+    value.push(rule.clone());
+    Check::new(
+        "ports",
+        CheckStatus::Warn,
+        format!(
+            "the kernel's ephemeral range ({range}) takes in {exposed} port{} of the host-port rule's range ({rule}): it may give one to an outgoing connection, which then holds a bottle's host port when the bottle starts again",
+            if exposed == 1 { "" } else { "s" }
+        ),
+    )
+    .fix(Fix::ReservePorts(value.join(",")))
+}
+
 /// `: ` and the first line the engine printed on stderr for `e`, or nothing.
 fn engine_said(e: &Error) -> String {
     let line = e
@@ -389,6 +448,90 @@ mod tests {
         check_taken("10.213.0.0/16", 24, &["10.0.0.0/8"], 256);
         check_taken("10.213.0.0/16", 24, &["172.17.0.0/16"], 0);
         check_taken("10.213.0.0/16", 26, &["10.213.0.0/24"], 4);
+    }
+
+    /// The host-port rule (20000-32767) assumes Linux's default ephemeral range (32768-60999);
+    /// `doctor` did not look. A kernel whose ephemeral range takes in the rule's ports (not
+    /// reserved from it) may give one to an outgoing connection: a warning, with the fix.
+    #[test]
+    fn ephemeral_ports_that_overlap_the_host_port_rule_are_a_warning() {
+        use crate::host::Ephemeral;
+        let seen = |lo: u16, hi: u16, reserved: &[(u16, u16)]| Ephemeral {
+            range: lo..=hi,
+            reserved: reserved.iter().map(|&(a, b)| a..=b).collect(),
+        };
+        #[track_caller]
+        fn check(
+            local: bool,
+            seen: Option<Ephemeral>,
+            status: CheckStatus,
+            detail: &str,
+            fix: Option<&str>,
+        ) {
+            let c = ports_check(local, seen.as_ref());
+            assert_eq!((c.name, c.status), ("ports", status), "{}", c.detail);
+            assert!(c.detail.contains(detail), "{}", c.detail);
+            let want = fix.map(|v| Fix::ReservePorts(v.to_string()));
+            assert_eq!(c.fix, want, "{}", c.detail);
+        }
+        use CheckStatus::*;
+        let clear = "the kernel gives no port of the host-port rule's range (20000-32767) to outgoing connections";
+        let taken = "ports of the host-port rule's range (20000-32767)";
+        check(true, Some(seen(32768, 60999, &[])), Ok, clear, None);
+        check(true, Some(seen(40000, 65535, &[])), Ok, clear, None);
+        check(true, Some(seen(1024, 19999, &[])), Ok, clear, None);
+        // Reserved from the kernel's choices: explicit binds (the engine's) still work.
+        check(
+            true,
+            Some(seen(1024, 65535, &[(20000, 32767)])),
+            Ok,
+            clear,
+            None,
+        );
+        check(
+            true,
+            Some(seen(1024, 65535, &[(10000, 40000)])),
+            Ok,
+            clear,
+            None,
+        );
+        check(
+            true,
+            Some(seen(1024, 65535, &[])),
+            Warn,
+            &format!("takes in 12768 {taken}"),
+            Some("20000-32767"),
+        );
+        check(
+            true,
+            Some(seen(32767, 60999, &[])),
+            Warn,
+            "takes in 1 port of the host-port rule's range (20000-32767)",
+            Some("20000-32767"),
+        );
+        check(
+            true,
+            Some(seen(20000, 20000, &[])),
+            Warn,
+            "takes in 1 port of the host-port rule's range (20000-32767)",
+            Some("20000-32767"),
+        );
+        // What is reserved now is kept in the value the fix sets.
+        check(
+            true,
+            Some(seen(1024, 65535, &[(8080, 8080), (20000, 29999)])),
+            Warn,
+            &format!("takes in 2768 {taken}"),
+            Some("8080,20000-32767"),
+        );
+        check(true, None, Skip, "cannot read", None);
+        check(
+            false,
+            Some(seen(1024, 65535, &[])),
+            Skip,
+            "the engine is remote",
+            None,
+        );
     }
 
     /// `doctor` counted a bottle's bridge twice, as an engine network and as a host route.

@@ -140,9 +140,10 @@ impl ErrorKind {
 /// The error type of every fallible function in this crate.
 ///
 /// Besides its [`ErrorKind`] and its message, an error keeps the data a caller may act on: the
-/// engine command that failed ([`Error::command`]), what a failed `up` rolled back and what it
-/// could not ([`Error::rolled_back`], [`Error::left`]), and what a failed `down` had already
-/// removed ([`Error::removed`]). Each is empty where it does not apply.
+/// engine command that failed ([`Error::command`]), what a failed `up` rolled back, what it could
+/// not and what it kept on purpose ([`Error::rolled_back`], [`Error::left`], [`Error::kept`]), and
+/// what a failed `down` had already removed ([`Error::removed`]). Each is empty where it does not
+/// apply.
 #[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
@@ -157,6 +158,7 @@ struct Details {
     command: Option<CommandFailure>,
     rolled_back: Vec<String>,
     left: Vec<String>,
+    kept: Vec<String>,
     removed: Vec<String>,
     /// The same as `removed`, containers apart from networks, where the call knew which is which
     /// (`gc`).
@@ -319,6 +321,13 @@ impl Error {
         self.details.as_ref().map_or(&[], |d| &d.left)
     }
 
+    /// For a failed or cancelled `up`: what its rollback left on purpose, as ``volume `NAME` ``: the
+    /// bottle's named volumes, which hold data (a `down` with [`crate::DownOptions::volumes`]
+    /// removes them). Not in [`Error::left`], which is what could not be removed.
+    pub fn kept(&self) -> &[String] {
+        self.details.as_ref().map_or(&[], |d| &d.kept)
+    }
+
     /// For a failed `down`: the containers and networks it had already removed before it failed.
     pub fn removed(&self) -> &[String] {
         self.details.as_ref().map_or(&[], |d| &d.removed)
@@ -414,6 +423,14 @@ impl Error {
         let d = self.details_mut();
         d.rolled_back = rolled_back;
         d.left = left;
+        self
+    }
+
+    /// The same error, recording what a rollback left on purpose (see [`Error::kept`]).
+    pub(crate) fn with_kept(mut self, kept: Vec<String>) -> Error {
+        if !kept.is_empty() {
+            self.details_mut().kept = kept;
+        }
         self
     }
 

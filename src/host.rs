@@ -1,7 +1,8 @@
 //! What this host knows without asking the engine: its IPv4 routes, so a local engine's bottle
 //! subnet never shadows a route the host uses; its listening TCP sockets, so `--publish-ip auto`
 //! never hands out an address a host service holds (and `doctor` can name the wildcard ones);
-//! and whether the engine is local at all.
+//! the kernel's ephemeral ports, which `doctor` holds against the host-port rule's range; and
+//! whether the engine is local at all.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -41,6 +42,50 @@ pub fn udp_sockets() -> Vec<SocketAddr> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Ports from the first to the last, both included.
+pub type PortRange = std::ops::RangeInclusive<u16>;
+
+/// The ports the kernel picks from for an outgoing connection or a bind to port 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ephemeral {
+    /// `net.ipv4.ip_local_port_range`.
+    pub range: PortRange,
+    /// `net.ipv4.ip_local_reserved_ports`: left out of the kernel's choices, though a program may
+    /// still bind them by number (as the engine does for a published port).
+    pub reserved: Vec<PortRange>,
+}
+
+/// The kernel's ephemeral ports, from `/proc/sys/net/ipv4`. `None` where the range cannot be read
+/// (not Linux); no reserved ports where that file cannot be.
+pub fn ephemeral_ports() -> Option<Ephemeral> {
+    let read = |name: &str| std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}")).ok();
+    Some(Ephemeral {
+        range: parse_port_range(&read("ip_local_port_range")?)?,
+        reserved: read("ip_local_reserved_ports")
+            .map_or_else(Vec::new, |t| parse_reserved_ports(&t)),
+    })
+}
+
+/// Parse `ip_local_port_range`: two numbers, the first no greater than the second.
+pub fn parse_port_range(text: &str) -> Option<PortRange> {
+    let mut words = text.split_whitespace().map(str::parse::<u16>);
+    let (low, high) = (words.next()?.ok()?, words.next()?.ok()?);
+    (low <= high && words.next().is_none()).then_some(low..=high)
+}
+
+/// Parse `ip_local_reserved_ports`: ports and `LOW-HIGH` ranges, comma-separated (empty when none
+/// are reserved). A part that does not parse is skipped.
+pub fn parse_reserved_ports(text: &str) -> Vec<PortRange> {
+    text.trim()
+        .split(',')
+        .filter_map(|part| {
+            let (low, high) = part.split_once('-').unwrap_or((part, part));
+            let (low, high) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
+            (low <= high).then_some(low..=high)
+        })
+        .collect()
 }
 
 /// The IPv4 addresses that a listener is bound to specifically (not `0.0.0.0` or `::`), an
@@ -224,6 +269,23 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
    3: 0000000000000000FFFF00002104007F:0051 00000000000000000000000000000000:0000 06 00000000:00000000 00:00000000 00000000     0        0 8 1 0 100 0 0 10 0
 ";
         check_tcp(v6, &["[::]:22", "[::1]:631", "[::ffff:127.0.4.33]:80"]);
+    }
+
+    /// The two `/proc/sys/net/ipv4` files `doctor` reads for the ephemeral ports: a range of two
+    /// numbers (tab-separated), and a comma-separated list of ports and ranges (empty when none).
+    #[test]
+    fn parses_the_kernels_port_settings() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some(32768..=60999));
+        assert_eq!(parse_port_range("1024 65535"), Some(1024..=65535));
+        assert_eq!(parse_port_range("60999\t32768\n"), None);
+        assert_eq!(parse_port_range("32768\n"), None);
+        assert_eq!(parse_port_range("a b"), None);
+        assert_eq!(parse_reserved_ports("\n"), Vec::<PortRange>::new());
+        assert_eq!(
+            parse_reserved_ports("8080,20000-32767,40000-40001\n"),
+            vec![8080..=8080, 20000..=32767, 40000..=40001]
+        );
+        assert_eq!(parse_reserved_ports("x,9000-8000,22"), vec![22..=22]);
     }
 
     #[test]

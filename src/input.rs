@@ -790,6 +790,10 @@ pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
 
 /// Parse a `--timeout` / `BOTTLE_TIMEOUT` value: a positive whole number with an optional unit,
 /// `ms`, `s`, `m` or `h` (`90s`, `10m`, `1h`, `500ms`; a plain number is seconds).
+///
+/// Public because it is the library's one duration grammar: [`crate::SpecText`]'s `wait`,
+/// `wait_timeout` and `ttl` are read by it, so a launcher that takes a timeout (for
+/// [`crate::Bottles::timeout`]) in the same config file or flags accepts the same words.
 pub fn parse_timeout(text: &str) -> Result<Duration> {
     let refuse = || {
         Error::invalid(

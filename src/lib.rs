@@ -24,7 +24,7 @@
 //! [`Event`] naming its bottle), installs no signal handler and keeps no process-wide state (a
 //! [`CancelToken`] stops the calls in flight, and never poisons the handle). Errors keep their
 //! data behind accessors ([`Error::kind`], [`Error::command`], [`Error::deadline`],
-//! [`Error::rolled_back`], [`Error::left`], [`Error::removed`]).
+//! [`Error::rolled_back`], [`Error::left`], [`Error::kept`], [`Error::removed`]).
 //!
 //! [`Bottles::events`] (an iterator) and [`Bottles::watch`] (a callback) stream each bottle's
 //! changes as the engine reports them, each a [`BottleEvent`] with its [`Change`]: a state, a
@@ -86,7 +86,7 @@ mod ready_tests;
 
 pub use bottles::{BottleGuard, Bottles, DownOptions, EventStream, Logs, SpecBuilder};
 pub use cancel::CancelToken;
-pub use display::{MASK, render as quote_argv, strip_help_advice};
+pub use display::{MASK, render as quote_argv};
 pub use doctor::{Check, CheckStatus, Doctor, DoctorConfig, Fix, doctor};
 pub use error::{
     CommandFailure, EngineCommand, Error, ErrorKind, Invalid, KeptNetwork, NotReady, Result,

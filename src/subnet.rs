@@ -34,6 +34,25 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         .fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
+/// Why text is not the CIDR a subnet, pool or loopback pool is written as.
+enum NotCidr {
+    /// An address without `/N`.
+    Bare,
+    /// Anything else that is not `A.B.C.D/N`.
+    Malformed,
+}
+
+/// `A.B.C.D/N` as the user's CIDR inputs take it. `ipnetwork` reads a bare address as a /32, but
+/// someone who types `10.0.0.0` for a subnet or a pool means a network and forgot its length: a
+/// single address is never the space they wanted, so it is refused and the message says what is
+/// missing. A `/32` written out is taken as written.
+fn parse_cidr(text: &str) -> std::result::Result<Ipv4Network, NotCidr> {
+    if text.parse::<Ipv4Addr>().is_ok() {
+        return Err(NotCidr::Bare);
+    }
+    text.parse().map_err(|_| NotCidr::Malformed)
+}
+
 /// An IPv4 subnet: a network address and a prefix length, with no host bits set, such as
 /// `10.213.45.0/24`.
 ///
@@ -45,6 +64,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// assert_eq!(subnet.network(), std::net::Ipv4Addr::new(10, 213, 45, 0));
 /// assert_eq!(subnet.prefix(), 24);
 /// assert!("10.213.45.1/24".parse::<bottle::Subnet>().is_err()); // host bits set
+/// assert!("10.213.45.0".parse::<bottle::Subnet>().is_err()); // an address, not a subnet
 /// # Ok::<(), bottle::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,13 +132,18 @@ impl std::str::FromStr for Subnet {
 
     /// CIDR text, `A.B.C.D/N`, with no host bits set; [`Invalid::Subnet`] otherwise.
     fn from_str(s: &str) -> Result<Subnet> {
-        let net: Ipv4Network = s.parse().map_err(|_| {
+        let net = parse_cidr(s).map_err(|why| {
+            let shown = crate::input::quoted(s);
             Error::invalid(
                 Invalid::Subnet,
-                format!(
-                    "invalid subnet {}: expected an IPv4 CIDR such as `10.213.0.0/16`",
-                    crate::input::quoted(s)
-                ),
+                match why {
+                    NotCidr::Bare => format!(
+                        "invalid subnet {shown}: a bare address is not a subnet; add its prefix length, such as `10.213.0.0/16`"
+                    ),
+                    NotCidr::Malformed => format!(
+                        "invalid subnet {shown}: expected an IPv4 CIDR such as `10.213.0.0/16`"
+                    ),
+                },
             )
         })?;
         Subnet::new(net.ip(), net.prefix())
@@ -178,13 +203,18 @@ impl std::str::FromStr for LoopbackPool {
     /// An IPv4 CIDR inside `127.0.0.0/8` (its network address is used, as `--loopback-pool`
     /// takes it).
     fn from_str(text: &str) -> Result<LoopbackPool> {
-        let net: Ipv4Network = text.parse().map_err(|_| {
+        let net = parse_cidr(text).map_err(|why| {
+            let shown = crate::input::quoted(text);
             Error::invalid(
                 Invalid::LoopbackPool,
-                format!(
-                    "invalid loopback pool {}: expected an IPv4 CIDR such as 127.0.0.16/28",
-                    crate::input::quoted(text)
-                ),
+                match why {
+                    NotCidr::Bare => format!(
+                        "invalid loopback pool {shown}: a bare address is not a pool; add its prefix length, such as `127.0.0.16/28`"
+                    ),
+                    NotCidr::Malformed => format!(
+                        "invalid loopback pool {shown}: expected an IPv4 CIDR such as 127.0.0.16/28"
+                    ),
+                },
             )
         })?;
         LoopbackPool::new(Subnet::from_net(net)).map_err(|e| {
@@ -262,14 +292,19 @@ impl Default for Pool {
 impl Pool {
     /// Parse `--pool` and `--block`.
     pub fn parse(pool: &str, block: u8) -> Result<Pool> {
-        let net: Ipv4Network = pool.parse().map_err(|_| {
+        let net = parse_cidr(pool).map_err(|why| {
+            let shown = crate::input::quoted(pool);
+            let example = example_for(block);
             Error::invalid(
                 Invalid::Pool,
-                format!(
-                    "invalid pool {}: use an IPv4 CIDR such as {} (IPv6 pools are not supported)",
-                    crate::input::quoted(pool),
-                    example_for(block)
-                ),
+                match why {
+                    NotCidr::Bare => format!(
+                        "invalid pool {shown}: a bare address is not a pool; add its prefix length, such as {example}"
+                    ),
+                    NotCidr::Malformed => format!(
+                        "invalid pool {shown}: use an IPv4 CIDR such as {example} (IPv6 pools are not supported)"
+                    ),
+                },
             )
         })?;
         if net.network() != net.ip() {
@@ -407,7 +442,14 @@ impl Pool {
     }
 
     /// The first candidate, at or after `from`, that overlaps none of `taken`.
-    pub fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
+    ///
+    /// Not public: `taken` is `ipnetwork`'s type, which the API never shows, and a launcher has
+    /// [`Pool::candidates`] to walk the order itself (`up` is what learns what is taken).
+    ///
+    /// ```compile_fail
+    /// let _ = bottle::Pool::default().pick("demo", 0, &[]);
+    /// ```
+    pub(crate) fn pick(&self, slug: &str, from: u64, taken: &[Ipv4Network]) -> Result<Candidate> {
         (from..self.slots())
             .map(|k| self.candidate(slug, k))
             .find(|c| !taken.iter().any(|t| overlaps(c.subnet.net(), *t)))
@@ -555,6 +597,39 @@ mod tests {
             assert_eq!(e.kind(), &ErrorKind::Invalid(kind), "{p}/{b}: {e}");
             check_suggestions(p, b, e.message());
         }
+    }
+
+    /// `"10.0.0.0".parse::<Subnet>()` gave a /32 (and `--pool 10.0.0.0` said the pool was "too
+    /// small"): a bare address is not a subnet. Each CIDR input refuses it, saying the form it
+    /// wants; a `/32` written out is still a subnet.
+    #[test]
+    fn a_bare_address_is_not_a_subnet() {
+        let want = "add its prefix length";
+        let e = "10.0.0.0".parse::<Subnet>().unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Subnet));
+        assert_eq!(
+            e.message(),
+            "invalid subnet `10.0.0.0`: a bare address is not a subnet; add its prefix length, such as `10.213.0.0/16`"
+        );
+        let e = Pool::parse("10.0.0.0", 24).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::Pool));
+        assert!(e.message().contains(want), "{e}");
+        check_suggestions("10.0.0.0", 24, e.message());
+        let e = "127.0.0.1".parse::<LoopbackPool>().unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Invalid(Invalid::LoopbackPool));
+        assert_eq!(
+            e.message(),
+            "invalid loopback pool `127.0.0.1`: a bare address is not a pool; add its prefix length, such as `127.0.0.16/28`"
+        );
+        assert_eq!("10.0.0.1/32".parse::<Subnet>().unwrap().prefix(), 32);
+        assert_eq!(
+            "127.0.0.1/32"
+                .parse::<LoopbackPool>()
+                .unwrap()
+                .subnet()
+                .prefix(),
+            32
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn error_body(f: &Failure<'_>) -> Value {
         "deadline_secs": f.error.and_then(Error::deadline).map(|d| d.as_secs_f64()),
         "rolled_back": list(Error::rolled_back),
         "left": list(Error::left),
+        "kept": list(Error::kept),
         "removed": list(Error::removed),
     })
 }
@@ -218,7 +219,7 @@ mod tests {
             error(&f),
             json!({"error": {"kind": "not_found", "message": "shown", "exit_code": 1,
                 "input": null, "command": null, "reason": null, "deadline_secs": null,
-                "rolled_back": [], "left": [], "removed": []}})
+                "rolled_back": [], "left": [], "kept": [], "removed": []}})
         );
         let slug = Slug::parse("x").unwrap();
         assert_eq!(failed(&slug, &f)["slug"], "x");

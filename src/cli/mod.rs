@@ -334,7 +334,8 @@ Examples:
 Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
 networks or host routes), the lock directory, the default publish address (127.0.0.1), and (a
 warning) host TCP sockets on every address (0.0.0.0:PORT), which answer on each bottle's loopback
-address too, so a VM allowed one bottle's address reaches them.
+address too, so a VM allowed one bottle's address reaches them, and (a warning) a kernel ephemeral
+port range that takes in the host-port rule's ports (20000-32767).
 Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
 
 Examples:

@@ -59,6 +59,7 @@ fn fix_text(fix: &Fix) -> String {
         Fix::FreePool => "remove unused networks (`bottle gc`), or pick a wider or another pool with --pool (BOTTLE_POOL)".into(),
         Fix::LockDirectory => "make $XDG_RUNTIME_DIR/bottle (or the temp dir's bottle-UID) a directory of yours, mode 0700 (bottle is correct without locks; racing processes may do extra work)".into(),
         Fix::AddLoopback(ip) => format!("add the address: `ip addr add {ip}/8 dev lo` (Linux) or `sudo ifconfig lo0 alias {ip}` (macOS)"),
+        Fix::ReservePorts(value) => format!("reserve them from the kernel's choices: `sudo sysctl -w net.ipv4.ip_local_reserved_ports={value}` (and the same line in /etc/sysctl.d/ to keep it), or move net.ipv4.ip_local_port_range above them"),
         _ => "see `bottle doctor --help`".into(),
     }
 }

@@ -69,8 +69,10 @@ mod tests {
 
     use super::*;
 
-    /// `bounded` over `n` items that each sleep a little and note how many run at the same time;
-    /// returns (results, the most at once).
+    /// `bounded` over `n` items that each sleep a little and note how many run at the same time,
+    /// checking the results' order and the most at once. The first `want_most` items wait (at
+    /// most 5 s) until that many run together: on a loaded machine a thread may start late, and
+    /// a bare sleep would let the others finish first and the count come out low.
     #[track_caller]
     fn check(n: usize, parallel: usize, want_most: usize) {
         let now = AtomicUsize::new(0);
@@ -80,6 +82,13 @@ mod tests {
         let results = bounded(&items, parallel, &CancelToken::new(), |&i| {
             let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(at_once, Ordering::SeqCst);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while i < want_most
+                && most.load(Ordering::SeqCst) < want_most
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             std::thread::sleep(Duration::from_millis(5 * (n - i) as u64));
             now.fetch_sub(1, Ordering::SeqCst);
             i * 10

@@ -764,6 +764,8 @@ impl Up<'_> {
         if lost.is_empty() {
             return Ok(());
         }
+        // No longer the bottle's: the failure must not say the rollback kept them.
+        self.own_volumes.retain(|v| !lost.contains(v));
         let ctx = self.ctx.finishing();
         ctx.remove_container(bundle)?;
         self.journal.bundle = Made::Nothing;
@@ -1127,9 +1129,13 @@ impl Up<'_> {
         // before anything was created contradicted "nothing was changed" (a lock wait).
         // A failure that had created something (a `--wait` that timed out) says what went too:
         // the message is all a person reads in text mode.
+        // A named volume made before `run` is no "nothing": the note below names it.
+        let kept = &self.own_volumes;
         if rollback.is_clean() {
             match (rollback.removed.is_empty(), err.kind()) {
-                (true, ErrorKind::Interrupted) => msg.push_str("; this run had created nothing"),
+                (true, ErrorKind::Interrupted) if kept.is_empty() => {
+                    msg.push_str("; this run had created nothing")
+                }
                 (true, _) => {}
                 (false, _) => msg.push_str(&format!(
                     "; rolled back what this run had created: {}",
@@ -1137,6 +1143,9 @@ impl Up<'_> {
                 )),
             }
         }
+        // Named volumes outlive a rollback on purpose (they hold data): said, so that "rolled
+        // back" is not read as "nothing of this `up` is left".
+        msg.push_str(&kept_note(self.slug, kept));
         let left = rollback
             .left
             .iter()
@@ -1145,7 +1154,27 @@ impl Up<'_> {
                 format!("{u}: the engine had not shown whether its cut-short create had happened")
             }))
             .collect();
-        err.with_message(msg).with_rollback(rollback.removed, left)
+        let kept = kept.iter().map(|v| format!("volume `{v}`")).collect();
+        err.with_message(msg)
+            .with_rollback(rollback.removed, left)
+            .with_kept(kept)
+    }
+}
+
+/// What a failed `up`'s message adds about the bottle's named volumes its rollback kept: nothing
+/// when there are none.
+fn kept_note(slug: &Slug, volumes: &[String]) -> String {
+    let names: Vec<String> = volumes.iter().map(|v| format!("`{v}`")).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => format!(
+            "; kept named volume {} (volumes hold data): a `down --volumes` of `{slug}` removes it",
+            names[0]
+        ),
+        _ => format!(
+            "; kept named volumes {} (volumes hold data): a `down --volumes` of `{slug}` removes them",
+            names.join(", ")
+        ),
     }
 }
 

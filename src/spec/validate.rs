@@ -222,6 +222,10 @@ impl Parts {
 }
 
 /// Parse a `--ttl` duration: as `--timeout` takes it, at least a second.
+///
+/// Public because a lease can be given without a spec (`up SLUG --ttl 2h` keeps an existing
+/// bottle's spec): a launcher reading one from text validates it by the rule
+/// [`crate::SpecText`]'s `ttl` is held to.
 pub fn parse_ttl(text: &str) -> Result<Duration> {
     let ttl = crate::input::parse_timeout(text).map_err(|_| {
         ttl_error(&format!(

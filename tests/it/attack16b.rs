@@ -98,16 +98,29 @@ exit 0"#,
     assert!(runs[1].contains("127.0.0.1:26436:8080"), "{calls}");
 }
 
-/// Kills the fake's background socket holders, even when the test fails.
+/// Stops the fake's background socket holders, even when the test fails.
+///
+/// The holders end themselves when the stop file appears (or after 120 s): a `kill PID` at drop
+/// could hit an unrelated process once a holder had exited and its PID been reused, and the suite
+/// runs thousands of engine processes (an `up` elsewhere in the suite was seen interrupted).
 struct Holders(std::path::PathBuf);
 
 impl Drop for Holders {
     fn drop(&mut self) {
-        let pids = std::fs::read_to_string(&self.0).unwrap_or_default();
-        for pid in pids.split_whitespace() {
-            let _ = std::process::Command::new("kill").arg(pid).status();
-        }
+        let _ = std::fs::write(&self.0, "");
     }
+}
+
+/// A python socket holder: binds and listens on 127.0.0.1:$p, touches `ready`, and holds the port
+/// until `stop` exists or its directory is gone (a test's temp dir, removed on drop), at most 120 s.
+fn holder_py(ready: &str, stop: &str) -> String {
+    format!(
+        r#"python3 -c 'import os,socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); t=time.time()
+d=os.path.dirname(sys.argv[3])
+while os.path.isdir(d) and not os.path.exists(sys.argv[3]) and time.time()-t < 120: time.sleep(0.05)' "$p" {ready} {stop} </dev/null >/dev/null 2>&1 &"#
+    )
 }
 
 /// podman's docker-compatible service keeps listening on a failed `run`'s host ports after the
@@ -122,7 +135,7 @@ impl Drop for Holders {
 fn a_run_refused_for_another_reason_is_retried_while_the_engine_keeps_its_sockets() {
     let mut fake = Fake::new();
     let d = fake.state_dir();
-    let _holders = Holders(d.join("holders"));
+    let _holders = Holders(d.join("stop"));
     let d = d.display();
     fake.on("ps --all*", 0, "", "");
     fake.on_sh(
@@ -130,15 +143,13 @@ fn a_run_refused_for_another_reason_is_retried_while_the_engine_keeps_its_socket
         &format!(
             r#"for a in "$@"; do case "$a" in 127.0.0.1:*:8080) p="${{a#127.0.0.1:}}"; p="${{p%:8080}}";; esac; done
 rm -f {d}/ready
-python3 -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
-echo $! >> {d}/holders
+{holder}
 n=0; while [ ! -e {d}/ready ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
 echo {id}
 echo 'docker: Error response from daemon: runc: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: OCI runtime attempted to invoke a command that was not found' >&2
 exit 127"#,
-            id = "e".repeat(64)
+            id = "e".repeat(64),
+            holder = holder_py(&format!("{d}/ready"), &format!("{d}/stop")),
         ),
     );
     // A local engine (a unix socket): the look reads the host's sockets.
@@ -310,7 +321,7 @@ fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind_o
     for (i, path) in paths.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
-        let _holders = Holders(dir.path().join("holders"));
+        let _holders = Holders(dir.path().join("stop"));
         let real = std::process::Command::new("sh")
             .args(["-c", &format!("command -v {}", path.program)])
             .output()
@@ -323,11 +334,9 @@ fn a_racer_on_the_port_of_a_run_that_printed_no_id_leaves_its_container_behind_o
         let mut b = crate::real::Bottles::new(path, &format!("rp{i}"));
         let racer = match local(path) {
             true => format!(
-                r#"python3 -c 'import socket,sys,time
-s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-open(sys.argv[2], "w").close(); time.sleep(120)' "$p" {d}/ready </dev/null >/dev/null 2>&1 &
-  echo $! >> {d}/holders
-  n=0; while [ ! -e {d}/ready ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done"#
+                r#"{}
+  n=0; while [ ! -e {d}/ready ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done"#,
+                holder_py(&format!("{d}/ready"), &format!("{d}/stop"))
             ),
             false => format!(
                 "{real} run -d --name {}-racer -p \"127.0.0.1:$p:8080\" {} sleep 120 >/dev/null",

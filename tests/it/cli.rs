@@ -792,6 +792,51 @@ fn doctor_warns_about_wildcard_listeners() {
     drop(wild);
 }
 
+/// `doctor --json` of the fake engine, with `DOCKER_HOST` set or not: its check `name`, the
+/// output checked against the schema.
+fn doctor_check(fake: &Fake, docker_host: Option<&str>, name: &str) -> serde_json::Value {
+    let mut cmd = fake.command(&["doctor", "--json"]);
+    match docker_host {
+        Some(host) => cmd.env("DOCKER_HOST", host),
+        None => cmd.env_remove("DOCKER_HOST"),
+    };
+    let out = cmd.output().unwrap();
+    let v = crate::schema::check("doctor", &stdout(&out));
+    let checks = v["checks"].as_array().unwrap();
+    let found = checks.iter().find(|c| c["name"] == name);
+    found
+        .unwrap_or_else(|| panic!("no {name} check: {v}"))
+        .clone()
+}
+
+/// The host-port rule's range (20000-32767) assumes Linux's default ephemeral range, and
+/// `doctor` did not look: it now holds the kernel's `ip_local_port_range` (less its reserved
+/// ports) against the rule's range, a `ports` check of a local engine (the table of outcomes is
+/// `doctor.rs`'s unit test).
+#[test]
+fn doctor_checks_the_kernels_ephemeral_ports() {
+    let mut fake = Fake::new();
+    fake.on("version --format*", 0, &format!("{VERSION_JSON}\n"), "");
+    let check = doctor_check(&fake, None, "ports");
+    let detail = check["detail"].as_str().unwrap();
+    let rule = "host-port rule's range (20000-32767)";
+    assert!(detail.contains(rule), "{detail}");
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let range = range.split_whitespace().collect::<Vec<_>>().join("-");
+    assert!(detail.contains(&range), "{detail}");
+    let fix = check.get("fix").and_then(|f| f.as_str());
+    match check["status"].as_str().unwrap() {
+        "ok" => assert_eq!(fix, None, "{check}"),
+        "warn" => assert!(fix.unwrap().contains("ip_local_reserved_ports"), "{check}"),
+        _ => panic!("{check}"),
+    }
+    // A remote engine publishes on its own host's ports, whose kernel is not readable here.
+    let check = doctor_check(&fake, Some("tcp://127.0.0.1:9"), "ports");
+    assert_eq!(check["status"], "skip", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains("remote"), "{detail}");
+}
+
 #[test]
 fn doctor_exit_codes() {
     let mut fake = Fake::new();
@@ -978,5 +1023,23 @@ fn an_error_is_rendered_from_its_data_not_from_words_that_look_like_a_command() 
             .unwrap()
             .starts_with("docker ps --all"),
         "{v}"
+    );
+}
+
+/// `--pool 10.0.0.0` was read as a /32 and refused as "too small": a bare address is refused as
+/// such, with the form wanted, exit 2, before any engine runs.
+#[test]
+fn a_bare_address_pool_is_refused_as_not_a_subnet() {
+    let out = bottle_cmd()
+        .args(["subnet", "demo", "--pool", "10.0.0.0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "invalid pool `10.0.0.0`: a bare address is not a pool; add its prefix length"
+        ),
+        "{err}"
     );
 }

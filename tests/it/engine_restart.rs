@@ -17,120 +17,15 @@
 //! be duplicated. Everything is removed at the end, on failure too (drop guards, in order:
 //! bottles, then the engine).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::hold::{endpoints, print_table};
+use crate::private_engines::{Daemon, answers, poll, skip, temp_dir, which};
 use crate::real::{Bottles, EnginePath, clis};
 
-fn required() -> bool {
-    std::env::var("BOTTLE_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
-
-/// Skip with the reason, or fail under `BOTTLE_REQUIRE_DOCKER=1`.
-fn skip(why: &str) {
-    assert!(!required(), "BOTTLE_REQUIRE_DOCKER=1, but {why}");
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipping the engine-restart test: {why}; set BOTTLE_REQUIRE_DOCKER=1 to make this fail"
-    );
-}
-
-/// Poll `ok` until it holds, at most `within`.
-fn poll(within: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A daemon the test started: stopped by SIGTERM (and awaited) on restart and on drop.
-struct Daemon {
-    args: Vec<String>,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl Daemon {
-    fn start(args: Vec<String>, log: PathBuf) -> Daemon {
-        let mut d = Daemon {
-            args,
-            log,
-            child: None,
-        };
-        d.spawn();
-        d
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(&self.args[0])
-            .args(&self.args[1..])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{:?}: {e}", self.args));
-        self.child = Some(child);
-    }
-
-    /// SIGTERM, then wait for it to exit (a service manager's stop), at most 60 s.
-    fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A temp dir removed on drop (after the daemons that use it, which are declared after it).
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    // Short: a unix socket path must stay under 108 bytes.
-    let dir = PathBuf::from(format!("/tmp/bit-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
+const TEST: &str = "the engine-restart test";
 
 /// The private dockerd's default bridge: made by the test, removed on drop (after the daemon,
 /// which is declared after it).
@@ -168,15 +63,6 @@ impl Drop for Bridge {
     }
 }
 
-fn answers(cli: &str, host: &str) -> bool {
-    Command::new(cli)
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .env("DOCKER_HOST", host)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A bottle on one path: its slug, spec and endpoints, through the restart.
 struct Case {
     bottles: Bottles,
     slug: String,
@@ -261,10 +147,10 @@ fn private_docker_paths(host: &str) -> Vec<EnginePath> {
 fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
     let Some(paths) = clis() else { return };
     if !Path::new("/usr/sbin/dockerd").exists() && which("dockerd").is_none() {
-        return skip("no `dockerd` on this machine to run a private engine");
+        return skip(TEST, "no `dockerd` on this machine to run a private engine");
     }
     if which("ip").is_none() {
-        return skip("no `ip` command to make the private dockerd's bridge");
+        return skip(TEST, "no `ip` command to make the private dockerd's bridge");
     }
     // The shared dockerd's default bridge must outlive the private one (see the module's doc).
     let docker0 = Path::new("/sys/class/net/docker0");
@@ -475,12 +361,4 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         drop(daemon);
         drop(dir);
     }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.exists())
 }

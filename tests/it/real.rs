@@ -882,6 +882,54 @@ fn interrupt_during_run_rolls_back() {
     }
 }
 
+/// SIGINT while `run` of a bundle with a named volume is in flight: the rollback keeps the volume
+/// on purpose (it holds data), and the message (exit 130) said nothing of it. It names the volume
+/// and how to remove it, the volume is there with the bottle's labels, and `down --volumes`
+/// removes it.
+#[test]
+fn interrupt_during_run_names_the_named_volume_it_kept() {
+    let Some(clis) = clis() else { return };
+    for (i, cli) in clis.iter().enumerate() {
+        let b = Bottles::new(cli, &format!("intrvol{i}"));
+        let volume = format!("{}-data", b.prefix);
+        let mount = format!("{volume}:/data");
+        let filter = format!("name=^{}-sidecars-x$", b.prefix);
+        let img = image();
+        let (code, err, _) = interrupt_during(
+            &b,
+            Interrupt {
+                args: &["up", "x", "--image", &img, "-v", &mount],
+                when: "[ \"$1\" = run ]",
+                linger_secs: 60,
+                appeared: Some(&["ps", "-aq", "--filter", &filter]),
+                signal: libc::SIGINT,
+            },
+        );
+        assert_eq!(code, Some(130), "{cli}: {err}");
+        let said = format!(
+            "kept named volume `{volume}` (volumes hold data): a `down --volumes` of `x` removes it"
+        );
+        assert!(err.contains(&said), "{cli}: {err}");
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{cli}");
+        let labels = b.docker_out(&["volume", "inspect", "--format", "{{json .Labels}}", &volume]);
+        assert!(labels.contains(&b.prefix), "{cli}: {labels}");
+        let out = b.bottle(&["down", "x", "--volumes"]);
+        assert!(
+            out.status.success(),
+            "{cli}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let left = b.docker_out(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{volume}$"),
+        ]);
+        assert_eq!(left.trim(), "", "{cli}");
+    }
+}
+
 /// SIGTERM while `network create` is in flight: the network the engine made is found by its labels
 /// and removed, though bottle never saw its ID.
 #[test]

@@ -616,3 +616,40 @@ fn a_wrapper_that_mentions_podman_works_on_every_engine() {
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
     }
 }
+
+/// SIGINT while `up` runs the bundle of a spec with a named volume: the rollback leaves the
+/// volume on purpose (it holds data), and the message said nothing of it. The message says what
+/// was kept and how to remove it, and the `--json` error lists it under `kept`.
+#[test]
+fn an_interrupted_up_says_the_named_volume_it_kept() {
+    let mut fake = Fake::new();
+    let labels = r#"{"bottle.prefix":"bot-bottle","bottle.role":"volume","bottle.slug":"demo"}"#;
+    fake.on(
+        "volume inspect --format * data",
+        0,
+        &format!("{{\"Name\":\"data\",\"Labels\":{labels}}}\n"),
+        "",
+    );
+    fake.on_sh("run *", ": > \"$D/started\"; sleep 30");
+    let args = ["up", "demo", "--image", "img", "-v", "data:/data", "--json"];
+    let child = spawn(&fake, &args);
+    wait_for(&fake.state_dir().join("started"));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let said =
+        "kept named volume `data` (volumes hold data): a `down --volumes` of `demo` removes it";
+    assert!(err.contains(said), "{err}");
+    let v = crate::schema::check("error", &stdout(&out));
+    assert_eq!(v["error"]["kind"], "interrupted", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(said),
+        "{v}"
+    );
+    assert_eq!(
+        v["error"]["kept"],
+        serde_json::json!(["volume `data`"]),
+        "{v}"
+    );
+}
