@@ -1,6 +1,7 @@
 //! What this host knows without asking the engine: its IPv4 routes, so a local engine's bottle
 //! subnet never shadows a route the host uses; its listening TCP sockets, so `--publish-ip auto`
 //! never hands out an address a host service holds (and `doctor` can name the wildcard ones);
+//! whether a TCP endpoint is in use (a bound socket that does not listen is listed nowhere);
 //! the kernel's ephemeral ports, which `doctor` holds against the host-port rule's range; and
 //! whether the engine is local at all.
 
@@ -28,6 +29,18 @@ pub fn tcp_listeners() -> Vec<SocketAddr> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether something on this host holds the TCP endpoint `at`: a bind to it (with
+/// `SO_REUSEADDR`, as docker's and podman's port proxies bind; let go at once) fails with
+/// "address in use". It sees what [`tcp_listeners`] cannot: a socket bound but not listening is
+/// in no `/proc/net/tcp` table, yet it fails the engine's bind (checked on dockerd 20.10). A
+/// listener, or a bound socket without `SO_REUSEADDR`, holds it; a connection in `TIME_WAIT` does
+/// not, as for the engine. Any other failure (an address this host lacks, a privileged port) is
+/// not an answer about this port, so it says no and leaves the error to the engine.
+pub fn tcp_in_use(at: SocketAddr) -> bool {
+    // std's listener sets `SO_REUSEADDR` before its bind on Unix; it listens only until dropped.
+    std::net::TcpListener::bind(at).is_err_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
 }
 
 /// The host's bound UDP sockets, from `/proc/net/udp` and `/proc/net/udp6` (state `07`, the only
@@ -269,6 +282,22 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
    3: 0000000000000000FFFF00002104007F:0051 00000000000000000000000000000000:0000 06 00000000:00000000 00:00000000 00000000     0        0 8 1 0 100 0 0 10 0
 ";
         check_tcp(v6, &["[::]:22", "[::1]:631", "[::ffff:127.0.4.33]:80"]);
+    }
+
+    /// The bind probe answers only "in use": a listener's endpoint is, a freed one is not, and an
+    /// address this host lacks (TEST-NET-1) is no answer, so never in use (a rule that took every
+    /// failure for "in use" would walk all its candidates).
+    #[test]
+    fn tcp_in_use_only_for_address_in_use() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = held.local_addr().unwrap();
+        assert!(tcp_in_use(at));
+        drop(held);
+        assert!(!tcp_in_use(at));
+        assert!(!tcp_in_use(SocketAddr::new(
+            [192, 0, 2, 1].into(),
+            at.port()
+        )));
     }
 
     /// The two `/proc/sys/net/ipv4` files `doctor` reads for the ephemeral ports: a range of two

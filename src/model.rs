@@ -663,7 +663,7 @@ pub struct BundleView {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum State {
-    /// Running.
+    /// Running (podman's `stopping` too: a stop still in its grace period).
     Running,
     /// Made but not started (or started and failed before running, on engines up to 24).
     Created,
@@ -671,7 +671,7 @@ pub enum State {
     Restarting,
     /// Paused.
     Paused,
-    /// Stopped.
+    /// Stopped (podman's `stopped` too: exited, not yet cleaned up).
     Exited,
     /// Failed in a way the engine could not clean up.
     Dead,
@@ -680,15 +680,20 @@ pub enum State {
     /// There is no bundle container.
     Missing,
     /// A state this version of bottle does not know, as the engine spelled it (podman has a few
-    /// of its own, such as `stopped` or `configured`).
+    /// of its own, such as `configured`).
     Other(String),
 }
 
 impl State {
-    /// The state from the engine's word (`State.Status`).
+    /// The state from the engine's word (`State.Status`). Podman's two transitional words are
+    /// shown as the state docker shows at the same moment, so a bottle reads the same on every
+    /// engine: `stopping` (a stop waiting out its grace period, its processes and port proxies
+    /// still up) is `running`, as docker shows a container until its stop ends; `stopped`
+    /// (exited, not yet cleaned up) is `exited`.
     pub(crate) fn from_engine(word: &str) -> State {
         match word {
-            "running" => State::Running,
+            "running" | "stopping" => State::Running,
+            "stopped" => State::Exited,
             "created" => State::Created,
             "restarting" => State::Restarting,
             "paused" => State::Paused,
@@ -885,6 +890,23 @@ impl Bottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// podman_stopping_and_stopped_show_as_the_contracts_states: `ls`, `status` and the JSON
+    /// showed podman's own words, which the schema's state list does not have.
+    #[test]
+    fn state_from_the_engines_word() {
+        #[track_caller]
+        fn check(word: &str, want: State) {
+            assert_eq!(State::from_engine(word), want, "{word}");
+        }
+        check("running", State::Running);
+        check("stopping", State::Running);
+        check("exited", State::Exited);
+        check("stopped", State::Exited);
+        check("created", State::Created);
+        check("removing", State::Removing);
+        check("configured", State::Other("configured".to_string()));
+    }
 
     #[test]
     fn parses_mixed_inspect_output() {

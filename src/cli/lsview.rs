@@ -40,6 +40,12 @@ pub fn parse_filter(text: &str) -> Result<Filter, String> {
     };
     match key {
         "state" if STATES.contains(&value) => Ok(Filter::State(value.to_string())),
+        // Podman's own words: the bottle object never shows them (see `State`), so a filter on
+        // one would match nothing; say what bottle shows instead.
+        "state" if matches!(value, "stopping" | "stopped") => Err(format!(
+            "unknown state `{value}`: bottle shows podman's `stopping` as `running` and its `stopped` as `exited`, as docker does; use one of {}",
+            STATES.join(", ")
+        )),
         "state" => Err(format!(
             "unknown state `{value}`: use one of {}",
             STATES.join(", ")
@@ -351,6 +357,9 @@ mod tests {
             ("status=running", "unknown filter key `status`"),
             ("running", "expected KEY=VALUE"),
             ("state=up", "unknown state `up`"),
+            // ls_filter_state_stopping_is_a_usage_error_that_names_what_bottle_shows
+            ("state=stopping", "podman's `stopping` as `running`"),
+            ("state=stopped", "its `stopped` as `exited`"),
             ("expired=yes", "`expired` is `true` or `false`"),
             ("slug=", "needs a slug"),
         ] {

@@ -459,6 +459,32 @@ pub fn after_refusal(
     }
 }
 
+/// What `up` does after its `run` was refused and it looked at the bottle again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRun {
+    /// Decide from what the look shows, as every round does.
+    Decide,
+    /// The engine refused the bundle's name as in use, yet the look shows no container by it:
+    /// another process's create holds the name and has not finished. dockerd reserves a name
+    /// first and shows the container only at the end of its create (moby `daemon/create.go`:
+    /// `newContainer` reserves, `Register` comes after the layers are made), which under load
+    /// outlasts every round of the loop. Wait for a container to show under the name.
+    AwaitName,
+    /// Already waited for the name in vain, and the engine still refuses it with nothing
+    /// showing: say so rather than run again.
+    NameHeld,
+}
+
+/// Judge a refused `run` (`class`) by the look that followed it: whether it shows a bundle under
+/// the name, and whether this run has already waited its bound for one to show, in vain.
+pub fn after_run(class: Class, shown: bool, waited_in_vain: bool) -> AfterRun {
+    match (class, shown, waited_in_vain) {
+        (Class::NameConflict, false, false) => AfterRun::AwaitName,
+        (Class::NameConflict, false, true) => AfterRun::NameHeld,
+        _ => AfterRun::Decide,
+    }
+}
+
 /// What this run may have created, so a failure or an interrupt can take it back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Made {
@@ -1352,6 +1378,27 @@ mod tests {
             network_subnet(&network("a", &[], "r")),
             Some("10.0.0.0/24".parse().unwrap())
         );
+    }
+
+    /// a_name_held_by_a_create_not_yet_shown_is_waited_for (race17): after a refused `run`, a
+    /// name conflict with nothing under the name is a create still in flight, never a `run` again
+    /// at once.
+    #[test]
+    fn refused_runs() {
+        #[track_caller]
+        fn check(class: Class, shown: bool, waited_in_vain: bool, want: AfterRun) {
+            assert_eq!(after_run(class, shown, waited_in_vain), want);
+        }
+        use AfterRun::*;
+        check(Class::NameConflict, false, false, AwaitName);
+        check(Class::NameConflict, false, true, NameHeld);
+        // A bundle shows: the look decides (keep it, wait for it, replace it, or refuse a foreign one).
+        check(Class::NameConflict, true, false, Decide);
+        check(Class::NameConflict, true, true, Decide);
+        // Refusals about the network: the look settles the networks and decides.
+        check(Class::Ambiguous, false, false, Decide);
+        check(Class::NotFound, false, false, Decide);
+        check(Class::NotFound, false, true, Decide);
     }
 
     #[track_caller]

@@ -49,6 +49,54 @@ pub(super) fn held(
     out
 }
 
+/// The host ports a bundle publishing `wanted` on `ip` uses, as [`endpoints::settle`] chooses
+/// them with what `others` hold ([`held`]); on a local engine each new TCP port the rule chooses
+/// is also tried with a bind ([`crate::host::tcp_in_use`]), since a socket bound but not
+/// listening is in no socket table yet fails the engine's bind.
+pub(super) fn choose(
+    slug: &str,
+    ip: std::net::IpAddr,
+    wanted: &[endpoints::PortKey],
+    recorded: &HostPorts,
+    others: &[Container],
+    local: bool,
+) -> Result<HostPorts, Refusal> {
+    let held = held(others, None, local);
+    let taken = |e: &Endpoint| local && crate::host::tcp_in_use(SocketAddr::new(e.ip, e.port));
+    settle_probed(slug, ip, wanted, recorded, held, taken)
+}
+
+/// [`endpoints::settle`], with each new TCP port it chooses (not a recorded one: those are kept
+/// or refused, never moved) put to `taken`, the bind probe's answer: one that is taken is held by
+/// a host socket, and the rule chooses again. Pure given `taken`. Ends: each round holds one more
+/// endpoint the rule had not seen held.
+fn settle_probed(
+    slug: &str,
+    ip: std::net::IpAddr,
+    wanted: &[endpoints::PortKey],
+    recorded: &HostPorts,
+    mut held: Vec<(Endpoint, Holder)>,
+    mut taken: impl FnMut(&Endpoint) -> bool,
+) -> Result<HostPorts, Refusal> {
+    loop {
+        let chosen = endpoints::settle(slug, ip, wanted, recorded, &held)?;
+        let busy: Vec<Endpoint> = chosen
+            .iter()
+            .filter(|(key, port)| key.1 == Protocol::Tcp && recorded.get(key) != Some(port))
+            .map(|(key, port)| Endpoint {
+                ip,
+                port: *port,
+                protocol: key.1,
+            })
+            .filter(|e| taken(e))
+            .collect();
+        if busy.is_empty() {
+            return Ok(chosen);
+        }
+        held.extend(busy.into_iter().map(|e| (e, Holder::HostSocket)));
+    }
+}
+
 /// Whether a container in `state` binding `bindings` accounts for the host socket `socket`: its
 /// port proxy listens only while the container is live (running, paused or restarting, or
 /// podman's `stopping`, a stop waiting out its grace period: a stopped or only created container
@@ -216,6 +264,39 @@ mod tests {
             port,
             protocol,
         }
+    }
+
+    /// up_keeps_choosing_a_port_a_socket_bound_but_not_listening_holds: the rule's port that the
+    /// bind probe finds taken is skipped, as a listed socket's is; a recorded port is kept (never
+    /// moved, whatever the probe says), and a UDP port is never probed (a bound UDP socket is
+    /// listed).
+    #[test]
+    fn settle_skips_the_ports_the_probe_finds_taken() {
+        let tcp = (8080, Protocol::Tcp);
+        let udp = (53, Protocol::Udp);
+        let c = |key, k| endpoints::candidate("demo", key, k);
+        #[track_caller]
+        fn check(
+            wanted: &[endpoints::PortKey],
+            recorded: &[(endpoints::PortKey, u16)],
+            taken: &[u16],
+            want: &[(endpoints::PortKey, u16)],
+        ) {
+            let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+            let recorded: HostPorts = recorded.iter().copied().collect();
+            let got = settle_probed("demo", lo, wanted, &recorded, Vec::new(), |e| {
+                assert_eq!(e.protocol, Protocol::Tcp, "probed {e:?}");
+                taken.contains(&e.port)
+            })
+            .unwrap();
+            let want: HostPorts = want.iter().copied().collect();
+            assert_eq!(got, want, "taken {taken:?}");
+        }
+        check(&[tcp], &[], &[], &[(tcp, c(tcp, 0))]);
+        check(&[tcp], &[], &[c(tcp, 0)], &[(tcp, c(tcp, 1))]);
+        check(&[tcp], &[], &[c(tcp, 0), c(tcp, 1)], &[(tcp, c(tcp, 2))]);
+        check(&[tcp], &[(tcp, 20001)], &[20001], &[(tcp, 20001)]);
+        check(&[udp], &[], &[], &[(udp, c(udp, 0))]);
     }
 
     /// Which host socket a container's bindings account for: only a live container's, only on

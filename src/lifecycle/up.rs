@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
-use super::decide::{self, Action, AfterRefusal, BundleStep, Made, ReplaceReason, Wanted};
+use super::decide::{
+    self, Action, AfterRefusal, AfterRun, BundleStep, Made, ReplaceReason, Wanted,
+};
 use super::journal::Journal;
 use super::{Ctx, Environment, loopback, not_ours, ports};
 use crate::argv;
@@ -96,6 +98,7 @@ pub fn up(ctx: &Ctx, slug: &Slug, spec: &Spec) -> Result<UpOutcome> {
         volumes_made: false,
         own_volumes: Vec::new(),
         chose_ports_again: false,
+        name_waited_in_vain: false,
     };
     // A panic inside (a launcher's events callback runs on this thread) rolls back what this
     // run created, as a failure does, and then goes on unwinding to the caller.
@@ -169,6 +172,9 @@ struct Up<'a> {
     /// This run already chose its host ports again after a racer took one (see
     /// [`Up::racer_took_a_chosen_port`]): it does so once.
     chose_ports_again: bool,
+    /// This run waited its bound for a container to show under the bundle's name that the engine
+    /// refused as in use, and none showed (see [`AfterRun::AwaitName`]).
+    name_waited_in_vain: bool,
 }
 
 /// What `network create` led to.
@@ -205,7 +211,20 @@ impl Up<'_> {
                         return Ok(self.outcome(&b, subnet, Action::Created));
                     }
                     Ran::Again => {}
-                    Ran::LookAgain(class) => (subnet, seen) = self.look(class)?,
+                    Ran::LookAgain(class) => {
+                        (subnet, seen) = self.look(class)?;
+                        let shown = seen.is_some();
+                        match decide::after_run(class, shown, self.name_waited_in_vain) {
+                            AfterRun::Decide => {}
+                            AfterRun::AwaitName => match self.await_name()? {
+                                // Shown at last: look again, so that the network kept (of
+                                // duplicates) and the `--ip` are those of the network it is on.
+                                Some(_) => (subnet, seen) = self.look(class)?,
+                                None => self.name_waited_in_vain = true,
+                            },
+                            AfterRun::NameHeld => return Err(self.name_held()),
+                        }
+                    }
                 }
                 continue;
             };
@@ -670,9 +689,9 @@ impl Up<'_> {
             _ => HostPorts::new(),
         };
         let wanted: Vec<_> = self.spec.publish.iter().copied().collect();
-        let held = ports::held(others, None, self.ctx.local());
-        let chosen = endpoints::settle(self.slug.as_str(), ip, &wanted, &recorded, &held)
-            .map_err(|r| ports::refused(self.slug.as_str(), r))?;
+        let slug = self.slug.as_str();
+        let chosen = ports::choose(slug, ip, &wanted, &recorded, others, self.ctx.local())
+            .map_err(|r| ports::refused(slug, r))?;
         let now: ports::Published = chosen.iter().map(|(k, p)| (ip, *p, *k)).collect();
         self.ports_changed = self.before.as_ref().is_some_and(|b| *b != now);
         Ok(chosen)
@@ -1042,6 +1061,33 @@ impl Up<'_> {
                 return Ok(now);
             }
         }
+    }
+
+    /// Wait until a container shows under the bundle's name, at most [`PEER_WAIT`]: the engine
+    /// refused the name as in use while no container showed by it, so another process's create
+    /// holds it and has not finished (see [`AfterRun::AwaitName`]). `None` if none showed.
+    fn await_name(&self) -> Result<Option<Container>> {
+        let deadline = Instant::now() + PEER_WAIT.min(self.ctx.engine.timeout());
+        loop {
+            self.sleep(POLL)?;
+            let now = self.ctx.inspect_container(&self.names.bundle)?;
+            if now.is_some() || Instant::now() >= deadline {
+                return Ok(now);
+            }
+        }
+    }
+
+    /// The engine still refuses the bundle's name with no container showing by it, after a wait
+    /// for one and a `run` again: an honest error, never a `run` at someone else's name forever.
+    fn name_held(&self) -> Error {
+        let waited = PEER_WAIT.min(self.ctx.engine.timeout()).as_secs_f64();
+        Error::new(
+            ErrorKind::EngineFailed,
+            format!(
+                "the engine refuses the name `{}` as in use, yet shows no container by it (waited {waited:.1} s for one to show); is another `up` of `{}` stuck creating its bundle?",
+                self.names.bundle, self.slug
+            ),
+        )
     }
 
     fn sleep(&self, d: Duration) -> Result<()> {

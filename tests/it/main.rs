@@ -25,6 +25,7 @@ mod hostile;
 mod library;
 mod many;
 mod people;
+mod podstates;
 mod private_engines;
 mod races;
 mod real;

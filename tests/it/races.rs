@@ -279,3 +279,78 @@ fn a_missing_context_is_exit_69() {
         }
     }
 }
+
+/// race17, seen through a fleet (whose looks stagger its racers, and which passes `--context NAME`
+/// to every command): racers that start while the first is already at its `run`, each with its
+/// own lock directory. The late ones find the network made ("exists"), look, and are refused the
+/// bundle's name, often while dockerd has reserved it but does not show the container yet; they
+/// used to `run` again at once until "kept changing" (exit 1). Every racer exits 0 with the one
+/// bundle (one `created`, the others `kept`, one `bottle.run` among them), and one network and one
+/// bundle are left. One bottle per path; `--context default` wherever the CLI is docker's.
+#[test]
+fn racers_that_start_while_the_first_runs_keep_its_bundle() {
+    use crate::fake::Stderr;
+    let Some(paths) = clis() else { return };
+    for (i, path) in paths.iter().enumerate() {
+        let b = Bottles::new(path, &format!("late{i}"));
+        let runtime = tempfile::tempdir().unwrap();
+        let img = b.path.image.clone();
+        // Native podman's CLI knows no connection named `default`; docker's knows the context.
+        let docker_cli = !path.podman || !path.env.is_empty();
+        let mut args = match docker_cli {
+            true => vec!["--context", "default"],
+            false => Vec::new(),
+        };
+        args.extend(["--verbose", "up", "late", "--image", &img, "--json"]);
+        let started = Instant::now();
+        let mut first = crate::real::unlocked(&b, &runtime, 0, &args);
+        let first_err = Stderr::until(&mut first, " run --detach ");
+        let late: Vec<Child> = (1..3)
+            .map(|n| crate::real::unlocked(&b, &runtime, n, &args))
+            .collect();
+        let mut outs = vec![(first.wait_with_output().unwrap(), first_err.all())];
+        for c in late {
+            let out = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            outs.push((out, err));
+        }
+        let mut actions = Vec::new();
+        let mut runs = std::collections::BTreeSet::new();
+        let (mut waited, mut runs_made) = (0, 0);
+        for (out, err) in &outs {
+            assert!(out.status.success(), "{path}: an `up` failed: {err}");
+            let v = json(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(v["bundle"]["state"], "running", "{path}: {v}");
+            actions.push(v["action"].as_str().unwrap_or("?").to_string());
+            runs.insert(v["run"].as_str().unwrap_or("?").to_string());
+            runs_made += err.matches(" run --detach ").count();
+            // The wait for a name held by a create not yet shown: a `container inspect` by name
+            // (on native podman every look is one, so it is counted only for docker's CLI).
+            let by_name = format!("container inspect --format '{{{{json .}}}}' {}-", b.prefix);
+            waited += usize::from(docker_cli && err.contains(&by_name));
+        }
+        actions.sort();
+        assert_eq!(actions, ["created", "kept", "kept"], "{path}");
+        assert_eq!(
+            runs.len(),
+            1,
+            "{path}: reported bundles of several runs: {runs:?}"
+        );
+        let mut names = b.leftovers();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!("{}-bundle-late", b.prefix),
+                format!("{}-sidecars-late", b.prefix)
+            ],
+            "{path}: one network and one bundle"
+        );
+        say(&format!(
+            "late racers: {path}: 3 exited 0 after {runs_made} `run`s, {waited} waited for the name, {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        b.ok(&["down", "late"]);
+        assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
+    }
+}

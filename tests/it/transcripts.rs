@@ -1137,3 +1137,96 @@ fn down_volumes_removes_only_what_its_labels_name() {
     );
     insta::assert_snapshot!(fake.transcript());
 }
+
+/// `run` refused for the bundle's name by docker CLI 28.2 (against dockerd 20.10).
+const NAME_IN_USE: &str = "docker: Error response from daemon: Conflict. The container name \"/bot-bottle-sidecars-demo\" is already in use by container \"c1\". You have to remove (or rename) that container to be able to reuse that name.\n\nRun 'docker run --help' for more information\n";
+/// The untyped inspect of both names when only the network shows (docker CLI 28.2).
+const NO_BUNDLE_OBJECT: &str = "Error: No such object: bot-bottle-sidecars-demo\n";
+const NO_BUNDLE_CONTAINER: &str =
+    "Error response from daemon: No such container: bot-bottle-sidecars-demo\n";
+
+/// The losing side of two `up`s of one slug without a shared lock (race17, seen through a fleet on
+/// dockerd 20.10 with docker CLI 28.2): the winner's network exists, so the loser's `network
+/// create` answers "exists" and its look shows the network alone; its `run` is refused for the
+/// name, and the look after that still shows no bundle, because dockerd reserves the name when a
+/// create begins and shows the container only when the create ends (slow under load). The loser
+/// used to `run` again at once, eight rounds, and fail with "kept changing"; it waits for the
+/// container to show under the name, waits for the peer's `created` bundle to start, and keeps it.
+#[test]
+fn a_name_held_by_a_create_not_yet_shown_is_waited_for() {
+    let mut fake = Fake::new();
+    let d = digest(&fake, UP);
+    fake.once("network create*", 1, "", EXISTS);
+    // The look after `network create`, and the one after the refused `run`: the network alone.
+    for _ in 0..2 {
+        fake.once("inspect *", 1, &network(&[]), NO_BUNDLE_OBJECT);
+    }
+    // Once the bundle shows by name, the look again: the network it is on, and the bundle.
+    fake.on(
+        "inspect *",
+        0,
+        &(bundle(&d, "created") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    fake.on("run *", 125, "", NAME_IN_USE);
+    for _ in 0..2 {
+        fake.once(
+            "container inspect *bot-bottle-sidecars-demo",
+            1,
+            "",
+            NO_BUNDLE_CONTAINER,
+        );
+    }
+    fake.on(
+        "container inspect *bot-bottle-sidecars-demo",
+        0,
+        &bundle(&d, "created"),
+        "",
+    );
+    fake.on("container inspect *c1", 0, &bundle(&d, "running"), "");
+    let (code, out, err) = run(&fake, UP);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["action"], "kept", "{v}");
+    assert_eq!(v["bundle"]["ip"], "10.213.150.2", "{v}");
+    assert_eq!(v["bundle"]["state"], "running", "{v}");
+    let transcript = fake.transcript();
+    assert_eq!(
+        transcript.matches("docker run ").count(),
+        1,
+        "one `run`, then the wait: {transcript}"
+    );
+    assert!(
+        !transcript.contains("docker rm ") && !transcript.contains("network rm"),
+        "the peer's bottle is adopted, never removed: {transcript}"
+    );
+    insta::assert_snapshot!(transcript);
+}
+
+/// The same refusal when no container ever shows under the name (a create that never ends, or a
+/// name the engine never released): one wait, one `run` again, then an honest error naming the
+/// name; never a success, never a `run` in a loop. `--timeout 1s` bounds the wait.
+#[test]
+fn a_name_held_with_nothing_showing_is_an_honest_error() {
+    let mut fake = Fake::new();
+    fake.once("network create*", 1, "", EXISTS);
+    fake.on("inspect *", 1, &network(&[]), NO_BUNDLE_OBJECT);
+    fake.on("run *", 125, "", NAME_IN_USE);
+    fake.on("container inspect *", 1, "", NO_BUNDLE_CONTAINER);
+    let mut args = vec!["--timeout", "1s"];
+    args.extend(UP);
+    let (code, out, err) = run(&fake, &args);
+    assert_eq!(code, 1, "{err}");
+    let transcript = fake.transcript();
+    assert_eq!(transcript.matches("docker run ").count(), 2, "{transcript}");
+    assert!(
+        !transcript.contains("docker rm ") && !transcript.contains("network rm"),
+        "{transcript}"
+    );
+    assert!(
+        err.contains("the engine refuses the name `bot-bottle-sidecars-demo` as in use, yet shows no container by it"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"]["exit_code"], 1, "{v}");
+}
