@@ -454,7 +454,7 @@ fn pool_edge_cases_are_refused_with_an_accepted_suggestion() {
     for (pool, block, needle) in [
         ("0.0.0.0/0", "0", "overlaps"),
         ("0.0.0.0/0", "24", "overlaps"),
-        ("10.77.0.0", "24", "is too small"),
+        ("10.77.0.0", "24", "a bare address is not a pool"),
         ("10.77.0.0/30", "30", "is too small"),
         ("127.0.0.0/8", "24", "loopback"),
         ("169.254.0.0/16", "24", "link-local"),
