@@ -324,7 +324,7 @@ impl<W: Write> Run<'_, W> {
         if self.g.json && !t.is_empty() {
             // What `ls --json` (or `ls -q --json`) prints on success.
             let partial = match a.quiet {
-                true => serde_json::to_value(bottles.iter().map(|b| &b.slug).collect::<Vec<_>>())?,
+                true => serde_json::to_value(lsview::quiet_slugs(&bottles))?,
                 false => serde_json::to_value(&bottles)?,
             };
             return self.conclude(&t, Some(partial));

@@ -104,6 +104,17 @@ pub fn keeps(filters: &[Filter], b: &Bottle, now: i64) -> bool {
     })
 }
 
+/// `ls -q`'s slugs: each once, in the listing's order. A fleet lists a slug once per context that
+/// holds it; the quiet form feeds `down`, which acts on every context anyway.
+pub fn quiet_slugs(bottles: &[Bottle]) -> Vec<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    bottles
+        .iter()
+        .map(|b| b.slug.as_str())
+        .filter(|s| seen.insert(*s))
+        .collect()
+}
+
 /// A `{{.Field}}` of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -324,6 +335,26 @@ mod tests {
             .filter(|b| keeps(&filters, b, NOW))
             .map(|b| b.slug.to_string())
             .collect()
+    }
+
+    #[test]
+    fn quiet_slugs_are_each_once_in_the_listings_order() {
+        let on = |slug: &str, context: &str| Bottle {
+            context: Some(context.to_string()),
+            ..bottle(slug, "running", &[])
+        };
+        let cases: [(Vec<Bottle>, &[&str]); 4] = [
+            (vec![], &[]),
+            (vec![on("a", "default")], &["a"]),
+            (vec![on("a", "default"), on("a", "pod")], &["a"]),
+            (
+                vec![on("a", "default"), on("a", "pod"), on("b", "pod")],
+                &["a", "b"],
+            ),
+        ];
+        for (bottles, want) in cases {
+            assert_eq!(quiet_slugs(&bottles), want, "{bottles:?}");
+        }
     }
 
     #[test]

@@ -1496,13 +1496,13 @@ impl<W: Write> Run<'_, W> {
                 &format!("no bottles with prefix `{prefix}`{matching}"),
             );
         } else if self.g.json && a.quiet {
-            let slugs: Vec<&str> = bottles.iter().map(|b| b.slug.as_str()).collect();
+            let slugs = lsview::quiet_slugs(bottles);
             writeln!(self.out, "{}", json::document(&slugs)?)?;
         } else if self.g.json {
             writeln!(self.out, "{}", json::document(&bottles)?)?;
         } else if a.quiet {
-            for b in bottles {
-                writeln!(self.out, "{}", b.slug)?;
+            for slug in lsview::quiet_slugs(bottles) {
+                writeln!(self.out, "{slug}")?;
             }
         } else if self.tty.stdout {
             write!(self.out, "{}", ls_table(bottles, now))?;

@@ -530,3 +530,21 @@ fn the_library_fleet_says_per_context_what_answered_and_where_up_went() {
     // Spent: the next call runs.
     assert_eq!(fleet.up(&slug, &spec).unwrap().context, "default");
 }
+
+/// `ls -q` printed a slug once per context that holds it; its lines feed `down`, which acts on
+/// every context anyway (fleetup, item 3).
+#[test]
+fn ls_quiet_printed_a_slug_held_by_two_contexts_twice() {
+    let mut fake = Fake::new();
+    holds_demo(&mut fake, "default");
+    holds_demo(&mut fake, "pod");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "demo\n");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "ls", "-q", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "[\"demo\"]\n");
+    // The table still shows both rows.
+    let (_, out, _) = run(&fake, &["--contexts", FLEET, "ls"]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
