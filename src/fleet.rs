@@ -362,7 +362,7 @@ impl Fleet {
                 let member = self.member(&placed.context).expect("a member");
                 let mut up = member
                     .up(slug, spec)
-                    .map_err(|e| named(&placed.context, e))?;
+                    .map_err(|e| after_look(&placed.context, e))?;
                 up.bottle.context = Some(placed.context.clone());
                 Ok(with_outcome(placed.clone(), up))
             });
@@ -449,7 +449,7 @@ impl Fleet {
                 return Err(not_found(first_absent(looks), &placed.dead));
             }
             let member = self.member(&placed.context).expect("a member");
-            let r = act(member, slug, &placed.context).map_err(|e| named(&placed.context, e))?;
+            let r = act(member, slug, &placed.context).map_err(|e| after_look(&placed.context, e))?;
             Ok(with_outcome(placed, r))
         })
     }
@@ -477,7 +477,7 @@ impl Fleet {
                 let placed = r?;
                 for other in &placed.also {
                     let member = self.member(other).expect("a member");
-                    once(member, slug).map_err(|e| named(other, e))?;
+                    once(member, slug).map_err(|e| after_look(other, e))?;
                 }
                 Ok(placed)
             })
@@ -529,7 +529,7 @@ impl Fleet {
         let member = self.member(&placed.context).expect("a member");
         let logs = member
             .logs(slug, tail)
-            .map_err(|e| named(&placed.context, e))?;
+            .map_err(|e| after_look(&placed.context, e))?;
         Ok(with_outcome(placed, logs))
     }
 
@@ -650,6 +650,19 @@ fn named(context: &str, e: Error) -> Error {
     e.prefixed(&format!("context `{context}`: "))
 }
 
+/// A member's failure at the work that follows the look, on `context`, which answered that look:
+/// named, and an engine that stopped answering since is that context failing
+/// ([`ErrorKind::EngineFailed`]), not the fleet unanswered: [`ErrorKind::EngineUnavailable`] (the
+/// contract's exit 69) is kept for a call no context answered. There is no fallback to another
+/// context: the dead one may hold a half-made bottle.
+fn after_look(context: &str, e: Error) -> Error {
+    let kind = match e.kind() {
+        ErrorKind::EngineUnavailable => ErrorKind::EngineFailed,
+        other => other.clone(),
+    };
+    named(context, e).with_kind(kind)
+}
+
 /// No context answered the look at `slug`: each one named, with the first line of why.
 fn unanswered(slug: &Slug, dead: &[(String, Error)]) -> Error {
     let each: Vec<String> = dead
@@ -663,4 +676,25 @@ fn unanswered(slug: &Slug, dead: &[(String, Error)]) -> Error {
             each.join("; ")
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_after_the_look_is_the_context_failing_not_the_fleet_unanswered() {
+        let cases = [
+            (ErrorKind::EngineUnavailable, ErrorKind::EngineFailed),
+            (ErrorKind::EngineFailed, ErrorKind::EngineFailed),
+            (ErrorKind::Interrupted, ErrorKind::Interrupted),
+            (ErrorKind::NotFound, ErrorKind::NotFound),
+            (ErrorKind::Refused, ErrorKind::Refused),
+            (ErrorKind::Timeout, ErrorKind::Timeout),
+        ];
+        for (kind, want) in cases {
+            let e = after_look("pod", Error::new(kind.clone(), "why"));
+            assert_eq!((e.kind(), e.message()), (&want, "context `pod`: why"), "{kind:?}");
+        }
+    }
 }

@@ -531,6 +531,40 @@ fn the_library_fleet_says_per_context_what_answered_and_where_up_went() {
     assert_eq!(fleet.up(&slug, &spec).unwrap().context, "default");
 }
 
+/// The chosen context answered the look and died before the work: exit 69 said "no context
+/// answered", which was not so (fleetup, item 2). Exit 1, the context named, and nothing tried
+/// on another context (the dead one may hold a half-made bottle).
+#[test]
+fn a_fleet_up_whose_chosen_context_died_after_the_look_exited_69() {
+    let mut fake = Fake::new();
+    // `pod`, the first choice for `demo`, answers the look (absent), then nothing else.
+    absent(&mut fake, "pod");
+    dead(&mut fake, "pod");
+    absent(&mut fake, "default");
+    let (code, _, err) = run(&fake, &["--contexts", FLEET, "up", "demo", "--image", "img"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("context `pod`"), "{err}");
+    let (code, out, err) = run(
+        &fake,
+        &["--contexts", FLEET, "up", "demo", "--image", "img", "--json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let v = crate::schema::check("error", &out);
+    assert_eq!(v["error"]["exit_code"], 1, "{v}");
+    // Several slugs: the same exit.
+    let (code, _, err) = run(
+        &fake,
+        &["--contexts", FLEET, "up", "demo", "demo", "--image", "img"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let on_default: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c[..2] == ["--context", "default"])
+        .collect();
+    assert!(on_default.iter().all(|c| c[2] == "inspect"), "{on_default:?}");
+}
+
 /// `ls -q` printed a slug once per context that holds it; its lines feed `down`, which acts on
 /// every context anyway (fleetup, item 3).
 #[test]
