@@ -298,11 +298,36 @@ impl<W: Write> Run<'_, W> {
         for p in &placed {
             warn_placement(&p.outcome.bottle.slug, p);
         }
+        // Under `--json`, each up object says which contexts were not asked (`asked`).
+        let asked: Vec<Option<Value>> = results
+            .iter()
+            .map(|r| r.as_ref().ok().map(asked))
+            .collect();
         let outcomes: Vec<bottle::Result<UpOutcome>> =
             results.into_iter().map(|r| r.map(|p| p.outcome)).collect();
         match (slugs, outcomes.as_slice()) {
+            ([_], [Ok(up)]) if self.g.json => {
+                let mut v = json::up(up)?;
+                with_asked(&mut v, asked[0].as_ref());
+                writeln!(self.out, "{}", json::document(&v)?)?;
+                Ok(())
+            }
             ([_], [Ok(up)]) => self.print_up(up),
             ([_], [Err(e)]) => Err(e.clone().into()),
+            _ if self.g.json => {
+                // The array `up` prints for several slugs, one element per slug in order.
+                let mut buf = Vec::new();
+                let done = many::up_each(slugs, outcomes, self.g, &mut buf);
+                let mut doc: Value = serde_json::from_slice(&buf)?;
+                if let Some(each) = doc.as_array_mut() {
+                    for (v, asked) in each.iter_mut().zip(&asked) {
+                        with_asked(v, asked.as_ref());
+                    }
+                }
+                writeln!(self.out, "{}", json::document(&doc)?)?;
+                self.out.flush()?;
+                done
+            }
             _ => many::up_each(slugs, outcomes, self.g, &mut self.out),
         }
     }
@@ -614,6 +639,21 @@ impl<W: Write> Run<'_, W> {
             ..Trouble::of(&per)
         };
         self.conclude(&t, None)
+    }
+}
+
+/// What a fleet `up` object adds: `skipped`, the dead contexts the rule preferred (best first: the
+/// placement moved), and `unanswered`, every context that did not answer the look. Both are always
+/// there, empty when every context answered, so a reader of stdout alone sees a partial look.
+fn asked<T>(p: &Placed<T>) -> Value {
+    let unanswered: Vec<&str> = p.dead.iter().map(|(c, _)| c.as_str()).collect();
+    json!({"skipped": p.skipped, "unanswered": unanswered})
+}
+
+/// `v`, an up object, with `asked`'s fields; a failed bottle's `{slug, error}` (no `asked`) as it is.
+fn with_asked(v: &mut Value, asked: Option<&Value>) {
+    if let (Some(object), Some(Value::Object(fields))) = (v.as_object_mut(), asked) {
+        object.extend(fields.clone());
     }
 }
 

@@ -531,6 +531,73 @@ fn the_library_fleet_says_per_context_what_answered_and_where_up_went() {
     assert_eq!(fleet.up(&slug, &spec).unwrap().context, "default");
 }
 
+/// `up --json` over a fleet said nothing on stdout of the contexts it did not ask: a placement
+/// that went around a dead context, or a bottle converged while another did not answer, looked
+/// like a run where every context answered (fleetup, item 1).
+#[test]
+fn a_fleet_up_json_object_did_not_say_which_contexts_were_skipped_or_unanswered() {
+    // Placed around the dead first choice: skipped and unanswered both name it.
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    fake.on(
+        "--context default container inspect*",
+        0,
+        &bundle("running", "x"),
+        "",
+    );
+    absent(&mut fake, "default");
+    let args = ["--contexts", FLEET, "up", "demo", "--image", "img", "--json"];
+    let (code, out, err) = run(&fake, &args);
+    assert_eq!(code, 0, "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(v["skipped"], serde_json::json!(["pod"]), "{v}");
+    assert_eq!(v["unanswered"], serde_json::json!(["pod"]), "{v}");
+
+    // Converged where it is while the rule's first choice did not answer: nothing skipped (the
+    // bottle did not move), but the dead context is unanswered.
+    let mut fake = Fake::new();
+    dead(&mut fake, "pod");
+    holds_demo(&mut fake, "default");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "up", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(v["context"], "default");
+    assert_eq!(v["skipped"], serde_json::json!([]), "{v}");
+    assert_eq!(v["unanswered"], serde_json::json!(["pod"]), "{v}");
+
+    // Every context answered: both present, empty; several slugs: on each object.
+    let mut fake = Fake::new();
+    holds_demo(&mut fake, "default");
+    absent(&mut fake, "pod");
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "up", "demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(
+        (&v["skipped"], &v["unanswered"]),
+        (&serde_json::json!([]), &serde_json::json!([])),
+        "{v}"
+    );
+    // Several slugs: on each up object, in the slugs' order; a failed one's `{slug, error}` has
+    // neither (`f2` is nowhere, and `up` with no spec makes nothing).
+    let (code, out, err) = run(&fake, &["--contexts", FLEET, "up", "demo", "f2", "--json"]);
+    assert_eq!(code, 1, "{err}");
+    let v = crate::schema::check("up", &out);
+    assert_eq!(
+        (&v[0]["slug"], &v[0]["unanswered"], &v[0]["skipped"]),
+        (&"demo".into(), &serde_json::json!([]), &serde_json::json!([])),
+        "{v}"
+    );
+    assert_eq!(v[1]["slug"], "f2");
+    assert!(v[1].get("unanswered").is_none(), "{v}");
+
+    // Without `--contexts`, the object has neither.
+    let mut one = Fake::new();
+    holds_demo(&mut one, "*");
+    let out = one.bottle(&["up", "demo", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("skipped").is_none() && v.get("unanswered").is_none(), "{v}");
+}
+
 /// The chosen context answered the look and died before the work: exit 69 said "no context
 /// answered", which was not so (fleetup, item 2). Exit 1, the context named, and nothing tried
 /// on another context (the dead one may hold a half-made bottle).

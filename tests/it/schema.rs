@@ -587,8 +587,9 @@ fn fleet_engine(pod_dead: bool) -> Fake {
 }
 
 /// With `--contexts`, every `--json` output follows the schema: each bottle object and `down`'s
-/// and `gc`'s elements carry `context`, `env` has `BOTTLE_CONTEXT`, and a dead context makes the
-/// one error object with `contexts` and `partial` (itself the command's own shape).
+/// and `gc`'s elements carry `context`, `env` has `BOTTLE_CONTEXT`, `up`'s object `skipped` and
+/// `unanswered`, and a dead context makes the one error object with `contexts` and `partial`
+/// (itself the command's own shape).
 #[test]
 fn fleet_json_follows_the_schema() {
     let fake = fleet_engine(false);
@@ -609,8 +610,17 @@ fn fleet_json_follows_the_schema() {
     let down = check("down", &run(&fake, &with(&["down", "demo", "--json"]), 0));
     assert_eq!(down[0]["context"], "default");
     check("down", &run(&fake, &with(&["down", "--all", "--json"]), 0));
+    // `up`'s object says which contexts were not asked: both lists, always, empty here.
+    let up = check("up", &run(&fake, &with(&["up", "demo", "--json"]), 0));
+    assert_eq!((&up["skipped"], &up["unanswered"]), (&json!([]), &json!([])));
+    let mut wrong = up.clone();
+    wrong["unanswered"] = json!("pod");
+    rejects("up", wrong);
 
     let fake = fleet_engine(true);
+    // `up` exits 0 when its bottle came up; its object names the dead context.
+    let up = check("up", &run(&fake, &with(&["up", "demo", "--json"]), 0));
+    assert_eq!((&up["context"], &up["unanswered"]), (&json!("default"), &json!(["pod"])));
     for (def, args) in [
         ("ls", &["ls", "--json"][..]),
         ("status", &["status", "demo", "--json"]),
