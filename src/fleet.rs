@@ -449,7 +449,8 @@ impl Fleet {
                 return Err(not_found(first_absent(looks), &placed.dead));
             }
             let member = self.member(&placed.context).expect("a member");
-            let r = act(member, slug, &placed.context).map_err(|e| after_look(&placed.context, e))?;
+            let r =
+                act(member, slug, &placed.context).map_err(|e| after_look(&placed.context, e))?;
             Ok(with_outcome(placed, r))
         })
     }
@@ -694,7 +695,11 @@ mod tests {
         ];
         for (kind, want) in cases {
             let e = after_look("pod", Error::new(kind.clone(), "why"));
-            assert_eq!((e.kind(), e.message()), (&want, "context `pod`: why"), "{kind:?}");
+            assert_eq!(
+                (e.kind(), e.message()),
+                (&want, "context `pod`: why"),
+                "{kind:?}"
+            );
         }
     }
 }

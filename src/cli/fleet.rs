@@ -299,10 +299,8 @@ impl<W: Write> Run<'_, W> {
             warn_placement(&p.outcome.bottle.slug, p);
         }
         // Under `--json`, each up object says which contexts were not asked (`asked`).
-        let asked: Vec<Option<Value>> = results
-            .iter()
-            .map(|r| r.as_ref().ok().map(asked))
-            .collect();
+        let asked: Vec<Option<Value>> =
+            results.iter().map(|r| r.as_ref().ok().map(asked)).collect();
         let outcomes: Vec<bottle::Result<UpOutcome>> =
             results.into_iter().map(|r| r.map(|p| p.outcome)).collect();
         match (slugs, outcomes.as_slice()) {

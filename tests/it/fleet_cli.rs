@@ -546,7 +546,15 @@ fn a_fleet_up_json_object_did_not_say_which_contexts_were_skipped_or_unanswered(
         "",
     );
     absent(&mut fake, "default");
-    let args = ["--contexts", FLEET, "up", "demo", "--image", "img", "--json"];
+    let args = [
+        "--contexts",
+        FLEET,
+        "up",
+        "demo",
+        "--image",
+        "img",
+        "--json",
+    ];
     let (code, out, err) = run(&fake, &args);
     assert_eq!(code, 0, "{err}");
     let v = crate::schema::check("up", &out);
@@ -584,7 +592,11 @@ fn a_fleet_up_json_object_did_not_say_which_contexts_were_skipped_or_unanswered(
     let v = crate::schema::check("up", &out);
     assert_eq!(
         (&v[0]["slug"], &v[0]["unanswered"], &v[0]["skipped"]),
-        (&"demo".into(), &serde_json::json!([]), &serde_json::json!([])),
+        (
+            &"demo".into(),
+            &serde_json::json!([]),
+            &serde_json::json!([])
+        ),
         "{v}"
     );
     assert_eq!(v[1]["slug"], "f2");
@@ -595,7 +607,10 @@ fn a_fleet_up_json_object_did_not_say_which_contexts_were_skipped_or_unanswered(
     holds_demo(&mut one, "*");
     let out = one.bottle(&["up", "demo", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v.get("skipped").is_none() && v.get("unanswered").is_none(), "{v}");
+    assert!(
+        v.get("skipped").is_none() && v.get("unanswered").is_none(),
+        "{v}"
+    );
 }
 
 /// The chosen context answered the look and died before the work: exit 69 said "no context
@@ -608,12 +623,23 @@ fn a_fleet_up_whose_chosen_context_died_after_the_look_exited_69() {
     absent(&mut fake, "pod");
     dead(&mut fake, "pod");
     absent(&mut fake, "default");
-    let (code, _, err) = run(&fake, &["--contexts", FLEET, "up", "demo", "--image", "img"]);
+    let (code, _, err) = run(
+        &fake,
+        &["--contexts", FLEET, "up", "demo", "--image", "img"],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("context `pod`"), "{err}");
     let (code, out, err) = run(
         &fake,
-        &["--contexts", FLEET, "up", "demo", "--image", "img", "--json"],
+        &[
+            "--contexts",
+            FLEET,
+            "up",
+            "demo",
+            "--image",
+            "img",
+            "--json",
+        ],
     );
     assert_eq!(code, 1, "{err}");
     let v = crate::schema::check("error", &out);
@@ -629,7 +655,10 @@ fn a_fleet_up_whose_chosen_context_died_after_the_look_exited_69() {
         .into_iter()
         .filter(|c| c[..2] == ["--context", "default"])
         .collect();
-    assert!(on_default.iter().all(|c| c[2] == "inspect"), "{on_default:?}");
+    assert!(
+        on_default.iter().all(|c| c[2] == "inspect"),
+        "{on_default:?}"
+    );
 }
 
 /// `ls -q` printed a slug once per context that holds it; its lines feed `down`, which acts on

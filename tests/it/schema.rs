@@ -612,7 +612,10 @@ fn fleet_json_follows_the_schema() {
     check("down", &run(&fake, &with(&["down", "--all", "--json"]), 0));
     // `up`'s object says which contexts were not asked: both lists, always, empty here.
     let up = check("up", &run(&fake, &with(&["up", "demo", "--json"]), 0));
-    assert_eq!((&up["skipped"], &up["unanswered"]), (&json!([]), &json!([])));
+    assert_eq!(
+        (&up["skipped"], &up["unanswered"]),
+        (&json!([]), &json!([]))
+    );
     let mut wrong = up.clone();
     wrong["unanswered"] = json!("pod");
     rejects("up", wrong);
@@ -620,7 +623,10 @@ fn fleet_json_follows_the_schema() {
     let fake = fleet_engine(true);
     // `up` exits 0 when its bottle came up; its object names the dead context.
     let up = check("up", &run(&fake, &with(&["up", "demo", "--json"]), 0));
-    assert_eq!((&up["context"], &up["unanswered"]), (&json!("default"), &json!(["pod"])));
+    assert_eq!(
+        (&up["context"], &up["unanswered"]),
+        (&json!("default"), &json!(["pod"]))
+    );
     for (def, args) in [
         ("ls", &["ls", "--json"][..]),
         ("status", &["status", "demo", "--json"]),
