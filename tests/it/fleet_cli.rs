@@ -644,12 +644,14 @@ fn a_fleet_up_whose_chosen_context_died_after_the_look_exited_69() {
     assert_eq!(code, 1, "{err}");
     let v = crate::schema::check("error", &out);
     assert_eq!(v["error"]["exit_code"], 1, "{v}");
-    // Several slugs: the same exit.
-    let (code, _, err) = run(
-        &fake,
-        &["--contexts", FLEET, "up", "demo", "demo", "--image", "img"],
+    assert_eq!(v["error"]["kind"], "engine_failed", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("context `pod`: "),
+        "{v}"
     );
-    assert_eq!(code, 1, "{err}");
     let on_default: Vec<Vec<String>> = fake
         .calls()
         .into_iter()
