@@ -48,8 +48,8 @@ fn an_outside_rename_right_after_run_is_no_false_success_and_no_leak() {
     let Some(paths) = clis() else { return };
     for (i, path) in paths.iter().enumerate() {
         let b = Bottles::new(path, &format!("rn{i}"));
-        let bundle = format!("{}-sidecars-s", b.prefix);
-        let moved = format!("{}-moved-s", b.prefix);
+        let bundle = format!("{}-sidecars-rn", b.prefix);
+        let moved = format!("{}-moved-rn", b.prefix);
         let dir = tempfile::tempdir().unwrap();
         let wrapper = script(
             dir.path(),
@@ -60,7 +60,7 @@ fn an_outside_rename_right_after_run_is_no_false_success_and_no_leak() {
             ),
         );
         let out = b
-            .command(&up_args(path, "s"))
+            .command(&up_args(path, "rn"))
             .env("BOTTLE_ENGINE", &wrapper)
             .output()
             .unwrap();
@@ -84,20 +84,20 @@ fn a_renamed_bundle_is_seen_by_gc_and_removed_by_down() {
     let Some(paths) = clis() else { return };
     for (i, path) in paths.iter().enumerate() {
         let b = Bottles::new(path, &format!("rg{i}"));
-        let bundle = format!("{}-sidecars-s", b.prefix);
-        let moved = format!("{}-moved-s", b.prefix);
-        let network = format!("{}-bundle-s", b.prefix);
+        let bundle = format!("{}-sidecars-rg", b.prefix);
+        let moved = format!("{}-moved-rg", b.prefix);
+        let network = format!("{}-bundle-rg", b.prefix);
 
         // `down` removes it with the bottle.
-        b.ok(&up_args(path, "s"));
+        b.ok(&up_args(path, "rg"));
         rename(&b, &bundle, &moved);
-        let out = b.bottle(&["down", "s"]);
+        let out = b.bottle(&["down", "rg"]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{path}: down: {err}");
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
 
         // `gc --dry-run` lists it, running as it is, and `gc` removes it and the empty network.
-        b.ok(&up_args(path, "s"));
+        b.ok(&up_args(path, "rg"));
         rename(&b, &bundle, &moved);
         let dry = crate::schema::check("gc", &b.ok(&["gc", "--dry-run", "--json"]));
         assert_eq!(
@@ -119,10 +119,10 @@ fn a_renamed_bundle_is_seen_by_gc_and_removed_by_down() {
 
         // `down --all` finds a stray by its labels too, next to a live bundle. (Stopped, so that it
         // gives the pinned address back to the new bundle.)
-        b.ok(&up_args(path, "s"));
+        b.ok(&up_args(path, "rg"));
         rename(&b, &bundle, &moved);
         assert!(b.docker(&["stop", "-t", "0", &moved]).status.success());
-        b.ok(&up_args(path, "s"));
+        b.ok(&up_args(path, "rg"));
         b.ok(&["down", "--all"]);
         assert_eq!(b.leftovers(), Vec::<String>::new(), "{path}");
     }

@@ -443,7 +443,7 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
                 // Long enough for the verbs and `up`s below (an `up` of a bottle whose lease
                 // passed is refused), short enough for the `gc` poll at the end.
                 "--ttl",
-                "20s",
+                "30s",
                 "--json",
             ]),
         );
@@ -485,10 +485,14 @@ fn verbs_and_a_lease_on(path: &crate::real::EnginePath, i: usize) {
             (v["action"].as_str(), v["run"].as_str()),
             (Some("started"), up["run"].as_str())
         );
-        let v = json(&String::from_utf8_lossy(
-            &up_here(&["up", s, "--json"]).stdout,
-        ));
-        assert_eq!(v["action"], "kept", "{path}");
+        let again = up_here(&["up", s, "--json"]);
+        let v = json(&String::from_utf8_lossy(&again.stdout));
+        assert_eq!(
+            v["action"],
+            "kept",
+            "{path}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
         // Start and restart kept the bundle's publish arguments: its port is published.
         assert!(
             v["ports"][0]["host_port"].as_u64().is_some(),
