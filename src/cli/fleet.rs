@@ -69,6 +69,17 @@ impl Trouble {
         }
     }
 
+    /// One line on stderr per context that did not do its part: for a command that still exits
+    /// as its own work went (`up`, `logs`), where `conclude` does not speak for them.
+    fn say(&self, verbose: bool) {
+        for (c, e) in &self.dead {
+            eprintln!("{}", dead_line(c, e));
+        }
+        for (c, e) in &self.failed {
+            eprintln!("bottle: context `{c}`: {}", failed_message(e, verbose));
+        }
+    }
+
     fn add_dead(&mut self, context: &str, e: &Error) {
         if !self.dead.iter().any(|(c, _)| c == context) {
             self.dead.push((context.to_string(), e.clone()));
@@ -286,15 +297,7 @@ impl<W: Write> Run<'_, W> {
         let placed: Vec<&Placed<UpOutcome>> = results.iter().flatten().collect();
         // Warnings: `up` exits as its bottles came up (see the module's doc).
         let t = Trouble::of_placed(&placed);
-        for (c, e) in &t.dead {
-            eprintln!("{}", dead_line(c, e));
-        }
-        for (c, e) in &t.failed {
-            eprintln!(
-                "bottle: context `{c}`: {}",
-                failed_message(e, self.g.verbose)
-            );
-        }
+        t.say(self.g.verbose);
         for p in &placed {
             warn_placement(&p.outcome.bottle.slug, p);
         }
@@ -587,15 +590,7 @@ impl<W: Write> Run<'_, W> {
         let (b, t) = self.fleet_locate(fleet, slug)?;
         let context = b.context.as_deref().unwrap_or_default();
         let member = fleet.member(context).expect("a member");
-        for (c, e) in &t.dead {
-            eprintln!("{}", dead_line(c, e));
-        }
-        for (c, e) in &t.failed {
-            eprintln!(
-                "bottle: context `{c}`: {}",
-                failed_message(e, self.g.verbose)
-            );
-        }
+        t.say(self.g.verbose);
         match follow {
             true => {
                 self.out.flush()?;

@@ -1383,16 +1383,26 @@ impl<W: Write> Run<'_, W> {
         many::change_each(&slugs, results, one, self.g, &mut self.out)
     }
 
+    /// The bottle `slug` names: its status on the one engine, or, over a fleet, located on the
+    /// context that holds it, with what the other contexts did not answer.
+    fn locate_one(
+        &mut self,
+        bottles: &Bottles,
+        slug: &Slug,
+    ) -> anyhow::Result<(bottle::Bottle, Option<fleet::Trouble>)> {
+        Ok(match self.fleet_of(bottles)? {
+            Some(fleet) => self
+                .fleet_locate(&fleet, slug)
+                .map(|(b, t)| (b, Some(t)))?,
+            None => (bottles.status(slug)?, None),
+        })
+    }
+
     fn port(&mut self, a: &PortArgs) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let port = a.port.as_deref().map(render::parse_port_arg).transpose()?;
         let bottles = self.bottles()?;
-        let (bottle, trouble) = match self.fleet_of(&bottles)? {
-            Some(fleet) => self
-                .fleet_locate(&fleet, &slug)
-                .map(|(b, t)| (b, Some(t)))?,
-            None => (bottles.status(&slug)?, None),
-        };
+        let (bottle, trouble) = self.locate_one(&bottles, &slug)?;
         let ports = bottle.published(port)?;
         if let Some(t) = trouble {
             let doc = match port {
@@ -1441,12 +1451,7 @@ impl<W: Write> Run<'_, W> {
     fn env(&mut self, a: &SlugArg) -> anyhow::Result<()> {
         let slug = self.slug(&a.slug)?;
         let bottles = self.bottles()?;
-        let (bottle, trouble) = match self.fleet_of(&bottles)? {
-            Some(fleet) => self
-                .fleet_locate(&fleet, &slug)
-                .map(|(b, t)| (b, Some(t)))?,
-            None => (bottles.status(&slug)?, None),
-        };
+        let (bottle, trouble) = self.locate_one(&bottles, &slug)?;
         // The endpoints `port` prints, or its error: a stopped or missing bundle publishes
         // nothing, and empty values would look like an answer.
         bottle.published(None)?;
