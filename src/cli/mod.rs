@@ -1391,9 +1391,7 @@ impl<W: Write> Run<'_, W> {
         slug: &Slug,
     ) -> anyhow::Result<(bottle::Bottle, Option<fleet::Trouble>)> {
         Ok(match self.fleet_of(bottles)? {
-            Some(fleet) => self
-                .fleet_locate(&fleet, slug)
-                .map(|(b, t)| (b, Some(t)))?,
+            Some(fleet) => self.fleet_locate(&fleet, slug).map(|(b, t)| (b, Some(t)))?,
             None => (bottles.status(slug)?, None),
         })
     }
