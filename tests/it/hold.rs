@@ -1,6 +1,7 @@
 //! Endpoints that hold still (issue 16, item 1) and UDP ports (item 4), against a real engine
 //! (gated like `real.rs`): one bottle per engine path, taken through stop/start, restart,
-//! pause/unpause and replaces with the engine's own commands and `bottle up`, its endpoints read
+//! pause/unpause and replaces with the engine's own commands and `bottle up`, and with bottle's
+//! own verbs, its endpoints read
 //! before and after each. The table of what was seen is printed (the issue's closing note).
 
 use std::io::Write;
@@ -166,6 +167,26 @@ fn endpoints_hold_still_through_start_restart_pause_and_replace() {
             assert_eq!(again["action"], "started", "{path}: {again}");
         });
         assert_eq!(before, after, "{path}");
+        // bottle's own verbs: a stop and a start, a restart, a pause and an unpause.
+        for (name, verbs) in [
+            (
+                "`bottle stop`, `bottle start`",
+                &[&["stop", "h", "-t", "0"][..], &["start", "h"]][..],
+            ),
+            ("`bottle restart`", &[&["restart", "h", "-t", "0"][..]]),
+            (
+                "`bottle pause`, `bottle unpause`",
+                &[&["pause", "h"][..], &["unpause", "h"]],
+            ),
+        ] {
+            let (before, after) = step(name, &mut || {
+                for verb in verbs {
+                    b.ok(verb);
+                }
+                await_state(&b, "h", "running");
+            });
+            assert_eq!(before, after, "{path}: {name}");
+        }
         let (before, after) = step("replace (env changed)", &mut || {
             let again = up(&["-p", "8080", "-p", "5353/udp", "-e", "X=1"]);
             assert_eq!(again["action"], "replaced", "{path}: {again}");

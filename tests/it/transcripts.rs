@@ -701,7 +701,11 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
         // A local engine (the fake ignores DOCKER_HOST), so bottle takes the per-slug lock.
         cmd.env_remove("DOCKER_HOST")
             .env("XDG_RUNTIME_DIR", runtime.path());
-        let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let waiting = Stderr::until(
             &mut child,
             "waiting for another bottle process (bot-bottle-demo)",
@@ -711,7 +715,9 @@ fn a_signal_while_waiting_for_the_lock_changes_nothing() {
         let out = child.wait_with_output().unwrap();
         let err = waiting.all();
         assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
-        assert!(err.contains("nothing was changed"), "{err}");
+        // Text mode says it on stderr; `--json` (UP) prints the error object on stdout.
+        let said = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
+        assert!(said.contains("nothing was changed"), "{args:?}: {said}");
     }
     assert!(fake.calls().is_empty(), "{}", fake.transcript());
 }
