@@ -378,7 +378,7 @@ ctx_round() {
         t0=$(now)
         replay "$WORK/craw_ls" "$n"
         t1=$(now)
-        record raw_ls "$t0" "$t1" "$n"
+        record ctx_raw_ls "$t0" "$t1" "$n"
         ctx_bottle --prefix "$PREFIX_CR" --contexts "$contexts" up "${CTX_SLUGS[@]}" "${SPEC[@]}" \
             >/dev/null 2>"$err" || { cat "$err" >&2; die "bottle --contexts $contexts up (raw side's bottles) failed"; }
     fi
@@ -410,7 +410,7 @@ ctx_round() {
         fi
     done
     t1=$(now)
-    record raw_down "$t0" "$t1" "${#objs[@]}"
+    record ctx_raw_down "$t0" "$t1" "${#objs[@]}"
     for line in "${objs[@]}"; do
         read -r ctx kind id <<<"$line"
         case "$kind" in
@@ -478,10 +478,10 @@ print("|---|---:|---:|---:|---:|---:|")
 rows = [
     ("F  bottle --contexts default,pod ls --json", "two_ls"),
     ("G  bottle --contexts default ls --json", "one_ls"),
-    ("H  raw: F's ls commands one after another", "raw_ls"),
+    ("H  raw: F's ls commands one after another", "ctx_raw_ls"),
     ("F  bottle --contexts default,pod down --all", "two_down"),
     ("G  bottle --contexts default down --all", "one_down"),
-    ("H  raw: F's removals one after another", "raw_down"),
+    ("H  raw: F's removals one after another", "ctx_raw_down"),
 ]
 med = {}
 for label, key in rows:
@@ -492,7 +492,7 @@ for label, key in rows:
 print()
 for what in ("ls", "down"):
     print(f"- {what}: two engines / one = {med['two_' + what] / med['one_' + what]:.2f}, "
-          f"two engines / raw = {med['two_' + what] / med['raw_' + what]:.2f}")
+          f"two engines / raw = {med['two_' + what] / med['ctx_raw_' + what]:.2f}")
 PY
     fi
 fi

@@ -9,6 +9,7 @@
 //! looking at the objects themselves, by exact name and labels, never by an error's wording alone.
 
 pub mod change;
+mod claims;
 pub mod decide;
 pub mod down;
 pub mod events;

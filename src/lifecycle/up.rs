@@ -18,7 +18,7 @@ use super::decide::{
     self, Action, AfterRefusal, AfterRun, BundleStep, Made, ReplaceReason, Wanted,
 };
 use super::journal::Journal;
-use super::{Ctx, Environment, loopback, not_ours, ports};
+use super::{Ctx, Environment, claims, loopback, not_ours, ports};
 use crate::argv;
 use crate::classify::{Class, Verb};
 use crate::endpoints::{self, HostPorts};
@@ -510,40 +510,31 @@ impl Up<'_> {
             self.volumes_made = true;
         }
         // `--publish-ip auto` and the host-port rule: choose the address and the host ports
-        // (locally under a lock held until `run` has published on them), and run with them.
+        // (locally under a lock: one look and one choice at a time), claim them for this
+        // process's other `up`s until `run` has published on them (see `claims`), and run.
         let needs_look = self.spec.loopback_pool.is_some() || !self.spec.publish.is_empty();
-        let _lock = match needs_look {
+        let lock = match needs_look {
             true => Some(ctx.lock("loopback")?),
             false => None,
         };
-        let others = match needs_look {
+        let looked = match needs_look {
             true => loopback::other_containers(ctx, &self.names.bundle)?,
             false => Vec::new(),
         };
-        let chosen;
-        let spec = match self.spec.loopback_pool {
-            Some(pool) => {
-                let at = loopback::choose(ctx, &others, pool, self.keep_ip, &self.lost_ips)?;
-                // A replace keeps the bottle's address: taken since the check before the old
-                // bundle went, it is refused, never silently exchanged for another.
-                if let Some(keep) = self
-                    .keep_ip
-                    .filter(|k| *k != at && !self.lost_ips.contains(k))
-                {
-                    let by = ports::address_holder(&others, None, ctx.local(), keep)
-                        .unwrap_or(endpoints::Holder::HostSocket);
-                    return Err(ports::address_refused(self.slug.as_str(), keep, by));
-                }
-                loopback::check_alias(at)?;
-                chosen = Spec {
-                    publish_ip: IpAddr::V4(at),
-                    ..self.spec.clone()
-                };
-                &chosen
+        let (publish_ip, host_ports, _claim) = loop {
+            let view = claims::view(&looked, &self.names.bundle);
+            let ip = self.publish_ip(&view.others)?;
+            let host_ports = self.host_ports(ip, &view.others)?;
+            if let Some(claim) = claims::claim(&view, &self.names.bundle, ip, &host_ports) {
+                break (ip, host_ports, claim);
             }
-            None => self.spec,
         };
-        let host_ports = self.host_ports(spec.publish_ip, &others)?;
+        drop(lock);
+        let chosen = Spec {
+            publish_ip,
+            ..self.spec.clone()
+        };
+        let spec = &chosen;
         let ttl = self.spec.ttl.map(|t| t.as_secs());
         // Rounded up: a lease never ends before its ttl has passed.
         let lease = decide::lease_for(ttl, self.lease.clone(), super::now_ceil());
@@ -632,6 +623,28 @@ impl Up<'_> {
             }
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// The address to publish on: the spec's, or with `--publish-ip auto` the pool's that
+    /// [`loopback::choose`] picks with what `others` hold.
+    fn publish_ip(&self, others: &[Container]) -> Result<IpAddr> {
+        let Some(pool) = self.spec.loopback_pool else {
+            return Ok(self.spec.publish_ip);
+        };
+        let ctx = self.ctx;
+        let at = loopback::choose(ctx, others, pool, self.keep_ip, &self.lost_ips)?;
+        // A replace keeps the bottle's address: taken since the check before the old bundle
+        // went, it is refused, never silently exchanged for another.
+        if let Some(keep) = self
+            .keep_ip
+            .filter(|k| *k != at && !self.lost_ips.contains(k))
+        {
+            let by = ports::address_holder(others, None, ctx.local(), keep)
+                .unwrap_or(endpoints::Holder::HostSocket);
+            return Err(ports::address_refused(self.slug.as_str(), keep, by));
+        }
+        loopback::check_alias(at)?;
+        Ok(IpAddr::V4(at))
     }
 
     /// Remove the container a refused `run` left, before running again: by the ID it printed,

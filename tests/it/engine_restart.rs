@@ -139,6 +139,63 @@ fn private_docker_paths(host: &str) -> Vec<EnginePath> {
         .collect()
 }
 
+/// The remote path of the run (`remote:tcp://`, TLS), pointed at a private dockerd's own TLS
+/// endpoint, with the server certificate the shared engine's setup made beside the client's
+/// (`scripts/setup-engine.sh`: `tls/` holds the CA and the server's, `tls/client` the client's).
+/// The TCP listener is the TLS one only: an engine is never left unauthenticated on TCP.
+fn private_remote_path(paths: &[EnginePath]) -> Option<(EnginePath, Vec<String>)> {
+    let remote = paths.iter().find(|p| {
+        p.env
+            .iter()
+            .any(|(k, v)| k == "DOCKER_HOST" && v.starts_with("tcp://"))
+    })?;
+    let certs = remote
+        .env
+        .iter()
+        .find(|(k, _)| k == "DOCKER_CERT_PATH")
+        .map(|(_, v)| Path::new(v).to_path_buf())?;
+    let server = certs.parent()?;
+    let files = ["ca.pem", "server-cert.pem", "server-key.pem"].map(|f| server.join(f));
+    if let Some(missing) = files.iter().find(|f| !f.exists()) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "the engine-restart test leaves out {}: no {} beside its client certificates",
+            remote.spec,
+            missing.display()
+        );
+        return None;
+    }
+    // A free port: bound, read and released (nothing else on this machine races for it here).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let [ca, cert, key] = files.map(|f| f.display().to_string());
+    let args = [
+        "-H",
+        &host,
+        "--tlsverify",
+        "--tlscacert",
+        &ca,
+        "--tlscert",
+        &cert,
+        "--tlskey",
+        &key,
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut path = remote.clone();
+    path.spec = format!("remote:{host} (private dockerd, TLS)");
+    for (k, v) in &mut path.env {
+        if k == "DOCKER_HOST" {
+            *v = host.clone();
+        }
+    }
+    Some((path, args))
+}
+
 /// Issue 16: "after an engine restart every bundle is stopped and comes back, if at all, on new
 /// ports". Now: docker stops every bundle (bottle sets no restart policy, see docs/contract.md),
 /// and one `bottle up SLUG` each starts it on the very same endpoints; podman's service restart
@@ -165,7 +222,8 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         let d = &dir.0;
         let sock = format!("unix://{}/docker.sock", d.display());
         let s = |p: &str| d.join(p).display().to_string();
-        let args: Vec<String> = [
+        let remote = private_remote_path(&paths);
+        let mut args: Vec<String> = [
             "dockerd",
             "--data-root",
             &s("data"),
@@ -184,6 +242,9 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
         .iter()
         .map(|a| a.to_string())
         .collect();
+        if let Some((_, tls)) = &remote {
+            args.extend(tls.iter().cloned());
+        }
         let mut daemon = Daemon::start(args, d.join("dockerd.log"));
         let up_within = Duration::from_secs(60);
         poll(up_within, "the private dockerd answering", || {
@@ -217,7 +278,9 @@ fn engine_restart_is_survived_on_a_private_dockerd_and_podman_service() {
             "docker load into the private dockerd"
         );
 
-        let cases: Vec<Case> = private_docker_paths(&sock)
+        let mut private = private_docker_paths(&sock);
+        private.extend(remote.map(|(path, _)| path));
+        let cases: Vec<Case> = private
             .iter()
             .enumerate()
             .map(|(i, p)| Case::new(p, &format!("rsd{i}"), &pool, true))
