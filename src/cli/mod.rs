@@ -32,26 +32,28 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 pub use render::{ls_table, ls_tsv, port_line, summary, usage_line};
 
 const AFTER_HELP: &str = "\
-Each bottle is a bridge network `<prefix>-bundle-<slug>` on a subnet derived from the slug, and a
-sidecar bundle container `<prefix>-sidecars-<slug>` pinned at the subnet's second address, with its
-ports published on 127.0.0.1 at host ports chosen once (from the slug and port) and kept for the
-bottle's life, through every start, restart, replace and engine restart.
+Each bottle is a bridge network `<prefix>-bundle-<slug>` on a subnet derived
+from the slug, and a sidecar bundle container `<prefix>-sidecars-<slug>` pinned
+at the subnet's second address, with its ports published on 127.0.0.1 at host
+ports chosen once (from the slug and port) and kept for the bottle's life,
+through every start, restart, replace and engine restart.
 
 Examples:
   bottle up demo --image bot-bottle-sidecars:latest -p 8080 -e API_TOKEN
-  bottle port demo 8080          # 127.0.0.1:26435
-  bottle plan demo -p 8080       # the engine commands `up` would run; runs nothing
-  bottle down demo               # idempotent
+  bottle port demo 8080       # 127.0.0.1:26435
+  bottle plan demo -p 8080    # the engine commands `up` would run; runs none
+  bottle down demo            # idempotent
 
-Fleets (several engines: docker contexts, or podman connections with `--engine podman`):
-  bottle --contexts default,pod up f1 f2 -p 8080   # a new bottle: where the placement rule says
-  bottle --contexts default,pod ls                 # every context's bottles, a CONTEXT column
+Fleets (docker contexts, or podman connections with `--engine podman`):
+  bottle --contexts default,pod up f1 f2 -p 8080   # placed by the rule
+  bottle --contexts default,pod ls                 # with a CONTEXT column
   bottle --contexts default,pod down --all         # on every context
-A context that does not answer is named on stderr; the others still do their work (exit 1, or 69
-when none answered). `up` places a new bottle around it (exit 0, with a warning).
+A context that does not answer is named on stderr; the others still do their
+work (exit 1, or 69 when none answered). `up` places a new bottle around it
+(exit 0, with a warning).
 
-Exit codes: 0 ok, 1 an engine command failed or a resource is not bottle's, 2 invalid input,
-69 engine missing or unreachable, 130 interrupted.
+Exit codes: 0 ok, 1 an engine command failed or a resource is not bottle's,
+2 invalid input, 69 engine missing or unreachable, 130 interrupted.
 The contract: docs/contract.md in bottle's repository.";
 
 /// Launch the network side of sandboxed agent bottles with a docker-compatible engine.
@@ -179,19 +181,20 @@ impl Command {
 pub enum Command {
     /// Create the bottle, or converge it to the spec; prints a summary or the bottle object
     #[command(after_help = "\
-An unchanged bottle is kept as it is; a changed spec replaces the bundle (the reason names the
-parts that changed). The spec is the flags over `--config FILE`, or over `bottle.toml` in the
-working directory when no `--config` is given. With no spec at all (no spec flags, no file), an
-existing bottle is kept as it is, started if it was stopped, and never replaced; a missing one is
-exit 1, since a new bundle needs an image.
-If `up` fails or is interrupted, it removes what it created (exit 1, or 130).
+An unchanged bottle is kept as it is; a changed spec replaces the bundle (the
+reason names the parts that changed). The spec is the flags over `--config
+FILE`, or over `bottle.toml` in the working directory when no `--config` is
+given. With no spec at all (no spec flags, no file), an existing bottle is
+kept as it is, started if it was stopped, and never replaced; a missing one is
+exit 1, since a new bundle needs an image. If `up` fails or is interrupted, it
+removes what it created (exit 1, or 130).
 
 Examples:
-  bottle up demo -p 8080 -e API_TOKEN          # API_TOKEN's value from this environment
+  bottle up demo -p 8080 -e API_TOKEN    # API_TOKEN's value from here
   bottle up demo --config bottle.toml --pull never
-  bottle up a b c --parallel 3 -p 8080          # several bottles, one spec
-  bottle up demo                                # start it again as it was
-  bottle up demo --image img:1 --ttl 2h         # `bottle gc` removes it after 2 hours")]
+  bottle up a b c --parallel 3 -p 8080    # several bottles, one spec
+  bottle up demo                          # start it again as it was
+  bottle up demo --image img:1 --ttl 2h   # `bottle gc` removes it in 2 h")]
     Up(UpSlugsArgs),
     /// Remove bottles: bundle first, then network; succeeds if already gone
     #[command(after_help = "\
@@ -201,17 +204,18 @@ Examples:
     Down(DownArgs),
     /// Stop bottles' bundles; their networks, addresses and ports stay theirs
     #[command(after_help = "\
-Already stopped is success; a paused bundle is unpaused, then stopped. A missing bottle is exit 1,
-as for `status`. `bottle start` (or `up SLUG` with no spec) starts it again.
+Already stopped is success; a paused bundle is unpaused, then stopped. A
+missing bottle is exit 1, as for `status`. `bottle start` (or `up SLUG` with
+no spec) starts it again.
 
 Examples:
   bottle stop demo
-  bottle stop --all -t 2     # every bottle with this prefix, 2 s to exit before a kill")]
+  bottle stop --all -t 2   # every bottle of this prefix, 2 s before a kill")]
     Stop(StopArgs),
     /// Start bottles' stopped bundles (a paused one is unpaused)
     #[command(after_help = "\
-Already running is success. A missing bottle is exit 1, as for `status`; a `dead` bundle is refused
-(exit 1): `up` with its spec replaces it.
+Already running is success. A missing bottle is exit 1, as for `status`; a
+`dead` bundle is refused (exit 1): `up` with its spec replaces it.
 
 Examples:
   bottle start demo
@@ -226,7 +230,8 @@ Examples:
     Restart(StopArgs),
     /// Pause bottles' running bundles
     #[command(after_help = "\
-Already paused is success; a stopped bundle is refused (exit 1): only a running one can be paused.
+Already paused is success; a stopped bundle is refused (exit 1): only a
+running one can be paused.
 
 Examples:
   bottle pause demo")]
@@ -240,9 +245,9 @@ Examples:
     Unpause(ChangeArgs),
     /// Print the engine commands `up` would run on a clean engine; runs nothing
     #[command(after_help = "\
-KEY=VALUE values never appear: `up` hands them to the engine in a pipe at `--env-file /dev/fd/3`,
-which the engine drains.
-`<run-id>` stands for the `bottle.run` label, new for every `up`.
+KEY=VALUE values never appear: `up` hands them to the engine in a pipe at
+`--env-file /dev/fd/3`, which the engine drains. `<run-id>` stands for the
+`bottle.run` label, new for every `up`.
 
 Examples:
   bottle plan demo -p 8080
@@ -269,11 +274,12 @@ Examples:
     Status(SlugArg),
     /// Print the bottle's addresses for the agent side, as shell-evaluable `export` lines
     #[command(after_help = "\
-Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on), BOTTLE_BUNDLE_IP,
-BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host ip>:<host port> for each published TCP port
-(BOTTLE_PORT_<container port>_UDP for a UDP one).
-Values are POSIX-quoted; --json prints one object. The same endpoints as `bottle port`, or the
-same failure: exit 1 if the bottle does not exist or its bundle is missing or stopped.
+Prints BOTTLE_SLUG, BOTTLE_HOST_IP (the address the ports are published on),
+BOTTLE_BUNDLE_IP, BOTTLE_SUBNET, and BOTTLE_PORT_<container port>=<host
+ip>:<host port> for each published TCP port (BOTTLE_PORT_<container port>_UDP
+for a UDP one). Values are POSIX-quoted; --json prints one object. The same
+endpoints as `bottle port`, or the same failure: exit 1 if the bottle does not
+exist or its bundle is missing or stopped.
 
 Examples:
   eval \"$(bottle env demo)\" && curl \"http://$BOTTLE_PORT_8080/\"
@@ -287,12 +293,14 @@ Examples:
   bottle ls
   bottle ls -q | xargs bottle down
   bottle ls -q -f state=exited -f state=missing
-  bottle ls -f expired=false --format 'table {{.Slug}}\\t{{.Age}}\\t{{.Expires}}'")]
+  bottle ls -f expired=false \\
+    --format 'table {{.Slug}}\\t{{.Age}}\\t{{.Expires}}'")]
     Ls(LsArgs),
     /// Remove leftovers: networks with no bundle, dead or renamed bundles, expired leases
     #[command(after_help = "\
-A bundle that something other than bottle renamed still carries bottle's labels, but no bottle
-command reports it any more: gc removes it whatever its state.
+A bundle that something other than bottle renamed still carries bottle's
+labels, but no bottle command reports it any more: gc removes it whatever its
+state.
 
 Examples:
   bottle gc --dry-run
@@ -300,8 +308,8 @@ Examples:
     Gc(GcArgs),
     /// Print the bundle's logs, through the engine
     #[command(after_help = "\
-Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs, with -f too (each line
-as soon as it ends).
+Values given with `-e KEY=VALUE` (or a bare KEY) are masked in the logs, with
+-f too (each line as soon as it ends).
 
 Examples:
   bottle logs demo --tail 20
@@ -309,15 +317,17 @@ Examples:
     Logs(LogsArgs),
     /// Stream the bottles' changes (state, health, ports) as JSON lines, until interrupted
     #[command(after_help = "\
-Each line is one JSON object (`event` in docs/bottle.schema.json), with or without --json:
-  slug, time (RFC 3339, UTC), action (the engine's own word: start, die, died, ...) and change:
-  `state` with `state` (running, paused, exited with `exit_code`, created, missing once removed),
-  `health` with `health` (healthy, unhealthy, starting), or `ports` with `ports` (after a start,
-  when they are not those last printed).
-Read from the engine's own event stream: a bundle stopped by anything, bottle or not, shows up at
-once. Without SLUG, every bottle of the prefix. Runs until interrupted: Ctrl-C exits 130, quietly;
-an engine that ends its stream (the daemon went away) is an error (exit 69 when the engine is
-unreachable, 1 otherwise).
+Each line is one JSON object (`event` in docs/bottle.schema.json), with or
+without --json: slug, time (RFC 3339, UTC), action (the engine's own word:
+start, die, died, ...) and change: `state` with `state` (running, paused,
+exited with `exit_code`, created, missing once removed), `health` with
+`health` (healthy, unhealthy, starting), or `ports` with `ports` (after a
+start, when they are not those last printed).
+Read from the engine's own event stream: a bundle stopped by anything, bottle
+or not, shows up at once. Without SLUG, every bottle of the prefix. Runs until
+interrupted: Ctrl-C exits 130, quietly; an engine that ends its stream (the
+daemon went away) is an error (exit 69 when the engine is unreachable, 1
+otherwise).
 
 Examples:
   bottle events
@@ -331,12 +341,14 @@ Examples:
     Version,
     /// Check what bottle needs, and say how to fix each failure
     #[command(after_help = "\
-Checks: the engine answers (and its versions), free subnet slots in the pool (not taken by engine
-networks or host routes), the lock directory, the default publish address (127.0.0.1), and (a
-warning) host TCP sockets on every address (0.0.0.0:PORT), which answer on each bottle's loopback
-address too, so a VM allowed one bottle's address reaches them, and (a warning) a kernel ephemeral
+Checks: the engine answers (and its versions), free subnet slots in the pool
+(not taken by engine networks or host routes), the lock directory, the default
+publish address (127.0.0.1), and (a warning) host TCP sockets on every address
+(0.0.0.0:PORT), which answer on each bottle's loopback address too, so a VM
+allowed one bottle's address reaches them, and (a warning) a kernel ephemeral
 port range that takes in the host-port rule's ports (20000-32767).
-Exit codes: 0 bottle can work, 69 the engine is missing or unreachable, 1 anything else.
+Exit codes: 0 bottle can work, 69 the engine is missing or unreachable,
+1 anything else.
 
 Examples:
   bottle doctor

@@ -23,7 +23,8 @@ use crate::endpoints::{Endpoint, HostPorts};
 use crate::model::{Container, Env};
 
 struct Registry {
-    /// Bumped by every claim and release: a choice made with an older view must be made again.
+    /// Bumped by every claim: a choice made with an older view must be made again. A release
+    /// does not bump it: a view that still counts a released claim only chose more carefully.
     generation: u64,
     next_id: u64,
     claims: BTreeMap<u64, Container>,
@@ -66,15 +67,14 @@ pub(super) struct Claim(Option<u64>);
 impl Drop for Claim {
     fn drop(&mut self) {
         if let Some(id) = self.0 {
-            let mut r = registry();
-            r.claims.remove(&id);
-            r.generation += 1;
+            registry().claims.remove(&id);
         }
     }
 }
 
-/// Claim `ports` on `ip` for bundle `name`, if nothing was claimed or released since `seen` was
-/// taken; `None` means choose again with a new [`view`]. Publishing nothing claims nothing.
+/// Claim `ports` on `ip` for bundle `name`, if nothing was claimed since `seen` was taken;
+/// `None` means choose again with a new [`view`] (each retry follows another thread's claim, and
+/// each `up` claims once per `run`). Publishing nothing claims nothing.
 pub(super) fn claim(seen: &View, name: &str, ip: IpAddr, ports: &HostPorts) -> Option<Claim> {
     if ports.is_empty() {
         return Some(Claim(None));

@@ -140,6 +140,23 @@ fn help_broke_words_at_80_columns() {
         "{up}"
     );
     assert!(!up.contains("--pool <CIDR>"), "{up}");
+    // The closing text (what a bottle is, examples, exit codes) is written at 78 columns, so
+    // it reads the same on every terminal: written at 100, it came out ragged at 80 ("derived
+    // from the slug, and a" / "sidecar bundle ...").
+    for (args, from) in [
+        ("--help", "Each bottle is a bridge network"),
+        ("up --help", "An unchanged bottle is kept"),
+        ("events --help", "Each line is one JSON object"),
+        ("doctor --help", "Checks: the engine answers"),
+        ("env --help", "Prints BOTTLE_SLUG"),
+    ] {
+        let tail = |cols| {
+            let text = on_terminal(cols, args, &[]);
+            let at = text.find(from).unwrap_or_else(|| panic!("{args}: {text}"));
+            text[at..].to_string()
+        };
+        assert_eq!(tail(80), tail(200), "{args}");
+    }
     // Wider terminals get longer lines, up to 100.
     let wide = on_terminal(200, "up --help", &[]);
     let longest = wide.lines().map(|l| l.chars().count()).max().unwrap();
