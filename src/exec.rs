@@ -480,6 +480,16 @@ impl Engine {
         &self.shown
     }
 
+    /// The program and `--context` together: two values that are equal call the same engine
+    /// (bottle's own environment is the same for every engine command of a process).
+    pub(crate) fn identity(&self) -> String {
+        format!(
+            "{}\0{}",
+            self.program.display(),
+            self.context.as_deref().unwrap_or_default()
+        )
+    }
+
     /// The `--context` this engine is called with, if any.
     pub fn context(&self) -> Option<&str> {
         self.context.as_deref()

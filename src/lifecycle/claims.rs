@@ -5,15 +5,22 @@
 //! only once its `run` has made it. Holding the `loopback` lock through `run` covered that gap
 //! and made every `up` of a batch take turns through its slowest command (`up` of 32 slugs at
 //! `--parallel 4` took as long as 32 one after another). Instead, the threads of one process
-//! tell each other what they chose here, and the lock covers only the look and the choice.
-//! Another process that looks while a `run` of ours is in flight may choose the same endpoint:
-//! the engine refuses the second bind, and `up` chooses again, as it does against a racer on a
-//! remote engine (where there is no lock at all).
+//! tell each other what they chose here, and for host ports on a fixed address the lock covers
+//! only the look and the choice. (`--publish-ip auto` still holds it through `run`: every `up`
+//! wants the pool's lowest free address, so another process would choose it too.) Another
+//! process that looks while a `run` of ours is in flight may choose the same host port only if
+//! the rule gives its slug the same candidate: the engine refuses the second bind, and `up`
+//! chooses again, as it does against a racer on a remote engine (where there is no lock at all).
 //!
 //! A claim counts as a container that holds its endpoints, named after the bundle that will
-//! hold them, so a choice avoids it and an error names it like any other holder. Claims are
-//! process-wide, not per engine: on several engines of one host (docker and podman here) a port
-//! is one port, and elsewhere avoiding another engine's claim costs only the rule's next port.
+//! hold them, so a choice avoids it and an error names it like any other holder. Claims are kept
+//! per host: every local engine shares this host's ports (docker and podman here), and a remote
+//! engine (a program and context) has its own, so a fleet's bottle on one host never avoids, or
+//! is refused for, another host's claim.
+//!
+//! A claim released while a look runs is still counted (the look may have listed the containers
+//! before that bundle existed): a choice counts every claim that was live when its look began,
+//! and one made since sends the choice back to look again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -23,11 +30,13 @@ use crate::endpoints::{Endpoint, HostPorts};
 use crate::model::{Container, Env};
 
 struct Registry {
-    /// Bumped by every claim: a choice made with an older view must be made again. A release
-    /// does not bump it: a view that still counts a released claim only chose more carefully.
+    /// Bumped by every claim: a choice made with an older view must look and choose again. A
+    /// release does not bump it: a view that still counts a released claim only chose more
+    /// carefully.
     generation: u64,
     next_id: u64,
-    claims: BTreeMap<u64, Container>,
+    /// Claim ID → the host it is on (see [`super::Ctx::claim_scope`]) and the container it counts as.
+    claims: BTreeMap<u64, (String, Container)>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
@@ -41,21 +50,45 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What a choice sees: the containers the look found, then each claim of another bundle of
-/// this process (never `ours`: a replace of our own bottle is not its own rival), and the
-/// generation to claim against.
+/// The claims on `scope`'s host as a look begins, and the generation to claim against.
+pub(super) struct Before {
+    claims: BTreeMap<u64, Container>,
+    generation: u64,
+}
+
+fn on(r: &Registry, scope: &str) -> BTreeMap<u64, Container> {
+    r.claims
+        .iter()
+        .filter(|(_, (s, _))| s == scope)
+        .map(|(id, (_, c))| (*id, c.clone()))
+        .collect()
+}
+
+/// Take this before the look: see [`view`].
+pub(super) fn before_look(scope: &str) -> Before {
+    let r = registry();
+    Before {
+        claims: on(&r, scope),
+        generation: r.generation,
+    }
+}
+
+/// What a choice sees: the containers the look found, then every claim on `scope`'s host that
+/// was live when the look began or is now, of another bundle than `ours` (a replace of our own
+/// bottle is not its own rival).
 pub(super) struct View {
     pub others: Vec<Container>,
     generation: u64,
 }
 
-pub(super) fn view(looked: &[Container], ours: &str) -> View {
-    let r = registry();
+pub(super) fn view(before: Before, looked: &[Container], scope: &str, ours: &str) -> View {
+    let mut claimed = before.claims;
+    claimed.extend(on(&registry(), scope));
     let mut others = looked.to_vec();
-    others.extend(r.claims.values().filter(|c| c.name != ours).cloned());
+    others.extend(claimed.into_values().filter(|c| c.name != ours));
     View {
         others,
-        generation: r.generation,
+        generation: before.generation,
     }
 }
 
@@ -72,10 +105,16 @@ impl Drop for Claim {
     }
 }
 
-/// Claim `ports` on `ip` for bundle `name`, if nothing was claimed since `seen` was taken;
-/// `None` means choose again with a new [`view`] (each retry follows another thread's claim, and
-/// each `up` claims once per `run`). Publishing nothing claims nothing.
-pub(super) fn claim(seen: &View, name: &str, ip: IpAddr, ports: &HostPorts) -> Option<Claim> {
+/// Claim `ports` on `ip` on `scope`'s host for bundle `name`, if nothing was claimed since the
+/// look behind `seen` began; `None` means look and choose again (each retry follows another
+/// thread's claim, and each `up` claims once per `run`). Publishing nothing claims nothing.
+pub(super) fn claim(
+    seen: &View,
+    scope: &str,
+    name: &str,
+    ip: IpAddr,
+    ports: &HostPorts,
+) -> Option<Claim> {
     if ports.is_empty() {
         return Some(Claim(None));
     }
@@ -86,7 +125,8 @@ pub(super) fn claim(seen: &View, name: &str, ip: IpAddr, ports: &HostPorts) -> O
     let id = r.next_id;
     r.next_id += 1;
     r.generation += 1;
-    r.claims.insert(id, claimed(name, ip, ports));
+    r.claims
+        .insert(id, (scope.to_string(), claimed(name, ip, ports)));
     Some(Claim(Some(id)))
 }
 
@@ -128,41 +168,49 @@ mod tests {
 
     // One test: the registry is process-wide, and tests run in parallel threads.
     #[test]
-    fn a_claim_is_seen_by_other_bundles_until_dropped_and_a_stale_view_claims_nothing() {
+    fn a_claim_is_seen_on_its_host_until_dropped_even_by_a_look_begun_before() {
+        const HOST: &str = "claims-test-host";
         let name = "claims-test-a";
-        // Other tests' `up`s may claim meanwhile: a fresh view claims unless one did.
-        let (before, a) = loop {
-            let v = view(&[], name);
-            if let Some(a) = claim(&v, name, IP, &ports(&[(8080, 23456)])) {
-                break (v, a);
+        let tcp = |port| Endpoint {
+            ip: IP,
+            port,
+            protocol: Protocol::Tcp,
+        };
+        let sees = |v: &View, name: &str| v.others.iter().any(|c| c.name == name);
+        // Other tests' `up`s may claim meanwhile (on their own hosts): retry until none did.
+        let (early, a) = loop {
+            let before = before_look(HOST);
+            let early = before_look(HOST);
+            let v = view(before, &[], HOST, name);
+            if let Some(a) = claim(&v, HOST, name, IP, &ports(&[(8080, 23456)])) {
+                break (early, a);
             }
         };
-        // Another bundle sees it as a created container holding 127.0.0.1:23456/tcp.
-        let seen = view(&[], "claims-test-b");
-        let c = seen
-            .others
-            .iter()
-            .find(|c| c.name == name)
-            .expect("claimed");
+        // Another bundle on that host sees it as a created container holding the endpoint.
+        let v = view(before_look(HOST), &[], HOST, "claims-test-b");
+        let c = v.others.iter().find(|c| c.name == name).expect("claimed");
         assert_eq!(c.state, "created");
-        assert!(c.held.contains(&Endpoint {
-            ip: IP,
-            port: 23456,
-            protocol: Protocol::Tcp
-        }));
+        assert!(c.held.contains(&tcp(23456)));
         assert_eq!(c.publish_ips, BTreeSet::from([IP]));
-        // Its own bundle does not (a replace is not its own rival).
-        assert!(view(&[], name).others.iter().all(|c| c.name != name));
-        // A view taken before that claim is stale: choose again.
-        assert!(claim(&before, "claims-test-b", IP, &ports(&[(8080, 23457)])).is_none());
+        // Its own bundle does not (a replace is not its own rival), nor another host.
+        assert!(!sees(&view(before_look(HOST), &[], HOST, name), name));
+        assert!(!sees(
+            &view(before_look("elsewhere"), &[], "elsewhere", "b"),
+            name
+        ));
+        // A look that began before that claim cannot claim: look again.
+        let stale = view(early, &[], HOST, "claims-test-b");
+        assert!(sees(&stale, name));
+        assert!(claim(&stale, HOST, "claims-test-b", IP, &ports(&[(8080, 23457)])).is_none());
+        // A look that began while it was live still counts it after its release.
+        let during = before_look(HOST);
         drop(a);
-        assert!(
-            view(&[], "claims-test-b")
-                .others
-                .iter()
-                .all(|c| c.name != name)
-        );
+        assert!(sees(&view(during, &[], HOST, "claims-test-b"), name));
+        assert!(!sees(
+            &view(before_look(HOST), &[], HOST, "claims-test-b"),
+            name
+        ));
         // Publishing nothing claims nothing, whatever the view.
-        assert!(claim(&before, "claims-test-c", IP, &HostPorts::new()).is_some());
+        assert!(claim(&stale, HOST, "claims-test-c", IP, &HostPorts::new()).is_some());
     }
 }

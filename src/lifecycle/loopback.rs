@@ -9,9 +9,8 @@
 //! address (`127.0.4.32:5432`) holds it, read from `/proc/net/tcp` and `tcp6` at no engine
 //! command. Sockets bound to every address (`0.0.0.0:PORT`) are on every loopback address alike,
 //! so they rule none out (`doctor` names them). The choice itself is [`decide::pick_loopback`];
-//! locally it is made under the `loopback` lock (the look and the choice only), and the threads of
-//! one process see each other's choices until their bundles publish ([`super::claims`]). Both only
-//! spare work: after start, [`conflict`] looks again, and of two containers on one address the
+//! locally it is made under the `loopback` lock, held until the bundle publishes, and the threads
+//! of one process see each other's choices until then ([`super::claims`]). Both only spare work: after start, [`conflict`] looks again, and of two containers on one address the
 //! one created later moves on ([`decide::keeps_loopback`]).
 
 use std::collections::BTreeSet;

@@ -101,6 +101,15 @@ impl Ctx {
     pub fn local(&self) -> bool {
         self.locality.of(self.engine.flavor())
     }
+
+    /// The host whose ports this engine publishes on, for [`claims`]: this one for every local
+    /// engine (empty), else the engine itself (its program and context).
+    fn claim_scope(&self) -> String {
+        match self.local() {
+            true => String::new(),
+            false => self.engine.identity(),
+        }
+    }
 }
 
 /// A bottle as the engine shows it: at most one bundle, and the networks with its network name

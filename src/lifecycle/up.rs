@@ -514,22 +514,33 @@ impl Up<'_> {
         // process's other `up`s until `run` has published on them (see `claims`), and run.
         let needs_look = self.spec.loopback_pool.is_some() || !self.spec.publish.is_empty();
         let lock = match needs_look {
-            true => Some(ctx.lock("loopback")?),
+            true => ctx.lock("loopback")?,
             false => None,
         };
-        let looked = match needs_look {
-            true => loopback::other_containers(ctx, &self.names.bundle)?,
-            false => Vec::new(),
-        };
-        let (publish_ip, host_ports, _claim) = loop {
-            let view = claims::view(&looked, &self.names.bundle);
+        let scope = ctx.claim_scope();
+        let name = &self.names.bundle.clone();
+        let (publish_ip, host_ports, claim) = loop {
+            let before = claims::before_look(&scope);
+            let looked = match needs_look {
+                true => loopback::other_containers(ctx, name)?,
+                false => Vec::new(),
+            };
+            let view = claims::view(before, &looked, &scope, name);
             let ip = self.publish_ip(&view.others)?;
             let host_ports = self.host_ports(ip, &view.others)?;
-            if let Some(claim) = claims::claim(&view, &self.names.bundle, ip, &host_ports) {
+            if let Some(claim) = claims::claim(&view, &scope, name, ip, &host_ports) {
                 break (ip, host_ports, claim);
             }
         };
-        drop(lock);
+        // An address from `--publish-ip auto` keeps the lock through `run`: every `up` wants the
+        // pool's lowest free address, and another process could not see our claim.
+        let _lock = match self.spec.loopback_pool {
+            Some(_) => lock,
+            None => {
+                drop(lock);
+                None
+            }
+        };
         let chosen = Spec {
             publish_ip,
             ..self.spec.clone()
@@ -565,6 +576,8 @@ impl Up<'_> {
         let argv: Vec<OsString> = argv::run(&req);
         self.journal.bundle = Made::Cut;
         let reply = ctx.engine.run_with_env(Verb::Run, argv, &env)?;
+        // The bundle now holds what it published, or nothing does.
+        drop(claim);
         // `run --detach` prints the new container's ID once it exists, even when the start then
         // fails (engines up to 24 leave it `Created`). Without an ID the rollback looks by name
         // and this run's label.
