@@ -18,7 +18,8 @@ pub fn down(ctx: &Ctx, slug: &Slug) -> Result<Removed> {
 
 /// [`down`], starting from what a listing already showed of the bottle (`down --all`), which saves
 /// one inspect per bottle. A stale listing is safe: removals are by ID, and when the engine refuses
-/// to remove the network because a bundle is on it now, `down` looks again.
+/// to remove the network because a bundle is on it now, `down` looks again; a listing that shows
+/// a bundle without its network is confirmed by name.
 pub fn down_seen(ctx: &Ctx, slug: &Slug, seen: Option<Observed>) -> Result<Removed> {
     down_with(ctx, slug, seen, false)
 }
@@ -96,6 +97,13 @@ fn remove(
 ) -> Result<()> {
     for _ in 0..ROUNDS {
         let obs = match seen.take() {
+            // A bundle's network outlives it, so a listing that shows the bundle without its
+            // network missed it (seen on podman's service just restarted): look by name, as a
+            // `down` of this slug does, keeping the strays only a listing finds.
+            Some(obs) if obs.bundle.is_some() && obs.networks.is_empty() => Observed {
+                strays: obs.strays,
+                ..ctx.observe(names)?
+            },
             Some(obs) => obs,
             None => ctx.observe(names)?,
         };

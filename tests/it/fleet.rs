@@ -650,8 +650,9 @@ fn fleet_over_dockerd_and_a_podman_service_places_lists_and_survives_one_engine_
         Some(want.len()),
         "{removed}"
     );
-    assert_eq!(objects(&on_docker), Vec::<String>::new());
-    assert_eq!(objects(&on_podman), Vec::<String>::new());
+    let said = format!("down --all said: {}\n{}", down.stdout, down.stderr);
+    assert_eq!(objects(&on_docker), Vec::<String>::new(), "{said}");
+    assert_eq!(objects(&on_podman), Vec::<String>::new(), "{said}");
     notes.step(
         "down --all --json",
         &down,

@@ -1023,6 +1023,29 @@ fn down_all_starts_from_the_listing() {
     );
 }
 
+/// A listing that shows a bottle's bundle but not its network (seen once in the suite, on
+/// podman's service just restarted: `down --all` exited 0 and left every network of that engine)
+/// is confirmed by name before `down` trusts the absence: the network goes too.
+#[test]
+fn down_all_looks_for_a_network_the_listing_did_not_show() {
+    let mut fake = Fake::new();
+    fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
+    fake.on("network ls *", 0, "", "");
+    // The listing's inspect shows the bundle; the look by name, the bundle and its network.
+    fake.once("inspect*", 0, &bundle("d", "running"), "");
+    fake.on(
+        "inspect*",
+        0,
+        &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
+        "",
+    );
+    let (code, out, err) = run(&fake, &["down", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed"), "{out}");
+    let calls = fake.transcript();
+    assert!(calls.contains("docker network rm "), "{calls}");
+}
+
 /// A missing image under the default `--pull missing` is pulled by bottle, with the engine's
 /// progress on stderr (a pull inside `run` would keep it captured), then `run` again.
 #[test]
