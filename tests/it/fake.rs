@@ -18,15 +18,21 @@ const SCRIPT: &str = r#"#!/bin/sh
 D="$(dirname "$0")/state"
 n=$(cat "$D/count" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$D/count"
 prev=""
+rec=""
 for a in "$@"; do
-  printf '%s\n' "$a" >> "$D/log"
+  rec="$rec$a
+"
   if [ "$prev" = "--env-file" ]; then
     readlink "$a" > "$D/envfile.$n.link" 2>/dev/null || echo missing > "$D/envfile.$n.link"
     cat "$a" > "$D/envfile.$n.content" 2>/dev/null
   fi
   prev="$a"
 done
-printf '\036\n' >> "$D/log"
+# One write per call (the record and its separator in one string: dash writes a format's
+# literal tail apart): calls made at once, as a fleet's contexts are, must not interleave.
+rs=$(printf '\036')
+printf '%s' "$rec$rs
+" >> "$D/log"
 line="$*"
 i=0
 while [ -e "$D/rule.$i.pat" ]; do
