@@ -248,6 +248,12 @@ pub fn classify(verb: Verb, code: i32, stderr: &str) -> Class {
     if line_has("network ", "is ambiguous") {
         return Class::Ambiguous;
     }
+    // The same, seen by `run`: `--network NAME` resolved to a racer's network of that name, on
+    // another subnet than the `--ip` bottle pinned in its own (Engine 20.10, racers without
+    // locks). Whatever the cause, `up` looks again, and the look decides.
+    if verb == Verb::Run && has("does not belong to any of this network's subnets") {
+        return Class::Ambiguous;
+    }
     let network_not_found = has("no such network")
         || line_has("network ", " not found")
         || has("unable to find network with name or id")

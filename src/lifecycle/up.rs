@@ -26,6 +26,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{self, Reply};
 use crate::host;
 use crate::input::{EnvValue, Names, Slug};
+use crate::lock::Lock;
 use crate::model::{Bottle, Container};
 use crate::spec::{Pull, Spec};
 
@@ -509,38 +510,7 @@ impl Up<'_> {
             self.own_volumes = super::volumes::ensure(ctx, self.slug, self.spec)?;
             self.volumes_made = true;
         }
-        // `--publish-ip auto` and the host-port rule: choose the address and the host ports
-        // (locally under a lock: one look and one choice at a time), claim them for this
-        // process's other `up`s until `run` has published on them (see `claims`), and run.
-        let needs_look = self.spec.loopback_pool.is_some() || !self.spec.publish.is_empty();
-        let lock = match needs_look {
-            true => ctx.lock("loopback")?,
-            false => None,
-        };
-        let scope = ctx.claim_scope();
-        let name = &self.names.bundle.clone();
-        let (publish_ip, host_ports, claim) = loop {
-            let before = claims::before_look(&scope);
-            let looked = match needs_look {
-                true => loopback::other_containers(ctx, name)?,
-                false => Vec::new(),
-            };
-            let view = claims::view(before, &looked, &scope, name);
-            let ip = self.publish_ip(&view.others)?;
-            let host_ports = self.host_ports(ip, &view.others)?;
-            if let Some(claim) = claims::claim(&view, &scope, name, ip, &host_ports) {
-                break (ip, host_ports, claim);
-            }
-        };
-        // An address from `--publish-ip auto` keeps the lock through `run`: every `up` wants the
-        // pool's lowest free address, and another process could not see our claim.
-        let _lock = match self.spec.loopback_pool {
-            Some(_) => lock,
-            None => {
-                drop(lock);
-                None
-            }
-        };
+        let (publish_ip, host_ports, claim, _lock) = self.choose_endpoints()?;
         let chosen = Spec {
             publish_ip,
             ..self.spec.clone()
@@ -635,6 +605,37 @@ impl Up<'_> {
                 Ok(Ran::Again)
             }
             _ => Err(reply.into_error()),
+        }
+    }
+
+    /// `--publish-ip auto` and the host-port rule: the address and host ports to run the bundle
+    /// with, chosen from one look (locally under the `loopback` lock: one look and one choice at
+    /// a time) and claimed for this process's other `up`s until `run` has published on them (see
+    /// `claims`). The lock comes back held for an address from `--publish-ip auto`, to be kept
+    /// through `run`: every `up` wants the pool's lowest free address, and another process
+    /// cannot see our claim.
+    fn choose_endpoints(&mut self) -> Result<(IpAddr, HostPorts, claims::Claim, Option<Lock>)> {
+        let ctx = self.ctx;
+        let needs_look = self.spec.loopback_pool.is_some() || !self.spec.publish.is_empty();
+        let lock = match needs_look {
+            true => ctx.lock("loopback")?,
+            false => None,
+        };
+        let scope = ctx.claim_scope();
+        let name = &self.names.bundle.clone();
+        loop {
+            let before = claims::before_look(&scope);
+            let looked = match needs_look {
+                true => loopback::other_containers(ctx, name)?,
+                false => Vec::new(),
+            };
+            let view = claims::view(before, &looked, &scope, name);
+            let ip = self.publish_ip(&view.others)?;
+            let host_ports = self.host_ports(ip, &view.others)?;
+            if let Some(claim) = claims::claim(&view, &scope, name, ip, &host_ports) {
+                let lock = lock.filter(|_| self.spec.loopback_pool.is_some());
+                return Ok((ip, host_ports, claim, lock));
+            }
         }
     }
 

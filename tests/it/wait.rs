@@ -33,7 +33,11 @@ impl Images<'_> {
 
     /// [`Images::build`] with more Dockerfile lines (`lines`, each ending in a newline).
     fn build_with(&mut self, name: &str, lines: &str, cmd: &[&str]) -> String {
-        let tag = format!("bottle-itwait-{name}:{}", std::process::id());
+        // One tag per build: tests of one process build the same names at once, and each
+        // removes its own images when done.
+        static BUILT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("bottle-itwait-{name}:{}-{n}", std::process::id());
         let dockerfile = format!(
             "FROM {}\n{lines}CMD {}\n",
             self.path.image,
