@@ -1006,15 +1006,7 @@ fn down_all_starts_from_the_listing() {
     let mut fake = Fake::new();
     fake.on("ps *", 0, "c1\tbot-bottle-sidecars-demo\n", "");
     fake.on("network ls *", 0, "net1\tbot-bottle-bundle-demo\n", "");
-    fake.on(
-        "inspect*",
-        0,
-        &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
-        "",
-    );
-    let (code, out, err) = run(&fake, &["down", "--all"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("removed"), "{out}");
+    down_all_of_demo(&mut fake);
     let calls: Vec<String> = fake.transcript().lines().map(str::to_string).collect();
     assert_eq!(
         calls.len(),
@@ -1033,17 +1025,23 @@ fn down_all_looks_for_a_network_the_listing_did_not_show() {
     fake.on("network ls *", 0, "", "");
     // The listing's inspect shows the bundle; the look by name, the bundle and its network.
     fake.once("inspect*", 0, &bundle("d", "running"), "");
+    down_all_of_demo(&mut fake);
+    let calls = fake.transcript();
+    assert!(calls.contains("docker network rm "), "{calls}");
+}
+
+/// `down --all` where an inspect shows the bottle `demo`'s bundle on its network (rules added
+/// after the test's own, which win): exit 0, and `demo` removed.
+fn down_all_of_demo(fake: &mut Fake) {
     fake.on(
         "inspect*",
         0,
         &(bundle("d", "running") + &network(&[("c1", BUNDLE)])),
         "",
     );
-    let (code, out, err) = run(&fake, &["down", "--all"]);
+    let (code, out, err) = run(fake, &["down", "--all"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("removed"), "{out}");
-    let calls = fake.transcript();
-    assert!(calls.contains("docker network rm "), "{calls}");
 }
 
 /// A missing image under the default `--pull missing` is pulled by bottle, with the engine's
