@@ -20,7 +20,9 @@
 //!
 //! A claim released while a look runs is still counted (the look may have listed the containers
 //! before that bundle existed): a choice counts every claim that was live when its look began,
-//! and one made since sends the choice back to look again.
+//! and one made since on that host that holds what it chose sends it back to look again (a claim
+//! elsewhere, or of other endpoints, changes nothing: another look would cost two engine
+//! commands for nothing).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -30,17 +32,14 @@ use crate::endpoints::{Endpoint, HostPorts};
 use crate::model::{Container, Env};
 
 struct Registry {
-    /// Bumped by every claim: a choice made with an older view must look and choose again. A
-    /// release does not bump it: a view that still counts a released claim only chose more
-    /// carefully.
-    generation: u64,
+    /// The next claim's ID: IDs grow, so the claims made since a look began are those from the
+    /// ID that was next then.
     next_id: u64,
     /// Claim ID → the host it is on (see [`super::Ctx::claim_scope`]) and the container it counts as.
     claims: BTreeMap<u64, (String, Container)>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    generation: 0,
     next_id: 0,
     claims: BTreeMap::new(),
 });
@@ -50,10 +49,10 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The claims on `scope`'s host as a look begins, and the generation to claim against.
+/// The claims on `scope`'s host as a look begins, and the first ID of those made after.
 pub(super) struct Before {
     claims: BTreeMap<u64, Container>,
-    generation: u64,
+    since: u64,
 }
 
 fn on(r: &Registry, scope: &str) -> BTreeMap<u64, Container> {
@@ -69,7 +68,7 @@ pub(super) fn before_look(scope: &str) -> Before {
     let r = registry();
     Before {
         claims: on(&r, scope),
-        generation: r.generation,
+        since: r.next_id,
     }
 }
 
@@ -78,7 +77,7 @@ pub(super) fn before_look(scope: &str) -> Before {
 /// bottle is not its own rival).
 pub(super) struct View {
     pub others: Vec<Container>,
-    generation: u64,
+    since: u64,
 }
 
 pub(super) fn view(before: Before, looked: &[Container], scope: &str, ours: &str) -> View {
@@ -88,7 +87,7 @@ pub(super) fn view(before: Before, looked: &[Container], scope: &str, ours: &str
     others.extend(claimed.into_values().filter(|c| c.name != ours));
     View {
         others,
-        generation: before.generation,
+        since: before.since,
     }
 }
 
@@ -105,28 +104,36 @@ impl Drop for Claim {
     }
 }
 
-/// Claim `ports` on `ip` on `scope`'s host for bundle `name`, if nothing was claimed since the
-/// look behind `seen` began; `None` means look and choose again (each retry follows another
-/// thread's claim, and each `up` claims once per `run`). Publishing nothing claims nothing.
+/// Claim `ports` on `ip` on `scope`'s host for bundle `name`, unless a claim made there since the
+/// look behind `seen` began holds one of them, or, with `whole_ip` (`--publish-ip auto`), the
+/// address; `None` means look and choose again (each retry follows another thread's claim of what
+/// this one chose, and each `up` claims once per `run`). Publishing nothing claims nothing.
 pub(super) fn claim(
     seen: &View,
     scope: &str,
     name: &str,
     ip: IpAddr,
     ports: &HostPorts,
+    whole_ip: bool,
 ) -> Option<Claim> {
     if ports.is_empty() {
         return Some(Claim(None));
     }
+    let ours = claimed(name, ip, ports);
     let mut r = registry();
-    if r.generation != seen.generation {
-        return None;
+    let since = r
+        .claims
+        .range(seen.since..)
+        .filter(|(_, (s, _))| s == scope)
+        .map(|(_, (_, c))| c);
+    for c in since {
+        if (whole_ip && c.publish_ips.contains(&ip)) || !c.held.is_disjoint(&ours.held) {
+            return None;
+        }
     }
     let id = r.next_id;
     r.next_id += 1;
-    r.generation += 1;
-    r.claims
-        .insert(id, (scope.to_string(), claimed(name, ip, ports)));
+    r.claims.insert(id, (scope.to_string(), ours));
     Some(Claim(Some(id)))
 }
 
@@ -182,7 +189,7 @@ mod tests {
             let before = before_look(HOST);
             let early = before_look(HOST);
             let v = view(before, &[], HOST, name);
-            if let Some(a) = claim(&v, HOST, name, IP, &ports(&[(8080, 23456)])) {
+            if let Some(a) = claim(&v, HOST, name, IP, &ports(&[(8080, 23456)]), false) {
                 break (early, a);
             }
         };
@@ -198,10 +205,23 @@ mod tests {
             &view(before_look("elsewhere"), &[], "elsewhere", "b"),
             name
         ));
-        // A look that began before that claim cannot claim: look again.
+        // A look that began before that claim cannot claim what it holds: look again. Other
+        // endpoints it can, and an address too unless the address is what it claims.
         let stale = view(early, &[], HOST, "claims-test-b");
         assert!(sees(&stale, name));
-        assert!(claim(&stale, HOST, "claims-test-b", IP, &ports(&[(8080, 23457)])).is_none());
+        let b = |port, whole_ip| {
+            claim(
+                &stale,
+                HOST,
+                "claims-test-b",
+                IP,
+                &ports(&[(8080, port)]),
+                whole_ip,
+            )
+        };
+        assert!(b(23456, false).is_none());
+        assert!(b(23456 + 1, true).is_none());
+        drop(b(23456 + 1, false).expect("other endpoints"));
         // A look that began while it was live still counts it after its release.
         let during = before_look(HOST);
         drop(a);
@@ -211,6 +231,6 @@ mod tests {
             name
         ));
         // Publishing nothing claims nothing, whatever the view.
-        assert!(claim(&stale, HOST, "claims-test-c", IP, &HostPorts::new()).is_some());
+        assert!(claim(&stale, HOST, "claims-test-c", IP, &HostPorts::new(), true).is_some());
     }
 }

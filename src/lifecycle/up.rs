@@ -632,8 +632,9 @@ impl Up<'_> {
             let view = claims::view(before, &looked, &scope, name);
             let ip = self.publish_ip(&view.others)?;
             let host_ports = self.host_ports(ip, &view.others)?;
-            if let Some(claim) = claims::claim(&view, &scope, name, ip, &host_ports) {
-                let lock = lock.filter(|_| self.spec.loopback_pool.is_some());
+            let auto = self.spec.loopback_pool.is_some();
+            if let Some(claim) = claims::claim(&view, &scope, name, ip, &host_ports, auto) {
+                let lock = lock.filter(|_| auto);
                 return Ok((ip, host_ports, claim, lock));
             }
         }

@@ -68,7 +68,7 @@ fn up_of_several_slugs_reports_in_the_order_given() {
 /// its locks): each `run` notes how many others are in flight as it begins. The `loopback` lock
 /// used to be held through `run`, so every bundle's `run` waited for the one before it (`up` of
 /// 32 slugs took as long as 32 one after another; `scripts/bench.sh` measured 0.95 of the raw
-/// CLI's time against the contract's 0.6). `c39` and `c394` get the same first candidate from
+/// CLI's time against its target of 0.6). `c39` and `c394` get the same first candidate from
 /// the host-port rule (127.0.0.1:23931 for 8080): neither bundle exists when the other chooses,
 /// so only the first one's claim keeps the second off its port.
 #[test]
