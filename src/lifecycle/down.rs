@@ -100,10 +100,14 @@ fn remove(
             // A bundle's network outlives it, so a listing that shows the bundle without its
             // network missed it (seen on podman's service just restarted): look by name, as a
             // `down` of this slug does, keeping the strays only a listing finds.
-            Some(obs) if obs.bundle.is_some() && obs.networks.is_empty() => Observed {
-                strays: obs.strays,
-                ..ctx.observe(names)?
-            },
+            Some(obs) if obs.bundle.is_some() && obs.networks.is_empty() => {
+                // What a second signal during that look leaves: what the listing showed.
+                *left = Some(obs.names());
+                Observed {
+                    strays: obs.strays,
+                    ..ctx.observe(names)?
+                }
+            }
             Some(obs) => obs,
             None => ctx.observe(names)?,
         };
